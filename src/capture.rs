@@ -1,0 +1,349 @@
+//! Frames from libpcap: capture files (pcap, pcapng), standard input, and live
+//! interfaces. The only module that touches libpcap.
+
+use crate::decode::LinkType;
+use crate::time::Timestamp;
+use pcap::{Activated, Capture, Device, Precision};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use thiserror::Error;
+
+/// Why a capture could not be opened or read. Each message says what to do.
+#[derive(Debug, Error)]
+pub enum CaptureError {
+    /// The file is missing or unreadable.
+    #[error("cannot read {path}: {reason}")]
+    Unreadable {
+        /// The path given.
+        path: String,
+        /// What the OS said.
+        reason: String,
+    },
+    /// The input is not a pcap or pcapng capture.
+    #[error("{name} is not a pcap or pcapng capture ({reason})")]
+    NotACapture {
+        /// The input's name.
+        name: String,
+        /// What libpcap said.
+        reason: String,
+    },
+    /// A gzip-compressed capture.
+    #[error(
+        "{name} is gzip-compressed: decompress it first, e.g. `zcat {name} | kawatch report -`"
+    )]
+    Compressed {
+        /// The input's name.
+        name: String,
+    },
+    /// The capture's link type is not one kawatch decodes.
+    #[error("{name}: link type {dlt} ({dlt_name}) is not supported; kawatch decodes Ethernet (with VLAN tags), Linux cooked SLL/SLL2, BSD NULL/LOOP and raw IPv4/IPv6")]
+    UnsupportedLink {
+        /// The input's name.
+        name: String,
+        /// DLT value.
+        dlt: i32,
+        /// DLT name.
+        dlt_name: String,
+    },
+    /// The BPF filter did not compile.
+    #[error("bad filter {filter:?}: {reason}")]
+    BadFilter {
+        /// The filter text.
+        filter: String,
+        /// What libpcap said.
+        reason: String,
+    },
+    /// No permission to capture.
+    #[error("no permission to capture on {interface}: run as root, or let the binary capture: sudo setcap cap_net_raw,cap_net_admin=eip {exe}")]
+    Permission {
+        /// The interface.
+        interface: String,
+        /// This executable's path.
+        exe: String,
+    },
+    /// No such interface.
+    #[error("no interface named {interface}; interfaces here: {available}")]
+    NoSuchInterface {
+        /// The name given.
+        interface: String,
+        /// The names that exist.
+        available: String,
+    },
+    /// The input ended in the middle of a record.
+    #[error("{name} ends in the middle of a packet ({reason}); reporting what was read")]
+    Truncated {
+        /// The input's name.
+        name: String,
+        /// What libpcap said.
+        reason: String,
+    },
+    /// Any other libpcap failure.
+    #[error("{name}: {reason}")]
+    Pcap {
+        /// The input's name.
+        name: String,
+        /// What libpcap said.
+        reason: String,
+    },
+}
+
+/// Options for a live capture.
+#[derive(Clone, Debug, Default)]
+pub struct LiveOptions {
+    /// Interface name; `None` picks the default as tcpdump does.
+    pub interface: Option<String>,
+    /// Promiscuous mode (off unless asked).
+    pub promisc: bool,
+    /// Kernel buffer size in bytes; libpcap's default when `None`.
+    pub buffer_size: Option<i32>,
+    /// Bytes kept per frame (headers are all kawatch needs).
+    pub snaplen: Option<i32>,
+}
+
+/// One captured frame, borrowed from libpcap's buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// Capture timestamp.
+    pub ts: Timestamp,
+    /// Captured bytes (may be fewer than were on the wire).
+    pub data: &'a [u8],
+}
+
+/// What the next read gave.
+#[derive(Debug)]
+pub enum Next<'a> {
+    /// A frame.
+    Frame(Frame<'a>),
+    /// Live capture: no frame within the read timeout.
+    Timeout,
+    /// End of the input.
+    End,
+}
+
+/// Packet counts from the kernel for a live capture.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Packets the filter accepted.
+    pub received: u32,
+    /// Dropped for lack of buffer space.
+    pub dropped: u32,
+    /// Dropped by the interface or driver.
+    pub if_dropped: u32,
+}
+
+/// An open capture.
+pub struct Source {
+    cap: Capture<dyn Activated>,
+    link: LinkType,
+    dlt_name: String,
+    name: String,
+    live: bool,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("name", &self.name)
+            .field("link", &self.link)
+            .finish()
+    }
+}
+
+impl Source {
+    /// Opens a capture file, applying an optional BPF filter.
+    pub fn open_file(path: &Path, filter: Option<&str>) -> Result<Source, CaptureError> {
+        let name = path.display().to_string();
+        let mut magic = [0u8; 2];
+        let read = File::open(path).and_then(|mut f| f.read(&mut magic));
+        match read {
+            Err(e) => {
+                return Err(CaptureError::Unreadable {
+                    path: name,
+                    reason: e.to_string(),
+                })
+            }
+            Ok(2) if magic == [0x1f, 0x8b] => return Err(CaptureError::Compressed { name }),
+            Ok(_) => {}
+        }
+        let cap = Capture::from_file_with_precision(path, Precision::Nano)
+            .map_err(|e| not_a_capture(&name, e))?;
+        Source::finish(cap.into(), name, filter, false)
+    }
+
+    /// Opens standard input as a capture (`tcpdump -w - | kawatch report -`).
+    pub fn open_stdin(filter: Option<&str>) -> Result<Source, CaptureError> {
+        let name = "-".to_string();
+        // SAFETY: libpcap takes ownership of a duplicate of fd 0, so closing
+        // the capture never closes the process's own standard input.
+        let fd = unsafe { libc::dup(0) };
+        if fd < 0 {
+            return Err(CaptureError::Unreadable {
+                path: name,
+                reason: std::io::Error::last_os_error().to_string(),
+            });
+        }
+        // SAFETY: `fd` is a fresh descriptor this call owns and hands over.
+        let cap = unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }
+            .map_err(|e| not_a_capture(&name, e))?;
+        Source::finish(cap.into(), name, filter, false)
+    }
+
+    /// Opens a live capture in immediate mode (a probe shows at once).
+    pub fn open_live(opts: &LiveOptions, filter: Option<&str>) -> Result<Source, CaptureError> {
+        let devices = Device::list().unwrap_or_default();
+        let interface = match &opts.interface {
+            Some(i) => i.clone(),
+            None => Device::lookup()
+                .ok()
+                .flatten()
+                .map(|d| d.name)
+                .ok_or_else(|| CaptureError::NoSuchInterface {
+                    interface: "(default)".into(),
+                    available: names(&devices),
+                })?,
+        };
+        if !devices.iter().any(|d| d.name == interface) {
+            return Err(CaptureError::NoSuchInterface {
+                interface,
+                available: names(&devices),
+            });
+        }
+        let mut inactive = Capture::from_device(interface.as_str())
+            .map_err(|e| CaptureError::Pcap {
+                name: interface.clone(),
+                reason: e.to_string(),
+            })?
+            .immediate_mode(true)
+            .promisc(opts.promisc)
+            .snaplen(opts.snaplen.unwrap_or(262_144))
+            .timeout(100)
+            .precision(Precision::Nano);
+        if let Some(size) = opts.buffer_size {
+            inactive = inactive.buffer_size(size);
+        }
+        let cap = inactive.open().map_err(|e| {
+            let reason = e.to_string();
+            if reason.to_lowercase().contains("permission")
+                || reason.contains("Operation not permitted")
+            {
+                let exe = std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| "kawatch".into());
+                CaptureError::Permission {
+                    interface: interface.clone(),
+                    exe,
+                }
+            } else {
+                CaptureError::Pcap {
+                    name: interface.clone(),
+                    reason,
+                }
+            }
+        })?;
+        Source::finish(cap.into(), format!("interface:{interface}"), filter, true)
+    }
+
+    fn finish(
+        mut cap: Capture<dyn Activated>,
+        name: String,
+        filter: Option<&str>,
+        live: bool,
+    ) -> Result<Source, CaptureError> {
+        let dlt = cap.get_datalink();
+        let dlt_name = dlt.get_name().unwrap_or_else(|_| format!("DLT {}", dlt.0));
+        let link = LinkType::from_dlt(dlt.0).ok_or_else(|| CaptureError::UnsupportedLink {
+            name: name.clone(),
+            dlt: dlt.0,
+            dlt_name: dlt_name.clone(),
+        })?;
+        if let Some(f) = filter.filter(|f| !f.trim().is_empty()) {
+            cap.filter(f, true).map_err(|e| CaptureError::BadFilter {
+                filter: f.to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(Source {
+            cap,
+            link,
+            dlt_name,
+            name,
+            live,
+        })
+    }
+
+    /// The next frame, a live read timeout, or the end of the input.
+    pub fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        match self.cap.next_packet() {
+            Ok(p) => {
+                let ts =
+                    Timestamp::from_parts(p.header.ts.tv_sec as i64, p.header.ts.tv_usec as i64);
+                Ok(Next::Frame(Frame { ts, data: p.data }))
+            }
+            Err(pcap::Error::TimeoutExpired) => Ok(Next::Timeout),
+            Err(pcap::Error::NoMorePackets) => Ok(Next::End),
+            Err(e) => {
+                let reason = e.to_string();
+                if reason.contains("truncated") {
+                    Err(CaptureError::Truncated {
+                        name: self.name.clone(),
+                        reason,
+                    })
+                } else {
+                    Err(CaptureError::Pcap {
+                        name: self.name.clone(),
+                        reason,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Kernel packet counts (live captures only).
+    pub fn stats(&mut self) -> Option<Stats> {
+        if !self.live {
+            return None;
+        }
+        self.cap.stats().ok().map(|s| Stats {
+            received: s.received,
+            dropped: s.dropped,
+            if_dropped: s.if_dropped,
+        })
+    }
+
+    /// The link type frames are decoded as.
+    pub fn link_type(&self) -> LinkType {
+        self.link
+    }
+
+    /// libpcap's name for the link type (e.g. `EN10MB`).
+    pub fn link_name(&self) -> &str {
+        &self.dlt_name
+    }
+
+    /// The input's name: its path, `-`, or `interface:IF`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether this is a live capture.
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+}
+
+fn not_a_capture(name: &str, e: pcap::Error) -> CaptureError {
+    CaptureError::NotACapture {
+        name: name.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn names(devices: &[Device]) -> String {
+    let v: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+    if v.is_empty() {
+        "none visible (are you allowed to capture?)".into()
+    } else {
+        v.join(", ")
+    }
+}

@@ -1,0 +1,268 @@
+//! Segment classification: a pure function of one segment and what has been
+//! seen of the two sides (KEEPALIVE-FACTS items 1, 3, 6, 9-13, 17-18).
+//!
+//! Keepalive tests run first: a probe repeats old sequence space and would
+//! otherwise pass for a retransmission or a duplicate ACK.
+
+use crate::segment::Segment;
+use crate::seq::SeqNumber;
+
+/// What the classifier knows of one side of a flow, before this segment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SideView {
+    /// Highest sequence number the side has sent up to (seq + len), if seen.
+    pub snd_nxt: Option<SeqNumber>,
+    /// Highest ACK the other side has sent for this side's data: its snd_una as seen on the wire.
+    pub acked: Option<SeqNumber>,
+    /// Window this side last advertised.
+    pub window: Option<u16>,
+    /// This side's unanswered probe, if one is outstanding: (seq, ack).
+    pub outstanding_probe: Option<(SeqNumber, SeqNumber)>,
+}
+
+/// What a segment is, from the keepalive point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// A keepalive probe: 0 or 1 byte at one below what the peer has acknowledged.
+    Probe,
+    /// A zero-window probe: the same bytes as a probe, but the peer's window is 0.
+    ZeroWindowProbe,
+    /// Keepalive-shaped, but the peer's ACK for this side is not known yet
+    /// (capture started mid-connection): decided by what follows.
+    Candidate,
+    /// The sender's RST after its own unanswered probes: it gave up.
+    GiveUp,
+    /// The sender's RST answering the other side's probe: it lost the connection.
+    PeerReset,
+    /// An ACK answering the other side's outstanding probe.
+    Reply,
+    /// Anything else.
+    Other,
+}
+
+/// Classifies `seg`, sent by the side `tx` to the side `rx`.
+pub fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
+    let f = seg.flags;
+    if f.syn() {
+        return Class::Other;
+    }
+    if f.rst() {
+        if rx.outstanding_probe.is_some_and(|(_, ack)| seg.seq == ack) {
+            return Class::PeerReset;
+        }
+        if tx
+            .outstanding_probe
+            .is_some_and(|(seq, _)| seg.seq == seq + 1)
+        {
+            return Class::GiveUp;
+        }
+        return Class::Other;
+    }
+    if f.fin() || !f.ack() {
+        return Class::Other;
+    }
+    if seg.payload_len <= 1 {
+        match tx.acked {
+            // One below what the peer has acknowledged, with nothing outstanding
+            // (item 1: no probe while data is unacknowledged).
+            Some(acked) if seg.seq + 1 == acked && tx.snd_nxt.is_none_or(|n| n <= acked) => {
+                return if rx.window == Some(0) {
+                    Class::ZeroWindowProbe
+                } else {
+                    Class::Probe
+                };
+            }
+            // Windows-style zero-window probe: one new byte into a closed window.
+            Some(_)
+                if seg.payload_len == 1 && rx.window == Some(0) && tx.snd_nxt == Some(seg.seq) =>
+            {
+                return Class::ZeroWindowProbe;
+            }
+            Some(_) => {}
+            None if tx.snd_nxt.is_none_or(|n| seg.seq + 1 == n) => return Class::Candidate,
+            None => {}
+        }
+    }
+    if rx
+        .outstanding_probe
+        .is_some_and(|(seq, _)| seg.ack >= seq + 1)
+    {
+        return Class::Reply;
+    }
+    Class::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::{Endpoint, TcpFlags, Vlan};
+    use crate::time::Timestamp;
+
+    const A: u8 = TcpFlags::ACK;
+    const R: u8 = TcpFlags::RST;
+
+    fn seg(flags: u8, seq: u32, ack: u32, len: u32) -> Segment {
+        let e = Endpoint::new([198, 18, 0, 1].into(), 1);
+        Segment {
+            frame: 1,
+            ts: Timestamp(0),
+            src: e,
+            dst: e,
+            vlan: Vlan::NONE,
+            seq: SeqNumber(seq),
+            ack: SeqNumber(ack),
+            flags: TcpFlags(flags),
+            window: 100,
+            payload_len: len,
+            sack: None,
+        }
+    }
+
+    fn side(snd_nxt: u32, acked: u32, window: u16) -> SideView {
+        SideView {
+            snd_nxt: Some(SeqNumber(snd_nxt)),
+            acked: Some(SeqNumber(acked)),
+            window: Some(window),
+            outstanding_probe: None,
+        }
+    }
+
+    #[test]
+    fn table() {
+        let idle = side(1000, 1000, 500);
+        let peer = side(7000, 7000, 500);
+        let closed_peer = side(7000, 7000, 0);
+        let with_probe = |mut s: SideView, seq: u32, ack: u32| {
+            s.outstanding_probe = Some((SeqNumber(seq), SeqNumber(ack)));
+            s
+        };
+        let unknown = SideView::default();
+        let cases: &[(&str, Segment, SideView, SideView, Class)] = &[
+            (
+                "linux 0-byte probe",
+                seg(A, 999, 7000, 0),
+                idle,
+                peer,
+                Class::Probe,
+            ),
+            (
+                "windows 1-byte probe",
+                seg(A, 999, 7000, 1),
+                idle,
+                peer,
+                Class::Probe,
+            ),
+            (
+                "probe across the wrap",
+                seg(A, u32::MAX, 7000, 0),
+                side(0, 0, 9),
+                peer,
+                Class::Probe,
+            ),
+            (
+                "plain ack at snd_nxt",
+                seg(A, 1000, 7000, 0),
+                idle,
+                peer,
+                Class::Other,
+            ),
+            (
+                "zero-window probe (item 9)",
+                seg(A, 999, 7000, 0),
+                idle,
+                closed_peer,
+                Class::ZeroWindowProbe,
+            ),
+            (
+                "windows zero-window probe",
+                seg(A, 1000, 7000, 1),
+                idle,
+                closed_peer,
+                Class::ZeroWindowProbe,
+            ),
+            // Item 10: a 1-byte retransmission: the byte was never acknowledged.
+            (
+                "1-byte retransmission",
+                seg(A, 999, 7000, 1),
+                side(1000, 999, 9),
+                peer,
+                Class::Other,
+            ),
+            // Item 1: no probe while data is outstanding.
+            (
+                "data outstanding",
+                seg(A, 999, 7000, 0),
+                side(1500, 1000, 9),
+                peer,
+                Class::Other,
+            ),
+            (
+                "2 bytes is data",
+                seg(A, 998, 7000, 2),
+                idle,
+                peer,
+                Class::Other,
+            ),
+            (
+                "fin is not a probe",
+                seg(A | TcpFlags::FIN, 999, 7000, 0),
+                idle,
+                peer,
+                Class::Other,
+            ),
+            (
+                "mid-capture candidate",
+                seg(A, 999, 7000, 0),
+                unknown,
+                unknown,
+                Class::Candidate,
+            ),
+            (
+                "mid-capture, not one behind",
+                seg(A, 1000, 7000, 0),
+                side(1000, 0, 9).with_acked(None),
+                peer,
+                Class::Other,
+            ),
+            (
+                "reply to peer's probe",
+                seg(A, 1000, 7000, 0),
+                idle,
+                with_probe(peer, 6999, 1000),
+                Class::Reply,
+            ),
+            (
+                "peer's probe is no reply (item 6)",
+                seg(A, 999, 7000, 0),
+                idle,
+                with_probe(peer, 6999, 1000),
+                Class::Probe,
+            ),
+            (
+                "peer reset (item 12)",
+                seg(R, 1000, 0, 0),
+                idle,
+                with_probe(peer, 6999, 1000),
+                Class::PeerReset,
+            ),
+            (
+                "give-up (item 13)",
+                seg(R | A, 1000, 7000, 0),
+                with_probe(idle, 999, 7000),
+                peer,
+                Class::GiveUp,
+            ),
+            ("unrelated reset", seg(R, 5, 0, 0), idle, peer, Class::Other),
+        ];
+        for (name, s, tx, rx, want) in cases {
+            assert_eq!(classify(s, tx, rx), *want, "{name}");
+        }
+    }
+
+    impl SideView {
+        fn with_acked(mut self, acked: Option<SeqNumber>) -> Self {
+            self.acked = acked;
+            self
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Flows: identity (4-tuple and VLAN tags) and per-side state.
+//!
+//! A flow's state is small and fixed-size; a side's keepalive record and its
+//! mid-capture candidates are boxed, so only the sides that probe pay for them.
+
+use crate::classify::SideView;
+use crate::prober::Prober;
+use crate::segment::{Endpoint, Segment, Vlan};
+use crate::seq::SeqNumber;
+use crate::time::Timestamp;
+
+/// A flow's identity: the two endpoints in a canonical order, and the VLAN tags.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct FlowKey {
+    /// The lower endpoint.
+    pub lo: Endpoint,
+    /// The higher endpoint.
+    pub hi: Endpoint,
+    /// VLAN tags (the same 4-tuple on two VLANs is two flows).
+    pub vlan: Vlan,
+}
+
+impl FlowKey {
+    /// The key of a segment's flow, and which side sent it (0 = `lo`, 1 = `hi`).
+    pub fn of(seg: &Segment) -> (FlowKey, usize) {
+        if seg.src <= seg.dst {
+            (
+                FlowKey {
+                    lo: seg.src,
+                    hi: seg.dst,
+                    vlan: seg.vlan,
+                },
+                0,
+            )
+        } else {
+            (
+                FlowKey {
+                    lo: seg.dst,
+                    hi: seg.src,
+                    vlan: seg.vlan,
+                },
+                1,
+            )
+        }
+    }
+}
+
+/// Two identical segments from one side closer than this are one segment
+/// captured twice: no TCP timer fires that fast (retransmissions wait >= 200 ms).
+pub const DUPLICATE_WINDOW: crate::time::Span = crate::time::Span(1_000_000);
+
+/// Connection state as the wire shows it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TcpState {
+    /// SYN seen, handshake not complete.
+    SynSent,
+    /// Handshake complete, or the capture started mid-connection.
+    Established,
+    /// One side sent FIN.
+    Closing,
+    /// Both sides sent FIN.
+    Closed,
+    /// An RST ended it.
+    Reset,
+}
+
+impl TcpState {
+    /// The word reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::SynSent => "syn_sent",
+            TcpState::Established => "established",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+            TcpState::Reset => "reset",
+        }
+    }
+}
+
+/// A keepalive-shaped segment sent before the peer's ACK for this side was
+/// seen (capture started mid-connection), waiting for what follows to decide.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Candidate {
+    /// Frame number.
+    pub frame: u64,
+    /// Capture timestamp.
+    pub ts: Timestamp,
+    /// Sequence number.
+    pub seq: SeqNumber,
+    /// Acknowledgment number.
+    pub ack: SeqNumber,
+    /// Payload length (0 or 1).
+    pub len: u8,
+}
+
+/// Candidates held per side; more than this are not needed to see a steady spacing.
+pub const MAX_CANDIDATES: usize = 6;
+
+/// One side's undecided candidates, oldest first.
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    cands: [Candidate; MAX_CANDIDATES],
+    len: usize,
+}
+
+impl Pending {
+    /// The candidates, oldest first.
+    pub fn as_slice(&self) -> &[Candidate] {
+        &self.cands[..self.len]
+    }
+
+    /// Adds one; when full, the oldest is returned to be let go.
+    pub fn push(&mut self, c: Candidate) -> Option<Candidate> {
+        let dropped = if self.len == MAX_CANDIDATES {
+            let first = self.cands[0];
+            self.cands.copy_within(1.., 0);
+            self.len -= 1;
+            Some(first)
+        } else {
+            None
+        };
+        self.cands[self.len] = c;
+        self.len += 1;
+        dropped
+    }
+}
+
+/// What one side has sent, and its keepalive record.
+#[derive(Clone, Debug)]
+pub struct Side {
+    /// This side's address and port.
+    pub endpoint: Endpoint,
+    /// Highest seq + len this side has sent.
+    pub snd_nxt: Option<SeqNumber>,
+    /// Highest ACK the other side has sent for this side's data.
+    pub acked: Option<SeqNumber>,
+    /// Window this side last advertised.
+    pub window: Option<u16>,
+    /// Last segment received from the peer that the kernel counts as activity
+    /// (not the peer's probes: item 6).
+    pub last_rx_activity: Option<Timestamp>,
+    /// FIN sent.
+    pub fin: bool,
+    /// Zero-window probes this side sent.
+    pub zero_window_probes: u32,
+    /// Keepalive record, once this side has probed.
+    pub prober: Option<Box<Prober>>,
+    /// Undecided mid-capture candidates.
+    pub pending: Option<Box<Pending>>,
+    /// The last segment this side sent, to spot the same frame captured twice.
+    pub last_sent: Option<Signature>,
+}
+
+/// What identifies a segment on the wire, to recognise duplicate captures.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Signature {
+    seq: SeqNumber,
+    ack: SeqNumber,
+    len: u32,
+    flags: u8,
+    window: u16,
+    sack: Option<(SeqNumber, SeqNumber)>,
+}
+
+impl Signature {
+    /// The signature of a segment.
+    pub fn of(seg: &Segment) -> Signature {
+        Signature {
+            seq: seg.seq,
+            ack: seg.ack,
+            len: seg.payload_len,
+            flags: seg.flags.0,
+            window: seg.window,
+            sack: seg.sack,
+        }
+    }
+}
+
+impl Side {
+    fn new(endpoint: Endpoint) -> Side {
+        Side {
+            endpoint,
+            snd_nxt: None,
+            acked: None,
+            window: None,
+            last_rx_activity: None,
+            fin: false,
+            zero_window_probes: 0,
+            prober: None,
+            pending: None,
+            last_sent: None,
+        }
+    }
+
+    /// What the classifier needs to know of this side.
+    pub fn view(&self) -> SideView {
+        SideView {
+            snd_nxt: self.snd_nxt,
+            acked: self.acked,
+            window: self.window,
+            outstanding_probe: self
+                .prober
+                .as_deref()
+                .filter(|p| p.outstanding)
+                .and_then(|p| p.last)
+                .map(|l| (l.seq, l.ack)),
+        }
+    }
+
+    /// The keepalive record, created on first use.
+    pub fn prober_mut(&mut self) -> &mut Prober {
+        self.prober.get_or_insert_with(Default::default)
+    }
+}
+
+/// One connection.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    /// Identity.
+    pub key: FlowKey,
+    /// Index of side `a` (the initiator when its SYN was seen, else the first sender).
+    pub a: usize,
+    /// First segment's timestamp.
+    pub first_seen: Timestamp,
+    /// Last segment's timestamp.
+    pub last_seen: Timestamp,
+    /// Last segment carrying payload that was not a probe.
+    pub last_data: Option<Timestamp>,
+    /// Segments seen.
+    pub segments: u64,
+    /// Segments seen twice: the same bytes from the same side within
+    /// [`DUPLICATE_WINDOW`] (a capture artefact, e.g. a span port's copy).
+    pub duplicates: u64,
+    /// Timestamp of the last segment each side sent.
+    pub last_sent_ts: [Timestamp; 2],
+    /// Connection state.
+    pub state: TcpState,
+    /// The two sides: 0 = `key.lo`, 1 = `key.hi`.
+    pub sides: [Side; 2],
+}
+
+impl Flow {
+    /// A flow first seen with `seg`, sent by side `tx`.
+    pub fn new(key: FlowKey, seg: &Segment, tx: usize) -> Flow {
+        let a = if seg.flags.syn() && seg.flags.ack() {
+            1 - tx
+        } else {
+            tx
+        };
+        Flow {
+            key,
+            a,
+            first_seen: seg.ts,
+            last_seen: seg.ts,
+            last_data: None,
+            segments: 0,
+            duplicates: 0,
+            last_sent_ts: [seg.ts; 2],
+            state: if seg.flags.syn() {
+                TcpState::SynSent
+            } else {
+                TcpState::Established
+            },
+            sides: [Side::new(key.lo), Side::new(key.hi)],
+        }
+    }
+
+    /// The sending side and the receiving side of a segment sent by side `tx`.
+    pub fn split(&mut self, tx: usize) -> (&mut Side, &mut Side) {
+        let [lo, hi] = &mut self.sides;
+        if tx == 0 {
+            (lo, hi)
+        } else {
+            (hi, lo)
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The `kawatch` command line.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use kawatch::capture::{LiveOptions, Source};
+use kawatch::report::Format;
+use kawatch::run::{run_report, RunError, RunOptions};
+use std::io::{self, BufWriter};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Watch TCP keepalives: classify probes and replies per flow and reconstruct
+/// each side's idle / interval / probe-count settings.
+#[derive(Parser, Debug)]
+#[command(name = "kawatch", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyse a capture (file, `-` for stdin, or a live interface) and print a report.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Capture live from this interface instead of reading a file (`any` for all).
+    #[arg(short, long)]
+    interface: Option<String>,
+    /// With --interface: stop after this long (e.g. 16, 30s, 5m, 1h). Ctrl-C also stops.
+    #[arg(short, long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// With --interface: capture in promiscuous mode.
+    #[arg(long)]
+    promisc: bool,
+    /// With --interface: kernel capture buffer size in bytes.
+    #[arg(long, value_name = "BYTES")]
+    buffer_size: Option<i32>,
+    /// Capture file (`.pcap`, `.pcapng`, or `-` for standard input), unless
+    /// --interface is given; then an optional BPF filter, as tcpdump takes it.
+    #[arg(
+        value_name = "FILE [FILTER]",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    args: Vec<String>,
+}
+
+/// Parses `16`, `30s`, `5m`, `1h`, `250ms`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (try 16, 30s, 5m, 1h)"))?;
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {s:?} (use ms, s, m or h)"
+            ))
+        }
+    };
+    if !(n * scale).is_finite() || n * scale <= 0.0 {
+        return Err(format!("{s:?} must be positive"));
+    }
+    Ok(Duration::from_secs_f64(n * scale))
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    if STOP.swap(true, Ordering::Relaxed) {
+        // A second Ctrl-C: the user means it.
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(130) };
+    }
+}
+
+fn install_sigint() {
+    // SAFETY: the handler only touches an atomic and calls _exit.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+}
+
+fn report(args: ReportArgs) -> Result<()> {
+    let mut rest = args.args.into_iter();
+    let mut src = match &args.interface {
+        Some(iface) => {
+            let filter = rest.collect::<Vec<_>>().join(" ");
+            let opts = LiveOptions {
+                interface: Some(iface.clone()),
+                promisc: args.promisc,
+                buffer_size: args.buffer_size,
+                snaplen: None,
+            };
+            Source::open_live(&opts, Some(&filter))?
+        }
+        None => {
+            if args.duration.is_some() || args.promisc || args.buffer_size.is_some() {
+                bail!("--duration, --promisc and --buffer-size go with --interface");
+            }
+            let Some(file) = rest.next() else {
+                bail!("no capture given: kawatch report FILE [FILTER...], `-` for standard input, or --interface IF");
+            };
+            let filter = rest.collect::<Vec<_>>().join(" ");
+            if file == "-" {
+                Source::open_stdin(Some(&filter))?
+            } else {
+                Source::open_file(Path::new(&file), Some(&filter))?
+            }
+        }
+    };
+    install_sigint();
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let opts = RunOptions {
+        format: args.format,
+        duration: args.duration,
+        stop: Some(&STOP),
+    };
+    match run_report(&mut src, opts, &mut out) {
+        Ok(summary) => {
+            if let Some(w) = summary.warning {
+                eprintln!("kawatch: warning: {w}");
+            }
+            Ok(())
+        }
+        Err(RunError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).context("kawatch report"),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Report(args)) => report(args),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kawatch: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Per-prober keepalive timing: what one side's probes tell about its
+//! idle time, interval and probe count (KEEPALIVE-FACTS items 2-8, 12-13).
+//!
+//! State is fixed-size: counters, the last probe, and two bounded rings of
+//! gaps in milliseconds. Nothing here grows with the number of packets.
+
+use crate::seq::SeqNumber;
+use crate::time::{Span, Timestamp};
+
+/// Gaps shorter than this cannot come from a keepalive timer: configured
+/// values are whole seconds and timers never fire early. (The capture
+/// timestamps may jitter a little, hence not exactly 1 s.)
+pub const MIN_TIMER_GAP: Span = Span(900_000_000);
+
+/// How a prober's probing has ended so far.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The last probe was answered.
+    Alive,
+    /// Unanswered probes are outstanding.
+    Probing,
+    /// The prober gave up: it sent an RST after unanswered probes.
+    Dead,
+    /// The peer answered a probe with RST: it had lost the connection.
+    Reset,
+}
+
+impl Outcome {
+    /// The word reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Alive => "alive",
+            Outcome::Probing => "probing",
+            Outcome::Dead => "dead",
+            Outcome::Reset => "reset",
+        }
+    }
+}
+
+/// A bounded ring of gaps in milliseconds; keeps the most recent `N`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GapRing {
+    gaps: [u32; 16],
+    len: u8,
+    next: u8,
+}
+
+impl GapRing {
+    /// Records a gap.
+    pub fn push(&mut self, gap: Span) {
+        self.gaps[self.next as usize] = gap.as_millis_u32();
+        self.next = (self.next + 1) % self.gaps.len() as u8;
+        self.len = (self.len + 1).min(self.gaps.len() as u8);
+    }
+
+    /// Number of gaps held.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether no gap is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Median in seconds (lower median for an even count: timers are late, not early).
+    pub fn median_secs(&self) -> Option<f64> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut v = self.gaps;
+        let held = &mut v[..self.len as usize];
+        held.sort_unstable();
+        Some(held[(held.len() - 1) / 2] as f64 / 1e3)
+    }
+}
+
+/// What happened to a prober, kept for the timeline of a detail view.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mark {
+    /// A probe was sent.
+    Probe,
+    /// The peer answered with an ACK (or any other activity).
+    Answer,
+    /// The peer answered with RST.
+    PeerReset,
+    /// The prober gave up.
+    GiveUp,
+}
+
+/// The last probe sent.
+#[derive(Clone, Copy, Debug)]
+pub struct LastProbe {
+    /// When it was sent.
+    pub ts: Timestamp,
+    /// Its sequence number (snd_una - 1).
+    pub seq: SeqNumber,
+    /// Its acknowledgment number (the prober's rcv_nxt).
+    pub ack: SeqNumber,
+}
+
+/// One side's keepalive record.
+#[derive(Clone, Debug, Default)]
+pub struct Prober {
+    /// Probes sent.
+    pub sent: u32,
+    /// Probes answered (ACK or RST).
+    pub answered: u32,
+    /// First probe's timestamp.
+    pub first_probe: Option<Timestamp>,
+    /// The last probe.
+    pub last: Option<LastProbe>,
+    /// Whether the last probe is still unanswered.
+    pub outstanding: bool,
+    /// Consecutive unanswered probes in the current run.
+    pub run: u32,
+    /// Smallest idle observed: first probe of an episode minus the last activity received.
+    pub idle_min: Option<Span>,
+    /// Spacing of consecutive unanswered probes.
+    pub intvl: GapRing,
+    /// Spacing of probes that follow an answered probe.
+    pub cadence: GapRing,
+    /// When the last answer arrived.
+    pub last_answer: Option<Timestamp>,
+    /// Give-up: when, and after how many unanswered probes.
+    pub gave_up: Option<(Timestamp, u32)>,
+    /// Detection time: last activity received to give-up.
+    pub detection: Option<Span>,
+    /// When the peer answered with RST.
+    pub peer_reset: Option<Timestamp>,
+    /// Recent marks, oldest first once full (a ring of the last 16).
+    timeline: [(Timestamp, Option<Mark>); 16],
+    timeline_next: u8,
+}
+
+impl Prober {
+    /// A probe was sent at `ts`; `last_rx` is the last activity this side received.
+    pub fn on_probe(
+        &mut self,
+        ts: Timestamp,
+        seq: SeqNumber,
+        ack: SeqNumber,
+        last_rx: Option<Timestamp>,
+    ) {
+        match self.last {
+            Some(prev) if self.outstanding => {
+                let gap = ts - prev.ts;
+                if gap >= MIN_TIMER_GAP {
+                    self.intvl.push(gap);
+                }
+                self.run += 1;
+            }
+            prev => {
+                if let Some(prev) = prev {
+                    let gap = ts - prev.ts;
+                    if gap >= MIN_TIMER_GAP {
+                        self.cadence.push(gap);
+                    }
+                }
+                if let Some(rx) = last_rx.filter(|&rx| rx < ts) {
+                    let idle = ts - rx;
+                    if idle >= MIN_TIMER_GAP {
+                        self.idle_min = Some(self.idle_min.map_or(idle, |m| m.min(idle)));
+                    }
+                }
+                self.run = 1;
+            }
+        }
+        self.sent += 1;
+        self.first_probe.get_or_insert(ts);
+        self.last = Some(LastProbe { ts, seq, ack });
+        self.outstanding = true;
+        self.mark(ts, Mark::Probe);
+    }
+
+    /// The peer answered the outstanding probe (any accepted segment does).
+    pub fn on_answer(&mut self, ts: Timestamp) {
+        if self.outstanding {
+            self.answered += 1;
+            self.outstanding = false;
+            self.run = 0;
+            self.last_answer = Some(ts);
+            self.mark(ts, Mark::Answer);
+        }
+    }
+
+    /// The peer answered a probe with RST.
+    pub fn on_peer_reset(&mut self, ts: Timestamp) {
+        if self.outstanding {
+            self.answered += 1;
+        }
+        self.outstanding = false;
+        self.peer_reset = Some(ts);
+        self.mark(ts, Mark::PeerReset);
+    }
+
+    /// The prober sent its RST after unanswered probes.
+    pub fn on_give_up(&mut self, ts: Timestamp, last_rx: Option<Timestamp>) {
+        self.gave_up = Some((ts, self.run));
+        self.detection = last_rx.filter(|&rx| rx < ts).map(|rx| ts - rx);
+        self.mark(ts, Mark::GiveUp);
+    }
+
+    /// Where the probing stands.
+    pub fn outcome(&self) -> Outcome {
+        if self.peer_reset.is_some() {
+            Outcome::Reset
+        } else if self.gave_up.is_some() {
+            Outcome::Dead
+        } else if self.outstanding {
+            Outcome::Probing
+        } else {
+            Outcome::Alive
+        }
+    }
+
+    /// The recent marks, oldest first.
+    pub fn timeline(&self) -> impl Iterator<Item = (Timestamp, Mark)> + '_ {
+        let n = self.timeline.len();
+        (0..n).filter_map(move |i| {
+            let (ts, mark) = self.timeline[(self.timeline_next as usize + i) % n];
+            mark.map(|m| (ts, m))
+        })
+    }
+
+    fn mark(&mut self, ts: Timestamp, mark: Mark) {
+        self.timeline[self.timeline_next as usize] = (ts, Some(mark));
+        self.timeline_next = (self.timeline_next + 1) % self.timeline.len() as u8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: f64) -> Timestamp {
+        Timestamp::from_secs_f64(1000.0 + secs)
+    }
+
+    #[test]
+    fn silent_peer_gives_intvl_idle_and_count() {
+        // KEEPALIVE-FACTS item 4: idle 2, intvl 1, cnt 3, silent peer.
+        let mut p = Prober::default();
+        let rx = Some(t(0.0));
+        for at in [2.00, 3.03, 4.06] {
+            p.on_probe(t(at), SeqNumber(9), SeqNumber(5), rx);
+        }
+        p.on_give_up(t(5.08), rx);
+        assert_eq!(p.outcome(), Outcome::Dead);
+        assert_eq!(p.gave_up.map(|g| g.1), Some(3));
+        assert_eq!(p.idle_min.map(|s| s.as_millis_u32()), Some(2000));
+        assert_eq!(p.intvl.median_secs(), Some(1.03));
+        assert_eq!(p.detection.map(|s| s.as_millis_u32()), Some(5080));
+    }
+
+    #[test]
+    fn answered_probes_give_cadence_not_intvl() {
+        // Item 5: idle 2, intvl 3, peer alive: probes every ~3.07 s.
+        let mut p = Prober::default();
+        let mut rx = t(0.0);
+        for at in [2.0, 5.07, 8.14] {
+            p.on_probe(t(at), SeqNumber(9), SeqNumber(5), Some(rx));
+            rx = t(at + 0.001);
+            p.on_answer(rx);
+        }
+        assert_eq!(p.outcome(), Outcome::Alive);
+        assert!(p.intvl.is_empty());
+        assert_eq!(p.cadence.median_secs(), Some(3.07));
+        assert_eq!(p.idle_min.map(|s| s.as_millis_u32()), Some(2000));
+        assert_eq!(p.answered, 3);
+    }
+
+    #[test]
+    fn sub_second_gaps_are_not_timer_gaps() {
+        let mut p = Prober::default();
+        p.on_probe(t(0.14), SeqNumber(1), SeqNumber(1), Some(t(0.0)));
+        p.on_answer(t(0.15));
+        p.on_probe(t(0.35), SeqNumber(1), SeqNumber(1), Some(t(0.15)));
+        assert_eq!(p.idle_min, None);
+        assert!(p.cadence.is_empty());
+    }
+
+    #[test]
+    fn timeline_keeps_the_last_sixteen_in_order() {
+        let mut p = Prober::default();
+        for i in 0..20 {
+            p.on_probe(t(i as f64 * 2.0), SeqNumber(1), SeqNumber(1), None);
+        }
+        let marks: Vec<_> = p.timeline().collect();
+        assert_eq!(marks.len(), 16);
+        assert_eq!(marks[0].0, t(8.0));
+        assert_eq!(marks[15].0, t(38.0));
+    }
+}

@@ -1,0 +1,49 @@
+//! `--format csv`: one row per prober.
+
+use super::micros;
+use crate::snapshot::Snapshot;
+use std::fmt::Display;
+use std::io::{self, Write};
+
+const HEADER: &str = "a,b,vlan,prober,probes_sent,probes_answered,zero_window_probes,idle_s,intvl_s,probes,outcome,likely_idle_s,likely_intvl_s,likely_probes,os_defaults,cadence_s,detection_s,first_probe,last_probe";
+
+fn opt<T: Display>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Writes the header and one row per prober. Fields never contain commas
+/// (endpoints use `[v6]:port`, lists are joined with `/`), so none are quoted.
+pub fn write_csv(snap: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{HEADER}")?;
+    for f in &snap.flows {
+        let vlan: Vec<String> = f.vlan.ids().iter().map(u16::to_string).collect();
+        for p in &f.probers {
+            let secs = |v: Option<f64>| opt(v.map(micros));
+            let ts = |v: Option<crate::Timestamp>| opt(v.map(|t| micros(t.as_secs_f64())));
+            writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                f.a,
+                f.b,
+                vlan.join("/"),
+                p.endpoint,
+                p.probes_sent,
+                p.probes_answered,
+                p.zero_window_probes,
+                secs(p.idle_s),
+                secs(p.intvl_s),
+                opt(p.probes),
+                p.outcome.as_str(),
+                opt(p.likely.idle_s),
+                opt(p.likely.intvl_s),
+                opt(p.likely.probes),
+                p.os_defaults.join("/"),
+                secs(p.cadence_s),
+                secs(p.detection_s),
+                ts(p.first_probe),
+                ts(p.last_probe),
+            )?;
+        }
+    }
+    Ok(())
+}

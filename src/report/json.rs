@@ -1,0 +1,143 @@
+//! `--format json` and `--format events`.
+
+use super::{micros, SourceInfo};
+use crate::analyzer::Event;
+use crate::settings::Settings;
+use crate::snapshot::{FlowView, ProberView, Snapshot};
+use crate::time::Timestamp;
+use serde::Serialize;
+
+/// Version of the JSON report contract.
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    kawatch_report: u32,
+    source: Source<'a>,
+    flows: Vec<Flow>,
+}
+
+#[derive(Serialize)]
+struct Source<'a> {
+    name: &'a str,
+    linktype: &'a str,
+    frames: u64,
+    tcp_segments: u64,
+    undecoded: u64,
+    duplicates: u64,
+    truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel_drops: Option<u64>,
+    first_ts: Option<f64>,
+    last_ts: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Flow {
+    a: String,
+    b: String,
+    vlan: Vec<u16>,
+    first_seen: f64,
+    last_seen: f64,
+    state: &'static str,
+    segments: u64,
+    zero_window_probes: u32,
+    keepalive: Vec<Prober>,
+}
+
+#[derive(Serialize)]
+struct Prober {
+    prober: String,
+    probes_sent: u32,
+    probes_answered: u32,
+    zero_window_probes: u32,
+    idle_s: Option<f64>,
+    intvl_s: Option<f64>,
+    probes: Option<u32>,
+    outcome: &'static str,
+    likely: Settings,
+    os_defaults: Vec<&'static str>,
+    cadence_s: Option<f64>,
+    detection_s: Option<f64>,
+    first_probe: Option<f64>,
+    last_probe: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct EventLine {
+    frame: u64,
+    ts: f64,
+    kind: &'static str,
+    src: String,
+    dst: String,
+}
+
+fn ts(t: Timestamp) -> f64 {
+    micros(t.as_secs_f64())
+}
+
+/// The JSON report as a value (version [`REPORT_VERSION`]).
+pub fn report_json(snap: &Snapshot, src: &SourceInfo) -> serde_json::Value {
+    let r = Report {
+        kawatch_report: REPORT_VERSION,
+        source: Source {
+            name: &src.name,
+            linktype: &src.linktype,
+            frames: snap.counters.frames,
+            tcp_segments: snap.counters.tcp_segments,
+            undecoded: snap.counters.undecoded,
+            duplicates: snap.counters.duplicates,
+            truncated: src.truncated,
+            kernel_drops: src.kernel_drops,
+            first_ts: snap.first_ts.map(ts),
+            last_ts: snap.last_ts.map(ts),
+        },
+        flows: snap.flows.iter().map(flow).collect(),
+    };
+    serde_json::to_value(r).expect("report serialises")
+}
+
+fn flow(f: &FlowView) -> Flow {
+    Flow {
+        a: f.a.to_string(),
+        b: f.b.to_string(),
+        vlan: f.vlan.ids().to_vec(),
+        first_seen: ts(f.first_seen),
+        last_seen: ts(f.last_seen),
+        state: f.state.as_str(),
+        segments: f.segments,
+        zero_window_probes: f.zero_window_probes,
+        keepalive: f.probers.iter().map(prober).collect(),
+    }
+}
+
+fn prober(p: &ProberView) -> Prober {
+    Prober {
+        prober: p.endpoint.to_string(),
+        probes_sent: p.probes_sent,
+        probes_answered: p.probes_answered,
+        zero_window_probes: p.zero_window_probes,
+        idle_s: p.idle_s.map(micros),
+        intvl_s: p.intvl_s.map(micros),
+        probes: p.probes,
+        outcome: p.outcome.as_str(),
+        likely: p.likely,
+        os_defaults: p.os_defaults.clone(),
+        cadence_s: p.cadence_s.map(micros),
+        detection_s: p.detection_s.map(micros),
+        first_probe: p.first_probe.map(ts),
+        last_probe: p.last_probe.map(ts),
+    }
+}
+
+/// One event as a JSON value.
+pub fn event_json(ev: &Event) -> serde_json::Value {
+    serde_json::to_value(EventLine {
+        frame: ev.frame,
+        ts: ts(ev.ts),
+        kind: ev.kind.as_str(),
+        src: ev.src.to_string(),
+        dst: ev.dst.to_string(),
+    })
+    .expect("event serialises")
+}

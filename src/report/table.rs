@@ -1,0 +1,110 @@
+//! The default, human-readable report.
+
+use super::SourceInfo;
+use crate::snapshot::{ProberView, Snapshot};
+use std::io::{self, Write};
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |s| format!("{s:.3}s"))
+}
+
+fn whole(v: Option<u32>, unit: &str) -> String {
+    v.map_or_else(|| "?".into(), |n| format!("{n}{unit}"))
+}
+
+fn settings(p: &ProberView) -> String {
+    let l = &p.likely;
+    let mut s = format!(
+        "{}/{}/{}",
+        whole(l.idle_s, "s"),
+        whole(l.intvl_s, "s"),
+        whole(l.probes, "")
+    );
+    if !p.os_defaults.is_empty() {
+        s.push_str(&format!(" ({} default)", p.os_defaults.join("|")));
+    }
+    s
+}
+
+/// Writes a table of every prober, one row each, and a summary line.
+pub fn write_table(snap: &Snapshot, src: &SourceInfo, out: &mut dyn Write) -> io::Result<()> {
+    let c = snap.counters;
+    let with_ka = snap.flows.iter().filter(|f| !f.probers.is_empty()).count();
+    writeln!(
+        out,
+        "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flows, {} with keepalives{}",
+        src.name,
+        src.linktype,
+        c.frames,
+        c.tcp_segments,
+        c.undecoded,
+        snap.flows.len(),
+        with_ka,
+        if src.truncated {
+            " (input cut off mid-packet)"
+        } else {
+            ""
+        },
+    )?;
+    if with_ka == 0 {
+        return writeln!(out, "no keepalive probes seen");
+    }
+    let rows: Vec<[String; 9]> = snap
+        .flows
+        .iter()
+        .flat_map(|f| f.probers.iter().map(move |p| (f, p)))
+        .map(|(f, p)| {
+            let zwp = if f.zero_window_probes > 0 {
+                format!(" +{} zwp", f.zero_window_probes)
+            } else {
+                String::new()
+            };
+            [
+                p.endpoint.to_string(),
+                p.peer.to_string(),
+                format!("{}{zwp}", p.outcome.as_str()),
+                format!("{}/{}", p.probes_answered, p.probes_sent),
+                secs(p.idle_s),
+                secs(p.intvl_s),
+                p.probes.map_or_else(|| "-".into(), |n| n.to_string()),
+                secs(p.detection_s),
+                settings(p),
+            ]
+        })
+        .collect();
+    let header = [
+        "PROBER",
+        "PEER",
+        "OUTCOME",
+        "ANS/SENT",
+        "IDLE",
+        "INTVL",
+        "PROBES",
+        "DETECT",
+        "LIKELY idle/intvl/cnt",
+    ];
+    let mut width = header.map(str::len);
+    for r in &rows {
+        for (w, cell) in width.iter_mut().zip(r) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    writeln!(out)?;
+    let line = |cells: &[&str]| -> String {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(width).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", line(&header))?;
+    for r in &rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        writeln!(out, "{}", line(&cells))?;
+    }
+    Ok(())
+}

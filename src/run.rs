@@ -1,0 +1,102 @@
+//! The report shell: drive a [`Source`] through the [`Analyzer`] and write a
+//! report. File and live reports share it; the TUI has its own shell.
+
+use crate::analyzer::Analyzer;
+use crate::capture::{CaptureError, Next, Source};
+use crate::report::{write_event, write_report, Format, SourceInfo};
+use crate::time::Timestamp;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use thiserror::Error;
+
+/// Why a report could not be produced.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// Reading the capture failed.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// Writing the report failed.
+    #[error("writing the report: {0}")]
+    Output(#[from] io::Error),
+}
+
+/// How to run a report.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions<'a> {
+    /// Output format.
+    pub format: Format,
+    /// Stop a live capture after this long.
+    pub duration: Option<Duration>,
+    /// Set (e.g. by Ctrl-C) to stop reading early and still report.
+    pub stop: Option<&'a AtomicBool>,
+}
+
+/// What happened besides the report itself.
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    /// A non-fatal problem to warn about (the input was cut off mid-packet).
+    pub warning: Option<String>,
+    /// Frames read.
+    pub frames: u64,
+}
+
+/// Reads `src` to its end (or the duration, or `stop`), writing events as they
+/// are decided and the report at the end.
+pub fn run_report(
+    src: &mut Source,
+    opts: RunOptions<'_>,
+    out: &mut dyn Write,
+) -> Result<RunSummary, RunError> {
+    let mut an = Analyzer::new(src.link_type());
+    let started = Instant::now();
+    let mut summary = RunSummary::default();
+    let stopped = || opts.stop.is_some_and(|s| s.load(Ordering::Relaxed));
+    let mut truncated = false;
+    loop {
+        if stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        match src.next_frame() {
+            Ok(Next::Frame(f)) => {
+                let events = an.ingest_frame(f.ts, f.data);
+                if opts.format == Format::Events {
+                    for ev in events {
+                        write_event(ev, out)?;
+                    }
+                }
+            }
+            Ok(Next::Timeout) => {}
+            Ok(Next::End) => break,
+            Err(e @ CaptureError::Truncated { .. }) => {
+                summary.warning = Some(e.to_string());
+                truncated = true;
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let now = if src.is_live() {
+        wall_clock()
+    } else {
+        an.time_range().1.unwrap_or_default()
+    };
+    let info = SourceInfo {
+        name: src.name().to_string(),
+        linktype: src.link_name().to_string(),
+        truncated,
+        kernel_drops: src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64),
+    };
+    summary.frames = an.counters().frames;
+    write_report(opts.format, &an.snapshot(now), &info, out)?;
+    out.flush()?;
+    Ok(summary)
+}
+
+/// The wall clock as a capture timestamp (live captures only).
+pub fn wall_clock() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_parts(d.as_secs() as i64, d.subsec_nanos() as i64)
+}

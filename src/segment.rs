@@ -1,0 +1,159 @@
+//! The one parsed form of a packet the core looks at: a small validated TCP
+//! [`Segment`]. The classifier never sees bytes.
+
+use crate::seq::SeqNumber;
+use crate::time::Timestamp;
+use std::fmt;
+use std::net::IpAddr;
+
+/// One end of a connection: address and port.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct Endpoint {
+    /// IPv4 or IPv6 address.
+    pub ip: IpAddr,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// An endpoint from an address and a port.
+    pub fn new(ip: IpAddr, port: u16) -> Endpoint {
+        Endpoint { ip, port }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    /// `ip:port`, IPv6 as `[ip]:port`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// Up to two VLAN ids (802.1ad outer, 802.1Q inner), outermost first.
+///
+/// Part of a flow's identity: the same 4-tuple on two VLANs is two flows.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct Vlan {
+    ids: [u16; 2],
+    len: u8,
+}
+
+impl Vlan {
+    /// No tags.
+    pub const NONE: Vlan = Vlan {
+        ids: [0; 2],
+        len: 0,
+    };
+
+    /// Adds a tag (inner after outer); tags past the second are ignored.
+    pub fn push(&mut self, id: u16) {
+        if (self.len as usize) < self.ids.len() {
+            self.ids[self.len as usize] = id;
+            self.len += 1;
+        }
+    }
+
+    /// The ids, outermost first.
+    pub fn ids(&self) -> &[u16] {
+        &self.ids[..self.len as usize]
+    }
+}
+
+/// TCP flags the core cares about.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TcpFlags(pub u8);
+
+impl TcpFlags {
+    /// FIN
+    pub const FIN: u8 = 0x01;
+    /// SYN
+    pub const SYN: u8 = 0x02;
+    /// RST
+    pub const RST: u8 = 0x04;
+    /// PSH
+    pub const PSH: u8 = 0x08;
+    /// ACK
+    pub const ACK: u8 = 0x10;
+
+    /// Whether every bit of `mask` is set.
+    #[inline]
+    pub fn has(self, mask: u8) -> bool {
+        self.0 & mask == mask
+    }
+    /// SYN set.
+    #[inline]
+    pub fn syn(self) -> bool {
+        self.has(Self::SYN)
+    }
+    /// FIN set.
+    #[inline]
+    pub fn fin(self) -> bool {
+        self.has(Self::FIN)
+    }
+    /// RST set.
+    #[inline]
+    pub fn rst(self) -> bool {
+        self.has(Self::RST)
+    }
+    /// ACK set.
+    #[inline]
+    pub fn ack(self) -> bool {
+        self.has(Self::ACK)
+    }
+}
+
+impl fmt::Debug for TcpFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (Self::SYN, "S"),
+            (Self::FIN, "F"),
+            (Self::RST, "R"),
+            (Self::PSH, "P"),
+            (Self::ACK, "."),
+        ];
+        for (bit, name) in names {
+            if self.has(bit) {
+                f.write_str(name)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A decoded TCP segment: everything the core needs, nothing more.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Segment {
+    /// 1-based position of the frame in its capture, as Wireshark numbers it.
+    pub frame: u64,
+    /// Capture timestamp.
+    pub ts: Timestamp,
+    /// Sender.
+    pub src: Endpoint,
+    /// Receiver.
+    pub dst: Endpoint,
+    /// VLAN tags the frame carried.
+    pub vlan: Vlan,
+    /// Sequence number.
+    pub seq: SeqNumber,
+    /// Acknowledgment number (meaningful when ACK is set).
+    pub ack: SeqNumber,
+    /// Flags.
+    pub flags: TcpFlags,
+    /// Advertised window, unscaled (only zero / non-zero matters here).
+    pub window: u16,
+    /// Payload length from the IP length fields (not the captured length).
+    pub payload_len: u32,
+    /// First SACK block, if any (a D-SACK when it lies below `ack`).
+    pub sack: Option<(SeqNumber, SeqNumber)>,
+}
+
+impl Segment {
+    /// Sequence space the segment occupies: payload plus SYN and FIN.
+    #[inline]
+    pub fn seq_len(&self) -> u32 {
+        self.payload_len + self.flags.syn() as u32 + self.flags.fin() as u32
+    }
+}

@@ -1,0 +1,118 @@
+//! From observed timings to the whole-second settings that produced them,
+//! and the OS defaults they match (KEEPALIVE-FACTS items 7 and 15).
+
+/// Keepalive settings: idle time, interval, probe count.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, serde::Serialize)]
+pub struct Settings {
+    /// TCP_KEEPIDLE / keepalive_time, seconds.
+    pub idle_s: Option<u32>,
+    /// TCP_KEEPINTVL / keepalive_intvl, seconds.
+    pub intvl_s: Option<u32>,
+    /// TCP_KEEPCNT / keepalive_probes.
+    pub probes: Option<u32>,
+}
+
+/// Known OS defaults (idle, interval, probes).
+pub const OS_DEFAULTS: [(&str, u32, u32, u32); 3] = [
+    ("linux", 7200, 75, 9),
+    ("macos", 7200, 75, 8),
+    ("windows", 7200, 1, 10),
+];
+
+/// How late a kernel timer may fire: a fraction of the timeout plus a constant.
+pub const LATE_FRACTION: f64 = 0.125;
+/// Constant part of the lateness allowance, seconds.
+pub const LATE_CONSTANT: f64 = 0.1;
+/// Allowance for timestamps that read a timer as a little early (capture jitter), seconds.
+pub const EARLY_JITTER: f64 = 0.05;
+
+/// The whole-second setting most likely to have produced `observed` seconds.
+///
+/// A timer configured to `c` fires at `c ..= c * 1.125 + 0.1`. An OS default
+/// within that slack wins; otherwise the whole second just below the
+/// observation (short timers run only a few % late).
+pub fn likely_secs(observed: f64) -> Option<u32> {
+    if !observed.is_finite() || observed <= 0.0 {
+        return None;
+    }
+    let hi = (observed + EARLY_JITTER).floor();
+    let lo = ((observed - LATE_CONSTANT) / (1.0 + LATE_FRACTION))
+        .ceil()
+        .max(1.0);
+    if lo > hi {
+        return None;
+    }
+    let (lo, hi) = (lo as u32, hi as u32);
+    let defaults = OS_DEFAULTS.iter().flat_map(|&(_, i, v, _)| [i, v]);
+    defaults
+        .filter(|d| (lo..=hi).contains(d))
+        .max()
+        .or(Some(hi))
+}
+
+/// The OS names whose defaults agree with every known value (none if nothing is known).
+pub fn matching_defaults(s: &Settings) -> Vec<&'static str> {
+    if s.idle_s.is_none() && s.intvl_s.is_none() && s.probes.is_none() {
+        return Vec::new();
+    }
+    OS_DEFAULTS
+        .iter()
+        .filter(|&&(_, i, v, n)| {
+            s.idle_s.is_none_or(|x| x == i)
+                && s.intvl_s.is_none_or(|x| x == v)
+                && s.probes.is_none_or(|x| x == n)
+        })
+        .map(|&(name, ..)| name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn likely_settings_from_late_timers() {
+        let cases = [
+            ("short, 3 % late", 2.06, Some(2)),
+            ("exact", 1.0, Some(1)),
+            ("jitter reads early", 2.99, Some(3)),
+            ("fact 5 cadence", 3.07, Some(3)),
+            ("linux intvl late", 76.4, Some(75)),
+            ("linux idle late", 7560.0, Some(7200)),
+            ("15 s, 2 % late", 15.3, Some(15)),
+            ("windows app timer", 187.3, Some(187)),
+            ("sub-second", 0.2, None),
+            ("nonsense", -1.0, None),
+        ];
+        for (name, observed, want) in cases {
+            assert_eq!(likely_secs(observed), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn defaults_match_by_os() {
+        let s = |i, v, n| Settings {
+            idle_s: i,
+            intvl_s: v,
+            probes: n,
+        };
+        let cases = [
+            (
+                "linux full",
+                s(Some(7200), Some(75), Some(9)),
+                vec!["linux"],
+            ),
+            (
+                "idle only",
+                s(Some(7200), None, None),
+                vec!["linux", "macos", "windows"],
+            ),
+            ("windows intvl", s(None, Some(1), None), vec!["windows"]),
+            ("custom", s(Some(2), Some(1), Some(3)), vec![]),
+            ("nothing known", s(None, None, None), vec![]),
+        ];
+        for (name, settings, want) in cases {
+            assert_eq!(matching_defaults(&settings), want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! A point-in-time view of every flow and prober: what reports print and the
+//! TUI draws. Plain data, derived from the analyser's state and `now`.
+
+use crate::analyzer::{Analyzer, Counters};
+use crate::flow::{Flow, TcpState};
+use crate::prober::{Mark, Outcome, Prober};
+use crate::segment::{Endpoint, Vlan};
+use crate::settings::{likely_secs, matching_defaults, Settings, OS_DEFAULTS};
+use crate::time::Timestamp;
+
+/// Every flow at a moment.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// The moment (capture time).
+    pub now: Timestamp,
+    /// Frame counts.
+    pub counters: Counters,
+    /// First and last capture timestamps.
+    pub first_ts: Option<Timestamp>,
+    /// Last capture timestamp.
+    pub last_ts: Option<Timestamp>,
+    /// Flows, by first seen.
+    pub flows: Vec<FlowView>,
+}
+
+/// One flow.
+#[derive(Clone, Debug)]
+pub struct FlowView {
+    /// Initiator (when its SYN was seen), else the first sender.
+    pub a: Endpoint,
+    /// The other end.
+    pub b: Endpoint,
+    /// VLAN tags.
+    pub vlan: Vlan,
+    /// First segment.
+    pub first_seen: Timestamp,
+    /// Last segment.
+    pub last_seen: Timestamp,
+    /// Last segment with payload (not a probe).
+    pub last_data: Option<Timestamp>,
+    /// Connection state.
+    pub state: TcpState,
+    /// Segments seen.
+    pub segments: u64,
+    /// Zero-window probes seen, both directions.
+    pub zero_window_probes: u32,
+    /// Sides that probed, by first probe.
+    pub probers: Vec<ProberView>,
+}
+
+/// One side that sent keepalive probes.
+#[derive(Clone, Debug)]
+pub struct ProberView {
+    /// The prober.
+    pub endpoint: Endpoint,
+    /// Its peer.
+    pub peer: Endpoint,
+    /// Probes sent.
+    pub probes_sent: u32,
+    /// Probes answered.
+    pub probes_answered: u32,
+    /// Zero-window probes this side sent.
+    pub zero_window_probes: u32,
+    /// Observed idle, seconds.
+    pub idle_s: Option<f64>,
+    /// Observed interval (median of unanswered spacing), seconds.
+    pub intvl_s: Option<f64>,
+    /// Unanswered probes before give-up.
+    pub probes: Option<u32>,
+    /// Where probing stands.
+    pub outcome: Outcome,
+    /// Whole-second settings the observations allow.
+    pub likely: Settings,
+    /// OS defaults the likely settings match.
+    pub os_defaults: Vec<&'static str>,
+    /// Median spacing of answered probes, seconds.
+    pub cadence_s: Option<f64>,
+    /// Last activity received to give-up, seconds.
+    pub detection_s: Option<f64>,
+    /// First probe.
+    pub first_probe: Option<Timestamp>,
+    /// Last probe.
+    pub last_probe: Option<Timestamp>,
+    /// Unanswered probes outstanding now.
+    pub unanswered: u32,
+    /// When the prober will declare the peer dead, if probing: (time, assumed),
+    /// where `assumed` means Linux defaults stood in for what was not observed.
+    pub give_up_at: Option<(Timestamp, bool)>,
+    /// Recent probes and answers, oldest first.
+    pub timeline: Vec<(Timestamp, Mark)>,
+}
+
+pub(crate) fn build(an: &Analyzer, now: Timestamp) -> Snapshot {
+    let mut flows: Vec<FlowView> = an.flows().map(flow_view).collect();
+    flows.sort_by(|x, y| (x.first_seen, x.a, x.b, x.vlan).cmp(&(y.first_seen, y.a, y.b, y.vlan)));
+    let (first_ts, last_ts) = an.time_range();
+    Snapshot {
+        now,
+        counters: an.counters(),
+        first_ts,
+        last_ts,
+        flows,
+    }
+}
+
+fn flow_view(f: &Flow) -> FlowView {
+    let (a, b) = (&f.sides[f.a], &f.sides[1 - f.a]);
+    let mut probers: Vec<ProberView> = [a, b]
+        .into_iter()
+        .filter_map(|s| {
+            let p = s.prober.as_deref()?;
+            let peer = if s.endpoint == a.endpoint {
+                b.endpoint
+            } else {
+                a.endpoint
+            };
+            Some(prober_view(s.endpoint, peer, s.zero_window_probes, p))
+        })
+        .collect();
+    probers.sort_by_key(|p| p.first_probe);
+    FlowView {
+        a: a.endpoint,
+        b: b.endpoint,
+        vlan: f.key.vlan,
+        first_seen: f.first_seen,
+        last_seen: f.last_seen,
+        last_data: f.last_data,
+        state: f.state,
+        segments: f.segments,
+        zero_window_probes: a.zero_window_probes + b.zero_window_probes,
+        probers,
+    }
+}
+
+fn prober_view(endpoint: Endpoint, peer: Endpoint, zwp: u32, p: &Prober) -> ProberView {
+    let idle_s = p.idle_min.map(|s| s.as_secs_f64());
+    let intvl_s = p.intvl.median_secs();
+    let probes = p.gave_up.map(|(_, n)| n);
+    let likely = Settings {
+        idle_s: idle_s.and_then(likely_secs),
+        intvl_s: intvl_s.and_then(likely_secs),
+        probes,
+    };
+    let outcome = p.outcome();
+    let give_up_at = match (outcome, p.last) {
+        (Outcome::Probing, Some(last)) => {
+            let (_, _, linux_intvl, linux_probes) = OS_DEFAULTS[0];
+            let intvl = likely.intvl_s.map(f64::from);
+            let assumed = intvl.is_none();
+            // Without an observed give-up the probe count is never known
+            // for this flow: Linux's default stands in.
+            let remaining = linux_probes.saturating_sub(p.run) + 1;
+            let step = intvl.unwrap_or(linux_intvl as f64);
+            Some((
+                last.ts.add_secs(step * remaining as f64),
+                assumed || probes.is_none(),
+            ))
+        }
+        _ => None,
+    };
+    ProberView {
+        endpoint,
+        peer,
+        probes_sent: p.sent,
+        probes_answered: p.answered,
+        zero_window_probes: zwp,
+        idle_s,
+        intvl_s,
+        probes,
+        outcome,
+        os_defaults: matching_defaults(&likely),
+        likely,
+        cadence_s: p.cadence.median_secs(),
+        detection_s: p.detection.map(|s| s.as_secs_f64()),
+        first_probe: p.first_probe,
+        last_probe: p.last.map(|l| l.ts),
+        unanswered: if p.outstanding { p.run } else { 0 },
+        give_up_at,
+        timeline: p.timeline().collect(),
+    }
+}

@@ -1,0 +1,504 @@
+//! kawatch against the real Linux kernel.
+//!
+//! `live::*` (ignored by default: needs root and network namespaces) makes two
+//! namespaces joined by a veth pair, runs nine TCP scenarios concurrently with
+//! keepalive settings drawn from a printed seed (`KAWATCH_SEED` replays one),
+//! captures them three ways (tcpdump Ethernet pcap, tcpdump `-i any` SLL2
+//! nanosecond pcap, dumpcap pcapng), and checks `kawatch report --format json`
+//! on each capture and on each capture cut to start mid-idle.
+//!
+//! `fixtures::*` run everywhere: the same checks over the kernel-made captures
+//! in fixtures/kernel/, each described by its NAME.settings.json.
+//!
+//! Run:  scripts/test (as root), or
+//!   cargo test --test kernel                       # fixtures only
+//!   cargo test --test kernel -- --include-ignored  # + live kernel (root)
+//!   scripts/make-kernel-fixtures                   # regenerate fixtures (root)
+
+#[path = "kernel/capture.rs"]
+mod capture;
+#[path = "kernel/expect.rs"]
+mod expect;
+#[path = "kernel/rng.rs"]
+mod rng;
+#[path = "kernel/session.rs"]
+mod session;
+#[path = "kernel/sys.rs"]
+mod sys;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use expect::{CaptureSettings, Variant};
+use session::{SessionConfig, SessionRecord, SCENARIOS};
+
+fn fail_on(problems: Vec<String>, context: &str) {
+    if !problems.is_empty() {
+        panic!(
+            "{} problem(s)\n{context}\n\n{}",
+            problems.len(),
+            problems.join("\n\n")
+        );
+    }
+}
+
+fn work_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+// ------------------------------------------------------------------ live
+
+struct Live {
+    record: SessionRecord,
+    variants: Vec<Variant>,
+}
+
+static LIVE: OnceLock<Result<Live, String>> = OnceLock::new();
+
+/// Removes run folders of earlier processes (this suite's own outputs).
+fn prune_old_runs(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid: Option<u32> = name.split('-').next().and_then(|p| p.parse().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+fn run_live() -> Result<Live, String> {
+    let seed = rng::seed_from_env_or_clock()?;
+    let runs = work_dir("kernel-runs");
+    prune_old_runs(&runs);
+    let cfg = SessionConfig {
+        seed,
+        out_dir: runs.join(format!("{}-live", std::process::id())),
+        tag: "live".to_owned(),
+        snaplen: None,
+    };
+    let record = std::panic::catch_unwind(|| session::run_session(&cfg))
+        .map_err(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            format!("the session panicked: {msg}")
+        })?
+        .map_err(|e| format!("seed {seed} (KAWATCH_SEED={seed} replays it): {e}"))?;
+    let started = std::time::Instant::now();
+    let mut variants = Vec::new();
+    for c in &record.captures {
+        variants.push(Variant::new(
+            format!("{} (live)", c.settings.capture_file),
+            c.file.clone(),
+            false,
+            c.settings.clone(),
+        ));
+        variants.push(Variant::new(
+            format!("{} cut (live)", c.settings.capture_file),
+            c.cut_file.clone(),
+            true,
+            c.settings.clone(),
+        ));
+    }
+    eprintln!(
+        "{}\n  kawatch on {} captures: {:.2}s",
+        record.summary(),
+        variants.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Live { record, variants })
+}
+
+fn live() -> &'static Live {
+    match LIVE.get_or_init(run_live) {
+        Ok(l) => l,
+        Err(e) => panic!(
+            "the real-kernel session could not run, so this test cannot pass:\n{e}\n\
+             (These tests need root, iproute2, iptables, tcpdump and tshark's dumpcap.)"
+        ),
+    }
+}
+
+fn live_scenario(name: &str) {
+    let l = live();
+    let problems = l
+        .variants
+        .iter()
+        .flat_map(|v| v.scenario_problems(name))
+        .collect();
+    fail_on(problems, &l.record.summary());
+}
+
+// -------------------------------------------------------------- fixtures
+
+struct Fixtures {
+    variants: Vec<Variant>,
+    problems: Vec<String>,
+}
+
+static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kernel")
+}
+
+fn load_fixtures() -> Fixtures {
+    let dir = fixture_dir();
+    let cuts = work_dir("kernel-fixture-cuts");
+    let _ = std::fs::create_dir_all(&cuts);
+    let mut variants = Vec::new();
+    let mut problems = Vec::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.sort();
+    let settings_files: Vec<&PathBuf> = names
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".settings.json"))
+        .collect();
+    if settings_files.is_empty() {
+        problems.push(format!("no NAME.settings.json in {}", dir.display()));
+    }
+    for p in &names {
+        let n = p.to_string_lossy();
+        if (n.ends_with(".pcap") || n.ends_with(".pcapng"))
+            && !settings_files.iter().any(|s| {
+                CaptureSettings::load(s)
+                    .map(|x| dir.join(&x.capture_file) == *p)
+                    .unwrap_or(false)
+            })
+        {
+            problems.push(format!(
+                "{} has no settings file describing it",
+                p.display()
+            ));
+        }
+    }
+    for s in settings_files {
+        let settings = match CaptureSettings::load(s) {
+            Ok(x) => x,
+            Err(e) => {
+                problems.push(e);
+                continue;
+            }
+        };
+        let capture = dir.join(&settings.capture_file);
+        if !capture.is_file() {
+            problems.push(format!(
+                "{} names {}, which does not exist",
+                s.display(),
+                capture.display()
+            ));
+            continue;
+        }
+        for sc in SCENARIOS {
+            if settings.flow(sc).is_empty() {
+                problems.push(format!("{} has no flow for {sc}", s.display()));
+            }
+        }
+        let label = format!("fixtures/kernel/{}", settings.capture_file);
+        let cut_path = cuts.join(format!("{}.cut.pcap", settings.capture_file));
+        let cut = capture::cut_capture(&capture, &cut_path, settings.cut_at);
+        variants.push(Variant::new(
+            label.clone(),
+            capture.clone(),
+            false,
+            settings.clone(),
+        ));
+        match cut {
+            Ok(_) => variants.push(Variant::new(
+                format!("{label} cut"),
+                cut_path,
+                true,
+                settings,
+            )),
+            Err(e) => problems.push(format!("cutting {}: {e}", capture.display())),
+        }
+    }
+    Fixtures { variants, problems }
+}
+
+fn fixtures() -> &'static Fixtures {
+    FIXTURES.get_or_init(load_fixtures)
+}
+
+fn fixture_scenario(name: &str) {
+    let f = fixtures();
+    let problems = f
+        .variants
+        .iter()
+        .flat_map(|v| v.scenario_problems(name))
+        .collect();
+    fail_on(
+        problems,
+        "fixtures in fixtures/kernel/ (kernel-made captures)",
+    );
+}
+
+// ------------------------------------------------------------ the tests
+
+macro_rules! scenario_tests {
+    ($($name:ident),* $(,)?) => {
+        /// The kernel-made captures in fixtures/kernel/ (whole and cut).
+        mod fixtures {
+            $(
+                #[test]
+                fn $name() {
+                    super::fixture_scenario(stringify!($name));
+                }
+            )*
+        }
+        /// A fresh real-kernel session (root; namespaces).
+        mod live {
+            $(
+                #[test]
+                #[ignore = "needs root and network namespaces; run scripts/test as root"]
+                fn $name() {
+                    super::live_scenario(stringify!($name));
+                }
+            )*
+        }
+    };
+}
+
+scenario_tests!(
+    s1_peer_alive,
+    s2_peer_silent,
+    s3_peer_reset,
+    s4_both_sides_probe,
+    s5_data_then_idle,
+    s6_ipv6_peer_silent,
+    s7_zero_window,
+    s8_one_byte_retransmission,
+    s9_keepalive_off,
+);
+
+#[test]
+fn scenario_tests_cover_every_scenario() {
+    // The macro list above and the session's list must agree.
+    let src = include_str!("kernel.rs");
+    for s in SCENARIOS {
+        assert!(
+            src.contains(&format!("    {s},\n")),
+            "scenario {s} has no test"
+        );
+    }
+}
+
+#[test]
+fn fixtures_are_complete() {
+    let f = fixtures();
+    fail_on(f.problems.clone(), "fixtures/kernel/");
+    assert!(!f.variants.is_empty(), "no fixture captures");
+}
+
+#[test]
+fn fixtures_whole_reports() {
+    let f = fixtures();
+    let problems = f
+        .variants
+        .iter()
+        .flat_map(|v| v.whole_report_problems())
+        .collect();
+    fail_on(problems, "fixtures in fixtures/kernel/");
+}
+
+#[test]
+fn fixtures_file_formats() {
+    let f = fixtures();
+    let problems = f
+        .variants
+        .iter()
+        .filter(|v| !v.cut)
+        .filter_map(|v| check_file_format(&v.path, &v.settings).err())
+        .collect();
+    fail_on(problems, "fixtures in fixtures/kernel/");
+}
+
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_whole_reports() {
+    let l = live();
+    let problems = l
+        .variants
+        .iter()
+        .flat_map(|v| v.whole_report_problems())
+        .collect();
+    fail_on(problems, &l.record.summary());
+}
+
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_file_formats() {
+    let l = live();
+    let problems = l
+        .record
+        .captures
+        .iter()
+        .filter_map(|c| check_file_format(&c.file, &c.settings).err())
+        .collect();
+    fail_on(problems, &l.record.summary());
+}
+
+/// ETIMEDOUT where the peer went silent, ECONNRESET where it answered with
+/// RST, working connections where the peer answered the probes.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_application_errors() {
+    let l = live();
+    let mut problems = Vec::new();
+    let mut table = String::new();
+    for a in &l.record.app {
+        table.push_str(&format!(
+            "\n  {} {}: expected {}; saw {}{}",
+            a.scenario,
+            a.what,
+            a.expected,
+            a.observed,
+            if a.ok { "" } else { "   <-- WRONG" }
+        ));
+        if !a.ok {
+            problems.push(format!(
+                "{} {}: expected {}, saw {}",
+                a.scenario, a.what, a.expected, a.observed
+            ));
+        }
+    }
+    for must in ["s2_peer_silent", "s3_peer_reset", "s6_ipv6_peer_silent"] {
+        if !l.record.app.iter().any(|a| a.scenario == must) {
+            problems.push(format!("no application check recorded for {must}"));
+        }
+    }
+    fail_on(
+        problems,
+        &format!("{}\n  application checks:{table}", l.record.summary()),
+    );
+}
+
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_suite_is_quick() {
+    let l = live();
+    let total = l
+        .record
+        .timings
+        .iter()
+        .find(|(w, _)| w == "total")
+        .map(|(_, d)| d.as_secs_f64())
+        .unwrap_or(f64::MAX);
+    assert!(
+        total < 60.0,
+        "the kernel session took {total:.1} s; budget is 60 s\n{}",
+        l.record.summary()
+    );
+}
+
+/// Rewrites fixtures/kernel/ from fresh sessions (KAWATCH_REGEN=1; seeds from
+/// KAWATCH_SEED, comma-separated, else one drawn from the clock).
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn regenerate_fixtures() {
+    if std::env::var("KAWATCH_REGEN").as_deref() != Ok("1") {
+        eprintln!("regenerate_fixtures: set KAWATCH_REGEN=1 to rewrite fixtures/kernel/");
+        return;
+    }
+    let seeds: Vec<u64> = match std::env::var("KAWATCH_SEED") {
+        Ok(list) => list
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .expect("KAWATCH_SEED: comma-separated u64s")
+            })
+            .collect(),
+        Err(_) => vec![rng::seed_from_env_or_clock().expect("seed")],
+    };
+    let dir = fixture_dir();
+    std::fs::create_dir_all(&dir).expect("fixtures/kernel");
+    let mut made = Vec::new();
+    for (i, seed) in seeds.iter().enumerate() {
+        let cfg = SessionConfig {
+            seed: *seed,
+            out_dir: work_dir("kernel-runs").join(format!("{}-regen-{i}", std::process::id())),
+            tag: format!("regen{i}"),
+            snaplen: Some(200),
+        };
+        let record = session::run_session(&cfg).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let bad: Vec<_> = record.app.iter().filter(|a| !a.ok).collect();
+        assert!(
+            bad.is_empty(),
+            "seed {seed}: applications saw the wrong thing, not keeping this session: {bad:?}"
+        );
+        eprintln!("{}", record.summary());
+        made.push(record);
+    }
+    for e in std::fs::read_dir(&dir)
+        .expect("read fixtures/kernel")
+        .flatten()
+    {
+        std::fs::remove_file(e.path()).expect("remove old fixture");
+    }
+    for record in &made {
+        for c in &record.captures {
+            let ext = c
+                .file
+                .extension()
+                .map(|x| x.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = format!("seed{}-{}", record.seed, c.name);
+            let mut settings = c.settings.clone();
+            settings.capture_file = format!("{stem}.{ext}");
+            std::fs::copy(&c.file, dir.join(&settings.capture_file)).expect("copy capture");
+            session::write_settings(&dir.join(format!("{stem}.settings.json")), &settings)
+                .expect("write settings");
+        }
+    }
+}
+
+/// The capture file is what its settings say: pcap (µs or ns) with the
+/// link type, or pcapng.
+fn check_file_format(path: &Path, settings: &CaptureSettings) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() < 24 {
+        return Err(format!("{}: too short for a capture", path.display()));
+    }
+    let magic = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let name = path.to_string_lossy();
+    let dlt = match settings.linktype.as_str() {
+        "EN10MB" => 1,
+        "LINUX_SLL2" => 276,
+        other => return Err(format!("{name}: unexpected linktype {other} in settings")),
+    };
+    if name.ends_with(".pcapng") {
+        if magic != 0x0A0D_0D0A {
+            return Err(format!("{name}: not pcapng (magic {magic:#x})"));
+        }
+        return Ok(());
+    }
+    let want_magic = if settings.capture_command.contains("nano") {
+        0xA1B2_3C4D
+    } else {
+        0xA1B2_C3D4
+    };
+    if magic != want_magic {
+        return Err(format!(
+            "{name}: magic {magic:#x}, expected {want_magic:#x} (`{}`)",
+            settings.capture_command
+        ));
+    }
+    let linktype = u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]) & 0x0FFF_FFFF;
+    if linktype != dlt {
+        return Err(format!(
+            "{name}: link type {linktype}, expected {dlt} ({})",
+            settings.linktype
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Packet captures made by tcpdump and dumpcap inside a namespace, and cutting
+//! a capture so that it starts at a given time.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How one capture of a session is made.
+#[derive(Clone, Debug)]
+pub struct CaptureSpec {
+    /// Short name, also the capture's file stem.
+    pub name: &'static str,
+    pub netns: String,
+    pub program: &'static str,
+    pub args: Vec<String>,
+    pub file: PathBuf,
+    /// The libpcap DLT name kawatch must report.
+    pub linktype: &'static str,
+    /// What readiness looks like on stderr.
+    pub ready_line: &'static str,
+    /// dumpcap prints its banner before it opens the device, so its readiness
+    /// is also judged by the file's header having been written.
+    pub ready_needs_file: bool,
+}
+
+impl CaptureSpec {
+    pub fn command_line(&self) -> String {
+        format!(
+            "ip netns exec NS {} {}",
+            self.program,
+            self.args
+                .iter()
+                .map(|a| if a.contains('/') {
+                    Path::new(a)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| a.clone())
+                } else {
+                    a.clone()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    }
+}
+
+/// A running capture; killed on drop if it was not stopped.
+pub struct RunningCapture {
+    pub spec: CaptureSpec,
+    child: Option<Child>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningCapture {
+    pub fn start(spec: CaptureSpec, limit: Duration) -> Result<RunningCapture, String> {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &spec.netns, spec.program])
+            .args(&spec.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", spec.program))?;
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let pipe = child.stderr.take().expect("stderr is piped");
+        let sink = Arc::clone(&stderr);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                match line {
+                    Ok(l) => sink.lock().unwrap_or_else(|p| p.into_inner()).push(l),
+                    Err(_) => break,
+                }
+            }
+        });
+        let mut cap = RunningCapture {
+            spec,
+            child: Some(child),
+            stderr,
+            reader: Some(reader),
+        };
+        let deadline = Instant::now() + limit;
+        loop {
+            let said_ready = cap
+                .stderr_text()
+                .lines()
+                .any(|l| l.contains(cap.spec.ready_line));
+            let file_ready = !cap.spec.ready_needs_file
+                || std::fs::metadata(&cap.spec.file).is_ok_and(|m| m.len() >= 28);
+            if said_ready && file_ready {
+                return Ok(cap);
+            }
+            if let Some(status) = cap.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                return Err(format!(
+                    "{} exited ({status}) before capturing: {}",
+                    cap.spec.command_line(),
+                    cap.stderr_text()
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} not ready after {limit:?}; stderr so far: {}",
+                    cap.spec.command_line(),
+                    cap.stderr_text()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn stderr_text(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .join("\n")
+    }
+
+    /// Stops with SIGINT and waits (bounded) for the file to be flushed and
+    /// closed. Returns the program's stderr.
+    pub fn stop(mut self, limit: Duration) -> Result<String, String> {
+        let mut child = self.child.take().expect("capture running");
+        // `ip netns exec` execs the program, so this pid is tcpdump's/dumpcap's.
+        // SAFETY: kill(2) on our own, not yet reaped, child.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        }
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "{} did not stop within {limit:?} after SIGINT",
+                        self.spec.command_line()
+                    ));
+                }
+            }
+        };
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let text = self.stderr_text();
+        // tcpdump exits 0 on SIGINT; dumpcap too.
+        if !status.success() {
+            return Err(format!(
+                "{} exited with {status}: {text}",
+                self.spec.command_line()
+            ));
+        }
+        if let Some(line) = text.lines().find(|l| l.contains("dropped by kernel")) {
+            if !line.trim().starts_with("0 ") {
+                return Err(format!("{} lost packets: {line}", self.spec.command_line()));
+            }
+        }
+        Ok(text)
+    }
+}
+
+impl Drop for RunningCapture {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
+/// Epoch nanoseconds, as a capture timestamp.
+pub fn epoch_ns(t: std::time::SystemTime) -> i128 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
+pub fn secs_to_ns(s: f64) -> i128 {
+    (s * 1e9).round() as i128
+}
+
+/// Copies the frames of `input` stamped at or after `from_epoch_s` into a new
+/// nanosecond pcap `output` of the same link type. Returns (kept, dropped).
+pub fn cut_capture(
+    input: &Path,
+    output: &Path,
+    from_epoch_s: f64,
+) -> Result<(usize, usize), String> {
+    let from_ns = secs_to_ns(from_epoch_s);
+    let mut cap = pcap::Capture::from_file_with_precision(input, pcap::Precision::Nano)
+        .map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+    let linktype = cap.get_datalink();
+    let dead = pcap::Capture::dead_with_precision(linktype, pcap::Precision::Nano)
+        .map_err(|e| format!("pcap_open_dead: {e}"))?;
+    let mut out = dead
+        .savefile(output)
+        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    let (mut kept, mut dropped) = (0usize, 0usize);
+    loop {
+        let packet = match cap.next_packet() {
+            Ok(p) => p,
+            Err(pcap::Error::NoMorePackets) => break,
+            Err(e) => return Err(format!("reading {}: {e}", input.display())),
+        };
+        let ts = i128::from(packet.header.ts.tv_sec) * 1_000_000_000
+            + i128::from(packet.header.ts.tv_usec);
+        if ts < from_ns {
+            dropped += 1;
+            continue;
+        }
+        // The dead handle's snaplen is 65535; keep records within it (kawatch
+        // reads segment lengths from the IP header, not from the record).
+        let caplen = packet.data.len().min(65535);
+        let header = pcap::PacketHeader {
+            ts: packet.header.ts,
+            caplen: caplen as u32,
+            len: packet.header.len,
+        };
+        out.write(&pcap::Packet::new(&header, &packet.data[..caplen]));
+        kept += 1;
+    }
+    out.flush()
+        .map_err(|e| format!("flushing {}: {e}", output.display()))?;
+    Ok((kept, dropped))
+}
