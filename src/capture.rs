@@ -276,6 +276,8 @@ impl Source {
     pub fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
         match self.cap.next_packet() {
             Ok(p) => {
+                // time_t and suseconds_t are i64 here but not on every target.
+                #[allow(clippy::unnecessary_cast)]
                 let ts =
                     Timestamp::from_parts(p.header.ts.tv_sec as i64, p.header.ts.tv_usec as i64);
                 Ok(Next::Frame(Frame { ts, data: p.data }))

@@ -83,10 +83,7 @@ pub fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
             None => {}
         }
     }
-    if rx
-        .outstanding_probe
-        .is_some_and(|(seq, _)| seg.ack >= seq + 1)
-    {
+    if rx.outstanding_probe.is_some_and(|(seq, _)| seg.ack > seq) {
         return Class::Reply;
     }
     Class::Other

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use kawatch::capture::{LiveOptions, Source};
 use kawatch::report::Format;
 use kawatch::run::{run_report, RunError, RunOptions};
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, IsTerminal};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -97,8 +97,12 @@ fn install_sigint() {
     }
 }
 
+/// Files smaller than this read too fast to need a progress bar.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
 fn report(args: ReportArgs) -> Result<()> {
     let mut rest = args.args.into_iter();
+    let mut file_size = None;
     let mut src = match &args.interface {
         Some(iface) => {
             let filter = rest.collect::<Vec<_>>().join(" ");
@@ -121,6 +125,7 @@ fn report(args: ReportArgs) -> Result<()> {
             if file == "-" {
                 Source::open_stdin(Some(&filter))?
             } else {
+                file_size = std::fs::metadata(&file).ok().map(|m| m.len());
                 Source::open_file(Path::new(&file), Some(&filter))?
             }
         }
@@ -128,10 +133,14 @@ fn report(args: ReportArgs) -> Result<()> {
     install_sigint();
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    // A progress bar for long file reads, only where a person watches stderr.
+    let progress_bytes =
+        file_size.filter(|&n| n >= PROGRESS_MIN_BYTES && io::stderr().is_terminal());
     let opts = RunOptions {
         format: args.format,
         duration: args.duration,
         stop: Some(&STOP),
+        progress_bytes,
     };
     match run_report(&mut src, opts, &mut out) {
         Ok(summary) => {

@@ -30,6 +30,8 @@ pub struct RunOptions<'a> {
     pub duration: Option<Duration>,
     /// Set (e.g. by Ctrl-C) to stop reading early and still report.
     pub stop: Option<&'a AtomicBool>,
+    /// Draw a progress bar on stderr for a file of this many bytes.
+    pub progress_bytes: Option<u64>,
 }
 
 /// What happened besides the report itself.
@@ -53,12 +55,21 @@ pub fn run_report(
     let mut summary = RunSummary::default();
     let stopped = || opts.stop.is_some_and(|s| s.load(Ordering::Relaxed));
     let mut truncated = false;
+    let progress = opts.progress_bytes.map(progress_bar);
+    // Bytes consumed, estimated from record headers and captured lengths.
+    let mut consumed: u64 = 24;
     loop {
         if stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
         match src.next_frame() {
             Ok(Next::Frame(f)) => {
+                consumed += 16 + f.data.len() as u64;
+                if let Some(bar) = &progress {
+                    if an.counters().frames % 8192 == 0 {
+                        bar.set_position(consumed);
+                    }
+                }
                 let events = an.ingest_frame(f.ts, f.data);
                 if opts.format == Format::Events {
                     for ev in events {
@@ -75,6 +86,9 @@ pub fn run_report(
             }
             Err(e) => return Err(e.into()),
         }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
     }
     let now = if src.is_live() {
         wall_clock()
@@ -99,4 +113,18 @@ pub fn wall_clock() -> Timestamp {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     Timestamp::from_parts(d.as_secs() as i64, d.subsec_nanos() as i64)
+}
+
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} reading {bar:30} {percent:>3}% {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .expect("static template")
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar
 }

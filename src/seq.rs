@@ -76,7 +76,12 @@ mod tests {
             ("equal", 7, 7, Ordering::Equal),
             ("wrap", u32::MAX - 5, 3, Ordering::Less),
             ("wrap reversed", 3, u32::MAX - 5, Ordering::Greater),
-            ("just under half the space", 0, (1 << 31) - 1, Ordering::Less),
+            (
+                "just under half the space",
+                0,
+                (1 << 31) - 1,
+                Ordering::Less,
+            ),
         ];
         for (name, a, b, want) in cases {
             assert_eq!(

@@ -92,7 +92,7 @@ pub struct ProberView {
 
 pub(crate) fn build(an: &Analyzer, now: Timestamp) -> Snapshot {
     let mut flows: Vec<FlowView> = an.flows().map(flow_view).collect();
-    flows.sort_by(|x, y| (x.first_seen, x.a, x.b, x.vlan).cmp(&(y.first_seen, y.a, y.b, y.vlan)));
+    flows.sort_by_key(|x| (x.first_seen, x.a, x.b, x.vlan));
     let (first_ts, last_ts) = an.time_range();
     Snapshot {
         now,
