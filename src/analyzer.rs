@@ -16,7 +16,8 @@ use crate::flow::{
 };
 use crate::prober::MIN_TIMER_GAP;
 use crate::segment::{Endpoint, Segment};
-use crate::time::Timestamp;
+use crate::snapshot::FlowView;
+use crate::time::{Span, Timestamp};
 use rustc_hash::FxHashMap;
 
 /// What a classified segment was.
@@ -74,13 +75,49 @@ pub struct Counters {
     pub undecoded: u64,
     /// Segments ignored as the same frame captured twice.
     pub duplicates: u64,
+    /// Flows dropped from the table: it was full, or they timed out.
+    pub evicted: u64,
 }
+
+/// Bounds on the flow table.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Most flows tracked at once; when full, the flows idle longest leave
+    /// (closed and reset ones first).
+    pub max_flows: usize,
+    /// [`Analyzer::expire`] drops open flows idle longer than this. At least
+    /// RFC 5382's 2 h 4 min, so a connection on Linux's default 2 h idle is
+    /// still tracked when its first probe comes (item 16).
+    pub idle_timeout: Span,
+    /// [`Analyzer::expire`] drops closed and reset flows quiet for longer than this.
+    pub closed_linger: Span,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_flows: 262_144,
+            // 2 h 15 min: Linux's 7200 s default idle plus the timer's 12.5 % slack.
+            idle_timeout: Span(8_100 * 1_000_000_000),
+            closed_linger: Span(60 * 1_000_000_000),
+        }
+    }
+}
+
+/// The shortest idle timeout [`Limits`] may have (RFC 5382: 2 h 4 min).
+pub const MIN_IDLE_TIMEOUT: Span = Span(7_440 * 1_000_000_000);
+
+/// Flows with keepalives that left the table are kept as views, up to this many.
+const MAX_RETIRED: usize = 65_536;
 
 /// The keepalive analyser for one capture.
 #[derive(Debug)]
 pub struct Analyzer {
     link: LinkType,
+    limits: Limits,
     flows: FxHashMap<FlowKey, Flow>,
+    /// Flows with keepalives that left the table, as they were when they left.
+    retired: Vec<FlowView>,
     events: Vec<Event>,
     counters: Counters,
     first_ts: Option<Timestamp>,
@@ -90,9 +127,19 @@ pub struct Analyzer {
 impl Analyzer {
     /// An analyser for frames of the given link type.
     pub fn new(link: LinkType) -> Analyzer {
+        Analyzer::with_limits(link, Limits::default())
+    }
+
+    /// An analyser with explicit flow-table bounds (the idle timeout is raised
+    /// to [`MIN_IDLE_TIMEOUT`] if set lower).
+    pub fn with_limits(link: LinkType, mut limits: Limits) -> Analyzer {
+        limits.max_flows = limits.max_flows.max(1);
+        limits.idle_timeout = limits.idle_timeout.max(MIN_IDLE_TIMEOUT);
         Analyzer {
             link,
+            limits,
             flows: FxHashMap::default(),
+            retired: Vec::new(),
             events: Vec::with_capacity(16),
             counters: Counters::default(),
             first_ts: None,
@@ -146,9 +193,71 @@ impl Analyzer {
         self.flows.len()
     }
 
+    /// Flows with keepalives that have left the table.
+    pub fn retired(&self) -> &[FlowView] {
+        &self.retired
+    }
+
+    /// Drops closed flows quiet past the linger time and open flows idle past
+    /// the idle timeout, as of `now`. Returns how many left. Live shells call
+    /// this now and then; file reports need not.
+    pub fn expire(&mut self, now: Timestamp) -> usize {
+        let limits = self.limits;
+        let gone: Vec<FlowKey> = self
+            .flows
+            .values()
+            .filter(|f| {
+                let quiet = now - f.last_seen;
+                if is_closed(f) {
+                    quiet > limits.closed_linger
+                } else {
+                    quiet > limits.idle_timeout
+                }
+            })
+            .map(|f| f.key)
+            .collect();
+        for key in &gone {
+            self.retire(key);
+        }
+        gone.len()
+    }
+
+    /// Makes room when the table is full: the oldest sixteenth leaves at once
+    /// (closed and reset flows first, then the idle longest), so the scan
+    /// costs O(1) per new flow over time.
+    fn make_room(&mut self) {
+        let mut by_age: Vec<(bool, Timestamp, FlowKey)> = self
+            .flows
+            .values()
+            .map(|f| (!is_closed(f), f.last_seen, f.key))
+            .collect();
+        let n = (by_age.len() / 16).max(1);
+        if n < by_age.len() {
+            by_age.select_nth_unstable_by_key(n - 1, |&(open, seen, _)| (open, seen));
+        }
+        for (_, _, key) in by_age.into_iter().take(n) {
+            self.retire(&key);
+        }
+    }
+
+    fn retire(&mut self, key: &FlowKey) {
+        if let Some(flow) = self.flows.remove(key) {
+            self.counters.evicted += 1;
+            if flow.sides.iter().any(|s| s.prober.is_some()) {
+                if self.retired.len() >= MAX_RETIRED {
+                    self.retired.remove(0);
+                }
+                self.retired.push(crate::snapshot::flow_view(&flow));
+            }
+        }
+    }
+
     fn process(&mut self, seg: &Segment) {
         self.events.clear();
         let (key, tx_i) = FlowKey::of(seg);
+        if self.flows.len() >= self.limits.max_flows && !self.flows.contains_key(&key) {
+            self.make_room();
+        }
         let flow = self
             .flows
             .entry(key)
@@ -249,6 +358,10 @@ impl Analyzer {
     pub fn snapshot(&self, now: Timestamp) -> crate::Snapshot {
         crate::snapshot::build(self, now)
     }
+}
+
+fn is_closed(f: &Flow) -> bool {
+    matches!(f.state, TcpState::Closed | TcpState::Reset)
 }
 
 fn next_state(flow: &Flow, seg: &Segment) -> TcpState {
@@ -385,4 +498,375 @@ fn confirm_steady_candidates(tx: &mut Side, rx: &Side, ev: &mut Vec<Event>) {
     confirm(tx, rx.endpoint, rx.window == Some(0), MAX_CANDIDATES, ev);
     // The peer has acknowledged the probed byte: later repeats classify directly.
     tx.acked = Some(probed);
+}
+
+#[cfg(test)]
+mod tests {
+    //! Scenario tests of the core, one per KEEPALIVE-FACTS item where the
+    //! item is about what the wire shows.
+    use super::*;
+    use crate::segment::{TcpFlags, Vlan};
+    use crate::seq::SeqNumber;
+    use crate::Outcome;
+
+    const A: u8 = TcpFlags::ACK;
+    const S: u8 = TcpFlags::SYN;
+    const R: u8 = TcpFlags::RST;
+    const F: u8 = TcpFlags::FIN;
+
+    /// A two-party script: `c` (client, 198.18.0.1:40000) and `s` (server, 198.18.0.2:5000).
+    struct Wire {
+        an: Analyzer,
+        frame: u64,
+        events: Vec<(u64, EventKind)>,
+    }
+
+    /// Who sends.
+    #[derive(Clone, Copy)]
+    enum By {
+        C,
+        S,
+    }
+
+    impl Wire {
+        fn new() -> Wire {
+            Wire {
+                an: Analyzer::new(LinkType::Ethernet),
+                frame: 0,
+                events: Vec::new(),
+            }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn send(
+            &mut self,
+            at: f64,
+            by: By,
+            flags: u8,
+            seq: u32,
+            ack: u32,
+            len: u32,
+            window: u16,
+        ) -> &mut Self {
+            let c = Endpoint::new([198, 18, 0, 1].into(), 40000);
+            let s = Endpoint::new([198, 18, 0, 2].into(), 5000);
+            let (src, dst) = match by {
+                By::C => (c, s),
+                By::S => (s, c),
+            };
+            self.frame += 1;
+            let seg = Segment {
+                frame: self.frame,
+                ts: Timestamp::from_secs_f64(1_000_000.0 + at),
+                src,
+                dst,
+                vlan: Vlan::NONE,
+                seq: SeqNumber(seq),
+                ack: SeqNumber(ack),
+                flags: TcpFlags(flags),
+                window,
+                payload_len: len,
+                sack: None,
+            };
+            let evs: Vec<_> = self
+                .an
+                .ingest(&seg)
+                .iter()
+                .map(|e| (e.frame, e.kind))
+                .collect();
+            self.events.extend(evs);
+            self
+        }
+
+        /// Handshake and one exchange: client next seq 101, server next seq 501, at t = 0.
+        fn established(&mut self) -> &mut Self {
+            self.send(0.0, By::C, S, 100, 0, 0, 1000)
+                .send(0.0, By::S, S | A, 500, 101, 0, 1000)
+                .send(0.0, By::C, A, 101, 501, 0, 1000)
+        }
+
+        fn prober(&self, port: u16) -> crate::ProberView {
+            let snap = self.an.snapshot(Timestamp::from_secs_f64(2_000_000.0));
+            snap.flows
+                .iter()
+                .flat_map(|f| f.probers.iter())
+                .find(|p| p.endpoint.port == port)
+                .cloned()
+                .unwrap_or_else(|| panic!("no prober on port {port}; events {:?}", self.events))
+        }
+
+        fn probers(&self) -> usize {
+            let snap = self.an.snapshot(Timestamp::default());
+            snap.flows.iter().map(|f| f.probers.len()).sum()
+        }
+
+        fn kinds(&self) -> Vec<(u64, EventKind)> {
+            let mut v = self.events.clone();
+            v.sort_by_key(|e| e.0);
+            v
+        }
+    }
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() < 1e-6)
+    }
+
+    #[test]
+    fn item_4_silent_peer_until_give_up() {
+        let mut w = Wire::new();
+        w.established()
+            .send(2.00, By::C, A, 100, 501, 0, 1000)
+            .send(3.03, By::C, A, 100, 501, 0, 1000)
+            .send(4.06, By::C, A, 100, 501, 0, 1000)
+            .send(5.08, By::C, R | A, 101, 501, 0, 0);
+        let p = w.prober(40000);
+        assert_eq!(p.outcome, Outcome::Dead);
+        assert_eq!(
+            (p.probes_sent, p.probes_answered, p.probes),
+            (3, 0, Some(3))
+        );
+        assert!(close(p.idle_s, 2.0), "{:?}", p.idle_s);
+        assert!(close(p.intvl_s, 1.03), "{:?}", p.intvl_s);
+        assert!(close(p.detection_s, 5.08));
+        assert_eq!(
+            (p.likely.idle_s, p.likely.intvl_s, p.likely.probes),
+            (Some(2), Some(1), Some(3))
+        );
+        assert_eq!(w.kinds().last(), Some(&(7, EventKind::GiveUp)));
+    }
+
+    #[test]
+    fn item_5_answered_probes_recur_at_max_idle_intvl() {
+        let mut w = Wire::new();
+        w.established();
+        for k in 0..3 {
+            let t = 2.0 + 3.07 * k as f64;
+            w.send(t, By::C, A, 100, 501, 0, 1000)
+                .send(t + 0.001, By::S, A, 501, 101, 0, 1000);
+        }
+        let p = w.prober(40000);
+        assert_eq!((p.outcome, p.probes_answered), (Outcome::Alive, 3));
+        assert_eq!(p.intvl_s, None, "answered cadence is not the interval");
+        assert!(close(p.cadence_s, 3.07));
+        assert!(close(p.idle_s, 2.0));
+    }
+
+    #[test]
+    fn item_2_own_sends_do_not_reset_idle() {
+        let mut w = Wire::new();
+        w.established()
+            .send(1.0, By::S, A, 501, 101, 10, 1000) // data to the prober
+            .send(1.2, By::C, A, 101, 511, 0, 1000) // the prober's delayed ACK
+            .send(3.0, By::C, A, 100, 511, 0, 1000); // probe: idle counts from 1.0
+        assert!(close(w.prober(40000).idle_s, 2.0));
+    }
+
+    #[test]
+    fn item_6_both_sides_probe_and_a_probe_is_no_activity() {
+        let mut w = Wire::new();
+        w.established()
+            .send(2.0, By::S, A, 500, 101, 0, 1000) // server probe
+            .send(2.001, By::C, A, 101, 501, 0, 1000) // client's reply
+            .send(3.0, By::C, A, 100, 501, 0, 1000) // client probe, idle from 2.0? no: from 0.0
+            .send(3.001, By::S, A, 501, 101, 0, 1000);
+        // The client's last received activity is the handshake's last segment
+        // from the server (t = 0): the server's probe at 2.0 does not count.
+        assert!(
+            close(w.prober(40000).idle_s, 3.0),
+            "{:?}",
+            w.prober(40000).idle_s
+        );
+        assert!(close(w.prober(5000).idle_s, 2.0));
+        assert_eq!(w.probers(), 2);
+        let kinds: Vec<_> = w.kinds().into_iter().map(|e| e.1).collect();
+        use EventKind::*;
+        assert_eq!(kinds, [Probe, ProbeAck, Probe, ProbeAck]);
+    }
+
+    #[test]
+    fn item_12_peer_lost_the_connection() {
+        let mut w = Wire::new();
+        w.established()
+            .send(2.0, By::C, A, 100, 501, 0, 1000)
+            .send(2.001, By::S, R, 501, 0, 0, 0);
+        let p = w.prober(40000);
+        assert_eq!((p.outcome, p.probes_answered), (Outcome::Reset, 1));
+        assert_eq!(w.kinds().last(), Some(&(5, EventKind::ProbeRst)));
+    }
+
+    #[test]
+    fn item_9_zero_window_probes_are_their_own_kind() {
+        let mut w = Wire::new();
+        w.established()
+            .send(0.1, By::C, A, 101, 501, 1000, 1000)
+            .send(0.2, By::S, A, 501, 1101, 0, 0);
+        for t in [0.4, 0.8, 1.6, 3.2] {
+            w.send(t, By::C, A, 1100, 501, 0, 1000)
+                .send(t + 0.001, By::S, A, 501, 1101, 0, 0);
+        }
+        assert_eq!(w.probers(), 0);
+        let snap = w.an.snapshot(Timestamp::default());
+        assert_eq!(snap.flows[0].zero_window_probes, 4);
+    }
+
+    #[test]
+    fn item_10_one_byte_retransmission_is_not_a_probe() {
+        let mut w = Wire::new();
+        w.established();
+        for t in [1.0, 1.2, 1.6, 2.4] {
+            w.send(t, By::C, A | TcpFlags::PSH, 101, 501, 1, 1000); // the byte is never ACKed
+        }
+        assert_eq!(w.probers(), 0);
+    }
+
+    #[test]
+    fn item_14_windows_one_byte_probe() {
+        let mut w = Wire::new();
+        w.established()
+            .send(0.5, By::C, A, 101, 501, 1, 1000)
+            .send(0.6, By::S, A, 501, 102, 0, 1000)
+            .send(10.6, By::C, A, 101, 501, 1, 1000) // the acknowledged byte again
+            .send(10.61, By::S, A, 501, 102, 0, 1000);
+        let p = w.prober(40000);
+        assert_eq!((p.probes_sent, p.probes_answered), (1, 1));
+        assert!(close(p.idle_s, 10.0));
+    }
+
+    #[test]
+    fn item_18_mid_idle_start_recognised_by_reply_give_up_or_spacing() {
+        // The reply acknowledges probe seq + 1.
+        let mut w = Wire::new();
+        w.send(0.0, By::C, A, 100, 501, 0, 1000)
+            .send(0.01, By::S, A, 501, 101, 0, 1000);
+        assert_eq!(w.kinds(), [(1, EventKind::Probe), (2, EventKind::ProbeAck)]);
+
+        // Unanswered, then the prober's RST at seq + 1.
+        let mut w = Wire::new();
+        w.send(0.0, By::C, A, 100, 501, 0, 1000)
+            .send(1.02, By::C, A, 100, 501, 0, 1000)
+            .send(2.04, By::C, R, 101, 0, 0, 0);
+        let p = w.prober(40000);
+        assert_eq!(
+            (p.outcome, p.probes, p.intvl_s.is_some()),
+            (Outcome::Dead, Some(2), true)
+        );
+
+        // Unanswered, steady spacing, capture ends while probing.
+        let mut w = Wire::new();
+        for t in [0.0, 5.1, 10.2, 15.3] {
+            w.send(t, By::C, A, 100, 501, 0, 1000);
+        }
+        let p = w.prober(40000);
+        assert_eq!((p.outcome, p.probes_sent), (Outcome::Probing, 4));
+        assert_eq!(p.likely.intvl_s, Some(5));
+
+        // Doubling spacing (zero-window or retransmission backoff) is not steady.
+        let mut w = Wire::new();
+        for t in [0.0, 0.4, 1.2, 2.8] {
+            w.send(t, By::C, A, 100, 501, 0, 1000);
+        }
+        assert_eq!(w.probers(), 0);
+
+        // A plain ACK at snd_nxt, answered by data: not a probe.
+        let mut w = Wire::new();
+        w.send(0.0, By::C, A, 101, 501, 0, 1000)
+            .send(0.01, By::S, A, 501, 101, 10, 1000);
+        assert_eq!(w.probers(), 0);
+    }
+
+    #[test]
+    fn duplicate_captures_count_once() {
+        let mut w = Wire::new();
+        w.established();
+        for t in [2.0, 3.0, 4.0] {
+            w.send(t, By::C, A, 100, 501, 0, 1000)
+                .send(t, By::C, A, 100, 501, 0, 1000);
+        }
+        w.send(5.0, By::C, R, 101, 0, 0, 0);
+        assert_eq!(w.prober(40000).probes, Some(3));
+        assert_eq!(w.an.counters().duplicates, 3);
+    }
+
+    #[test]
+    fn sequence_wraparound() {
+        let mut w = Wire::new();
+        let isn = u32::MAX - 1; // the handshake's SYN makes the next seq wrap to 0
+        w.send(0.0, By::C, S, isn, 0, 0, 1000)
+            .send(0.0, By::S, S | A, 500, isn.wrapping_add(1), 0, 1000)
+            .send(0.0, By::C, A, isn.wrapping_add(1), 501, 5, 1000)
+            .send(0.1, By::S, A, 501, isn.wrapping_add(6), 0, 1000)
+            .send(2.1, By::C, A, isn.wrapping_add(5), 501, 0, 1000)
+            .send(2.2, By::S, A, 501, isn.wrapping_add(6), 0, 1000);
+        let p = w.prober(40000);
+        assert_eq!((p.probes_sent, p.probes_answered), (1, 1));
+    }
+
+    #[test]
+    fn fin_and_syn_are_never_probes() {
+        let mut w = Wire::new();
+        w.established()
+            .send(2.0, By::C, A | F, 100, 501, 0, 1000)
+            .send(2.1, By::C, S, 100, 0, 0, 1000);
+        assert_eq!(w.probers(), 0);
+    }
+
+    fn flow_seg(i: u32, at: f64, flags: u8) -> Segment {
+        Segment {
+            frame: i as u64 + 1,
+            ts: Timestamp::from_secs_f64(at),
+            src: Endpoint::new([198, 18, 0, 1].into(), 10_000 + i as u16),
+            dst: Endpoint::new([198, 18, 0, 2].into(), 80),
+            vlan: Vlan::NONE,
+            seq: SeqNumber(1),
+            ack: SeqNumber(1),
+            flags: TcpFlags(flags),
+            window: 100,
+            payload_len: 0,
+            sack: None,
+        }
+    }
+
+    #[test]
+    fn full_table_evicts_closed_then_idle_longest() {
+        let limits = Limits {
+            max_flows: 16,
+            ..Limits::default()
+        };
+        let mut an = Analyzer::with_limits(LinkType::Ethernet, limits);
+        an.ingest(&flow_seg(0, 0.0, R)); // closed, but most recent activity later
+        for i in 1..16 {
+            an.ingest(&flow_seg(i, i as f64, A));
+        }
+        an.ingest(&flow_seg(0, 100.0, R));
+        an.ingest(&flow_seg(99, 200.0, A)); // table full: one must go
+        assert_eq!(an.counters().evicted, 1);
+        assert!(
+            an.flows().all(|f| f.key.lo.port != 10_000),
+            "the reset flow leaves first"
+        );
+        an.ingest(&flow_seg(98, 201.0, A));
+        assert!(
+            an.flows().all(|f| f.key.lo.port != 10_001),
+            "then the idle longest"
+        );
+    }
+
+    #[test]
+    fn expiry_keeps_idle_flows_past_rfc_5382() {
+        let mut an = Analyzer::new(LinkType::Ethernet);
+        an.ingest(&flow_seg(1, 0.0, A));
+        an.ingest(&flow_seg(2, 0.0, R));
+        assert_eq!(
+            an.expire(Timestamp::from_secs_f64(61.0)),
+            1,
+            "reset flow leaves after a minute"
+        );
+        assert_eq!(
+            an.expire(Timestamp::from_secs_f64(7_440.0)),
+            0,
+            "idle flow stays 2 h 4 min"
+        );
+        assert_eq!(an.expire(Timestamp::from_secs_f64(9_000.0)), 1);
+        assert_eq!(an.flow_count(), 0);
+    }
 }

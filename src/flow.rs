@@ -276,3 +276,18 @@ impl Flow {
         }
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn flow_state_stays_small() {
+        let flow = std::mem::size_of::<super::Flow>();
+        let key = std::mem::size_of::<super::FlowKey>();
+        eprintln!("Flow {flow} bytes, FlowKey {key} bytes");
+        assert!(
+            flow + key <= 512,
+            "per-flow state grew to {} bytes",
+            flow + key
+        );
+    }
+}

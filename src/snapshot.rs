@@ -91,7 +91,12 @@ pub struct ProberView {
 }
 
 pub(crate) fn build(an: &Analyzer, now: Timestamp) -> Snapshot {
-    let mut flows: Vec<FlowView> = an.flows().map(flow_view).collect();
+    let mut flows: Vec<FlowView> = an
+        .retired()
+        .iter()
+        .cloned()
+        .chain(an.flows().map(flow_view))
+        .collect();
     flows.sort_by_key(|x| (x.first_seen, x.a, x.b, x.vlan));
     let (first_ts, last_ts) = an.time_range();
     Snapshot {
@@ -103,7 +108,7 @@ pub(crate) fn build(an: &Analyzer, now: Timestamp) -> Snapshot {
     }
 }
 
-fn flow_view(f: &Flow) -> FlowView {
+pub(crate) fn flow_view(f: &Flow) -> FlowView {
     let (a, b) = (&f.sides[f.a], &f.sides[1 - f.a]);
     let mut probers: Vec<ProberView> = [a, b]
         .into_iter()

@@ -25,6 +25,7 @@ struct Source<'a> {
     tcp_segments: u64,
     undecoded: u64,
     duplicates: u64,
+    evicted: u64,
     truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     kernel_drops: Option<u64>,
@@ -87,6 +88,7 @@ pub fn report_json(snap: &Snapshot, src: &SourceInfo) -> serde_json::Value {
             tcp_segments: snap.counters.tcp_segments,
             undecoded: snap.counters.undecoded,
             duplicates: snap.counters.duplicates,
+            evicted: snap.counters.evicted,
             truncated: src.truncated,
             kernel_drops: src.kernel_drops,
             first_ts: snap.first_ts.map(ts),
