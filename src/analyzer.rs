@@ -328,6 +328,9 @@ impl Analyzer {
             Class::Other => {
                 if !seg.flags.rst() {
                     rx.last_rx_activity = Some(seg.ts);
+                    if let Some(p) = rx.prober.as_deref_mut() {
+                        p.on_activity();
+                    }
                 }
             }
         }
@@ -690,7 +693,7 @@ mod tests {
             .send(2.0, By::C, A, 100, 501, 0, 1000)
             .send(2.001, By::S, R, 501, 0, 0, 0);
         let p = w.prober(40000);
-        assert_eq!((p.outcome, p.probes_answered), (Outcome::Reset, 1));
+        assert_eq!((p.outcome, p.probes_answered), (Outcome::Reset, 0));
         assert_eq!(w.kinds().last(), Some(&(5, EventKind::ProbeRst)));
     }
 

@@ -34,7 +34,7 @@ pub enum Class {
     GiveUp,
     /// The sender's RST answering the other side's probe: it lost the connection.
     PeerReset,
-    /// An ACK answering the other side's outstanding probe.
+    /// The peer's ACK answering the other side's outstanding probe.
     Reply,
     /// Anything else.
     Other,
@@ -83,7 +83,9 @@ pub fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
             None => {}
         }
     }
-    if rx.outstanding_probe.is_some_and(|(seq, _)| seg.ack > seq) {
+    // Item 12: the reply is the peer's ACK of snd_nxt, which is probe seq + 1,
+    // carrying nothing new.
+    if seg.payload_len == 0 && rx.outstanding_probe.is_some_and(|(seq, _)| seg.ack == seq + 1) {
         return Class::Reply;
     }
     Class::Other

@@ -105,7 +105,7 @@ pub struct LastProbe {
 pub struct Prober {
     /// Probes sent.
     pub sent: u32,
-    /// Probes answered (ACK or RST).
+    /// Probes answered by the peer's ACK.
     pub answered: u32,
     /// First probe's timestamp.
     pub first_probe: Option<Timestamp>,
@@ -119,7 +119,7 @@ pub struct Prober {
     pub idle_min: Option<Span>,
     /// Spacing of consecutive unanswered probes.
     pub intvl: GapRing,
-    /// Spacing of probes that follow an answered probe.
+    /// Spacing of probes that follow an answered probe with nothing heard since the reply.
     pub cadence: GapRing,
     /// When the last answer arrived.
     pub last_answer: Option<Timestamp>,
@@ -152,7 +152,10 @@ impl Prober {
                 self.run += 1;
             }
             prev => {
-                if let Some(prev) = prev {
+                // A cadence gap is one where the reply was the last thing heard:
+                // anything later restarted the idle clock.
+                let heard_only_reply = self.last_answer.is_some() && last_rx == self.last_answer;
+                if let Some(prev) = prev.filter(|_| heard_only_reply) {
                     let gap = ts - prev.ts;
                     if gap >= MIN_TIMER_GAP {
                         self.cadence.push(gap);
@@ -185,11 +188,17 @@ impl Prober {
         }
     }
 
+    /// Other activity from the peer after a probe: not a reply, but the
+    /// kernel's probe count starts again (probes_out = 0).
+    pub fn on_activity(&mut self) {
+        if self.outstanding {
+            self.outstanding = false;
+            self.run = 0;
+        }
+    }
+
     /// The peer answered a probe with RST.
     pub fn on_peer_reset(&mut self, ts: Timestamp) {
-        if self.outstanding {
-            self.answered += 1;
-        }
         self.outstanding = false;
         self.peer_reset = Some(ts);
         self.mark(ts, Mark::PeerReset);

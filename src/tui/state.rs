@@ -1,0 +1,261 @@
+//! A connection's state at a moment, in words: derived from a [`FlowView`]
+//! and the snapshot's clock, so states advance while no packet arrives (a
+//! probe that is overdue, a countdown that runs out).
+
+use crate::flow::TcpState;
+use crate::prober::{Mark, Outcome};
+use crate::settings::{likely_secs, OS_DEFAULTS};
+use crate::snapshot::{FlowView, ProberView};
+use crate::time::Timestamp;
+
+/// Data within this many seconds makes a connection `active`.
+pub const ACTIVE_SECS: f64 = 1.0;
+
+/// What a row says about its connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum State {
+    /// The prober gave up: it sent an RST after unanswered probes.
+    Dead,
+    /// A probe or the give-up RST was due by the observed schedule, and none
+    /// was seen.
+    Overdue,
+    /// Unanswered probes are outstanding.
+    Probing {
+        /// Probes unanswered so far.
+        unanswered: u32,
+        /// Probes the prober sends before it gives up.
+        of: u32,
+        /// Whether `of` is Linux's default standing in for an unseen count.
+        assumed: bool,
+    },
+    /// An RST ended the connection; `by_peer` when it answered a probe (the
+    /// peer had lost the connection).
+    Reset {
+        /// The peer answered a keepalive probe with RST.
+        by_peer: bool,
+    },
+    /// The last probe was answered and no data has moved since.
+    Alive,
+    /// No data for at least [`ACTIVE_SECS`].
+    Idle,
+    /// Data within the last [`ACTIVE_SECS`].
+    Active,
+    /// Only a SYN seen so far.
+    Opening,
+    /// One side sent FIN.
+    Closing,
+    /// Both sides sent FIN.
+    Closed,
+}
+
+impl State {
+    /// The word(s) the table shows.
+    pub fn word(self) -> String {
+        match self {
+            State::Dead => "dead".into(),
+            State::Overdue => "overdue".into(),
+            State::Probing {
+                unanswered,
+                of,
+                assumed,
+            } => format!("probing {unanswered}/{}{of}", if assumed { "~" } else { "" }),
+            State::Reset { .. } => "reset".into(),
+            State::Alive => "alive".into(),
+            State::Idle => "idle".into(),
+            State::Active => "active".into(),
+            State::Opening => "opening".into(),
+            State::Closing => "closing".into(),
+            State::Closed => "closed".into(),
+        }
+    }
+
+    /// Sort rank: what needs attention first.
+    pub fn rank(self) -> u8 {
+        match self {
+            State::Dead => 0,
+            State::Overdue => 1,
+            State::Probing { .. } => 2,
+            State::Reset { by_peer: true } => 3,
+            State::Alive => 4,
+            State::Idle => 5,
+            State::Active => 6,
+            State::Opening => 7,
+            State::Closing => 8,
+            State::Reset { by_peer: false } => 9,
+            State::Closed => 10,
+        }
+    }
+
+    /// Number of distinct ranks (for per-state counts).
+    pub const RANKS: usize = 11;
+}
+
+/// What is due next from a prober, by its observed schedule.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Due {
+    /// When it is expected.
+    pub at: Timestamp,
+    /// How late a kernel timer may still fire, seconds.
+    pub slack: f64,
+    /// A probe (or, while probing, the probe or give-up that follows).
+    pub probe: bool,
+}
+
+impl Due {
+    /// Whether it is overdue at `now`.
+    pub fn late(&self, now: Timestamp) -> bool {
+        (now - self.at).as_secs_f64() > self.slack
+    }
+}
+
+/// The prober a row speaks for: the one whose outcome matters most (dead,
+/// reset, probing, alive), the first to probe on a tie.
+pub fn primary(f: &FlowView) -> Option<usize> {
+    let weight = |o: Outcome| match o {
+        Outcome::Dead => 0,
+        Outcome::Reset => 1,
+        Outcome::Probing => 2,
+        Outcome::Alive => 3,
+    };
+    (0..f.probers.len()).min_by_key(|&i| (weight(f.probers[i].outcome), i))
+}
+
+/// When the prober last heard from its peer in answer to a probe.
+pub fn last_answer(p: &ProberView) -> Option<Timestamp> {
+    p.timeline
+        .iter()
+        .rev()
+        .find(|(_, m)| *m == Mark::Answer)
+        .map(|(t, _)| *t)
+}
+
+/// The last keepalive exchange: the later of the last probe and its answer.
+pub fn last_keepalive(p: &ProberView) -> Option<Timestamp> {
+    match (p.last_probe, last_answer(p)) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The timer slack allowed before a due probe counts as overdue: the timer
+/// wheel's 12.5 % and then some, plus a second for capture jitter.
+fn slack(period: f64) -> f64 {
+    0.25 * period + 1.0
+}
+
+/// What the prober is expected to send next, and when; `None` when its
+/// schedule is not known well enough to say.
+pub fn next_due(f: &FlowView, p: &ProberView) -> Option<Due> {
+    match p.outcome {
+        Outcome::Probing => {
+            // The next probe, or the give-up RST, one interval after the last probe.
+            let intvl = p.likely.intvl_s? as f64;
+            Some(Due {
+                at: p.last_probe?.add_secs(intvl),
+                slack: slack(intvl),
+                probe: true,
+            })
+        }
+        Outcome::Alive => {
+            let idle = p.likely.idle_s? as f64;
+            let last_ka = last_keepalive(p)?;
+            match f.last_data {
+                // Data since: the idle clock restarted then (at the latest).
+                Some(d) if d > last_ka => Some(Due {
+                    at: d.add_secs(idle),
+                    slack: slack(idle),
+                    probe: true,
+                }),
+                _ => {
+                    // Answered probes recur about every max(idle, intvl) (item 5).
+                    let cadence = p.cadence_s.and_then(likely_secs).map(f64::from);
+                    let intvl = p.likely.intvl_s.map(f64::from);
+                    let period = idle.max(cadence.unwrap_or(0.0)).max(intvl.unwrap_or(0.0));
+                    let from = if cadence.is_some() || intvl.is_some() {
+                        p.last_probe?
+                    } else {
+                        last_answer(p).unwrap_or(last_ka)
+                    };
+                    Some(Due {
+                        at: from.add_secs(period),
+                        slack: slack(period),
+                        probe: true,
+                    })
+                }
+            }
+        }
+        Outcome::Dead | Outcome::Reset => None,
+    }
+}
+
+/// The probe count a prober gives up after: observed, else Linux's default.
+pub fn probe_count(p: &ProberView) -> (u32, bool) {
+    match p.likely.probes {
+        Some(n) => (n, false),
+        None => (OS_DEFAULTS[0].3, true),
+    }
+}
+
+/// The time of last activity the row shows, and whether it is only a lower
+/// bound on how quiet the connection has been (no data seen at all).
+pub fn last_activity(f: &FlowView) -> (Timestamp, bool) {
+    if f.probers.is_empty() {
+        (f.last_seen, false)
+    } else {
+        match f.last_data {
+            Some(d) => (d, false),
+            None => (f.first_seen, true),
+        }
+    }
+}
+
+fn by_recency(last: Timestamp, now: Timestamp) -> State {
+    if (now - last).as_secs_f64() < ACTIVE_SECS {
+        State::Active
+    } else {
+        State::Idle
+    }
+}
+
+/// The state of a connection at `now`.
+pub fn state(f: &FlowView, now: Timestamp) -> State {
+    let p = primary(f).map(|i| &f.probers[i]);
+    if let Some(p) = p {
+        match p.outcome {
+            Outcome::Dead => return State::Dead,
+            Outcome::Reset => return State::Reset { by_peer: true },
+            Outcome::Probing => {
+                if next_due(f, p).is_some_and(|d| d.late(now)) {
+                    return State::Overdue;
+                }
+                let (of, assumed) = probe_count(p);
+                return State::Probing {
+                    unanswered: p.unanswered,
+                    of,
+                    assumed,
+                };
+            }
+            Outcome::Alive => {}
+        }
+    }
+    match f.state {
+        TcpState::Reset => return State::Reset { by_peer: false },
+        TcpState::Closed => return State::Closed,
+        TcpState::Closing => return State::Closing,
+        TcpState::SynSent => return State::Opening,
+        TcpState::Established => {}
+    }
+    match p {
+        Some(p) => {
+            if next_due(f, p).is_some_and(|d| d.late(now)) {
+                return State::Overdue;
+            }
+            let last_ka = last_keepalive(p);
+            match f.last_data {
+                Some(d) if last_ka.is_none_or(|k| d > k) => by_recency(d, now),
+                _ => State::Alive,
+            }
+        }
+        None => by_recency(f.last_seen, now),
+    }
+}
