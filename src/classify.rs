@@ -85,7 +85,11 @@ pub fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
     }
     // Item 12: the reply is the peer's ACK of snd_nxt, which is probe seq + 1,
     // carrying nothing new.
-    if seg.payload_len == 0 && rx.outstanding_probe.is_some_and(|(seq, _)| seg.ack == seq + 1) {
+    if seg.payload_len == 0
+        && rx
+            .outstanding_probe
+            .is_some_and(|(seq, _)| seg.ack == seq + 1)
+    {
         return Class::Reply;
     }
     Class::Other

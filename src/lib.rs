@@ -34,6 +34,7 @@ pub mod seq;
 pub mod settings;
 pub mod snapshot;
 pub mod time;
+pub mod tui;
 
 pub use analyzer::{Analyzer, Counters, Event, EventKind};
 pub use decode::LinkType;

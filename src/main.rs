@@ -13,11 +13,61 @@ use std::time::Duration;
 
 /// Watch TCP keepalives: classify probes and replies per flow and reconstruct
 /// each side's idle / interval / probe-count settings.
+///
+/// Without a subcommand: a live, full-screen view of every TCP connection's
+/// keepalive state, from an interface or a capture file replayed.
 #[derive(Parser, Debug)]
-#[command(name = "kawatch", version, about, propagate_version = true)]
+#[command(
+    name = "kawatch",
+    version,
+    about,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    watch: WatchArgs,
+}
+
+#[derive(Args, Debug)]
+struct WatchArgs {
+    /// Capture live from this interface (`any` for all); default: the one tcpdump picks.
+    #[arg(short, long, conflicts_with = "read")]
+    interface: Option<String>,
+    /// Replay a capture file (`.pcap`, `.pcapng`, `-` for standard input) instead of capturing.
+    #[arg(short, long, value_name = "FILE")]
+    read: Option<String>,
+    /// With --read: replay at N times real time (default: as fast as it reads).
+    #[arg(long, value_name = "N", requires = "read", value_parser = parse_speed)]
+    speed: Option<f64>,
+    /// Live: capture in promiscuous mode.
+    #[arg(long, conflicts_with = "read")]
+    promisc: bool,
+    /// Live: kernel capture buffer size in bytes.
+    #[arg(long, value_name = "BYTES", conflicts_with = "read")]
+    buffer_size: Option<i32>,
+    /// BPF filter, as tcpdump takes it (e.g. `tcp port 5432`).
+    #[arg(
+        value_name = "FILTER",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    filter: Vec<String>,
+}
+
+/// Parses a replay speed: a positive number of times real time.
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let n: f64 = s
+        .trim()
+        .trim_end_matches(['x', 'X'])
+        .parse()
+        .map_err(|_| format!("{s:?} is not a speed (try 1, 10 or 0.5)"))?;
+    if !n.is_finite() || n <= 0.0 {
+        return Err(format!("{s:?}: the speed must be a positive number"));
+    }
+    Ok(n)
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,15 +204,42 @@ fn report(args: ReportArgs) -> Result<()> {
     }
 }
 
+fn watch(args: WatchArgs) -> Result<()> {
+    if !io::stdout().is_terminal() {
+        bail!(
+            "standard output is not a terminal, and the live view needs one; \
+             for output to a file or a pipe use `kawatch report`, e.g. \
+             `kawatch report --interface eth0 --duration 30s` or `kawatch report capture.pcap`"
+        );
+    }
+    let filter = args.filter.join(" ");
+    let src = match &args.read {
+        Some(file) if file == "-" => Source::open_stdin(Some(&filter))?,
+        Some(file) => Source::open_file(Path::new(file), Some(&filter))?,
+        None => {
+            let opts = LiveOptions {
+                interface: args.interface.clone(),
+                promisc: args.promisc,
+                buffer_size: args.buffer_size,
+                snaplen: None,
+            };
+            Source::open_live(&opts, Some(&filter))?
+        }
+    };
+    kawatch::tui::run(
+        src,
+        kawatch::tui::Options {
+            speed: args.speed,
+            color: kawatch::tui::color_allowed(),
+        },
+    )
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Report(args)) => report(args),
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            return ExitCode::from(2);
-        }
+        None => watch(cli.watch),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

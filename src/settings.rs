@@ -23,8 +23,13 @@ pub const OS_DEFAULTS: [(&str, u32, u32, u32); 3] = [
 pub const LATE_FRACTION: f64 = 0.125;
 /// Constant part of the lateness allowance, seconds.
 pub const LATE_CONSTANT: f64 = 0.1;
-/// Allowance for timestamps that read a timer as a little early (capture jitter), seconds.
+/// Allowance for a timer read as a little early, seconds: capture jitter, and
+/// stacks other than Linux whose coarse timers may run a hair early.
 pub const EARLY_JITTER: f64 = 0.05;
+/// The same allowance as a fraction of the observation (the larger applies, up to [`EARLY_MAX`]).
+pub const EARLY_FRACTION: f64 = 0.005;
+/// The most that allowance may be, seconds.
+pub const EARLY_MAX: f64 = 0.2;
 
 /// The whole-second setting most likely to have produced `observed` seconds.
 ///
@@ -35,7 +40,8 @@ pub fn likely_secs(observed: f64) -> Option<u32> {
     if !observed.is_finite() || observed <= 0.0 {
         return None;
     }
-    let hi = (observed + EARLY_JITTER).floor();
+    let early = (observed * EARLY_FRACTION).clamp(EARLY_JITTER, EARLY_MAX);
+    let hi = (observed + early).floor();
     let lo = ((observed - LATE_CONSTANT) / (1.0 + LATE_FRACTION))
         .ceil()
         .max(1.0);
@@ -81,6 +87,7 @@ mod tests {
             ("linux idle late", 7560.0, Some(7200)),
             ("15 s, 2 % late", 15.3, Some(15)),
             ("windows app timer", 187.3, Some(187)),
+            ("coarse timer a hair early", 29.91, Some(30)),
             ("sub-second", 0.2, None),
             ("nonsense", -1.0, None),
         ];

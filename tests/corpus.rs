@@ -32,11 +32,19 @@ struct Case {
 }
 
 fn probers(r: &Value) -> Vec<&Value> {
-    r["flows"].as_array().unwrap().iter().flat_map(|f| f["keepalive"].as_array().unwrap()).collect()
+    r["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["keepalive"].as_array().unwrap())
+        .collect()
 }
 
 fn probers_at<'a>(r: &'a Value, endpoint: &str) -> Vec<&'a Value> {
-    probers(r).into_iter().filter(|p| p["prober"] == endpoint).collect()
+    probers(r)
+        .into_iter()
+        .filter(|p| p["prober"] == endpoint)
+        .collect()
 }
 
 fn one(r: &Value, endpoint: &str) -> Value {
@@ -50,21 +58,38 @@ fn sum(r: &Value, field: &str) -> u64 {
 }
 
 fn within(p: &Value, field: &str, lo: f64, hi: f64) {
-    let v = p[field].as_f64().unwrap_or_else(|| panic!("{field} is null in {p:#}"));
-    assert!((lo..=hi).contains(&v), "{field} = {v}, expected {lo}..={hi} in {p:#}");
+    let v = p[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} is null in {p:#}"));
+    assert!(
+        (lo..=hi).contains(&v),
+        "{field} = {v}, expected {lo}..={hi} in {p:#}"
+    );
 }
 
 fn zwp(r: &Value) -> u64 {
-    r["flows"].as_array().unwrap().iter().map(|f| f["zero_window_probes"].as_u64().unwrap()).sum()
+    r["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["zero_window_probes"].as_u64().unwrap())
+        .sum()
 }
 
 const CASES: &[Case] = &[
     Case {
         file: "ntop+nDPI__tests_cfgs_default_pcap_avast.pcap",
-        exceptions: Exceptions { wireshark_wrong: &[], wireshark_misses: &[], copies: false },
+        exceptions: Exceptions {
+            wireshark_wrong: &[],
+            wireshark_misses: &[],
+            copies: false,
+        },
         check: |r| {
             // Two flows end with the server's unanswered probes 14.0 s apart, then its RST.
-            let dead: Vec<_> = probers(r).into_iter().filter(|p| p["outcome"] == "dead").collect();
+            let dead: Vec<_> = probers(r)
+                .into_iter()
+                .filter(|p| p["outcome"] == "dead")
+                .collect();
             assert_eq!(dead.len(), 2, "{dead:#?}");
             for p in dead {
                 within(p, "intvl_s", 13.9, 14.2);
@@ -79,7 +104,10 @@ const CASES: &[Case] = &[
         exceptions: Exceptions::default_const(),
         check: |r| {
             let p = one(r, "192.168.1.253:35996");
-            assert_eq!((p["probes_sent"].as_u64(), p["probes_answered"].as_u64()), (Some(7), Some(7)));
+            assert_eq!(
+                (p["probes_sent"].as_u64(), p["probes_answered"].as_u64()),
+                (Some(7), Some(7))
+            );
             assert_eq!(p["outcome"], "alive");
             within(&p, "cadence_s", 15.3, 15.5);
         },
@@ -87,18 +115,30 @@ const CASES: &[Case] = &[
     Case {
         file: "ntop+nDPI__tests_cfgs_default_pcap_nest_log_sink.pcap",
         // Frames 1 and 5: the capture starts mid-idle; the replies ack probe seq + 1.
-        exceptions: Exceptions { wireshark_wrong: &[], wireshark_misses: &[1, 5], copies: false },
+        exceptions: Exceptions {
+            wireshark_wrong: &[],
+            wireshark_misses: &[1, 5],
+            copies: false,
+        },
         check: |r| {
             // Both ends probe: the client every ~60.1 s, the server every ~120.3 s.
             let server = probers_at(r, "35.174.82.237:11095");
             assert_eq!(server.len(), 6, "six successive connections");
-            for p in server.iter().filter(|p| p["probes_sent"].as_u64() > Some(2)) {
+            for p in server
+                .iter()
+                .filter(|p| p["probes_sent"].as_u64() > Some(2))
+            {
                 within(p, "cadence_s", 120.0, 120.5);
             }
-            let clients: Vec<_> =
-                probers(r).into_iter().filter(|p| p["prober"].as_str().unwrap().starts_with("192.168.242.15:")).collect();
+            let clients: Vec<_> = probers(r)
+                .into_iter()
+                .filter(|p| p["prober"].as_str().unwrap().starts_with("192.168.242.15:"))
+                .collect();
             assert_eq!(clients.len(), 6);
-            for p in clients.iter().filter(|p| p["probes_sent"].as_u64() > Some(2)) {
+            for p in clients
+                .iter()
+                .filter(|p| p["probes_sent"].as_u64() > Some(2))
+            {
                 within(p, "cadence_s", 59.9, 60.3);
             }
         },
@@ -120,10 +160,17 @@ const CASES: &[Case] = &[
         exceptions: Exceptions::default_const(),
         check: |r| {
             // Both ends of one flow probe each other every 10.2 s.
-            let flows_with_two = r["flows"].as_array().unwrap().iter().filter(|f| f["keepalive"].as_array().unwrap().len() == 2);
+            let flows_with_two = r["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["keepalive"].as_array().unwrap().len() == 2);
             assert_eq!(flows_with_two.count(), 1);
             for p in probers(r) {
-                assert_eq!((p["probes_sent"].as_u64(), p["outcome"].as_str()), (Some(4), Some("alive")));
+                assert_eq!(
+                    (p["probes_sent"].as_u64(), p["outcome"].as_str()),
+                    (Some(4), Some("alive"))
+                );
                 within(p, "cadence_s", 10.1, 10.3);
             }
         },
@@ -134,7 +181,10 @@ const CASES: &[Case] = &[
         check: |r| {
             // 1-byte probes every 15.0 s; frames carry an Ethernet trailer.
             let p = &probers(r)[0];
-            assert_eq!((p["probes_sent"].as_u64(), p["probes_answered"].as_u64()), (Some(3), Some(3)));
+            assert_eq!(
+                (p["probes_sent"].as_u64(), p["probes_answered"].as_u64()),
+                (Some(3), Some(3))
+            );
             within(p, "cadence_s", 14.9, 15.1);
         },
     },
@@ -169,7 +219,10 @@ const CASES: &[Case] = &[
         exceptions: Exceptions::default_const(),
         check: |r| {
             let p = one(r, "178.32.196.217:9050");
-            assert_eq!((p["probes_sent"].as_u64(), p["probes_answered"].as_u64()), (Some(6), Some(6)));
+            assert_eq!(
+                (p["probes_sent"].as_u64(), p["probes_answered"].as_u64()),
+                (Some(6), Some(6))
+            );
         },
     },
     Case {
@@ -209,7 +262,10 @@ const CASES: &[Case] = &[
         check: |r| {
             // Windows client 1-byte probes every 30.0 s on 4 connections; one server probe each.
             assert_eq!(probers_at(r, "172.31.112.16:445").len(), 4);
-            for p in probers(r).into_iter().filter(|p| p["probes_sent"].as_u64() > Some(2)) {
+            for p in probers(r)
+                .into_iter()
+                .filter(|p| p["probes_sent"].as_u64() > Some(2))
+            {
                 within(p, "cadence_s", 29.9, 30.2);
             }
         },
@@ -231,7 +287,11 @@ const CASES: &[Case] = &[
     Case {
         file: "zeek+zeek__testing_btest_Traces_http_cooper-grill-dvwa.pcapng",
         // Frame 1 is the capture's first frame: a probe whose reply acks seq + 1.
-        exceptions: Exceptions { wireshark_wrong: &[], wireshark_misses: &[1], copies: false },
+        exceptions: Exceptions {
+            wireshark_wrong: &[],
+            wireshark_misses: &[1],
+            copies: false,
+        },
         check: |r| assert_eq!(sum(r, "probes_sent"), 3),
     },
     Case {
@@ -268,17 +328,27 @@ const CASES: &[Case] = &[
         file: "ITI+ICS-Security-Tools__pcaps_s7_S7-1511-opc-request-all-types.pcap",
         exceptions: Exceptions::default_const(),
         check: |r| {
-            // Each probe gets two identical ACKs: answered once each.
+            // Every client frame is captured twice, 5 µs apart: each probe is answered once.
+            // The probes are 54 s apart with data between: each ~30 s after the last data.
             let p = one(r, "192.168.25.139:102");
-            assert_eq!((p["probes_sent"].as_u64(), p["probes_answered"].as_u64()), (Some(2), Some(2)));
-            within(&p, "cadence_s", 53.9, 54.1);
+            assert_eq!(
+                (p["probes_sent"].as_u64(), p["probes_answered"].as_u64()),
+                (Some(2), Some(2))
+            );
+            within(&p, "idle_s", 29.8, 30.1);
+            assert_eq!(p["likely"]["idle_s"], 30);
+            assert!(r["source"]["duplicates"].as_u64() > Some(20));
         },
     },
     Case {
         file: "ITI+ICS-Security-Tools__pcaps_IEC61850_Sample_File_MMS_and_GOOSE.pcap",
         // Each of these is the first segment seen of its side, answered by an ACK of seq + 1
         // (26/84 and 41 and 102/175/266 on three flows that started before the capture).
-        exceptions: Exceptions { wireshark_wrong: &[], wireshark_misses: &[26, 41, 84, 102, 175, 266], copies: false },
+        exceptions: Exceptions {
+            wireshark_wrong: &[],
+            wireshark_misses: &[26, 41, 84, 102, 175, 266],
+            copies: false,
+        },
         check: |r| assert_eq!(sum(r, "probes_sent"), 9),
     },
     Case {
@@ -318,7 +388,11 @@ const CASES: &[Case] = &[
     Case {
         file: "chrissanders+packets__tcp_zerowindowdead.pcapng",
         // Fact 9: Linux zero-window probes, same bytes as keepalives; the peer's window is 0.
-        exceptions: Exceptions { wireshark_wrong: &[3, 5, 7], wireshark_misses: &[], copies: false },
+        exceptions: Exceptions {
+            wireshark_wrong: &[3, 5, 7],
+            wireshark_misses: &[],
+            copies: false,
+        },
         check: |r| {
             assert!(probers(r).is_empty());
             assert_eq!(zwp(r), 3);
@@ -340,10 +414,19 @@ const CASES: &[Case] = &[
     Case {
         file: "zeek+zeek__testing_btest_Traces_vlan-collisions.pcap",
         // The same connection replayed untagged, on VLAN 42 and on QinQ 10/20: three flows.
-        exceptions: Exceptions { wireshark_wrong: &[26, 27, 36, 37], wireshark_misses: &[], copies: false },
+        exceptions: Exceptions {
+            wireshark_wrong: &[26, 27, 36, 37],
+            wireshark_misses: &[],
+            copies: false,
+        },
         check: |r| {
             assert!(probers(r).is_empty());
-            let vlans: Vec<&Value> = r["flows"].as_array().unwrap().iter().map(|f| &f["vlan"]).collect();
+            let vlans: Vec<&Value> = r["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| &f["vlan"])
+                .collect();
             assert!(vlans.contains(&&serde_json::json!([42])), "{vlans:?}");
             assert!(vlans.contains(&&serde_json::json!([10, 20])), "{vlans:?}");
         },
@@ -357,7 +440,10 @@ const CASES: &[Case] = &[
             let p = &probers(r)[0];
             assert_eq!(p["probes_sent"], 5);
             for field in ["idle_s", "intvl_s", "cadence_s"] {
-                assert!(p[field].is_null(), "{field} must not be a sub-second timer: {p:#}");
+                assert!(
+                    p[field].is_null(),
+                    "{field} must not be a sub-second timer: {p:#}"
+                );
             }
         },
     },
@@ -365,7 +451,11 @@ const CASES: &[Case] = &[
         file: "ntop+nDPI__tests_cfgs_default_pcap_psiphon3.pcap",
         // A duplicated, reordered ACK after the server's FIN: behind snd_nxt, but the
         // client had not acknowledged that byte, so it is not one below what was acked.
-        exceptions: Exceptions { wireshark_wrong: &[58], wireshark_misses: &[], copies: false },
+        exceptions: Exceptions {
+            wireshark_wrong: &[58],
+            wireshark_misses: &[],
+            copies: false,
+        },
         check: |r| {
             assert_eq!(r["source"]["linktype"], "RAW");
             assert!(probers(r).is_empty());
@@ -399,14 +489,21 @@ const CASES: &[Case] = &[
         check: |r| {
             assert!(probers(r).is_empty());
             assert_eq!(zwp(r), 5);
-            assert_eq!(r["source"]["truncated"], true, "the file ends with a stray byte");
+            assert_eq!(
+                r["source"]["truncated"], true,
+                "the file ends with a stray byte"
+            );
         },
     },
 ];
 
 impl Exceptions {
     const fn default_const() -> Exceptions {
-        Exceptions { wireshark_wrong: &[], wireshark_misses: &[], copies: false }
+        Exceptions {
+            wireshark_wrong: &[],
+            wireshark_misses: &[],
+            copies: false,
+        }
     }
 }
 
@@ -431,9 +528,17 @@ fn every_capture_is_covered() {
         let covered = CASES.iter().any(|c| c.file == f) || f.ends_with(".gz");
         assert!(covered, "{f} has no case in tests/corpus.rs");
     }
-    assert!(files.len() >= 39, "expected the corpus's 39 captures, found {}", files.len());
+    assert!(
+        files.len() >= 39,
+        "expected the corpus's 39 captures, found {}",
+        files.len()
+    );
     for c in CASES {
-        assert!(files.iter().any(|f| f == c.file), "{} is not in the corpus", c.file);
+        assert!(
+            files.iter().any(|f| f == c.file),
+            "{} is not in the corpus",
+            c.file
+        );
     }
 }
 
@@ -445,11 +550,19 @@ fn reports_match_what_sources_md_documents() {
         let path = dir.join(case.file);
         let report = report_json(&path);
         if let Err(e) = std::panic::catch_unwind(|| (case.check)(&report)) {
-            let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
             failures.push(format!("{}: {}", case.file, msg.unwrap_or_default()));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 fn agrees_with_wireshark(path: &Path, ex: &Exceptions) -> Result<(), String> {
@@ -457,15 +570,21 @@ fn agrees_with_wireshark(path: &Path, ex: &Exceptions) -> Result<(), String> {
     let theirs = tshark_frames(path, "tcp.analysis.keep_alive");
     for f in ex.wireshark_wrong {
         if ours.contains(f) {
-            return Err(format!("frame {f} is documented as not a keepalive, but kawatch flags it"));
+            return Err(format!(
+                "frame {f} is documented as not a keepalive, but kawatch flags it"
+            ));
         }
         if !theirs.contains(f) {
-            return Err(format!("frame {f} is listed as Wireshark-wrong but Wireshark does not flag it"));
+            return Err(format!(
+                "frame {f} is listed as Wireshark-wrong but Wireshark does not flag it"
+            ));
         }
     }
     for f in ex.wireshark_misses {
         if !ours.contains(f) || theirs.contains(f) {
-            return Err(format!("frame {f}: expected kawatch to flag it and Wireshark not to"));
+            return Err(format!(
+                "frame {f}: expected kawatch to flag it and Wireshark not to"
+            ));
         }
     }
     let expected: Vec<u64> = theirs
@@ -475,13 +594,25 @@ fn agrees_with_wireshark(path: &Path, ex: &Exceptions) -> Result<(), String> {
         .filter(|f| !ex.wireshark_wrong.contains(f))
         .collect();
     // With every frame captured twice, a probe is one frame or its copy just before.
-    let matches = |f: u64, set: &[u64]| set.contains(&f) || (ex.copies && (set.contains(&(f - 1)) || set.contains(&(f + 1))));
-    let missing: Vec<u64> = expected.iter().copied().filter(|&f| !matches(f, &ours)).collect();
-    let extra: Vec<u64> = ours.iter().copied().filter(|&f| !matches(f, &expected)).collect();
+    let matches = |f: u64, set: &[u64]| {
+        set.contains(&f) || (ex.copies && (set.contains(&(f - 1)) || set.contains(&(f + 1))))
+    };
+    let missing: Vec<u64> = expected
+        .iter()
+        .copied()
+        .filter(|&f| !matches(f, &ours))
+        .collect();
+    let extra: Vec<u64> = ours
+        .iter()
+        .copied()
+        .filter(|&f| !matches(f, &expected))
+        .collect();
     if missing.is_empty() && extra.is_empty() {
         Ok(())
     } else {
-        Err(format!("missing {missing:?}, extra {extra:?} (tshark {theirs:?}, kawatch {ours:?})"))
+        Err(format!(
+            "missing {missing:?}, extra {extra:?} (tshark {theirs:?}, kawatch {ours:?})"
+        ))
     }
 }
 
@@ -489,11 +620,18 @@ fn agrees_with_wireshark(path: &Path, ex: &Exceptions) -> Result<(), String> {
 fn probe_frames_agree_with_wireshark_except_where_it_is_wrong() {
     let Some(dir) = corpus() else { return };
     if !have("tshark") {
-        return skip("probe_frames_agree_with_wireshark", "tshark is not installed");
+        return skip(
+            "probe_frames_agree_with_wireshark",
+            "tshark is not installed",
+        );
     }
     let failures: Vec<String> = CASES
         .iter()
-        .filter_map(|c| agrees_with_wireshark(&dir.join(c.file), &c.exceptions).err().map(|e| format!("{}: {e}", c.file)))
+        .filter_map(|c| {
+            agrees_with_wireshark(&dir.join(c.file), &c.exceptions)
+                .err()
+                .map(|e| format!("{}: {e}", c.file))
+        })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -506,10 +644,25 @@ fn gzip_capture_through_stdin_has_no_keepalives() {
     let gz = dir.join("zeek+zeek__testing_btest_Traces_echo-connections.pcap.gz");
     let direct = run(&["report", gz.to_str().unwrap()]);
     assert!(!direct.status.success());
-    assert!(String::from_utf8_lossy(&direct.stderr).contains("zcat"), "the error says how to read it");
-    let zcat = Command::new("gzip").args(["-dc", gz.to_str().unwrap()]).stdout(Stdio::piped()).spawn().unwrap();
-    let out = kawatch().args(["report", "--format", "json", "-"]).stdin(zcat.stdout.unwrap()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&direct.stderr).contains("zcat"),
+        "the error says how to read it"
+    );
+    let zcat = Command::new("gzip")
+        .args(["-dc", gz.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = kawatch()
+        .args(["report", "--format", "json", "-"])
+        .stdin(zcat.stdout.unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["source"]["frames"], 82582);
     assert!(probers(&r).is_empty(), "{:#?}", probers(&r));

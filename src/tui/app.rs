@@ -236,7 +236,10 @@ impl ViewState {
             Some(i) => self.cursor = i,
             None => self.cursor = self.cursor.min(self.rows.len().saturating_sub(1)),
         }
-        self.selected = self.rows.get(self.cursor).map(|r| FlowId::of(&flows[r.flow]));
+        self.selected = self
+            .rows
+            .get(self.cursor)
+            .map(|r| FlowId::of(&flows[r.flow]));
         self.scroll_to_cursor();
     }
 
@@ -322,10 +325,7 @@ impl ViewState {
         }
         let last = self.rows.len() as isize - 1;
         self.cursor = (self.cursor as isize).saturating_add(by).clamp(0, last) as usize;
-        self.selected = snap
-            .flows
-            .get(self.rows[self.cursor].flow)
-            .map(FlowId::of);
+        self.selected = snap.flows.get(self.rows[self.cursor].flow).map(FlowId::of);
         self.scroll_to_cursor();
     }
 

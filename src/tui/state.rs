@@ -58,7 +58,10 @@ impl State {
                 unanswered,
                 of,
                 assumed,
-            } => format!("probing {unanswered}/{}{of}", if assumed { "~" } else { "" }),
+            } => format!(
+                "probing {unanswered}/{}{of}",
+                if assumed { "~" } else { "" }
+            ),
             State::Reset { .. } => "reset".into(),
             State::Alive => "alive".into(),
             State::Idle => "idle".into(),
