@@ -7,16 +7,19 @@
 //! touches libpcap; [`report`] prints snapshots and events.
 //!
 //! ```no_run
-//! use kawatch::{capture::Source, Analyzer};
-//! let mut src = Source::open_file("capture.pcap".as_ref(), None).unwrap();
+//! use kawatch::{capture::{Next, Source}, Analyzer};
+//! # fn main() -> Result<(), kawatch::capture::CaptureError> {
+//! let mut src = Source::open_file("capture.pcap".as_ref(), None)?;
 //! let mut an = Analyzer::new(src.link_type());
-//! while let Some(frame) = src.next_frame().unwrap() {
-//!     for ev in an.ingest_frame(frame.ts, frame.data) {
+//! while let Next::Frame(f) = src.next_frame()? {
+//!     for ev in an.ingest_frame(f.ts, f.data) {
 //!         println!("{} {:?}", ev.frame, ev.kind);
 //!     }
 //! }
 //! let snap = an.snapshot(an.time_range().1.unwrap_or_default());
 //! println!("{} flows", snap.flows.len());
+//! # Ok(())
+//! # }
 //! ```
 
 #![warn(missing_docs)]

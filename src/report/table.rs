@@ -26,7 +26,10 @@ fn settings(p: &ProberView) -> String {
     s
 }
 
-/// Writes a table of every prober, one row each, and a summary line.
+/// Writes a summary line and a table of every prober, one row each: IDLE
+/// (first probe after activity), INTVL (between unanswered probes), EVERY
+/// (between answered probes), PROBES (unanswered before give-up), DETECT
+/// (last activity to give-up) and the likely settings.
 pub fn write_table(snap: &Snapshot, src: &SourceInfo, out: &mut dyn Write) -> io::Result<()> {
     let c = snap.counters;
     let with_ka = snap.flows.iter().filter(|f| !f.probers.is_empty()).count();
@@ -49,7 +52,7 @@ pub fn write_table(snap: &Snapshot, src: &SourceInfo, out: &mut dyn Write) -> io
     if with_ka == 0 {
         return writeln!(out, "no keepalive probes seen");
     }
-    let rows: Vec<[String; 9]> = snap
+    let rows: Vec<[String; 10]> = snap
         .flows
         .iter()
         .flat_map(|f| f.probers.iter().map(move |p| (f, p)))
@@ -66,6 +69,7 @@ pub fn write_table(snap: &Snapshot, src: &SourceInfo, out: &mut dyn Write) -> io
                 format!("{}/{}", p.probes_answered, p.probes_sent),
                 secs(p.idle_s),
                 secs(p.intvl_s),
+                secs(p.cadence_s),
                 p.probes.map_or_else(|| "-".into(), |n| n.to_string()),
                 secs(p.detection_s),
                 settings(p),
