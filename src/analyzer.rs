@@ -247,7 +247,8 @@ impl Analyzer {
                 if self.retired.len() >= MAX_RETIRED {
                     self.retired.remove(0);
                 }
-                self.retired.push(crate::snapshot::flow_view(&flow));
+                self.retired
+                    .push(crate::snapshot::flow_view(&flow, self.first_ts));
             }
         }
     }
@@ -652,6 +653,11 @@ mod tests {
         assert_eq!(p.intvl_s, None, "answered cadence is not the interval");
         assert!(close(p.cadence_s, 3.07));
         assert!(close(p.idle_s, 2.0));
+        assert_eq!(
+            p.likely.intvl_s,
+            Some(3),
+            "a cadence beyond idle's slack is the interval"
+        );
     }
 
     #[test]

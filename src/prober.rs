@@ -89,6 +89,19 @@ pub enum Mark {
     GiveUp,
 }
 
+/// A give-up: the prober's RST after a run of unanswered probes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GiveUp {
+    /// When the RST was sent.
+    pub ts: Timestamp,
+    /// Unanswered probes seen in the run before it.
+    pub probes: u32,
+    /// When the run's first probe was sent.
+    pub run_start: Timestamp,
+    /// Activity before the run was seen: the whole run is in the capture.
+    pub run_start_seen: bool,
+}
+
 /// The last probe sent.
 #[derive(Clone, Copy, Debug)]
 pub struct LastProbe {
@@ -115,6 +128,11 @@ pub struct Prober {
     pub outstanding: bool,
     /// Consecutive unanswered probes in the current run.
     pub run: u32,
+    /// When the current run's first probe was sent.
+    pub run_start: Option<Timestamp>,
+    /// Whether activity was seen before the current run's first probe, so no
+    /// earlier probe of the run can have gone unseen.
+    pub run_start_seen: bool,
     /// Smallest idle observed: first probe of an episode minus the last activity received.
     pub idle_min: Option<Span>,
     /// Spacing of consecutive unanswered probes.
@@ -123,8 +141,9 @@ pub struct Prober {
     pub cadence: GapRing,
     /// When the last answer arrived.
     pub last_answer: Option<Timestamp>,
-    /// Give-up: when, and after how many unanswered probes.
-    pub gave_up: Option<(Timestamp, u32)>,
+    /// Give-up: when, after how many unanswered probes, when that run began,
+    /// and whether activity before the run was seen.
+    pub gave_up: Option<GiveUp>,
     /// Detection time: last activity received to give-up.
     pub detection: Option<Span>,
     /// When the peer answered with RST.
@@ -168,6 +187,8 @@ impl Prober {
                     }
                 }
                 self.run = 1;
+                self.run_start = Some(ts);
+                self.run_start_seen = last_rx.is_some_and(|rx| rx < ts);
             }
         }
         self.sent += 1;
@@ -206,7 +227,12 @@ impl Prober {
 
     /// The prober sent its RST after unanswered probes.
     pub fn on_give_up(&mut self, ts: Timestamp, last_rx: Option<Timestamp>) {
-        self.gave_up = Some((ts, self.run));
+        self.gave_up = Some(GiveUp {
+            ts,
+            probes: self.run,
+            run_start: self.run_start.unwrap_or(ts),
+            run_start_seen: self.run_start_seen,
+        });
         self.detection = last_rx.filter(|&rx| rx < ts).map(|rx| ts - rx);
         self.mark(ts, Mark::GiveUp);
     }
@@ -257,7 +283,10 @@ mod tests {
         }
         p.on_give_up(t(5.08), rx);
         assert_eq!(p.outcome(), Outcome::Dead);
-        assert_eq!(p.gave_up.map(|g| g.1), Some(3));
+        assert_eq!(
+            p.gave_up.map(|g| (g.probes, g.run_start_seen)),
+            Some((3, true))
+        );
         assert_eq!(p.idle_min.map(|s| s.as_millis_u32()), Some(2000));
         assert_eq!(p.intvl.median_secs(), Some(1.03));
         assert_eq!(p.detection.map(|s| s.as_millis_u32()), Some(5080));

@@ -3,9 +3,11 @@
 
 use crate::analyzer::{Analyzer, Counters};
 use crate::flow::{Flow, TcpState};
-use crate::prober::{Mark, Outcome, Prober};
+use crate::prober::{GiveUp, Mark, Outcome, Prober};
 use crate::segment::{Endpoint, Vlan};
-use crate::settings::{likely_secs, matching_defaults, Settings, OS_DEFAULTS};
+use crate::settings::{
+    likely_secs, matching_defaults, Settings, LATE_CONSTANT, LATE_FRACTION, OS_DEFAULTS,
+};
 use crate::time::Timestamp;
 
 /// Every flow at a moment.
@@ -65,7 +67,7 @@ pub struct ProberView {
     pub idle_s: Option<f64>,
     /// Observed interval (median of unanswered spacing), seconds.
     pub intvl_s: Option<f64>,
-    /// Unanswered probes before give-up.
+    /// Unanswered probes seen before give-up.
     pub probes: Option<u32>,
     /// Where probing stands.
     pub outcome: Outcome,
@@ -91,14 +93,10 @@ pub struct ProberView {
 }
 
 pub(crate) fn build(an: &Analyzer, now: Timestamp) -> Snapshot {
-    let mut flows: Vec<FlowView> = an
-        .retired()
-        .iter()
-        .cloned()
-        .chain(an.flows().map(flow_view))
-        .collect();
-    flows.sort_by_key(|x| (x.first_seen, x.a, x.b, x.vlan));
     let (first_ts, last_ts) = an.time_range();
+    let live = an.flows().map(|f| flow_view(f, first_ts));
+    let mut flows: Vec<FlowView> = an.retired().iter().cloned().chain(live).collect();
+    flows.sort_by_key(|x| (x.first_seen, x.a, x.b, x.vlan));
     Snapshot {
         now,
         counters: an.counters(),
@@ -108,7 +106,8 @@ pub(crate) fn build(an: &Analyzer, now: Timestamp) -> Snapshot {
     }
 }
 
-pub(crate) fn flow_view(f: &Flow) -> FlowView {
+/// One flow's view; `capture_start` is the capture's first timestamp.
+pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView {
     let (a, b) = (&f.sides[f.a], &f.sides[1 - f.a]);
     let mut probers: Vec<ProberView> = [a, b]
         .into_iter()
@@ -119,7 +118,13 @@ pub(crate) fn flow_view(f: &Flow) -> FlowView {
             } else {
                 a.endpoint
             };
-            Some(prober_view(s.endpoint, peer, s.zero_window_probes, p))
+            Some(prober_view(
+                s.endpoint,
+                peer,
+                s.zero_window_probes,
+                p,
+                capture_start,
+            ))
         })
         .collect();
     probers.sort_by_key(|p| p.first_probe);
@@ -137,14 +142,46 @@ pub(crate) fn flow_view(f: &Flow) -> FlowView {
     }
 }
 
-fn prober_view(endpoint: Endpoint, peer: Endpoint, zwp: u32, p: &Prober) -> ProberView {
+/// Item 5: answered probes recur every max(idle, intvl). A cadence clearly
+/// beyond idle's timer slack can only be the interval.
+fn intvl_from_cadence(idle_s: Option<f64>, cadence_s: Option<f64>) -> Option<f64> {
+    let (idle, cadence) = (idle_s?, cadence_s?);
+    (cadence > idle * (1.0 + LATE_FRACTION) + LATE_CONSTANT).then_some(cadence)
+}
+
+/// Whether a give-up's run of unanswered probes is wholly in the capture: the
+/// activity before it was seen, or it began more than an interval after the
+/// capture did (an earlier probe of the run would have been captured).
+fn whole_run_seen(g: &GiveUp, intvl_s: Option<f64>, capture_start: Option<Timestamp>) -> bool {
+    if g.run_start_seen {
+        return true;
+    }
+    match (intvl_s, capture_start) {
+        (Some(intvl), Some(start)) => (g.run_start - start).as_secs_f64() > intvl * 1.05,
+        _ => false,
+    }
+}
+
+fn prober_view(
+    endpoint: Endpoint,
+    peer: Endpoint,
+    zwp: u32,
+    p: &Prober,
+    capture_start: Option<Timestamp>,
+) -> ProberView {
     let idle_s = p.idle_min.map(|s| s.as_secs_f64());
     let intvl_s = p.intvl.median_secs();
-    let probes = p.gave_up.map(|(_, n)| n);
+    let cadence_s = p.cadence.median_secs();
+    let probes = p.gave_up.map(|g| g.probes);
     let likely = Settings {
         idle_s: idle_s.and_then(likely_secs),
-        intvl_s: intvl_s.and_then(likely_secs),
-        probes,
+        intvl_s: intvl_s
+            .or_else(|| intvl_from_cadence(idle_s, cadence_s))
+            .and_then(likely_secs),
+        probes: p
+            .gave_up
+            .filter(|g| whole_run_seen(g, intvl_s, capture_start))
+            .map(|g| g.probes),
     };
     let outcome = p.outcome();
     let give_up_at = match (outcome, p.last) {
@@ -175,8 +212,16 @@ fn prober_view(endpoint: Endpoint, peer: Endpoint, zwp: u32, p: &Prober) -> Prob
         outcome,
         os_defaults: matching_defaults(&likely),
         likely,
-        cadence_s: p.cadence.median_secs(),
-        detection_s: p.detection.map(|s| s.as_secs_f64()),
+        cadence_s,
+        // Observed when the give-up and the activity before it were both seen;
+        // else idle + intvl x probes where all three are known.
+        detection_s: p
+            .detection
+            .map(|s| s.as_secs_f64())
+            .or(match (idle_s, intvl_s, probes) {
+                (Some(i), Some(v), Some(n)) => Some(i + v * n as f64),
+                _ => None,
+            }),
         first_probe: p.first_probe,
         last_probe: p.last.map(|l| l.ts),
         unanswered: if p.outstanding { p.run } else { 0 },

@@ -83,6 +83,7 @@ pub fn write_table(snap: &Snapshot, src: &SourceInfo, out: &mut dyn Write) -> io
         "ANS/SENT",
         "IDLE",
         "INTVL",
+        "EVERY",
         "PROBES",
         "DETECT",
         "LIKELY idle/intvl/cnt",

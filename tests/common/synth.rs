@@ -10,7 +10,7 @@
 //! 3. [`cases`]: the named cases checked in under `fixtures/synth/`.
 //!
 //! ```ignore
-//! let mut c = Conversation::new(CLIENT, SERVER);
+//! let mut c = Conversation::new(cases::client(), cases::server());
 //! c.handshake();
 //! c.wait(0.001).data(A, 120);
 //! c.wait(0.0004).data(B, 240);
@@ -90,7 +90,7 @@ impl Side {
 /// What a packet is, as far as keepalive analysis goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// Handshake, data, plain ACKs, FIN, window updates, unrelated RSTs.
+    /// Handshake, data, plain ACKs, FIN, window updates.
     Other,
     /// A keepalive probe (0 or 1 byte at snd_nxt - 1, that byte acknowledged).
     Probe,
@@ -238,6 +238,8 @@ struct Segment<'p> {
     syn: bool,
     fin: bool,
     rst: bool,
+    /// Set on data; a 1-byte probe carries its byte without PSH.
+    psh: bool,
     payload: &'p [u8],
     /// One SACK block (left, right), e.g. a D-SACK for a duplicate byte.
     sack: Option<(u32, u32)>,
@@ -251,6 +253,7 @@ impl<'p> Segment<'p> {
             syn: false,
             fin: false,
             rst: false,
+            psh: false,
             payload: &[],
             sack: None,
         }
@@ -258,7 +261,8 @@ impl<'p> Segment<'p> {
 }
 
 impl Conversation {
-    /// Default ISNs: arbitrary, fixed.
+    /// A conversation from `a` (the client) to `b`, with fixed ISNs (see
+    /// [`Self::isns`]), starting at [`T0_NS`], captured on A's host.
     pub fn new(a: Endpoint, b: Endpoint) -> Self {
         assert_eq!(
             a.ip.is_ipv4(),
@@ -312,7 +316,7 @@ impl Conversation {
         self
     }
 
-    /// 802.1Q/802.1ad tags, outermost first, for every packet.
+    /// 802.1Q/802.1ad tags, outermost first, for the packets sent from now on.
     pub fn vlan(&mut self, tags: &[VlanTag]) -> &mut Self {
         self.vlan = tags.to_vec();
         self
@@ -359,6 +363,7 @@ impl Conversation {
 
     /// SYN from A, SYN-ACK from B 200 µs later, ACK from A 30 µs after that.
     pub fn handshake(&mut self) -> &mut Self {
+        assert!(self.packets.is_empty(), "the handshake comes first");
         let a_isn = self.half[0].nxt.wrapping_sub(1);
         let b_isn = self.half[1].nxt.wrapping_sub(1);
         let syn = Segment {
@@ -367,6 +372,7 @@ impl Conversation {
             syn: true,
             fin: false,
             rst: false,
+            psh: false,
             payload: &[],
             sack: None,
         };
@@ -393,6 +399,7 @@ impl Conversation {
     pub fn send_bytes(&mut self, side: Side, payload: &[u8]) -> &mut Self {
         let h = &self.half[side.index()];
         let seg = Segment {
+            psh: true,
             payload,
             ..Segment::ack(h.nxt, h.rcv_nxt)
         };
@@ -412,6 +419,7 @@ impl Conversation {
         assert!(!payload.is_empty(), "nothing to retransmit");
         let seq = h.nxt.wrapping_sub(payload.len() as u32);
         let seg = Segment {
+            psh: true,
             payload: &payload,
             ..Segment::ack(seq, h.rcv_nxt)
         };
@@ -552,7 +560,7 @@ impl Conversation {
         tcp.syn = seg.syn;
         tcp.fin = seg.fin;
         tcp.rst = seg.rst;
-        tcp.psh = !seg.payload.is_empty();
+        tcp.psh = seg.psh;
         if let Some(ack) = seg.ack {
             tcp.ack = true;
             tcp.acknowledgment_number = ack;
@@ -980,6 +988,7 @@ pub fn cases() -> Vec<Case> {
         case!(mid_idle_unanswered),
         case!(one_byte_probe),
         case!(zero_window_probes),
+        case!(zero_window_then_keepalive),
         case!(one_byte_retransmission),
         case!(ipv6_ext_headers),
         case!(vlan),
@@ -1157,6 +1166,11 @@ pub mod cases {
     /// reads, opens the window, and the transfer goes on. Not keepalives.
     pub fn zero_window_probes() -> Capture {
         let mut c = Conversation::new(client(), server());
+        zero_window_episode(&mut c);
+        ethernet().with(c)
+    }
+
+    fn zero_window_episode(c: &mut Conversation) {
         c.handshake();
         c.wait(0.001).data(A, 1000).wait(0.00001).data(A, 1000);
         c.wait(0.00001).data(A, 1000);
@@ -1169,6 +1183,20 @@ pub mod cases {
         c.wait(1.0).window(B, WINDOW).ack(B); // window update
         c.wait(0.0001).data(A, 1000);
         c.wait(0.04).ack(B);
+    }
+
+    /// `zero_window_probes`, then the connection goes idle and A, which has
+    /// keepalive on (idle 2 s, intvl 3 s), probes: one side sends both kinds,
+    /// and only the last two are keepalives.
+    pub fn zero_window_then_keepalive() -> Capture {
+        let mut c = Conversation::new(client(), server());
+        zero_window_episode(&mut c);
+        let last_rx = c.now();
+        c.at(last_rx + 2.04).probe(A).wait(0.0002).probe_ack(B);
+        c.at(last_rx + 2.04 + 3.07)
+            .probe(A)
+            .wait(0.0002)
+            .probe_ack(B);
         ethernet().with(c)
     }
 

@@ -13,20 +13,33 @@ pub fn kawatch() -> Command {
 
 /// Runs `kawatch ARGS`, returning its output.
 pub fn run(args: &[&str]) -> Output {
-    kawatch().args(args).stdin(Stdio::null()).output().expect("run kawatch")
+    kawatch()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run kawatch")
 }
 
 /// `kawatch report --format json FILE`, parsed; panics with stderr on failure.
 pub fn report_json(file: &Path) -> Value {
     let out = run(&["report", "--format", "json", file.to_str().unwrap()]);
-    assert!(out.status.success(), "kawatch failed on {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kawatch failed on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("report is JSON")
 }
 
 /// Frame numbers of `kind` events from `kawatch report --format events FILE`, sorted.
 pub fn event_frames(file: &Path, kind: &str) -> Vec<u64> {
     let out = run(&["report", "--format", "events", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut v: Vec<u64> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).expect("event line is JSON"))
@@ -68,11 +81,23 @@ pub fn have(program: &str) -> bool {
 /// Frame numbers tshark flags with `field` (e.g. `tcp.analysis.keep_alive`), sorted.
 pub fn tshark_frames(file: &Path, field: &str) -> Vec<u64> {
     let out = Command::new("tshark")
-        .args(["-r", file.to_str().unwrap(), "-Y", field, "-T", "fields", "-e", "frame.number"])
+        .args([
+            "-r",
+            file.to_str().unwrap(),
+            "-Y",
+            field,
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
         .stderr(Stdio::null())
         .output()
         .expect("run tshark");
-    let mut v: Vec<u64> = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let mut v: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
     v.sort_unstable();
     v
 }
