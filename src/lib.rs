@@ -36,6 +36,7 @@ pub mod segment;
 pub mod seq;
 pub mod settings;
 pub mod snapshot;
+pub mod synth;
 pub mod time;
 pub mod tui;
 

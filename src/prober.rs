@@ -133,7 +133,8 @@ pub struct Prober {
     /// Whether activity was seen before the current run's first probe, so no
     /// earlier probe of the run can have gone unseen.
     pub run_start_seen: bool,
-    /// Smallest idle observed: first probe of an episode minus the last activity received.
+    /// Smallest idle observed: first probe of an episode minus the last
+    /// activity received (other than the reply to this side's own probe).
     pub idle_min: Option<Span>,
     /// Spacing of consecutive unanswered probes.
     pub intvl: GapRing,
@@ -180,7 +181,9 @@ impl Prober {
                         self.cadence.push(gap);
                     }
                 }
-                if let Some(rx) = last_rx.filter(|&rx| rx < ts) {
+                // Idle is measured from activity, not from the reply to our own
+                // previous probe: that gap is max(idle, intvl) (item 5).
+                if let Some(rx) = last_rx.filter(|&rx| rx < ts && !heard_only_reply) {
                     let idle = ts - rx;
                     if idle >= MIN_TIMER_GAP {
                         self.idle_min = Some(self.idle_min.map_or(idle, |m| m.min(idle)));
@@ -307,6 +310,18 @@ mod tests {
         assert_eq!(p.cadence.median_secs(), Some(3.07));
         assert_eq!(p.idle_min.map(|s| s.as_millis_u32()), Some(2000));
         assert_eq!(p.answered, 3);
+    }
+
+    #[test]
+    fn a_reply_is_no_start_of_idle() {
+        // idle 1, intvl 2, capture started mid-idle: the gap from a reply to
+        // the next probe is the interval, not idle.
+        let mut p = Prober::default();
+        p.on_probe(t(0.0), SeqNumber(9), SeqNumber(5), None);
+        p.on_answer(t(0.001));
+        p.on_probe(t(2.02), SeqNumber(9), SeqNumber(5), Some(t(0.001)));
+        assert_eq!(p.idle_min, None);
+        assert_eq!(p.cadence.median_secs(), Some(2.02));
     }
 
     #[test]

@@ -648,16 +648,17 @@ fn gzip_capture_through_stdin_has_no_keepalives() {
         String::from_utf8_lossy(&direct.stderr).contains("zcat"),
         "the error says how to read it"
     );
-    let zcat = Command::new("gzip")
+    let mut zcat = Command::new("gzip")
         .args(["-dc", gz.to_str().unwrap()])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let out = kawatch()
         .args(["report", "--format", "json", "-"])
-        .stdin(zcat.stdout.unwrap())
+        .stdin(zcat.stdout.take().unwrap())
         .output()
         .unwrap();
+    assert!(zcat.wait().unwrap().success());
     assert!(
         out.status.success(),
         "{}",

@@ -465,9 +465,12 @@ fn semantics() -> Vec<Semantics> {
             8,
             1,
             vec![Prober {
-                idle: Some(5.10), // from the first answer: before it, unseen
+                // The activity before the first probe is not in the capture, and
+                // the gap from a reply to the next probe is max(idle, intvl)
+                // (fact 5), not idle: idle is unknown here.
+                idle: None,
                 cadence: Some(5.1002),
-                likely: [Likely::Is(5), Likely::Any, Likely::Null],
+                likely: [Likely::Null, Likely::Any, Likely::Null],
                 ..alive(CLIENT, &[], 3)
             }],
         ),

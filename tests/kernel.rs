@@ -79,7 +79,8 @@ fn run_live() -> Result<Live, String> {
         seed,
         out_dir: runs.join(format!("{}-live", std::process::id())),
         tag: "live".to_owned(),
-        snaplen: None,
+        // Whole frames (GSO frames on veth can exceed the MTU).
+        snaplen: 65535,
     };
     let record = std::panic::catch_unwind(|| session::run_session(&cfg))
         .map_err(|p| {
@@ -231,6 +232,12 @@ fn fixtures() -> &'static Fixtures {
 
 fn fixture_scenario(name: &str) {
     let f = fixtures();
+    assert!(
+        !f.variants.is_empty(),
+        "no kernel-made fixtures to check in {}: {:?}",
+        fixture_dir().display(),
+        f.problems
+    );
     let problems = f
         .variants
         .iter()
@@ -428,7 +435,7 @@ fn regenerate_fixtures() {
             seed: *seed,
             out_dir: work_dir("kernel-runs").join(format!("{}-regen-{i}", std::process::id())),
             tag: format!("regen{i}"),
-            snaplen: Some(200),
+            snaplen: 200,
         };
         let record = session::run_session(&cfg).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let bad: Vec<_> = record.app.iter().filter(|a| !a.ok).collect();
@@ -455,7 +462,11 @@ fn regenerate_fixtures() {
             let stem = format!("seed{}-{}", record.seed, c.name);
             let mut settings = c.settings.clone();
             settings.capture_file = format!("{stem}.{ext}");
-            std::fs::copy(&c.file, dir.join(&settings.capture_file)).expect("copy capture");
+            let dest = dir.join(&settings.capture_file);
+            std::fs::copy(&c.file, &dest).expect("copy capture");
+            // dumpcap writes 0600 files; fixtures are for everyone to read.
+            std::fs::set_permissions(&dest, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+                .expect("chmod fixture");
             session::write_settings(&dir.join(format!("{stem}.settings.json")), &settings)
                 .expect("write settings");
         }

@@ -156,6 +156,8 @@ pub struct ViewState {
     pub quit: bool,
     /// Colours allowed (`NO_COLOR` unset).
     pub color: bool,
+    /// Local time's offset from UTC, seconds (times of day are shown in it).
+    pub utc_offset: i64,
     /// Visible rows, sorted and filtered (from [`ViewState::sync`]).
     pub rows: Vec<RowRef>,
     /// Connections per state rank, before filtering.
@@ -187,6 +189,7 @@ impl ViewState {
             paused: false,
             quit: false,
             color,
+            utc_offset: 0,
             rows: Vec::new(),
             counts: [0; State::RANKS],
         }

@@ -1,21 +1,32 @@
-//! The capture thread: it owns the [`Source`] and the [`Analyzer`] (the one
-//! place packets are understood), paces a replay, and publishes a snapshot
-//! taken at the current clock about four times a second, or at once on
-//! request. Publishing swaps a slot under a mutex; the UI takes the latest
+//! The capture side: threads that own the [`Source`] and the [`Analyzer`]
+//! (the one place packets are understood), pace a replay, and publish a
+//! snapshot taken at the current clock about four times a second, or at once
+//! on request. Publishing swaps a slot under a mutex; the UI takes the latest
 //! whenever it draws, so neither side ever waits on the other.
+//!
+//! * Replay: one thread reads, paces and publishes.
+//! * Live: a capture thread reads and feeds the analyser, and a publisher
+//!   thread snapshots it on the wall clock. Two threads because libpcap in
+//!   immediate mode may block in its read until a packet arrives (on Linux
+//!   with TPACKET_V3 the read timeout never fires on an idle interface), and
+//!   the screen must keep moving with the clock all the same.
 
 use crate::analyzer::Analyzer;
 use crate::capture::{CaptureError, Next, Source};
 use crate::run::wall_clock;
 use crate::snapshot::Snapshot;
 use crate::time::Timestamp;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often a snapshot is published.
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+
+/// How often flows that ended or went quiet are let go.
+const EXPIRE_EVERY: Duration = Duration::from_secs(5);
 
 /// Frames ingested between looks at the clock and the control channel.
 const BATCH: usize = 1024;
@@ -99,62 +110,172 @@ impl Pacer {
     }
 }
 
-/// The running capture thread, seen from the UI.
+/// The running capture threads, seen from the UI.
 pub struct Feed {
     slot: Arc<Mutex<Option<Published>>>,
     ctl: Sender<Control>,
     done: Receiver<()>,
-    handle: Option<JoinHandle<()>>,
+    handles: Vec<JoinHandle<()>>,
 }
 
 impl Feed {
-    /// Starts the capture thread on `src`; `speed` paces a replay.
+    /// Starts capturing from `src`; `speed` paces a replay.
     pub fn spawn(src: Source, speed: Option<f64>) -> std::io::Result<Feed> {
         let slot = Arc::new(Mutex::new(None));
         let (ctl, ctl_rx) = mpsc::channel();
         let (done_tx, done) = mpsc::channel();
         let out = Arc::clone(&slot);
-        let handle = std::thread::Builder::new()
-            .name("kawatch-capture".into())
-            .spawn(move || {
-                Worker::new(src, speed, out, ctl_rx).run();
-                let _ = done_tx.send(());
-            })?;
+        let handles = if src.is_live() {
+            spawn_live(src, out, ctl_rx, done_tx)?
+        } else {
+            let h = std::thread::Builder::new()
+                .name("kawatch-replay".into())
+                .spawn(move || {
+                    Worker::new(src, speed, out, ctl_rx).run();
+                    let _ = done_tx.send(());
+                })?;
+            vec![h]
+        };
         Ok(Feed {
             slot,
             ctl,
             done,
-            handle: Some(handle),
+            handles,
         })
     }
 
     /// The latest publication, if any arrived since the last call.
     pub fn take(&self) -> Option<Published> {
-        self.slot.lock().ok().and_then(|mut s| s.take())
+        lock(&self.slot).take()
     }
 
-    /// Sends a control message (ignored once the thread has ended).
+    /// Sends a control message (ignored once the threads have ended).
     pub fn send(&self, c: Control) {
         let _ = self.ctl.send(c);
     }
 
-    /// Whether the capture thread has ended (normally only after `Quit`).
+    /// Whether a capture thread has ended. Before `Quit` that happens only
+    /// when capture failed (the status says why) or a thread panicked.
     pub fn ended(&self) -> bool {
-        self.handle.as_ref().is_none_or(|h| h.is_finished())
+        self.handles.iter().any(|h| h.is_finished())
     }
 
-    /// Asks the thread to finish and waits up to `wait` for it. A thread
-    /// blocked reading a pipe is left behind; the process exits anyway.
-    pub fn stop(mut self, wait: Duration) {
+    /// Asks the threads to finish and waits up to `wait`. A thread blocked
+    /// in a read (an idle interface, a quiet pipe) is left behind; the
+    /// process exits anyway.
+    pub fn stop(self, wait: Duration) {
         self.send(Control::Quit);
         if self.done.recv_timeout(wait).is_ok() {
-            if let Some(h) = self.handle.take() {
-                let _ = h.join();
+            for h in self.handles {
+                if h.is_finished() {
+                    let _ = h.join();
+                }
             }
         }
     }
 }
 
+/// Locks a mutex, also after a thread panicked holding it (the data is
+/// still the best there is).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Live capture: what the capture thread and the publisher share.
+struct Live {
+    an: Mutex<Analyzer>,
+    status: Mutex<FeedStatus>,
+    stop: AtomicBool,
+}
+
+fn spawn_live(
+    src: Source,
+    out: Arc<Mutex<Option<Published>>>,
+    ctl: Receiver<Control>,
+    done: Sender<()>,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
+    let live = Arc::new(Live {
+        an: Mutex::new(Analyzer::new(src.link_type())),
+        status: Mutex::new(FeedStatus {
+            source: src.name().to_string(),
+            link: src.link_name().to_string(),
+            live: true,
+            ..FeedStatus::default()
+        }),
+        stop: AtomicBool::new(false),
+    });
+    let l = Arc::clone(&live);
+    let capture = std::thread::Builder::new()
+        .name("kawatch-capture".into())
+        .spawn(move || live_capture(src, &l))?;
+    let publisher = std::thread::Builder::new()
+        .name("kawatch-publish".into())
+        .spawn(move || {
+            live_publish(&live, &out, &ctl);
+            let _ = done.send(());
+        })?;
+    Ok(vec![capture, publisher])
+}
+
+/// Reads frames into the analyser until told to stop or capture fails.
+fn live_capture(mut src: Source, live: &Live) {
+    let mut next_stats = Instant::now();
+    while !live.stop.load(Ordering::Relaxed) {
+        match src.next_frame() {
+            Ok(Next::Frame(f)) => {
+                lock(&live.an).ingest_frame(f.ts, f.data);
+            }
+            Ok(Next::Timeout) => {}
+            Ok(Next::End) => {
+                lock(&live.status).finished = true;
+                return;
+            }
+            Err(e) => {
+                lock(&live.status).error = Some(e.to_string());
+                return;
+            }
+        }
+        if Instant::now() >= next_stats {
+            let drops = src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64);
+            lock(&live.status).drops = drops;
+            next_stats = Instant::now() + PUBLISH_EVERY;
+        }
+    }
+}
+
+/// Publishes a snapshot at the wall clock on schedule and on request.
+fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Control>) {
+    let mut next_expire = Instant::now() + EXPIRE_EVERY;
+    loop {
+        let started = Instant::now();
+        let now = wall_clock();
+        let snap = {
+            let mut an = lock(&live.an);
+            if started >= next_expire {
+                // Closed flows leave after a minute, idle ones after the
+                // core's idle timeout; those with keepalives stay listed.
+                an.expire(now);
+                next_expire = started + EXPIRE_EVERY;
+            }
+            an.snapshot(now)
+        };
+        let status = lock(&live.status).clone();
+        *lock(out) = Some(Published { snap, status });
+        // A huge table makes snapshots costly: then publish less often, so
+        // capture keeps at least three quarters of the analyser's time.
+        let wait = PUBLISH_EVERY.max(started.elapsed() * 3);
+        match ctl.recv_timeout(wait) {
+            Ok(Control::Quit) | Err(RecvTimeoutError::Disconnected) => {
+                live.stop.store(true, Ordering::Relaxed);
+                return;
+            }
+            // Live, pausing freezes only the screen; capture goes on.
+            Ok(Control::Publish | Control::Pause(_)) | Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+/// Replay: reads, paces and publishes.
 struct Worker {
     src: Source,
     an: Analyzer,
@@ -166,6 +287,7 @@ struct Worker {
     quit: bool,
     publish_now: bool,
     next_publish: Instant,
+    next_expire: Instant,
     /// Replay: the capture clock.
     clock: Option<Timestamp>,
     /// Replay: the next frame, read but not yet due.
@@ -185,8 +307,7 @@ impl Worker {
         let status = FeedStatus {
             source: src.name().to_string(),
             link: src.link_name().to_string(),
-            live: src.is_live(),
-            speed: if src.is_live() { None } else { speed },
+            speed,
             ..FeedStatus::default()
         };
         Worker {
@@ -200,6 +321,7 @@ impl Worker {
             quit: false,
             publish_now: true,
             next_publish: Instant::now(),
+            next_expire: Instant::now() + EXPIRE_EVERY,
             clock: None,
             held: None,
             pacer: None,
@@ -213,9 +335,7 @@ impl Worker {
             if self.quit {
                 break;
             }
-            if self.status.live && self.status.error.is_none() {
-                self.live_step();
-            } else if !self.status.live && !self.paused && !self.status.finished {
+            if !self.paused && !self.status.finished {
                 match self.speed {
                     None => self.replay_fast(),
                     Some(speed) => self.replay_paced(speed),
@@ -240,7 +360,7 @@ impl Worker {
                     }
                 }
                 self.paused = p;
-                self.status.paused = p && !self.status.live;
+                self.status.paused = p;
                 self.publish_now = true;
             }
             Control::Publish => self.publish_now = true,
@@ -281,26 +401,8 @@ impl Worker {
 
     fn finish(&mut self) {
         self.status.finished = true;
-        if !self.status.live {
-            self.clock = self.an.time_range().1.or(self.clock);
-        }
+        self.clock = self.an.time_range().1.or(self.clock);
         self.publish_now = true;
-    }
-
-    fn live_step(&mut self) {
-        for _ in 0..BATCH {
-            match self.src.next_frame() {
-                Ok(Next::Frame(f)) => {
-                    self.an.ingest_frame(f.ts, f.data);
-                }
-                Ok(Next::Timeout) => return,
-                Ok(Next::End) => return self.finish(),
-                Err(e) => return self.fail(e),
-            }
-            if Instant::now() >= self.next_publish {
-                return;
-            }
-        }
     }
 
     /// As fast as frames can be read; the clock is the last frame's time.
@@ -371,25 +473,118 @@ impl Worker {
     }
 
     fn publish(&mut self) {
-        let now = if self.status.live {
-            wall_clock()
-        } else {
-            self.clock.unwrap_or_default()
-        };
-        if self.status.live {
-            self.status.drops = self
-                .src
-                .stats()
-                .map(|s| s.dropped as u64 + s.if_dropped as u64);
+        let started = Instant::now();
+        let now = self.clock.unwrap_or_default();
+        if started >= self.next_expire {
+            // Closed flows leave after a minute, idle ones after the core's
+            // idle timeout; those with keepalives stay listed (retired).
+            self.an.expire(now);
+            self.next_expire = started + EXPIRE_EVERY;
         }
         let p = Published {
             snap: self.an.snapshot(now),
             status: self.status.clone(),
         };
-        if let Ok(mut slot) = self.out.lock() {
-            *slot = Some(p);
-        }
+        *lock(&self.out) = Some(p);
         self.publish_now = false;
-        self.next_publish = Instant::now() + PUBLISH_EVERY;
+        // A huge table makes snapshots costly: then publish less often, so
+        // capture keeps at least three quarters of this thread's time.
+        let cost = started.elapsed();
+        self.next_publish = Instant::now() + PUBLISH_EVERY.max(cost * 3);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn fixture(name: &str) -> Source {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/synth")
+            .join(name);
+        Source::open_file(&path, None).expect("fixture opens")
+    }
+
+    /// Takes publications until one satisfies `done`, for at most `limit`.
+    fn until(feed: &Feed, limit: Duration, done: impl Fn(&Published) -> bool) -> Published {
+        let start = Instant::now();
+        let mut last = None;
+        while start.elapsed() < limit {
+            if let Some(p) = feed.take() {
+                if done(&p) {
+                    return p;
+                }
+                last = Some(p);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no matching publication within {limit:?}; last {last:?}");
+    }
+
+    #[test]
+    fn pacer_maps_both_ways() {
+        let wall = Instant::now();
+        let cap = Timestamp::from_parts(1_700_000_000, 0);
+        let p = Pacer::new(wall, cap, 10.0);
+        let later = wall + Duration::from_millis(500);
+        assert_eq!(p.capture_time(later), cap.add_secs(5.0));
+        assert_eq!(p.wall_time(cap.add_secs(5.0)), later);
+        assert_eq!(
+            p.wall_time(cap.add_secs(-3.0)),
+            wall,
+            "past frames are due now"
+        );
+    }
+
+    #[test]
+    fn full_speed_replay_ends_on_the_last_frame() {
+        let feed = Feed::spawn(fixture("null.pcap"), None).expect("thread");
+        let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
+        assert_eq!(p.snap.flows.len(), 2);
+        assert_eq!(Some(p.snap.now), p.snap.last_ts, "clock stops at the end");
+        assert_eq!(p.snap.counters.frames, 22);
+        assert!(p.status.error.is_none());
+        feed.stop(Duration::from_secs(2));
+    }
+
+    #[test]
+    fn paced_replay_moves_the_clock_between_frames() {
+        // 8.2 s of capture at 20x: about 0.4 s.
+        let feed = Feed::spawn(fixture("null.pcap"), Some(20.0)).expect("thread");
+        let first = until(&feed, Duration::from_secs(5), |p| p.snap.first_ts.is_some());
+        let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
+        assert!(p.snap.now > first.snap.now);
+        assert_eq!(Some(p.snap.now), p.snap.last_ts);
+        feed.stop(Duration::from_secs(2));
+    }
+
+    #[test]
+    fn paused_replay_holds_its_clock() {
+        let feed = Feed::spawn(fixture("null.pcap"), Some(2.0)).expect("thread");
+        let started = until(&feed, Duration::from_secs(5), |p| p.snap.first_ts.is_some());
+        feed.send(Control::Pause(true));
+        let paused = until(&feed, Duration::from_secs(5), |p| p.status.paused);
+        std::thread::sleep(Duration::from_millis(600));
+        feed.send(Control::Publish);
+        let still = until(&feed, Duration::from_secs(5), |_| true);
+        assert_eq!(still.snap.now, paused.snap.now, "clock stopped");
+        assert!(!still.status.finished);
+        feed.send(Control::Pause(false));
+        let resumed = until(&feed, Duration::from_secs(5), |p| {
+            p.snap.now > paused.snap.now
+        });
+        assert!(resumed.snap.now >= started.snap.now);
+        feed.stop(Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_cut_off_file_warns_and_keeps_what_was_read() {
+        let feed = Feed::spawn(fixture("cut_off.pcap"), None).expect("thread");
+        let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
+        assert!(p.status.warning.is_some(), "{:?}", p.status);
+        assert!(p.status.error.is_none());
+        assert_eq!(p.snap.flows.len(), 1);
+        feed.stop(Duration::from_secs(2));
     }
 }

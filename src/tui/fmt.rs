@@ -54,19 +54,11 @@ pub fn span_secs(s: Span) -> f64 {
     s.as_secs_f64()
 }
 
-/// A capture time relative to the start of the capture: `t+12.345s`.
-pub fn rel(ts: Timestamp, origin: Option<Timestamp>) -> String {
-    match origin {
-        Some(o) => {
-            let d = secs_between(ts, o);
-            if d.abs() < 10_000.0 {
-                format!("t+{d:.3}s")
-            } else {
-                format!("t+{}", coarse(d))
-            }
-        }
-        None => format!("{:.3}", ts.as_secs_f64()),
-    }
+/// A time of day, `HH:MM:SS.mmm`, at `utc_offset` seconds east of UTC.
+pub fn clock(ts: Timestamp, utc_offset: i64) -> String {
+    let ms = (ts.0.div_euclid(1_000_000) + utc_offset * 1000).rem_euclid(86_400_000);
+    let (s, ms) = (ms / 1000, ms % 1000);
+    format!("{:02}:{:02}:{:02}.{ms:03}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// A count with thousands separators: `1,234,567`.
@@ -118,6 +110,32 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// Shortens an `address:port` to `width`, keeping the port: the address is
+/// cut in its middle (`198.1…0.17:40800`). Other text is cut at the end.
+pub fn fit_endpoint(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    let Some(colon) = s.rfind(':') else {
+        return fit(s, width);
+    };
+    let (addr, port) = s.split_at(colon);
+    let port_n = port.chars().count();
+    if !port[1..].chars().all(|c| c.is_ascii_digit()) || width < port_n + 4 {
+        return fit(s, width);
+    }
+    let keep = width - port_n - 1;
+    let head = keep.div_ceil(2);
+    let tail = keep - head;
+    let chars: Vec<char> = addr.chars().collect();
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out.push_str(port);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +158,14 @@ mod tests {
     }
 
     #[test]
+    fn clock_times() {
+        let t = Timestamp::from_parts(1_700_000_000, 250_000_000);
+        assert_eq!(clock(t, 0), "22:13:20.250");
+        assert_eq!(clock(t, 3600), "23:13:20.250");
+        assert_eq!(clock(t, -23 * 3600), "23:13:20.250");
+    }
+
+    #[test]
     fn counts_and_fit() {
         assert_eq!(count(0), "0");
         assert_eq!(count(999), "999");
@@ -147,6 +173,10 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(fit("198.18.0.1:40000", 10), "198.18.0.…");
         assert_eq!(fit("abc", 3), "abc");
+        assert_eq!(fit_endpoint("198.18.0.17:40800", 17), "198.18.0.17:40800");
+        assert_eq!(fit_endpoint("198.18.0.17:40800", 14), "198.….17:40800");
+        assert_eq!(fit_endpoint("[2001:db8::a]:50000", 15), "[200…::a]:50000");
+        assert_eq!(fit_endpoint("probing 3/~9", 8), "probing…");
     }
 
     #[test]

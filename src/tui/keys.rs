@@ -69,3 +69,163 @@ pub fn action(key: KeyEvent, view: &ViewState) -> Option<Action> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::FlowId;
+
+    fn k(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn keys_by_mode() {
+        let table = ViewState::new(false);
+        let mut typing = ViewState::new(false);
+        typing.editing = true;
+        let mut help = ViewState::new(false);
+        help.help = true;
+        let mut detail = ViewState::new(false);
+        let e = crate::Endpoint::new([198, 18, 0, 1].into(), 1);
+        detail.detail = Some(FlowId {
+            a: e,
+            b: e,
+            vlan: Default::default(),
+        });
+        let mut filtered = ViewState::new(false);
+        filtered.filter = "x".into();
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let ctrl_u = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL);
+        let release = KeyEvent {
+            kind: KeyEventKind::Release,
+            ..k(KeyCode::Char('q'))
+        };
+        let cases: &[(&str, &ViewState, KeyEvent, Option<Action>)] = &[
+            ("table q", &table, k(KeyCode::Char('q')), Some(Action::Quit)),
+            ("table ctrl-c", &table, ctrl_c, Some(Action::Quit)),
+            ("key release ignored", &table, release, None),
+            (
+                "table enter",
+                &table,
+                k(KeyCode::Enter),
+                Some(Action::OpenDetail),
+            ),
+            (
+                "table /",
+                &table,
+                k(KeyCode::Char('/')),
+                Some(Action::FilterStart),
+            ),
+            ("table esc, no filter", &table, k(KeyCode::Esc), None),
+            (
+                "table esc, filter",
+                &filtered,
+                k(KeyCode::Esc),
+                Some(Action::FilterClear),
+            ),
+            (
+                "table s",
+                &table,
+                k(KeyCode::Char('s')),
+                Some(Action::CycleSort),
+            ),
+            (
+                "table S",
+                &table,
+                k(KeyCode::Char('S')),
+                Some(Action::ReverseSort),
+            ),
+            (
+                "table space",
+                &table,
+                k(KeyCode::Char(' ')),
+                Some(Action::TogglePause),
+            ),
+            (
+                "table ?",
+                &table,
+                k(KeyCode::Char('?')),
+                Some(Action::ToggleHelp),
+            ),
+            (
+                "table pgdn",
+                &table,
+                k(KeyCode::PageDown),
+                Some(Action::PageDown),
+            ),
+            ("table home", &table, k(KeyCode::Home), Some(Action::Top)),
+            (
+                "typing q",
+                &typing,
+                k(KeyCode::Char('q')),
+                Some(Action::FilterInput('q')),
+            ),
+            (
+                "typing space",
+                &typing,
+                k(KeyCode::Char(' ')),
+                Some(Action::FilterInput(' ')),
+            ),
+            ("typing ctrl-c", &typing, ctrl_c, Some(Action::Quit)),
+            ("typing ctrl-u", &typing, ctrl_u, Some(Action::FilterErase)),
+            (
+                "typing enter",
+                &typing,
+                k(KeyCode::Enter),
+                Some(Action::FilterAccept),
+            ),
+            (
+                "typing esc",
+                &typing,
+                k(KeyCode::Esc),
+                Some(Action::FilterClear),
+            ),
+            ("typing down", &typing, k(KeyCode::Down), Some(Action::Down)),
+            (
+                "help ?",
+                &help,
+                k(KeyCode::Char('?')),
+                Some(Action::ToggleHelp),
+            ),
+            ("help esc", &help, k(KeyCode::Esc), Some(Action::ToggleHelp)),
+            ("help q", &help, k(KeyCode::Char('q')), Some(Action::Quit)),
+            ("help s", &help, k(KeyCode::Char('s')), None),
+            (
+                "detail esc",
+                &detail,
+                k(KeyCode::Esc),
+                Some(Action::CloseDetail),
+            ),
+            (
+                "detail enter",
+                &detail,
+                k(KeyCode::Enter),
+                Some(Action::CloseDetail),
+            ),
+            (
+                "detail n",
+                &detail,
+                k(KeyCode::Char('n')),
+                Some(Action::NextFlow),
+            ),
+            (
+                "detail p",
+                &detail,
+                k(KeyCode::Char('p')),
+                Some(Action::PrevFlow),
+            ),
+            ("detail down", &detail, k(KeyCode::Down), Some(Action::Down)),
+            ("detail /", &detail, k(KeyCode::Char('/')), None),
+            (
+                "detail q",
+                &detail,
+                k(KeyCode::Char('q')),
+                Some(Action::Quit),
+            ),
+        ];
+        for (name, view, key, want) in cases {
+            assert_eq!(action(*key, view), *want, "{name}");
+        }
+    }
+}

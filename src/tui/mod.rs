@@ -83,6 +83,7 @@ fn ui(feed: &Feed, mut status: FeedStatus, opts: Options) -> anyhow::Result<Feed
     let mut tty = term::Tty::enter()?;
     let mut snap = empty_snapshot();
     let mut view = ViewState::new(opts.color);
+    view.utc_offset = local_utc_offset();
     loop {
         if term::signalled() || !term::active() {
             break;
@@ -94,7 +95,7 @@ fn ui(feed: &Feed, mut status: FeedStatus, opts: Options) -> anyhow::Result<Feed
             status = p.status;
             view.sync(&snap);
         }
-        if feed.ended() && status.error.is_none() {
+        if feed.ended() && status.error.is_none() && !status.finished {
             // The capture thread is gone without saying why (it panicked).
             status.error = Some("the capture thread stopped unexpectedly".into());
         }
@@ -132,4 +133,20 @@ fn ui(feed: &Feed, mut status: FeedStatus, opts: Options) -> anyhow::Result<Feed
         }
     }
     Ok(status)
+}
+
+/// Local time's offset from UTC now, seconds east (0 if unknown).
+pub fn local_utc_offset() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as libc::time_t);
+    // SAFETY: localtime_r writes only into the `tm` it is given.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff as i64
+        }
+    }
 }

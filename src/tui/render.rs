@@ -14,6 +14,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
+use std::path::Path;
 
 /// Where things go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,57 +156,69 @@ const RANK_LABELS: [(&str, State); State::RANKS] = [
 ];
 
 fn title(f: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, t: Theme) {
-    let mut left = vec![Span::styled(" kawatch ", t.label())];
+    let width = area.width as usize;
+    let mut right = Vec::new();
+    if !view.filter.is_empty() {
+        right.push(format!("filter: {}", view.filter));
+    }
+    if view.keepalive_only {
+        right.push("keepalive only".to_string());
+    }
+    right.push(format!(
+        "sort: {} {}",
+        view.sort.name(),
+        if view.reverse { "↑" } else { "↓" }
+    ));
+    if view.detail.is_none() && view.rows.len() > view.page {
+        let end = (view.offset + view.page).min(view.rows.len());
+        right.push(format!(
+            "{}-{} of {}",
+            view.offset + 1,
+            end,
+            fmt::count(view.rows.len() as u64)
+        ));
+    }
+    let mut right = format!("{} ", right.join(" · "));
     let total = snap.flows.len();
-    left.push(Span::raw(format!(
-        " {} connection{}",
+    let head = format!(
+        " kawatch  {} connection{}",
         fmt::count(total as u64),
         if total == 1 { "" } else { "s" }
-    )));
+    );
+    if head.chars().count() + right.chars().count() + 2 > width {
+        right.clear();
+    }
+    let room = width.saturating_sub(right.chars().count() + 1);
+    let mut used = head.chars().count();
+    let mut left = vec![
+        Span::styled(" kawatch ", t.label()),
+        Span::raw(head[" kawatch ".len()..].to_string()),
+    ];
     let mut first = true;
     for (i, (label, st)) in RANK_LABELS.iter().enumerate() {
         let n = view.counts[i];
         if n == 0 {
             continue;
         }
-        left.push(Span::raw(if first { ": " } else { " · " }));
+        let sep = if first { ": " } else { " · " };
+        let item = format!("{n} {label}");
+        let need = sep.chars().count() + item.chars().count();
+        if used + need + 2 > room {
+            left.push(Span::raw(" …"));
+            break;
+        }
+        used += need;
         first = false;
-        left.push(Span::styled(format!("{n} {label}"), t.state(*st)));
+        left.push(Span::raw(sep));
+        left.push(Span::styled(item, t.state(*st)));
     }
-    let mut right = format!(
-        "sort: {} {} ",
-        view.sort.name(),
-        if view.reverse { "↑" } else { "↓" }
-    );
-    if view.keepalive_only {
-        right = format!("keepalive only · {right}");
-    }
-    if !view.filter.is_empty() {
-        right = format!("filter: {} · {right}", view.filter);
-    }
-    let bar = Paragraph::new(Line::from(left)).style(t.bar());
-    f.render_widget(bar, area);
-    let used: usize = Line::from(left_width_probe(snap, view)).width();
-    if used + right.chars().count() < area.width as usize {
+    f.render_widget(Paragraph::new(Line::from(left)).style(t.bar()), area);
+    if !right.is_empty() {
         let r = Paragraph::new(right)
             .style(t.bar())
             .alignment(Alignment::Right);
         f.render_widget(r, area);
     }
-}
-
-/// The title's left part as plain text, to see whether the right part fits.
-fn left_width_probe(snap: &Snapshot, view: &ViewState) -> String {
-    let mut s = format!(
-        " kawatch  {} connections",
-        fmt::count(snap.flows.len() as u64)
-    );
-    for (i, (label, _)) in RANK_LABELS.iter().enumerate() {
-        if view.counts[i] > 0 {
-            s.push_str(&format!(" · {} {label}", view.counts[i]));
-        }
-    }
-    s
 }
 
 /// Table columns, in display order.
@@ -247,8 +260,8 @@ const PRIORITY: [Col; 13] = [
     Col::A,
     Col::B,
     Col::State,
-    Col::Vlan,
     Col::Arrow,
+    Col::Vlan,
     Col::Next,
     Col::LastProbe,
     Col::Likely,
@@ -263,7 +276,7 @@ impl Col {
     fn header(self) -> &'static str {
         match self {
             Col::A => "ENDPOINT A",
-            Col::Arrow => "PROBES",
+            Col::Arrow => "",
             Col::B => "ENDPOINT B",
             Col::Vlan => "VLAN",
             Col::State => "STATE",
@@ -310,8 +323,9 @@ fn next_text(f: &FlowView, p: Option<&ProberView>, st: State, now: Timestamp) ->
     match st {
         State::Dead => p.detection_s.map_or_else(
             || "gave up".into(),
-            |d| format!("detected in {}", precise(d)),
+            |d| format!("gave up after {}", coarse(d)),
         ),
+        State::Reset { by_peer: true } => "RST from peer".into(),
         State::Probing { .. } => match p.give_up_at {
             Some((at, assumed)) => {
                 let tilde = if assumed { "~" } else { "" };
@@ -336,7 +350,14 @@ fn next_text(f: &FlowView, p: Option<&ProberView>, st: State, now: Timestamp) ->
             None => String::new(),
         },
         State::Alive | State::Idle | State::Active => match state::next_due(f, p) {
-            Some(due) => format!("probe in {}", coarse(fmt::secs_between(due.at, now))),
+            Some(due) => {
+                let d = fmt::secs_between(due.at, now);
+                if d > 0.05 {
+                    format!("probe in {}", coarse(d))
+                } else {
+                    "probe due".into()
+                }
+            }
             None => String::new(),
         },
         _ => String::new(),
@@ -397,6 +418,7 @@ fn cells(f: &FlowView, st: State, now: Timestamp, t: Theme) -> [Cell; 13] {
 
 /// Chooses the columns that fit `width` and their widths.
 fn fit_columns(width: usize, rows: &[[Cell; 13]]) -> Vec<(Col, usize)> {
+    let idx = |c: Col| COLS.iter().position(|&x| x == c).unwrap_or(0);
     let mut w = [0usize; 13];
     for (i, c) in COLS.iter().enumerate() {
         w[i] = c.header().chars().count();
@@ -404,8 +426,15 @@ fn fit_columns(width: usize, rows: &[[Cell; 13]]) -> Vec<(Col, usize)> {
             w[i] = w[i].max(r[i].0.chars().count());
         }
     }
+    // Endpoints, state and the arrow always show; endpoints give way first.
+    let must = w[idx(Col::A)] + w[idx(Col::B)] + w[idx(Col::State)] + 2 * GAP;
+    if must > width {
+        let for_both = width.saturating_sub(must - w[idx(Col::A)] - w[idx(Col::B)]);
+        let half = (for_both / 2).max(6);
+        w[idx(Col::A)] = w[idx(Col::A)].min(half);
+        w[idx(Col::B)] = w[idx(Col::B)].min(for_both.saturating_sub(w[idx(Col::A)]).max(6));
+    }
     let any_vlan = rows.iter().any(|r| !r[3].0.is_empty());
-    let idx = |c: Col| COLS.iter().position(|&x| x == c).unwrap_or(0);
     let mut chosen: Vec<Col> = Vec::new();
     let mut used = 0;
     for c in PRIORITY {
@@ -413,15 +442,13 @@ fn fit_columns(width: usize, rows: &[[Cell; 13]]) -> Vec<(Col, usize)> {
             continue;
         }
         let need = w[idx(c)] + if chosen.is_empty() { 0 } else { GAP };
-        if used + need <= width {
+        let always = matches!(c, Col::A | Col::B | Col::State);
+        if used + need <= width || always {
             used += need;
             chosen.push(c);
-        } else if matches!(c, Col::A | Col::B | Col::State) {
-            // Never drop these: shrink them instead.
-            let room = width.saturating_sub(used + GAP).max(4);
-            used += room + GAP;
-            w[idx(c)] = room;
-            chosen.push(c);
+        } else {
+            // Strict priority: a column that does not fit ends the list.
+            break;
         }
     }
     COLS.iter()
@@ -431,7 +458,7 @@ fn fit_columns(width: usize, rows: &[[Cell; 13]]) -> Vec<(Col, usize)> {
 }
 
 fn pad(s: &str, w: usize, right: bool) -> String {
-    let s = fmt::fit(s, w);
+    let s = fmt::fit_endpoint(s, w);
     if right {
         format!("{s:>w$}")
     } else {
@@ -491,22 +518,6 @@ fn table(
         lines.push(line);
     }
     f.render_widget(Paragraph::new(lines), area);
-    if view.rows.len() > page && area.width > 12 {
-        let more = format!(
-            " {}-{} of {} ",
-            offset + 1,
-            offset + visible.len(),
-            view.rows.len()
-        );
-        let w = more.chars().count() as u16;
-        let r = Rect::new(
-            area.x + area.width.saturating_sub(w + 1),
-            area.y + area.height - 1,
-            w.min(area.width),
-            1,
-        );
-        f.render_widget(Paragraph::new(more).style(t.dim()), r);
-    }
 }
 
 fn empty(
@@ -578,7 +589,24 @@ fn status_line(
     view: &ViewState,
     t: Theme,
 ) {
+    let mut line = Line::from(status_spans(snap, status, view, t, false));
+    if line.width() > area.width as usize {
+        line = Line::from(status_spans(snap, status, view, t, true));
+    }
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn status_spans(
+    snap: &Snapshot,
+    status: &FeedStatus,
+    view: &ViewState,
+    t: Theme,
+    compact: bool,
+) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
+    let plural = |n: u64, one: &str, many: &str| {
+        format!("{} {}", fmt::count(n), if n == 1 { one } else { many })
+    };
     if view.paused {
         spans.push(Span::styled(
             " PAUSED ",
@@ -588,59 +616,88 @@ fn status_line(
     let sep = || Span::styled(" · ", t.dim());
     if status.live {
         spans.push(Span::styled(" live ", t.label()));
-        spans.push(Span::raw(format!(
-            "{} ({})",
-            status.source.trim_start_matches("interface:"),
-            status.link
-        )));
+        let iface = status.source.trim_start_matches("interface:");
+        spans.push(Span::raw(if compact {
+            iface.to_string()
+        } else {
+            format!("{iface} ({})", status.link)
+        }));
     } else {
         spans.push(Span::styled(" replay ", t.label()));
-        spans.push(Span::raw(format!("{} ({})", status.source, status.link)));
+        let name = if compact {
+            Path::new(&status.source)
+                .file_name()
+                .map_or_else(|| status.source.clone(), |n| n.to_string_lossy().into())
+        } else {
+            format!("{} ({})", status.source, status.link)
+        };
+        spans.push(Span::raw(name));
         spans.push(sep());
         spans.push(Span::raw(match status.speed {
             Some(s) => format!("{}×", trim_float(s)),
+            None if compact => "max".into(),
             None => "full speed".into(),
         }));
         if let Some(first) = snap.first_ts {
+            let clock = fmt::clock(snap.now, view.utc_offset);
             spans.push(sep());
-            spans.push(Span::raw(fmt::rel(snap.now, Some(first))));
+            spans.push(Span::raw(if compact {
+                clock
+            } else {
+                format!(
+                    "clock {clock} (t+{})",
+                    coarse(fmt::secs_between(snap.now, first))
+                )
+            }));
         }
-    }
-    spans.push(sep());
-    let frames = snap.counters.frames;
-    spans.push(Span::raw(format!(
-        "{} packet{}",
-        fmt::count(frames),
-        if frames == 1 { "" } else { "s" }
-    )));
-    if let Some(d) = status.drops {
-        spans.push(sep());
-        let style = if d > 0 { t.warn() } else { Style::new() };
-        spans.push(Span::styled(
-            format!("{} dropped by kernel", fmt::count(d)),
-            style,
-        ));
-    }
-    spans.push(sep());
-    let n = snap.flows.len() as u64;
-    spans.push(Span::raw(format!(
-        "{} flow{} tracked",
-        fmt::count(n),
-        if n == 1 { "" } else { "s" }
-    )));
-    if status.finished && !status.live {
-        spans.push(sep());
-        spans.push(Span::styled("end of capture", t.label()));
-    }
-    if status.warning.is_some() {
-        spans.push(sep());
-        spans.push(Span::styled("input cut off mid-packet", t.warn()));
     }
     if let Some(e) = &status.error {
         spans.push(sep());
         spans.push(Span::styled(format!("capture stopped: {e}"), t.error()));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    spans.push(sep());
+    let frames = snap.counters.frames;
+    spans.push(Span::raw(if compact {
+        plural(frames, "pkt", "pkts")
+    } else {
+        plural(frames, "packet", "packets")
+    }));
+    if let Some(d) = status.drops {
+        spans.push(sep());
+        let style = if d > 0 { t.warn() } else { Style::new() };
+        let text = if compact {
+            plural(d, "drop", "drops")
+        } else {
+            format!("{} dropped by kernel", fmt::count(d))
+        };
+        spans.push(Span::styled(text, style));
+    }
+    spans.push(sep());
+    let n = snap.flows.len() as u64;
+    spans.push(Span::raw(if compact {
+        plural(n, "flow", "flows")
+    } else {
+        format!("{} tracked", plural(n, "flow", "flows"))
+    }));
+    if status.finished && !status.live {
+        spans.push(sep());
+        spans.push(Span::styled(
+            if compact { "end" } else { "end of capture" },
+            t.label(),
+        ));
+    }
+    if status.warning.is_some() {
+        spans.push(sep());
+        spans.push(Span::styled(
+            if compact {
+                "cut off"
+            } else {
+                "input cut off mid-packet"
+            },
+            t.warn(),
+        ));
+    }
+    spans
 }
 
 fn trim_float(x: f64) -> String {
@@ -683,9 +740,20 @@ fn keys_line(f: &mut Frame, area: Rect, view: &ViewState, t: Theme) {
             ("q", "quit"),
         ]
     };
+    // Hints that do not fit leave from the middle: help and quit stay.
+    let width = area.width as usize;
+    let cost = |h: &(&str, &str)| h.0.chars().count() + h.1.chars().count() + 3;
+    let mut keep: Vec<bool> = vec![true; hints.len()];
+    let mut total: usize = 1 + hints.iter().map(cost).sum::<usize>();
+    let mut drop_at = hints.len().saturating_sub(3);
+    while total > width && drop_at > 0 {
+        keep[drop_at] = false;
+        total -= cost(&hints[drop_at]);
+        drop_at -= 1;
+    }
     spans.push(Span::raw(" "));
-    for (i, (k, what)) in hints.iter().enumerate() {
-        if i > 0 {
+    for (i, (k, what)) in hints.iter().enumerate().filter(|(i, _)| keep[*i]) {
+        if i > 0 && spans.len() > 1 {
             spans.push(Span::raw("  "));
         }
         spans.push(Span::styled(*k, t.key()));
@@ -703,7 +771,7 @@ fn detail_view(
     t: Theme,
 ) {
     let now = snap.now;
-    let origin = snap.first_ts;
+    let off = view.utc_offset;
     let st = state::state(flow, now);
     let label = |s: &str| Span::styled(format!("  {s:<12}"), t.label());
     let mut lines: Vec<Line> = Vec::new();
@@ -735,15 +803,15 @@ fn detail_view(
             "{} · {} segments · first seen {} · last seen {} ({} ago)",
             flow.state.as_str().replace('_', " "),
             fmt::count(flow.segments),
-            fmt::rel(flow.first_seen, origin),
-            fmt::rel(flow.last_seen, origin),
+            fmt::clock(flow.first_seen, off),
+            fmt::clock(flow.last_seen, off),
             coarse(fmt::secs_between(now, flow.last_seen)),
         )),
     ]));
     let data = match flow.last_data {
         Some(d) => format!(
             "last payload {} ({} ago)",
-            fmt::rel(d, origin),
+            fmt::clock(d, off),
             coarse(fmt::secs_between(now, d))
         ),
         None => "no payload seen".into(),
@@ -770,7 +838,7 @@ fn detail_view(
     }
     for p in &flow.probers {
         lines.push(Line::raw(""));
-        prober_block(&mut lines, flow, p, now, origin, t);
+        prober_block(&mut lines, flow, p, now, off, t);
     }
     let content = lines.len() as u16;
     let scroll = view
@@ -802,7 +870,7 @@ fn prober_block(
     flow: &FlowView,
     p: &ProberView,
     now: Timestamp,
-    origin: Option<Timestamp>,
+    off: i64,
     t: Theme,
 ) {
     let label = |s: &str| Span::styled(format!("    {s:<10}"), t.label());
@@ -888,7 +956,7 @@ fn prober_block(
     }
     lines.push(Line::from(vec![
         label("Next"),
-        Span::raw(next_detail(flow, p, now, origin)),
+        Span::raw(next_detail(flow, p, now, off)),
     ]));
     lines.push(Line::from(vec![
         label("Timeline"),
@@ -928,7 +996,7 @@ fn prober_block(
             _ => String::new(),
         };
         lines.push(Line::from(vec![
-            Span::raw(format!("      {:>12}  {arrow} ", fmt::rel(ts, origin))),
+            Span::raw(format!("      {:>12}  {arrow} ", fmt::clock(ts, off))),
             Span::styled(format!("{what:<30}"), style),
             Span::styled(note, t.dim()),
         ]));
@@ -948,12 +1016,7 @@ fn short_span(secs: f64) -> String {
     }
 }
 
-fn next_detail(
-    flow: &FlowView,
-    p: &ProberView,
-    now: Timestamp,
-    origin: Option<Timestamp>,
-) -> String {
+fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> String {
     match p.outcome {
         Outcome::Dead => match p.detection_s {
             Some(d) => format!(
@@ -982,14 +1045,14 @@ fn next_detail(
                     } else {
                         String::new()
                     };
-                    format!("{when}, at {}{why}", fmt::rel(at, origin))
+                    format!("{when}, at {}{why}", fmt::clock(at, off))
                 }
                 None => "unknown".into(),
             };
             if let Some(due) = state::next_due(flow, p).filter(|d| d.late(now)) {
                 s = format!(
                     "a probe or the give-up RST was due at {}; nothing seen for {} — {}",
-                    fmt::rel(due.at, origin),
+                    fmt::clock(due.at, off),
                     coarse(fmt::secs_between(now, due.at)),
                     "the prober may be gone, or its packets miss this capture point"
                 );
@@ -999,13 +1062,13 @@ fn next_detail(
         Outcome::Alive => match state::next_due(flow, p) {
             Some(due) if due.late(now) => format!(
                 "a probe was due at {}; none seen for {} — the prober may be gone, or its probes miss this capture point",
-                fmt::rel(due.at, origin),
+                fmt::clock(due.at, off),
                 coarse(fmt::secs_between(now, due.at))
             ),
             Some(due) => format!(
                 "probe expected in about {}, at {}",
                 coarse(fmt::secs_between(due.at, now)),
-                fmt::rel(due.at, origin)
+                fmt::clock(due.at, off)
             ),
             None => "next probe: unknown until the idle time is seen".into(),
         },
@@ -1057,7 +1120,10 @@ const STATES: &[(&str, &str)] = &[
 ];
 
 const COLUMNS: &[(&str, &str)] = &[
-    ("PROBES", "→ A probes B, ← B probes A, ⇄ both"),
+    (
+        "→  ←  ⇄",
+        "between the endpoints: A probes B, B probes A, both probe",
+    ),
     ("QUIET", "time since data (> : none seen, so at least)"),
     (
         "IDLE INTVL CNT",
@@ -1079,12 +1145,12 @@ fn help(f: &mut Frame, area: Rect, t: Theme) {
             ]));
         }
     };
-    section(&mut lines, "Keys", HELP, 14);
+    section(&mut lines, "Keys", HELP, 15);
     lines.push(Line::raw(""));
-    section(&mut lines, "States", STATES, 14);
+    section(&mut lines, "States", STATES, 15);
     lines.push(Line::raw(""));
-    section(&mut lines, "Columns", COLUMNS, 14);
-    let w = 78.min(area.width.saturating_sub(2));
+    section(&mut lines, "Columns", COLUMNS, 15);
+    let w = 86.min(area.width.saturating_sub(2));
     let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(1));
     let r = Rect::new(
         area.x + (area.width.saturating_sub(w)) / 2,

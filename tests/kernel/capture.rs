@@ -2,6 +2,7 @@
 //! a capture so that it starts at a given time.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -56,7 +57,19 @@ pub struct RunningCapture {
 
 impl RunningCapture {
     pub fn start(spec: CaptureSpec, limit: Duration) -> Result<RunningCapture, String> {
-        let mut child = Command::new("ip")
+        let mut cmd = Command::new("ip");
+        // If this test process dies without cleaning up (SIGKILL, abort), the
+        // capture must not go on forever: it gets SIGKILL with us.
+        // SAFETY: only async-signal-safe prctl(2) between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
             .args(["netns", "exec", &spec.netns, spec.program])
             .args(&spec.args)
             .stdin(Stdio::null())
@@ -154,11 +167,7 @@ impl RunningCapture {
                 self.spec.command_line()
             ));
         }
-        if let Some(line) = text.lines().find(|l| l.contains("dropped by kernel")) {
-            if !line.trim().starts_with("0 ") {
-                return Err(format!("{} lost packets: {line}", self.spec.command_line()));
-            }
-        }
+        check_counts(&text).map_err(|e| format!("{}: {e}", self.spec.command_line()))?;
         Ok(text)
     }
 }
@@ -173,6 +182,42 @@ impl Drop for RunningCapture {
             let _ = r.join();
         }
     }
+}
+
+fn leading_number(s: &str) -> Option<u64> {
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Every packet the capture's filter accepted was written, none dropped:
+/// tcpdump's "N packets captured / N packets received by filter / 0 packets
+/// dropped by kernel", dumpcap's "Packets captured: N" and "Packets
+/// received/dropped on interface 'X': N/0".
+fn check_counts(stderr: &str) -> Result<(), String> {
+    let find = |pat: &str| stderr.lines().map(str::trim).find(|l| l.contains(pat));
+    if let (Some(cap), Some(recv)) = (find("packets captured"), find("packets received by filter"))
+    {
+        let dropped = find("dropped by kernel").and_then(leading_number);
+        let (c, r) = (leading_number(cap), leading_number(recv));
+        if c.is_none() || c != r || dropped != Some(0) {
+            return Err(format!("packets lost: {cap}; {recv}; dropped {dropped:?}"));
+        }
+        return Ok(());
+    }
+    if let (Some(cap), Some(recv)) = (find("Packets captured:"), find("Packets received/dropped")) {
+        let c: Option<u64> = cap.rsplit(':').next().and_then(|x| x.trim().parse().ok());
+        let counts = recv
+            .split("': ")
+            .nth(1)
+            .and_then(|x| x.split_whitespace().next())
+            .unwrap_or("");
+        let mut it = counts.split('/').map(|x| x.parse::<u64>().ok());
+        let (r, d) = (it.next().flatten(), it.next().flatten());
+        if c.is_none() || c != r || d != Some(0) {
+            return Err(format!("packets lost: {cap}; {recv}"));
+        }
+        return Ok(());
+    }
+    Err(format!("no packet counts on stderr: {stderr}"))
 }
 
 /// Epoch nanoseconds, as a capture timestamp.

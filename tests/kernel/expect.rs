@@ -65,6 +65,11 @@ pub struct FlowSpec {
     pub probers: Vec<ProberSpec>,
     /// What the applications saw (informational).
     pub app: Vec<String>,
+    /// Zero-window probes the whole capture must show on this flow (the
+    /// flow's `zero_window_probes`); a cut capture must show at least one
+    /// when this is > 0, and none may be reported where this is 0.
+    #[serde(default)]
+    pub min_zero_window_probes: u32,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -86,6 +91,8 @@ pub struct ProberSpec {
     pub outcome: String,
     /// Exact probe count when the scenario fixes it (dead: cnt; reset: 2).
     pub probes_sent: Option<u32>,
+    /// Exact answered count when fixed (dead: 0; reset: 1, the RST answer
+    /// not counting). Otherwise (alive): all of them.
     pub probes_answered: Option<u32>,
     /// Lower bound otherwise (alive: the capture ran long enough for this many).
     pub min_probes_sent: u32,
@@ -231,7 +238,7 @@ impl Variant {
             Err(e) => return vec![format!("{}\n  {e}", self.header())],
         };
         let mut p = Vec::new();
-        if report["kawatch_report"] != Value::from(1) {
+        if report["kawatch_report"] != 1 {
             p.push(format!(
                 "kawatch_report is {}, expected 1",
                 report["kawatch_report"]
@@ -357,6 +364,25 @@ fn check_flow(
         }
         return p;
     };
+    let zwp = flow["zero_window_probes"].as_u64();
+    let want_zwp = if cut {
+        spec.min_zero_window_probes.min(1)
+    } else {
+        spec.min_zero_window_probes
+    };
+    match zwp {
+        None => p.push(format!(
+            "zero_window_probes = {}, expected a count",
+            flow["zero_window_probes"]
+        )),
+        Some(n) if spec.min_zero_window_probes == 0 && n != 0 => p.push(format!(
+            "zero_window_probes = {n}, expected 0 (no zero window on this flow)"
+        )),
+        Some(n) if n < u64::from(want_zwp) => p.push(format!(
+            "zero_window_probes = {n}, expected at least {want_zwp} (the persist timer probed the closed window)"
+        )),
+        _ => {}
+    }
     let probers = flow["keepalive"].as_array().cloned().unwrap_or_default();
     if flow["keepalive"].as_array().is_none() {
         p.push(format!("keepalive is not an array: {}", flow["keepalive"]));
@@ -531,14 +557,19 @@ fn check_prober(
 
     // likely: whole-second settings; any value given must be the configured
     // one, and a value must be given wherever the measurement is there.
+    // likely: whole-second settings. Any value given must be the configured
+    // one; a value must be given wherever the measurement is there, except
+    // likely.probes in a cut capture (a run seen from its middle may have
+    // had earlier probes, so the count is only known for whole runs).
     let likely = &k["likely"];
+    let mut known: Vec<(&str, f64)> = Vec::new();
     if !likely.is_object() {
         p.push(format!("{who}: likely = {likely}, expected an object"));
     } else {
         for (key, measured, configured) in [
             ("idle_s", idle_obs.is_some(), x.idle_s),
             ("intvl_s", intvl_obs.is_some(), x.intvl_s),
-            ("probes", !probes_obs.is_null(), x.cnt),
+            ("probes", !probes_obs.is_null() && !cut, x.cnt),
         ] {
             match likely.get(key) {
                 None => p.push(format!("{who}: likely.{key} missing")),
@@ -552,15 +583,53 @@ fn check_prober(
                             "{who}: likely.{key} = {v}, the socket was set to {configured}"
                         ));
                     }
+                    known.push((key, v.as_f64().unwrap_or(f64::NAN)));
                 }
             }
         }
     }
-    if k["os_defaults"].as_array().map(|a| a.is_empty()) != Some(true) {
-        p.push(format!(
-            "{who}: os_defaults = {}, expected [] (settings of 1-5 s match no OS default)",
+    // os_defaults: the sockets used 1-3 s / 1-2 s / 2-5, no OS's defaults,
+    // so an OS may be listed only where the likely values that are known
+    // agree with its defaults (the others being unknown).
+    match k["os_defaults"].as_array() {
+        None => p.push(format!(
+            "{who}: os_defaults = {}, expected a list",
             k["os_defaults"]
-        ));
+        )),
+        Some(list) => {
+            for os in list {
+                let defaults: Option<[(&str, f64); 3]> = match os.as_str() {
+                    Some("linux") => Some([("idle_s", 7200.0), ("intvl_s", 75.0), ("probes", 9.0)]),
+                    Some("macos") => Some([("idle_s", 7200.0), ("intvl_s", 75.0), ("probes", 8.0)]),
+                    Some("windows") => {
+                        Some([("idle_s", 7200.0), ("intvl_s", 1.0), ("probes", 10.0)])
+                    }
+                    _ => None,
+                };
+                let Some(defaults) = defaults else {
+                    p.push(format!("{who}: os_defaults lists unknown {os}"));
+                    continue;
+                };
+                let clash: Vec<String> = known
+                    .iter()
+                    .filter(|(key, v)| defaults.iter().any(|(dk, dv)| dk == key && dv != v))
+                    .map(|(key, v)| format!("likely.{key} = {v}"))
+                    .collect();
+                if !clash.is_empty() || known.len() == 3 {
+                    p.push(format!(
+                        "{who}: os_defaults lists {os}, but {} (the socket: {} s / {} s / {})",
+                        if clash.is_empty() {
+                            "all likely settings are known".to_owned()
+                        } else {
+                            format!("{} differs from its defaults", clash.join(", "))
+                        },
+                        x.idle_s,
+                        x.intvl_s,
+                        x.cnt
+                    ));
+                }
+            }
+        }
     }
 
     // first_probe: after the idle time, after the cut.

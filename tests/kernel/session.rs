@@ -7,7 +7,7 @@
 //!                zero window (s7), one-byte retransmission (s8);
 //!   D            every flow's last exchange; then idle: the silent peers
 //!                start dropping (s2, s6), the probers probe;
-//!   D + 0.5 s    the cut point (before any probe: idle >= 1 s);
+//!   D + ~0.3 s   the cut point (before any probe: idle >= 1 s);
 //!   ...          until the last scenario has what it needs (dead probers
 //!                give up, alive ones probe a few times).
 
@@ -44,8 +44,12 @@ pub const SCENARIOS: [&str; 9] = [
 /// Length of the data phase (longer than any idle setting, so the keepalive
 /// timers of s5 fire, and are put off, while data flows).
 const DATA_PHASE: Duration = Duration::from_millis(3200);
-/// Cut point after the data phase; the shortest idle is 1 s.
-const CUT_AFTER_DATA: f64 = 0.5;
+/// The cut point comes this long after the last flow went quiet ...
+const CUT_AFTER_QUIET: Duration = Duration::from_millis(300);
+/// ... and at least this long before the earliest possible probe (idle >= 1 s).
+const CUT_BEFORE_PROBE: Duration = Duration::from_millis(200);
+/// The captures run this much longer than the scenarios need.
+const CAPTURE_TAIL: Duration = Duration::from_millis(1000);
 /// No session may run longer than this (every wait below is also bounded).
 const SESSION_LIMIT: Duration = Duration::from_secs(60);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -91,6 +95,7 @@ impl Ka {
                 "reset" => Some(2),
                 _ => None,
             },
+            // An RST answer is not counted as answered (report contract).
             probes_answered: match outcome {
                 "dead" => Some(0),
                 "reset" => Some(1),
@@ -249,6 +254,21 @@ impl SessionRecord {
         for (what, d) in &self.timings {
             s.push_str(&format!(" {what} {:.2}s;", d.as_secs_f64()));
         }
+        for c in &self.captures {
+            let counts: Vec<&str> = c
+                .stderr
+                .lines()
+                .filter(|l| l.contains("packets") || l.contains("Packets"))
+                .map(str::trim)
+                .collect();
+            s.push_str(&format!(
+                "\n  capture {}: {} (settings {}; {})",
+                c.name,
+                c.file.display(),
+                c.settings_file.display(),
+                counts.join("; ")
+            ));
+        }
         s
     }
 }
@@ -258,10 +278,9 @@ pub struct SessionConfig {
     pub out_dir: PathBuf,
     /// Distinguishes sessions of one process in namespace names.
     pub tag: String,
-    /// Snapshot length for the Ethernet and pcapng captures (None: tcpdump's
-    /// and dumpcap's default, whole frames). The `any` capture always keeps
-    /// 128 bytes.
-    pub snaplen: Option<u32>,
+    /// Snapshot length for the Ethernet and pcapng captures. The `any`
+    /// capture always keeps 128 bytes.
+    pub snaplen: u32,
 }
 
 pub fn run_session(cfg: &SessionConfig) -> Result<SessionRecord, String> {
@@ -375,6 +394,11 @@ pub fn run_session(cfg: &SessionConfig) -> Result<SessionRecord, String> {
         .max()
         .unwrap_or(d)
         .min(deadline);
+    // Plus a tail: dumpcap (no immediate mode) loses what is still in an
+    // unretired ring block when it stops, up to its 250 ms read timeout
+    // (seen: the last 0.25 s missing from the pcapng while its counters
+    // showed no loss). Nothing a scenario needs may fall into that tail.
+    let until = until + CAPTURE_TAIL;
     std::thread::sleep(until.saturating_duration_since(Instant::now()));
 
     let mut stderrs = Vec::new();
@@ -398,14 +422,22 @@ pub fn run_session(cfg: &SessionConfig) -> Result<SessionRecord, String> {
     timings.push(("namespaces removed".to_owned(), began.elapsed()));
 
     // The cut must fall after every flow's exchanges and before any probe.
-    let cut_instant = d + secs(CUT_AFTER_DATA);
+    // The cut falls after every flow's exchanges and before any probe: a
+    // little after the last flow went quiet (normally D + a few ms), and at
+    // least CUT_BEFORE_PROBE before the earliest possible probe (quiet +
+    // idle; kernel timers never fire early).
+    let last_quiet = phase1.iter().map(|p| p.quiet_at).max().unwrap_or(d);
+    let cut_instant = last_quiet.max(d) + CUT_AFTER_QUIET;
     for p in &phase1 {
-        if p.quiet_at + Duration::from_millis(50) > cut_instant {
-            return Err(format!(
-                "harness timing: {} went quiet {:.3} s after the data phase ended, too close to the cut at +{CUT_AFTER_DATA} s (machine overloaded?)",
-                p.flow.scenario,
-                p.quiet_at.saturating_duration_since(d).as_secs_f64()
-            ));
+        for x in &p.flow.probers {
+            let earliest_probe = p.quiet_at + Duration::from_secs(x.idle_s.into());
+            if cut_instant + CUT_BEFORE_PROBE > earliest_probe {
+                return Err(format!(
+                    "harness timing: the last flow went quiet {:.3} s after the data phase, too late to cut before {}'s first probe (machine overloaded?)",
+                    last_quiet.saturating_duration_since(d).as_secs_f64(),
+                    x.endpoint
+                ));
+            }
         }
     }
     let wall = |i: Instant| epoch_s(t0_wall + i.saturating_duration_since(t0));
@@ -466,17 +498,32 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn capture_specs(pair: &NetnsPair, dir: &Path, snaplen: Option<u32>) -> Vec<CaptureSpec> {
+fn capture_specs(pair: &NetnsPair, dir: &Path, snaplen: u32) -> Vec<CaptureSpec> {
     let path = |f: &str| dir.join(f);
-    let snap: Vec<String> = snaplen
-        .map(|s| vec!["-s".to_owned(), s.to_string()])
-        .unwrap_or_default();
     let eth_file = path("eth.pcap");
     let any_file = path("any-sll2.pcap");
     let png_file = path("dumpcap.pcapng");
+    let snap = snaplen.to_string();
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let mut eth_args = strings(&["-i", VETH_A, "-n", "-U", "-Z", "root"]);
-    eth_args.extend(snap.clone());
+    // --immediate-mode: without it TPACKET_V3 hands blocks over only when
+    // full or after a timeout, and packets still in the ring at SIGINT are
+    // lost (seen: 491 packets captured, 502 received by filter). In
+    // immediate mode the ring holds fixed frames of snaplen bytes, so the
+    // buffer (-B, KiB) must be large: with the default 2 MiB and snaplen
+    // 262144 a burst of 9 packets overflowed it (16 dropped by kernel).
+    let mut eth_args = strings(&[
+        "-i",
+        VETH_A,
+        "--immediate-mode",
+        "-B",
+        "65536",
+        "-s",
+        &snap,
+        "-n",
+        "-U",
+        "-Z",
+        "root",
+    ]);
     eth_args.extend(["-w".to_owned(), eth_file.display().to_string()]);
     let mut any_args = strings(&[
         "-i",
@@ -484,6 +531,9 @@ fn capture_specs(pair: &NetnsPair, dir: &Path, snaplen: Option<u32>) -> Vec<Capt
         "-y",
         "LINUX_SLL2",
         "--time-stamp-precision=nano",
+        "--immediate-mode",
+        "-B",
+        "16384",
         "-s",
         "128",
         "-n",
@@ -492,8 +542,8 @@ fn capture_specs(pair: &NetnsPair, dir: &Path, snaplen: Option<u32>) -> Vec<Capt
         "root",
     ]);
     any_args.extend(["-w".to_owned(), any_file.display().to_string()]);
-    let mut png_args = strings(&["-i", VETH_B, "-q"]);
-    png_args.extend(snap);
+    // dumpcap: -B in MiB.
+    let mut png_args = strings(&["-i", VETH_B, "-q", "-B", "64", "-s", &snap]);
     png_args.extend(["-w".to_owned(), png_file.display().to_string()]);
     vec![
         CaptureSpec {
@@ -739,7 +789,7 @@ fn check_timing(
 
 // ---------------------------------------------------------------- scenarios
 
-/// 1. Client probes, server answers.
+/// Scenario 1: Client probes, server answers.
 fn s1_peer_alive(
     ctx: &Ctx,
     d: &Draw,
@@ -759,6 +809,7 @@ fn s1_peer_alive(
                 keepalive_sockets: vec![d.s1.socket(&c.client_ep)],
                 probers: vec![d.s1.prober(&c.client_ep, "alive")],
                 app: vec![],
+                min_zero_window_probes: 0,
             },
             needs_until: quiet + d.s1.alive_needs(),
             quiet_at: quiet,
@@ -768,7 +819,7 @@ fn s1_peer_alive(
     Ok(alive_after_capture(name, ctx, &c))
 }
 
-/// 2. Server probes; the client's replies are dropped in its namespace after
+/// Scenario 2: Server probes; the client's replies are dropped in its namespace after
 /// the data phase, until the server gives up.
 fn s2_peer_silent(
     ctx: &Ctx,
@@ -819,6 +870,7 @@ fn s2_peer_silent(
                 keepalive_sockets: vec![ka.socket(&c.server_ep)],
                 probers: vec![ka.prober(&c.server_ep, "dead")],
                 app: vec![],
+                min_zero_window_probes: 0,
             },
             needs_until: Instant::now() + Duration::from_millis(300),
             quiet_at: quiet,
@@ -829,7 +881,7 @@ fn s2_peer_silent(
     Ok(vec![])
 }
 
-/// 3. Client probes; after the first answered probe the server aborts
+/// Scenario 3: Client probes; after the first answered probe the server aborts
 /// (SO_LINGER 0) and its RST is dropped, so the next probe meets an RST.
 fn s3_peer_reset(
     ctx: &Ctx,
@@ -914,6 +966,7 @@ fn s3_peer_reset(
                 keepalive_sockets: vec![ka.socket(&client_ep)],
                 probers: vec![ka.prober(&client_ep, "reset")],
                 app: vec![],
+                min_zero_window_probes: 0,
             },
             needs_until: Instant::now() + Duration::from_millis(300),
             quiet_at: quiet,
@@ -924,7 +977,7 @@ fn s3_peer_reset(
     Ok(vec![])
 }
 
-/// 4. Both sides probe, each with its own settings; both alive.
+/// Scenario 4: Both sides probe, each with its own settings; both alive.
 fn s4_both_sides_probe(
     ctx: &Ctx,
     d: &Draw,
@@ -948,6 +1001,7 @@ fn s4_both_sides_probe(
                     ks.prober(&c.server_ep, "alive"),
                 ],
                 app: vec![],
+                min_zero_window_probes: 0,
             },
             needs_until: quiet + kc.alive_needs().max(ks.alive_needs()),
             quiet_at: quiet,
@@ -957,7 +1011,7 @@ fn s4_both_sides_probe(
     Ok(alive_after_capture(name, ctx, &c))
 }
 
-/// 5. Bulk-ish data both ways for the whole data phase (the keepalive timer
+/// Scenario 5: Bulk-ish data both ways for the whole data phase (the keepalive timer
 /// fires during it and is put off), then idle; the server probes.
 fn s5_data_then_idle(
     ctx: &Ctx,
@@ -981,6 +1035,7 @@ fn s5_data_then_idle(
                 keepalive_sockets: vec![ka.socket(&c.server_ep)],
                 probers: vec![ka.prober(&c.server_ep, "alive")],
                 app: vec![],
+                min_zero_window_probes: 0,
             },
             needs_until: quiet + ka.alive_needs(),
             quiet_at: quiet,
@@ -990,7 +1045,7 @@ fn s5_data_then_idle(
     Ok(alive_after_capture(name, ctx, &c))
 }
 
-/// 6. IPv6: client probes; the server's segments are dropped by ip6tables
+/// Scenario 6: IPv6: client probes; the server's segments are dropped by ip6tables
 /// after the data phase, until the client gives up.
 fn s6_ipv6_peer_silent(
     ctx: &Ctx,
@@ -1039,6 +1094,7 @@ fn s6_ipv6_peer_silent(
                 keepalive_sockets: vec![ka.socket(&c.client_ep)],
                 probers: vec![ka.prober(&c.client_ep, "dead")],
                 app: vec![],
+                min_zero_window_probes: 0,
             },
             needs_until: Instant::now() + Duration::from_millis(300),
             quiet_at: quiet,
@@ -1049,7 +1105,7 @@ fn s6_ipv6_peer_silent(
     Ok(vec![])
 }
 
-/// 7. Zero window: the server (small SO_RCVBUF) never reads; the client,
+/// Scenario 7: Zero window: the server (small SO_RCVBUF) never reads; the client,
 /// with keepalive on, writes until the window is 0. The persist timer's
 /// zero-window probes follow; keepalive stays quiet while data is queued.
 fn s7_zero_window(
@@ -1106,9 +1162,13 @@ fn s7_zero_window(
                 keepalive_sockets: vec![ka.socket(&c.client_ep)],
                 probers: vec![],
                 app: vec![format!("client wrote {written} bytes before the window closed")],
+                // Backoff from ~0.2 s: probes ~0.2, 0.65, 1.5, 3.2, 6.6 s after
+                // the window closed; the capture runs past the fifth.
+                min_zero_window_probes: 5,
             },
-            // Long enough that keepalive would have probed, were it in charge.
-            needs_until: closed_at + secs(ka.give_up_after() + 1.0),
+            // Long enough that keepalive would have probed, were it in
+            // charge, and for the fifth zero-window probe (after the cut).
+            needs_until: closed_at + secs((ka.give_up_after() + 1.0).max(7.5)),
             quiet_at: closed_at,
             app: vec![],
         },
@@ -1128,7 +1188,7 @@ fn s7_zero_window(
     }])
 }
 
-/// 8. A 1-byte segment whose ACK is lost (the server's ACKs dropped for
+/// Scenario 8: A 1-byte segment whose ACK is lost (the server's ACKs dropped for
 /// 1.1 s) is retransmitted; no keepalive on either side.
 fn s8_one_byte_retransmission(
     ctx: &Ctx,
@@ -1181,6 +1241,7 @@ fn s8_one_byte_retransmission(
                 keepalive_sockets: vec![],
                 probers: vec![],
                 app: vec![],
+                min_zero_window_probes: 0,
             },
             needs_until: ctx.d,
             quiet_at: quiet,
@@ -1191,7 +1252,7 @@ fn s8_one_byte_retransmission(
     Ok(vec![])
 }
 
-/// 9. Keepalive off on both sides; an application heartbeat (1 new byte
+/// Scenario 9: Keepalive off on both sides; an application heartbeat (1 new byte
 /// every 700 ms) for the whole capture.
 fn s9_keepalive_off(
     ctx: &Ctx,
@@ -1213,6 +1274,7 @@ fn s9_keepalive_off(
                 keepalive_sockets: vec![],
                 probers: vec![],
                 app: vec![],
+                min_zero_window_probes: 0,
             },
             needs_until: ctx.d,
             quiet_at: Instant::now(),
