@@ -6,6 +6,7 @@ use crate::time::Timestamp;
 use pcap::{Activated, Capture, Device, Precision};
 use std::fs::File;
 use std::io::Read;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use thiserror::Error;
 
@@ -88,6 +89,9 @@ pub enum CaptureError {
     },
 }
 
+/// How long a live read waits for a packet before returning [`Next::Timeout`].
+const POLL_MS: i32 = 100;
+
 /// Options for a live capture.
 #[derive(Clone, Debug, Default)]
 pub struct LiveOptions {
@@ -115,7 +119,7 @@ pub struct Frame<'a> {
 pub enum Next<'a> {
     /// A frame.
     Frame(Frame<'a>),
-    /// Live capture: no frame within the read timeout.
+    /// Live capture: no frame within 100 ms.
     Timeout,
     /// End of the input.
     End,
@@ -139,6 +143,8 @@ pub struct Source {
     dlt_name: String,
     name: String,
     live: bool,
+    /// Live captures: the descriptor to wait on between non-blocking reads.
+    poll_fd: Option<RawFd>,
 }
 
 impl std::fmt::Debug for Source {
@@ -241,7 +247,16 @@ impl Source {
                 }
             }
         })?;
-        Source::finish(cap.into(), format!("interface:{interface}"), filter, true)
+        // In immediate mode libpcap's read timeout need not fire while no packet
+        // comes, so reads are non-blocking and `next_frame` waits in poll(2).
+        let cap = cap.setnonblock().map_err(|e| CaptureError::Pcap {
+            name: interface.clone(),
+            reason: e.to_string(),
+        })?;
+        let fd = cap.as_raw_fd();
+        let mut src = Source::finish(cap.into(), format!("interface:{interface}"), filter, true)?;
+        src.poll_fd = Some(fd);
+        Ok(src)
     }
 
     fn finish(
@@ -269,6 +284,7 @@ impl Source {
             dlt_name,
             name,
             live,
+            poll_fd: None,
         })
     }
 
@@ -282,7 +298,18 @@ impl Source {
                     Timestamp::from_parts(p.header.ts.tv_sec as i64, p.header.ts.tv_usec as i64);
                 Ok(Next::Frame(Frame { ts, data: p.data }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(Next::Timeout),
+            Err(pcap::Error::TimeoutExpired) => {
+                if let Some(fd) = self.poll_fd {
+                    let mut pfd = libc::pollfd {
+                        fd,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd, owned by the capture for its lifetime.
+                    unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
+                }
+                Ok(Next::Timeout)
+            }
             Err(pcap::Error::NoMorePackets) => Ok(Next::End),
             Err(e) => {
                 let reason = e.to_string();
