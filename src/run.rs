@@ -2,7 +2,7 @@
 //! report. File and live reports share it; the TUI has its own shell.
 
 use crate::analyzer::Analyzer;
-use crate::capture::{CaptureError, Next, Source};
+use crate::capture::{CaptureError, Frame, Next, Source};
 use crate::report::{write_event, write_report, Format, SourceInfo};
 use crate::time::Timestamp;
 use std::io::{self, Write};
@@ -54,12 +54,22 @@ pub fn run_report(
     let started = Instant::now();
     let mut summary = RunSummary::default();
     let stopped = || opts.stop.is_some_and(|s| s.load(Ordering::Relaxed));
+    if src.is_live() {
+        let interface = src.name().trim_start_matches("interface:");
+        eprintln!(
+            "kawatch: listening on {interface}, link-type {}; Ctrl-C to stop",
+            src.link_name()
+        );
+    }
     let mut truncated = false;
     let progress = opts.progress_bytes.map(progress_bar);
     // Bytes consumed, estimated from record headers and captured lengths.
     let mut consumed: u64 = 24;
     loop {
         if stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d) {
+            if src.is_live() {
+                drain(src, &mut an, opts.format, out)?;
+            }
             break;
         }
         match src.next_frame() {
@@ -70,12 +80,7 @@ pub fn run_report(
                         bar.set_position(consumed);
                     }
                 }
-                let events = an.ingest_frame(f.ts, f.data);
-                if opts.format == Format::Events {
-                    for ev in events {
-                        write_event(ev, out)?;
-                    }
-                }
+                feed(&mut an, f, opts.format, out)?;
             }
             Ok(Next::Timeout) => {}
             Ok(Next::End) => break,
@@ -104,6 +109,15 @@ pub fn run_report(
     summary.frames = an.counters().frames;
     write_report(opts.format, &an.snapshot(now), &info, out)?;
     out.flush()?;
+    if let Some(stats) = src.stats() {
+        // As tcpdump says it, so the same checks read both.
+        eprintln!("{} packets captured", summary.frames);
+        eprintln!("{} packets received by filter", stats.received);
+        eprintln!(
+            "{} packets dropped by kernel",
+            stats.dropped as u64 + stats.if_dropped as u64
+        );
+    }
     Ok(summary)
 }
 
@@ -127,4 +141,34 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
     .progress_chars("=> ");
     bar.set_style(style);
     bar
+}
+
+/// Most frames read after a live capture is told to stop.
+const DRAIN_LIMIT: usize = 1 << 20;
+
+/// Reads what a live capture already buffered, so stopping loses nothing.
+fn drain(
+    src: &mut Source,
+    an: &mut Analyzer,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), RunError> {
+    for _ in 0..DRAIN_LIMIT {
+        match src.next_frame()? {
+            Next::Frame(f) => feed(an, f, format, out)?,
+            Next::Timeout | Next::End => break,
+        }
+    }
+    Ok(())
+}
+
+/// One frame through the analyser; with `--format events`, its events out.
+fn feed(an: &mut Analyzer, f: Frame<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    let events = an.ingest_frame(f.ts, f.data);
+    if format == Format::Events {
+        for ev in events {
+            write_event(ev, out)?;
+        }
+    }
+    Ok(())
 }

@@ -94,7 +94,14 @@ fn run_live() -> Result<Live, String> {
         .map_err(|e| format!("seed {seed} (KAWATCH_SEED={seed} replays it): {e}"))?;
     let started = std::time::Instant::now();
     let mut variants = Vec::new();
-    for c in &record.captures {
+    for c in record.captures.iter().filter(|c| c.is_report) {
+        variants.push(Variant::from_report_file(
+            "kawatch report --interface (capturing live)".to_owned(),
+            c.file.clone(),
+            c.settings.clone(),
+        ));
+    }
+    for c in record.captures.iter().filter(|c| !c.is_report) {
         variants.push(Variant::new(
             format!("{} (live)", c.settings.capture_file),
             c.file.clone(),
@@ -349,6 +356,7 @@ fn live_file_formats() {
         .record
         .captures
         .iter()
+        .filter(|c| !c.is_report)
         .filter_map(|c| check_file_format(&c.file, &c.settings).err())
         .collect();
     fail_on(problems, &l.record.summary());
@@ -453,7 +461,7 @@ fn regenerate_fixtures() {
         std::fs::remove_file(e.path()).expect("remove old fixture");
     }
     for record in &made {
-        for c in &record.captures {
+        for c in record.captures.iter().filter(|c| !c.is_report) {
             let ext = c
                 .file
                 .extension()

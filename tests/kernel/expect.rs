@@ -163,6 +163,27 @@ pub fn kawatch_report(path: &Path) -> Result<Value, String> {
 impl Variant {
     pub fn new(label: String, path: PathBuf, cut: bool, settings: CaptureSettings) -> Variant {
         let report = kawatch_report(&path);
+        Variant::with_report(label, path, cut, settings, report)
+    }
+
+    /// A report kawatch already wrote, e.g. while capturing live.
+    pub fn from_report_file(label: String, path: PathBuf, settings: CaptureSettings) -> Variant {
+        let report = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("{} holds no JSON report ({e}):\n{text}", path.display()))
+            });
+        Variant::with_report(label, path, false, settings, report)
+    }
+
+    fn with_report(
+        label: String,
+        path: PathBuf,
+        cut: bool,
+        settings: CaptureSettings,
+        report: Result<Value, String>,
+    ) -> Variant {
         Variant {
             label,
             path,

@@ -226,6 +226,8 @@ type Phase1Result = Result<Phase1, String>;
 
 pub struct CaptureOut {
     pub name: String,
+    /// kawatch capturing live: `file` is its JSON report, not a capture.
+    pub is_report: bool,
     pub file: PathBuf,
     pub settings_file: PathBuf,
     pub cut_file: PathBuf,
@@ -465,10 +467,14 @@ pub fn run_session(cfg: &SessionConfig) -> Result<SessionRecord, String> {
         };
         let settings_file = cfg.out_dir.join(format!("{}.settings.json", spec.name));
         write_settings(&settings_file, &settings)?;
+        let is_report = spec.name == KAWATCH_LIVE;
         let cut_file = cfg.out_dir.join(format!("{}.cut.pcap", spec.name));
-        cut_capture(&spec.file, &cut_file, settings.cut_at)?;
+        if !is_report {
+            cut_capture(&spec.file, &cut_file, settings.cut_at)?;
+        }
         captures.push(CaptureOut {
             name: spec.name.to_owned(),
+            is_report,
             file: spec.file.clone(),
             settings_file,
             cut_file,
@@ -498,11 +504,15 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The name of the capture kawatch makes itself.
+pub const KAWATCH_LIVE: &str = "kawatch-live";
+
 fn capture_specs(pair: &NetnsPair, dir: &Path, snaplen: u32) -> Vec<CaptureSpec> {
     let path = |f: &str| dir.join(f);
     let eth_file = path("eth.pcap");
     let any_file = path("any-sll2.pcap");
     let png_file = path("dumpcap.pcapng");
+    let live_file = path("kawatch-live.json");
     let snap = snaplen.to_string();
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     // --immediate-mode: without it TPACKET_V3 hands blocks over only when
@@ -564,6 +574,26 @@ fn capture_specs(pair: &NetnsPair, dir: &Path, snaplen: u32) -> Vec<CaptureSpec>
             file: any_file,
             linktype: "LINUX_SLL2",
             ready_line: "listening on",
+            ready_needs_file: false,
+        },
+        // kawatch itself capturing live on the veth, stopped with SIGINT
+        // like the others (its --duration is only a bound); its output is the
+        // JSON report, judged like the reports of the files.
+        CaptureSpec {
+            name: KAWATCH_LIVE,
+            netns: pair.a.clone(),
+            program: "sh",
+            args: vec![
+                "-c".to_owned(),
+                format!(
+                    "exec '{}' report --interface {VETH_A} --duration 120 --format json > '{}'",
+                    super::expect::kawatch_bin(),
+                    live_file.display()
+                ),
+            ],
+            file: live_file,
+            linktype: "EN10MB",
+            ready_line: "kawatch: listening on",
             ready_needs_file: false,
         },
         CaptureSpec {
