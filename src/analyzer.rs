@@ -415,11 +415,8 @@ fn confirm(
 /// Candidates that turned out not to be probes were ordinary segments the
 /// peer received: activity for the peer's own idle clock.
 fn release(side: &mut Side, peer: &mut Side) {
-    if let Some(last) = side
-        .pending
-        .take()
-        .and_then(|p| p.as_slice().last().copied())
-    {
+    if let Some(last) = side.last_candidate() {
+        side.pending = None;
         peer.last_rx_activity = Some(peer.last_rx_activity.map_or(last.ts, |t| t.max(last.ts)));
     }
 }
@@ -428,11 +425,7 @@ fn release(side: &mut Side, peer: &mut Side) {
 /// waits; its RST at candidate seq + 1 (a give-up) or its next segment at
 /// seq + 1 after a 0-byte candidate shows they sat one below snd_nxt: probes.
 fn settle_own_candidates(tx: &mut Side, rx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
-    let Some(last) = tx
-        .pending
-        .as_deref()
-        .and_then(|p| p.as_slice().last().copied())
-    else {
+    let Some(last) = tx.last_candidate() else {
         return;
     };
     let f = seg.flags;
@@ -454,11 +447,7 @@ fn settle_own_candidates(tx: &mut Side, rx: &mut Side, seg: &Segment, ev: &mut V
 /// RST without ACK at the candidate's ack number is a peer that lost the
 /// connection (item 12). The segment itself is then classified as the reply.
 fn settle_peer_candidates(rx: &mut Side, tx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
-    let Some(last) = rx
-        .pending
-        .as_deref()
-        .and_then(|p| p.as_slice().last().copied())
-    else {
+    let Some(last) = rx.last_candidate() else {
         return;
     };
     let f = seg.flags;

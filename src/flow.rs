@@ -208,6 +208,13 @@ impl Side {
         }
     }
 
+    /// The newest undecided candidate, if any.
+    pub fn last_candidate(&self) -> Option<Candidate> {
+        self.pending
+            .as_deref()
+            .and_then(|p| p.as_slice().last().copied())
+    }
+
     /// The keepalive record, created on first use.
     pub fn prober_mut(&mut self) -> &mut Prober {
         self.prober.get_or_insert_with(Default::default)
