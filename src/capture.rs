@@ -253,6 +253,12 @@ impl Source {
             name: interface.clone(),
             reason: e.to_string(),
         })?;
+        let mut cap = cap;
+        if interface == "any" {
+            // Cooked v2 (as `tcpdump -i any` writes) carries the interface index;
+            // libpcap defaults to v1. Either decodes, so a refusal is harmless.
+            let _ = cap.set_datalink(pcap::Linktype::LINUX_SLL2);
+        }
         let fd = cap.as_raw_fd();
         let mut src = Source::finish(cap.into(), format!("interface:{interface}"), filter, true)?;
         src.poll_fd = Some(fd);

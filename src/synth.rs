@@ -42,7 +42,9 @@
 use crate::prober::Outcome;
 use crate::segment::Endpoint;
 use crate::time::Timestamp;
-use etherparse::{IpHeaders, PacketBuilder, PacketBuilderStep, TcpOptionElement};
+use etherparse::{
+    IpHeaders, IpNumber, Ipv4Header, PacketBuilder, PacketBuilderStep, TcpOptionElement,
+};
 use serde::Serialize;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -58,6 +60,20 @@ pub const EPOCH_BASE_S: i64 = 1_700_000_000;
 
 /// Timers fire late by up to this fraction of their timeout (item 7).
 pub const MAX_LATE: f64 = 0.03;
+
+/// How early an observation may be read without changing its whole second:
+/// capture jitter and other stacks' coarse timers (kawatch allows 0.5 %, at
+/// least 50 ms and at most 200 ms). A setting is determinable from the wire
+/// when its latest observation plus this stays below the next whole second.
+fn early_allowance(observed: f64) -> f64 {
+    (observed * 0.005).clamp(0.05, 0.2)
+}
+
+/// Whether `setting` seconds is the only whole second an observation up to
+/// `max_observed` can come from (OS defaults are taken as known).
+fn whole_second_determinable(setting: u32, max_observed: f64) -> bool {
+    max_observed + early_allowance(max_observed) < setting as f64 + 1.0 || is_os_default(setting)
+}
 
 const FIN: u8 = 0x01;
 const SYN: u8 = 0x02;
@@ -337,20 +353,24 @@ pub struct ProberTruth {
     /// On give-up: every probe of the final run is in the capture.
     pub give_up_run_whole: bool,
     /// Some episode's first probe came when the timer had run the configured idle
-    /// (not later, e.g. after an answered probe with intvl > idle), and the
-    /// segment that started that idle is in the capture.
+    /// (not later, as when the timer was on the interval's beat), and the
+    /// segment that started that idle is in the capture and is not the answer
+    /// to the prober's previous probe (then the gap is max(idle, intvl), item 5).
     pub idle_observable: bool,
     /// Some first probe has its last received segment in the capture (tight or not).
     pub idle_bounded: bool,
-    /// The whole-second idle is determinable from an observation: 0-3 % late
-    /// plus the capture offset stays under a second, or it is an OS default.
+    /// The whole-second idle is determinable from an observation: 0-3 % late,
+    /// plus the capture offset, plus a small early allowance stays under the
+    /// next second; or it is an OS default.
     pub idle_exact: bool,
     /// Largest observed idle a tight episode can show, seconds.
     pub idle_observed_max_s: f64,
     /// Two consecutive probes in the capture, the first unanswered.
     pub intvl_observable: bool,
-    /// The whole-second interval is determinable (3 % of it under a second, or an OS default).
+    /// The whole-second interval is determinable (as for idle, without the offset).
     pub intvl_exact: bool,
+    /// Largest spacing unanswered probes can show, seconds.
+    pub intvl_observed_max_s: f64,
     /// The wire proves these are probes even without the start of the flow
     /// (item 18): the peer's ACK of the probed byte is in the capture, or three
     /// unanswered in a row, or a give-up, or a peer RST.
@@ -373,9 +393,12 @@ enum Role {
     AppRst,
     /// `tight`: the kernel's idle at the probe was within lateness of the
     /// setting; `rx_cap`: capture time of the segment that started the idle.
+    /// `after_reply`: that segment was the peer's answer to this side's own
+    /// probe, so the gap to this probe is max(idle, intvl), not idle (item 5).
     Probe {
         tight: bool,
         rx_cap: i64,
+        after_reply: bool,
     },
     ProbeAnswer,
     GiveUp {
@@ -411,6 +434,7 @@ struct Pkt {
     sack: Option<(u32, u32)>,
     tsval: u32,
     tsecr: u32,
+    ip_id: u16,
     role: Role,
     sent_at: i64,
 }
@@ -507,6 +531,8 @@ struct Side {
     adv_win: u16,
     last_rx: i64,
     last_rx_cap: i64,
+    /// The last accepted segment was the peer's answer to this side's probe.
+    last_rx_reply: bool,
     ka: Option<KeepaliveConfig>,
     probes_out: u32,
     ka_gen: u32,
@@ -517,6 +543,8 @@ struct Side {
     rx_unacked: u32,
     ts_recent: u32,
     ts_base: u32,
+    /// IPv4 identification of the next segment (Linux: a per-socket counter).
+    ip_id: u16,
     /// ACKs this side sends that are to be lost before the capture point.
     lose_acks: u8,
 }
@@ -541,6 +569,7 @@ impl Side {
             adv_win: WINDOW,
             last_rx: i64::MIN / 4,
             last_rx_cap: i64::MIN / 4,
+            last_rx_reply: false,
             ka,
             probes_out: 0,
             ka_gen: 0,
@@ -551,6 +580,7 @@ impl Side {
             rx_unacked: 0,
             ts_recent: 0,
             ts_base,
+            ip_id: ts_base as u16,
             lose_acks: 0,
         }
     }
@@ -622,6 +652,10 @@ struct Flow {
     sack_on: bool,
     mss: u32,
     probe_loss: f64,
+    /// From this time the path is cut (a NAT or firewall dropped the flow's
+    /// state): the near side's segments are captured and lost past the
+    /// capture point, the far side's are lost before it. (time, near side)
+    partition: Option<(i64, u8)>,
     /// Receive processing delay per side: a reply leaves this long after the
     /// segment it answers arrived.
     stack_delay: [i64; 2],
@@ -753,7 +787,13 @@ impl Flow {
                 let who = rng.weighted(&[(50, 0usize), (25, 1), (25, 2)]);
                 for (s, k) in ka.iter_mut().enumerate() {
                     if who == s || who == 2 {
-                        *k = Some(short_keepalive(&mut rng));
+                        let mut cfg = short_keepalive(&mut rng);
+                        // Stacks that send a garbage octet also do SACK, and
+                        // only a D-SACK tells their answered probe from new data.
+                        if sack_on && rng.chance(0.05) {
+                            cfg.probe_len = 1;
+                        }
+                        *k = Some(cfg);
                     }
                 }
             }
@@ -802,6 +842,7 @@ impl Flow {
             sack_on,
             mss,
             probe_loss,
+            partition: None,
             stack_delay,
             sides,
             events: BinaryHeap::new(),
@@ -902,6 +943,7 @@ impl Flow {
             sack: None,
             tsval: 0,
             tsecr: 0,
+            ip_id: 0,
             role,
             sent_at: self.now,
         }
@@ -921,7 +963,13 @@ impl Flow {
                 side.ts_recent
             };
         }
-        let loss = if matches!(p.role, Role::Ack | Role::DupAck) && self.sides[s].lose_acks > 0 {
+        let loss = if let Some((_, near)) = self.partition.filter(|&(t, _)| self.now >= t) {
+            if s as u8 == near {
+                Loss::AfterCapture
+            } else {
+                Loss::BeforeCapture
+            }
+        } else if matches!(p.role, Role::Ack | Role::DupAck) && self.sides[s].lose_acks > 0 {
             self.sides[s].lose_acks -= 1;
             Loss::BeforeCapture
         } else {
@@ -930,6 +978,8 @@ impl Flow {
         if self.now >= 0 {
             self.sent += 1;
         }
+        p.ip_id = self.sides[s].ip_id;
+        self.sides[s].ip_id = p.ip_id.wrapping_add(1);
         if loss != Loss::BeforeCapture {
             self.nout = self.nout.wrapping_add(1);
             self.out.push(Timed {
@@ -1113,6 +1163,12 @@ impl Flow {
                 if !self.sides[s].alive() || self.sides[s].fin_sent {
                     return;
                 }
+                if self.sides.iter().any(|x| x.probes_out > 0) {
+                    // An application close with a probe out would read as a
+                    // give-up on the wire: wait for the answer (or the end).
+                    self.schedule(self.now + NS, Ev::Close { side, abort });
+                    return;
+                }
                 if abort {
                     let seq = self.sides[s].snd_nxt;
                     let p = self.pkt(s, RST | ACK, seq, 0, Role::AppRst);
@@ -1207,6 +1263,7 @@ impl Flow {
         let side = &mut self.sides[r];
         side.last_rx = now;
         side.last_rx_cap = cap;
+        side.last_rx_reply = p.role == Role::ProbeAnswer;
         if p.flags & ACK != 0 && !seq_lt(p.ack, side.snd_una) {
             side.snd_una = p.ack;
             side.probes_out = 0;
@@ -1324,6 +1381,7 @@ impl Flow {
         let role = Role::Probe {
             tight,
             rx_cap: side.last_rx_cap,
+            after_reply: side.last_rx_reply,
         };
         let seq = side.snd_una.wrapping_sub(1);
         let p = self.pkt(s, ACK, seq, ka.probe_len as u16, role);
@@ -1445,7 +1503,12 @@ impl Flow {
         let gap = self.gap();
         if let Some((side, reboot, at)) = self.fate(gap) {
             self.app.stopped = true;
-            self.schedule(self.now + at, Ev::Vanish { side, reboot });
+            if self.rng.chance(0.3) {
+                // Not a host but the path between them goes.
+                self.partition = Some((self.now + at, side));
+            } else {
+                self.schedule(self.now + at, Ev::Vanish { side, reboot });
+            }
             return;
         }
         self.schedule(self.now + gap, Ev::Round);
@@ -1541,7 +1604,11 @@ impl Flow {
         let s = p.from as usize;
         let r = 1 - s;
         match p.role {
-            Role::Probe { tight, rx_cap } => {
+            Role::Probe {
+                tight,
+                rx_cap,
+                after_reply,
+            } => {
                 let peer_ack_seen = self.acc[s].peer_ack_seen;
                 let pr = self.acc[s].prober.get_or_insert_with(|| ProberAcc {
                     first: t,
@@ -1554,7 +1621,7 @@ impl Flow {
                     pr.intvl_seen = true;
                 } else {
                     pr.run = 1;
-                    if rx_cap >= 0 {
+                    if rx_cap >= 0 && !after_reply {
                         pr.idle_any = true;
                         pr.idle_tight |= tight;
                     }
@@ -1619,12 +1686,18 @@ impl Flow {
         let s = p.from as usize;
         let (src, dst) = (s, 1 - s);
         let eth = PacketBuilder::ethernet2(self.mac[src], self.mac[dst]);
+        let v4 = |a: Ipv4Addr, b: Ipv4Addr| {
+            let mut h = Ipv4Header::new(0, 64, IpNumber::TCP, a.octets(), b.octets())
+                .expect("empty payload fits");
+            h.identification = p.ip_id;
+            IpHeaders::Ipv4(h, Default::default())
+        };
         let ip: PacketBuilderStep<IpHeaders> = match (self.vlan, self.ip[src], self.ip[dst]) {
-            (None, IpAddr::V4(a), IpAddr::V4(b)) => eth.ipv4(a.octets(), b.octets(), 64),
+            (None, IpAddr::V4(a), IpAddr::V4(b)) => eth.ip(v4(a, b)),
             (None, IpAddr::V6(a), IpAddr::V6(b)) => eth.ipv6(a.octets(), b.octets(), 64),
             (Some(v), IpAddr::V4(a), IpAddr::V4(b)) => eth
                 .single_vlan(v.try_into().expect("vlan id < 4096"))
-                .ipv4(a.octets(), b.octets(), 64),
+                .ip(v4(a, b)),
             (Some(v), IpAddr::V6(a), IpAddr::V6(b)) => eth
                 .single_vlan(v.try_into().expect("vlan id < 4096"))
                 .ipv6(a.octets(), b.octets(), 64),
@@ -1731,6 +1804,7 @@ impl Flow {
         let offset = 2.0 * self.off[s] as f64 / NS as f64;
         let idle = ka.idle_s as f64;
         let idle_observed_max_s = idle * (1.0 + MAX_LATE) + offset;
+        let intvl_observed_max_s = ka.intvl_s as f64 * (1.0 + MAX_LATE);
         let to_s = to_epoch_s;
         ProberTruth {
             probes_sent: pr.sent,
@@ -1741,10 +1815,11 @@ impl Flow {
             give_up_run_whole: pr.gave_up.is_some_and(|(seen, kernel)| seen == kernel),
             idle_observable: pr.idle_tight,
             idle_bounded: pr.idle_any,
-            idle_exact: idle_observed_max_s < idle + 1.0 || is_os_default(ka.idle_s),
+            idle_exact: whole_second_determinable(ka.idle_s, idle_observed_max_s),
             idle_observed_max_s,
             intvl_observable: pr.intvl_seen,
-            intvl_exact: (ka.intvl_s as f64 * MAX_LATE) < 1.0 || is_os_default(ka.intvl_s),
+            intvl_exact: whole_second_determinable(ka.intvl_s, intvl_observed_max_s),
+            intvl_observed_max_s,
             recognisable: pr.peer_ack_seen
                 || pr.answered > 0
                 || pr.max_run >= 3
@@ -1792,7 +1867,7 @@ fn short_keepalive(rng: &mut Rng) -> KeepaliveConfig {
         intvl_s,
         probes,
         user_timeout_ms,
-        probe_len: if rng.chance(0.05) { 1 } else { 0 },
+        probe_len: 0,
     }
 }
 

@@ -263,7 +263,7 @@ impl ViewState {
                 self.detail_scroll = self.detail_scroll.saturating_add(self.page as u16)
             }
             Action::Top if self.detail.is_some() => self.detail_scroll = 0,
-            Action::Bottom if self.detail.is_some() => self.detail_scroll = u16::MAX / 2,
+            Action::Bottom if self.detail.is_some() => self.detail_scroll = u16::MAX,
             Action::Up => self.move_cursor(snap, -1),
             Action::Down => self.move_cursor(snap, 1),
             Action::PageUp => self.move_cursor(snap, -(self.page as isize)),

@@ -221,6 +221,11 @@ fn spawn_live(
 fn live_capture(mut src: Source, live: &Live) {
     let mut next_stats = Instant::now();
     while !live.stop.load(Ordering::Relaxed) {
+        if Instant::now() >= next_stats {
+            let drops = src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64);
+            lock(&live.status).drops = drops;
+            next_stats = Instant::now() + PUBLISH_EVERY;
+        }
         match src.next_frame() {
             Ok(Next::Frame(f)) => {
                 lock(&live.an).ingest_frame(f.ts, f.data);
@@ -234,11 +239,6 @@ fn live_capture(mut src: Source, live: &Live) {
                 lock(&live.status).error = Some(e.to_string());
                 return;
             }
-        }
-        if Instant::now() >= next_stats {
-            let drops = src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64);
-            lock(&live.status).drops = drops;
-            next_stats = Instant::now() + PUBLISH_EVERY;
         }
     }
 }

@@ -85,7 +85,11 @@ fn ui(feed: &Feed, mut status: FeedStatus, opts: Options) -> anyhow::Result<Feed
     let mut view = ViewState::new(opts.color);
     view.utc_offset = local_utc_offset();
     loop {
-        if term::signalled() || !term::active() {
+        if !term::active() {
+            // Only the panic hook gives the terminal back behind our back.
+            anyhow::bail!("a capture thread panicked (its message is above)");
+        }
+        if term::signalled() {
             break;
         }
         if let Some(p) = feed.take() {
@@ -115,6 +119,9 @@ fn ui(feed: &Feed, mut status: FeedStatus, opts: Options) -> anyhow::Result<Feed
                     if let Some(a) = keys::action(k, &view) {
                         let was_paused = view.paused;
                         view.apply(a, &snap);
+                        let area = tty.terminal.size()?.into();
+                        let max = render::detail_max_scroll(area, &snap, &view);
+                        view.detail_scroll = view.detail_scroll.min(max);
                         if view.paused != was_paused {
                             feed.send(Control::Pause(view.paused));
                         }

@@ -495,10 +495,12 @@ fn table(
         if i > 0 {
             header.push(Span::raw(" ".repeat(GAP)));
         }
-        header.push(Span::styled(
-            pad(c.header(), *w, c.right_aligned()),
-            t.header(),
-        ));
+        let style = if c.header().is_empty() {
+            Style::new()
+        } else {
+            t.header()
+        };
+        header.push(Span::styled(pad(c.header(), *w, c.right_aligned()), style));
     }
     lines.push(Line::from(header));
     for (n, r) in rows.iter().enumerate() {
@@ -624,7 +626,9 @@ fn status_spans(
         }));
     } else {
         spans.push(Span::styled(" replay ", t.label()));
-        let name = if compact {
+        let name = if status.source == "-" {
+            "standard input".to_string()
+        } else if compact {
             Path::new(&status.source)
                 .file_name()
                 .map_or_else(|| status.source.clone(), |n| n.to_string_lossy().into())
@@ -770,6 +774,31 @@ fn detail_view(
     view: &ViewState,
     t: Theme,
 ) {
+    let lines = detail_lines(snap, flow, view, t);
+    let scroll = view
+        .detail_scroll
+        .min((lines.len() as u16).saturating_sub(area.height.max(1)));
+    f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
+}
+
+/// How far the detail view can scroll on a screen of this size.
+pub fn detail_max_scroll(area: Rect, snap: &Snapshot, view: &ViewState) -> u16 {
+    let body = areas(area).body;
+    let flow = view
+        .detail
+        .and_then(|id| snap.flows.iter().find(|fl| FlowId::of(fl) == id));
+    flow.map_or(0, |flow| {
+        let n = detail_lines(snap, flow, view, Theme { color: false }).len() as u16;
+        n.saturating_sub(body.height.max(1))
+    })
+}
+
+fn detail_lines(
+    snap: &Snapshot,
+    flow: &FlowView,
+    view: &ViewState,
+    t: Theme,
+) -> Vec<Line<'static>> {
     let now = snap.now;
     let off = view.utc_offset;
     let st = state::state(flow, now);
@@ -840,11 +869,7 @@ fn detail_view(
         lines.push(Line::raw(""));
         prober_block(&mut lines, flow, p, now, off, t);
     }
-    let content = lines.len() as u16;
-    let scroll = view
-        .detail_scroll
-        .min(content.saturating_sub(area.height.max(1)));
-    f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
+    lines
 }
 
 fn explain(st: State) -> &'static str {
@@ -1007,9 +1032,11 @@ fn prober_block(
     }
 }
 
-/// A short span: `0.7ms`, `12ms`, `1.030s`.
+/// A short span: `31µs`, `0.7ms`, `12.0ms`, `1.030s`.
 fn short_span(secs: f64) -> String {
-    if secs < 1.0 {
+    if secs < 0.001 {
+        format!("{:.0}µs", secs * 1e6)
+    } else if secs < 1.0 {
         format!("{:.1}ms", secs * 1e3)
     } else {
         precise(secs)
@@ -1065,12 +1092,14 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> Str
                 fmt::clock(due.at, off),
                 coarse(fmt::secs_between(now, due.at))
             ),
-            Some(due) => format!(
+            Some(due) if fmt::secs_between(due.at, now) > 0.05 => format!(
                 "probe expected in about {}, at {}",
                 coarse(fmt::secs_between(due.at, now)),
                 fmt::clock(due.at, off)
             ),
-            None => "next probe: unknown until the idle time is seen".into(),
+            Some(due) => format!("probe due now (at {})", fmt::clock(due.at, off)),
+            None => "next probe: unknown until the idle time or the answered cadence is seen"
+                .into(),
         },
     }
 }

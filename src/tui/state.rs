@@ -160,32 +160,34 @@ pub fn next_due(f: &FlowView, p: &ProberView) -> Option<Due> {
             })
         }
         Outcome::Alive => {
-            let idle = p.likely.idle_s? as f64;
+            let idle = p.likely.idle_s.map(f64::from);
+            let intvl = p.likely.intvl_s.map(f64::from);
+            // Answered probes recur about every max(idle, intvl) (item 5).
+            let cadence = p.cadence_s.and_then(likely_secs).map(f64::from);
             let last_ka = last_keepalive(p)?;
-            match f.last_data {
+            if let Some(d) = f.last_data.filter(|&d| d > last_ka) {
                 // Data since: the idle clock restarted then (at the latest).
-                Some(d) if d > last_ka => Some(Due {
+                let idle = idle?;
+                return Some(Due {
                     at: d.add_secs(idle),
                     slack: slack(idle),
                     probe: true,
-                }),
-                _ => {
-                    // Answered probes recur about every max(idle, intvl) (item 5).
-                    let cadence = p.cadence_s.and_then(likely_secs).map(f64::from);
-                    let intvl = p.likely.intvl_s.map(f64::from);
-                    let period = idle.max(cadence.unwrap_or(0.0)).max(intvl.unwrap_or(0.0));
-                    let from = if cadence.is_some() || intvl.is_some() {
-                        p.last_probe?
-                    } else {
-                        last_answer(p).unwrap_or(last_ka)
-                    };
-                    Some(Due {
-                        at: from.add_secs(period),
-                        slack: slack(period),
-                        probe: true,
-                    })
-                }
+                });
             }
+            let period = [idle, intvl, cadence]
+                .into_iter()
+                .flatten()
+                .reduce(f64::max)?;
+            let from = if cadence.is_some() || intvl.is_some() {
+                p.last_probe?
+            } else {
+                last_answer(p).unwrap_or(last_ka)
+            };
+            Some(Due {
+                at: from.add_secs(period),
+                slack: slack(period),
+                probe: true,
+            })
         }
         Outcome::Dead | Outcome::Reset => None,
     }
