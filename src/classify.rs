@@ -47,7 +47,10 @@ pub fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
         return Class::Other;
     }
     if f.rst() {
-        if rx.outstanding_probe.is_some_and(|(_, ack)| seg.seq == ack) {
+        // Item 12: a peer that lost the connection answers with RST, no ACK,
+        // at the probe's ack number. (A give-up is RST|ACK: when both sides
+        // probe, its seq can equal the other side's probe ack too.)
+        if !f.ack() && rx.outstanding_probe.is_some_and(|(_, ack)| seg.seq == ack) {
             return Class::PeerReset;
         }
         if tx
@@ -256,6 +259,21 @@ mod tests {
                 Class::GiveUp,
             ),
             ("unrelated reset", seg(R, 5, 0, 0), idle, peer, Class::Other),
+            // Both sides probing: the give-up's seq is also the peer's probe ack.
+            (
+                "give-up, not a peer reset",
+                seg(R | A, 1000, 7000, 0),
+                with_probe(idle, 999, 7000),
+                with_probe(peer, 6999, 1000),
+                Class::GiveUp,
+            ),
+            (
+                "an abort with ACK is no answer",
+                seg(R | A, 1000, 7000, 0),
+                idle,
+                with_probe(peer, 6999, 1000),
+                Class::Other,
+            ),
         ];
         for (name, s, tx, rx, want) in cases {
             assert_eq!(classify(s, tx, rx), *want, "{name}");

@@ -111,8 +111,14 @@ fn ui(feed: &Feed, mut status: FeedStatus, opts: Options) -> anyhow::Result<Feed
         let deadline = Instant::now() + TICK;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || !event::poll(left)? {
+            if left.is_zero() {
                 break;
+            }
+            match term::wait_input(left)? {
+                term::Input::Gone => return Ok(status),
+                term::Input::Timeout => break,
+                term::Input::Ready if !event::poll(Duration::ZERO)? => continue,
+                term::Input::Ready => {}
             }
             match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {

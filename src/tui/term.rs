@@ -83,3 +83,47 @@ fn install_hooks() {
         }
     }
 }
+
+/// What waiting on the terminal gave.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Input {
+    /// Bytes are waiting: crossterm can read an event without blocking.
+    Ready,
+    /// Nothing came within the timeout.
+    Timeout,
+    /// The terminal hung up or went away.
+    Gone,
+}
+
+/// Waits up to `timeout` for input on the terminal (standard input).
+///
+/// crossterm 0.29's event source re-reads a vanished terminal forever
+/// (`read` returns 0 and its `poll` never times out: crossterm issue #793),
+/// so kawatch checks the descriptor itself first and only hands crossterm a
+/// terminal that has bytes to give.
+pub fn wait_input(timeout: std::time::Duration) -> std::io::Result<Input> {
+    let mut pfd = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        return if e.kind() == std::io::ErrorKind::Interrupted {
+            Ok(Input::Timeout)
+        } else {
+            Err(e)
+        };
+    }
+    if pfd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        return Ok(Input::Gone);
+    }
+    Ok(if pfd.revents & libc::POLLIN != 0 {
+        Input::Ready
+    } else {
+        Input::Timeout
+    })
+}
