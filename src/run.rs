@@ -95,11 +95,6 @@ pub fn run_report(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let now = if src.is_live() {
-        wall_clock()
-    } else {
-        an.time_range().1.unwrap_or_default()
-    };
     let info = SourceInfo {
         name: src.name().to_string(),
         linktype: src.link_name().to_string(),
@@ -107,7 +102,7 @@ pub fn run_report(
         kernel_drops: src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64),
     };
     summary.frames = an.counters().frames;
-    write_report(opts.format, &an.snapshot(now), &info, out)?;
+    write_report(opts.format, &an, &info, out)?;
     out.flush()?;
     if let Some(stats) = src.stats() {
         // As tcpdump says it, so the same checks read both.

@@ -94,16 +94,38 @@ pub struct ProberView {
 
 pub(crate) fn build(an: &Analyzer, now: Timestamp) -> Snapshot {
     let (first_ts, last_ts) = an.time_range();
-    let live = an.flows().map(|f| flow_view(f, first_ts));
-    let mut flows: Vec<FlowView> = an.retired().iter().cloned().chain(live).collect();
-    flows.sort_by_key(|x| (x.first_seen, x.a, x.b, x.vlan));
     Snapshot {
         now,
         counters: an.counters(),
         first_ts,
         last_ts,
-        flows,
+        flows: flow_views(an).collect(),
     }
+}
+
+/// Every flow's view in report order (first seen, then endpoints), each built
+/// only when the iterator reaches it: a report streams them without holding
+/// them all.
+pub fn flow_views(an: &Analyzer) -> impl Iterator<Item = FlowView> + '_ {
+    enum Source<'a> {
+        Live(&'a Flow),
+        Retired(&'a FlowView),
+    }
+    let first_ts = an.time_range().0;
+    let live = an.flows().map(|f| {
+        let (a, b) = (f.sides[f.a].endpoint, f.sides[1 - f.a].endpoint);
+        ((f.first_seen, a, b, f.key.vlan), Source::Live(f))
+    });
+    let retired = an
+        .retired()
+        .iter()
+        .map(|v| ((v.first_seen, v.a, v.b, v.vlan), Source::Retired(v)));
+    let mut all: Vec<_> = retired.chain(live).collect();
+    all.sort_unstable_by_key(|(key, _)| *key);
+    all.into_iter().map(move |(_, src)| match src {
+        Source::Live(f) => flow_view(f, first_ts),
+        Source::Retired(v) => v.clone(),
+    })
 }
 
 /// One flow's view; `capture_start` is the capture's first timestamp.

@@ -1,7 +1,7 @@
 //! `--format csv`: one row per prober.
 
 use super::micros;
-use crate::snapshot::Snapshot;
+use crate::snapshot::FlowView;
 use std::fmt::Display;
 use std::io::{self, Write};
 
@@ -13,9 +13,9 @@ fn opt<T: Display>(v: Option<T>) -> String {
 
 /// Writes the header and one row per prober. Fields never contain commas
 /// (endpoints use `[v6]:port`, lists are joined with `/`), so none are quoted.
-pub fn write_csv(snap: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_csv(flows: impl Iterator<Item = FlowView>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{HEADER}")?;
-    for f in &snap.flows {
+    for f in flows {
         let vlan: Vec<String> = f.vlan.ids().iter().map(u16::to_string).collect();
         for p in &f.probers {
             let secs = |v: Option<f64>| opt(v.map(micros));

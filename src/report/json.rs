@@ -1,20 +1,37 @@
 //! `--format json` and `--format events`.
 
-use super::{micros, SourceInfo};
+use super::{micros, SourceInfo, Totals};
 use crate::analyzer::Event;
 use crate::settings::Settings;
-use crate::snapshot::{FlowView, ProberView, Snapshot};
+use crate::snapshot::{FlowView, ProberView};
 use crate::time::Timestamp;
+use serde::ser::SerializeSeq;
 use serde::Serialize;
+use std::cell::Cell;
+use std::io::{self, Write};
 
 /// Version of the JSON report contract.
 pub const REPORT_VERSION: u32 = 1;
 
 #[derive(Serialize)]
-struct Report<'a> {
+#[serde(bound = "")]
+struct Report<'a, I: Iterator<Item = FlowView>> {
     kawatch_report: u32,
     source: Source<'a>,
-    flows: Vec<Flow>,
+    flows: Streamed<I>,
+}
+
+/// A sequence serialised straight from an iterator, one element at a time.
+struct Streamed<I>(Cell<Option<I>>);
+
+impl<I: Iterator<Item = FlowView>> Serialize for Streamed<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for f in self.0.take().into_iter().flatten() {
+            seq.serialize_element(&flow(&f))?;
+        }
+        seq.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -77,26 +94,33 @@ fn ts(t: Timestamp) -> f64 {
     micros(t.as_secs_f64())
 }
 
-/// The JSON report as a value (version [`REPORT_VERSION`]).
-pub fn report_json(snap: &Snapshot, src: &SourceInfo) -> serde_json::Value {
+/// Writes the JSON report (version [`REPORT_VERSION`]), flows streamed.
+pub fn write_json(
+    totals: &Totals,
+    flows: impl Iterator<Item = FlowView>,
+    src: &SourceInfo,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let c = totals.counters;
     let r = Report {
         kawatch_report: REPORT_VERSION,
         source: Source {
             name: &src.name,
             linktype: &src.linktype,
-            frames: snap.counters.frames,
-            tcp_segments: snap.counters.tcp_segments,
-            undecoded: snap.counters.undecoded,
-            duplicates: snap.counters.duplicates,
-            evicted: snap.counters.evicted,
+            frames: c.frames,
+            tcp_segments: c.tcp_segments,
+            undecoded: c.undecoded,
+            duplicates: c.duplicates,
+            evicted: c.evicted,
             truncated: src.truncated,
             kernel_drops: src.kernel_drops,
-            first_ts: snap.first_ts.map(ts),
-            last_ts: snap.last_ts.map(ts),
+            first_ts: totals.first_ts.map(ts),
+            last_ts: totals.last_ts.map(ts),
         },
-        flows: snap.flows.iter().map(flow).collect(),
+        flows: Streamed(Cell::new(Some(flows))),
     };
-    serde_json::to_value(r).expect("report serialises")
+    serde_json::to_writer_pretty(&mut *out, &r)?;
+    writeln!(out)
 }
 
 fn flow(f: &FlowView) -> Flow {

@@ -1,4 +1,4 @@
-//! Report formats over a [`Snapshot`]: JSON and CSV (stable, versioned),
+//! Report formats over the analyser's flows, streamed: JSON and CSV (stable, versioned),
 //! a readable table, and JSON Lines events. See docs/report-contract.md.
 
 mod csv;
@@ -6,11 +6,12 @@ mod json;
 mod table;
 
 pub use self::csv::write_csv;
-pub use self::json::{event_json, report_json, REPORT_VERSION};
+pub use self::json::{event_json, write_json, REPORT_VERSION};
 pub use self::table::write_table;
 
-use crate::analyzer::Event;
-use crate::snapshot::Snapshot;
+use crate::analyzer::{Analyzer, Counters, Event};
+use crate::snapshot::flow_views;
+use crate::time::Timestamp;
 use std::io::{self, Write};
 
 /// Output formats of `kawatch report`.
@@ -40,21 +41,44 @@ pub struct SourceInfo {
     pub kernel_drops: Option<u64>,
 }
 
-/// Writes the end-of-input report in `format` (events are written as they come
-/// with [`write_event`]; for them this writes nothing).
+/// Totals a report prints besides its flows.
+#[derive(Clone, Copy, Debug)]
+pub struct Totals {
+    /// Frame counts.
+    pub counters: Counters,
+    /// First capture timestamp.
+    pub first_ts: Option<Timestamp>,
+    /// Last capture timestamp.
+    pub last_ts: Option<Timestamp>,
+}
+
+impl Totals {
+    /// The totals of an analyser.
+    pub fn of(an: &Analyzer) -> Totals {
+        let (first_ts, last_ts) = an.time_range();
+        Totals {
+            counters: an.counters(),
+            first_ts,
+            last_ts,
+        }
+    }
+}
+
+/// Writes the end-of-input report in `format`, streaming flows one at a time
+/// (events are written as they come with [`write_event`]; for them this
+/// writes nothing).
 pub fn write_report(
     format: Format,
-    snap: &Snapshot,
+    an: &Analyzer,
     src: &SourceInfo,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let totals = Totals::of(an);
+    let flows = flow_views(an);
     match format {
-        Format::Table => write_table(snap, src, out),
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &report_json(snap, src))?;
-            writeln!(out)
-        }
-        Format::Csv => write_csv(snap, out),
+        Format::Table => write_table(&totals, flows, src, out),
+        Format::Json => write_json(&totals, flows, src, out),
+        Format::Csv => write_csv(flows, out),
         Format::Events => Ok(()),
     }
 }

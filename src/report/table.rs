@@ -1,7 +1,7 @@
 //! The default, human-readable report.
 
-use super::SourceInfo;
-use crate::snapshot::{ProberView, Snapshot};
+use super::{SourceInfo, Totals};
+use crate::snapshot::{FlowView, ProberView};
 use std::io::{self, Write};
 
 fn secs(v: Option<f64>) -> String {
@@ -30,39 +30,25 @@ fn settings(p: &ProberView) -> String {
 /// (first probe after activity), INTVL (between unanswered probes), EVERY
 /// (between answered probes), PROBES (unanswered before give-up), DETECT
 /// (last activity to give-up) and the likely settings.
-pub fn write_table(snap: &Snapshot, src: &SourceInfo, out: &mut dyn Write) -> io::Result<()> {
-    let c = snap.counters;
-    let with_ka = snap.flows.iter().filter(|f| !f.probers.is_empty()).count();
-    writeln!(
-        out,
-        "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flows, {} with keepalives{}",
-        src.name,
-        src.linktype,
-        c.frames,
-        c.tcp_segments,
-        c.undecoded,
-        snap.flows.len(),
-        with_ka,
-        if src.truncated {
-            " (input cut off mid-packet)"
+pub fn write_table(
+    totals: &Totals,
+    flows: impl Iterator<Item = FlowView>,
+    src: &SourceInfo,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let c = totals.counters;
+    let (mut n_flows, mut with_ka) = (0, 0);
+    let mut rows: Vec<[String; 10]> = Vec::new();
+    for f in flows {
+        n_flows += 1;
+        with_ka += usize::from(!f.probers.is_empty());
+        let zwp = if f.zero_window_probes > 0 {
+            format!(" +{} zwp", f.zero_window_probes)
         } else {
-            ""
-        },
-    )?;
-    if with_ka == 0 {
-        return writeln!(out, "no keepalive probes seen");
-    }
-    let rows: Vec<[String; 10]> = snap
-        .flows
-        .iter()
-        .flat_map(|f| f.probers.iter().map(move |p| (f, p)))
-        .map(|(f, p)| {
-            let zwp = if f.zero_window_probes > 0 {
-                format!(" +{} zwp", f.zero_window_probes)
-            } else {
-                String::new()
-            };
-            [
+            String::new()
+        };
+        for p in &f.probers {
+            rows.push([
                 p.endpoint.to_string(),
                 p.peer.to_string(),
                 format!("{}{zwp}", p.outcome.as_str()),
@@ -73,9 +59,28 @@ pub fn write_table(snap: &Snapshot, src: &SourceInfo, out: &mut dyn Write) -> io
                 p.probes.map_or_else(|| "-".into(), |n| n.to_string()),
                 secs(p.detection_s),
                 settings(p),
-            ]
-        })
-        .collect();
+            ]);
+        }
+    }
+    writeln!(
+        out,
+        "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flows, {} with keepalives{}",
+        src.name,
+        src.linktype,
+        c.frames,
+        c.tcp_segments,
+        c.undecoded,
+        n_flows,
+        with_ka,
+        if src.truncated {
+            " (input cut off mid-packet)"
+        } else {
+            ""
+        },
+    )?;
+    if with_ka == 0 {
+        return writeln!(out, "no keepalive probes seen");
+    }
     let header = [
         "PROBER",
         "PEER",
