@@ -19,6 +19,7 @@ use crate::segment::{Endpoint, Segment};
 use crate::snapshot::FlowView;
 use crate::time::{Span, Timestamp};
 use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 
 /// What a classified segment was.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
@@ -117,7 +118,7 @@ pub struct Analyzer {
     limits: Limits,
     flows: FxHashMap<FlowKey, Flow>,
     /// Flows with keepalives that left the table, as they were when they left.
-    retired: Vec<FlowView>,
+    retired: VecDeque<FlowView>,
     events: Vec<Event>,
     counters: Counters,
     first_ts: Option<Timestamp>,
@@ -139,7 +140,7 @@ impl Analyzer {
             link,
             limits,
             flows: FxHashMap::default(),
-            retired: Vec::new(),
+            retired: VecDeque::new(),
             events: Vec::with_capacity(16),
             counters: Counters::default(),
             first_ts: None,
@@ -194,8 +195,8 @@ impl Analyzer {
     }
 
     /// Flows with keepalives that have left the table.
-    pub fn retired(&self) -> &[FlowView] {
-        &self.retired
+    pub fn retired(&self) -> impl Iterator<Item = &FlowView> {
+        self.retired.iter()
     }
 
     /// Drops closed flows quiet past the linger time and open flows idle past
@@ -245,10 +246,10 @@ impl Analyzer {
             self.counters.evicted += 1;
             if flow.sides.iter().any(|s| s.prober.is_some()) {
                 if self.retired.len() >= MAX_RETIRED {
-                    self.retired.remove(0);
+                    self.retired.pop_front();
                 }
                 self.retired
-                    .push(crate::snapshot::flow_view(&flow, self.first_ts));
+                    .push_back(crate::snapshot::flow_view(&flow, self.first_ts));
             }
         }
     }

@@ -118,7 +118,6 @@ pub fn flow_views(an: &Analyzer) -> impl Iterator<Item = FlowView> + '_ {
     });
     let retired = an
         .retired()
-        .iter()
         .map(|v| ((v.first_seen, v.a, v.b, v.vlan), Source::Retired(v)));
     let mut all: Vec<_> = retired.chain(live).collect();
     all.sort_unstable_by_key(|(key, _)| *key);
