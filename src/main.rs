@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use kawatch::analyzer::Limits;
 use kawatch::capture::{LiveOptions, Source};
 use kawatch::report::Format;
 use kawatch::run::{run_report, RunError, RunOptions};
@@ -48,6 +49,10 @@ struct WatchArgs {
     /// Live: kernel capture buffer size in bytes.
     #[arg(long, value_name = "BYTES", conflicts_with = "read")]
     buffer_size: Option<i32>,
+    /// Most connections tracked at once; when full, closed ones and then the
+    /// longest idle leave (counted as evicted).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
+    max_flows: usize,
     /// BPF filter, as tcpdump takes it (e.g. `tcp port 5432`).
     #[arg(
         value_name = "FILTER",
@@ -55,6 +60,14 @@ struct WatchArgs {
         allow_hyphen_values = true
     )]
     filter: Vec<String>,
+}
+
+/// Parses --max-flows: a whole number of at least 1.
+fn parse_max_flows(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?}: give a whole number of flows, at least 1")),
+    }
 }
 
 /// Parses a replay speed: a positive number of times real time.
@@ -93,6 +106,10 @@ struct ReportArgs {
     /// With --interface: kernel capture buffer size in bytes.
     #[arg(long, value_name = "BYTES")]
     buffer_size: Option<i32>,
+    /// Most connections tracked at once; when full, closed ones and then the
+    /// longest idle leave (counted as evicted).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
+    max_flows: usize,
     /// Capture file (`.pcap`, `.pcapng`, or `-` for standard input), unless
     /// --interface is given; then an optional BPF filter, as tcpdump takes it.
     #[arg(
@@ -191,6 +208,10 @@ fn report(args: ReportArgs) -> Result<()> {
         duration: args.duration,
         stop: Some(&STOP),
         progress_bytes,
+        limits: Limits {
+            max_flows: args.max_flows,
+            ..Limits::default()
+        },
     };
     match run_report(&mut src, opts, &mut out) {
         Ok(summary) => {
@@ -231,6 +252,10 @@ fn watch(args: WatchArgs) -> Result<()> {
         kawatch::tui::Options {
             speed: args.speed,
             color: kawatch::tui::color_allowed(),
+            limits: Limits {
+                max_flows: args.max_flows,
+                ..Limits::default()
+            },
         },
     )
 }

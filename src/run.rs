@@ -1,7 +1,7 @@
 //! The report shell: drive a [`Source`] through the [`Analyzer`] and write a
 //! report. File and live reports share it; the TUI has its own shell.
 
-use crate::analyzer::Analyzer;
+use crate::analyzer::{Analyzer, Limits};
 use crate::capture::{CaptureError, Frame, Next, Source};
 use crate::report::{write_event, write_report, Format, SourceInfo};
 use crate::time::Timestamp;
@@ -32,6 +32,8 @@ pub struct RunOptions<'a> {
     pub stop: Option<&'a AtomicBool>,
     /// Draw a progress bar on stderr for a file of this many bytes.
     pub progress_bytes: Option<u64>,
+    /// Flow-table bounds.
+    pub limits: Limits,
 }
 
 /// What happened besides the report itself.
@@ -50,7 +52,7 @@ pub fn run_report(
     opts: RunOptions<'_>,
     out: &mut dyn Write,
 ) -> Result<RunSummary, RunError> {
-    let mut an = Analyzer::new(src.link_type());
+    let mut an = Analyzer::with_limits(src.link_type(), opts.limits);
     let started = Instant::now();
     let mut summary = RunSummary::default();
     let stopped = || opts.stop.is_some_and(|s| s.load(Ordering::Relaxed));

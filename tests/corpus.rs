@@ -668,3 +668,22 @@ fn gzip_capture_through_stdin_has_no_keepalives() {
     assert_eq!(r["source"]["frames"], 82582);
     assert!(probers(&r).is_empty(), "{:#?}", probers(&r));
 }
+
+#[test]
+fn a_full_flow_table_evicts_but_keeps_every_prober() {
+    let Some(dir) = corpus() else { return };
+    let path = dir.join("ntop+nDPI__tests_cfgs_default_pcap_ocsp.pcapng");
+    let p = path.to_str().unwrap();
+    let whole = report_json(&path);
+    let out = run(&["report", "--format", "json", "--max-flows", "3", p]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bounded: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(bounded["source"]["evicted"].as_u64() > Some(0));
+    assert_eq!(whole["source"]["evicted"], 0);
+    assert_eq!(sum(&bounded, "probes_sent"), sum(&whole, "probes_sent"));
+    assert_eq!(probers(&bounded).len(), probers(&whole).len());
+}

@@ -266,6 +266,33 @@ fn sigterm_restores_the_terminal() {
     });
 }
 
+/// When its terminal goes away (the tmux pane or ssh session is killed),
+/// kawatch exits instead of spinning on a dead tty (crossterm issue #793).
+#[test]
+fn a_hung_up_terminal_ends_kawatch() {
+    if !have_tmux("a_hung_up_terminal_ends_kawatch") {
+        return;
+    }
+    let file = fixture("fixtures/synth/alive.pcap");
+    let t = Tmux::start("hangup", &format!("{BIN} --read {}", file.display()));
+    t.wait("the table", WAIT, |p| p.contains("end of capture"));
+    let pid = t.child_pid().expect("kawatch's pid");
+    drop(t); // kill-server: the pane's terminal hangs up
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting for its (killed) parent's reaper.
+        if stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kawatch still runs 5 s after its terminal hung up: {stat}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn not_a_terminal_points_to_report() {
     let out = Command::new(BIN)

@@ -11,7 +11,7 @@
 //!   with TPACKET_V3 the read timeout never fires on an idle interface), and
 //!   the screen must keep moving with the clock all the same.
 
-use crate::analyzer::Analyzer;
+use crate::analyzer::{Analyzer, Limits};
 use crate::capture::{CaptureError, Next, Source};
 use crate::run::wall_clock;
 use crate::snapshot::Snapshot;
@@ -120,18 +120,18 @@ pub struct Feed {
 
 impl Feed {
     /// Starts capturing from `src`; `speed` paces a replay.
-    pub fn spawn(src: Source, speed: Option<f64>) -> std::io::Result<Feed> {
+    pub fn spawn(src: Source, speed: Option<f64>, limits: Limits) -> std::io::Result<Feed> {
         let slot = Arc::new(Mutex::new(None));
         let (ctl, ctl_rx) = mpsc::channel();
         let (done_tx, done) = mpsc::channel();
         let out = Arc::clone(&slot);
         let handles = if src.is_live() {
-            spawn_live(src, out, ctl_rx, done_tx)?
+            spawn_live(src, limits, out, ctl_rx, done_tx)?
         } else {
             let h = std::thread::Builder::new()
                 .name("kawatch-replay".into())
                 .spawn(move || {
-                    Worker::new(src, speed, out, ctl_rx).run();
+                    Worker::new(src, speed, limits, out, ctl_rx).run();
                     let _ = done_tx.send(());
                 })?;
             vec![h]
@@ -190,12 +190,13 @@ struct Live {
 
 fn spawn_live(
     src: Source,
+    limits: Limits,
     out: Arc<Mutex<Option<Published>>>,
     ctl: Receiver<Control>,
     done: Sender<()>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
     let live = Arc::new(Live {
-        an: Mutex::new(Analyzer::new(src.link_type())),
+        an: Mutex::new(Analyzer::with_limits(src.link_type(), limits)),
         status: Mutex::new(FeedStatus {
             source: src.name().to_string(),
             link: src.link_name().to_string(),
@@ -301,6 +302,7 @@ impl Worker {
     fn new(
         src: Source,
         speed: Option<f64>,
+        limits: Limits,
         out: Arc<Mutex<Option<Published>>>,
         ctl: Receiver<Control>,
     ) -> Worker {
@@ -311,7 +313,7 @@ impl Worker {
             ..FeedStatus::default()
         };
         Worker {
-            an: Analyzer::new(src.link_type()),
+            an: Analyzer::with_limits(src.link_type(), limits),
             src,
             status,
             speed,
@@ -539,7 +541,7 @@ mod tests {
 
     #[test]
     fn full_speed_replay_ends_on_the_last_frame() {
-        let feed = Feed::spawn(fixture("null.pcap"), None).expect("thread");
+        let feed = Feed::spawn(fixture("null.pcap"), None, Limits::default()).expect("thread");
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
         assert_eq!(p.snap.flows.len(), 2);
         assert_eq!(Some(p.snap.now), p.snap.last_ts, "clock stops at the end");
@@ -551,7 +553,8 @@ mod tests {
     #[test]
     fn paced_replay_moves_the_clock_between_frames() {
         // 8.2 s of capture at 20x: about 0.4 s.
-        let feed = Feed::spawn(fixture("null.pcap"), Some(20.0)).expect("thread");
+        let feed =
+            Feed::spawn(fixture("null.pcap"), Some(20.0), Limits::default()).expect("thread");
         let first = until(&feed, Duration::from_secs(5), |p| p.snap.first_ts.is_some());
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
         assert!(p.snap.now > first.snap.now);
@@ -561,7 +564,7 @@ mod tests {
 
     #[test]
     fn paused_replay_holds_its_clock() {
-        let feed = Feed::spawn(fixture("null.pcap"), Some(2.0)).expect("thread");
+        let feed = Feed::spawn(fixture("null.pcap"), Some(2.0), Limits::default()).expect("thread");
         let started = until(&feed, Duration::from_secs(5), |p| p.snap.first_ts.is_some());
         feed.send(Control::Pause(true));
         let paused = until(&feed, Duration::from_secs(5), |p| p.status.paused);
@@ -580,7 +583,7 @@ mod tests {
 
     #[test]
     fn a_cut_off_file_warns_and_keeps_what_was_read() {
-        let feed = Feed::spawn(fixture("cut_off.pcap"), None).expect("thread");
+        let feed = Feed::spawn(fixture("cut_off.pcap"), None, Limits::default()).expect("thread");
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
         assert!(p.status.warning.is_some(), "{:?}", p.status);
         assert!(p.status.error.is_none());

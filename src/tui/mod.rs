@@ -36,6 +36,8 @@ pub struct Options {
     pub speed: Option<f64>,
     /// Colours allowed (`NO_COLOR` unset or empty).
     pub color: bool,
+    /// Flow-table bounds.
+    pub limits: crate::analyzer::Limits,
 }
 
 /// Whether colour is allowed: `NO_COLOR` (https://no-color.org) unset or empty.
@@ -64,7 +66,7 @@ pub fn run(src: Source, opts: Options) -> anyhow::Result<()> {
         speed: if src.is_live() { None } else { opts.speed },
         ..FeedStatus::default()
     };
-    let feed = Feed::spawn(src, opts.speed)?;
+    let feed = Feed::spawn(src, opts.speed, opts.limits)?;
     let result = ui(&feed, initial, opts);
     feed.stop(Duration::from_millis(500));
     let status = result?;
@@ -114,11 +116,17 @@ fn ui(feed: &Feed, mut status: FeedStatus, opts: Options) -> anyhow::Result<Feed
             if left.is_zero() {
                 break;
             }
-            match term::wait_input(left)? {
-                term::Input::Gone => return Ok(status),
-                term::Input::Timeout => break,
-                term::Input::Ready if !event::poll(Duration::ZERO)? => continue,
-                term::Input::Ready => {}
+            // A hung-up terminal first (crossterm would spin on it), then
+            // events crossterm already buffered, then wait for more bytes.
+            if term::wait_input(Duration::ZERO)? == term::Input::Gone {
+                return Ok(status);
+            }
+            if !event::poll(Duration::ZERO)? {
+                match term::wait_input(left)? {
+                    term::Input::Gone => return Ok(status),
+                    term::Input::Timeout => break,
+                    term::Input::Ready => continue,
+                }
             }
             match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {

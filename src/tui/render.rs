@@ -683,6 +683,18 @@ fn status_spans(
     } else {
         format!("{} tracked", plural(n, "flow", "flows"))
     }));
+    let evicted = snap.counters.evicted;
+    if evicted > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(
+            if compact {
+                format!("{} evicted", fmt::count(evicted))
+            } else {
+                format!("{} evicted (--max-flows)", fmt::count(evicted))
+            },
+            t.warn(),
+        ));
+    }
     if status.finished && !status.live {
         spans.push(sep());
         spans.push(Span::styled(
