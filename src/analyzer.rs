@@ -266,14 +266,13 @@ impl Analyzer {
             .or_insert_with(|| Flow::new(key, seg, tx_i));
         let ev = &mut self.events;
         let sig = Signature::of(seg);
-        let since = seg.ts - flow.last_sent_ts[tx_i];
-        if flow.sides[tx_i].last_sent == Some(sig) && since.0.abs() < DUPLICATE_WINDOW.0 {
-            flow.duplicates += 1;
-            self.counters.duplicates += 1;
-            return;
+        if let Some((last, at)) = flow.sides[tx_i].last_sent {
+            if last == sig && (seg.ts - at).0.abs() < DUPLICATE_WINDOW.0 {
+                self.counters.duplicates += 1;
+                return;
+            }
         }
-        flow.sides[tx_i].last_sent = Some(sig);
-        flow.last_sent_ts[tx_i] = seg.ts;
+        flow.sides[tx_i].last_sent = Some((sig, seg.ts));
         flow.segments += 1;
         flow.last_seen = flow.last_seen.max(seg.ts);
         let (tx, rx) = flow.split(tx_i);

@@ -148,8 +148,9 @@ pub struct Side {
     pub prober: Option<Box<Prober>>,
     /// Undecided mid-capture candidates.
     pub pending: Option<Box<Pending>>,
-    /// The last segment this side sent, to spot the same frame captured twice.
-    pub last_sent: Option<Signature>,
+    /// The last segment this side sent and when, to spot the same frame
+    /// captured twice (within [`DUPLICATE_WINDOW`]).
+    pub last_sent: Option<(Signature, Timestamp)>,
 }
 
 /// What identifies a segment on the wire, to recognise duplicate captures.
@@ -236,11 +237,6 @@ pub struct Flow {
     pub last_data: Option<Timestamp>,
     /// Segments seen.
     pub segments: u64,
-    /// Segments seen twice: the same bytes from the same side within
-    /// [`DUPLICATE_WINDOW`] (a capture artefact, e.g. a span port's copy).
-    pub duplicates: u64,
-    /// Timestamp of the last segment each side sent.
-    pub last_sent_ts: [Timestamp; 2],
     /// Connection state.
     pub state: TcpState,
     /// The two sides: 0 = `key.lo`, 1 = `key.hi`.
@@ -262,8 +258,6 @@ impl Flow {
             last_seen: seg.ts,
             last_data: None,
             segments: 0,
-            duplicates: 0,
-            last_sent_ts: [seg.ts; 2],
             state: if seg.flags.syn() {
                 TcpState::SynSent
             } else {

@@ -208,16 +208,12 @@ fn prober_view(
     let give_up_at = match (outcome, p.last) {
         (Outcome::Probing, Some(last)) => {
             let (_, _, linux_intvl, linux_probes) = OS_DEFAULTS[0];
-            let intvl = likely.intvl_s.map(f64::from);
-            let assumed = intvl.is_none();
-            // Without an observed give-up the probe count is never known
-            // for this flow: Linux's default stands in.
+            // The probe count is only seen at a give-up, which ends probing,
+            // so while probing Linux's default always stands in for it (and
+            // for the interval until two unanswered probes show it).
             let remaining = linux_probes.saturating_sub(p.run) + 1;
-            let step = intvl.unwrap_or(linux_intvl as f64);
-            Some((
-                last.ts.add_secs(step * remaining as f64),
-                assumed || probes.is_none(),
-            ))
+            let step = likely.intvl_s.map_or(linux_intvl as f64, f64::from);
+            Some((last.ts.add_secs(step * remaining as f64), true))
         }
         _ => None,
     };
