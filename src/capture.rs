@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// Why a capture could not be opened or read. Each message says what to do.
@@ -92,6 +93,29 @@ pub enum CaptureError {
 /// How long a live read waits for a packet before returning [`Next::Timeout`].
 const POLL_MS: i32 = 100;
 
+/// Bytes kept per live frame unless `--snaplen` says otherwise: every header
+/// kawatch decodes (Ethernet with VLAN tags or SLL2, IPv6 with extension
+/// headers, TCP with options) and the first bytes of payload. Segment lengths
+/// come from the IP header, so a cut frame loses nothing kawatch reads.
+///
+/// It matters for loss: in immediate mode libpcap uses TPACKET_V2, whose ring
+/// holds fixed slots sized from the snaplen. At libpcap's default of 262144
+/// (about 64 KiB on an offloading Ethernet device) a 2 MiB ring has 16 slots,
+/// and a burst of 17 packets while the reader waits for a CPU is dropped.
+pub const LIVE_SNAPLEN: i32 = 256;
+
+/// Kernel ring for live captures unless `--buffer-size` says otherwise: about
+/// 24,000 slots of [`LIVE_SNAPLEN`] bytes, so the reader can lose the CPU for
+/// tens of milliseconds at 100k packets/s without a kernel drop.
+pub const LIVE_BUFFER_BYTES: i32 = 8 << 20;
+
+/// After [`Source::stop`], how long to wait for frames the kernel counted but
+/// has not yet handed over (they are being copied into the ring).
+const STOP_QUIET: Duration = Duration::from_millis(50);
+
+/// After [`Source::stop`], the longest the drain may take in all.
+const STOP_LIMIT: Duration = Duration::from_secs(2);
+
 /// Options for a live capture.
 #[derive(Clone, Debug, Default)]
 pub struct LiveOptions {
@@ -99,9 +123,9 @@ pub struct LiveOptions {
     pub interface: Option<String>,
     /// Promiscuous mode (off unless asked).
     pub promisc: bool,
-    /// Kernel buffer size in bytes; libpcap's default when `None`.
+    /// Kernel buffer size in bytes; [`LIVE_BUFFER_BYTES`] when `None`.
     pub buffer_size: Option<i32>,
-    /// Bytes kept per frame (headers are all kawatch needs).
+    /// Bytes kept per frame; [`LIVE_SNAPLEN`] when `None`.
     pub snaplen: Option<i32>,
 }
 
@@ -145,6 +169,22 @@ pub struct Source {
     live: bool,
     /// Live captures: the descriptor to wait on between non-blocking reads.
     poll_fd: Option<RawFd>,
+    /// Frames handed out so far.
+    frames: u64,
+    /// Set by [`Source::stop`]: where a live capture ends.
+    stop: Option<StopPoint>,
+}
+
+/// The end of a live capture: the kernel's counts at the moment it was told
+/// to stop. Everything counted then is read; nothing after it.
+#[derive(Clone, Copy, Debug)]
+struct StopPoint {
+    /// Counts at the stop; what [`Source::stats`] reports from then on.
+    stats: Stats,
+    /// Frames to have read in all when the drain is complete.
+    target: u64,
+    /// When the drain gives up waiting for the rest.
+    deadline: Instant,
 }
 
 impl std::fmt::Debug for Source {
@@ -215,19 +255,17 @@ impl Source {
                 available: names(&devices),
             });
         }
-        let mut inactive = Capture::from_device(interface.as_str())
+        let inactive = Capture::from_device(interface.as_str())
             .map_err(|e| CaptureError::Pcap {
                 name: interface.clone(),
                 reason: e.to_string(),
             })?
             .immediate_mode(true)
             .promisc(opts.promisc)
-            .snaplen(opts.snaplen.unwrap_or(262_144))
-            .timeout(100)
-            .precision(Precision::Nano);
-        if let Some(size) = opts.buffer_size {
-            inactive = inactive.buffer_size(size);
-        }
+            .snaplen(opts.snaplen.unwrap_or(LIVE_SNAPLEN))
+            .timeout(POLL_MS)
+            .precision(Precision::Nano)
+            .buffer_size(opts.buffer_size.unwrap_or(LIVE_BUFFER_BYTES));
         let cap = inactive.open().map_err(|e| {
             let reason = e.to_string();
             if reason.to_lowercase().contains("permission")
@@ -291,13 +329,26 @@ impl Source {
             name,
             live,
             poll_fd: None,
+            frames: 0,
+            stop: None,
         })
     }
 
     /// The next frame, a live read timeout, or the end of the input.
+    ///
+    /// After [`Source::stop`], a live capture hands out the frames the kernel
+    /// had accepted up to the stop, waiting briefly for any still being
+    /// copied, and then [`Next::End`].
     pub fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        if let Some(stop) = self.stop {
+            if self.frames >= stop.target || Instant::now() >= stop.deadline {
+                return Ok(Next::End);
+            }
+        }
+        let (poll_fd, stop) = (self.poll_fd, self.stop);
         match self.cap.next_packet() {
             Ok(p) => {
+                self.frames += 1;
                 // time_t and suseconds_t are i64 here but not on every target.
                 #[allow(clippy::unnecessary_cast)]
                 let ts =
@@ -305,15 +356,25 @@ impl Source {
                 Ok(Next::Frame(Frame { ts, data: p.data }))
             }
             Err(pcap::Error::TimeoutExpired) => {
-                if let Some(fd) = self.poll_fd {
-                    let mut pfd = libc::pollfd {
-                        fd,
-                        events: libc::POLLIN,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd, owned by the capture for its lifetime.
-                    unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
-                }
+                let wait = match stop {
+                    // Counted but not yet in the ring: the kernel counts a
+                    // frame when it reserves its slot, then copies it in.
+                    Some(stop) => {
+                        let quiet = STOP_QUIET.min(stop.deadline - Instant::now());
+                        if !wait_readable(poll_fd, quiet.as_millis() as i32) {
+                            // Nothing came: what is missing was dropped on the
+                            // way (libpcap skips looped-back duplicates that
+                            // the kernel counted), not delayed.
+                            self.stop = Some(StopPoint {
+                                deadline: Instant::now(),
+                                ..stop
+                            });
+                        }
+                        return Ok(Next::Timeout);
+                    }
+                    None => POLL_MS,
+                };
+                wait_readable(poll_fd, wait);
                 Ok(Next::Timeout)
             }
             Err(pcap::Error::NoMorePackets) => Ok(Next::End),
@@ -334,8 +395,42 @@ impl Source {
         }
     }
 
-    /// Kernel packet counts (live captures only).
+    /// Ends a live capture here: from now on [`Source::next_frame`] hands out
+    /// what the kernel accepted before this call and then [`Next::End`], and
+    /// [`Source::stats`] reports the counts as they were at this call, so
+    /// "captured" and "received by filter" speak of the same packets. A file
+    /// read is not affected.
+    pub fn stop(&mut self) {
+        if !self.live || self.stop.is_some() {
+            return;
+        }
+        let Some(stats) = self.kernel_stats() else {
+            return;
+        };
+        // Received counts the dropped too; those never reach the ring.
+        let accepted = u64::from(stats.received).saturating_sub(u64::from(stats.dropped));
+        self.stop = Some(StopPoint {
+            stats,
+            target: accepted.max(self.frames),
+            deadline: Instant::now() + STOP_LIMIT,
+        });
+    }
+
+    /// Kernel packet counts (live captures only); after [`Source::stop`],
+    /// the counts at the stop.
     pub fn stats(&mut self) -> Option<Stats> {
+        match self.stop {
+            Some(stop) => Some(stop.stats),
+            None => self.kernel_stats(),
+        }
+    }
+
+    /// Frames handed out so far.
+    pub fn frames_read(&self) -> u64 {
+        self.frames
+    }
+
+    fn kernel_stats(&mut self) -> Option<Stats> {
         if !self.live {
             return None;
         }
@@ -365,6 +460,21 @@ impl Source {
     pub fn is_live(&self) -> bool {
         self.live
     }
+}
+
+/// Live captures: waits up to `ms` for a frame to read; whether one came.
+fn wait_readable(poll_fd: Option<RawFd>, ms: i32) -> bool {
+    let Some(fd) = poll_fd else {
+        return false;
+    };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd on the capture's descriptor, open while the
+    // capture is.
+    unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
 }
 
 fn not_a_capture(name: &str, e: pcap::Error) -> CaptureError {

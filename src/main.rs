@@ -46,9 +46,12 @@ struct WatchArgs {
     /// Live: capture in promiscuous mode.
     #[arg(long, conflicts_with = "read")]
     promisc: bool,
-    /// Live: kernel capture buffer size in bytes.
-    #[arg(long, value_name = "BYTES", conflicts_with = "read")]
+    /// Live: kernel capture buffer size in bytes [default: 8 MiB].
+    #[arg(long, value_name = "BYTES", conflicts_with = "read", value_parser = parse_buffer_size)]
     buffer_size: Option<i32>,
+    /// Live: bytes kept per frame [default: 256, all the headers kawatch reads].
+    #[arg(short, long, value_name = "BYTES", conflicts_with = "read", value_parser = parse_snaplen)]
+    snaplen: Option<i32>,
     /// Most connections tracked at once; when full, closed ones and then the
     /// longest idle leave (counted as evicted).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
@@ -67,6 +70,27 @@ fn parse_max_flows(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("{s:?}: give a whole number of flows, at least 1")),
+    }
+}
+
+/// Parses --snaplen: 64 bytes (Ethernet, IPv4 and a 20-byte TCP header are
+/// 54) up to libpcap's 262144.
+fn parse_snaplen(s: &str) -> Result<i32, String> {
+    match s.trim().parse::<i32>() {
+        Ok(n) if (64..=262_144).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: give a number of bytes from 64 to 262144 (headers need at least 64)"
+        )),
+    }
+}
+
+/// Parses --buffer-size: at least 64 KiB, at most 2 GiB.
+fn parse_buffer_size(s: &str) -> Result<i32, String> {
+    match s.trim().parse::<i32>() {
+        Ok(n) if n >= 65_536 => Ok(n),
+        _ => Err(format!(
+            "{s:?}: give a number of bytes from 65536 to 2147483647"
+        )),
     }
 }
 
@@ -103,9 +127,12 @@ struct ReportArgs {
     /// With --interface: capture in promiscuous mode.
     #[arg(long)]
     promisc: bool,
-    /// With --interface: kernel capture buffer size in bytes.
-    #[arg(long, value_name = "BYTES")]
+    /// With --interface: kernel capture buffer size in bytes [default: 8 MiB].
+    #[arg(long, value_name = "BYTES", value_parser = parse_buffer_size)]
     buffer_size: Option<i32>,
+    /// With --interface: bytes kept per frame [default: 256, all the headers kawatch reads].
+    #[arg(short, long, value_name = "BYTES", value_parser = parse_snaplen)]
+    snaplen: Option<i32>,
     /// Most connections tracked at once; when full, closed ones and then the
     /// longest idle leave (counted as evicted).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
@@ -177,13 +204,17 @@ fn report(args: ReportArgs) -> Result<()> {
                 interface: Some(iface.clone()),
                 promisc: args.promisc,
                 buffer_size: args.buffer_size,
-                snaplen: None,
+                snaplen: args.snaplen,
             };
             Source::open_live(&opts, Some(&filter))?
         }
         None => {
-            if args.duration.is_some() || args.promisc || args.buffer_size.is_some() {
-                bail!("--duration, --promisc and --buffer-size go with --interface");
+            if args.duration.is_some()
+                || args.promisc
+                || args.buffer_size.is_some()
+                || args.snaplen.is_some()
+            {
+                bail!("--duration, --promisc, --buffer-size and --snaplen go with --interface");
             }
             let Some(file) = rest.next() else {
                 bail!("no capture given: kawatch report FILE [FILTER...], `-` for standard input, or --interface IF");
@@ -242,7 +273,7 @@ fn watch(args: WatchArgs) -> Result<()> {
                 interface: args.interface.clone(),
                 promisc: args.promisc,
                 buffer_size: args.buffer_size,
-                snaplen: None,
+                snaplen: args.snaplen,
             };
             Source::open_live(&opts, Some(&filter))?
         }

@@ -67,12 +67,16 @@ pub fn run_report(
     let progress = opts.progress_bytes.map(progress_bar);
     // Bytes consumed, estimated from record headers and captured lengths.
     let mut consumed: u64 = 24;
+    let mut stopping = false;
     loop {
-        if stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d) {
-            if src.is_live() {
-                drain(src, &mut an, opts.format, out)?;
+        if !stopping && (stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d)) {
+            if !src.is_live() {
+                break;
             }
-            break;
+            // Read on to the stop point: everything the kernel accepted
+            // before now, and nothing after.
+            src.stop();
+            stopping = true;
         }
         match src.next_frame() {
             Ok(Next::Frame(f)) => {
@@ -138,25 +142,6 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
     .progress_chars("=> ");
     bar.set_style(style);
     bar
-}
-
-/// Most frames read after a live capture is told to stop.
-const DRAIN_LIMIT: usize = 1 << 20;
-
-/// Reads what a live capture already buffered, so stopping loses nothing.
-fn drain(
-    src: &mut Source,
-    an: &mut Analyzer,
-    format: Format,
-    out: &mut dyn Write,
-) -> Result<(), RunError> {
-    for _ in 0..DRAIN_LIMIT {
-        match src.next_frame()? {
-            Next::Frame(f) => feed(an, f, format, out)?,
-            Next::Timeout | Next::End => break,
-        }
-    }
-    Ok(())
 }
 
 /// One frame through the analyser; with `--format events`, its events out.

@@ -132,13 +132,20 @@ impl RunningCapture {
 
     /// Stops with SIGINT and waits (bounded) for the file to be flushed and
     /// closed. Returns the program's stderr.
-    pub fn stop(mut self, limit: Duration) -> Result<String, String> {
-        let mut child = self.child.take().expect("capture running");
+    pub fn stop(self, limit: Duration) -> Result<String, String> {
+        let child = self.child.as_ref().expect("capture running");
         // `ip netns exec` execs the program, so this pid is tcpdump's/dumpcap's.
         // SAFETY: kill(2) on our own, not yet reaped, child.
         unsafe {
             libc::kill(child.id() as libc::pid_t, libc::SIGINT);
         }
+        self.wait_exit(limit, "after SIGINT")
+    }
+
+    /// Waits (bounded) for the program to end by itself (e.g. its own
+    /// `--duration`), then checks it lost nothing. Returns its stderr.
+    pub fn wait_exit(mut self, limit: Duration, why: &str) -> Result<String, String> {
+        let mut child = self.child.take().expect("capture running");
         let deadline = Instant::now() + limit;
         let status = loop {
             match child.try_wait() {
@@ -150,7 +157,7 @@ impl RunningCapture {
                     let _ = child.kill();
                     let _ = child.wait();
                     return Err(format!(
-                        "{} did not stop within {limit:?} after SIGINT",
+                        "{} did not stop within {limit:?} {why}",
                         self.spec.command_line()
                     ));
                 }
@@ -192,7 +199,7 @@ fn leading_number(s: &str) -> Option<u64> {
 /// tcpdump's "N packets captured / N packets received by filter / 0 packets
 /// dropped by kernel", dumpcap's "Packets captured: N" and "Packets
 /// received/dropped on interface 'X': N/0".
-fn check_counts(stderr: &str) -> Result<(), String> {
+pub fn check_counts(stderr: &str) -> Result<(), String> {
     let find = |pat: &str| stderr.lines().map(str::trim).find(|l| l.contains(pat));
     if let (Some(cap), Some(recv)) = (find("packets captured"), find("packets received by filter"))
     {

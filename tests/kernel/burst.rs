@@ -1,0 +1,200 @@
+//! kawatch capturing live while traffic pours in, stopped in the middle of it
+//! by its own `--duration` or by SIGINT: every packet the kernel accepted up to
+//! the stop is read ("captured" equals "received by filter") and none is
+//! dropped by the kernel.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use socket2::{Domain, Socket};
+
+use crate::capture::{CaptureSpec, RunningCapture};
+use crate::expect::kawatch_bin;
+use crate::sys::{tcp_socket_in, NetnsPair, ADDR_A4, ADDR_B4, VETH_A};
+
+/// How the capture is stopped.
+#[derive(Clone, Copy, Debug)]
+pub enum StopBy {
+    /// `--duration` ends it.
+    Duration,
+    /// SIGINT ends it.
+    Sigint,
+}
+
+/// Connections that pour data across the veth pair until told to stop, in
+/// bursts of small segments (NODELAY) with short pauses; the longest it runs
+/// is bounded.
+struct Traffic {
+    stop: Arc<AtomicBool>,
+    writes: Arc<AtomicU64>,
+    threads: Vec<JoinHandle<Result<(), String>>>,
+}
+
+const CONNECTIONS: usize = 4;
+const TRAFFIC_LIMIT: Duration = Duration::from_secs(20);
+
+impl Traffic {
+    fn start(pair: &NetnsPair, port: u16) -> Result<Traffic, String> {
+        let listener = tcp_socket_in(&pair.b, Domain::IPV4).map_err(|e| e.to_string())?;
+        let server: SocketAddr = format!("{ADDR_B4}:{port}").parse().expect("address");
+        listener
+            .set_reuse_address(true)
+            .map_err(|e| e.to_string())?;
+        listener
+            .bind(&server.into())
+            .map_err(|e| format!("bind {server}: {e}"))?;
+        listener.listen(16).map_err(|e| e.to_string())?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let writes = Arc::new(AtomicU64::new(0));
+        let mut threads = Vec::new();
+        let accepts = std::thread::spawn(move || -> Result<(), String> {
+            let mut readers = Vec::new();
+            for _ in 0..CONNECTIONS {
+                let (conn, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+                readers.push(std::thread::spawn(move || {
+                    let mut conn: std::net::TcpStream = conn.into();
+                    let _ = conn.set_read_timeout(Some(TRAFFIC_LIMIT));
+                    let mut buf = [0u8; 65536];
+                    while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+                }));
+            }
+            for r in readers {
+                let _ = r.join();
+            }
+            Ok(())
+        });
+        threads.push(accepts);
+        for _ in 0..CONNECTIONS {
+            let sock = tcp_socket_in(&pair.a, Domain::IPV4).map_err(|e| e.to_string())?;
+            let local: SocketAddr = format!("{ADDR_A4}:0").parse().expect("address");
+            sock.bind(&local.into()).map_err(|e| e.to_string())?;
+            sock.set_tcp_nodelay(true).map_err(|e| e.to_string())?;
+            sock.connect_timeout(&server.into(), Duration::from_secs(5))
+                .map_err(|e| format!("connect {server}: {e}"))?;
+            let (stop, writes) = (Arc::clone(&stop), Arc::clone(&writes));
+            threads.push(std::thread::spawn(move || pour(sock, &stop, &writes)));
+        }
+        Ok(Traffic {
+            stop,
+            writes,
+            threads,
+        })
+    }
+
+    fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    fn finish(self) -> Result<(), String> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().map_err(|_| "a traffic thread panicked")??;
+        }
+        Ok(())
+    }
+}
+
+/// Bursts of 50 writes of 64 bytes, 20 ms apart, until `stop` (bounded):
+/// with four connections about 10,000 segments a second, arriving in bursts
+/// far larger than the ring libpcap used to be given.
+fn pour(sock: Socket, stop: &AtomicBool, writes: &AtomicU64) -> Result<(), String> {
+    let mut conn: std::net::TcpStream = sock.into();
+    let started = Instant::now();
+    let chunk = [0x5au8; 64];
+    while !stop.load(Ordering::Relaxed) && started.elapsed() < TRAFFIC_LIMIT {
+        for _ in 0..50 {
+            conn.write_all(&chunk).map_err(|e| format!("write: {e}"))?;
+            writes.fetch_add(1, Ordering::Relaxed);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Runs one burst capture; returns kawatch's stderr, or what went wrong.
+pub fn burst_capture(how: StopBy, dir: &Path, port: u16) -> Result<String, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tag = match how {
+        StopBy::Duration => "burst-d",
+        StopBy::Sigint => "burst-i",
+    };
+    let pair = NetnsPair::create(tag)?;
+    let report = dir.join(format!("{tag}.json"));
+    let duration = match how {
+        StopBy::Duration => "2",
+        StopBy::Sigint => "60",
+    };
+    let spec = CaptureSpec {
+        name: "kawatch-burst",
+        netns: pair.a.clone(),
+        program: "sh",
+        args: vec![
+            "-c".to_owned(),
+            format!(
+                "exec '{}' report --interface {VETH_A} --duration {duration} --format json > '{}'",
+                kawatch_bin(),
+                report.display()
+            ),
+        ],
+        file: report.clone(),
+        linktype: "EN10MB",
+        ready_line: "kawatch: listening on",
+        ready_needs_file: false,
+    };
+    let cap = RunningCapture::start(spec, Duration::from_secs(10))?;
+    let traffic = Traffic::start(&pair, port)?;
+    let stopped = match how {
+        StopBy::Duration => cap.wait_exit(Duration::from_secs(15), "after --duration 2"),
+        StopBy::Sigint => {
+            std::thread::sleep(Duration::from_millis(1500));
+            cap.stop(Duration::from_secs(10))
+        }
+    };
+    // The traffic must still be flowing when the capture has ended: the stop
+    // fell in the middle of it.
+    let at_stop = traffic.writes();
+    std::thread::sleep(Duration::from_millis(100));
+    let after = traffic.writes();
+    traffic.finish()?;
+    let stderr = stopped?;
+    if after <= at_stop {
+        return Err(format!(
+            "traffic had stopped before the capture did ({at_stop} writes): not a stop mid-burst"
+        ));
+    }
+    let count = |pat: &str| -> Option<u64> {
+        stderr
+            .lines()
+            .find(|l| l.contains(pat))
+            .and_then(|l| l.split_whitespace().next()?.parse().ok())
+    };
+    let received = count("packets received by filter").unwrap_or(0);
+    if received < 500 {
+        return Err(format!(
+            "only {received} packets seen: the burst never got going\n{stderr}"
+        ));
+    }
+    let text =
+        std::fs::read_to_string(&report).map_err(|e| format!("{}: {e}", report.display()))?;
+    let json: Value =
+        serde_json::from_str(&text).map_err(|e| format!("the report is not JSON ({e}): {text}"))?;
+    let frames = json["source"]["frames"].as_u64();
+    if frames != Some(received) {
+        return Err(format!(
+            "the report read {frames:?} frames, the kernel accepted {received}"
+        ));
+    }
+    if json["source"]["kernel_drops"].as_u64() != Some(0) {
+        return Err(format!(
+            "the report says kernel_drops {}",
+            json["source"]["kernel_drops"]
+        ));
+    }
+    Ok(stderr)
+}
