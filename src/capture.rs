@@ -1,8 +1,8 @@
 //! Frames from libpcap: capture files (pcap, pcapng), standard input, and live
 //! interfaces. The only module that touches libpcap.
 
-use crate::decode::LinkType;
-use crate::time::Timestamp;
+use kawatch_core::LinkType;
+use kawatch_core::Timestamp;
 use pcap::{Activated, Capture, Device, Precision};
 use std::fs::File;
 use std::io::Read;

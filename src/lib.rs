@@ -1,10 +1,9 @@
-//! kawatch: TCP keepalives at the packet level.
+//! kawatch: TCP keepalives at the packet level, and on a box in the kernel.
 //!
-//! Captured frames go through a pure core — decode ([`decode`]) -> flow table
-//! ([`flow`]) -> classification ([`classify`]) -> per-prober timing
-//! ([`prober`], [`settings`]) -> [`Snapshot`] — driven by [`Analyzer`], which
-//! does no I/O and reads no clock. [`capture`] is the only module that
-//! touches libpcap; [`report`] prints snapshots and events.
+//! The tool around [`kawatch_core`], the pure analysis core (re-exported as
+//! [`core`]): [`capture`] is the only module that touches libpcap, [`run`]
+//! drives a capture through the core into a [`report`], and [`tui`] is the
+//! live screen.
 //!
 //! ```no_run
 //! use kawatch::{capture::{Next, Source}, Analyzer};
@@ -24,26 +23,14 @@
 
 #![warn(missing_docs)]
 
-pub mod analyzer;
 pub mod capture;
-pub mod classify;
-pub mod decode;
-pub mod flow;
-pub mod prober;
 pub mod report;
 pub mod run;
-pub mod segment;
-pub mod seq;
-pub mod settings;
-pub mod snapshot;
 pub mod synth;
-pub mod time;
 pub mod tui;
 
-pub use analyzer::{Analyzer, Counters, Event, EventKind};
-pub use decode::LinkType;
-pub use prober::Outcome;
-pub use segment::{Endpoint, Segment};
-pub use seq::SeqNumber;
-pub use snapshot::{FlowView, ProberView, Snapshot};
-pub use time::Timestamp;
+pub use kawatch_core as core;
+pub use kawatch_core::{
+    status, Analyzer, Counters, Endpoint, Event, EventKind, FlowView, LinkType, Outcome,
+    ProberView, Segment, SeqNumber, Snapshot, Timestamp,
+};

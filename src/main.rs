@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use kawatch::analyzer::Limits;
 use kawatch::capture::{LiveOptions, Source};
+use kawatch::core::Limits;
 use kawatch::report::Format;
 use kawatch::run::{run_report, RunError, RunOptions};
 use std::io::{self, BufWriter, IsTerminal};

@@ -1,10 +1,10 @@
 //! The report shell: drive a [`Source`] through the [`Analyzer`] and write a
 //! report. File and live reports share it; the TUI has its own shell.
 
-use crate::analyzer::{Analyzer, Limits};
 use crate::capture::{CaptureError, Frame, Next, Source};
 use crate::report::{write_event, write_report, Format, SourceInfo};
-use crate::time::Timestamp;
+use kawatch_core::Timestamp;
+use kawatch_core::{Analyzer, Limits};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

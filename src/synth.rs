@@ -39,12 +39,12 @@
 //! println!("{} flows", truth.flows.len());
 //! ```
 
-use crate::prober::Outcome;
-use crate::segment::Endpoint;
-use crate::time::Timestamp;
 use etherparse::{
     IpHeaders, IpNumber, Ipv4Header, PacketBuilder, PacketBuilderStep, TcpOptionElement,
 };
+use kawatch_core::Endpoint;
+use kawatch_core::Outcome;
+use kawatch_core::Timestamp;
 use serde::Serialize;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -2152,7 +2152,7 @@ mod tests {
         while let Some(ts) = gen.next_frame(&mut buf) {
             assert!(ts >= last, "out of order: {ts:?} after {last:?}");
             last = ts;
-            let seg = crate::decode::decode(crate::LinkType::Ethernet, 1, ts, &buf);
+            let seg = kawatch_core::decode(crate::LinkType::Ethernet, 1, ts, &buf);
             assert!(seg.is_some(), "undecodable frame {buf:02x?}");
         }
         let truth = gen.finish();

@@ -11,9 +11,10 @@
 
 use etherparse::PacketBuilder;
 use kawatch::capture::{Next, Source};
+use kawatch::status as state;
 use kawatch::tui::app::{Action, SortKey, ViewState};
 use kawatch::tui::feed::FeedStatus;
-use kawatch::tui::{keys, render, state};
+use kawatch::tui::{keys, render};
 use kawatch::{Analyzer, LinkType, Snapshot, Timestamp};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

@@ -1,7 +1,7 @@
 //! `--format csv`: one row per prober.
 
-use super::micros;
-use crate::snapshot::FlowView;
+use super::summary::micros;
+use kawatch_core::FlowView;
 use std::fmt::Display;
 use std::io::{self, Write};
 

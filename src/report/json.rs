@@ -1,10 +1,10 @@
 //! `--format json` and `--format events`.
 
-use super::{micros, SourceInfo, Totals};
-use crate::analyzer::Event;
-use crate::settings::Settings;
-use crate::snapshot::{FlowView, ProberView};
-use crate::time::Timestamp;
+use super::summary::{micros, SourceInfo, Totals};
+use kawatch_core::Event;
+use kawatch_core::Settings;
+use kawatch_core::Timestamp;
+use kawatch_core::{FlowView, ProberView};
 use serde::ser::SerializeSeq;
 use serde::Serialize;
 use std::cell::Cell;

@@ -1,7 +1,7 @@
 //! The default, human-readable report.
 
-use super::{SourceInfo, Totals};
-use crate::snapshot::{FlowView, ProberView};
+use super::summary::{SourceInfo, Totals};
+use kawatch_core::{FlowView, ProberView};
 use std::io::{self, Write};
 
 fn secs(v: Option<f64>) -> String {

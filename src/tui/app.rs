@@ -2,9 +2,9 @@
 //! [`ViewState::apply`]. [`ViewState::sync`] derives the visible rows (sorted,
 //! filtered, each with its state) from a snapshot; rendering only reads them.
 
-use crate::segment::{Endpoint, Vlan};
-use crate::snapshot::{FlowView, Snapshot};
-use crate::tui::state::{self, State};
+use kawatch_core::status::{self, State};
+use kawatch_core::{Endpoint, Vlan};
+use kawatch_core::{FlowView, Snapshot};
 use std::cmp::Ordering;
 
 /// What identifies a connection across snapshots.
@@ -212,7 +212,7 @@ impl ViewState {
         let mut counts = [0; State::RANKS];
         self.rows.clear();
         for (i, f) in snap.flows.iter().enumerate() {
-            let st = state::state(f, snap.now);
+            let st = status::state(f, snap.now);
             counts[st.rank() as usize] += 1;
             if self.keepalive_only && f.probers.is_empty() {
                 continue;
@@ -356,12 +356,12 @@ fn matches(f: &FlowView, st: State, terms: &[String]) -> bool {
 fn compare(sort: SortKey, x: &FlowView, xs: State, y: &FlowView, ys: State) -> Ordering {
     let by_endpoint = || (x.a, x.b, x.vlan).cmp(&(y.a, y.b, y.vlan));
     let idle = |f: &FlowView| {
-        state::primary(f)
+        status::primary(f)
             .and_then(|i| f.probers[i].idle_s)
             .unwrap_or(f64::INFINITY)
     };
     let give_up = |f: &FlowView| {
-        state::primary(f)
+        status::primary(f)
             .and_then(|i| f.probers[i].give_up_at)
             .map_or(i64::MAX, |(t, _)| t.0)
     };
@@ -375,9 +375,9 @@ fn compare(sort: SortKey, x: &FlowView, xs: State, y: &FlowView, ys: State) -> O
             .total_cmp(&idle(y))
             .then_with(|| xs.rank().cmp(&ys.rank()))
             .then_with(by_endpoint),
-        SortKey::Activity => state::last_activity(y)
+        SortKey::Activity => status::last_activity(y)
             .0
-            .cmp(&state::last_activity(x).0)
+            .cmp(&status::last_activity(x).0)
             .then_with(by_endpoint),
         SortKey::Endpoint => by_endpoint(),
     }

@@ -11,11 +11,11 @@
 //!   with TPACKET_V3 the read timeout never fires on an idle interface), and
 //!   the screen must keep moving with the clock all the same.
 
-use crate::analyzer::{Analyzer, Limits};
 use crate::capture::{CaptureError, Next, Source};
 use crate::run::wall_clock;
-use crate::snapshot::Snapshot;
-use crate::time::Timestamp;
+use kawatch_core::Snapshot;
+use kawatch_core::Timestamp;
+use kawatch_core::{Analyzer, Limits};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};

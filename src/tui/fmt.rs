@@ -1,9 +1,9 @@
 //! Text for durations, counts and settings: short, aligned, and honest about
 //! what is a lower bound (`>`) or an assumption (`~`).
 
-use crate::settings::Settings;
-use crate::snapshot::ProberView;
-use crate::time::{Span, Timestamp};
+use kawatch_core::ProberView;
+use kawatch_core::Settings;
+use kawatch_core::{Span, Timestamp};
 
 /// A coarse duration for "how long ago" and countdowns: `0.4s`, `42s`,
 /// `3m05s`, `2h05m`, `3d04h`.

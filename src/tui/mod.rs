@@ -15,14 +15,14 @@ pub mod feed;
 pub mod fmt;
 pub mod keys;
 pub mod render;
-pub mod state;
+
 pub mod term;
 
 use crate::capture::Source;
-use crate::snapshot::Snapshot;
-use crate::time::Timestamp;
 use app::ViewState;
 use feed::{Control, Feed, FeedStatus};
+use kawatch_core::Snapshot;
+use kawatch_core::Timestamp;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,7 @@ pub struct Options {
     /// Colours allowed (`NO_COLOR` unset or empty).
     pub color: bool,
     /// Flow-table bounds.
-    pub limits: crate::analyzer::Limits,
+    pub limits: kawatch_core::Limits,
 }
 
 /// Whether colour is allowed: `NO_COLOR` (https://no-color.org) unset or empty.

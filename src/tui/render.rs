@@ -2,13 +2,13 @@
 //! view state. No I/O, no clock: the time is the snapshot's. Only the rows
 //! on screen are formatted, so thousands of connections cost little.
 
-use crate::prober::{Mark, Outcome};
-use crate::snapshot::{FlowView, ProberView, Snapshot};
-use crate::time::Timestamp;
 use crate::tui::app::{FlowId, RowRef, ViewState};
 use crate::tui::feed::FeedStatus;
 use crate::tui::fmt::{self, coarse, precise, precise_or_dash};
-use crate::tui::state::{self, State};
+use kawatch_core::status::{self, State};
+use kawatch_core::Timestamp;
+use kawatch_core::{FlowView, ProberView, Snapshot};
+use kawatch_core::{Mark, Outcome};
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -338,7 +338,7 @@ fn next_text(f: &FlowView, p: Option<&ProberView>, st: State, now: Timestamp) ->
             }
             None => String::new(),
         },
-        State::Overdue => match state::next_due(f, p) {
+        State::Overdue => match status::next_due(f, p) {
             Some(due) => {
                 let what = if p.outcome == Outcome::Probing {
                     "probe/RST"
@@ -349,7 +349,7 @@ fn next_text(f: &FlowView, p: Option<&ProberView>, st: State, now: Timestamp) ->
             }
             None => String::new(),
         },
-        State::Alive | State::Idle | State::Active => match state::next_due(f, p) {
+        State::Alive | State::Idle | State::Active => match status::next_due(f, p) {
             Some(due) => {
                 let d = fmt::secs_between(due.at, now);
                 if d > 0.05 {
@@ -365,13 +365,13 @@ fn next_text(f: &FlowView, p: Option<&ProberView>, st: State, now: Timestamp) ->
 }
 
 fn cells(f: &FlowView, st: State, now: Timestamp, t: Theme) -> [Cell; 13] {
-    let p = state::primary(f).map(|i| &f.probers[i]);
+    let p = status::primary(f).map(|i| &f.probers[i]);
     let plain = |s: String| (s, Style::new());
     let dash_dim = |s: String| {
         let style = if s == "-" { t.dim() } else { Style::new() };
         (s, style)
     };
-    let (act, lower) = state::last_activity(f);
+    let (act, lower) = status::last_activity(f);
     let quiet = format!(
         "{}{}",
         if lower { ">" } else { "" },
@@ -813,7 +813,7 @@ fn detail_lines(
 ) -> Vec<Line<'static>> {
     let now = snap.now;
     let off = view.utc_offset;
-    let st = state::state(flow, now);
+    let st = status::state(flow, now);
     let label = |s: &str| Span::styled(format!("  {s:<12}"), t.label());
     let mut lines: Vec<Line> = Vec::new();
     let mut head = vec![
@@ -1075,7 +1075,7 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> Str
                         format!("should have declared the peer dead {} ago", coarse(-d))
                     };
                     let why = if assumed {
-                        let (n, _) = state::probe_count(p);
+                        let (n, _) = status::probe_count(p);
                         let step = match p.likely.intvl_s {
                             Some(_) => String::new(),
                             None => " and 75 s apart".into(),
@@ -1088,7 +1088,7 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> Str
                 }
                 None => "unknown".into(),
             };
-            if let Some(due) = state::next_due(flow, p).filter(|d| d.late(now)) {
+            if let Some(due) = status::next_due(flow, p).filter(|d| d.late(now)) {
                 s = format!(
                     "a probe or the give-up RST was due at {}; nothing seen for {} — {}",
                     fmt::clock(due.at, off),
@@ -1098,7 +1098,7 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> Str
             }
             s
         }
-        Outcome::Alive => match state::next_due(flow, p) {
+        Outcome::Alive => match status::next_due(flow, p) {
             Some(due) if due.late(now) => format!(
                 "a probe was due at {}; none seen for {} — the prober may be gone, or its probes miss this capture point",
                 fmt::clock(due.at, off),

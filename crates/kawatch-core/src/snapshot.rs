@@ -1,7 +1,6 @@
 //! A point-in-time view of every flow and prober: what reports print and the
 //! TUI draws. Plain data, derived from the analyser's state and `now`.
 
-use crate::analyzer::{Analyzer, Counters};
 use crate::flow::{Flow, TcpState};
 use crate::prober::{GiveUp, Mark, Outcome, Prober};
 use crate::segment::{Endpoint, Vlan};
@@ -92,39 +91,19 @@ pub struct ProberView {
     pub timeline: Vec<(Timestamp, Mark)>,
 }
 
-pub(crate) fn build(an: &Analyzer, now: Timestamp) -> Snapshot {
-    let (first_ts, last_ts) = an.time_range();
-    Snapshot {
-        now,
-        counters: an.counters(),
-        first_ts,
-        last_ts,
-        flows: flow_views(an).collect(),
-    }
-}
-
-/// Every flow's view in report order (first seen, then endpoints), each built
-/// only when the iterator reaches it: a report streams them without holding
-/// them all.
-pub fn flow_views(an: &Analyzer) -> impl Iterator<Item = FlowView> + '_ {
-    enum Source<'a> {
-        Live(&'a Flow),
-        Retired(&'a FlowView),
-    }
-    let first_ts = an.time_range().0;
-    let live = an.flows().map(|f| {
-        let (a, b) = (f.sides[f.a].endpoint, f.sides[1 - f.a].endpoint);
-        ((f.first_seen, a, b, f.key.vlan), Source::Live(f))
-    });
-    let retired = an
-        .retired()
-        .map(|v| ((v.first_seen, v.a, v.b, v.vlan), Source::Retired(v)));
-    let mut all: Vec<_> = retired.chain(live).collect();
-    all.sort_unstable_by_key(|(key, _)| *key);
-    all.into_iter().map(move |(_, src)| match src {
-        Source::Live(f) => flow_view(f, first_ts),
-        Source::Retired(v) => v.clone(),
-    })
+/// Frame and segment counts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Counters {
+    /// Frames handed in.
+    pub frames: u64,
+    /// Frames that decoded to a TCP segment.
+    pub tcp_segments: u64,
+    /// Frames that did not.
+    pub undecoded: u64,
+    /// Segments ignored as the same frame captured twice.
+    pub duplicates: u64,
+    /// Flows dropped from the table: it was full, or they timed out.
+    pub evicted: u64,
 }
 
 /// One flow's view; `capture_start` is the capture's first timestamp.

@@ -9,76 +9,16 @@
 //! (an already decoded [`Segment`]), each returning the [`Event`]s the segment
 //! decided; [`Analyzer::snapshot`] for the state of every flow at a moment.
 
+use crate::classify::candidates::{self, Candidate, Verdict, MAX_CANDIDATES};
 use crate::classify::{classify, Class};
 use crate::decode::{decode, LinkType};
-use crate::flow::{
-    Candidate, Flow, FlowKey, Side, Signature, TcpState, DUPLICATE_WINDOW, MAX_CANDIDATES,
-};
-use crate::prober::MIN_TIMER_GAP;
+use crate::event::{Event, EventKind};
+use crate::flow::{Flow, FlowKey, Side, Signature, TcpState, DUPLICATE_WINDOW};
 use crate::segment::{Endpoint, Segment};
-use crate::snapshot::FlowView;
+use crate::snapshot::{flow_view, Counters, FlowView, Snapshot};
 use crate::time::{Span, Timestamp};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
-
-/// What a classified segment was.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    /// A keepalive probe.
-    Probe,
-    /// The peer's ACK answering a probe.
-    ProbeAck,
-    /// The peer's RST answering a probe (it lost the connection).
-    ProbeRst,
-    /// The prober's RST after unanswered probes.
-    GiveUp,
-    /// A zero-window probe (same bytes as a keepalive; not one).
-    ZeroWindowProbe,
-}
-
-impl EventKind {
-    /// The word reports use.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Probe => "probe",
-            EventKind::ProbeAck => "probe_ack",
-            EventKind::ProbeRst => "probe_rst",
-            EventKind::GiveUp => "give_up",
-            EventKind::ZeroWindowProbe => "zero_window_probe",
-        }
-    }
-}
-
-/// A classified segment.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Event {
-    /// 1-based frame number in the input.
-    pub frame: u64,
-    /// Capture timestamp of that frame.
-    pub ts: Timestamp,
-    /// What it was.
-    pub kind: EventKind,
-    /// Sender.
-    pub src: Endpoint,
-    /// Receiver.
-    pub dst: Endpoint,
-}
-
-/// Frame and segment counts.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Counters {
-    /// Frames handed in.
-    pub frames: u64,
-    /// Frames that decoded to a TCP segment.
-    pub tcp_segments: u64,
-    /// Frames that did not.
-    pub undecoded: u64,
-    /// Segments ignored as the same frame captured twice.
-    pub duplicates: u64,
-    /// Flows dropped from the table: it was full, or they timed out.
-    pub evicted: u64,
-}
 
 /// Bounds on the flow table.
 #[derive(Clone, Copy, Debug)]
@@ -184,19 +124,9 @@ impl Analyzer {
         (self.first_ts, self.last_ts)
     }
 
-    /// The flows tracked, in no particular order.
-    pub fn flows(&self) -> impl Iterator<Item = &Flow> {
-        self.flows.values()
-    }
-
     /// Number of flows tracked.
     pub fn flow_count(&self) -> usize {
         self.flows.len()
-    }
-
-    /// Flows with keepalives that have left the table.
-    pub fn retired(&self) -> impl Iterator<Item = &FlowView> {
-        self.retired.iter()
     }
 
     /// Drops closed flows quiet past the linger time and open flows idle past
@@ -248,8 +178,7 @@ impl Analyzer {
                 if self.retired.len() >= MAX_RETIRED {
                     self.retired.pop_front();
                 }
-                self.retired
-                    .push_back(crate::snapshot::flow_view(&flow, self.first_ts));
+                self.retired.push_back(flow_view(&flow, self.first_ts));
             }
         }
     }
@@ -359,8 +288,40 @@ impl Analyzer {
     }
 
     /// Every flow's state at `now` (normally the last capture timestamp).
-    pub fn snapshot(&self, now: Timestamp) -> crate::Snapshot {
-        crate::snapshot::build(self, now)
+    pub fn snapshot(&self, now: Timestamp) -> Snapshot {
+        let (first_ts, last_ts) = self.time_range();
+        Snapshot {
+            now,
+            counters: self.counters(),
+            first_ts,
+            last_ts,
+            flows: self.flow_views().collect(),
+        }
+    }
+
+    /// Every flow's view in report order (first seen, then endpoints), each
+    /// built only when the iterator reaches it: a report streams them without
+    /// holding them all.
+    pub fn flow_views(&self) -> impl Iterator<Item = FlowView> + '_ {
+        enum Source<'a> {
+            Live(&'a Flow),
+            Retired(&'a FlowView),
+        }
+        let first_ts = self.first_ts;
+        let live = self.flows.values().map(|f| {
+            let (a, b) = (f.sides[f.a].endpoint, f.sides[1 - f.a].endpoint);
+            ((f.first_seen, a, b, f.key.vlan), Source::Live(f))
+        });
+        let retired = self
+            .retired
+            .iter()
+            .map(|v| ((v.first_seen, v.a, v.b, v.vlan), Source::Retired(v)));
+        let mut all: Vec<_> = retired.chain(live).collect();
+        all.sort_unstable_by_key(|(key, _)| *key);
+        all.into_iter().map(move |(_, src)| match src {
+            Source::Live(f) => flow_view(f, first_ts),
+            Source::Retired(v) => v.clone(),
+        })
     }
 }
 
@@ -421,73 +382,44 @@ fn release(side: &mut Side, peer: &mut Side) {
     }
 }
 
-/// The sender's own candidates, in the light of what it sends now: a repeat
-/// waits; its RST at candidate seq + 1 (a give-up) or its next segment at
-/// seq + 1 after a 0-byte candidate shows they sat one below snd_nxt: probes.
+/// The sender's own candidates, in the light of what it sends now.
 fn settle_own_candidates(tx: &mut Side, rx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
     let Some(last) = tx.last_candidate() else {
         return;
     };
-    let f = seg.flags;
-    let plain = !f.rst() && !f.fin() && !f.syn();
-    if plain && seg.seq == last.seq && seg.ack == last.ack && seg.payload_len == last.len as u32 {
-        return; // a repeat: classified as a candidate again
-    }
-    let give_up = f.rst() && seg.seq == last.seq + 1;
-    let next_after_empty = !f.rst() && last.len == 0 && seg.seq == last.seq + 1;
-    if give_up || next_after_empty {
-        confirm(tx, rx.endpoint, rx.window == Some(0), MAX_CANDIDATES, ev);
-    } else {
-        release(tx, rx);
+    match candidates::by_own_next(last, seg, rx.window) {
+        Verdict::Wait => {}
+        Verdict::Probes { zero_window } => {
+            confirm(tx, rx.endpoint, zero_window, MAX_CANDIDATES, ev);
+        }
+        Verdict::NotProbes => release(tx, rx),
     }
 }
 
-/// The receiver's candidates, in the light of the sender's ACK or RST: an ACK
-/// of candidate seq + 1 (with a D-SACK for a 1-byte one) answers a probe; an
-/// RST without ACK at the candidate's ack number is a peer that lost the
-/// connection (item 12). The segment itself is then classified as the reply.
+/// The receiver's candidates, in the light of the sender's ACK or RST. When
+/// they are probes, the segment itself is then classified as the reply.
 fn settle_peer_candidates(rx: &mut Side, tx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
     let Some(last) = rx.last_candidate() else {
         return;
     };
-    let f = seg.flags;
-    let acked = !f.rst()
-        && f.ack()
-        && seg.ack == last.seq + 1
-        && (last.len == 0 || seg.sack == Some((last.seq, last.seq + 1)));
-    let reset = f.rst() && !f.ack() && seg.seq == last.ack && last.len == 0;
-    if acked || reset {
-        confirm(
-            rx,
-            tx.endpoint,
-            acked && seg.window == 0,
-            MAX_CANDIDATES,
-            ev,
-        );
-    } else if f.ack() || f.rst() {
-        release(rx, tx);
+    match candidates::by_peer_answer(last, seg) {
+        Verdict::Wait => {}
+        Verdict::Probes { zero_window } => {
+            confirm(rx, tx.endpoint, zero_window, MAX_CANDIDATES, ev);
+        }
+        Verdict::NotProbes => release(rx, tx),
     }
 }
 
-/// Item 18: unanswered probes repeat the same seq/ack at a steady spacing.
-/// Three in a row, timer-spaced and steady (not doubling like a zero-window
-/// or retransmission backoff), are probes.
+/// Candidates repeating at a steady, timer-like spacing are probes.
 fn confirm_steady_candidates(tx: &mut Side, rx: &Side, ev: &mut Vec<Event>) {
     let Some(p) = tx.pending.as_deref() else {
         return;
     };
-    let c = p.as_slice();
-    if c.len() < 3 {
+    if !candidates::steady(p.as_slice()) {
         return;
     }
-    let (min, max) = c
-        .windows(2)
-        .map(|w| (w[1].ts - w[0].ts).0)
-        .fold((i64::MAX, 0), |(lo, hi), g| (lo.min(g), hi.max(g)));
-    if min < MIN_TIMER_GAP.0 || max as f64 > 1.5 * min as f64 {
-        return;
-    }
-    let probed = c[0].seq + 1;
+    let probed = p.as_slice()[0].seq + 1;
     confirm(tx, rx.endpoint, rx.window == Some(0), MAX_CANDIDATES, ev);
     // The peer has acknowledged the probed byte: later repeats classify directly.
     tx.acked = Some(probed);
@@ -839,12 +771,12 @@ mod tests {
         an.ingest(&flow_seg(99, 200.0, A)); // table full: one must go
         assert_eq!(an.counters().evicted, 1);
         assert!(
-            an.flows().all(|f| f.key.lo.port != 10_000),
+            an.flows.values().all(|f| f.key.lo.port != 10_000),
             "the reset flow leaves first"
         );
         an.ingest(&flow_seg(98, 201.0, A));
         assert!(
-            an.flows().all(|f| f.key.lo.port != 10_001),
+            an.flows.values().all(|f| f.key.lo.port != 10_001),
             "then the idle longest"
         );
     }

@@ -4,12 +4,14 @@
 //! Keepalive tests run first: a probe repeats old sequence space and would
 //! otherwise pass for a retransmission or a duplicate ACK.
 
+pub(crate) mod candidates;
+
 use crate::segment::Segment;
 use crate::seq::SeqNumber;
 
 /// What the classifier knows of one side of a flow, before this segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SideView {
+pub(crate) struct SideView {
     /// Highest sequence number the side has sent up to (seq + len), if seen.
     pub snd_nxt: Option<SeqNumber>,
     /// Highest ACK the other side has sent for this side's data: its snd_una as seen on the wire.
@@ -22,7 +24,7 @@ pub struct SideView {
 
 /// What a segment is, from the keepalive point of view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Class {
+pub(crate) enum Class {
     /// A keepalive probe: 0 or 1 byte at one below what the peer has acknowledged.
     Probe,
     /// A zero-window probe: the same bytes as a probe, but the peer's window is 0.
@@ -41,7 +43,7 @@ pub enum Class {
 }
 
 /// Classifies `seg`, sent by the side `tx` to the side `rx`.
-pub fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
+pub(crate) fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
     let f = seg.flags;
     if f.syn() {
         return Class::Other;

@@ -2,7 +2,8 @@
 //! and the OS defaults they match (KEEPALIVE-FACTS items 7 and 15).
 
 /// Keepalive settings: idle time, interval, probe count.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Settings {
     /// TCP_KEEPIDLE / keepalive_time, seconds.
     pub idle_s: Option<u32>,
@@ -20,16 +21,16 @@ pub const OS_DEFAULTS: [(&str, u32, u32, u32); 3] = [
 ];
 
 /// How late a kernel timer may fire: a fraction of the timeout plus a constant.
-pub const LATE_FRACTION: f64 = 0.125;
+pub(crate) const LATE_FRACTION: f64 = 0.125;
 /// Constant part of the lateness allowance, seconds.
-pub const LATE_CONSTANT: f64 = 0.1;
+pub(crate) const LATE_CONSTANT: f64 = 0.1;
 /// Allowance for a timer read as a little early, seconds: capture jitter, and
 /// stacks other than Linux whose coarse timers may run a hair early.
-pub const EARLY_JITTER: f64 = 0.05;
+pub(crate) const EARLY_JITTER: f64 = 0.05;
 /// The same allowance as a fraction of the observation (the larger applies, up to [`EARLY_MAX`]).
-pub const EARLY_FRACTION: f64 = 0.005;
+pub(crate) const EARLY_FRACTION: f64 = 0.005;
 /// The most that allowance may be, seconds.
-pub const EARLY_MAX: f64 = 0.2;
+pub(crate) const EARLY_MAX: f64 = 0.2;
 
 /// The whole-second setting most likely to have produced `observed` seconds.
 ///

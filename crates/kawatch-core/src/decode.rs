@@ -161,7 +161,7 @@ mod fast {
     }
 
     /// `None` when the frame is not of a shape this path handles.
-    pub fn decode(link: LinkType, frame: u64, ts: Timestamp, d: &[u8]) -> Option<Segment> {
+    pub(super) fn decode(link: LinkType, frame: u64, ts: Timestamp, d: &[u8]) -> Option<Segment> {
         let mut vlan = Vlan::NONE;
         let (at, v6) = match link {
             LinkType::Ethernet => {

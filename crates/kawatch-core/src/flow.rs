@@ -3,6 +3,7 @@
 //! A flow's state is small and fixed-size; a side's keepalive record and its
 //! mid-capture candidates are boxed, so only the sides that probe pay for them.
 
+use crate::classify::candidates::{Candidate, Pending};
 use crate::classify::SideView;
 use crate::prober::Prober;
 use crate::segment::{Endpoint, Segment, Vlan};
@@ -11,7 +12,7 @@ use crate::time::Timestamp;
 
 /// A flow's identity: the two endpoints in a canonical order, and the VLAN tags.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct FlowKey {
+pub(crate) struct FlowKey {
     /// The lower endpoint.
     pub lo: Endpoint,
     /// The higher endpoint.
@@ -22,7 +23,7 @@ pub struct FlowKey {
 
 impl FlowKey {
     /// The key of a segment's flow, and which side sent it (0 = `lo`, 1 = `hi`).
-    pub fn of(seg: &Segment) -> (FlowKey, usize) {
+    pub(crate) fn of(seg: &Segment) -> (FlowKey, usize) {
         if seg.src <= seg.dst {
             (
                 FlowKey {
@@ -47,11 +48,15 @@ impl FlowKey {
 
 /// Two identical segments from one side closer than this are one segment
 /// captured twice: no TCP timer fires that fast (retransmissions wait >= 200 ms).
-pub const DUPLICATE_WINDOW: crate::time::Span = crate::time::Span(1_000_000);
+pub(crate) const DUPLICATE_WINDOW: crate::time::Span = crate::time::Span(1_000_000);
 
 /// Connection state as the wire shows it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum TcpState {
     /// SYN seen, handshake not complete.
     SynSent,
@@ -78,57 +83,9 @@ impl TcpState {
     }
 }
 
-/// A keepalive-shaped segment sent before the peer's ACK for this side was
-/// seen (capture started mid-connection), waiting for what follows to decide.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Candidate {
-    /// Frame number.
-    pub frame: u64,
-    /// Capture timestamp.
-    pub ts: Timestamp,
-    /// Sequence number.
-    pub seq: SeqNumber,
-    /// Acknowledgment number.
-    pub ack: SeqNumber,
-    /// Payload length (0 or 1).
-    pub len: u8,
-}
-
-/// Candidates held per side; more than this are not needed to see a steady spacing.
-pub const MAX_CANDIDATES: usize = 6;
-
-/// One side's undecided candidates, oldest first.
-#[derive(Clone, Debug, Default)]
-pub struct Pending {
-    cands: [Candidate; MAX_CANDIDATES],
-    len: usize,
-}
-
-impl Pending {
-    /// The candidates, oldest first.
-    pub fn as_slice(&self) -> &[Candidate] {
-        &self.cands[..self.len]
-    }
-
-    /// Adds one; when full, the oldest is returned to be let go.
-    pub fn push(&mut self, c: Candidate) -> Option<Candidate> {
-        let dropped = if self.len == MAX_CANDIDATES {
-            let first = self.cands[0];
-            self.cands.copy_within(1.., 0);
-            self.len -= 1;
-            Some(first)
-        } else {
-            None
-        };
-        self.cands[self.len] = c;
-        self.len += 1;
-        dropped
-    }
-}
-
 /// What one side has sent, and its keepalive record.
 #[derive(Clone, Debug)]
-pub struct Side {
+pub(crate) struct Side {
     /// This side's address and port.
     pub endpoint: Endpoint,
     /// Highest seq + len this side has sent.
@@ -155,7 +112,7 @@ pub struct Side {
 
 /// What identifies a segment on the wire, to recognise duplicate captures.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Signature {
+pub(crate) struct Signature {
     seq: SeqNumber,
     ack: SeqNumber,
     len: u32,
@@ -166,7 +123,7 @@ pub struct Signature {
 
 impl Signature {
     /// The signature of a segment.
-    pub fn of(seg: &Segment) -> Signature {
+    pub(crate) fn of(seg: &Segment) -> Signature {
         Signature {
             seq: seg.seq,
             ack: seg.ack,
@@ -195,7 +152,7 @@ impl Side {
     }
 
     /// What the classifier needs to know of this side.
-    pub fn view(&self) -> SideView {
+    pub(crate) fn view(&self) -> SideView {
         SideView {
             snd_nxt: self.snd_nxt,
             acked: self.acked,
@@ -210,21 +167,21 @@ impl Side {
     }
 
     /// The newest undecided candidate, if any.
-    pub fn last_candidate(&self) -> Option<Candidate> {
+    pub(crate) fn last_candidate(&self) -> Option<Candidate> {
         self.pending
             .as_deref()
             .and_then(|p| p.as_slice().last().copied())
     }
 
     /// The keepalive record, created on first use.
-    pub fn prober_mut(&mut self) -> &mut Prober {
+    pub(crate) fn prober_mut(&mut self) -> &mut Prober {
         self.prober.get_or_insert_with(Default::default)
     }
 }
 
 /// One connection.
 #[derive(Clone, Debug)]
-pub struct Flow {
+pub(crate) struct Flow {
     /// Identity.
     pub key: FlowKey,
     /// Index of side `a` (the initiator when its SYN was seen, else the first sender).
@@ -245,7 +202,7 @@ pub struct Flow {
 
 impl Flow {
     /// A flow first seen with `seg`, sent by side `tx`.
-    pub fn new(key: FlowKey, seg: &Segment, tx: usize) -> Flow {
+    pub(crate) fn new(key: FlowKey, seg: &Segment, tx: usize) -> Flow {
         let a = if seg.flags.syn() && seg.flags.ack() {
             1 - tx
         } else {
@@ -268,7 +225,7 @@ impl Flow {
     }
 
     /// The sending side and the receiving side of a segment sent by side `tx`.
-    pub fn split(&mut self, tx: usize) -> (&mut Side, &mut Side) {
+    pub(crate) fn split(&mut self, tx: usize) -> (&mut Side, &mut Side) {
         let [lo, hi] = &mut self.sides;
         if tx == 0 {
             (lo, hi)

@@ -10,11 +10,15 @@ use crate::time::{Span, Timestamp};
 /// Gaps shorter than this cannot come from a keepalive timer: configured
 /// values are whole seconds and timers never fire early. (The capture
 /// timestamps may jitter a little, hence not exactly 1 s.)
-pub const MIN_TIMER_GAP: Span = Span(900_000_000);
+pub(crate) const MIN_TIMER_GAP: Span = Span(900_000_000);
 
 /// How a prober's probing has ended so far.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Outcome {
     /// The last probe was answered.
     Alive,
@@ -40,7 +44,7 @@ impl Outcome {
 
 /// A bounded ring of gaps in milliseconds; keeps the most recent `N`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct GapRing {
+pub(crate) struct GapRing {
     gaps: [u32; 16],
     len: u8,
     next: u8,
@@ -48,24 +52,20 @@ pub struct GapRing {
 
 impl GapRing {
     /// Records a gap.
-    pub fn push(&mut self, gap: Span) {
+    pub(crate) fn push(&mut self, gap: Span) {
         self.gaps[self.next as usize] = gap.as_millis_u32();
         self.next = (self.next + 1) % self.gaps.len() as u8;
         self.len = (self.len + 1).min(self.gaps.len() as u8);
     }
 
-    /// Number of gaps held.
-    pub fn len(&self) -> usize {
-        self.len as usize
-    }
-
     /// Whether no gap is held.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Median in seconds (lower median for an even count: timers are late, not early).
-    pub fn median_secs(&self) -> Option<f64> {
+    pub(crate) fn median_secs(&self) -> Option<f64> {
         if self.len == 0 {
             return None;
         }
@@ -91,7 +91,7 @@ pub enum Mark {
 
 /// A give-up: the prober's RST after a run of unanswered probes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GiveUp {
+pub(crate) struct GiveUp {
     /// When the RST was sent.
     pub ts: Timestamp,
     /// Unanswered probes seen in the run before it.
@@ -104,7 +104,7 @@ pub struct GiveUp {
 
 /// The last probe sent.
 #[derive(Clone, Copy, Debug)]
-pub struct LastProbe {
+pub(crate) struct LastProbe {
     /// When it was sent.
     pub ts: Timestamp,
     /// Its sequence number (snd_una - 1).
@@ -115,7 +115,7 @@ pub struct LastProbe {
 
 /// One side's keepalive record.
 #[derive(Clone, Debug, Default)]
-pub struct Prober {
+pub(crate) struct Prober {
     /// Probes sent.
     pub sent: u32,
     /// Probes answered by the peer's ACK.
@@ -156,7 +156,7 @@ pub struct Prober {
 
 impl Prober {
     /// A probe was sent at `ts`; `last_rx` is the last activity this side received.
-    pub fn on_probe(
+    pub(crate) fn on_probe(
         &mut self,
         ts: Timestamp,
         seq: SeqNumber,
@@ -202,7 +202,7 @@ impl Prober {
     }
 
     /// The peer answered the outstanding probe (any accepted segment does).
-    pub fn on_answer(&mut self, ts: Timestamp) {
+    pub(crate) fn on_answer(&mut self, ts: Timestamp) {
         if self.outstanding {
             self.answered += 1;
             self.outstanding = false;
@@ -214,7 +214,7 @@ impl Prober {
 
     /// Other activity from the peer after a probe: not a reply, but the
     /// kernel's probe count starts again (probes_out = 0).
-    pub fn on_activity(&mut self) {
+    pub(crate) fn on_activity(&mut self) {
         if self.outstanding {
             self.outstanding = false;
             self.run = 0;
@@ -222,14 +222,14 @@ impl Prober {
     }
 
     /// The peer answered a probe with RST.
-    pub fn on_peer_reset(&mut self, ts: Timestamp) {
+    pub(crate) fn on_peer_reset(&mut self, ts: Timestamp) {
         self.outstanding = false;
         self.peer_reset = Some(ts);
         self.mark(ts, Mark::PeerReset);
     }
 
     /// The prober sent its RST after unanswered probes.
-    pub fn on_give_up(&mut self, ts: Timestamp, last_rx: Option<Timestamp>) {
+    pub(crate) fn on_give_up(&mut self, ts: Timestamp, last_rx: Option<Timestamp>) {
         self.gave_up = Some(GiveUp {
             ts,
             probes: self.run,
@@ -241,7 +241,7 @@ impl Prober {
     }
 
     /// Where the probing stands.
-    pub fn outcome(&self) -> Outcome {
+    pub(crate) fn outcome(&self) -> Outcome {
         if self.peer_reset.is_some() {
             Outcome::Reset
         } else if self.gave_up.is_some() {
@@ -254,7 +254,7 @@ impl Prober {
     }
 
     /// The recent marks, oldest first.
-    pub fn timeline(&self) -> impl Iterator<Item = (Timestamp, Mark)> + '_ {
+    pub(crate) fn timeline(&self) -> impl Iterator<Item = (Timestamp, Mark)> + '_ {
         let n = self.timeline.len();
         (0..n).filter_map(move |i| {
             let (ts, mark) = self.timeline[(self.timeline_next as usize + i) % n];

@@ -1,0 +1,131 @@
+//! Mid-capture candidates: keepalive-shaped segments whose meaning the
+//! capture cannot show yet, because it started after the peer's last ACK for
+//! the sender (item 18). [`classify`](super::classify) calls a segment a
+//! [`Class::Candidate`](super::Class::Candidate); the rules here decide, from
+//! what follows, whether the candidates were probes. The analyser only
+//! applies the verdicts.
+
+use crate::prober::MIN_TIMER_GAP;
+use crate::segment::Segment;
+use crate::seq::SeqNumber;
+use crate::time::Timestamp;
+
+/// A keepalive-shaped segment sent before the peer's ACK for this side was
+/// seen (capture started mid-connection), waiting for what follows to decide.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Candidate {
+    /// Frame number.
+    pub(crate) frame: u64,
+    /// Capture timestamp.
+    pub(crate) ts: Timestamp,
+    /// Sequence number.
+    pub(crate) seq: SeqNumber,
+    /// Acknowledgment number.
+    pub(crate) ack: SeqNumber,
+    /// Payload length (0 or 1).
+    pub(crate) len: u8,
+}
+
+/// Candidates held per side; more than this are not needed to see a steady spacing.
+pub(crate) const MAX_CANDIDATES: usize = 6;
+
+/// One side's undecided candidates, oldest first.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pending {
+    cands: [Candidate; MAX_CANDIDATES],
+    len: usize,
+}
+
+impl Pending {
+    /// The candidates, oldest first.
+    pub(crate) fn as_slice(&self) -> &[Candidate] {
+        &self.cands[..self.len]
+    }
+
+    /// Adds one; when full, the oldest is returned to be let go.
+    pub(crate) fn push(&mut self, c: Candidate) -> Option<Candidate> {
+        let dropped = if self.len == MAX_CANDIDATES {
+            let first = self.cands[0];
+            self.cands.copy_within(1.., 0);
+            self.len -= 1;
+            Some(first)
+        } else {
+            None
+        };
+        self.cands[self.len] = c;
+        self.len += 1;
+        dropped
+    }
+}
+
+/// What the segment that follows says about a side's candidates.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Verdict {
+    /// Nothing yet: keep waiting.
+    Wait,
+    /// They were probes (zero-window probes when the peer's window was 0).
+    Probes {
+        /// The peer's window was 0: persist-timer probes, not keepalives.
+        zero_window: bool,
+    },
+    /// They were ordinary segments.
+    NotProbes,
+}
+
+/// The sender's own candidates, in the light of what it sends next: a repeat
+/// waits; its RST at candidate seq + 1 (a give-up, item 13) or its next
+/// segment at seq + 1 after a 0-byte candidate shows they sat one below
+/// snd_nxt: probes. Anything else: they were not.
+pub(crate) fn by_own_next(last: Candidate, seg: &Segment, peer_window: Option<u16>) -> Verdict {
+    let f = seg.flags;
+    let plain = !f.rst() && !f.fin() && !f.syn();
+    if plain && seg.seq == last.seq && seg.ack == last.ack && seg.payload_len == u32::from(last.len)
+    {
+        return Verdict::Wait; // a repeat: classified as a candidate again
+    }
+    let give_up = f.rst() && seg.seq == last.seq + 1;
+    let next_after_empty = !f.rst() && last.len == 0 && seg.seq == last.seq + 1;
+    if give_up || next_after_empty {
+        Verdict::Probes {
+            zero_window: peer_window == Some(0),
+        }
+    } else {
+        Verdict::NotProbes
+    }
+}
+
+/// The receiver's candidates, in the light of the peer's ACK or RST: an ACK
+/// of candidate seq + 1 (with a D-SACK for a 1-byte one) answers a probe
+/// (item 12); an RST without ACK at the candidate's ack number is a peer that
+/// lost the connection. Any other ACK or RST: they were not probes.
+pub(crate) fn by_peer_answer(last: Candidate, seg: &Segment) -> Verdict {
+    let f = seg.flags;
+    let acked = !f.rst()
+        && f.ack()
+        && seg.ack == last.seq + 1
+        && (last.len == 0 || seg.sack == Some((last.seq, last.seq + 1)));
+    let reset = f.rst() && !f.ack() && seg.seq == last.ack && last.len == 0;
+    if acked || reset {
+        Verdict::Probes {
+            zero_window: acked && seg.window == 0,
+        }
+    } else if f.ack() || f.rst() {
+        Verdict::NotProbes
+    } else {
+        Verdict::Wait
+    }
+}
+
+/// Item 18: unanswered probes repeat the same seq/ack at a steady spacing.
+/// Three in a row, timer-spaced and steady (not doubling like a zero-window
+/// or retransmission backoff, item 20), are probes.
+pub(crate) fn steady(c: &[Candidate]) -> bool {
+    if c.len() < 3 {
+        return false;
+    }
+    let (min, max) = c
+        .windows(2)
+        .map(|w| (w[1].ts - w[0].ts).0)
+        .fold((i64::MAX, 0), |(lo, hi), g| (lo.min(g), hi.max(g)));
+    min >= MIN_TIMER_GAP.0 && max as f64 <= 1.5 * min as f64
+}

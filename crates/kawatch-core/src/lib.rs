@@ -1,0 +1,54 @@
+//! kawatch's analysis core: TCP keepalives from captured frames.
+//!
+//! A pure pipeline with **no I/O and no clock**:
+//!
+//! ```text
+//! bytes + capture timestamp
+//!   -> decode (link layer, IPv4/IPv6, TCP)      decode.rs
+//!   -> flow table (4-tuple + VLAN tags)         flow.rs, analyzer.rs
+//!   -> classify (probe, reply, give-up, ...)    classify/
+//!   -> per-prober timing (idle, intvl, count)   prober.rs, settings.rs
+//!   -> snapshot (plain values to print or draw) snapshot.rs, status.rs
+//! ```
+//!
+//! Time enters only as capture timestamps ([`Timestamp`]), so a file replay,
+//! a live capture and a test run the same code. Capturing, printing and
+//! drawing belong to the `kawatch` tool; this crate cannot touch a file, a
+//! device or a terminal: it depends on no crate that could, and its manifest
+//! forbids code the compiler cannot check.
+//!
+//! ```
+//! use kawatch_core::{Analyzer, EventKind, LinkType, Timestamp};
+//!
+//! let mut an = Analyzer::new(LinkType::RawIp);
+//! // A frame that is not IP decodes to nothing and is counted as such.
+//! assert!(an.ingest_frame(Timestamp::from_secs_f64(1.0), &[0u8; 8]).is_empty());
+//! assert_eq!(an.counters().undecoded, 1);
+//! let snap = an.snapshot(Timestamp::from_secs_f64(2.0));
+//! assert!(snap.flows.is_empty());
+//! # let _ = EventKind::Probe;
+//! ```
+
+mod analyzer;
+mod classify;
+mod decode;
+mod event;
+mod flow;
+mod prober;
+mod segment;
+mod seq;
+mod settings;
+mod snapshot;
+pub mod status;
+mod time;
+
+pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT};
+pub use decode::{decode, LinkType};
+pub use event::{Event, EventKind};
+pub use flow::TcpState;
+pub use prober::{Mark, Outcome};
+pub use segment::{Endpoint, Segment, TcpFlags, Vlan};
+pub use seq::SeqNumber;
+pub use settings::{likely_secs, matching_defaults, Settings, OS_DEFAULTS};
+pub use snapshot::{Counters, FlowView, ProberView, Snapshot};
+pub use time::{Span, Timestamp};

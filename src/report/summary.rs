@@ -1,0 +1,44 @@
+//! What every report format says besides its flows: the input and the totals.
+
+use kawatch_core::{Analyzer, Counters, Timestamp};
+
+/// What the report says of its input.
+#[derive(Clone, Debug, Default)]
+pub struct SourceInfo {
+    /// Path, `-`, or `interface:IF`.
+    pub name: String,
+    /// libpcap's link-type name.
+    pub linktype: String,
+    /// The input ended mid-record.
+    pub truncated: bool,
+    /// Live capture: packets the kernel dropped.
+    pub kernel_drops: Option<u64>,
+}
+
+/// Totals a report prints besides its flows.
+#[derive(Clone, Copy, Debug)]
+pub struct Totals {
+    /// Frame counts.
+    pub counters: Counters,
+    /// First capture timestamp.
+    pub first_ts: Option<Timestamp>,
+    /// Last capture timestamp.
+    pub last_ts: Option<Timestamp>,
+}
+
+impl Totals {
+    /// The totals of an analyser.
+    pub fn of(an: &Analyzer) -> Totals {
+        let (first_ts, last_ts) = an.time_range();
+        Totals {
+            counters: an.counters(),
+            first_ts,
+            last_ts,
+        }
+    }
+}
+
+/// Seconds rounded to the microsecond (what an f64 epoch timestamp can hold).
+pub(crate) fn micros(secs: f64) -> f64 {
+    (secs * 1e6).round() / 1e6
+}
