@@ -14,7 +14,7 @@ const LINKS: [LinkType; 6] = [
 
 /// The first byte picks the link type; the rest is one frame. Any bytes
 /// decode to a segment or to nothing, never a panic.
-pub fn decode_any(data: &[u8]) {
+pub(crate) fn decode_any(data: &[u8]) {
     let Some((&pick, frame)) = data.split_first() else {
         return;
     };
@@ -31,7 +31,7 @@ pub fn decode_any(data: &[u8]) {
 /// Input: one byte link type, then records of [u16 LE time step in ms]
 /// [u16 LE length][frame]. Steps above 60 s stand for a step back in time
 /// (captures do that).
-pub fn ingest_any(data: &[u8]) {
+pub(crate) fn ingest_any(data: &[u8]) {
     let Some((&pick, mut rest)) = data.split_first() else {
         return;
     };
