@@ -283,6 +283,7 @@ fn watch(args: WatchArgs) -> Result<()> {
         kawatch::tui::Options {
             speed: args.speed,
             color: kawatch::tui::color_allowed(),
+            utc_offset: kawatch::tui::local_utc_offset(),
             limits: Limits {
                 max_flows: args.max_flows,
                 ..Limits::default()

@@ -1,4 +1,4 @@
-//! The capture side: threads that own the [`Source`] and the [`Analyzer`]
+//! The capture side: threads that own the [`FrameSource`] and the [`Analyzer`]
 //! (the one place packets are understood), pace a replay, and publish a
 //! snapshot taken at the current clock about four times a second, or at once
 //! on request. Publishing swaps a slot under a mutex; the UI takes the latest
@@ -10,9 +10,15 @@
 //!   immediate mode may block in its read until a packet arrives (on Linux
 //!   with TPACKET_V3 the read timeout never fires on an idle interface), and
 //!   the screen must keep moving with the clock all the same.
+//!
+//! A replay's time is the wall clock (`Timing::Real`), or moves only when
+//! the UI steps it (`Timing::Stepped`, for a scripted UI): each
+//! `Feed::step` does everything due by then and waits for it, so what a
+//! scripted run shows depends on the script alone.
 
-use crate::capture::{CaptureError, Next, Source};
+use crate::capture::{CaptureError, Next};
 use crate::run::wall_clock;
+use crate::tui::source::FrameSource;
 use kawatch_core::Snapshot;
 use kawatch_core::Timestamp;
 use kawatch_core::{Analyzer, Limits};
@@ -23,13 +29,17 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often a snapshot is published.
-pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+pub(crate) const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
 /// How often flows that ended or went quiet are let go.
 const EXPIRE_EVERY: Duration = Duration::from_secs(5);
 
 /// Frames ingested between looks at the clock and the control channel.
 const BATCH: usize = 1024;
+
+/// Stepped time: the longest [`Feed::step`] waits for the replay thread
+/// (a source whose read blocks must not hang the UI).
+const STEP_LIMIT: Duration = Duration::from_secs(30);
 
 /// What the footer says about the source.
 #[derive(Clone, Debug, Default)]
@@ -56,27 +66,37 @@ pub struct FeedStatus {
 
 /// A snapshot and the source's status, as published.
 #[derive(Clone, Debug)]
-pub struct Published {
+pub(crate) struct Published {
     /// Every flow at the clock's current time.
-    pub snap: Snapshot,
+    pub(crate) snap: Snapshot,
     /// The source.
-    pub status: FeedStatus,
+    pub(crate) status: FeedStatus,
 }
 
 /// Messages to the capture thread.
 #[derive(Clone, Copy, PartialEq, Debug)]
-pub enum Control {
+pub(crate) enum Control {
     /// Stop (true) or restart (false) the replay clock.
     Pause(bool),
-    /// Publish a snapshot now.
-    Publish,
+    /// Stepped time: it is now this; do what is due and answer.
+    Step(Instant),
     /// Finish.
     Quit,
 }
 
+/// How a replay's time moves.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Timing {
+    /// With the wall clock: the threads sleep and wake on their own.
+    Real,
+    /// Only by [`Feed::step`], from this instant on. A live capture ignores
+    /// it: its clock is the wall clock.
+    Stepped(Instant),
+}
+
 /// Maps wall time to capture time for a replay at `speed` times real time.
 #[derive(Clone, Copy, Debug)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     wall: Instant,
     capture: Timestamp,
     speed: f64,
@@ -84,7 +104,7 @@ pub struct Pacer {
 
 impl Pacer {
     /// Capture time `capture` is shown at wall time `wall`.
-    pub fn new(wall: Instant, capture: Timestamp, speed: f64) -> Pacer {
+    pub(crate) fn new(wall: Instant, capture: Timestamp, speed: f64) -> Pacer {
         Pacer {
             wall,
             capture,
@@ -93,13 +113,13 @@ impl Pacer {
     }
 
     /// The capture clock at wall time `at`.
-    pub fn capture_time(&self, at: Instant) -> Timestamp {
+    pub(crate) fn capture_time(&self, at: Instant) -> Timestamp {
         let elapsed = at.saturating_duration_since(self.wall).as_secs_f64();
         self.capture.add_secs(elapsed * self.speed)
     }
 
     /// The wall time at which capture time `ts` is due.
-    pub fn wall_time(&self, ts: Timestamp) -> Instant {
+    pub(crate) fn wall_time(&self, ts: Timestamp) -> Instant {
         let ahead = (ts - self.capture).as_secs_f64() / self.speed;
         if ahead <= 0.0 {
             self.wall
@@ -111,27 +131,48 @@ impl Pacer {
 }
 
 /// The running capture threads, seen from the UI.
-pub struct Feed {
+pub(crate) struct Feed {
     slot: Arc<Mutex<Option<Published>>>,
     ctl: Sender<Control>,
     done: Receiver<()>,
     handles: Vec<JoinHandle<()>>,
+    /// Stepped time: the replay thread's answers to [`Control::Step`].
+    steps: Option<Receiver<Instant>>,
 }
 
 impl Feed {
-    /// Starts capturing from `src`; `speed` paces a replay.
-    pub fn spawn(src: Source, speed: Option<f64>, limits: Limits) -> std::io::Result<Feed> {
+    /// Starts capturing from `src`; `speed` paces a replay, whose time
+    /// moves as `timing` says.
+    pub(crate) fn spawn<S: FrameSource + 'static>(
+        src: S,
+        speed: Option<f64>,
+        limits: Limits,
+        timing: Timing,
+    ) -> std::io::Result<Feed> {
         let slot = Arc::new(Mutex::new(None));
         let (ctl, ctl_rx) = mpsc::channel();
         let (done_tx, done) = mpsc::channel();
         let out = Arc::clone(&slot);
+        let mut steps = None;
         let handles = if src.is_live() {
             spawn_live(src, limits, out, ctl_rx, done_tx)?
         } else {
+            let (time, answer) = match timing {
+                Timing::Real => (Time::Real, None),
+                Timing::Stepped(start) => {
+                    let (tx, rx) = mpsc::channel();
+                    steps = Some(rx);
+                    (Time::Stepped(start), Some(tx))
+                }
+            };
             let h = std::thread::Builder::new()
                 .name("kawatch-replay".into())
                 .spawn(move || {
-                    Worker::new(src, speed, limits, out, ctl_rx).run();
+                    let w = Worker::new(src, speed, limits, out, ctl_rx, time);
+                    match answer {
+                        None => w.run(),
+                        Some(answer) => w.run_stepped(&answer),
+                    }
                     let _ = done_tx.send(());
                 })?;
             vec![h]
@@ -141,29 +182,45 @@ impl Feed {
             ctl,
             done,
             handles,
+            steps,
         })
     }
 
     /// The latest publication, if any arrived since the last call.
-    pub fn take(&self) -> Option<Published> {
+    pub(crate) fn take(&self) -> Option<Published> {
         lock(&self.slot).take()
     }
 
     /// Sends a control message (ignored once the threads have ended).
-    pub fn send(&self, c: Control) {
+    pub(crate) fn send(&self, c: Control) {
         let _ = self.ctl.send(c);
+    }
+
+    /// Stepped time: moves the replay's clock to `now` and waits until the
+    /// thread has done all that is due by then, publishing too if that is
+    /// due. Nothing on the wall clock.
+    pub(crate) fn step(&self, now: Instant) {
+        let Some(steps) = &self.steps else { return };
+        self.send(Control::Step(now));
+        let limit = Instant::now() + STEP_LIMIT;
+        // Answers to steps that timed out earlier are passed over.
+        while let Ok(done) = steps.recv_timeout(limit.saturating_duration_since(Instant::now())) {
+            if done >= now {
+                return;
+            }
+        }
     }
 
     /// Whether a capture thread has ended. Before `Quit` that happens only
     /// when capture failed (the status says why) or a thread panicked.
-    pub fn ended(&self) -> bool {
+    pub(crate) fn ended(&self) -> bool {
         self.handles.iter().any(|h| h.is_finished())
     }
 
     /// Asks the threads to finish and waits up to `wait`. A thread blocked
     /// in a read (an idle interface, a quiet pipe) is left behind; the
     /// process exits anyway.
-    pub fn stop(self, wait: Duration) {
+    pub(crate) fn stop(self, wait: Duration) {
         self.send(Control::Quit);
         if self.done.recv_timeout(wait).is_ok() {
             for h in self.handles {
@@ -188,8 +245,8 @@ struct Live {
     stop: AtomicBool,
 }
 
-fn spawn_live(
-    src: Source,
+fn spawn_live<S: FrameSource + 'static>(
+    src: S,
     limits: Limits,
     out: Arc<Mutex<Option<Published>>>,
     ctl: Receiver<Control>,
@@ -219,7 +276,7 @@ fn spawn_live(
 }
 
 /// Reads frames into the analyser until told to stop or capture fails.
-fn live_capture(mut src: Source, live: &Live) {
+fn live_capture(mut src: impl FrameSource, live: &Live) {
     let mut next_stats = Instant::now();
     while !live.stop.load(Ordering::Relaxed) {
         if Instant::now() >= next_stats {
@@ -271,19 +328,42 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
                 return;
             }
             // Live, pausing freezes only the screen; capture goes on.
-            Ok(Control::Publish | Control::Pause(_)) | Err(RecvTimeoutError::Timeout) => {}
+            Ok(Control::Pause(_) | Control::Step(_)) | Err(RecvTimeoutError::Timeout) => {}
         }
     }
 }
 
+/// A replay thread's time.
+#[derive(Clone, Copy, Debug)]
+enum Time {
+    /// The wall clock.
+    Real,
+    /// As the UI last stepped it.
+    Stepped(Instant),
+}
+
+/// What a replay thread does next.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Work {
+    /// Read on.
+    More,
+    /// Nothing to read now (a live read timed out).
+    Stalled,
+    /// The next frame is due at this time.
+    Due(Instant),
+    /// Paused, or the input is done: nothing until the UI says.
+    Idle,
+}
+
 /// Replay: reads, paces and publishes.
-struct Worker {
-    src: Source,
+struct Worker<S> {
+    src: S,
     an: Analyzer,
     status: FeedStatus,
     speed: Option<f64>,
     out: Arc<Mutex<Option<Published>>>,
     ctl: Receiver<Control>,
+    time: Time,
     paused: bool,
     quit: bool,
     publish_now: bool,
@@ -298,57 +378,100 @@ struct Worker {
     spare: Option<Vec<u8>>,
 }
 
-impl Worker {
+impl<S: FrameSource> Worker<S> {
     fn new(
-        src: Source,
+        src: S,
         speed: Option<f64>,
         limits: Limits,
         out: Arc<Mutex<Option<Published>>>,
         ctl: Receiver<Control>,
-    ) -> Worker {
+        time: Time,
+    ) -> Worker<S> {
         let status = FeedStatus {
             source: src.name().to_string(),
             link: src.link_name().to_string(),
             speed,
             ..FeedStatus::default()
         };
-        Worker {
+        let mut w = Worker {
             an: Analyzer::with_limits(src.link_type(), limits),
             src,
             status,
             speed,
             out,
             ctl,
+            time,
             paused: false,
             quit: false,
             publish_now: true,
             next_publish: Instant::now(),
-            next_expire: Instant::now() + EXPIRE_EVERY,
+            next_expire: Instant::now(),
             clock: None,
             held: None,
             pacer: None,
             spare: None,
+        };
+        w.next_publish = w.now();
+        w.next_expire = w.now() + EXPIRE_EVERY;
+        w
+    }
+
+    fn now(&self) -> Instant {
+        match self.time {
+            Time::Real => Instant::now(),
+            Time::Stepped(now) => now,
         }
     }
 
+    /// On the wall clock, until told to quit.
     fn run(mut self) {
         while !self.quit {
             self.drain_controls();
             if self.quit {
                 break;
             }
-            if !self.paused && !self.status.finished {
-                match self.speed {
-                    None => self.replay_fast(),
-                    Some(speed) => self.replay_paced(speed),
-                }
-            } else {
+            match self.work() {
+                Work::More | Work::Stalled => {}
+                // Not due yet: sleep until it is, or until the next publication.
+                Work::Due(at) => self.wait_until(at.min(self.next_publish)),
                 // Nothing to read: wait for the UI, publishing on schedule.
-                self.wait_until(self.next_publish);
+                Work::Idle => self.wait_until(self.next_publish),
             }
-            if self.publish_now || Instant::now() >= self.next_publish {
+            if self.publish_now || self.now() >= self.next_publish {
                 self.publish();
             }
+        }
+    }
+
+    /// On stepped time: each step does what is due by then, publishes if
+    /// that is due, and answers.
+    fn run_stepped(mut self, answer: &Sender<Instant>) {
+        while !self.quit {
+            match self.ctl.recv() {
+                Ok(Control::Step(now)) => {
+                    self.time = Time::Stepped(now);
+                    while self.work() == Work::More {}
+                    if self.publish_now || now >= self.next_publish {
+                        self.publish();
+                    }
+                    if answer.send(now).is_err() {
+                        return;
+                    }
+                }
+                Ok(c) => self.handle(c),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Reads a batch: as fast as it can, or what is due at `speed`.
+    fn work(&mut self) -> Work {
+        if self.paused || self.status.finished {
+            return Work::Idle;
+        }
+        match self.speed {
+            None => self.replay_fast(),
+            Some(speed) => self.replay_paced(speed),
         }
     }
 
@@ -357,15 +480,17 @@ impl Worker {
             Control::Pause(p) => {
                 if self.paused && !p {
                     // Resume where the clock stopped.
+                    let now = self.now();
                     if let (Some(pacer), Some(clock)) = (&mut self.pacer, self.clock) {
-                        *pacer = Pacer::new(Instant::now(), clock, pacer.speed);
+                        *pacer = Pacer::new(now, clock, pacer.speed);
                     }
                 }
                 self.paused = p;
                 self.status.paused = p;
                 self.publish_now = true;
             }
-            Control::Publish => self.publish_now = true,
+            // Only a stepped thread is stepped (`run_stepped`).
+            Control::Step(_) => {}
             Control::Quit => self.quit = true,
         }
     }
@@ -385,7 +510,7 @@ impl Worker {
 
     /// Sleeps until `until`, waking for control messages.
     fn wait_until(&mut self, until: Instant) {
-        let wait = until.saturating_duration_since(Instant::now());
+        let wait = until.saturating_duration_since(self.now());
         match self.ctl.recv_timeout(wait) {
             Ok(c) => self.handle(c),
             Err(RecvTimeoutError::Timeout) => {}
@@ -408,13 +533,17 @@ impl Worker {
     }
 
     /// As fast as frames can be read; the clock is the last frame's time.
-    fn replay_fast(&mut self) {
+    fn replay_fast(&mut self) -> Work {
+        let mut work = Work::More;
         for _ in 0..BATCH {
             match self.src.next_frame() {
                 Ok(Next::Frame(f)) => {
                     self.an.ingest_frame(f.ts, f.data);
                 }
-                Ok(Next::Timeout) => break,
+                Ok(Next::Timeout) => {
+                    work = Work::Stalled;
+                    break;
+                }
                 Ok(Next::End) => {
                     self.finish();
                     break;
@@ -428,11 +557,12 @@ impl Worker {
         if !self.status.finished {
             self.clock = self.an.time_range().1;
         }
+        work
     }
 
     /// At `speed` times real time: frames are fed when the capture clock
     /// reaches them, and the clock runs on between them.
-    fn replay_paced(&mut self, speed: f64) {
+    fn replay_paced(&mut self, speed: f64) -> Work {
         let mut fed = 0;
         loop {
             if self.held.is_none() {
@@ -444,38 +574,41 @@ impl Worker {
                         buf.extend_from_slice(f.data);
                         self.held = Some((ts, buf));
                     }
-                    Ok(Next::Timeout) => return,
-                    Ok(Next::End) => return self.finish(),
-                    Err(e) => return self.fail(e),
+                    Ok(Next::Timeout) => return Work::Stalled,
+                    Ok(Next::End) => {
+                        self.finish();
+                        return Work::More;
+                    }
+                    Err(e) => {
+                        self.fail(e);
+                        return Work::More;
+                    }
                 }
             }
-            let Some((ts, _)) = &self.held else { return };
+            let Some((ts, _)) = &self.held else {
+                return Work::More;
+            };
             let ts = *ts;
-            let pacer = *self
-                .pacer
-                .get_or_insert_with(|| Pacer::new(Instant::now(), ts, speed));
-            let now = Instant::now();
+            let now = self.now();
+            let pacer = *self.pacer.get_or_insert_with(|| Pacer::new(now, ts, speed));
             let clock = pacer.capture_time(now);
             self.clock = Some(clock.max(self.clock.unwrap_or(clock)));
             if ts > clock {
-                // Not due yet: sleep until it is, or until the next publication.
-                let due = pacer.wall_time(ts).min(self.next_publish);
-                self.wait_until(due);
-                return;
+                return Work::Due(pacer.wall_time(ts));
             }
             if let Some((ts, data)) = self.held.take() {
                 self.an.ingest_frame(ts, &data);
                 self.spare = Some(data);
             }
             fed += 1;
-            if fed >= BATCH || Instant::now() >= self.next_publish {
-                return;
+            if fed >= BATCH || self.now() >= self.next_publish {
+                return Work::More;
             }
         }
     }
 
     fn publish(&mut self) {
-        let started = Instant::now();
+        let started = self.now();
         let now = self.clock.unwrap_or_default();
         if started >= self.next_expire {
             // Closed flows leave after a minute, idle ones after the core's
@@ -491,14 +624,16 @@ impl Worker {
         self.publish_now = false;
         // A huge table makes snapshots costly: then publish less often, so
         // capture keeps at least three quarters of this thread's time.
-        let cost = started.elapsed();
-        self.next_publish = Instant::now() + PUBLISH_EVERY.max(cost * 3);
+        let cost = self.now().saturating_duration_since(started);
+        self.next_publish = self.now() + PUBLISH_EVERY.max(cost * 3);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::Source;
+    use crate::tui::source::Frames;
     use std::path::Path;
 
     fn fixture(name: &str) -> Source {
@@ -524,6 +659,19 @@ mod tests {
         panic!("no matching publication within {limit:?}; last {last:?}");
     }
 
+    /// A stepped replay of a fixture at `speed`, and its time 0.
+    fn stepped(name: &str, speed: Option<f64>) -> (Feed, Instant) {
+        let start = Instant::now();
+        let frames = Frames::read(&mut fixture(name));
+        let feed =
+            Feed::spawn(frames, speed, Limits::default(), Timing::Stepped(start)).expect("thread");
+        (feed, start)
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
     #[test]
     fn pacer_maps_both_ways() {
         let wall = Instant::now();
@@ -539,9 +687,11 @@ mod tests {
         );
     }
 
+    /// On the wall clock, with libpcap reading: the threads as `kawatch --read` runs them.
     #[test]
     fn full_speed_replay_ends_on_the_last_frame() {
-        let feed = Feed::spawn(fixture("null.pcap"), None, Limits::default()).expect("thread");
+        let feed = Feed::spawn(fixture("null.pcap"), None, Limits::default(), Timing::Real)
+            .expect("thread");
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
         assert_eq!(p.snap.flows.len(), 2);
         assert_eq!(Some(p.snap.now), p.snap.last_ts, "clock stops at the end");
@@ -551,10 +701,15 @@ mod tests {
     }
 
     #[test]
-    fn paced_replay_moves_the_clock_between_frames() {
-        // 8.2 s of capture at 20x: about 0.4 s.
-        let feed =
-            Feed::spawn(fixture("null.pcap"), Some(20.0), Limits::default()).expect("thread");
+    fn paced_wall_clock_replay_reaches_the_end() {
+        // 8.2 s of capture at 40x: about 0.2 s.
+        let feed = Feed::spawn(
+            fixture("null.pcap"),
+            Some(40.0),
+            Limits::default(),
+            Timing::Real,
+        )
+        .expect("thread");
         let first = until(&feed, Duration::from_secs(5), |p| p.snap.first_ts.is_some());
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
         assert!(p.snap.now > first.snap.now);
@@ -563,27 +718,76 @@ mod tests {
     }
 
     #[test]
+    fn stepped_replay_moves_the_clock_with_the_steps() {
+        // 8.2 s of capture at 20x: 0.41 s.
+        let (feed, start) = stepped("null.pcap", Some(20.0));
+        feed.step(start);
+        let first = feed.take().expect("the first step publishes");
+        let t0 = first.snap.first_ts.expect("the first frame is due at once");
+        assert_eq!(first.snap.now, t0);
+        feed.step(start + ms(100));
+        assert!(
+            feed.take().is_none(),
+            "the next publication is due at 250 ms"
+        );
+        feed.step(start + ms(250));
+        let p = feed.take().expect("due at 250 ms");
+        assert_eq!(p.snap.now, t0.add_secs(0.25 * 20.0));
+        assert!(!p.status.finished);
+        feed.step(start + ms(1000));
+        let p = feed.take().expect("published");
+        assert!(p.status.finished);
+        assert_eq!(Some(p.snap.now), p.snap.last_ts, "clock stops at the end");
+        assert_eq!(p.snap.counters.frames, 22);
+        feed.stop(Duration::from_secs(2));
+    }
+
+    #[test]
+    fn stepped_full_speed_replay_reads_to_the_end_at_once() {
+        let (feed, start) = stepped("null.pcap", None);
+        feed.step(start);
+        let p = feed.take().expect("published");
+        assert!(p.status.finished);
+        assert_eq!(p.snap.counters.frames, 22);
+        feed.stop(Duration::from_secs(2));
+    }
+
+    #[test]
     fn paused_replay_holds_its_clock() {
-        let feed = Feed::spawn(fixture("null.pcap"), Some(2.0), Limits::default()).expect("thread");
-        let started = until(&feed, Duration::from_secs(5), |p| p.snap.first_ts.is_some());
+        let (feed, start) = stepped("null.pcap", Some(2.0));
+        feed.step(start);
+        feed.step(start + ms(500));
+        let before = feed.take().expect("published");
         feed.send(Control::Pause(true));
-        let paused = until(&feed, Duration::from_secs(5), |p| p.status.paused);
-        std::thread::sleep(Duration::from_millis(600));
-        feed.send(Control::Publish);
-        let still = until(&feed, Duration::from_secs(5), |_| true);
-        assert_eq!(still.snap.now, paused.snap.now, "clock stopped");
+        feed.step(start + ms(600));
+        let paused = feed.take().expect("a pause publishes at once");
+        assert!(paused.status.paused);
+        assert_eq!(paused.snap.now, before.snap.now, "clock stopped");
+        feed.step(start + ms(5000));
+        let still = feed.take().expect("published on schedule");
+        assert_eq!(still.snap.now, paused.snap.now, "clock still stopped");
         assert!(!still.status.finished);
         feed.send(Control::Pause(false));
-        let resumed = until(&feed, Duration::from_secs(5), |p| {
-            p.snap.now > paused.snap.now
-        });
-        assert!(resumed.snap.now >= started.snap.now);
+        feed.step(start + ms(5250));
+        let resumed = feed.take().expect("published");
+        assert!(!resumed.status.paused);
+        assert_eq!(
+            resumed.snap.now,
+            paused.snap.now.add_secs(0.25 * 2.0),
+            "resumed where it stopped"
+        );
         feed.stop(Duration::from_secs(2));
     }
 
     #[test]
     fn a_cut_off_file_warns_and_keeps_what_was_read() {
-        let feed = Feed::spawn(fixture("cut_off.pcap"), None, Limits::default()).expect("thread");
+        let feed = Feed::spawn(
+            fixture("cut_off.pcap"),
+            None,
+            Limits::default(),
+            Timing::Real,
+        )
+        .expect("thread");
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
         assert!(p.status.warning.is_some(), "{:?}", p.status);
         assert!(p.status.error.is_none());

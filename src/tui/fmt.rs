@@ -3,11 +3,11 @@
 
 use kawatch_core::ProberView;
 use kawatch_core::Settings;
-use kawatch_core::{Span, Timestamp};
+use kawatch_core::Timestamp;
 
 /// A coarse duration for "how long ago" and countdowns: `0.4s`, `42s`,
 /// `3m05s`, `2h05m`, `3d04h`.
-pub fn coarse(secs: f64) -> String {
+pub(crate) fn coarse(secs: f64) -> String {
     let s = secs.max(0.0);
     if s < 10.0 {
         format!("{s:.1}s")
@@ -27,7 +27,7 @@ pub fn coarse(secs: f64) -> String {
 
 /// An observed timing, in seconds with the precision it deserves:
 /// `2.031s`, `75.02s`, `7200.4s`.
-pub fn precise(secs: f64) -> String {
+pub(crate) fn precise(secs: f64) -> String {
     if secs < 10.0 {
         format!("{secs:.3}s")
     } else if secs < 100.0 {
@@ -40,29 +40,24 @@ pub fn precise(secs: f64) -> String {
 }
 
 /// An optional observed timing; `-` when unknown.
-pub fn precise_or_dash(secs: Option<f64>) -> String {
+pub(crate) fn precise_or_dash(secs: Option<f64>) -> String {
     secs.map_or_else(|| "-".into(), precise)
 }
 
 /// Seconds between two timestamps.
-pub fn secs_between(later: Timestamp, earlier: Timestamp) -> f64 {
+pub(crate) fn secs_between(later: Timestamp, earlier: Timestamp) -> f64 {
     (later - earlier).as_secs_f64()
 }
 
-/// A span in seconds.
-pub fn span_secs(s: Span) -> f64 {
-    s.as_secs_f64()
-}
-
 /// A time of day, `HH:MM:SS.mmm`, at `utc_offset` seconds east of UTC.
-pub fn clock(ts: Timestamp, utc_offset: i64) -> String {
+pub(crate) fn clock(ts: Timestamp, utc_offset: i64) -> String {
     let ms = (ts.0.div_euclid(1_000_000) + utc_offset * 1000).rem_euclid(86_400_000);
     let (s, ms) = (ms / 1000, ms % 1000);
     format!("{:02}:{:02}:{:02}.{ms:03}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// A count with thousands separators: `1,234,567`.
-pub fn count(n: u64) -> String {
+pub(crate) fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -75,7 +70,7 @@ pub fn count(n: u64) -> String {
 }
 
 /// Likely settings as `idle/intvl/cnt`, seconds, `?` where unknown: `2s/1s/3`.
-pub fn settings(s: &Settings) -> String {
+pub(crate) fn settings(s: &Settings) -> String {
     let secs = |v: Option<u32>| v.map_or_else(|| "?".into(), |n| format!("{n}s"));
     let n = s.probes.map_or_else(|| "?".into(), |n| n.to_string());
     format!("{}/{}/{}", secs(s.idle_s), secs(s.intvl_s), n)
@@ -83,7 +78,7 @@ pub fn settings(s: &Settings) -> String {
 
 /// Likely settings with the OS default they match: one OS by name, several
 /// as `default` (e.g. only the 7200 s idle is known).
-pub fn settings_with_os(p: &ProberView) -> String {
+pub(crate) fn settings_with_os(p: &ProberView) -> String {
     let mut s = settings(&p.likely);
     match p.os_defaults.as_slice() {
         [] => {}
@@ -97,7 +92,7 @@ pub fn settings_with_os(p: &ProberView) -> String {
 }
 
 /// Shortens `s` to at most `width` characters, marking the cut with `…`.
-pub fn fit(s: &str, width: usize) -> String {
+pub(crate) fn fit(s: &str, width: usize) -> String {
     let n = s.chars().count();
     if n <= width {
         return s.to_string();
@@ -112,7 +107,7 @@ pub fn fit(s: &str, width: usize) -> String {
 
 /// Shortens an `address:port` to `width`, keeping the port: the address is
 /// cut in its middle (`198.1…0.17:40800`). Other text is cut at the end.
-pub fn fit_endpoint(s: &str, width: usize) -> String {
+pub(crate) fn fit_endpoint(s: &str, width: usize) -> String {
     let n = s.chars().count();
     if n <= width {
         return s.to_string();

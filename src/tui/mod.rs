@@ -1,33 +1,44 @@
 //! The live terminal UI: `kawatch [--interface IF] [FILTER]` and
 //! `kawatch --read FILE`.
 //!
-//! * [`feed`]: the capture thread. It owns the [`Source`] and the
-//!   [`Analyzer`](crate::Analyzer), paces replays, and publishes snapshots
-//!   taken at the current clock (wall clock live, capture clock in a replay).
+//! * [`feed`]: the capture threads. They own the [`FrameSource`] and the
+//!   [`Analyzer`](crate::Analyzer), pace replays, and publish snapshots taken
+//!   at the current clock (wall clock live, capture clock in a replay).
+//! * [`source`]: [`FrameSource`], a libpcap [`Source`](crate::capture::Source)
+//!   or [`Frames`](source::Frames) in memory.
+//! * [`events`]: [`EventSource`], keys and time: the terminal's, or a script's.
 //! * [`app`]: view state and the actions that change it, applied in one place.
 //! * [`keys`]: key -> action.
-//! * [`state`]: a connection's state in words at a moment.
 //! * [`render`]: a pure function of (snapshot, status, view state) -> screen.
-//! * [`term`]: raw mode and the alternate screen, restored on every exit.
+//! * `term`: raw mode and the alternate screen, restored on every exit.
+//!
+//! [`run_with`] is the whole UI over any ratatui backend, frame source and
+//! event source; [`run`] is it on the real terminal.
 
 pub mod app;
+pub mod events;
 pub mod feed;
-pub mod fmt;
+pub(crate) mod fmt;
 pub mod keys;
 pub mod render;
+pub mod source;
+pub(crate) mod term;
 
-pub mod term;
-
-use crate::capture::Source;
 use app::ViewState;
-use feed::{Control, Feed, FeedStatus};
+use events::{EventSource, Input};
+use feed::{Control, Feed, FeedStatus, Timing};
 use kawatch_core::Snapshot;
 use kawatch_core::Timestamp;
-use ratatui::crossterm::event::{self, Event, KeyEventKind};
-use std::time::{Duration, Instant};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+pub use source::FrameSource;
+use std::time::Duration;
 
 /// How often the screen is redrawn without input.
 pub const TICK: Duration = Duration::from_millis(200);
+
+/// How long leaving waits for the capture threads.
+const STOP_WAIT: Duration = Duration::from_millis(500);
 
 /// How to run the UI.
 #[derive(Clone, Copy, Debug)]
@@ -38,15 +49,18 @@ pub struct Options {
     pub color: bool,
     /// Flow-table bounds.
     pub limits: kawatch_core::Limits,
+    /// Times of day are shown at this offset from UTC, seconds east
+    /// ([`local_utc_offset`] for local time).
+    pub utc_offset: i64,
 }
 
-/// Whether colour is allowed: `NO_COLOR` (https://no-color.org) unset or empty.
+/// Whether colour is allowed: `NO_COLOR` (<https://no-color.org>) unset or empty.
 pub fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// An empty snapshot, shown until the first one arrives.
-pub fn empty_snapshot() -> Snapshot {
+pub(crate) fn empty_snapshot() -> Snapshot {
     Snapshot {
         now: Timestamp::default(),
         counters: Default::default(),
@@ -56,19 +70,14 @@ pub fn empty_snapshot() -> Snapshot {
     }
 }
 
-/// Runs the UI on `src` until the user quits. The terminal is restored on
-/// every way out; a capture failure is returned after it is.
-pub fn run(src: Source, opts: Options) -> anyhow::Result<()> {
-    let initial = FeedStatus {
-        source: src.name().to_string(),
-        link: src.link_name().to_string(),
-        live: src.is_live(),
-        speed: if src.is_live() { None } else { opts.speed },
-        ..FeedStatus::default()
-    };
-    let feed = Feed::spawn(src, opts.speed, opts.limits)?;
-    let result = ui(&feed, initial, opts);
-    feed.stop(Duration::from_millis(500));
+/// Runs the UI on the real terminal until the user quits: enters raw mode
+/// and the alternate screen, runs [`run_with`] on them and the terminal's
+/// keys, and restores the terminal on every way out. A capture failure is
+/// returned after that.
+pub fn run(src: impl FrameSource + 'static, opts: Options) -> anyhow::Result<()> {
+    let mut tty = term::Tty::enter()?;
+    let result = run_with(&mut tty.terminal, src, opts, &mut term::TtyEvents);
+    drop(tty);
     let status = result?;
     match status.error {
         Some(e) => Err(anyhow::anyhow!("capture stopped: {e}")),
@@ -81,19 +90,57 @@ pub fn run(src: Source, opts: Options) -> anyhow::Result<()> {
     }
 }
 
-fn ui(feed: &Feed, mut status: FeedStatus, opts: Options) -> anyhow::Result<FeedStatus> {
-    let mut tty = term::Tty::enter()?;
+/// The UI on `terminal`: captures from `src` on threads of its own, draws
+/// on every tick of `events`' clock and after keys, and applies the keys,
+/// until they say quit or the input ends. Returns the source's last status
+/// (how the capture ended: `finished`, `warning`, `error`).
+pub fn run_with<B, S, E>(
+    terminal: &mut Terminal<B>,
+    src: S,
+    opts: Options,
+    events: &mut E,
+) -> anyhow::Result<FeedStatus>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: FrameSource + 'static,
+    E: EventSource + ?Sized,
+{
+    let initial = FeedStatus {
+        source: src.name().to_string(),
+        link: src.link_name().to_string(),
+        live: src.is_live(),
+        speed: if src.is_live() { None } else { opts.speed },
+        ..FeedStatus::default()
+    };
+    let timing = if events.stepped() {
+        Timing::Stepped(events.now())
+    } else {
+        Timing::Real
+    };
+    let feed = Feed::spawn(src, opts.speed, opts.limits, timing)?;
+    let result = ui(terminal, &feed, initial, opts, events);
+    feed.stop(STOP_WAIT);
+    result
+}
+
+fn ui<B, E>(
+    terminal: &mut Terminal<B>,
+    feed: &Feed,
+    mut status: FeedStatus,
+    opts: Options,
+    events: &mut E,
+) -> anyhow::Result<FeedStatus>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    E: EventSource + ?Sized,
+{
     let mut snap = empty_snapshot();
     let mut view = ViewState::new(opts.color);
-    view.utc_offset = local_utc_offset();
+    view.utc_offset = opts.utc_offset;
     loop {
-        if !term::active() {
-            // Only the panic hook gives the terminal back behind our back.
-            anyhow::bail!("a capture thread panicked (its message is above)");
-        }
-        if term::signalled() {
-            break;
-        }
+        feed.step(events.now());
         if let Some(p) = feed.take() {
             if !view.paused {
                 snap = p.snap;
@@ -105,55 +152,40 @@ fn ui(feed: &Feed, mut status: FeedStatus, opts: Options) -> anyhow::Result<Feed
             // The capture thread is gone without saying why (it panicked).
             status.error = Some("the capture thread stopped unexpectedly".into());
         }
-        let size = tty.terminal.size()?;
+        let size = terminal.size()?;
         view.set_page(render::table_rows(size.into()));
-        tty.terminal
-            .draw(|f| render::draw(f, &snap, &status, &view))?;
-        // Input until the next tick; a key redraws at once.
-        let deadline = Instant::now() + TICK;
+        let frame = terminal.draw(|f| render::draw(f, &snap, &status, &view))?;
+        events.shown(frame.buffer);
+        // Input until the next tick; a key draws at once.
+        let deadline = events.now() + TICK;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            // A hung-up terminal first (crossterm would spin on it), then
-            // events crossterm already buffered, then wait for more bytes.
-            if term::wait_input(Duration::ZERO)? == term::Input::Gone {
-                return Ok(status);
-            }
-            if !event::poll(Duration::ZERO)? {
-                match term::wait_input(left)? {
-                    term::Input::Gone => return Ok(status),
-                    term::Input::Timeout => break,
-                    term::Input::Ready => continue,
-                }
-            }
-            match event::read()? {
-                Event::Key(k) if k.kind != KeyEventKind::Release => {
+            match events.next(deadline)? {
+                None | Some(Input::Resize) => break,
+                Some(Input::End) => return Ok(status),
+                Some(Input::Key(k)) => {
                     if let Some(a) = keys::action(k, &view) {
                         let was_paused = view.paused;
                         view.apply(a, &snap);
-                        let area = tty.terminal.size()?.into();
+                        let area = terminal.size()?.into();
                         let max = render::detail_max_scroll(area, &snap, &view);
                         view.detail_scroll = view.detail_scroll.min(max);
                         if view.paused != was_paused {
+                            // The replay stops (or goes on) at the key's time.
+                            feed.step(events.now());
                             feed.send(Control::Pause(view.paused));
                         }
                     }
                     if view.quit {
                         return Ok(status);
                     }
-                    // Drain what else is queued before drawing.
-                    if !event::poll(Duration::ZERO)? {
+                    // Apply what else is queued before drawing.
+                    if !events.pending()? {
                         break;
                     }
                 }
-                Event::Resize(..) => break,
-                _ => {}
             }
         }
     }
-    Ok(status)
 }
 
 /// Local time's offset from UTC now, seconds east (0 if unknown).

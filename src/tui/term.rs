@@ -1,9 +1,12 @@
 //! The terminal: raw mode and the alternate screen on the way in, and the
 //! way back out on every exit: normal return, error, panic (a hook), and
-//! SIGTERM / SIGHUP / SIGINT (a flag the UI loop checks).
+//! SIGTERM / SIGHUP / SIGINT (a flag [`TtyEvents`] checks). [`TtyEvents`]
+//! is the terminal as an [`EventSource`]: its keys and the wall clock.
 
+use crate::tui::events::{EventSource, Input};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::{Hide, Show};
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -12,20 +15,21 @@ use ratatui::Terminal;
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
+use std::time::{Duration, Instant};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static SIGNALLED: AtomicBool = AtomicBool::new(false);
 static HOOKS: Once = Once::new();
 
 /// The full-screen terminal; dropping it restores the terminal.
-pub struct Tty {
+pub(crate) struct Tty {
     /// The ratatui terminal drawing to standard output.
-    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    pub(crate) terminal: Terminal<CrosstermBackend<Stdout>>,
 }
 
 impl Tty {
     /// Enters raw mode and the alternate screen.
-    pub fn enter() -> io::Result<Tty> {
+    pub(crate) fn enter() -> io::Result<Tty> {
         HOOKS.call_once(install_hooks);
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
@@ -48,7 +52,7 @@ impl Drop for Tty {
 }
 
 /// Leaves the alternate screen and raw mode, once; safe to call again.
-pub fn restore() {
+pub(crate) fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
         let _ = disable_raw_mode();
@@ -56,12 +60,12 @@ pub fn restore() {
 }
 
 /// Whether the terminal is still ours to draw on (a panic elsewhere gives it back).
-pub fn active() -> bool {
+pub(crate) fn active() -> bool {
     ACTIVE.load(Ordering::SeqCst)
 }
 
 /// Whether SIGTERM, SIGHUP or SIGINT arrived.
-pub fn signalled() -> bool {
+pub(crate) fn signalled() -> bool {
     SIGNALLED.load(Ordering::SeqCst)
 }
 
@@ -86,7 +90,7 @@ fn install_hooks() {
 
 /// What waiting on the terminal gave.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Input {
+pub(crate) enum Waited {
     /// Bytes are waiting: crossterm can read an event without blocking.
     Ready,
     /// Nothing came within the timeout.
@@ -101,7 +105,7 @@ pub enum Input {
 /// (`read` returns 0 and its `poll` never times out: crossterm issue #793),
 /// so kawatch checks the descriptor itself first and only hands crossterm a
 /// terminal that has bytes to give.
-pub fn wait_input(timeout: std::time::Duration) -> std::io::Result<Input> {
+pub(crate) fn wait_input(timeout: Duration) -> io::Result<Waited> {
     let mut pfd = libc::pollfd {
         fd: libc::STDIN_FILENO,
         events: libc::POLLIN,
@@ -111,19 +115,70 @@ pub fn wait_input(timeout: std::time::Duration) -> std::io::Result<Input> {
     // SAFETY: one valid pollfd for the duration of the call.
     let n = unsafe { libc::poll(&mut pfd, 1, ms) };
     if n < 0 {
-        let e = std::io::Error::last_os_error();
-        return if e.kind() == std::io::ErrorKind::Interrupted {
-            Ok(Input::Timeout)
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(Waited::Timeout)
         } else {
             Err(e)
         };
     }
     if pfd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-        return Ok(Input::Gone);
+        return Ok(Waited::Gone);
     }
     Ok(if pfd.revents & libc::POLLIN != 0 {
-        Input::Ready
+        Waited::Ready
     } else {
-        Input::Timeout
+        Waited::Timeout
     })
+}
+
+/// The terminal's keys, on the wall clock. A hang-up or a signal ends the
+/// input; a panic on another thread (which gave the terminal back) is an
+/// error.
+#[derive(Debug, Default)]
+pub(crate) struct TtyEvents;
+
+impl EventSource for TtyEvents {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn next(&mut self, deadline: Instant) -> io::Result<Option<Input>> {
+        loop {
+            if !active() {
+                // Only the panic hook gives the terminal back behind our back.
+                return Err(io::Error::other(
+                    "a capture thread panicked (its message is above)",
+                ));
+            }
+            if signalled() {
+                return Ok(Some(Input::End));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            // A hung-up terminal first (crossterm would spin on it), then
+            // events crossterm already buffered, then wait for more bytes.
+            if wait_input(Duration::ZERO)? == Waited::Gone {
+                return Ok(Some(Input::End));
+            }
+            if !event::poll(Duration::ZERO)? {
+                match wait_input(left)? {
+                    Waited::Gone => return Ok(Some(Input::End)),
+                    // The deadline, or a signal: looked at above.
+                    Waited::Timeout | Waited::Ready => continue,
+                }
+            }
+            match event::read()? {
+                Event::Key(k) if k.kind != KeyEventKind::Release => return Ok(Some(Input::Key(k))),
+                Event::Resize(..) => return Ok(Some(Input::Resize)),
+                _ => {}
+            }
+        }
+    }
+
+    fn pending(&mut self) -> io::Result<bool> {
+        event::poll(Duration::ZERO)
+    }
 }

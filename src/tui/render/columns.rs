@@ -1,0 +1,341 @@
+//! The table's columns, defined once: [`COLUMNS`]. Each entry says what the
+//! column is called, how its text sits, whether it stays on a narrow
+//! terminal, what the help screen's legend says about it, and how a row's
+//! cell is made. The table, the fitting and the legend all read this list;
+//! adding a column is adding an entry.
+
+use crate::tui::fmt::{self, coarse, precise_or_dash};
+use crate::tui::render::Theme;
+use kawatch_core::status::{self, State};
+use kawatch_core::Outcome;
+use kawatch_core::Timestamp;
+use kawatch_core::{FlowView, ProberView};
+use ratatui::layout::Alignment;
+use ratatui::style::Style;
+
+/// One cell: text and style.
+pub(crate) type Cell = (String, Style);
+
+/// What a cell is made from: one row of the table.
+pub(crate) struct Row<'a> {
+    /// The connection.
+    pub(crate) flow: &'a FlowView,
+    /// Its state at `now`.
+    pub(crate) state: State,
+    /// The snapshot's time.
+    pub(crate) now: Timestamp,
+    /// The side whose keepalives the row shows ([`status::primary`]).
+    pub(crate) prober: Option<&'a ProberView>,
+    /// Styles.
+    pub(crate) theme: Theme,
+}
+
+impl<'a> Row<'a> {
+    /// The row of `flow` in state `state` at `now`.
+    pub(crate) fn new(flow: &'a FlowView, state: State, now: Timestamp, theme: Theme) -> Row<'a> {
+        Row {
+            flow,
+            state,
+            now,
+            prober: status::primary(flow).map(|i| &flow.probers[i]),
+            theme,
+        }
+    }
+
+    /// The cells of every column, in [`COLUMNS`] order.
+    pub(crate) fn cells(&self) -> Vec<Cell> {
+        COLUMNS.iter().map(|c| (c.cell)(self)).collect()
+    }
+}
+
+/// Which columns stay when the terminal is narrow.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Priority {
+    /// Always shown; when the always-shown columns alone do not fit, these
+    /// give way first (cut in the middle of the address, keeping the port).
+    Shrinks,
+    /// Always shown, whole.
+    Always,
+    /// Shown while it fits, rank 1 first; the first that does not fit ends
+    /// the list (strict priority: no later, narrower column jumps in).
+    Rank(u8),
+    /// As `Rank`, but left out while no row on screen has text in it.
+    RankIfUsed(u8),
+}
+
+/// A column of the table.
+pub(crate) struct Column {
+    /// Header text; empty for none.
+    pub(crate) header: &'static str,
+    /// How text sits in the column.
+    pub(crate) align: Alignment,
+    /// Whether it stays on a narrow terminal.
+    pub(crate) priority: Priority,
+    /// Its line in the help screen's column legend: (name, meaning).
+    /// Neighbours with the same meaning share one line.
+    pub(crate) help: Option<(&'static str, &'static str)>,
+    /// Its cell on a row.
+    pub(crate) cell: fn(&Row) -> Cell,
+}
+
+const OBSERVED: &str = "observed keepalive idle, interval, probe count";
+
+/// The table's columns, in display order.
+pub(crate) const COLUMNS: &[Column] = &[
+    Column {
+        header: "ENDPOINT A",
+        align: Alignment::Left,
+        priority: Priority::Shrinks,
+        help: None,
+        cell: |r| plain(r.flow.a.to_string()),
+    },
+    Column {
+        header: "",
+        align: Alignment::Left,
+        priority: Priority::Rank(1),
+        help: Some((
+            "→  ←  ⇄",
+            "between the endpoints: A probes B, B probes A, both probe",
+        )),
+        cell: |r| plain(arrow(r.flow).to_string()),
+    },
+    Column {
+        header: "ENDPOINT B",
+        align: Alignment::Left,
+        priority: Priority::Shrinks,
+        help: None,
+        cell: |r| plain(r.flow.b.to_string()),
+    },
+    Column {
+        header: "VLAN",
+        align: Alignment::Left,
+        priority: Priority::RankIfUsed(2),
+        help: None,
+        cell: |r| plain(vlan(r.flow)),
+    },
+    Column {
+        header: "STATE",
+        align: Alignment::Left,
+        priority: Priority::Always,
+        help: None,
+        cell: |r| (r.state.word(), r.theme.state(r.state)),
+    },
+    Column {
+        header: "QUIET",
+        align: Alignment::Right,
+        priority: Priority::Rank(10),
+        help: Some(("QUIET", "time since data (> : none seen, so at least)")),
+        cell: |r| {
+            let (act, lower) = status::last_activity(r.flow);
+            let since = coarse(fmt::secs_between(r.now, act));
+            plain(format!("{}{since}", if lower { ">" } else { "" }))
+        },
+    },
+    Column {
+        header: "IDLE",
+        align: Alignment::Right,
+        priority: Priority::Rank(7),
+        help: Some(("IDLE", OBSERVED)),
+        cell: |r| dash_dim(r, per_prober(r, |p| precise_or_dash(p.idle_s))),
+    },
+    Column {
+        header: "INTVL",
+        align: Alignment::Right,
+        priority: Priority::Rank(8),
+        help: Some(("INTVL", OBSERVED)),
+        cell: |r| dash_dim(r, per_prober(r, |p| precise_or_dash(p.intvl_s))),
+    },
+    Column {
+        header: "CNT",
+        align: Alignment::Right,
+        priority: Priority::Rank(9),
+        help: Some(("CNT", OBSERVED)),
+        cell: |r| {
+            let n = per_prober(r, |p| {
+                p.probes.map_or_else(|| "-".into(), |n| n.to_string())
+            });
+            dash_dim(r, n)
+        },
+    },
+    Column {
+        header: "LIKELY idle/intvl/cnt",
+        align: Alignment::Left,
+        priority: Priority::Rank(5),
+        help: Some(("LIKELY", "whole-second settings: TCP_KEEPIDLE/INTVL/CNT")),
+        cell: |r| plain(per_prober(r, fmt::settings_with_os)),
+    },
+    Column {
+        header: "ANS/SENT",
+        align: Alignment::Right,
+        priority: Priority::Rank(6),
+        help: None,
+        cell: |r| {
+            plain(per_prober(r, |p| {
+                format!("{}/{}", p.probes_answered, p.probes_sent)
+            }))
+        },
+    },
+    Column {
+        header: "LAST PROBE",
+        align: Alignment::Right,
+        priority: Priority::Rank(4),
+        help: None,
+        cell: |r| {
+            plain(per_prober(r, |p| {
+                p.last_probe.map_or_else(
+                    || "-".into(),
+                    |l| format!("{} ago", coarse(fmt::secs_between(r.now, l))),
+                )
+            }))
+        },
+    },
+    Column {
+        header: "NEXT",
+        align: Alignment::Left,
+        priority: Priority::Rank(3),
+        help: Some(("NEXT", "countdown to the next probe or to give-up")),
+        cell: |r| {
+            let style = match r.state {
+                State::Probing { .. } | State::Overdue | State::Dead => r.theme.state(r.state),
+                _ => Style::new(),
+            };
+            (next_text(r.flow, r.prober, r.state, r.now), style)
+        },
+    },
+];
+
+fn plain(s: String) -> Cell {
+    (s, Style::new())
+}
+
+/// Unknown (`-`) dimmed.
+fn dash_dim(r: &Row, s: String) -> Cell {
+    let style = if s == "-" {
+        r.theme.dim()
+    } else {
+        Style::new()
+    };
+    (s, style)
+}
+
+/// Text about the row's prober; empty when no side probes.
+fn per_prober(r: &Row, text: impl Fn(&ProberView) -> String) -> String {
+    r.prober.map_or_else(String::new, text)
+}
+
+fn vlan(f: &FlowView) -> String {
+    let ids: Vec<String> = f.vlan.ids().iter().map(u16::to_string).collect();
+    ids.join(".")
+}
+
+/// Who probes whom: `→` A probes B, `←` B probes A, `⇄` both.
+pub(crate) fn arrow(f: &FlowView) -> &'static str {
+    let a = f.probers.iter().any(|p| p.endpoint == f.a);
+    let b = f.probers.iter().any(|p| p.endpoint == f.b);
+    match (a, b) {
+        (true, true) => "⇄",
+        (true, false) => "→",
+        (false, true) => "←",
+        (false, false) => "",
+    }
+}
+
+/// What comes next for a row: a countdown, a lateness, or how it ended.
+fn next_text(f: &FlowView, p: Option<&ProberView>, st: State, now: Timestamp) -> String {
+    let Some(p) = p else {
+        return String::new();
+    };
+    match st {
+        State::Dead => p.detection_s.map_or_else(
+            || "gave up".into(),
+            |d| format!("gave up after {}", coarse(d)),
+        ),
+        State::Reset { by_peer: true } => "RST from peer".into(),
+        State::Probing { .. } => match p.give_up_at {
+            Some((at, assumed)) => {
+                let tilde = if assumed { "~" } else { "" };
+                let d = fmt::secs_between(at, now);
+                if d >= 0.0 {
+                    format!("dead in {tilde}{}", coarse(d))
+                } else {
+                    format!("dead {tilde}{} ago?", coarse(-d))
+                }
+            }
+            None => String::new(),
+        },
+        State::Overdue => match status::next_due(f, p) {
+            Some(due) => {
+                let what = if p.outcome == Outcome::Probing {
+                    "probe/RST"
+                } else {
+                    "probe"
+                };
+                format!("{what} {} late", coarse(fmt::secs_between(now, due.at)))
+            }
+            None => String::new(),
+        },
+        State::Alive | State::Idle | State::Active => match status::next_due(f, p) {
+            Some(due) => {
+                let d = fmt::secs_between(due.at, now);
+                if d > 0.05 {
+                    format!("probe in {}", coarse(d))
+                } else {
+                    "probe due".into()
+                }
+            }
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+/// The help screen's column legend: each column's line, in display order,
+/// neighbours with the same meaning on one line (`IDLE INTVL CNT`).
+pub(crate) fn legend() -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    let mut last: Option<&'static str> = None;
+    for c in COLUMNS {
+        let Some((name, text)) = c.help else {
+            last = None;
+            continue;
+        };
+        match out.last_mut() {
+            Some((names, _)) if last == Some(text) => {
+                names.push(' ');
+                names.push_str(name);
+            }
+            _ => out.push((name.to_string(), text)),
+        }
+        last = Some(text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_column_has_a_unique_rank_or_is_always_shown() {
+        let mut ranks: Vec<u8> = COLUMNS
+            .iter()
+            .filter_map(|c| match c.priority {
+                Priority::Rank(n) | Priority::RankIfUsed(n) => Some(n),
+                Priority::Shrinks | Priority::Always => None,
+            })
+            .collect();
+        let n = ranks.len();
+        ranks.sort_unstable();
+        ranks.dedup();
+        assert_eq!(ranks.len(), n, "ranks are unique");
+    }
+
+    #[test]
+    fn legend_joins_neighbours_that_mean_the_same() {
+        let names: Vec<String> = legend().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["→  ←  ⇄", "QUIET", "IDLE INTVL CNT", "LIKELY", "NEXT"]
+        );
+    }
+}

@@ -1,0 +1,354 @@
+//! The detail view of one connection: its state explained, and each probing
+//! side's timing, likely settings, what comes next and its probe timeline.
+
+use super::columns::arrow;
+use super::{areas, Theme};
+use crate::tui::app::{FlowId, ViewState};
+use crate::tui::fmt::{self, coarse, precise, precise_or_dash};
+use kawatch_core::status::{self, State};
+use kawatch_core::Timestamp;
+use kawatch_core::{FlowView, ProberView, Snapshot};
+use kawatch_core::{Mark, Outcome};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+pub(super) fn detail_view(
+    f: &mut Frame,
+    area: Rect,
+    snap: &Snapshot,
+    flow: &FlowView,
+    view: &ViewState,
+    t: Theme,
+) {
+    let lines = detail_lines(snap, flow, view, t);
+    let scroll = view
+        .detail_scroll
+        .min((lines.len() as u16).saturating_sub(area.height.max(1)));
+    f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
+}
+
+/// How far the detail view can scroll on a screen of this size.
+pub(crate) fn detail_max_scroll(area: Rect, snap: &Snapshot, view: &ViewState) -> u16 {
+    let body = areas(area).body;
+    let flow = view
+        .detail
+        .and_then(|id| snap.flows.iter().find(|fl| FlowId::of(fl) == id));
+    flow.map_or(0, |flow| {
+        let n = detail_lines(snap, flow, view, Theme { color: false }).len() as u16;
+        n.saturating_sub(body.height.max(1))
+    })
+}
+
+fn detail_lines(
+    snap: &Snapshot,
+    flow: &FlowView,
+    view: &ViewState,
+    t: Theme,
+) -> Vec<Line<'static>> {
+    let now = snap.now;
+    let off = view.utc_offset;
+    let st = status::state(flow, now);
+    let label = |s: &str| Span::styled(format!("  {s:<12}"), t.label());
+    let mut lines: Vec<Line> = Vec::new();
+    let mut head = vec![
+        Span::styled(format!(" {}", flow.a), t.label()),
+        Span::raw(format!(
+            "  {}  ",
+            match arrow(flow) {
+                "" => "—",
+                a => a,
+            }
+        )),
+        Span::styled(flow.b.to_string(), t.label()),
+    ];
+    if !flow.vlan.ids().is_empty() {
+        let ids: Vec<String> = flow.vlan.ids().iter().map(u16::to_string).collect();
+        head.push(Span::raw(format!("   vlan {}", ids.join("."))));
+    }
+    lines.push(Line::from(head));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        label("State"),
+        Span::styled(st.word(), t.state(st)),
+        Span::raw(format!("   {}", explain(st))),
+    ]));
+    lines.push(Line::from(vec![
+        label("Connection"),
+        Span::raw(format!(
+            "{} · {} segments · first seen {} · last seen {} ({} ago)",
+            flow.state.as_str().replace('_', " "),
+            fmt::count(flow.segments),
+            fmt::clock(flow.first_seen, off),
+            fmt::clock(flow.last_seen, off),
+            coarse(fmt::secs_between(now, flow.last_seen)),
+        )),
+    ]));
+    let data = match flow.last_data {
+        Some(d) => format!(
+            "last payload {} ({} ago)",
+            fmt::clock(d, off),
+            coarse(fmt::secs_between(now, d))
+        ),
+        None => "no payload seen".into(),
+    };
+    let zwp = if flow.zero_window_probes > 0 {
+        format!(
+            " · {} zero-window probes (not keepalives)",
+            flow.zero_window_probes
+        )
+    } else {
+        String::new()
+    };
+    lines.push(Line::from(vec![label("Data"), Span::raw(data + &zwp)]));
+    if flow.probers.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "  No keepalive probes seen from either side. A side that probes shows here with its",
+            t.dim(),
+        ));
+        lines.push(Line::styled(
+            "  timing and likely settings as soon as its first probe is recognised.",
+            t.dim(),
+        ));
+    }
+    for p in &flow.probers {
+        lines.push(Line::raw(""));
+        prober_block(&mut lines, flow, p, now, off, t);
+    }
+    lines
+}
+
+fn explain(st: State) -> &'static str {
+    match st {
+        State::Dead => "the prober gave up on its peer and reset the connection",
+        State::Overdue => "a keepalive was due by the observed schedule and none was seen",
+        State::Probing { .. } => "probes are going unanswered",
+        State::Reset { by_peer: true } => {
+            "the peer answered a probe with RST: it had lost the connection"
+        }
+        State::Reset { by_peer: false } => "an RST ended the connection",
+        State::Alive => "the last keepalive probe was answered",
+        State::Idle => "no data for a while",
+        State::Active => "data is moving",
+        State::Opening => "SYN seen, handshake not complete",
+        State::Closing => "one side sent FIN",
+        State::Closed => "both sides sent FIN",
+    }
+}
+
+fn prober_block(
+    lines: &mut Vec<Line<'static>>,
+    flow: &FlowView,
+    p: &ProberView,
+    now: Timestamp,
+    off: i64,
+    t: Theme,
+) {
+    let label = |s: &str| Span::styled(format!("    {s:<10}"), t.label());
+    let outcome_style = match p.outcome {
+        Outcome::Dead => t.state(State::Dead),
+        Outcome::Reset => t.state(State::Reset { by_peer: true }),
+        Outcome::Probing => t.state(State::Probing {
+            unanswered: 0,
+            of: 0,
+            assumed: false,
+        }),
+        Outcome::Alive => t.state(State::Alive),
+    };
+    lines.push(Line::from(vec![
+        Span::styled(format!("  ▶ {}", p.endpoint), t.label()),
+        Span::raw(format!(" probes {}", p.peer)),
+    ]));
+    let outcome = match p.outcome {
+        Outcome::Probing => format!("probing, {} unanswered", p.unanswered),
+        Outcome::Dead => format!(
+            "dead: gave up after {} unanswered probes",
+            p.probes.map_or_else(|| "?".into(), |n| n.to_string())
+        ),
+        Outcome::Reset => "reset: the peer answered with RST".into(),
+        Outcome::Alive => "alive: last probe answered".into(),
+    };
+    let mut o = vec![
+        label("Outcome"),
+        Span::styled(outcome, outcome_style),
+        Span::raw(format!(
+            " · {} sent, {} answered",
+            p.probes_sent, p.probes_answered
+        )),
+    ];
+    if p.zero_window_probes > 0 {
+        o.push(Span::raw(format!(
+            " · {} zero-window probes",
+            p.zero_window_probes
+        )));
+    }
+    lines.push(Line::from(o));
+    lines.push(Line::from(vec![
+        label("Observed"),
+        Span::raw(format!(
+            "idle {} · interval {} · probes {} · answered every {} · detection {}",
+            precise_or_dash(p.idle_s),
+            precise_or_dash(p.intvl_s),
+            p.probes.map_or_else(|| "-".into(), |n| n.to_string()),
+            precise_or_dash(p.cadence_s),
+            precise_or_dash(p.detection_s),
+        )),
+    ]));
+    let l = &p.likely;
+    let secs = |v: Option<u32>| v.map_or_else(|| "?".into(), |n| format!("{n}s"));
+    let os = match p.os_defaults.as_slice() {
+        [] if l.idle_s.is_some() || l.intvl_s.is_some() || l.probes.is_some() => {
+            "not an OS default".to_string()
+        }
+        [] => "nothing known yet".to_string(),
+        list => format!("matches the {} default", list.join(" / ")),
+    };
+    lines.push(Line::from(vec![
+        label("Likely"),
+        Span::raw(format!(
+            "idle {} · interval {} · probes {}   ({os})",
+            secs(l.idle_s),
+            secs(l.intvl_s),
+            l.probes.map_or_else(|| "?".into(), |n| n.to_string()),
+        )),
+    ]));
+    let mut unknown = Vec::new();
+    if l.intvl_s.is_none() {
+        unknown.push("interval: needs two unanswered probes in a row");
+    }
+    if l.probes.is_none() {
+        unknown.push("probes: seen only when the prober gives up");
+    }
+    if !unknown.is_empty() {
+        lines.push(Line::from(vec![
+            Span::raw(format!("    {:<10}", "")),
+            Span::styled(format!("? = unknown ({})", unknown.join("; ")), t.dim()),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        label("Next"),
+        Span::raw(next_detail(flow, p, now, off)),
+    ]));
+    lines.push(Line::from(vec![
+        label("Timeline"),
+        Span::styled(
+            format!(
+                "{} most recent event{}",
+                p.timeline.len(),
+                if p.timeline.len() == 1 { "" } else { "s" }
+            ),
+            t.dim(),
+        ),
+    ]));
+    let mut prev_probe: Option<Timestamp> = None;
+    let mut prev: Option<Timestamp> = None;
+    for &(ts, mark) in &p.timeline {
+        let (arrow, what, style) = match mark {
+            Mark::Probe => ("→", "probe", Style::new()),
+            Mark::Answer => ("←", "answered (ACK)", t.state(State::Alive)),
+            Mark::PeerReset => (
+                "←",
+                "RST: peer lost the connection",
+                t.state(State::Reset { by_peer: true }),
+            ),
+            Mark::GiveUp => ("→", "RST: gave up", t.state(State::Dead)),
+        };
+        let note = match (mark, prev_probe, prev) {
+            (Mark::Probe, Some(pp), _) => format!(
+                "+{} since previous probe",
+                precise(fmt::secs_between(ts, pp))
+            ),
+            (Mark::Answer | Mark::PeerReset, _, Some(pv)) => {
+                format!("after {}", short_span(fmt::secs_between(ts, pv)))
+            }
+            (Mark::GiveUp, Some(pp), _) => {
+                format!("+{} after last probe", precise(fmt::secs_between(ts, pp)))
+            }
+            _ => String::new(),
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!("      {:>12}  {arrow} ", fmt::clock(ts, off))),
+            Span::styled(format!("{what:<30}"), style),
+            Span::styled(note, t.dim()),
+        ]));
+        if mark == Mark::Probe {
+            prev_probe = Some(ts);
+        }
+        prev = Some(ts);
+    }
+}
+
+/// A short span: `31µs`, `0.7ms`, `12.0ms`, `1.030s`.
+fn short_span(secs: f64) -> String {
+    if secs < 0.001 {
+        format!("{:.0}µs", secs * 1e6)
+    } else if secs < 1.0 {
+        format!("{:.1}ms", secs * 1e3)
+    } else {
+        precise(secs)
+    }
+}
+
+fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> String {
+    match p.outcome {
+        Outcome::Dead => match p.detection_s {
+            Some(d) => format!(
+                "nothing: it gave up {} after the last sign of life from the peer",
+                precise(d)
+            ),
+            None => "nothing: the prober gave up".into(),
+        },
+        Outcome::Reset => "nothing: the peer reset the connection".into(),
+        Outcome::Probing => {
+            let mut s = match p.give_up_at {
+                Some((at, assumed)) => {
+                    let d = fmt::secs_between(at, now);
+                    let when = if d >= 0.0 {
+                        format!("declares the peer dead in {}{}", if assumed { "~" } else { "" }, coarse(d))
+                    } else {
+                        format!("should have declared the peer dead {} ago", coarse(-d))
+                    };
+                    let why = if assumed {
+                        let (n, _) = status::probe_count(p);
+                        let step = match p.likely.intvl_s {
+                            Some(_) => String::new(),
+                            None => " and 75 s apart".into(),
+                        };
+                        format!(" (~ assumes Linux's {n} probes{step})")
+                    } else {
+                        String::new()
+                    };
+                    format!("{when}, at {}{why}", fmt::clock(at, off))
+                }
+                None => "unknown".into(),
+            };
+            if let Some(due) = status::next_due(flow, p).filter(|d| d.late(now)) {
+                s = format!(
+                    "a probe or the give-up RST was due at {}; nothing seen for {} — {}",
+                    fmt::clock(due.at, off),
+                    coarse(fmt::secs_between(now, due.at)),
+                    "the prober may be gone, or its packets miss this capture point"
+                );
+            }
+            s
+        }
+        Outcome::Alive => match status::next_due(flow, p) {
+            Some(due) if due.late(now) => format!(
+                "a probe was due at {}; none seen for {} — the prober may be gone, or its probes miss this capture point",
+                fmt::clock(due.at, off),
+                coarse(fmt::secs_between(now, due.at))
+            ),
+            Some(due) if fmt::secs_between(due.at, now) > 0.05 => format!(
+                "probe expected in about {}, at {}",
+                coarse(fmt::secs_between(due.at, now)),
+                fmt::clock(due.at, off)
+            ),
+            Some(due) => format!("probe due now (at {})", fmt::clock(due.at, off)),
+            None => "next probe: unknown until the idle time or the answered cadence is seen"
+                .into(),
+        },
+    }
+}

@@ -1,0 +1,146 @@
+//! Where the feed's frames come from: [`FrameSource`], implemented by a
+//! libpcap [`Source`] (a file, standard input, an interface) and by
+//! [`Frames`], frames held in memory (for tests, or a capture read ahead).
+
+use crate::capture::{CaptureError, Frame, Next, Source, Stats};
+use kawatch_core::{LinkType, Timestamp};
+
+/// A stream of captured frames, as the feed's threads read it.
+pub trait FrameSource: Send {
+    /// The next frame, a live read timeout, or the end of the input.
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError>;
+    /// The link type frames are decoded as.
+    fn link_type(&self) -> LinkType;
+    /// libpcap's name for the link type (e.g. `EN10MB`).
+    fn link_name(&self) -> &str;
+    /// The input's name: a path, `-`, or `interface:IF`.
+    fn name(&self) -> &str;
+    /// Whether this is a live capture (else a replay).
+    fn is_live(&self) -> bool;
+    /// Kernel packet counts (live captures only).
+    fn stats(&mut self) -> Option<Stats> {
+        None
+    }
+}
+
+impl FrameSource for Source {
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        Source::next_frame(self)
+    }
+
+    fn link_type(&self) -> LinkType {
+        Source::link_type(self)
+    }
+
+    fn link_name(&self) -> &str {
+        Source::link_name(self)
+    }
+
+    fn name(&self) -> &str {
+        Source::name(self)
+    }
+
+    fn is_live(&self) -> bool {
+        Source::is_live(self)
+    }
+
+    fn stats(&mut self) -> Option<Stats> {
+        Source::stats(self)
+    }
+}
+
+/// Frames in memory, replayed in order; then the error the input ended
+/// with, if any (once), then the end.
+#[derive(Debug)]
+pub struct Frames {
+    name: String,
+    link: LinkType,
+    link_name: String,
+    frames: Vec<(Timestamp, Vec<u8>)>,
+    next: usize,
+    ends_with: Option<CaptureError>,
+}
+
+impl Frames {
+    /// No frames yet, named `name`, of link type `link` (`link_name` as
+    /// libpcap calls it, e.g. `EN10MB`).
+    pub fn new(name: &str, link: LinkType, link_name: &str) -> Frames {
+        Frames {
+            name: name.to_string(),
+            link,
+            link_name: link_name.to_string(),
+            frames: Vec::new(),
+            next: 0,
+            ends_with: None,
+        }
+    }
+
+    /// Adds a frame captured at `ts`.
+    pub fn push(&mut self, ts: Timestamp, data: Vec<u8>) {
+        self.frames.push((ts, data));
+    }
+
+    /// Makes the input end with `e` after its frames (a cut-off file).
+    pub fn end_with(&mut self, e: CaptureError) {
+        self.ends_with = Some(e);
+    }
+
+    /// Reads all of `src` (not live: a live source has no end) into memory,
+    /// keeping its name and link type, and the error it ended with.
+    pub fn read(src: &mut impl FrameSource) -> Frames {
+        let mut out = Frames::new(src.name(), src.link_type(), src.link_name());
+        loop {
+            match src.next_frame() {
+                Ok(Next::Frame(Frame { ts, data })) => out.push(ts, data.to_vec()),
+                Ok(Next::Timeout) => {}
+                Ok(Next::End) => break,
+                Err(e) => {
+                    out.end_with(e);
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// How many frames it holds.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Whether it holds no frames.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+}
+
+impl FrameSource for Frames {
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        match self.frames.get(self.next) {
+            Some((ts, data)) => {
+                self.next += 1;
+                Ok(Next::Frame(Frame { ts: *ts, data }))
+            }
+            None => match self.ends_with.take() {
+                Some(e) => Err(e),
+                None => Ok(Next::End),
+            },
+        }
+    }
+
+    fn link_type(&self) -> LinkType {
+        self.link
+    }
+
+    fn link_name(&self) -> &str {
+        &self.link_name
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn is_live(&self) -> bool {
+        false
+    }
+}
