@@ -4,7 +4,8 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use kawatch::synth::{Config, Generator, PcapWriter};
+use kawatch_synth::writer::DEFAULT_SNAPLEN;
+use kawatch_synth::{Config, Format, Generator, LinkType, Writer};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
@@ -46,17 +47,22 @@ fn main() -> Result<()> {
     let file =
         File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let snaplen = if args.snaplen == 0 {
-        262_144
+        DEFAULT_SNAPLEN
     } else {
         args.snaplen
     };
-    let mut w = PcapWriter::new(BufWriter::with_capacity(1 << 20, file), snaplen)?;
+    let mut w = Writer::new(
+        BufWriter::with_capacity(1 << 20, file),
+        Format::PcapNano,
+        LinkType::Ethernet,
+    )
+    .snaplen(snaplen);
     let mut gen = Generator::new(cfg);
     let mut buf = Vec::with_capacity(1600);
     while let Some(ts) = gen.next_frame(&mut buf) {
         w.write(ts, &buf)?;
     }
-    w.into_inner()?;
+    w.finish()?;
     let truth = gen.finish();
     let probers = truth
         .flows

@@ -26,7 +26,6 @@
 pub mod capture;
 pub mod report;
 pub mod run;
-pub mod synth;
 pub mod tui;
 
 pub use kawatch_core as core;

@@ -4,7 +4,8 @@
 mod support;
 
 use etherparse::PacketBuilder;
-use pcap::{Capture, Linktype, Packet, PacketHeader};
+use kawatch::Timestamp;
+use kawatch_synth::{Format, LinkType, Writer, T0};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,24 +40,22 @@ fn frames() -> Vec<(f64, Vec<u8>)> {
     ]
 }
 
-fn write_pcap(path: &Path, linktype: i32, frames: &[(f64, Vec<u8>)]) {
-    let mut out = Capture::dead(Linktype(linktype))
-        .unwrap()
-        .savefile(path)
-        .unwrap();
+/// `frames` (seconds after T0, Ethernet bytes) as a microsecond pcap of
+/// `link`, its last `cut` bytes cut off. The snapshot length is libpcap's for
+/// a dead handle (65535).
+fn pcap(link: LinkType, frames: &[(f64, Vec<u8>)], cut: usize) -> Vec<u8> {
+    let mut w = Writer::new(Vec::new(), Format::PcapMicro, link)
+        .snaplen(65535)
+        .cut_tail(cut);
     for (t, data) in frames {
-        let at = 1_700_000_000.0 + t;
-        let header = PacketHeader {
-            ts: libc::timeval {
-                tv_sec: at as libc::time_t,
-                tv_usec: ((at.fract()) * 1e6).round() as libc::suseconds_t,
-            },
-            caplen: data.len() as u32,
-            len: data.len() as u32,
-        };
-        out.write(&Packet::new(&header, data));
+        let us = (t * 1e6).round() as i64;
+        w.write(Timestamp(T0.0 + us * 1000), data).unwrap();
     }
-    out.flush().unwrap();
+    w.finish().unwrap()
+}
+
+fn write_pcap(path: &Path, link: LinkType, frames: &[(f64, Vec<u8>)]) {
+    std::fs::write(path, pcap(link, frames, 0)).unwrap();
 }
 
 fn temp(name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -91,11 +90,11 @@ fn bad_inputs_fail_clearly() {
     let empty = dir.join("empty.pcap");
     std::fs::write(&empty, b"").unwrap();
     let wifi = dir.join("wifi.pcap");
-    write_pcap(&wifi, 105, &[]);
+    write_pcap(&wifi, LinkType::Other(105), &[]); // IEEE 802.11
     let gz = dir.join("c.pcap.gz");
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]).unwrap();
     let good = dir.join("good.pcap");
-    write_pcap(&good, 1, &frames());
+    write_pcap(&good, LinkType::Ethernet, &frames());
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let cases: Vec<(&str, Vec<String>, &str)> = vec![
         (
@@ -184,7 +183,7 @@ fn bad_inputs_fail_clearly() {
 #[test]
 fn report_formats_agree() {
     let (_d, path) = temp("ka.pcap");
-    write_pcap(&path, 1, &frames());
+    write_pcap(&path, LinkType::Ethernet, &frames());
     let p = path.to_str().unwrap();
     let json: Value =
         serde_json::from_slice(&run(&["report", "--format", "json", p]).stdout).unwrap();
@@ -239,7 +238,7 @@ fn report_formats_agree() {
 #[test]
 fn filter_applies_to_files() {
     let (_d, path) = temp("ka.pcap");
-    write_pcap(&path, 1, &frames());
+    write_pcap(&path, LinkType::Ethernet, &frames());
     let p = path.to_str().unwrap();
     let all: Value = serde_json::from_slice(
         &run(&["report", "--format", "json", p, "tcp", "port", "5000"]).stdout,
@@ -257,7 +256,7 @@ fn filter_applies_to_files() {
 #[test]
 fn standard_input_is_read_with_dash() {
     let (_d, path) = temp("ka.pcap");
-    write_pcap(&path, 1, &frames());
+    write_pcap(&path, LinkType::Ethernet, &frames());
     let mut child = kawatch()
         .args(["report", "--format", "json", "-"])
         .stdin(Stdio::piped())
@@ -283,9 +282,7 @@ fn standard_input_is_read_with_dash() {
 #[test]
 fn a_file_cut_mid_packet_reports_what_was_read_and_warns() {
     let (_d, path) = temp("cut.pcap");
-    write_pcap(&path, 1, &frames());
-    let bytes = std::fs::read(&path).unwrap();
-    std::fs::write(&path, &bytes[..bytes.len() - 20]).unwrap();
+    std::fs::write(&path, pcap(LinkType::Ethernet, &frames(), 20)).unwrap();
     let o = run(&["report", "--format", "json", path.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(

@@ -11,19 +11,16 @@
 //!   table of what the report must say (probers, outcomes, counts, timings)
 //!   and the exact events the generator knows to be true, so a golden file
 //!   can never bless a wrong answer.
-//! * `synthetic_fixtures_are_reproducible`: the generator in
-//!   `tests/common/synth.rs` reproduces `fixtures/synth/` byte for byte.
+//! * `synthetic_fixtures_are_reproducible`: the named cases of
+//!   `kawatch_synth::cases` reproduce `fixtures/synth/` byte for byte.
 //!   `KAWATCH_REGEN=1` rewrites them.
-
-#[allow(dead_code)]
-#[path = "common/synth.rs"]
-mod synth;
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kawatch_synth::cases::{self, Case};
 use serde_json::Value;
 
 fn crate_root() -> &'static Path {
@@ -280,7 +277,7 @@ fn synthetic_fixtures_are_reproducible() {
     let dir = crate_root().join("fixtures/synth");
     let mut failures = Vec::new();
     let mut names = BTreeSet::new();
-    for case in synth::cases() {
+    for case in cases::all() {
         let file = case.file_name();
         names.insert(file.clone());
         let bytes = (case.build)().to_bytes();
@@ -299,7 +296,7 @@ fn synthetic_fixtures_are_reproducible() {
             match fs::read(&path) {
                 Ok(on_disk) if on_disk == bytes => {}
                 Ok(_) => failures.push(format!(
-                    "fixtures/synth/{file} differs from what tests/common/synth.rs makes; \
+                    "fixtures/synth/{file} differs from what kawatch_synth::cases makes; \
                      if the generator change is intended, run with KAWATCH_REGEN=1"
                 )),
                 Err(_) => failures.push(format!(
@@ -312,7 +309,7 @@ fn synthetic_fixtures_are_reproducible() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !names.contains(&name) {
             failures.push(format!(
-                "fixtures/synth/{name} is not made by any case in tests/common/synth.rs"
+                "fixtures/synth/{name} is not made by any case in kawatch_synth::cases"
             ));
         }
     }
@@ -360,7 +357,7 @@ enum Likely {
 const CLIENT: &str = "198.18.0.1:40000";
 const CLIENT6: &str = "[2001:db8::1]:40000";
 
-/// Linux, idle 2 s, intvl 3 s, peer alive (`linux_alive` in synth.rs).
+/// Linux, idle 2 s, intvl 3 s, peer alive (`linux_alive` in kawatch_synth::cases).
 fn alive(endpoint: &'static str, vlan: &'static [u64], probes: u64) -> Prober {
     Prober {
         endpoint,
@@ -380,7 +377,7 @@ fn alive(endpoint: &'static str, vlan: &'static [u64], probes: u64) -> Prober {
     }
 }
 
-/// Linux, idle 2 s, intvl 1 s, cnt 3, peer gone (`linux_dead` in synth.rs).
+/// Linux, idle 2 s, intvl 1 s, cnt 3, peer gone (`linux_dead` in kawatch_synth::cases).
 fn dead(endpoint: &'static str, vlan: &'static [u64]) -> Prober {
     Prober {
         endpoint,
@@ -555,17 +552,17 @@ fn semantics() -> Vec<Semantics> {
 #[test]
 fn every_synthetic_case_has_semantics() {
     let table: BTreeSet<&str> = semantics().iter().map(|s| s.case).collect();
-    let cases: BTreeSet<&str> = synth::cases().iter().map(|c| c.name).collect();
+    let cases: BTreeSet<&str> = cases::all().iter().map(|c| c.name).collect();
     assert_eq!(
         table, cases,
-        "the semantics table and synth::cases() differ"
+        "the semantics table and kawatch_synth::cases::all() differ"
     );
 }
 
 #[test]
 fn synthetic_cases_mean_what_they_say() {
     let mut failures = Vec::new();
-    for case in synth::cases() {
+    for case in cases::all() {
         let capture = format!("fixtures/synth/{}", case.file_name());
         if let Some(Err(e)) = check_synthetic(&capture) {
             failures.push(format!("{capture}:\n  {}", e.join("\n  ")));
@@ -578,12 +575,12 @@ fn synthetic_cases_mean_what_they_say() {
 /// the capture is not a synthetic case.
 fn check_synthetic(capture: &str) -> Option<Result<(), Vec<String>>> {
     let file = capture.strip_prefix("fixtures/synth/")?;
-    let case = synth::cases().into_iter().find(|c| c.file_name() == file)?;
+    let case = cases::by_file_name(file)?;
     let expect = semantics().into_iter().find(|s| s.case == case.name)?;
     Some(check_case(&expect, &case, capture))
 }
 
-fn check_case(expect: &Semantics, case: &synth::Case, capture: &str) -> Result<(), Vec<String>> {
+fn check_case(expect: &Semantics, case: &Case, capture: &str) -> Result<(), Vec<String>> {
     let mut errs = Vec::new();
     let (report, out) = json_report(capture).map_err(|e| vec![e])?;
 

@@ -1,6 +1,6 @@
 //! End to end against a generated capture: `kawatch report --format json` on
-//! 3000 synthetic flows (src/synth.rs), every prober checked against the
-//! truth the generator made them from.
+//! 3000 synthetic flows (`kawatch_synth::Generator`), every prober checked
+//! against the truth the generator made them from.
 //!
 //! What is checked, per flow: the flow is reported; its zero-window probe
 //! count; the probers are exactly the sides that sent keepalive probes (none
@@ -11,7 +11,8 @@
 //! next second, a mid-capture probe nothing vouches for), the check is the
 //! range the truth allows, or a note instead of a failure.
 
-use kawatch::synth::{write_capture, Config, FlowTruth, KeepaliveConfig, ProberTruth, Truth};
+use kawatch_synth::truth::{FlowTruth, KeepaliveConfig, ProberTruth, Truth};
+use kawatch_synth::{write_capture, Config};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt::Write as _;

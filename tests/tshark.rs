@@ -9,18 +9,14 @@
 //! Without tshark the tests print `SKIP <test>: tshark not installed` and
 //! pass, unless `KAWATCH_STRICT=1`.
 
-#[allow(dead_code)]
-#[path = "common/synth.rs"]
-mod synth;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::ErrorKind;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use kawatch_synth::{cases, Role};
 use serde_json::Value;
-use synth::Role;
 
 fn crate_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -56,7 +52,7 @@ const MISSED_PROBES: &[(&str, WiresharkError)] = &[
     ("seq_wraparound", WiresharkError::NextSeqZero),
 ];
 
-/// Captures not made by tests/common/synth.rs (kernel captures...) where
+/// Captures not made by kawatch_synth::cases (kernel captures...) where
 /// Wireshark misses real probes: (path, frames, reason). Its mislabels need
 /// no entry: [`mislabels`] finds them from the capture itself.
 const OTHER_MISSED_PROBES: &[(&str, &[u64], WiresharkError)] = &[];
@@ -272,7 +268,7 @@ struct Truth {
 
 fn synthetic_truth(capture: &str) -> Option<Truth> {
     let file = capture.strip_prefix("fixtures/synth/")?;
-    let case = synth::cases().into_iter().find(|c| c.file_name() == file)?;
+    let case = cases::by_file_name(file)?;
     let missed_reason = MISSED_PROBES
         .iter()
         .find(|(name, _)| *name == case.name)
@@ -453,7 +449,7 @@ fn check_kawatch(capture: &str) -> Check {
 /// really happens.
 #[test]
 fn synthetic_probes_match_wireshark_keepalives() {
-    let captures: Vec<String> = synth::cases()
+    let captures: Vec<String> = cases::all()
         .iter()
         .map(|case| format!("fixtures/synth/{}", case.file_name()))
         .collect();

@@ -8,6 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kawatch::Timestamp;
+use kawatch_synth::{Format, LinkType, Writer};
+
 /// How one capture of a session is made.
 #[derive(Clone, Debug)]
 pub struct CaptureSpec {
@@ -249,12 +252,12 @@ pub fn cut_capture(
     let from_ns = secs_to_ns(from_epoch_s);
     let mut cap = pcap::Capture::from_file_with_precision(input, pcap::Precision::Nano)
         .map_err(|e| format!("cannot read {}: {e}", input.display()))?;
-    let linktype = cap.get_datalink();
-    let dead = pcap::Capture::dead_with_precision(linktype, pcap::Precision::Nano)
-        .map_err(|e| format!("pcap_open_dead: {e}"))?;
-    let mut out = dead
-        .savefile(output)
+    let link = LinkType::from_code(cap.get_datalink().0 as u16);
+    let file = std::fs::File::create(output)
         .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    // The snapshot length of libpcap's dead handle: records are kept within
+    // it (kawatch reads segment lengths from the IP header, not the record).
+    let mut out = Writer::new(std::io::BufWriter::new(file), Format::PcapNano, link).snaplen(65535);
     let (mut kept, mut dropped) = (0usize, 0usize);
     loop {
         let packet = match cap.next_packet() {
@@ -268,18 +271,11 @@ pub fn cut_capture(
             dropped += 1;
             continue;
         }
-        // The dead handle's snaplen is 65535; keep records within it (kawatch
-        // reads segment lengths from the IP header, not from the record).
-        let caplen = packet.data.len().min(65535);
-        let header = pcap::PacketHeader {
-            ts: packet.header.ts,
-            caplen: caplen as u32,
-            len: packet.header.len,
-        };
-        out.write(&pcap::Packet::new(&header, &packet.data[..caplen]));
+        out.write_record(Timestamp(ts as i64), packet.data, packet.header.len)
+            .map_err(|e| format!("writing {}: {e}", output.display()))?;
         kept += 1;
     }
-    out.flush()
+    out.finish()
         .map_err(|e| format!("flushing {}: {e}", output.display()))?;
     Ok((kept, dropped))
 }
