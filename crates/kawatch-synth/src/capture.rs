@@ -87,9 +87,9 @@ impl Capture {
         packets
             .into_iter()
             .map(|p| {
-                let mut data = self
-                    .link
-                    .frame(p, self.ethernet_padding, &self.ethernet_trailer);
+                let mut data =
+                    self.link
+                        .frame(&p.headers(), self.ethernet_padding, &self.ethernet_trailer);
                 let orig_len = data.len() as u32;
                 data.truncate(self.snaplen as usize);
                 Frame {

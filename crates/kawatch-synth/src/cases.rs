@@ -8,8 +8,9 @@
 use kawatch_core::Timestamp;
 
 use crate::capture::Capture;
-use crate::conversation::{dot1ad, dot1q, Conversation, Host, Ipv6Ext, A, B, WINDOW};
+use crate::conversation::{Conversation, Host, Ipv6Ext, A, B, WINDOW};
 use crate::link::LinkType;
+use crate::link::{dot1ad, dot1q};
 use crate::time::T0;
 use crate::writer::Format;
 

@@ -26,7 +26,7 @@ use std::net::IpAddr;
 use etherparse::{IpNumber, Ipv4Header, Ipv6FlowLabel, Ipv6Header, TcpHeader, TcpOptionElement};
 use kawatch_core::{Endpoint, Timestamp};
 
-pub use crate::link::{dot1ad, dot1q, VlanTag};
+use crate::link::{Headers, VlanTag};
 use crate::time::T0;
 pub use crate::truth::Role;
 
@@ -123,6 +123,19 @@ pub struct Packet {
     pub outgoing: bool,
     /// What it is.
     pub role: Role,
+}
+
+impl Packet {
+    /// What a link layer needs to frame it.
+    pub(crate) fn headers(&self) -> Headers<'_> {
+        Headers {
+            ip: &self.ip,
+            src_mac: self.src_mac,
+            dst_mac: self.dst_mac,
+            vlan: &self.vlan,
+            outgoing: self.outgoing,
+        }
+    }
 }
 
 /// Window advertised in SYNs, and the scaled window (x 128) used afterwards.

@@ -1,8 +1,6 @@
 //! Link layers: the LINKTYPE_ of a file, and the header each one puts
 //! around a scripted conversation's IP packets.
 
-use crate::conversation::Packet;
-
 /// The link layer of a capture file, with its LINKTYPE_ number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkType {
@@ -66,7 +64,7 @@ impl LinkType {
     /// The frame of `p` under this link layer. On Ethernet, frames shorter
     /// than the 60-byte minimum are padded with `pad` (if given), then
     /// `trailer` follows the frame.
-    pub(crate) fn frame(self, p: &Packet, pad: Option<u8>, trailer: &[u8]) -> Vec<u8> {
+    pub(crate) fn frame(self, p: &Headers<'_>, pad: Option<u8>, trailer: &[u8]) -> Vec<u8> {
         let version = p.ip[0] >> 4;
         let ethertype: u16 = if version == 4 { 0x0800 } else { 0x86dd };
         let mut f = Vec::with_capacity(p.ip.len() + 40);
@@ -74,12 +72,12 @@ impl LinkType {
             LinkType::Ethernet => {
                 f.extend_from_slice(&p.dst_mac);
                 f.extend_from_slice(&p.src_mac);
-                for tag in &p.vlan {
+                for tag in p.vlan {
                     f.extend_from_slice(&tag.tpid.to_be_bytes());
                     f.extend_from_slice(&tag.id.to_be_bytes()); // PCP 0, DEI 0
                 }
                 f.extend_from_slice(&ethertype.to_be_bytes());
-                f.extend_from_slice(&p.ip);
+                f.extend_from_slice(p.ip);
                 if let Some(pad) = pad {
                     f.resize(f.len().max(60), pad);
                 }
@@ -121,9 +119,24 @@ impl LinkType {
             }
         }
         assert!(p.vlan.is_empty(), "VLAN tags need an Ethernet link layer");
-        f.extend_from_slice(&p.ip);
+        f.extend_from_slice(p.ip);
         f
     }
+}
+
+/// What a link layer needs of a packet to frame it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Headers<'a> {
+    /// The IP packet.
+    pub(crate) ip: &'a [u8],
+    /// Sender's MAC.
+    pub(crate) src_mac: [u8; 6],
+    /// Receiver's MAC.
+    pub(crate) dst_mac: [u8; 6],
+    /// VLAN tags, outermost first.
+    pub(crate) vlan: &'a [VlanTag],
+    /// Sent by the capturing host (cooked captures record it).
+    pub(crate) outgoing: bool,
 }
 
 /// One 802.1Q / 802.1ad tag.

@@ -3,7 +3,7 @@
 //! Two granularities, same words:
 //! - per packet, a [`Role`]: what a segment is as far as keepalive analysis
 //!   goes. Scripted conversations tag every packet with one
-//!   ([`Frame::role`](crate::capture::Frame::role)); the simulation knows the
+//!   ([`Frame::role`](crate::Frame::role)); the simulation knows the
 //!   role of every frame it writes
 //!   ([`Generator::last_role`](crate::Generator::last_role)).
 //! - per flow and prober, a [`Truth`] from the simulation: the settings each
