@@ -1,0 +1,906 @@
+//! Screens of the terminal UI, drawn with ratatui's `TestBackend` and
+//! compared with insta snapshots (`tests/snapshots/`), and key handling.
+//!
+//! The data is real: frames built with etherparse go through the
+//! [`Analyzer`] (or a capture in `fixtures/` is read with [`Source`]), and
+//! the snapshot the screens draw is the analyser's. Nothing here is a
+//! hand-written `FlowView`.
+//!
+//! `INSTA_UPDATE=always cargo test --test it tui_render::` rewrites the snapshots;
+//! read every diff before keeping one.
+
+use etherparse::PacketBuilder;
+use kawatch::capture::{Next, Source};
+use kawatch::status as state;
+use kawatch::tui::app::{Action, SortKey, ViewState};
+use kawatch::tui::feed::FeedStatus;
+use kawatch::tui::{keys, render};
+use kawatch::{Analyzer, LinkType, Snapshot, Timestamp};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+use std::net::IpAddr;
+use std::path::Path;
+
+// ---------------------------------------------------------------------------
+// Frames: a few TCP conversations, built packet by packet
+// ---------------------------------------------------------------------------
+
+/// Capture time 0 of the scenes.
+const T0: f64 = 1_700_000_000.0;
+
+/// One end of a conversation.
+#[derive(Clone, Copy)]
+struct Peer {
+    ip: IpAddr,
+    port: u16,
+}
+
+fn v4(ip: [u8; 4], port: u16) -> Peer {
+    Peer {
+        ip: IpAddr::from(ip),
+        port,
+    }
+}
+
+fn v6(ip: &str, port: u16) -> Peer {
+    Peer {
+        ip: ip.parse().expect("IPv6 literal"),
+        port,
+    }
+}
+
+/// Frames in capture-time order once sorted.
+#[derive(Default)]
+struct Wire {
+    frames: Vec<(f64, Vec<u8>)>,
+}
+
+const ACK: u8 = 1;
+const SYN: u8 = 2;
+const FIN: u8 = 4;
+const RST: u8 = 8;
+
+impl Wire {
+    #[allow(clippy::too_many_arguments)]
+    fn segment(
+        &mut self,
+        at: f64,
+        src: Peer,
+        dst: Peer,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        len: usize,
+    ) {
+        let mac = |p: &Peer| [0x02, 0, 0, 0, 0, (p.port & 0xff) as u8];
+        let eth = PacketBuilder::ethernet2(mac(&src), mac(&dst));
+        let ip = match (src.ip, dst.ip) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => eth.ipv4(s.octets(), d.octets(), 64),
+            (IpAddr::V6(s), IpAddr::V6(d)) => eth.ipv6(s.octets(), d.octets(), 64),
+            _ => panic!("mixed address families"),
+        };
+        let mut tcp = ip.tcp(src.port, dst.port, seq, 64_000);
+        if flags & ACK != 0 {
+            tcp = tcp.ack(ack);
+        }
+        if flags & SYN != 0 {
+            tcp = tcp.syn();
+        }
+        if flags & FIN != 0 {
+            tcp = tcp.fin();
+        }
+        if flags & RST != 0 {
+            tcp = tcp.rst();
+        }
+        let payload = vec![0x61; len];
+        let mut bytes = Vec::new();
+        tcp.write(&mut bytes, &payload).expect("frame");
+        self.frames.push((at, bytes));
+    }
+
+    /// Feeds every frame, in time order, to a fresh analyser.
+    fn analyzer(mut self) -> Analyzer {
+        self.frames.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut an = Analyzer::new(LinkType::Ethernet);
+        for (at, bytes) in &self.frames {
+            an.ingest_frame(Timestamp::from_secs_f64(T0 + at), bytes);
+        }
+        an
+    }
+}
+
+/// A TCP conversation that keeps both sides' sequence numbers.
+struct Conn<'w> {
+    w: &'w mut Wire,
+    ends: [Peer; 2],
+    nxt: [u32; 2],
+}
+
+const A: usize = 0;
+const B: usize = 1;
+
+impl<'w> Conn<'w> {
+    fn new(w: &'w mut Wire, a: Peer, b: Peer) -> Conn<'w> {
+        Conn {
+            w,
+            ends: [a, b],
+            nxt: [1_000, 50_000],
+        }
+    }
+
+    fn send(&mut self, at: f64, side: usize, flags: u8, seq: u32, len: usize) -> &mut Self {
+        let ack = self.nxt[1 - side];
+        let (src, dst) = (self.ends[side], self.ends[1 - side]);
+        self.w.segment(at, src, dst, flags, seq, ack, len);
+        self
+    }
+
+    /// SYN, SYN-ACK, ACK from `at`.
+    fn handshake(&mut self, at: f64) -> &mut Self {
+        let (a, b) = (self.ends[A], self.ends[B]);
+        self.w.segment(at, a, b, SYN, self.nxt[A] - 1, 0, 0);
+        self.w.segment(
+            at + 0.0001,
+            b,
+            a,
+            SYN | ACK,
+            self.nxt[B] - 1,
+            self.nxt[A],
+            0,
+        );
+        self.send(at + 0.0002, A, ACK, self.nxt[A], 0)
+    }
+
+    /// `len` bytes from `side`, acknowledged by the other side 0.3 ms later.
+    fn data(&mut self, at: f64, side: usize, len: usize) -> &mut Self {
+        let seq = self.nxt[side];
+        self.send(at, side, ACK, seq, len);
+        self.nxt[side] += len as u32;
+        let seq = self.nxt[1 - side];
+        self.send(at + 0.0003, 1 - side, ACK, seq, 0)
+    }
+
+    /// A keepalive probe from `side`: seq = snd_nxt - 1, no data.
+    fn probe(&mut self, at: f64, side: usize) -> &mut Self {
+        let seq = self.nxt[side] - 1;
+        self.send(at, side, ACK, seq, 0)
+    }
+
+    /// A probe from `side` and the peer's answer 0.2 ms later.
+    fn answered(&mut self, at: f64, side: usize) -> &mut Self {
+        self.probe(at, side);
+        let seq = self.nxt[1 - side];
+        self.send(at + 0.0002, 1 - side, ACK, seq, 0)
+    }
+
+    /// The prober's RST after unanswered probes.
+    fn give_up(&mut self, at: f64, side: usize) -> &mut Self {
+        let seq = self.nxt[side];
+        self.send(at, side, RST | ACK, seq, 0)
+    }
+
+    /// The peer answering a probe from `side` with RST (it lost the connection).
+    fn peer_reset(&mut self, at: f64, side: usize) -> &mut Self {
+        let (src, dst) = (self.ends[1 - side], self.ends[side]);
+        let seq = self.nxt[1 - side];
+        self.w.segment(at, src, dst, RST, seq, 0, 0);
+        self
+    }
+
+    fn fin(&mut self, at: f64, side: usize) -> &mut Self {
+        let seq = self.nxt[side];
+        self.send(at, side, FIN | ACK, seq, 0);
+        self.nxt[side] += 1;
+        self
+    }
+}
+
+/// The scenes happen this long after the first connection opened, which
+/// idles on Linux's default 7200 s.
+const END: f64 = 7200.0;
+
+/// The snapshot's clock: `END + 100` s.
+fn now() -> Timestamp {
+    Timestamp::from_secs_f64(T0 + END + 100.0)
+}
+
+/// Thirteen connections, one per thing the screen must show.
+fn scene() -> Analyzer {
+    let mut w = Wire::default();
+    let e = END;
+    // Linux defaults: idle 7200 s, answered.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 0, 1], 41000),
+        v4([198, 18, 0, 2], 5432),
+    )
+    .handshake(0.0)
+    .data(0.1, A, 200)
+    .data(0.2, B, 900)
+    .answered(7200.6, A);
+    // Alive: idle 15 s, answered every 15 s.
+    let mut c = Conn::new(&mut w, v4([198, 18, 0, 3], 40100), v4([198, 18, 0, 4], 443));
+    c.handshake(e).data(e + 0.1, A, 100).data(e + 0.2, B, 1400);
+    for k in 1..=6 {
+        c.answered(e + 0.2 + 15.06 * k as f64, A);
+    }
+    // Probing: idle 10 s, interval 3 s, three probes unanswered.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 0, 5], 40200),
+        v4([198, 18, 0, 6], 6379),
+    )
+    .handshake(e + 70.0)
+    .data(e + 80.0, A, 64)
+    .probe(e + 90.03, A)
+    .probe(e + 93.06, A)
+    .probe(e + 96.09, A);
+    // Dead: idle 2 s, interval 1 s, 3 probes, then RST.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 0, 7], 40300),
+        v4([198, 18, 0, 8], 8080),
+    )
+    .handshake(e + 50.0)
+    .data(e + 50.0005, A, 10)
+    .probe(e + 52.03, A)
+    .probe(e + 53.06, A)
+    .probe(e + 54.09, A)
+    .give_up(e + 55.12, A);
+    // Reset by peer: it answers a probe with RST.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 0, 9], 40400),
+        v4([198, 18, 0, 10], 9000),
+    )
+    .handshake(e + 60.0)
+    .data(e + 60.1, B, 30)
+    .probe(e + 65.15, A)
+    .peer_reset(e + 65.1503, A);
+    // Active: data a moment ago.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 0, 11], 40500),
+        v4([198, 18, 0, 12], 80),
+    )
+    .handshake(e + 99.0)
+    .data(e + 99.5, A, 300)
+    .data(e + 99.6, B, 1200);
+    // Idle: quiet for a minute, no keepalives.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 0, 13], 40600),
+        v4([198, 18, 0, 14], 22),
+    )
+    .handshake(e + 30.0)
+    .data(e + 40.0, A, 48);
+    // Closed: FIN both ways.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 0, 15], 40700),
+        v4([198, 18, 0, 16], 25),
+    )
+    .handshake(e + 10.0)
+    .data(e + 10.5, A, 20)
+    .fin(e + 20.0, A)
+    .fin(e + 20.001, B);
+    // Already idle when the capture started: the first thing seen is a probe.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 1, 20], 51000),
+        v4([198, 18, 1, 21], 1883),
+    )
+    .answered(e + 70.0, A)
+    .answered(e + 85.02, A);
+    // Both sides probe, IPv6.
+    let mut c = Conn::new(&mut w, v6("2001:db8::a", 50000), v6("2001:db8::b", 6000));
+    c.handshake(e + 5.0)
+        .data(e + 5.1, A, 10)
+        .data(e + 5.2, B, 10);
+    c.answered(e + 25.22, A)
+        .answered(e + 35.25, B)
+        .answered(e + 45.4, A)
+        .answered(e + 65.27, B)
+        .answered(e + 65.6, A)
+        .answered(e + 85.8, A);
+    // Overdue: answered every 10 s, then nothing for a minute.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 0, 17], 40800),
+        v4([198, 18, 0, 18], 3306),
+    )
+    .handshake(e + 0.5)
+    .data(e + 0.6, A, 10)
+    .answered(e + 10.65, A)
+    .answered(e + 20.7, A)
+    .answered(e + 30.75, A);
+    // Opening: only a SYN.
+    let (a, b) = (v4([198, 18, 0, 19], 40900), v4([198, 18, 0, 20], 8443));
+    w.segment(e + 98.0, a, b, SYN, 7, 0, 0);
+    w.analyzer()
+}
+
+// ---------------------------------------------------------------------------
+// Drawing
+// ---------------------------------------------------------------------------
+
+fn replay_status(source: &str) -> FeedStatus {
+    FeedStatus {
+        source: source.into(),
+        link: "EN10MB".into(),
+        speed: Some(10.0),
+        ..FeedStatus::default()
+    }
+}
+
+fn live_status() -> FeedStatus {
+    FeedStatus {
+        source: "interface:kw0".into(),
+        link: "EN10MB".into(),
+        live: true,
+        drops: Some(0),
+        ..FeedStatus::default()
+    }
+}
+
+fn view(snap: &Snapshot, color: bool, rows: usize) -> ViewState {
+    let mut v = ViewState::new(color);
+    v.set_page(rows);
+    v.sync(snap);
+    v
+}
+
+fn draw(
+    snap: &Snapshot,
+    status: &FeedStatus,
+    v: &mut ViewState,
+    w: u16,
+    h: u16,
+) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    v.set_page(render::table_rows(ratatui::layout::Rect::new(0, 0, w, h)));
+    term.draw(|f| render::draw(f, snap, status, v))
+        .expect("draw");
+    term
+}
+
+/// The screen as text, trailing blanks trimmed.
+fn text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Runs of styled cells: `y x..x fg bg modifiers 'text'`, default style left out.
+fn styles(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut x = 0;
+        while x < buf.area.width {
+            let c = &buf[(x, y)];
+            let key = (c.fg, c.bg, c.modifier);
+            let start = x;
+            let mut s = String::new();
+            while x < buf.area.width {
+                let d = &buf[(x, y)];
+                if (d.fg, d.bg, d.modifier) != key {
+                    break;
+                }
+                s.push_str(d.symbol());
+                x += 1;
+            }
+            if key != (Color::Reset, Color::Reset, Modifier::empty()) && !s.trim().is_empty() {
+                out.push_str(&format!(
+                    "{y:>2} {start:>3}..{x:<3} {:?} {:?} {:?} '{}'\n",
+                    key.0,
+                    key.1,
+                    key.2,
+                    s.trim_end()
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn no_colour_anywhere(term: &Terminal<TestBackend>) -> bool {
+    let buf = term.backend().buffer();
+    buf.content()
+        .iter()
+        .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+}
+
+// ---------------------------------------------------------------------------
+// Screens
+// ---------------------------------------------------------------------------
+
+#[test]
+fn table() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 30);
+    let term = draw(&snap, &replay_status("scene.pcap"), &mut v, 160, 40);
+    insta::assert_snapshot!("table", text(&term));
+}
+
+#[test]
+fn table_colours() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 30);
+    let term = draw(&snap, &replay_status("scene.pcap"), &mut v, 160, 40);
+    insta::assert_snapshot!("table_colours", styles(&term));
+    assert!(!no_colour_anywhere(&term));
+}
+
+#[test]
+fn table_no_color() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, false, 30);
+    let term = draw(&snap, &replay_status("scene.pcap"), &mut v, 160, 40);
+    assert!(no_colour_anywhere(&term), "NO_COLOR: no colour at all");
+    // The same words; emphasis only through bold, dim, reverse, underline.
+    let mut coloured = view(&snap, true, 30);
+    let with = draw(&snap, &replay_status("scene.pcap"), &mut coloured, 160, 40);
+    assert_eq!(text(&term), text(&with));
+    insta::assert_snapshot!("table_no_color_styles", styles(&term));
+}
+
+#[test]
+fn detail_probing() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 30);
+    // The probing connection is the third by state (after dead and overdue).
+    for _ in 0..2 {
+        v.apply(Action::Down, &snap);
+    }
+    v.apply(Action::OpenDetail, &snap);
+    let term = draw(&snap, &replay_status("scene.pcap"), &mut v, 160, 40);
+    let t = text(&term);
+    assert!(t.contains("198.18.0.5:40200"), "{t}");
+    insta::assert_snapshot!("detail_probing", t);
+}
+
+#[test]
+fn detail_both_sides() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 30);
+    v.apply(Action::FilterStart, &snap);
+    for c in "2001:".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    v.apply(Action::FilterAccept, &snap);
+    v.apply(Action::OpenDetail, &snap);
+    let term = draw(&snap, &replay_status("scene.pcap"), &mut v, 160, 40);
+    insta::assert_snapshot!("detail_both_sides", text(&term));
+}
+
+#[test]
+fn detail_dead() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 30);
+    v.apply(Action::OpenDetail, &snap);
+    let term = draw(&snap, &replay_status("scene.pcap"), &mut v, 120, 30);
+    insta::assert_snapshot!("detail_dead", text(&term));
+}
+
+#[test]
+fn help_overlay() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 30);
+    v.apply(Action::ToggleHelp, &snap);
+    let term = draw(&snap, &replay_status("scene.pcap"), &mut v, 160, 40);
+    insta::assert_snapshot!("help", text(&term));
+}
+
+#[test]
+fn empty_live() {
+    let snap = Analyzer::new(LinkType::Ethernet).snapshot(now());
+    let mut v = view(&snap, true, 20);
+    let term = draw(&snap, &live_status(), &mut v, 100, 16);
+    insta::assert_snapshot!("empty_live", text(&term));
+}
+
+#[test]
+fn empty_filter() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 20);
+    v.apply(Action::FilterStart, &snap);
+    for c in "nothing-like-this".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    let term = draw(&snap, &replay_status("scene.pcap"), &mut v, 100, 16);
+    insta::assert_snapshot!("empty_filter", text(&term));
+}
+
+#[test]
+fn narrow_80() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 20);
+    let term = draw(&snap, &live_status(), &mut v, 80, 24);
+    insta::assert_snapshot!("narrow_80", text(&term));
+}
+
+#[test]
+fn narrow_50() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 10);
+    let term = draw(&snap, &live_status(), &mut v, 50, 12);
+    insta::assert_snapshot!("narrow_50", text(&term));
+}
+
+/// A capture shipped in `fixtures/`, read through libpcap as `--read` does.
+#[test]
+fn fixture_capture() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth/null.pcap");
+    let mut src = Source::open_file(&path, None).expect("fixture opens");
+    let mut an = Analyzer::new(src.link_type());
+    while let Next::Frame(f) = src.next_frame().expect("fixture reads") {
+        an.ingest_frame(f.ts, f.data);
+    }
+    let end = an.time_range().1.expect("frames");
+    let snap = an.snapshot(end);
+    let mut v = view(&snap, true, 20);
+    let mut status = replay_status("fixtures/synth/null.pcap");
+    status.link = src.link_name().into();
+    status.speed = None;
+    status.finished = true;
+    let term = draw(&snap, &status, &mut v, 160, 10);
+    insta::assert_snapshot!("fixture_null", text(&term));
+}
+
+/// States and countdowns move with the clock, with no new packet.
+#[test]
+fn time_moves_states_on() {
+    let an = scene();
+    let probing = |t: f64| {
+        let snap = an.snapshot(Timestamp::from_secs_f64(T0 + END + t));
+        let f = snap
+            .flows
+            .iter()
+            .find(|f| f.a.port == 40200)
+            .expect("probing flow")
+            .clone();
+        state::state(&f, snap.now).word()
+    };
+    assert_eq!(probing(97.0), "probing 3/~9");
+    assert_eq!(probing(100.0), "probing 3/~9");
+    // The next probe (interval 3 s) was due at +99.09; past the timer's slack it is overdue.
+    assert_eq!(probing(101.5), "overdue");
+
+    let screen = |t: f64| {
+        let snap = an.snapshot(Timestamp::from_secs_f64(T0 + END + t));
+        let mut v = view(&snap, false, 30);
+        v.apply(Action::FilterInput('4'), &snap);
+        for c in "0200".chars() {
+            v.apply(Action::FilterInput(c), &snap);
+        }
+        text(&draw(&snap, &replay_status("scene.pcap"), &mut v, 160, 8))
+    };
+    let early = screen(97.0);
+    let later = screen(99.0);
+    assert!(early.contains("dead in ~20s"), "{early}");
+    assert!(later.contains("dead in ~18s"), "{later}");
+
+    // An alive flow whose next probe is overdue turns `overdue` on its own.
+    let alive = |t: f64| {
+        let snap = an.snapshot(Timestamp::from_secs_f64(T0 + END + t));
+        let f = snap
+            .flows
+            .iter()
+            .find(|f| f.a.port == 40800)
+            .unwrap()
+            .clone();
+        state::state(&f, snap.now).word()
+    };
+    assert_eq!(alive(31.0), "alive");
+    assert_eq!(alive(42.0), "alive");
+    assert_eq!(alive(45.0), "overdue");
+}
+
+/// Only the rows on screen are formatted; thousands of flows stay cheap.
+#[test]
+fn thousands_of_flows() {
+    let mut w = Wire::default();
+    for i in 0..3000u32 {
+        let a = v4([198, 18, (i / 250) as u8 + 2, (i % 250) as u8 + 1], 40000);
+        let b = v4([198, 19, 0, 1], 443);
+        let mut c = Conn::new(&mut w, a, b);
+        let t = i as f64 * 0.01;
+        c.handshake(t).data(t + 0.1, A, 10).answered(t + 15.1, A);
+    }
+    let an = w.analyzer();
+    let snap = an.snapshot(Timestamp::from_secs_f64(T0 + 60.0));
+    let start = std::time::Instant::now();
+    let mut v = view(&snap, true, 30);
+    for _ in 0..10 {
+        v.sync(&snap);
+        draw(&snap, &live_status(), &mut v, 160, 40);
+    }
+    let per_frame = start.elapsed() / 10;
+    assert_eq!(v.rows.len(), 3000);
+    assert!(
+        per_frame < std::time::Duration::from_millis(200),
+        "sync + draw of 3000 flows took {per_frame:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Keys: key -> action -> state
+// ---------------------------------------------------------------------------
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+/// Presses keys one by one, as the UI does.
+fn press(v: &mut ViewState, snap: &Snapshot, keys_: &[KeyEvent]) -> Vec<Option<Action>> {
+    keys_
+        .iter()
+        .map(|k| {
+            let a = keys::action(*k, v);
+            if let Some(a) = a {
+                v.apply(a, snap);
+            }
+            a
+        })
+        .collect()
+}
+
+#[test]
+fn keys_to_actions_to_state() {
+    let snap = scene().snapshot(now());
+    type Check = fn(&ViewState, &Snapshot) -> bool;
+    type Case<'a> = (&'a str, &'a [KeyEvent], &'a [Option<Action>], Check);
+    let cases: &[Case] = &[
+        ("q quits", &[ch('q')], &[Some(Action::Quit)], |v, _| v.quit),
+        (
+            "ctrl-c quits",
+            &[ctrl('c')],
+            &[Some(Action::Quit)],
+            |v, _| v.quit,
+        ),
+        (
+            "ctrl-c quits while typing a filter",
+            &[ch('/'), ctrl('c')],
+            &[Some(Action::FilterStart), Some(Action::Quit)],
+            |v, _| v.quit,
+        ),
+        (
+            "down moves the selection",
+            &[key(KeyCode::Down), ch('j')],
+            &[Some(Action::Down), Some(Action::Down)],
+            |v, _| v.cursor == 2,
+        ),
+        (
+            "up stops at the top",
+            &[key(KeyCode::Up), ch('k')],
+            &[Some(Action::Up), Some(Action::Up)],
+            |v, _| v.cursor == 0,
+        ),
+        (
+            "G and g: last and first",
+            &[ch('G')],
+            &[Some(Action::Bottom)],
+            |v, s| v.cursor == s.flows.len() - 1,
+        ),
+        (
+            "s cycles the sort",
+            &[ch('s'), ch('s')],
+            &[Some(Action::CycleSort), Some(Action::CycleSort)],
+            |v, _| v.sort == SortKey::Activity,
+        ),
+        (
+            "r reverses",
+            &[ch('r')],
+            &[Some(Action::ReverseSort)],
+            |v, s| v.reverse && s.flows[v.rows[v.rows.len() - 1].flow].a.port == 40300,
+        ),
+        (
+            "/ types a filter; letters are text, not commands",
+            &[ch('/'), ch('q'), ch('s'), key(KeyCode::Backspace)],
+            &[
+                Some(Action::FilterStart),
+                Some(Action::FilterInput('q')),
+                Some(Action::FilterInput('s')),
+                Some(Action::FilterBackspace),
+            ],
+            |v, _| v.editing && v.filter == "q" && !v.quit,
+        ),
+        (
+            "enter keeps the filter",
+            &[
+                ch('/'),
+                ch('6'),
+                ch('3'),
+                ch('7'),
+                ch('9'),
+                key(KeyCode::Enter),
+            ],
+            &[
+                Some(Action::FilterStart),
+                Some(Action::FilterInput('6')),
+                Some(Action::FilterInput('3')),
+                Some(Action::FilterInput('7')),
+                Some(Action::FilterInput('9')),
+                Some(Action::FilterAccept),
+            ],
+            |v, _| !v.editing && v.filter == "6379" && v.rows.len() == 1,
+        ),
+        (
+            "esc drops the filter",
+            &[ch('/'), ch('x'), key(KeyCode::Esc)],
+            &[
+                Some(Action::FilterStart),
+                Some(Action::FilterInput('x')),
+                Some(Action::FilterClear),
+            ],
+            |v, s| !v.editing && v.filter.is_empty() && v.rows.len() == s.flows.len(),
+        ),
+        (
+            "filter terms all match (AND)",
+            &[
+                ch('/'),
+                ch('a'),
+                ch('l'),
+                ch('i'),
+                ch('v'),
+                ch('e'),
+                ch(' '),
+                ch('4'),
+                ch('4'),
+                ch('3'),
+            ],
+            &[
+                Some(Action::FilterStart),
+                Some(Action::FilterInput('a')),
+                Some(Action::FilterInput('l')),
+                Some(Action::FilterInput('i')),
+                Some(Action::FilterInput('v')),
+                Some(Action::FilterInput('e')),
+                Some(Action::FilterInput(' ')),
+                Some(Action::FilterInput('4')),
+                Some(Action::FilterInput('4')),
+                Some(Action::FilterInput('3')),
+            ],
+            |v, s| v.rows.len() == 1 && s.flows[v.rows[0].flow].b.port == 443,
+        ),
+        (
+            "enter opens the detail of the selected row, esc closes it",
+            &[key(KeyCode::Enter)],
+            &[Some(Action::OpenDetail)],
+            |v, _| v.detail.is_some() && v.detail == v.selected,
+        ),
+        (
+            "detail: esc goes back",
+            &[key(KeyCode::Enter), key(KeyCode::Esc)],
+            &[Some(Action::OpenDetail), Some(Action::CloseDetail)],
+            |v, _| v.detail.is_none(),
+        ),
+        (
+            "detail: down scrolls, n moves to the next connection",
+            &[key(KeyCode::Enter), key(KeyCode::Down), ch('n')],
+            &[
+                Some(Action::OpenDetail),
+                Some(Action::Down),
+                Some(Action::NextFlow),
+            ],
+            |v, _| v.cursor == 1 && v.detail == v.selected && v.detail_scroll == 0,
+        ),
+        (
+            "detail: / does nothing",
+            &[key(KeyCode::Enter), ch('/')],
+            &[Some(Action::OpenDetail), None],
+            |v, _| !v.editing,
+        ),
+        (
+            "space pauses and resumes",
+            &[ch(' ')],
+            &[Some(Action::TogglePause)],
+            |v, _| v.paused,
+        ),
+        (
+            "? shows help; other keys wait; ? hides it",
+            &[ch('?'), ch('s'), key(KeyCode::Down), ch('?')],
+            &[
+                Some(Action::ToggleHelp),
+                None,
+                None,
+                Some(Action::ToggleHelp),
+            ],
+            |v, _| !v.help && v.sort == SortKey::State && v.cursor == 0,
+        ),
+        (
+            "q quits from the help",
+            &[ch('?'), ch('q')],
+            &[Some(Action::ToggleHelp), Some(Action::Quit)],
+            |v, _| v.quit,
+        ),
+        (
+            "a: keepalive flows only",
+            &[ch('a')],
+            &[Some(Action::ToggleKeepaliveOnly)],
+            |v, s| {
+                v.keepalive_only
+                    && v.rows.iter().all(|r| !s.flows[r.flow].probers.is_empty())
+                    && v.rows.len() == 8
+            },
+        ),
+        (
+            "unbound keys do nothing",
+            &[ch('x'), key(KeyCode::F(5))],
+            &[None, None],
+            |v, _| !v.quit && v.cursor == 0,
+        ),
+    ];
+    for (name, pressed, want, check) in cases {
+        let mut v = view(&snap, true, 30);
+        let got = press(&mut v, &snap, pressed);
+        assert_eq!(&got, want, "{name}: actions");
+        assert!(check(&v, &snap), "{name}: state {v:#?}");
+    }
+}
+
+#[test]
+fn selection_follows_the_connection_across_snapshots() {
+    let an = scene();
+    let snap = an.snapshot(now());
+    let mut v = view(&snap, true, 30);
+    // Select the overdue-to-be alive flow on port 40800 by filtering, then clear.
+    press(
+        &mut v,
+        &snap,
+        &[ch('/'), ch('4'), ch('0'), ch('8'), key(KeyCode::Enter)],
+    );
+    let id = v.selected;
+    press(&mut v, &snap, &[key(KeyCode::Esc)]);
+    assert_eq!(v.selected, id, "clearing the filter keeps the selection");
+    // Later the state order changes; the selection stays on the same connection.
+    let later = an.snapshot(Timestamp::from_secs_f64(T0 + END + 30.0));
+    v.sync(&later);
+    assert_eq!(v.selected, id);
+    assert_eq!(
+        later.flows[v.rows[v.cursor].flow].a.port, 40800,
+        "cursor moved with it"
+    );
+}
+
+#[test]
+fn sort_keys_order_rows() {
+    let snap = scene().snapshot(now());
+    let ports =
+        |v: &ViewState| -> Vec<u16> { v.rows.iter().map(|r| snap.flows[r.flow].a.port).collect() };
+    let mut v = view(&snap, true, 30);
+    let by_state = ports(&v);
+    assert_eq!(
+        &by_state[..3],
+        &[40300, 40800, 40200],
+        "dead, overdue, probing first"
+    );
+    v.apply(Action::CycleSort, &snap); // idle
+    let by_idle = ports(&v);
+    assert_eq!(by_idle[0], 40300, "shortest observed idle (2 s) first");
+    v.apply(Action::CycleSort, &snap); // last activity
+    assert_eq!(ports(&v)[0], 40500, "most recent activity first");
+    v.apply(Action::CycleSort, &snap); // endpoint
+    let by_ep = ports(&v);
+    assert_eq!(by_ep[0], 41000, "198.18.0.1 first");
+    assert_eq!(*by_ep.last().unwrap(), 50000, "IPv6 after IPv4");
+}

@@ -1,0 +1,448 @@
+//! The whole UI loop in-process: [`run_with`] on ratatui's `TestBackend`,
+//! frames from a fixture capture held in memory ([`Frames`]), and a script
+//! of keys and waits on a clock of its own. Pause, filter, sort, the detail
+//! view, paced replay and the end of a capture, as a user sees them, with
+//! insta snapshots of the screen (`tests/it/snapshots/it__tui_run__*.snap`).
+//!
+//! Deterministic: the script's clock moves only when it says, and the
+//! replay is stepped to it before each screen is drawn (`stepped`), so the
+//! screens depend on nothing but the script. Times of day are shown in UTC.
+//!
+//! `INSTA_UPDATE=always cargo test --test it tui_run::` rewrites the snapshots;
+//! read every diff before keeping one.
+
+use kawatch::capture::Source;
+use kawatch::core::Limits;
+use kawatch::tui::events::{EventSource, Input};
+use kawatch::tui::feed::FeedStatus;
+use kawatch::tui::source::Frames;
+use kawatch::tui::{run_with, Options};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use std::collections::VecDeque;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// One thing the script does.
+enum Step {
+    /// Press a key.
+    Key(KeyEvent),
+    /// Let this much time pass (the UI ticks meanwhile).
+    Wait(Duration),
+    /// Keep the screen as it is now, under this name.
+    Screen(&'static str),
+}
+
+/// A user: keys, waits and looks, on a clock of its own.
+struct Script {
+    now: Instant,
+    steps: VecDeque<Step>,
+    /// The end of the wait under way.
+    waiting: Option<Instant>,
+    /// The screen last drawn, as text.
+    last: String,
+    /// Whether `last` shows the present (drawn since time moved or a key).
+    fresh: bool,
+    /// Screens kept, by name.
+    screens: Vec<(&'static str, String)>,
+}
+
+impl Script {
+    fn new() -> Script {
+        Script {
+            now: Instant::now(),
+            steps: VecDeque::new(),
+            waiting: None,
+            last: String::new(),
+            fresh: false,
+            screens: Vec::new(),
+        }
+    }
+
+    fn key(mut self, k: KeyEvent) -> Script {
+        self.steps.push_back(Step::Key(k));
+        self
+    }
+
+    fn keys(mut self, ks: &[KeyEvent]) -> Script {
+        for k in ks {
+            self.steps.push_back(Step::Key(*k));
+        }
+        self
+    }
+
+    fn text(mut self, s: &str) -> Script {
+        for c in s.chars() {
+            self.steps.push_back(Step::Key(ch(c)));
+        }
+        self
+    }
+
+    fn wait(mut self, ms: u64) -> Script {
+        self.steps.push_back(Step::Wait(Duration::from_millis(ms)));
+        self
+    }
+
+    fn screen(mut self, name: &'static str) -> Script {
+        self.steps.push_back(Step::Screen(name));
+        self
+    }
+
+    /// The screen kept as `name`.
+    fn shot(&self, name: &str) -> &str {
+        self.screens
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or_else(|| panic!("no screen {name}"))
+    }
+}
+
+impl EventSource for Script {
+    fn now(&self) -> Instant {
+        self.now
+    }
+
+    fn next(&mut self, deadline: Instant) -> std::io::Result<Option<Input>> {
+        loop {
+            match self.steps.front() {
+                None => return Ok(Some(Input::End)),
+                Some(Step::Key(k)) => {
+                    let k = *k;
+                    self.steps.pop_front();
+                    self.fresh = false;
+                    return Ok(Some(Input::Key(k)));
+                }
+                Some(Step::Screen(name)) => {
+                    if !self.fresh {
+                        // Draw the present first.
+                        return Ok(None);
+                    }
+                    self.screens.push((name, self.last.clone()));
+                    self.steps.pop_front();
+                }
+                Some(Step::Wait(d)) => {
+                    let until = *self.waiting.get_or_insert(self.now + *d);
+                    self.fresh = false;
+                    if until > deadline {
+                        self.now = deadline;
+                        return Ok(None);
+                    }
+                    self.now = until;
+                    self.waiting = None;
+                    self.steps.pop_front();
+                }
+            }
+        }
+    }
+
+    fn pending(&mut self) -> std::io::Result<bool> {
+        Ok(matches!(self.steps.front(), Some(Step::Key(_))))
+    }
+
+    fn stepped(&self) -> bool {
+        true
+    }
+
+    fn shown(&mut self, screen: &Buffer) {
+        self.last = text(screen);
+        self.fresh = true;
+    }
+}
+
+/// The screen as text, trailing blanks trimmed.
+fn text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+/// A capture in `fixtures/`, read with libpcap into memory. Opened by its
+/// relative path (tests run in the package's directory), so the status
+/// line shows the same name on every machine.
+fn frames(rel: &str) -> Frames {
+    let mut src = Source::open_file(Path::new(rel), None).expect("fixture opens");
+    Frames::read(&mut src)
+}
+
+fn opts(speed: Option<f64>) -> Options {
+    Options {
+        speed,
+        color: true,
+        limits: Limits::default(),
+        utc_offset: 0,
+    }
+}
+
+/// Runs the UI on `frames` at `speed` in a `w`x`h` terminal until the script
+/// quits or ends.
+fn run(frames: Frames, speed: Option<f64>, w: u16, h: u16, script: &mut Script) -> FeedStatus {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    run_with(&mut term, frames, opts(speed), script).expect("the UI runs")
+}
+
+/// The status line (second to last).
+fn status_line(screen: &str) -> &str {
+    let lines: Vec<&str> = screen.lines().collect();
+    lines[lines.len() - 2]
+}
+
+/// The title line.
+fn title(screen: &str) -> &str {
+    screen.lines().next().unwrap_or_default()
+}
+
+#[test]
+fn full_speed_replay_shows_the_end_of_capture() {
+    let mut s = Script::new().screen("end").key(ch('q'));
+    let status = run(frames("fixtures/synth/null.pcap"), None, 140, 10, &mut s);
+    assert!(status.finished && status.error.is_none() && status.warning.is_none());
+    let end = s.shot("end");
+    assert!(status_line(end).contains("end of capture"), "{end}");
+    insta::assert_snapshot!("end_of_capture", end);
+}
+
+#[test]
+fn paced_replay_follows_the_clock() {
+    // Probes at +2.03, +3.06 and +4.09 s, unanswered; the RST at +5.12 s.
+    let mut s = Script::new()
+        .screen("start")
+        .wait(3200)
+        .screen("probing")
+        .wait(2800)
+        .screen("dead")
+        .key(ch('q'));
+    let status = run(
+        frames("fixtures/synth/dead_give_up.pcap"),
+        Some(1.0),
+        140,
+        8,
+        &mut s,
+    );
+    assert!(status.finished);
+    let start = s.shot("start");
+    assert!(status_line(start).contains("1× · clock"), "{start}");
+    assert!(status_line(start).contains("(t+0.0s)"), "{start}");
+    assert!(!status_line(start).contains("end of capture"), "{start}");
+    let probing = s.shot("probing");
+    assert!(status_line(probing).contains("(t+3.2s)"), "{probing}");
+    assert!(probing.contains("probing 2/"), "{probing}");
+    assert!(probing.contains("dead in ~"), "a countdown: {probing}");
+    let dead = s.shot("dead");
+    assert!(dead.contains("gave up after"), "{dead}");
+    assert!(status_line(dead).contains("end of capture"), "{dead}");
+    insta::assert_snapshot!("paced_start", start);
+    insta::assert_snapshot!("paced_probing", probing);
+    insta::assert_snapshot!("paced_dead", dead);
+}
+
+#[test]
+fn speed_scales_the_replay_clock() {
+    let mut s = Script::new().wait(1200).screen("at 1.2 s").key(ch('q'));
+    run(
+        frames("fixtures/synth/dead_give_up.pcap"),
+        Some(2.5),
+        140,
+        8,
+        &mut s,
+    );
+    let at = s.shot("at 1.2 s");
+    assert!(status_line(at).contains("2.5× · clock"), "{at}");
+    assert!(status_line(at).contains("(t+3.0s)"), "{at}");
+}
+
+#[test]
+fn pause_stops_the_replay_and_resume_goes_on_from_there() {
+    // Looking at the screen at 1.2 s draws it then; space freezes that.
+    let mut s = Script::new()
+        .wait(1200)
+        .screen("before")
+        .key(ch(' '))
+        .screen("paused")
+        .wait(3000)
+        .screen("still paused")
+        .key(ch(' '))
+        .wait(400)
+        .screen("resumed")
+        .key(ch('q'));
+    let status = run(
+        frames("fixtures/synth/dead_give_up.pcap"),
+        Some(1.0),
+        140,
+        8,
+        &mut s,
+    );
+    assert!(!status.paused);
+    let before = s.shot("before");
+    assert!(status_line(before).contains("(t+1.2s)"), "{before}");
+    let paused = s.shot("paused");
+    assert!(status_line(paused).starts_with(" PAUSED "), "{paused}");
+    assert!(status_line(paused).contains("(t+1.2s)"), "{paused}");
+    assert_eq!(s.shot("still paused"), paused, "nothing moves while paused");
+    let resumed = s.shot("resumed");
+    assert!(!resumed.contains("PAUSED"), "{resumed}");
+    assert!(status_line(resumed).contains("(t+1.6s)"), "{resumed}");
+    insta::assert_snapshot!("paused", paused);
+}
+
+#[test]
+fn filter_typed_kept_and_cleared() {
+    let mut s = Script::new()
+        .key(ch('/'))
+        .text("2001")
+        .screen("typing")
+        .key(key(KeyCode::Enter))
+        .screen("kept")
+        .key(key(KeyCode::Esc))
+        .screen("cleared")
+        .key(ch('q'));
+    run(
+        frames("fixtures/kernel/seed4-eth.pcap"),
+        None,
+        160,
+        16,
+        &mut s,
+    );
+    let typing = s.shot("typing");
+    assert!(typing.contains(" filter: 2001▏"), "{typing}");
+    let kept = s.shot("kept");
+    assert!(title(kept).contains("filter: 2001"), "{kept}");
+    assert!(!kept.contains("198.18.0.1:"), "only IPv6 rows: {kept}");
+    assert!(kept.contains("[2001:db8:4b:1::1]:51842"), "{kept}");
+    let cleared = s.shot("cleared");
+    assert!(!title(cleared).contains("filter"), "{cleared}");
+    assert!(cleared.contains("198.18.0.1:"), "{cleared}");
+    insta::assert_snapshot!("filter_typing", typing);
+    insta::assert_snapshot!("filter_kept", kept);
+}
+
+#[test]
+fn sort_cycles_and_reverses() {
+    let mut s = Script::new()
+        .screen("by state")
+        .key(ch('s'))
+        .screen("by idle")
+        .key(ch('s'))
+        .key(ch('r'))
+        .screen("by activity, reversed")
+        .key(ch('q'));
+    run(
+        frames("fixtures/kernel/seed4-eth.pcap"),
+        None,
+        160,
+        16,
+        &mut s,
+    );
+    assert!(title(s.shot("by state")).contains("sort: state ↓"));
+    assert!(title(s.shot("by idle")).contains("sort: idle ↓"));
+    let rev = s.shot("by activity, reversed");
+    assert!(title(rev).contains("sort: last activity ↑"), "{rev}");
+    insta::assert_snapshot!("sort_state", s.shot("by state"));
+    insta::assert_snapshot!("sort_idle", s.shot("by idle"));
+    insta::assert_snapshot!("sort_activity_reversed", rev);
+}
+
+#[test]
+fn detail_opens_scrolls_moves_and_closes() {
+    let mut s = Script::new()
+        .key(key(KeyCode::Enter))
+        .screen("detail")
+        .keys(&[key(KeyCode::Down), key(KeyCode::Down), key(KeyCode::Down)])
+        .screen("scrolled")
+        .key(ch('G'))
+        .screen("bottom")
+        .key(ch('n'))
+        .screen("next")
+        .key(key(KeyCode::Esc))
+        .screen("table")
+        .key(ch('?'))
+        .screen("help")
+        .key(key(KeyCode::Esc))
+        .key(ch('q'));
+    run(
+        frames("fixtures/kernel/seed4-eth.pcap"),
+        None,
+        120,
+        14,
+        &mut s,
+    );
+    let detail = s.shot("detail");
+    assert!(detail.contains("Outcome   dead"), "{detail}");
+    let scrolled = s.shot("scrolled");
+    assert_ne!(scrolled, detail);
+    let lines = |t: &str| t.lines().skip(1).take(3).collect::<Vec<_>>().join("\n");
+    assert_eq!(
+        lines(scrolled),
+        detail
+            .lines()
+            .skip(4)
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "three lines down"
+    );
+    let bottom = s.shot("bottom");
+    assert!(
+        bottom.contains("RST: gave up"),
+        "the timeline's end: {bottom}"
+    );
+    assert!(
+        bottom.lines().nth(11).is_some_and(|l| !l.is_empty()),
+        "no scrolling past the end: {bottom}"
+    );
+    let next = s.shot("next");
+    assert_ne!(title(next), "");
+    assert_ne!(
+        next.lines().nth(1),
+        detail.lines().nth(1),
+        "another connection"
+    );
+    let table = s.shot("table");
+    assert!(table.contains("ENDPOINT A"), "{table}");
+    assert!(s.shot("help").contains("kawatch help"));
+    insta::assert_snapshot!("detail", detail);
+    insta::assert_snapshot!("detail_scrolled", scrolled);
+    insta::assert_snapshot!("detail_next", next);
+}
+
+#[test]
+fn ctrl_c_quits_while_typing() {
+    let mut s = Script::new()
+        .key(ch('/'))
+        .text("q")
+        .screen("typing")
+        .key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
+        // Never reached: the UI has returned.
+        .wait(60_000);
+    run(frames("fixtures/synth/null.pcap"), None, 140, 10, &mut s);
+    assert!(s.shot("typing").contains(" filter: q▏"));
+    assert_eq!(s.steps.len(), 1, "the wait after ctrl-c is left");
+}
+
+#[test]
+fn a_cut_off_capture_warns() {
+    let mut s = Script::new().screen("end").key(ch('q'));
+    let status = run(frames("fixtures/synth/cut_off.pcap"), None, 140, 8, &mut s);
+    assert!(status.warning.is_some(), "{status:?}");
+    assert!(status.error.is_none());
+    let end = s.shot("end");
+    // Shortened to fit: `end · cut off`.
+    assert!(status_line(end).ends_with("end · cut off"), "{end}");
+}
