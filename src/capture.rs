@@ -1,6 +1,9 @@
 //! Frames from libpcap: capture files (pcap, pcapng), standard input, and live
 //! interfaces. The only module that touches libpcap.
 
+// The OS calls here need unsafe: libpcap takes a duplicated stdin descriptor, and a live read waits in poll(2).
+#![allow(unsafe_code)]
+
 use kawatch_core::LinkType;
 use kawatch_core::Timestamp;
 use pcap::{Activated, Capture, Device, Precision};
@@ -272,8 +275,7 @@ impl Source {
                 || reason.contains("Operation not permitted")
             {
                 let exe = std::env::current_exe()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|_| "kawatch".into());
+                    .map_or_else(|_| "kawatch".into(), |p| p.display().to_string());
                 CaptureError::Permission {
                     interface: interface.clone(),
                     exe,

@@ -1,5 +1,8 @@
 //! The `kawatch` command line.
 
+// The OS calls here need unsafe: the SIGINT handler and its _exit.
+#![allow(unsafe_code)]
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use kawatch::capture::{LiveOptions, Source};

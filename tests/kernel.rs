@@ -15,6 +15,9 @@
 //!   cargo test --test kernel -- --include-ignored  # + live kernel (root)
 //!   scripts/make-kernel-fixtures                   # regenerate fixtures (root)
 
+// The OS calls here need unsafe: namespaces, signals to children, socket options and TCP_INFO.
+#![allow(unsafe_code)]
+
 #[path = "kernel/burst.rs"]
 mod burst;
 #[path = "kernel/capture.rs"]
@@ -89,7 +92,10 @@ fn run_live() -> Result<Live, String> {
             let msg = p
                 .downcast_ref::<String>()
                 .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .or_else(|| {
+                    p.downcast_ref::<&str>()
+                        .map(std::string::ToString::to_string)
+                })
                 .unwrap_or_default();
             format!("the session panicked: {msg}")
         })?
@@ -179,11 +185,9 @@ fn load_fixtures() -> Fixtures {
     for p in &names {
         let n = p.to_string_lossy();
         if (n.ends_with(".pcap") || n.ends_with(".pcapng"))
-            && !settings_files.iter().any(|s| {
-                CaptureSettings::load(s)
-                    .map(|x| dir.join(&x.capture_file) == *p)
-                    .unwrap_or(false)
-            })
+            && !settings_files
+                .iter()
+                .any(|s| CaptureSettings::load(s).is_ok_and(|x| dir.join(&x.capture_file) == *p))
         {
             problems.push(format!(
                 "{} has no settings file describing it",
@@ -321,7 +325,7 @@ fn fixtures_whole_reports() {
     let problems = f
         .variants
         .iter()
-        .flat_map(|v| v.whole_report_problems())
+        .flat_map(expect::Variant::whole_report_problems)
         .collect();
     fail_on(problems, "fixtures in fixtures/kernel/");
 }
@@ -345,7 +349,7 @@ fn live_whole_reports() {
     let problems = l
         .variants
         .iter()
-        .flat_map(|v| v.whole_report_problems())
+        .flat_map(expect::Variant::whole_report_problems)
         .collect();
     fail_on(problems, &l.record.summary());
 }
@@ -408,8 +412,7 @@ fn live_suite_is_quick() {
         .timings
         .iter()
         .find(|(w, _)| w == "total")
-        .map(|(_, d)| d.as_secs_f64())
-        .unwrap_or(f64::MAX);
+        .map_or(f64::MAX, |(_, d)| d.as_secs_f64());
     assert!(
         total < 60.0,
         "the kernel session took {total:.1} s; budget is 60 s\n{}",

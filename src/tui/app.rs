@@ -251,16 +251,16 @@ impl ViewState {
         match action {
             Action::Quit => self.quit = true,
             Action::Up if self.detail.is_some() => {
-                self.detail_scroll = self.detail_scroll.saturating_sub(1)
+                self.detail_scroll = self.detail_scroll.saturating_sub(1);
             }
             Action::Down if self.detail.is_some() => {
-                self.detail_scroll = self.detail_scroll.saturating_add(1)
+                self.detail_scroll = self.detail_scroll.saturating_add(1);
             }
             Action::PageUp if self.detail.is_some() => {
-                self.detail_scroll = self.detail_scroll.saturating_sub(self.page as u16)
+                self.detail_scroll = self.detail_scroll.saturating_sub(self.page as u16);
             }
             Action::PageDown if self.detail.is_some() => {
-                self.detail_scroll = self.detail_scroll.saturating_add(self.page as u16)
+                self.detail_scroll = self.detail_scroll.saturating_add(self.page as u16);
             }
             Action::Top if self.detail.is_some() => self.detail_scroll = 0,
             Action::Bottom if self.detail.is_some() => self.detail_scroll = u16::MAX,

@@ -214,7 +214,9 @@ impl Feed {
     /// Whether a capture thread has ended. Before `Quit` that happens only
     /// when capture failed (the status says why) or a thread panicked.
     pub(crate) fn ended(&self) -> bool {
-        self.handles.iter().any(|h| h.is_finished())
+        self.handles
+            .iter()
+            .any(std::thread::JoinHandle::is_finished)
     }
 
     /// Asks the threads to finish and waits up to `wait`. A thread blocked
@@ -235,7 +237,7 @@ impl Feed {
 /// Locks a mutex, also after a thread panicked holding it (the data is
 /// still the best there is).
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Live capture: what the capture thread and the publisher share.

@@ -28,9 +28,7 @@ pub fn action(key: KeyEvent, view: &ViewState) -> Option<Action> {
     if view.help {
         return match key.code {
             KeyCode::Char('q') => Some(Action::Quit),
-            KeyCode::Char('?') | KeyCode::Esc | KeyCode::Enter | KeyCode::Char('h') => {
-                Some(Action::ToggleHelp)
-            }
+            KeyCode::Char('?' | 'h') | KeyCode::Esc | KeyCode::Enter => Some(Action::ToggleHelp),
             _ => None,
         };
     }
@@ -64,7 +62,7 @@ pub fn action(key: KeyEvent, view: &ViewState) -> Option<Action> {
         KeyCode::Char('/') => Some(Action::FilterStart),
         KeyCode::Esc if !view.filter.is_empty() => Some(Action::FilterClear),
         KeyCode::Char('s') => Some(Action::CycleSort),
-        KeyCode::Char('r') | KeyCode::Char('S') => Some(Action::ReverseSort),
+        KeyCode::Char('r' | 'S') => Some(Action::ReverseSort),
         KeyCode::Char('a') => Some(Action::ToggleKeepaliveOnly),
         _ => None,
     }

@@ -15,6 +15,9 @@
 //! [`run_with`] is the whole UI over any ratatui backend, frame source and
 //! event source; [`run`] is it on the real terminal.
 
+// The OS call here needs unsafe: the local UTC offset comes from localtime_r.
+#![allow(unsafe_code)]
+
 pub mod app;
 pub mod events;
 pub mod feed;

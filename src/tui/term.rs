@@ -3,6 +3,9 @@
 //! SIGTERM / SIGHUP / SIGINT (a flag [`TtyEvents`] checks). [`TtyEvents`]
 //! is the terminal as an [`EventSource`]: its keys and the wall clock.
 
+// The OS calls here need unsafe: the terminal is restored from signal and panic hooks.
+#![allow(unsafe_code)]
+
 use crate::tui::events::{EventSource, Input};
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::{Hide, Show};

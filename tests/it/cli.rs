@@ -1,6 +1,7 @@
 //! The command line on bad and unusual input: clear errors on stderr with a
 //! non-zero exit, never a panic; partial input still yields a report.
 
+use crate::support::*;
 use etherparse::PacketBuilder;
 use kawatch::Timestamp;
 use kawatch_synth::{Format, LinkType, Writer, T0};
@@ -8,7 +9,6 @@ use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use crate::support::*;
 
 /// A keepalive conversation: handshake, idle, probe, reply (Ethernet, IPv4).
 fn frames() -> Vec<(f64, Vec<u8>)> {

@@ -6,10 +6,10 @@
 //! document Wireshark as wrong (each exception listed with its reason), and
 //! the per-prober timing matches what SOURCES.md describes.
 
+use crate::support::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use crate::support::*;
 
 /// A documented disagreement with Wireshark.
 #[derive(Default)]
@@ -548,10 +548,10 @@ fn reports_match_what_sources_md_documents() {
         let path = dir.join(case.file);
         let report = report_json(&path);
         if let Err(e) = std::panic::catch_unwind(|| (case.check)(&report)) {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+            let msg = e.downcast_ref::<String>().cloned().or_else(|| {
+                e.downcast_ref::<&str>()
+                    .map(std::string::ToString::to_string)
+            });
             failures.push(format!("{}: {}", case.file, msg.unwrap_or_default()));
         }
     }

@@ -224,8 +224,7 @@ fn describe(flow: &FlowTruth, got: Option<&Value>) -> String {
     let _ = writeln!(
         s,
         "    report: {}",
-        got.map(Value::to_string)
-            .unwrap_or_else(|| "(no flow)".into())
+        got.map_or_else(|| "(no flow)".into(), Value::to_string)
     );
     s
 }

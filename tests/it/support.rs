@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The kawatch binary under test.
-pub fn kawatch() -> Command {
+pub(crate) fn kawatch() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kawatch"))
 }
 
 /// Runs `kawatch ARGS`, returning its output.
-pub fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     kawatch()
         .args(args)
         .stdin(Stdio::null())
@@ -21,7 +21,7 @@ pub fn run(args: &[&str]) -> Output {
 }
 
 /// `kawatch report --format json FILE`, parsed; panics with stderr on failure.
-pub fn report_json(file: &Path) -> Value {
+pub(crate) fn report_json(file: &Path) -> Value {
     let out = run(&["report", "--format", "json", file.to_str().unwrap()]);
     assert!(
         out.status.success(),
@@ -33,7 +33,7 @@ pub fn report_json(file: &Path) -> Value {
 }
 
 /// Frame numbers of `kind` events from `kawatch report --format events FILE`, sorted.
-pub fn event_frames(file: &Path, kind: &str) -> Vec<u64> {
+pub(crate) fn event_frames(file: &Path, kind: &str) -> Vec<u64> {
     let out = run(&["report", "--format", "events", file.to_str().unwrap()]);
     assert!(
         out.status.success(),
@@ -51,12 +51,12 @@ pub fn event_frames(file: &Path, kind: &str) -> Vec<u64> {
 }
 
 /// Whether missing prerequisites must fail the test instead of skipping it.
-pub fn strict() -> bool {
+pub(crate) fn strict() -> bool {
     std::env::var_os("KAWATCH_STRICT").is_some_and(|v| v == "1")
 }
 
 /// Skips (prints why) or, under KAWATCH_STRICT=1, fails.
-pub fn skip(test: &str, reason: &str) {
+pub(crate) fn skip(test: &str, reason: &str) {
     if strict() {
         panic!("{test}: {reason} (KAWATCH_STRICT=1 requires it)");
     }
@@ -64,13 +64,13 @@ pub fn skip(test: &str, reason: &str) {
 }
 
 /// ../shared/corpus beside the repository, if present.
-pub fn corpus_dir() -> Option<PathBuf> {
+pub(crate) fn corpus_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     dir.is_dir().then_some(dir)
 }
 
 /// Whether a program is on PATH.
-pub fn have(program: &str) -> bool {
+pub(crate) fn have(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .stdout(Stdio::null())
@@ -79,7 +79,7 @@ pub fn have(program: &str) -> bool {
 }
 
 /// Frame numbers tshark flags with `field` (e.g. `tcp.analysis.keep_alive`), sorted.
-pub fn tshark_frames(file: &Path, field: &str) -> Vec<u64> {
+pub(crate) fn tshark_frames(file: &Path, field: &str) -> Vec<u64> {
     let out = Command::new("tshark")
         .args([
             "-r",

@@ -16,6 +16,9 @@
 //! Without tmux the tmux tests print `SKIP <test>: tmux not installed` and
 //! pass, unless `KAWATCH_STRICT=1`.
 
+// The OS calls here need unsafe: signals to the programs under test.
+#![allow(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -314,13 +317,13 @@ mod live {
     }
 
     /// Two namespaces joined by a veth pair; deleted on drop, pass or fail.
-    pub struct Netns {
+    pub(super) struct Netns {
         pub a: String,
         pub b: String,
     }
 
     impl Netns {
-        pub fn new() -> Result<Netns, String> {
+        pub(super) fn new() -> Result<Netns, String> {
             let pid = std::process::id();
             let ns = Netns {
                 a: format!("kawatch-tui-{pid}-a"),
@@ -378,7 +381,7 @@ mod live {
 
     /// A client in A with 1 s keepalives connected to a server in B on
     /// `port`, after one exchange of data.
-    pub fn connection(ns: &Netns, port: u16) -> (TcpStream, TcpStream) {
+    pub(super) fn connection(ns: &Netns, port: u16) -> (TcpStream, TcpStream) {
         let listener = in_netns(&ns.b, || {
             TcpListener::bind((ADDR_B, port)).expect("listen in B")
         });
@@ -406,7 +409,7 @@ mod live {
     }
 
     /// Drops the server's segments from `port` in B: probes go unanswered.
-    pub fn drop_replies(ns: &Netns, port: u16) -> Result<(), String> {
+    pub(super) fn drop_replies(ns: &Netns, port: u16) -> Result<(), String> {
         let port = port.to_string();
         run(&[
             "ip", "netns", "exec", &ns.b, "iptables", "-A", "OUTPUT", "-p", "tcp", "--sport",
@@ -414,9 +417,9 @@ mod live {
         ])
     }
 
-    pub const VETH: &str = VETH_A;
-    pub const CLIENT: &str = ADDR_A;
-    pub const SERVER: &str = ADDR_B;
+    pub(super) const VETH: &str = VETH_A;
+    pub(super) const CLIENT: &str = ADDR_A;
+    pub(super) const SERVER: &str = ADDR_B;
 }
 
 #[test]

@@ -95,8 +95,7 @@ impl Script {
         self.screens
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, s)| s.as_str())
-            .unwrap_or_else(|| panic!("no screen {name}"))
+            .map_or_else(|| panic!("no screen {name}"), |(_, s)| s.as_str())
     }
 }
 

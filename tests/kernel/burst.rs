@@ -20,7 +20,7 @@ use crate::sys::{tcp_socket_in, NetnsPair, ADDR_A4, ADDR_B4, VETH_A};
 
 /// How the capture is stopped.
 #[derive(Clone, Copy, Debug)]
-pub enum StopBy {
+pub(crate) enum StopBy {
     /// `--duration` ends it.
     Duration,
     /// SIGINT ends it.
@@ -118,7 +118,7 @@ fn pour(sock: Socket, stop: &AtomicBool, writes: &AtomicU64) -> Result<(), Strin
 }
 
 /// Runs one burst capture; returns kawatch's stderr, or what went wrong.
-pub fn burst_capture(how: StopBy, dir: &Path, port: u16) -> Result<String, String> {
+pub(crate) fn burst_capture(how: StopBy, dir: &Path, port: u16) -> Result<String, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let tag = match how {
         StopBy::Duration => "burst-d",

@@ -13,7 +13,7 @@ use kawatch_synth::{Format, LinkType, Writer};
 
 /// How one capture of a session is made.
 #[derive(Clone, Debug)]
-pub struct CaptureSpec {
+pub(crate) struct CaptureSpec {
     /// Short name, also the capture's file stem.
     pub name: &'static str,
     pub netns: String,
@@ -30,7 +30,7 @@ pub struct CaptureSpec {
 }
 
 impl CaptureSpec {
-    pub fn command_line(&self) -> String {
+    pub(crate) fn command_line(&self) -> String {
         format!(
             "ip netns exec NS {} {}",
             self.program,
@@ -39,8 +39,7 @@ impl CaptureSpec {
                 .map(|a| if a.contains('/') {
                     Path::new(a)
                         .file_name()
-                        .map(|f| f.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| a.clone())
+                        .map_or_else(|| a.clone(), |f| f.to_string_lossy().into_owned())
                 } else {
                     a.clone()
                 })
@@ -51,7 +50,7 @@ impl CaptureSpec {
 }
 
 /// A running capture; killed on drop if it was not stopped.
-pub struct RunningCapture {
+pub(crate) struct RunningCapture {
     pub spec: CaptureSpec,
     child: Option<Child>,
     stderr: Arc<Mutex<Vec<String>>>,
@@ -59,7 +58,7 @@ pub struct RunningCapture {
 }
 
 impl RunningCapture {
-    pub fn start(spec: CaptureSpec, limit: Duration) -> Result<RunningCapture, String> {
+    pub(crate) fn start(spec: CaptureSpec, limit: Duration) -> Result<RunningCapture, String> {
         let mut cmd = Command::new("ip");
         // If this test process dies without cleaning up (SIGKILL, abort), the
         // capture must not go on forever: it gets SIGKILL with us.
@@ -86,7 +85,10 @@ impl RunningCapture {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 match line {
-                    Ok(l) => sink.lock().unwrap_or_else(|p| p.into_inner()).push(l),
+                    Ok(l) => sink
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(l),
                     Err(_) => break,
                 }
             }
@@ -126,16 +128,16 @@ impl RunningCapture {
         }
     }
 
-    pub fn stderr_text(&self) -> String {
+    pub(crate) fn stderr_text(&self) -> String {
         self.stderr
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .join("\n")
     }
 
     /// Stops with SIGINT and waits (bounded) for the file to be flushed and
     /// closed. Returns the program's stderr.
-    pub fn stop(self, limit: Duration) -> Result<String, String> {
+    pub(crate) fn stop(self, limit: Duration) -> Result<String, String> {
         let child = self.child.as_ref().expect("capture running");
         // `ip netns exec` execs the program, so this pid is tcpdump's/dumpcap's.
         // SAFETY: kill(2) on our own, not yet reaped, child.
@@ -147,14 +149,14 @@ impl RunningCapture {
 
     /// Waits (bounded) for the program to end by itself (e.g. its own
     /// `--duration`), then checks it lost nothing. Returns its stderr.
-    pub fn wait_exit(mut self, limit: Duration, why: &str) -> Result<String, String> {
+    pub(crate) fn wait_exit(mut self, limit: Duration, why: &str) -> Result<String, String> {
         let mut child = self.child.take().expect("capture running");
         let deadline = Instant::now() + limit;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
+                    std::thread::sleep(Duration::from_millis(10));
                 }
                 _ => {
                     let _ = child.kill();
@@ -202,7 +204,7 @@ fn leading_number(s: &str) -> Option<u64> {
 /// tcpdump's "N packets captured / N packets received by filter / 0 packets
 /// dropped by kernel", dumpcap's "Packets captured: N" and "Packets
 /// received/dropped on interface 'X': N/0".
-pub fn check_counts(stderr: &str) -> Result<(), String> {
+pub(crate) fn check_counts(stderr: &str) -> Result<(), String> {
     let find = |pat: &str| stderr.lines().map(str::trim).find(|l| l.contains(pat));
     if let (Some(cap), Some(recv)) = (find("packets captured"), find("packets received by filter"))
     {
@@ -231,20 +233,20 @@ pub fn check_counts(stderr: &str) -> Result<(), String> {
 }
 
 /// Epoch nanoseconds, as a capture timestamp.
-pub fn epoch_ns(t: std::time::SystemTime) -> i128 {
+pub(crate) fn epoch_ns(t: std::time::SystemTime) -> i128 {
     match t.duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => d.as_nanos() as i128,
         Err(e) => -(e.duration().as_nanos() as i128),
     }
 }
 
-pub fn secs_to_ns(s: f64) -> i128 {
+pub(crate) fn secs_to_ns(s: f64) -> i128 {
     (s * 1e9).round() as i128
 }
 
 /// Copies the frames of `input` stamped at or after `from_epoch_s` into a new
 /// nanosecond pcap `output` of the same link type. Returns (kept, dropped).
-pub fn cut_capture(
+pub(crate) fn cut_capture(
     input: &Path,
     output: &Path,
     from_epoch_s: f64,

@@ -11,15 +11,15 @@ use serde_json::Value;
 
 use super::sys::run_with_timeout;
 
-pub const SETTINGS_FORMAT: u32 = 1;
+pub(crate) const SETTINGS_FORMAT: u32 = 1;
 
 /// Timer slack: a kernel timer never fires early; the capture's timestamps
 /// may jitter by a few ms; the timer wheel may add up to 12.5 %.
-pub const EARLY_S: f64 = 0.02;
-pub const LATE_FACTOR: f64 = 1.125;
-pub const LATE_S: f64 = 0.1;
+pub(crate) const EARLY_S: f64 = 0.02;
+pub(crate) const LATE_FACTOR: f64 = 1.125;
+pub(crate) const LATE_S: f64 = 0.1;
 
-pub fn within_slack(observed: f64, configured: f64) -> bool {
+pub(crate) fn within_slack(observed: f64, configured: f64) -> bool {
     observed >= configured - EARLY_S && observed <= configured * LATE_FACTOR + LATE_S
 }
 
@@ -33,7 +33,7 @@ fn slack_text(configured: f64) -> String {
 
 /// The content of `NAME.settings.json`, written beside each capture.
 #[derive(Serialize, Deserialize, Clone, Debug)]
-pub struct CaptureSettings {
+pub(crate) struct CaptureSettings {
     pub kawatch_kernel_fixture: u32,
     pub seed: u64,
     pub kernel: String,
@@ -53,7 +53,7 @@ pub struct CaptureSettings {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
-pub struct FlowSpec {
+pub(crate) struct FlowSpec {
     pub scenario: String,
     pub summary: String,
     /// "ip:port" / "[ip]:port" of the connecting side.
@@ -73,7 +73,7 @@ pub struct FlowSpec {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct KeepaliveSocket {
+pub(crate) struct KeepaliveSocket {
     pub endpoint: String,
     pub idle_s: u32,
     pub intvl_s: u32,
@@ -81,7 +81,7 @@ pub struct KeepaliveSocket {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
-pub struct ProberSpec {
+pub(crate) struct ProberSpec {
     pub endpoint: String,
     /// TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT of the prober.
     pub idle_s: u32,
@@ -99,7 +99,7 @@ pub struct ProberSpec {
 }
 
 impl CaptureSettings {
-    pub fn load(path: &Path) -> Result<CaptureSettings, String> {
+    pub(crate) fn load(path: &Path) -> Result<CaptureSettings, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let s: CaptureSettings = serde_json::from_str(&text)
@@ -114,7 +114,7 @@ impl CaptureSettings {
         Ok(s)
     }
 
-    pub fn flow(&self, scenario: &str) -> Vec<&FlowSpec> {
+    pub(crate) fn flow(&self, scenario: &str) -> Vec<&FlowSpec> {
         self.flows
             .iter()
             .filter(|f| f.scenario == scenario)
@@ -123,7 +123,7 @@ impl CaptureSettings {
 }
 
 /// One capture file (whole or cut) with kawatch's report on it.
-pub struct Variant {
+pub(crate) struct Variant {
     pub label: String,
     pub path: PathBuf,
     pub cut: bool,
@@ -131,12 +131,12 @@ pub struct Variant {
     pub report: Result<Value, String>,
 }
 
-pub fn kawatch_bin() -> &'static str {
+pub(crate) fn kawatch_bin() -> &'static str {
     env!("CARGO_BIN_EXE_kawatch")
 }
 
 /// `kawatch report --format json FILE`, parsed.
-pub fn kawatch_report(path: &Path) -> Result<Value, String> {
+pub(crate) fn kawatch_report(path: &Path) -> Result<Value, String> {
     let out = run_with_timeout(
         Command::new(kawatch_bin())
             .args(["report", "--format", "json"])
@@ -161,13 +161,22 @@ pub fn kawatch_report(path: &Path) -> Result<Value, String> {
 }
 
 impl Variant {
-    pub fn new(label: String, path: PathBuf, cut: bool, settings: CaptureSettings) -> Variant {
+    pub(crate) fn new(
+        label: String,
+        path: PathBuf,
+        cut: bool,
+        settings: CaptureSettings,
+    ) -> Variant {
         let report = kawatch_report(&path);
         Variant::with_report(label, path, cut, settings, report)
     }
 
     /// A report kawatch already wrote, e.g. while capturing live.
-    pub fn from_report_file(label: String, path: PathBuf, settings: CaptureSettings) -> Variant {
+    pub(crate) fn from_report_file(
+        label: String,
+        path: PathBuf,
+        settings: CaptureSettings,
+    ) -> Variant {
         let report = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))
             .and_then(|text| {
@@ -211,7 +220,7 @@ impl Variant {
     }
 
     /// Problems for one scenario in this variant, each ready to print.
-    pub fn scenario_problems(&self, scenario: &str) -> Vec<String> {
+    pub(crate) fn scenario_problems(&self, scenario: &str) -> Vec<String> {
         let flows = self.settings.flow(scenario);
         if flows.is_empty() {
             return vec![format!(
@@ -253,7 +262,7 @@ impl Variant {
     /// Problems with the report as a whole: source block, and every flow in
     /// the report belonging to a scenario (and, whole captures, every
     /// scenario's flow being in the report).
-    pub fn whole_report_problems(&self) -> Vec<String> {
+    pub(crate) fn whole_report_problems(&self) -> Vec<String> {
         let report = match &self.report {
             Ok(r) => r,
             Err(e) => return vec![format!("{}\n  {e}", self.header())],
@@ -584,9 +593,7 @@ fn check_prober(
     // had earlier probes, so the count is only known for whole runs).
     let likely = &k["likely"];
     let mut known: Vec<(&str, f64)> = Vec::new();
-    if !likely.is_object() {
-        p.push(format!("{who}: likely = {likely}, expected an object"));
-    } else {
+    if likely.is_object() {
         for (key, measured, configured) in [
             ("idle_s", idle_obs.is_some(), x.idle_s),
             ("intvl_s", intvl_obs.is_some(), x.intvl_s),
@@ -608,6 +615,8 @@ fn check_prober(
                 }
             }
         }
+    } else {
+        p.push(format!("{who}: likely = {likely}, expected an object"));
     }
     // os_defaults: the sockets used 1-3 s / 1-2 s / 2-5, no OS's defaults,
     // so an OS may be listed only where the likely values that are known

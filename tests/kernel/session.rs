@@ -29,7 +29,7 @@ use super::sys::{
     VETH_A, VETH_B,
 };
 
-pub const SCENARIOS: [&str; 9] = [
+pub(crate) const SCENARIOS: [&str; 9] = [
     "s1_peer_alive",
     "s2_peer_silent",
     "s3_peer_reset",
@@ -55,7 +55,7 @@ const SESSION_LIMIT: Duration = Duration::from_secs(60);
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Ka {
+pub(crate) struct Ka {
     pub idle: u32,
     pub intvl: u32,
     pub cnt: u32,
@@ -118,7 +118,7 @@ const ALIVE_MIN_PROBES: u32 = 2;
 
 /// Socket settings of one run, drawn from the seed.
 #[derive(Clone, Debug)]
-pub struct Draw {
+pub(crate) struct Draw {
     pub s1: Ka,
     pub s2: Ka,
     pub s3: Ka,
@@ -130,7 +130,7 @@ pub struct Draw {
 }
 
 impl Draw {
-    pub fn from_seed(seed: u64) -> Draw {
+    pub(crate) fn from_seed(seed: u64) -> Draw {
         let mut rng = SplitMix64::new(seed);
         let s1 = Ka::draw(&mut rng);
         let s2 = Ka::draw(&mut rng);
@@ -173,16 +173,22 @@ struct StopFlag {
 
 impl StopFlag {
     fn set(&self) {
-        *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        *self
+            .stopped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
         self.cv.notify_all();
     }
     /// Waits up to `limit`; true once stopped.
     fn wait(&self, limit: Duration) -> bool {
-        let guard = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self
+            .stopped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (guard, _) = self
             .cv
             .wait_timeout_while(guard, limit, |s| !*s)
-            .unwrap_or_else(|p| p.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *guard
     }
 }
@@ -204,7 +210,7 @@ struct Ctx {
 
 /// What an application saw, checked by `application_errors`.
 #[derive(Clone, Debug)]
-pub struct AppCheck {
+pub(crate) struct AppCheck {
     pub scenario: String,
     pub what: String,
     pub expected: String,
@@ -224,7 +230,7 @@ struct Phase1 {
 
 type Phase1Result = Result<Phase1, String>;
 
-pub struct CaptureOut {
+pub(crate) struct CaptureOut {
     pub name: String,
     /// kawatch capturing live: `file` is its JSON report, not a capture.
     pub is_report: bool,
@@ -235,7 +241,7 @@ pub struct CaptureOut {
     pub stderr: String,
 }
 
-pub struct SessionRecord {
+pub(crate) struct SessionRecord {
     pub seed: u64,
     pub draw: Draw,
     pub out_dir: PathBuf,
@@ -245,7 +251,7 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut s = format!(
             "kernel session: seed {} (replay with KAWATCH_SEED={}), files in {}\n  settings: {:?}\n  timings:",
             self.seed,
@@ -275,7 +281,7 @@ impl SessionRecord {
     }
 }
 
-pub struct SessionConfig {
+pub(crate) struct SessionConfig {
     pub seed: u64,
     pub out_dir: PathBuf,
     /// Distinguishes sessions of one process in namespace names.
@@ -285,7 +291,7 @@ pub struct SessionConfig {
     pub snaplen: u32,
 }
 
-pub fn run_session(cfg: &SessionConfig) -> Result<SessionRecord, String> {
+pub(crate) fn run_session(cfg: &SessionConfig) -> Result<SessionRecord, String> {
     let began = Instant::now();
     let mut timings = Vec::new();
     let draw = Draw::from_seed(cfg.seed);
@@ -295,8 +301,7 @@ pub fn run_session(cfg: &SessionConfig) -> Result<SessionRecord, String> {
     );
     for tool in ["ip", "iptables", "ip6tables", "tcpdump", "dumpcap"] {
         let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-            .unwrap_or(false);
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
         if !found {
             return Err(format!(
                 "{tool} is not installed (Debian: iproute2, iptables, tcpdump, tshark)"
@@ -493,7 +498,7 @@ pub fn run_session(cfg: &SessionConfig) -> Result<SessionRecord, String> {
     })
 }
 
-pub fn write_settings(path: &Path, settings: &CaptureSettings) -> Result<(), String> {
+pub(crate) fn write_settings(path: &Path, settings: &CaptureSettings) -> Result<(), String> {
     let text = serde_json::to_string_pretty(settings).map_err(|e| e.to_string())? + "\n";
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -505,7 +510,7 @@ fn file_name(p: &Path) -> String {
 }
 
 /// The name of the capture kawatch makes itself.
-pub const KAWATCH_LIVE: &str = "kawatch-live";
+pub(crate) const KAWATCH_LIVE: &str = "kawatch-live";
 
 fn capture_specs(pair: &NetnsPair, dir: &Path, snaplen: u32) -> Vec<CaptureSpec> {
     let path = |f: &str| dir.join(f);
@@ -514,7 +519,11 @@ fn capture_specs(pair: &NetnsPair, dir: &Path, snaplen: u32) -> Vec<CaptureSpec>
     let png_file = path("dumpcap.pcapng");
     let live_file = path("kawatch-live.json");
     let snap = snaplen.to_string();
-    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let strings = |v: &[&str]| {
+        v.iter()
+            .map(std::string::ToString::to_string)
+            .collect::<Vec<_>>()
+    };
     // --immediate-mode: without it TPACKET_V3 hands blocks over only when
     // full or after a timeout, and packets still in the ring at SIGINT are
     // lost (seen: 491 packets captured, 502 received by filter). In

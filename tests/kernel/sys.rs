@@ -13,21 +13,21 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Every namespace this suite makes starts with this; the pid follows.
-pub const NETNS_PREFIX: &str = "kawatch-kt-";
+pub(crate) const NETNS_PREFIX: &str = "kawatch-kt-";
 
 /// Inside the namespaces; the veth pair is made directly in them, so these
 /// names never exist in the host's namespace.
-pub const VETH_A: &str = "kwa";
-pub const VETH_B: &str = "kwb";
+pub(crate) const VETH_A: &str = "kwa";
+pub(crate) const VETH_B: &str = "kwb";
 
 /// Test addresses: 198.18.0.0/15 (benchmarking) and 2001:db8::/32 (documentation) only.
-pub const ADDR_A4: &str = "198.18.0.1";
-pub const ADDR_B4: &str = "198.18.0.2";
-pub const ADDR_A6: &str = "2001:db8:4b:1::1";
-pub const ADDR_B6: &str = "2001:db8:4b:1::2";
+pub(crate) const ADDR_A4: &str = "198.18.0.1";
+pub(crate) const ADDR_B4: &str = "198.18.0.2";
+pub(crate) const ADDR_A6: &str = "2001:db8:4b:1::1";
+pub(crate) const ADDR_B6: &str = "2001:db8:4b:1::2";
 
 /// Runs a command, killing it when it outlives `timeout`.
-pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
+pub(crate) fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
     let shown = format!("{cmd:?}");
     let child = cmd
         .stdin(Stdio::null())
@@ -56,7 +56,7 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Output, 
 }
 
 /// Runs a command that must succeed; returns its stdout.
-pub fn run_ok(cmd: &mut Command, timeout: Duration) -> Result<String, String> {
+pub(crate) fn run_ok(cmd: &mut Command, timeout: Duration) -> Result<String, String> {
     let shown = format!("{cmd:?}");
     let out = run_with_timeout(cmd, timeout)?;
     if !out.status.success() {
@@ -75,7 +75,7 @@ fn ip(args: &[&str]) -> Result<String, String> {
 }
 
 /// `ip netns exec NS ARGS...`
-pub fn netns_exec(ns: &str, args: &[&str]) -> Result<String, String> {
+pub(crate) fn netns_exec(ns: &str, args: &[&str]) -> Result<String, String> {
     run_ok(
         Command::new("ip").args(["netns", "exec", ns]).args(args),
         Duration::from_secs(10),
@@ -101,7 +101,7 @@ fn pid_is_kernel_suite(pid: u32) -> bool {
 /// Deletes namespaces left by earlier runs of this suite whose process is gone
 /// (a run killed before its Drop guard could clean up). Namespaces of runs that
 /// are still going are left alone.
-pub fn remove_stale_namespaces() -> Result<Vec<String>, String> {
+pub(crate) fn remove_stale_namespaces() -> Result<Vec<String>, String> {
     let mut removed = Vec::new();
     for name in netns_names()? {
         let Some(rest) = name.strip_prefix(NETNS_PREFIX) else {
@@ -122,14 +122,14 @@ pub fn remove_stale_namespaces() -> Result<Vec<String>, String> {
 
 /// Two namespaces joined by a veth pair; both are deleted on drop, also when a
 /// test panics.
-pub struct NetnsPair {
+pub(crate) struct NetnsPair {
     pub a: String,
     pub b: String,
     created: Vec<String>,
 }
 
 impl NetnsPair {
-    pub fn create(run_tag: &str) -> Result<NetnsPair, String> {
+    pub(crate) fn create(run_tag: &str) -> Result<NetnsPair, String> {
         let a = format!("{NETNS_PREFIX}{}-{run_tag}-a", std::process::id());
         let b = format!("{NETNS_PREFIX}{}-{run_tag}-b", std::process::id());
         let mut pair = NetnsPair {
@@ -186,7 +186,7 @@ impl NetnsPair {
         Ok(pair)
     }
 
-    pub fn path(ns: &str) -> PathBuf {
+    pub(crate) fn path(ns: &str) -> PathBuf {
         PathBuf::from("/run/netns").join(ns)
     }
 }
@@ -204,7 +204,7 @@ impl Drop for NetnsPair {
 /// A TCP socket created inside namespace `ns`: a short-lived thread joins the
 /// namespace with setns(2) and creates it there; the socket stays in that
 /// namespace whichever thread uses it later.
-pub fn tcp_socket_in(ns: &str, domain: Domain) -> io::Result<Socket> {
+pub(crate) fn tcp_socket_in(ns: &str, domain: Domain) -> io::Result<Socket> {
     let path = NetnsPair::path(ns);
     std::thread::spawn(move || -> io::Result<Socket> {
         let f = File::open(&path)?;
@@ -223,8 +223,10 @@ pub fn tcp_socket_in(ns: &str, domain: Domain) -> io::Result<Socket> {
 static IPTABLES: Mutex<()> = Mutex::new(());
 
 /// `ip netns exec NS iptables|ip6tables -w RULE...`
-pub fn iptables(ns: &str, v6: bool, rule: &[&str]) -> Result<(), String> {
-    let _guard = IPTABLES.lock().unwrap_or_else(|p| p.into_inner());
+pub(crate) fn iptables(ns: &str, v6: bool, rule: &[&str]) -> Result<(), String> {
+    let _guard = IPTABLES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tool = if v6 { "ip6tables" } else { "iptables" };
     let mut args = vec![tool, "-w", "5"];
     args.extend_from_slice(rule);
@@ -233,14 +235,14 @@ pub fn iptables(ns: &str, v6: bool, rule: &[&str]) -> Result<(), String> {
 
 /// The subset of `struct tcp_info` this suite reads.
 #[derive(Debug, Clone, Copy)]
-pub struct TcpInfo {
+pub(crate) struct TcpInfo {
     pub state: u8,
     pub unacked: u32,
     pub last_ack_recv_ms: u32,
     pub notsent_bytes: u32,
 }
 
-pub fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
+pub(crate) fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
     // SAFETY: tcp_info is plain old data; getsockopt writes at most `len` bytes.
     let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
@@ -265,7 +267,7 @@ pub fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
 }
 
 /// Waits (bounded) until none of `sockets` has data in flight or queued.
-pub fn wait_all_acked(sockets: &[&Socket], limit: Duration) -> Result<(), String> {
+pub(crate) fn wait_all_acked(sockets: &[&Socket], limit: Duration) -> Result<(), String> {
     let deadline = Instant::now() + limit;
     loop {
         let mut busy = Vec::new();
@@ -287,8 +289,7 @@ pub fn wait_all_acked(sockets: &[&Socket], limit: Duration) -> Result<(), String
     }
 }
 
-pub fn kernel_release() -> String {
+pub(crate) fn kernel_release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "unknown".to_owned())
+        .map_or_else(|_| "unknown".to_owned(), |s| s.trim().to_owned())
 }

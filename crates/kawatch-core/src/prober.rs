@@ -290,9 +290,15 @@ mod tests {
             p.gave_up.map(|g| (g.probes, g.run_start_seen)),
             Some((3, true))
         );
-        assert_eq!(p.idle_min.map(|s| s.as_millis_u32()), Some(2000));
+        assert_eq!(
+            p.idle_min.map(super::super::time::Span::as_millis_u32),
+            Some(2000)
+        );
         assert_eq!(p.intvl.median_secs(), Some(1.03));
-        assert_eq!(p.detection.map(|s| s.as_millis_u32()), Some(5080));
+        assert_eq!(
+            p.detection.map(super::super::time::Span::as_millis_u32),
+            Some(5080)
+        );
     }
 
     #[test]
@@ -308,7 +314,10 @@ mod tests {
         assert_eq!(p.outcome(), Outcome::Alive);
         assert!(p.intvl.is_empty());
         assert_eq!(p.cadence.median_secs(), Some(3.07));
-        assert_eq!(p.idle_min.map(|s| s.as_millis_u32()), Some(2000));
+        assert_eq!(
+            p.idle_min.map(super::super::time::Span::as_millis_u32),
+            Some(2000)
+        );
         assert_eq!(p.answered, 3);
     }
 

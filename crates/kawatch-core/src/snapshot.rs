@@ -169,7 +169,7 @@ fn prober_view(
     p: &Prober,
     capture_start: Option<Timestamp>,
 ) -> ProberView {
-    let idle_s = p.idle_min.map(|s| s.as_secs_f64());
+    let idle_s = p.idle_min.map(super::time::Span::as_secs_f64);
     let intvl_s = p.intvl.median_secs();
     let cadence_s = p.cadence.median_secs();
     let probes = p.gave_up.map(|g| g.probes);
@@ -211,13 +211,12 @@ fn prober_view(
         cadence_s,
         // Observed when the give-up and the activity before it were both seen;
         // else idle + intvl x probes where all three are known.
-        detection_s: p
-            .detection
-            .map(|s| s.as_secs_f64())
-            .or(match (idle_s, intvl_s, probes) {
+        detection_s: p.detection.map(super::time::Span::as_secs_f64).or(
+            match (idle_s, intvl_s, probes) {
                 (Some(i), Some(v), Some(n)) => Some(i + v * n as f64),
                 _ => None,
-            }),
+            },
+        ),
         first_probe: p.first_probe,
         last_probe: p.last.map(|l| l.ts),
         unanswered: if p.outstanding { p.run } else { 0 },

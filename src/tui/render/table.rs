@@ -161,13 +161,7 @@ fn empty(
 ) {
     let mut lines: Vec<Line> = Vec::new();
     if !snap.flows.is_empty() {
-        if !view.filter.is_empty() {
-            lines.push(Line::from(format!(
-                "No connection matches \"{}\".",
-                view.filter
-            )));
-            lines.push(Line::styled("Esc clears the filter.", t.dim()));
-        } else {
+        if view.filter.is_empty() {
             lines.push(Line::from("No connection has sent a keepalive probe yet."));
             lines.push(Line::styled(
                 format!(
@@ -176,6 +170,12 @@ fn empty(
                 ),
                 t.dim(),
             ));
+        } else {
+            lines.push(Line::from(format!(
+                "No connection matches \"{}\".",
+                view.filter
+            )));
+            lines.push(Line::styled("Esc clears the filter.", t.dim()));
         }
     } else if status.live {
         lines.push(Line::from(format!(

@@ -227,7 +227,7 @@ impl Flow {
         if leave_open {
             return;
         }
-        let side = if self.rng.chance(0.3) { 1 } else { 0 };
+        let side = u8::from(self.rng.chance(0.3));
         let abort = self.rng.chance(0.12);
         self.schedule(self.now, Ev::Close { side, abort });
     }
