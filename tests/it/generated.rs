@@ -314,22 +314,19 @@ fn report_matches_generated_truth() {
             .unwrap_or_default();
         for side in &flow.sides {
             let rep = reported.get(side.endpoint.as_str()).copied();
-            let (truth_p, ka) = match (&side.prober, side.keepalive) {
-                (Some(p), Some(ka)) => (p, ka),
-                _ => {
-                    if let Some(rep) = rep {
-                        flow_failures.push(format!(
-                            "flow {} ({:?}): {} reported as a prober ({} probes), but it sent no keepalive probe (keepalive {})\n{}",
-                            flow.id,
-                            flow.kind,
-                            side.endpoint,
-                            rep["probes_sent"],
-                            if side.keepalive.is_some() { "on" } else { "off" },
-                            describe(flow, Some(got))
-                        ));
-                    }
-                    continue;
+            let (Some(truth_p), Some(ka)) = (&side.prober, side.keepalive) else {
+                if let Some(rep) = rep {
+                    flow_failures.push(format!(
+                        "flow {} ({:?}): {} reported as a prober ({} probes), but it sent no keepalive probe (keepalive {})\n{}",
+                        flow.id,
+                        flow.kind,
+                        side.endpoint,
+                        rep["probes_sent"],
+                        if side.keepalive.is_some() { "on" } else { "off" },
+                        describe(flow, Some(got))
+                    ));
                 }
+                continue;
             };
             let Some(rep) = rep else {
                 let msg = format!(
