@@ -55,7 +55,10 @@ fn main() {
             Err(e) => eprintln!("fuzz_seeds: skipping {path}: {e}"),
         }
     }
-    eprintln!("fuzz_seeds: {decode_n} decode seeds, {ingest_n} ingest seeds in {}", out.display());
+    eprintln!(
+        "fuzz_seeds: {decode_n} decode seeds, {ingest_n} ingest seeds in {}",
+        out.display()
+    );
 }
 
 fn write(path: &Path, bytes: &[u8]) {

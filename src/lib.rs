@@ -26,6 +26,7 @@
 pub mod capture;
 pub mod report;
 pub mod run;
+pub mod sockets;
 pub mod synth;
 pub mod tui;
 

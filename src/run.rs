@@ -82,7 +82,7 @@ pub fn run_report(
             Ok(Next::Frame(f)) => {
                 consumed += 16 + f.data.len() as u64;
                 if let Some(bar) = &progress {
-                    if an.counters().frames % 8192 == 0 {
+                    if an.counters().frames.is_multiple_of(8192) {
                         bar.set_position(consumed);
                     }
                 }

@@ -34,6 +34,7 @@ mod classify;
 mod decode;
 mod event;
 mod flow;
+mod local;
 mod prober;
 mod segment;
 mod seq;
@@ -46,6 +47,10 @@ pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT};
 pub use decode::{decode, LinkType};
 pub use event::{Event, EventKind};
 pub use flow::TcpState;
+pub use local::{
+    infer_from_timer, KeepaliveSettings, KernelTimer, LocalSocket, Owner, SettingsFrom,
+    SocketState, TimerKind,
+};
 pub use prober::{Mark, Outcome};
 pub use segment::{Endpoint, Segment, TcpFlags, Vlan};
 pub use seq::SeqNumber;
