@@ -35,6 +35,7 @@ mod decode;
 mod event;
 mod flow;
 mod local;
+mod merge;
 mod prober;
 mod segment;
 mod seq;
@@ -51,6 +52,7 @@ pub use local::{
     infer_from_timer, KeepaliveSettings, KernelTimer, LocalSocket, Owner, SettingsFrom,
     SocketState, TimerKind,
 };
+pub use merge::{disagreements, Disagreement, SocketIndex};
 pub use prober::{Mark, Outcome};
 pub use segment::{Endpoint, Segment, TcpFlags, Vlan};
 pub use seq::SeqNumber;
