@@ -220,16 +220,19 @@ mod tests {
         }
     }
 
+    /// A named case: the flow, its local socket, the wire's prober, the verdict.
+    type Case = (
+        &'static str,
+        FlowView,
+        LocalSocket,
+        Option<ProberView>,
+        Vec<Disagreement>,
+    );
+
     #[test]
     fn rules() {
         let now = Timestamp::from_secs_f64(100.0);
-        let cases: Vec<(
-            &str,
-            FlowView,
-            LocalSocket,
-            Option<ProberView>,
-            Vec<Disagreement>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "on, silent past idle + slack, no probe on the wire",
                 flow(10.0),
