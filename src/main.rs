@@ -216,6 +216,10 @@ struct ReportArgs {
     /// longest idle leave (counted as evicted).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
     max_flows: usize,
+    /// With --interface: capture, and read local sockets, in another network
+    /// namespace.
+    #[command(flatten)]
+    netns: NetnsArgs,
     /// Capture file (`.pcap`, `.pcapng`, or `-` for standard input), unless
     /// --interface is given; then an optional BPF filter, as tcpdump takes it.
     #[arg(
@@ -278,6 +282,7 @@ fn report(args: ReportArgs) -> Result<()> {
     let mut file_size = None;
     let mut src = match &args.interface {
         Some(iface) => {
+            args.netns.enter()?;
             let filter = rest.collect::<Vec<_>>().join(" ");
             let opts = LiveOptions {
                 interface: Some(iface.clone()),
@@ -288,6 +293,9 @@ fn report(args: ReportArgs) -> Result<()> {
             Source::open_live(&opts, Some(&filter))?
         }
         None => {
+            if args.netns.netns.is_some() || args.netns.pid.is_some() {
+                bail!("--netns and --pid go with --interface (a file is read as it is)");
+            }
             if args.duration.is_some()
                 || args.promisc
                 || args.buffer_size.is_some()
