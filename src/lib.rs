@@ -26,6 +26,7 @@
 pub mod capture;
 pub mod report;
 pub mod run;
+pub mod sockets;
 pub mod tui;
 
 pub use kawatch_core as core;

@@ -8,8 +8,10 @@ use clap::{Args, Parser, Subcommand};
 use kawatch::capture::{LiveOptions, Source};
 use kawatch::core::Limits;
 use kawatch::report::Format;
+use kawatch::report::{write_sockets_json, write_sockets_table};
 use kawatch::run::{run_report, RunError, RunOptions};
-use std::io::{self, BufWriter, IsTerminal};
+use kawatch::sockets::Netns;
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -114,6 +116,83 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 enum Command {
     /// Analyse a capture (file, `-` for stdin, or a live interface) and print a report.
     Report(ReportArgs),
+    /// List every local TCP connection's keepalive, read from the kernel now:
+    /// on or off, idle/intvl/probes, the timer, the owning process. No capture.
+    Sockets(SocketsArgs),
+}
+
+/// Output formats of `kawatch sockets`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, clap::ValueEnum)]
+enum SocketsFormat {
+    /// A readable table.
+    #[default]
+    Table,
+    /// One JSON object, `kawatch_sockets` version 1.
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct SocketsArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = SocketsFormat::Table)]
+    format: SocketsFormat,
+    /// Only connections with this port at either end (repeatable).
+    #[arg(long, value_name = "PORT")]
+    port: Vec<u16>,
+    /// Only connections with this address at either end (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    host: Vec<std::net::IpAddr>,
+    #[command(flatten)]
+    netns: NetnsArgs,
+}
+
+/// Which network namespace to look into.
+#[derive(Args, Debug)]
+struct NetnsArgs {
+    /// Enter this network namespace first: a name (`ip netns`) or a path
+    /// (e.g. /proc/PID/ns/net, a container's).
+    #[arg(long, value_name = "NAME|PATH", conflicts_with = "pid")]
+    netns: Option<String>,
+    /// Enter the network namespace of this process first.
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+}
+
+impl NetnsArgs {
+    /// Enters the namespace asked for, if any. Call before any thread starts.
+    fn enter(&self) -> Result<()> {
+        let ns = match (&self.netns, self.pid) {
+            (Some(n), _) => Netns::Named(n.clone()),
+            (None, Some(pid)) => Netns::OfPid(pid),
+            (None, None) => return Ok(()),
+        };
+        kawatch::sockets::netns::enter(&ns)?;
+        Ok(())
+    }
+}
+
+fn sockets(args: SocketsArgs) -> Result<()> {
+    args.netns.enter()?;
+    let listing = kawatch::sockets::list().context("kawatch sockets")?;
+    let wanted = |s: &&kawatch::core::LocalSocket| {
+        let ends = [s.local, s.remote];
+        (args.port.is_empty() || ends.iter().any(|e| args.port.contains(&e.port)))
+            && (args.host.is_empty()
+                || ends
+                    .iter()
+                    .any(|e| args.host.iter().any(|h| h.to_canonical() == e.ip)))
+    };
+    let shown: Vec<_> = listing.sockets.iter().filter(wanted).collect();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let written = match args.format {
+        SocketsFormat::Table => write_sockets_table(&listing, &shown, &mut out),
+        SocketsFormat::Json => write_sockets_json(&listing, &shown, &mut out),
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("writing the listing"),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -140,6 +219,10 @@ struct ReportArgs {
     /// longest idle leave (counted as evicted).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
     max_flows: usize,
+    /// With --interface: capture, and read local sockets, in another network
+    /// namespace.
+    #[command(flatten)]
+    netns: NetnsArgs,
     /// Capture file (`.pcap`, `.pcapng`, or `-` for standard input), unless
     /// --interface is given; then an optional BPF filter, as tcpdump takes it.
     #[arg(
@@ -202,6 +285,7 @@ fn report(args: ReportArgs) -> Result<()> {
     let mut file_size = None;
     let mut src = match &args.interface {
         Some(iface) => {
+            args.netns.enter()?;
             let filter = rest.collect::<Vec<_>>().join(" ");
             let opts = LiveOptions {
                 interface: Some(iface.clone()),
@@ -212,6 +296,9 @@ fn report(args: ReportArgs) -> Result<()> {
             Source::open_live(&opts, Some(&filter))?
         }
         None => {
+            if args.netns.netns.is_some() || args.netns.pid.is_some() {
+                bail!("--netns and --pid go with --interface (a file is read as it is)");
+            }
             if args.duration.is_some()
                 || args.promisc
                 || args.buffer_size.is_some()
@@ -299,6 +386,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Report(args)) => report(args),
+        Some(Command::Sockets(args)) => sockets(args),
         None => watch(cli.watch),
     };
     match result {

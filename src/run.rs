@@ -2,7 +2,8 @@
 //! report. File and live reports share it; the TUI has its own shell.
 
 use crate::capture::{CaptureError, Frame, Next, Source};
-use crate::report::{write_event, write_report, Format, SourceInfo};
+use crate::report::{write_event, write_report, Format, Local, SourceInfo};
+use kawatch_core::SocketIndex;
 use kawatch_core::Timestamp;
 use kawatch_core::{Analyzer, Limits};
 use std::io::{self, Write};
@@ -108,7 +109,24 @@ pub fn run_report(
         kernel_drops: src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64),
     };
     summary.frames = an.counters().frames;
-    write_report(opts.format, &an, &info, out)?;
+    // A live capture's flows that are this box's own connections get the
+    // kernel's view of their sockets, read now.
+    let sockets = if src.is_live() {
+        match crate::sockets::list() {
+            Ok(l) => Some(l.sockets),
+            Err(e) => {
+                eprintln!("kawatch: warning: no socket data in the report: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let local = sockets.as_deref().map(|s| Local {
+        index: SocketIndex::new(s),
+        now: wall_clock(),
+    });
+    write_report(opts.format, &an, &info, local.as_ref(), out)?;
     out.flush()?;
     if let Some(stats) = src.stats() {
         // As tcpdump says it, so the same checks read both.

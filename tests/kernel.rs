@@ -15,6 +15,8 @@
 //!   cargo test --test kernel -- --include-ignored  # + live kernel (root)
 //!   scripts/make-kernel-fixtures                   # regenerate fixtures (root)
 
+// Test helpers are `pub` inside the test crate's private modules.
+#![allow(unreachable_pub)]
 // The OS calls here need unsafe: namespaces, signals to children, socket options and TCP_INFO.
 #![allow(unsafe_code)]
 
@@ -28,6 +30,8 @@ mod expect;
 mod rng;
 #[path = "kernel/session.rs"]
 mod session;
+#[path = "kernel/sockets.rs"]
+mod sockets;
 #[path = "kernel/sys.rs"]
 mod sys;
 
@@ -441,6 +445,42 @@ fn live_capture_stopped_by_sigint_mid_burst_loses_nothing() {
     if let Err(e) = burst::burst_capture(burst::StopBy::Sigint, &dir, 7102) {
         panic!("{e}");
     }
+}
+
+/// `kawatch sockets` as root lists every socket of the namespace exactly:
+/// off, explicit settings, inherited (non-default) namespace defaults,
+/// TCP_USER_TIMEOUT, a child process's socket; IPv4 and IPv6.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_sockets_listing_is_exact() {
+    let seed = rng::seed_from_env_or_clock().expect("seed");
+    let setup = sockets::set_up(seed, "sk-exact").unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    let doc = sockets::listing(&setup.pair.a, &[]).unwrap_or_else(|e| panic!("{e}"));
+    fail_on(
+        sockets::exact_problems(&setup, &doc),
+        &format!("seed {seed} (KAWATCH_SEED={seed} replays it)\n{doc:#}"),
+    );
+}
+
+/// Without ptrace rights (as nobody, in the namespace) the settings come from
+/// the kernel's timer, marked so, and a note says how to read them exactly.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_sockets_without_ptrace_rights_infer_from_the_timer() {
+    let seed = rng::seed_from_env_or_clock().expect("seed");
+    let setup = sockets::set_up(seed, "sk-timer").unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    let nobody = [
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--inh-caps=-all",
+    ];
+    let doc = sockets::listing(&setup.pair.a, &nobody).unwrap_or_else(|e| panic!("{e}"));
+    fail_on(
+        sockets::inferred_problems(&setup, &doc),
+        &format!("seed {seed} (KAWATCH_SEED={seed} replays it)\n{doc:#}"),
+    );
 }
 
 /// Rewrites fixtures/kernel/ from fresh sessions (KAWATCH_REGEN=1; seeds from

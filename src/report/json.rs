@@ -1,9 +1,11 @@
 //! `--format json` and `--format events`.
 
+use super::sockets::SocketJson;
 use super::summary::{micros, SourceInfo, Totals};
 use kawatch_core::Event;
 use kawatch_core::Settings;
 use kawatch_core::Timestamp;
+use kawatch_core::{disagreements, SocketIndex};
 use kawatch_core::{FlowView, ProberView};
 use serde::ser::SerializeSeq;
 use serde::Serialize;
@@ -18,19 +20,48 @@ pub const REPORT_VERSION: u32 = 1;
 struct Report<'a, I: Iterator<Item = FlowView>> {
     kawatch_report: u32,
     source: Source<'a>,
-    flows: Streamed<I>,
+    flows: Streamed<'a, I>,
 }
 
 /// A sequence serialised straight from an iterator, one element at a time.
-struct Streamed<I>(Cell<Option<I>>);
+struct Streamed<'a, I> {
+    flows: Cell<Option<I>>,
+    local: Option<&'a Local<'a>>,
+}
 
-impl<I: Iterator<Item = FlowView>> Serialize for Streamed<I> {
+impl<I: Iterator<Item = FlowView>> Serialize for Streamed<'_, I> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;
-        for f in self.0.take().into_iter().flatten() {
-            seq.serialize_element(&flow(&f))?;
+        for f in self.flows.take().into_iter().flatten() {
+            seq.serialize_element(&flow(&f, self.local))?;
         }
         seq.end()
+    }
+}
+
+/// A live report's view of this box's sockets, read when the capture ended.
+#[derive(Debug)]
+pub struct Local<'a> {
+    /// The sockets, by 4-tuple.
+    pub index: SocketIndex<'a>,
+    /// When they were read (the capture's end).
+    pub now: Timestamp,
+}
+
+impl Local<'_> {
+    /// The flow's local socket, and where each local side's socket and the
+    /// wire disagree (`ip:port: what`).
+    fn of(&self, f: &FlowView) -> (Option<SocketJson>, Vec<String>) {
+        let mut notes = Vec::new();
+        for (end, peer) in [(f.a, f.b), (f.b, f.a)] {
+            if let Some(s) = self.index.socket_at(end, peer) {
+                let p = f.probers.iter().find(|p| p.endpoint == end);
+                for d in disagreements(f, s, p, self.now) {
+                    notes.push(format!("{end}: {d}"));
+                }
+            }
+        }
+        (self.index.socket_of(f).map(SocketJson::of), notes)
     }
 }
 
@@ -61,6 +92,12 @@ struct Flow {
     segments: u64,
     zero_window_probes: u32,
     keepalive: Vec<Prober>,
+    /// Live reports: the flow's local socket (null when not local).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    socket: Option<Option<SocketJson>>,
+    /// Live reports: where the socket and the wire disagree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disagreements: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -99,6 +136,7 @@ pub fn write_json(
     totals: &Totals,
     flows: impl Iterator<Item = FlowView>,
     src: &SourceInfo,
+    local: Option<&Local<'_>>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let c = totals.counters;
@@ -117,13 +155,20 @@ pub fn write_json(
             first_ts: totals.first_ts.map(ts),
             last_ts: totals.last_ts.map(ts),
         },
-        flows: Streamed(Cell::new(Some(flows))),
+        flows: Streamed {
+            flows: Cell::new(Some(flows)),
+            local,
+        },
     };
     serde_json::to_writer_pretty(&mut *out, &r)?;
     writeln!(out)
 }
 
-fn flow(f: &FlowView) -> Flow {
+fn flow(f: &FlowView, local: Option<&Local<'_>>) -> Flow {
+    let (socket, disagreements) = match local.map(|l| l.of(f)) {
+        Some((s, d)) => (Some(s), Some(d)),
+        None => (None, None),
+    };
     Flow {
         a: f.a.to_string(),
         b: f.b.to_string(),
@@ -134,6 +179,8 @@ fn flow(f: &FlowView) -> Flow {
         segments: f.segments,
         zero_window_probes: f.zero_window_probes,
         keepalive: f.probers.iter().map(prober).collect(),
+        socket,
+        disagreements,
     }
 }
 

@@ -3,11 +3,15 @@
 
 mod csv;
 mod json;
+mod sockets;
 mod summary;
 mod table;
 
 pub use self::csv::write_csv;
-pub use self::json::{event_json, write_json, REPORT_VERSION};
+pub use self::json::{event_json, write_json, Local, REPORT_VERSION};
+pub use self::sockets::{
+    keepalive_text, write_sockets_json, write_sockets_table, SocketJson, SOCKETS_VERSION,
+};
 pub use self::summary::{SourceInfo, Totals};
 pub use self::table::write_table;
 
@@ -35,13 +39,14 @@ pub fn write_report(
     format: Format,
     an: &Analyzer,
     src: &SourceInfo,
+    local: Option<&Local<'_>>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let totals = Totals::of(an);
     let flows = an.flow_views();
     match format {
         Format::Table => write_table(&totals, flows, src, out),
-        Format::Json => write_json(&totals, flows, src, out),
+        Format::Json => write_json(&totals, flows, src, local, out),
         Format::Csv => write_csv(flows, out),
         Format::Events => Ok(()),
     }

@@ -8,6 +8,9 @@
 //!   cargo test --test it                 # all of these
 //!   cargo test --test it corpus::        # one module
 
+// Test helpers are `pub` inside the test crate's private modules.
+#![allow(unreachable_pub)]
+
 mod cli;
 mod corpus;
 mod fixtures;

@@ -307,6 +307,7 @@ impl Variant {
         if report["flows"].as_array().is_none() {
             p.push("flows is not an array".to_owned());
         }
+        p.extend(socket_cross_check(&flows));
         for f in &flows {
             let ends = [
                 f["a"].as_str().unwrap_or("?").to_owned(),
@@ -685,4 +686,44 @@ fn check_prober(
         }
         _ => p.push(format!("{who}: first_probe/last_probe missing or null")),
     }
+}
+
+/// A live report (kawatch capturing in the namespace of one side) carries
+/// each flow's local socket: the wire's view of a side must agree with its
+/// socket's exact settings, and at least one probing side must have been
+/// compared, or the check proves nothing.
+fn socket_cross_check(flows: &[Value]) -> Vec<String> {
+    if !flows.iter().any(|f| f.get("socket").is_some()) {
+        return Vec::new(); // a file report: no local sockets
+    }
+    let mut p = Vec::new();
+    let mut compared = 0;
+    for f in flows {
+        if f.get("socket").is_none() {
+            p.push(format!(
+                "flow {} - {} has no \"socket\" key in a live report",
+                f["a"], f["b"]
+            ));
+            continue;
+        }
+        if let Some(d) = f["disagreements"].as_array().filter(|d| !d.is_empty()) {
+            p.push(format!(
+                "flow {} - {}: the wire and the socket disagree: {d:?}\n  socket: {}\n  keepalive: {}",
+                f["a"], f["b"], f["socket"], f["keepalive"]
+            ));
+        }
+        let s = &f["socket"];
+        if s["settings_from"] == "socket"
+            && s["keepalive"] == true
+            && f["keepalive"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|pr| pr["prober"] == s["local"]))
+        {
+            compared += 1;
+        }
+    }
+    if compared == 0 {
+        p.push("no probing side with an exact socket to compare the wire with".to_owned());
+    }
+    p
 }

@@ -34,6 +34,8 @@ mod classify;
 mod decode;
 mod event;
 mod flow;
+mod local;
+mod merge;
 mod prober;
 mod segment;
 mod seq;
@@ -46,6 +48,11 @@ pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT};
 pub use decode::{decode, LinkType};
 pub use event::{Event, EventKind};
 pub use flow::TcpState;
+pub use local::{
+    infer_from_timer, KeepaliveSettings, KernelTimer, LocalSocket, Owner, SettingsFrom,
+    SocketState, TimerKind,
+};
+pub use merge::{disagreements, Disagreement, SocketIndex};
 pub use prober::{Mark, Outcome};
 pub use segment::{Endpoint, Segment, TcpFlags, Vlan};
 pub use seq::SeqNumber;

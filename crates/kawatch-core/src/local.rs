@@ -1,0 +1,362 @@
+//! Local sockets: what the kernel says about a TCP socket on this box, as
+//! plain values (the tool's socket reader fills them in from sock_diag,
+//! /proc and getsockopt), and the pure rules over them: keepalive settings
+//! inferred from the kernel's timer when they cannot be read exactly
+//! (KEEPALIVE-FACTS items 22-24).
+
+use crate::segment::Endpoint;
+
+/// A TCP socket's state as the kernel names it (include/net/tcp_states.h).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum SocketState {
+    /// TCP_ESTABLISHED.
+    Established,
+    /// TCP_SYN_SENT.
+    SynSent,
+    /// TCP_SYN_RECV.
+    SynRecv,
+    /// TCP_FIN_WAIT1.
+    FinWait1,
+    /// TCP_FIN_WAIT2.
+    FinWait2,
+    /// TCP_TIME_WAIT.
+    TimeWait,
+    /// TCP_CLOSE.
+    Close,
+    /// TCP_CLOSE_WAIT.
+    CloseWait,
+    /// TCP_LAST_ACK.
+    LastAck,
+    /// TCP_LISTEN.
+    Listen,
+    /// TCP_CLOSING.
+    Closing,
+    /// TCP_NEW_SYN_RECV.
+    NewSynRecv,
+}
+
+impl SocketState {
+    /// From the kernel's number (`idiag_state`).
+    pub fn from_kernel(n: u8) -> Option<SocketState> {
+        Some(match n {
+            1 => SocketState::Established,
+            2 => SocketState::SynSent,
+            3 => SocketState::SynRecv,
+            4 => SocketState::FinWait1,
+            5 => SocketState::FinWait2,
+            6 => SocketState::TimeWait,
+            7 => SocketState::Close,
+            8 => SocketState::CloseWait,
+            9 => SocketState::LastAck,
+            10 => SocketState::Listen,
+            11 => SocketState::Closing,
+            12 => SocketState::NewSynRecv,
+            _ => return None,
+        })
+    }
+
+    /// The name `ss` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SocketState::Established => "established",
+            SocketState::SynSent => "syn_sent",
+            SocketState::SynRecv => "syn_recv",
+            SocketState::FinWait1 => "fin_wait1",
+            SocketState::FinWait2 => "fin_wait2",
+            SocketState::TimeWait => "time_wait",
+            SocketState::Close => "close",
+            SocketState::CloseWait => "close_wait",
+            SocketState::LastAck => "last_ack",
+            SocketState::Listen => "listen",
+            SocketState::Closing => "closing",
+            SocketState::NewSynRecv => "new_syn_recv",
+        }
+    }
+}
+
+/// The timer the kernel has armed on a socket (`idiag_timer`). Only one is
+/// shown: a retransmission or zero-window timer hides the keepalive timer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum TimerKind {
+    /// No timer armed.
+    None,
+    /// Retransmission (or loss probe) timer: data is in flight.
+    Retransmit,
+    /// The keepalive timer (`sk_timer`).
+    Keepalive,
+    /// TIME_WAIT.
+    TimeWait,
+    /// Zero-window probe (persist) timer.
+    ZeroWindow,
+}
+
+impl TimerKind {
+    /// From the kernel's number (`idiag_timer`).
+    pub fn from_kernel(n: u8) -> TimerKind {
+        match n {
+            1 => TimerKind::Retransmit,
+            2 => TimerKind::Keepalive,
+            3 => TimerKind::TimeWait,
+            4 => TimerKind::ZeroWindow,
+            _ => TimerKind::None,
+        }
+    }
+
+    /// The word the sockets contract uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::None => "none",
+            TimerKind::Retransmit => "retransmit",
+            TimerKind::Keepalive => "keepalive",
+            TimerKind::TimeWait => "time_wait",
+            TimerKind::ZeroWindow => "zero_window",
+        }
+    }
+}
+
+/// The kernel's timer on a socket at the moment it was read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct KernelTimer {
+    /// Which timer.
+    pub kind: TimerKind,
+    /// Milliseconds until it fires (`idiag_expires`).
+    pub expires_ms: u32,
+    /// For the keepalive timer: probes sent and unanswered
+    /// (`idiag_retrans`, the kernel's `icsk_probes_out`).
+    pub probes_out: u8,
+}
+
+/// Where a socket's keepalive settings came from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum SettingsFrom {
+    /// Read with getsockopt from the socket itself: exact, including the
+    /// namespace defaults a socket inherits.
+    Socket,
+    /// Inferred from the kernel's keepalive timer: within timer slack.
+    Timer,
+}
+
+/// A socket's keepalive settings, as far as they are known.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct KeepaliveSettings {
+    /// SO_KEEPALIVE; `None` when it could not be told.
+    pub on: Option<bool>,
+    /// TCP_KEEPIDLE, seconds.
+    pub idle_s: Option<u32>,
+    /// TCP_KEEPINTVL, seconds.
+    pub intvl_s: Option<u32>,
+    /// TCP_KEEPCNT.
+    pub probes: Option<u32>,
+    /// TCP_USER_TIMEOUT, milliseconds (0: not set).
+    pub user_timeout_ms: Option<u32>,
+    /// Where they came from; `None` when nothing is known.
+    pub from: Option<SettingsFrom>,
+}
+
+/// The process holding a socket.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Owner {
+    /// Process id.
+    pub pid: u32,
+    /// The descriptor number in that process.
+    pub fd: i32,
+    /// The command name (`/proc/PID/comm`).
+    pub process: String,
+}
+
+/// What the kernel says about one local TCP socket.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct LocalSocket {
+    /// This side.
+    pub local: Endpoint,
+    /// The peer.
+    pub remote: Endpoint,
+    /// TCP state.
+    pub state: SocketState,
+    /// Socket inode (0 for sockets no descriptor holds, such as TIME_WAIT).
+    pub inode: u64,
+    /// Owner's user id.
+    pub uid: u32,
+    /// The process holding it, when it could be found.
+    pub owner: Option<Owner>,
+    /// The armed timer.
+    pub timer: KernelTimer,
+    /// Keepalive settings and where they came from.
+    pub keepalive: KeepaliveSettings,
+    /// Milliseconds since the last data received (`tcpi_last_data_recv`).
+    pub last_data_recv_ms: Option<u32>,
+    /// Milliseconds since the last ACK received (`tcpi_last_ack_recv`).
+    pub last_ack_recv_ms: Option<u32>,
+    /// Milliseconds since the last data sent (`tcpi_last_data_sent`).
+    pub last_data_sent_ms: Option<u32>,
+    /// Segments sent and not yet acknowledged (`tcpi_unacked`).
+    pub unacked: Option<u32>,
+}
+
+impl LocalSocket {
+    /// Milliseconds since the last segment the kernel counts as received
+    /// activity for keepalive: `min(now - lrcvtime, now - rcv_tstamp)`, that
+    /// is the newer of the last data and the last ACK received (item 2).
+    pub fn since_last_received_ms(&self) -> Option<u32> {
+        match (self.last_data_recv_ms, self.last_ack_recv_ms) {
+            (Some(d), Some(a)) => Some(d.min(a)),
+            (d, a) => d.or(a),
+        }
+    }
+
+    /// Seconds until the next keepalive probe (or the give-up), when the
+    /// keepalive timer is the one armed.
+    pub fn next_probe_in_s(&self) -> Option<f64> {
+        (self.timer.kind == TimerKind::Keepalive).then(|| f64::from(self.timer.expires_ms) / 1e3)
+    }
+
+    /// Unanswered probes out, when the keepalive timer is the one armed.
+    pub fn probes_out(&self) -> Option<u32> {
+        (self.timer.kind == TimerKind::Keepalive).then_some(u32::from(self.timer.probes_out))
+    }
+}
+
+/// Keepalive as far as the kernel's timer tells it, for a socket whose
+/// options cannot be read (no ptrace rights over its owner).
+///
+/// - Keepalive timer armed: on. With no probe out, expiry plus the time since
+///   the last segment received is TCP_KEEPIDLE (item 24: exact right after the
+///   timer fired, an underestimate before, since the timer is re-armed
+///   lazily). With probes out the timer waits TCP_KEEPINTVL from the last
+///   probe, which the kernel does not date: the interval stays unknown.
+/// - An established socket with no timer armed and nothing in flight: off.
+/// - Anything else (a retransmission timer hides the keepalive timer): unknown.
+pub fn infer_from_timer(s: &LocalSocket) -> KeepaliveSettings {
+    let mut k = KeepaliveSettings::default();
+    match s.timer.kind {
+        TimerKind::Keepalive => {
+            k.on = Some(true);
+            k.from = Some(SettingsFrom::Timer);
+            if s.timer.probes_out == 0 {
+                if let Some(since) = s.since_last_received_ms() {
+                    let ms = u64::from(s.timer.expires_ms) + u64::from(since);
+                    // Whole seconds; timers fire late, never early (item 7).
+                    k.idle_s = u32::try_from((ms + 500) / 1000).ok();
+                }
+            }
+        }
+        TimerKind::None
+            if s.state == SocketState::Established && s.unacked.is_none_or(|u| u == 0) =>
+        {
+            k.on = Some(false);
+            k.from = Some(SettingsFrom::Timer);
+        }
+        _ => {}
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn sock(kind: TimerKind, expires_ms: u32, probes_out: u8) -> LocalSocket {
+        let ip = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
+        LocalSocket {
+            local: Endpoint::new(ip, 40000),
+            remote: Endpoint::new(ip, 5432),
+            state: SocketState::Established,
+            inode: 1,
+            uid: 0,
+            owner: None,
+            timer: KernelTimer {
+                kind,
+                expires_ms,
+                probes_out,
+            },
+            keepalive: KeepaliveSettings::default(),
+            last_data_recv_ms: Some(4_000),
+            last_ack_recv_ms: Some(3_000),
+            last_data_sent_ms: Some(5_000),
+            unacked: Some(0),
+        }
+    }
+
+    #[test]
+    fn timer_inference() {
+        let cases: &[(&str, LocalSocket, KeepaliveSettings)] = &[
+            (
+                "keepalive armed, no probe out: idle = expiry + since last received (the newer of data and ACK)",
+                sock(TimerKind::Keepalive, 57_000, 0),
+                KeepaliveSettings {
+                    on: Some(true),
+                    idle_s: Some(60),
+                    from: Some(SettingsFrom::Timer),
+                    ..Default::default()
+                },
+            ),
+            (
+                "probes out: the timer counts the interval from an undated probe",
+                sock(TimerKind::Keepalive, 1_000, 2),
+                KeepaliveSettings {
+                    on: Some(true),
+                    from: Some(SettingsFrom::Timer),
+                    ..Default::default()
+                },
+            ),
+            (
+                "no timer, established, nothing in flight: keepalive is off",
+                sock(TimerKind::None, 0, 0),
+                KeepaliveSettings {
+                    on: Some(false),
+                    from: Some(SettingsFrom::Timer),
+                    ..Default::default()
+                },
+            ),
+            (
+                "a retransmission timer hides the keepalive timer",
+                sock(TimerKind::Retransmit, 200, 1),
+                KeepaliveSettings::default(),
+            ),
+            (
+                "no timer but data in flight: unknown",
+                LocalSocket {
+                    unacked: Some(3),
+                    ..sock(TimerKind::None, 0, 0)
+                },
+                KeepaliveSettings::default(),
+            ),
+            (
+                "no timer in TIME_WAIT's place: not established, unknown",
+                LocalSocket {
+                    state: SocketState::FinWait2,
+                    ..sock(TimerKind::None, 0, 0)
+                },
+                KeepaliveSettings::default(),
+            ),
+        ];
+        for (name, s, want) in cases {
+            assert_eq!(infer_from_timer(s), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn kernel_numbers() {
+        assert_eq!(SocketState::from_kernel(1), Some(SocketState::Established));
+        assert_eq!(SocketState::from_kernel(10), Some(SocketState::Listen));
+        assert_eq!(SocketState::from_kernel(0), None);
+        assert_eq!(TimerKind::from_kernel(2), TimerKind::Keepalive);
+        assert_eq!(TimerKind::from_kernel(9), TimerKind::None);
+    }
+}

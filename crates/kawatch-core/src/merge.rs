@@ -1,0 +1,302 @@
+//! The wire view and the kernel view of the same connection, side by side:
+//! which local socket a flow is, and where the two disagree. Pure functions
+//! over plain values; the tool reads the sockets, the core compares.
+
+use crate::local::{LocalSocket, SettingsFrom};
+use crate::segment::Endpoint;
+use crate::snapshot::{FlowView, ProberView};
+use crate::time::Timestamp;
+use std::collections::HashMap;
+
+/// The local sockets of a moment, found by their 4-tuple.
+#[derive(Debug, Default)]
+pub struct SocketIndex<'a> {
+    by_ends: HashMap<(Endpoint, Endpoint), &'a LocalSocket>,
+}
+
+impl<'a> SocketIndex<'a> {
+    /// Indexes `sockets` by (local, remote).
+    pub fn new(sockets: &'a [LocalSocket]) -> SocketIndex<'a> {
+        SocketIndex {
+            by_ends: sockets.iter().map(|s| ((s.local, s.remote), s)).collect(),
+        }
+    }
+
+    /// The local socket at `end` talking to `peer`, if this box holds it.
+    pub fn socket_at(&self, end: Endpoint, peer: Endpoint) -> Option<&'a LocalSocket> {
+        self.by_ends.get(&(end, peer)).copied()
+    }
+
+    /// The flow's local socket: side `a`'s when it is local, else side `b`'s
+    /// (both are local on loopback; see [`SocketIndex::socket_at`] for each).
+    pub fn socket_of(&self, f: &FlowView) -> Option<&'a LocalSocket> {
+        self.socket_at(f.a, f.b)
+            .or_else(|| self.socket_at(f.b, f.a))
+    }
+}
+
+/// Where the kernel's and the wire's views of a side disagree.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Disagreement {
+    /// The socket has keepalive on, the flow has been silent longer than its
+    /// idle time (plus timer slack), and no probe from it reached the wire:
+    /// a capture filter, an offloaded path, or a capture in another namespace.
+    ProbesMissing {
+        /// The socket's TCP_KEEPIDLE, seconds.
+        idle_s: u32,
+        /// How long the flow has been silent on the wire, seconds.
+        silent_s: f64,
+    },
+    /// Probes from this side on the wire, but its socket has keepalive off
+    /// (another socket on the same 4-tuple, or a middlebox probing for it).
+    ProbesFromSocketWithKeepaliveOff {
+        /// Probes seen.
+        probes: u32,
+    },
+    /// The wire's likely setting differs from the socket's exact one.
+    Setting {
+        /// `idle`, `intvl` or `probes`.
+        what: &'static str,
+        /// The socket's value.
+        socket: u32,
+        /// What the wire shows.
+        wire: u32,
+    },
+}
+
+impl std::fmt::Display for Disagreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Disagreement::ProbesMissing { idle_s, silent_s } => write!(
+                f,
+                "the socket probes after {idle_s}s idle, the flow has been silent {silent_s:.0}s, \
+                 and no probe reached the wire (a capture filter, an offloaded path, or another namespace?)"
+            ),
+            Disagreement::ProbesFromSocketWithKeepaliveOff { probes } => write!(
+                f,
+                "{probes} probe(s) on the wire, but the socket has keepalive off"
+            ),
+            Disagreement::Setting { what, socket, wire } => {
+                write!(f, "{what}: socket {socket}, wire shows {wire}")
+            }
+        }
+    }
+}
+
+/// Timer slack allowed before a missing probe counts (item 7): 12.5% + 1 s.
+fn late_allowance(idle_s: u32) -> f64 {
+    f64::from(idle_s) * 0.125 + 1.0
+}
+
+/// Compares one side's socket (exact settings) with what the wire showed of
+/// that side (`prober`, when it probed) at `now`, in the flow `f`.
+pub fn disagreements(
+    f: &FlowView,
+    socket: &LocalSocket,
+    prober: Option<&ProberView>,
+    now: Timestamp,
+) -> Vec<Disagreement> {
+    let mut out = Vec::new();
+    let k = &socket.keepalive;
+    let exact = k.from == Some(SettingsFrom::Socket);
+    match (k.on, prober) {
+        (Some(false), Some(p)) if exact && p.probes_sent > 0 => {
+            out.push(Disagreement::ProbesFromSocketWithKeepaliveOff {
+                probes: p.probes_sent,
+            });
+        }
+        (Some(true), None) => {
+            if let Some(idle_s) = k.idle_s {
+                let silent_s = (now - f.last_seen).as_secs_f64();
+                if silent_s > f64::from(idle_s) + late_allowance(idle_s) {
+                    out.push(Disagreement::ProbesMissing { idle_s, silent_s });
+                }
+            }
+        }
+        (Some(true), Some(p)) if exact => {
+            let pairs = [
+                ("idle", k.idle_s, p.likely.idle_s),
+                ("intvl", k.intvl_s, p.likely.intvl_s),
+                ("probes", k.probes, p.likely.probes),
+            ];
+            for (what, socket, wire) in pairs {
+                if let (Some(socket), Some(wire)) = (socket, wire) {
+                    if socket != wire {
+                        out.push(Disagreement::Setting { what, socket, wire });
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::TcpState;
+    use crate::local::{KeepaliveSettings, KernelTimer, SocketState, TimerKind};
+    use crate::prober::Outcome;
+    use crate::segment::Vlan;
+    use crate::settings::Settings;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn ep(port: u16) -> Endpoint {
+        Endpoint::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), port)
+    }
+
+    fn flow(last_seen_s: f64) -> FlowView {
+        FlowView {
+            a: ep(40000),
+            b: ep(5432),
+            vlan: Vlan::default(),
+            first_seen: Timestamp::from_secs_f64(0.0),
+            last_seen: Timestamp::from_secs_f64(last_seen_s),
+            last_data: None,
+            state: TcpState::Established,
+            segments: 3,
+            zero_window_probes: 0,
+            probers: Vec::new(),
+        }
+    }
+
+    fn socket(on: bool, idle: u32, intvl: u32, probes: u32, from: SettingsFrom) -> LocalSocket {
+        LocalSocket {
+            local: ep(40000),
+            remote: ep(5432),
+            state: SocketState::Established,
+            inode: 1,
+            uid: 0,
+            owner: None,
+            timer: KernelTimer {
+                kind: if on {
+                    TimerKind::Keepalive
+                } else {
+                    TimerKind::None
+                },
+                expires_ms: 0,
+                probes_out: 0,
+            },
+            keepalive: KeepaliveSettings {
+                on: Some(on),
+                idle_s: Some(idle),
+                intvl_s: Some(intvl),
+                probes: Some(probes),
+                user_timeout_ms: Some(0),
+                from: Some(from),
+            },
+            last_data_recv_ms: None,
+            last_ack_recv_ms: None,
+            last_data_sent_ms: None,
+            unacked: None,
+        }
+    }
+
+    fn prober(sent: u32, likely: (u32, u32, u32)) -> ProberView {
+        ProberView {
+            endpoint: ep(40000),
+            peer: ep(5432),
+            probes_sent: sent,
+            probes_answered: 0,
+            zero_window_probes: 0,
+            idle_s: None,
+            intvl_s: None,
+            probes: None,
+            outcome: Outcome::Probing,
+            likely: Settings {
+                idle_s: Some(likely.0),
+                intvl_s: Some(likely.1),
+                probes: Some(likely.2),
+            },
+            os_defaults: Vec::new(),
+            cadence_s: None,
+            detection_s: None,
+            first_probe: None,
+            last_probe: None,
+            unanswered: 0,
+            give_up_at: None,
+            timeline: Vec::new(),
+        }
+    }
+
+    /// A named case: the flow, its local socket, the wire's prober, the verdict.
+    type Case = (
+        &'static str,
+        FlowView,
+        LocalSocket,
+        Option<ProberView>,
+        Vec<Disagreement>,
+    );
+
+    #[test]
+    fn rules() {
+        let now = Timestamp::from_secs_f64(100.0);
+        let cases: Vec<Case> = vec![
+            (
+                "on, silent past idle + slack, no probe on the wire",
+                flow(10.0),
+                socket(true, 60, 10, 5, SettingsFrom::Socket),
+                None,
+                vec![Disagreement::ProbesMissing {
+                    idle_s: 60,
+                    silent_s: 90.0,
+                }],
+            ),
+            (
+                "on, silent but within timer slack: not yet",
+                flow(35.0),
+                socket(true, 60, 10, 5, SettingsFrom::Socket),
+                None,
+                vec![],
+            ),
+            (
+                "off, yet probes on the wire",
+                flow(90.0),
+                socket(false, 7200, 75, 9, SettingsFrom::Socket),
+                Some(prober(3, (60, 10, 5))),
+                vec![Disagreement::ProbesFromSocketWithKeepaliveOff { probes: 3 }],
+            ),
+            (
+                "off inferred from the timer is not contradicted by the wire",
+                flow(90.0),
+                socket(false, 7200, 75, 9, SettingsFrom::Timer),
+                Some(prober(3, (60, 10, 5))),
+                vec![],
+            ),
+            (
+                "settings agree",
+                flow(90.0),
+                socket(true, 60, 10, 5, SettingsFrom::Socket),
+                Some(prober(5, (60, 10, 5))),
+                vec![],
+            ),
+            (
+                "the wire's interval differs",
+                flow(90.0),
+                socket(true, 60, 10, 5, SettingsFrom::Socket),
+                Some(prober(5, (60, 11, 5))),
+                vec![Disagreement::Setting {
+                    what: "intvl",
+                    socket: 10,
+                    wire: 11,
+                }],
+            ),
+        ];
+        for (name, f, s, p, want) in cases {
+            assert_eq!(disagreements(&f, &s, p.as_ref(), now), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn index_finds_either_side() {
+        let s = [socket(true, 60, 10, 5, SettingsFrom::Socket)];
+        let idx = SocketIndex::new(&s);
+        let mut f = flow(0.0);
+        assert!(idx.socket_of(&f).is_some());
+        std::mem::swap(&mut f.a, &mut f.b);
+        assert!(idx.socket_of(&f).is_some(), "the local side is b");
+        f.a = ep(1);
+        assert!(idx.socket_of(&f).is_none());
+    }
+}

@@ -1,0 +1,230 @@
+//! `kawatch sockets`: every local TCP connection's keepalive, as a table or
+//! as JSON (`kawatch_sockets` version 1, docs/report-contract.md).
+
+use crate::sockets::{Defaults, Listing};
+use kawatch_core::{LocalSocket, SettingsFrom};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Version of the `kawatch sockets --format json` contract.
+pub const SOCKETS_VERSION: u32 = 1;
+
+/// One socket in the JSON contract; also each local flow's `"socket"` in a
+/// live report.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct SocketJson {
+    /// This side, `ip:port` (`[ip]:port` for IPv6).
+    pub local: String,
+    /// The peer.
+    pub remote: String,
+    /// TCP state, as `ss` names it.
+    pub state: &'static str,
+    /// Owning process id.
+    pub pid: Option<u32>,
+    /// Owning process's command name.
+    pub process: Option<String>,
+    /// SO_KEEPALIVE; null when it could not be told.
+    pub keepalive: Option<bool>,
+    /// TCP_KEEPIDLE, seconds.
+    pub idle_s: Option<u32>,
+    /// TCP_KEEPINTVL, seconds.
+    pub intvl_s: Option<u32>,
+    /// TCP_KEEPCNT.
+    pub probes: Option<u32>,
+    /// TCP_USER_TIMEOUT, ms (0: not set).
+    pub user_timeout_ms: Option<u32>,
+    /// `socket` (exact, getsockopt) or `timer` (inferred).
+    pub settings_from: Option<SettingsFrom>,
+    /// The armed timer: keepalive, retransmit, zero_window, time_wait or none.
+    pub timer: &'static str,
+    /// Seconds until the next keepalive probe (or give-up).
+    pub next_probe_in_s: Option<f64>,
+    /// Keepalive probes out, unanswered.
+    pub probes_out: Option<u32>,
+    /// Seconds since data was last received.
+    pub last_data_recv_s: Option<f64>,
+    /// Seconds since data was last sent.
+    pub last_data_sent_s: Option<f64>,
+}
+
+impl SocketJson {
+    /// The contract's view of a socket.
+    pub fn of(s: &LocalSocket) -> SocketJson {
+        let k = &s.keepalive;
+        let ms = |v: Option<u32>| v.map(|ms| f64::from(ms) / 1e3);
+        SocketJson {
+            local: s.local.to_string(),
+            remote: s.remote.to_string(),
+            state: s.state.as_str(),
+            pid: s.owner.as_ref().map(|o| o.pid),
+            process: s.owner.as_ref().map(|o| o.process.clone()),
+            keepalive: k.on,
+            idle_s: k.idle_s,
+            intvl_s: k.intvl_s,
+            probes: k.probes,
+            user_timeout_ms: k.user_timeout_ms,
+            settings_from: k.from,
+            timer: s.timer.kind.as_str(),
+            next_probe_in_s: s.next_probe_in_s(),
+            probes_out: s.probes_out(),
+            last_data_recv_s: ms(s.last_data_recv_ms),
+            last_data_sent_s: ms(s.last_data_sent_ms),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SysctlJson {
+    keepalive_time: u32,
+    keepalive_intvl: u32,
+    keepalive_probes: u32,
+}
+
+#[derive(Serialize)]
+struct ListingJson<'a> {
+    kawatch_sockets: u32,
+    netns: &'a str,
+    sysctl: Option<SysctlJson>,
+    sockets: Vec<SocketJson>,
+    notes: &'a [String],
+}
+
+/// Writes the listing as one JSON object.
+pub fn write_sockets_json(
+    l: &Listing,
+    sockets: &[&LocalSocket],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let doc = ListingJson {
+        kawatch_sockets: SOCKETS_VERSION,
+        netns: &l.netns,
+        sysctl: l.sysctl.map(|d: Defaults| SysctlJson {
+            keepalive_time: d.keepalive_time,
+            keepalive_intvl: d.keepalive_intvl,
+            keepalive_probes: d.keepalive_probes,
+        }),
+        sockets: sockets.iter().map(|s| SocketJson::of(s)).collect(),
+        notes: &l.notes,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+/// The keepalive column: `off`, `on`, or idle/intvl/count with TCP_USER_TIMEOUT
+/// when set, and `~` before values inferred from the timer.
+pub fn keepalive_text(s: &LocalSocket) -> String {
+    let k = &s.keepalive;
+    let mark = if k.from == Some(SettingsFrom::Timer) {
+        "~"
+    } else {
+        ""
+    };
+    let n = |v: Option<u32>, unit: &str| v.map_or_else(|| "?".to_owned(), |v| format!("{v}{unit}"));
+    match k.on {
+        None => "?".to_owned(),
+        Some(false) => format!("{mark}off"),
+        Some(true) => {
+            let mut t = format!(
+                "{mark}{}/{}/{}",
+                n(k.idle_s, "s"),
+                n(k.intvl_s, "s"),
+                n(k.probes, "")
+            );
+            if let Some(ut) = k.user_timeout_ms.filter(|&u| u > 0) {
+                t.push_str(&format!(" ut {}s", f64::from(ut) / 1e3));
+            }
+            t
+        }
+    }
+}
+
+fn timer_text(s: &LocalSocket) -> String {
+    match (s.next_probe_in_s(), s.probes_out()) {
+        (Some(t), Some(0)) => format!("probe in {t:.1}s"),
+        (Some(t), Some(n)) => format!("{n} out, next {t:.1}s"),
+        _ => s.timer.kind.as_str().to_owned(),
+    }
+}
+
+/// Writes a readable table, one socket a row, with the namespace defaults
+/// and notes beneath.
+pub fn write_sockets_table(
+    l: &Listing,
+    sockets: &[&LocalSocket],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let secs = |v: Option<u32>| {
+        v.map_or_else(
+            || "-".to_owned(),
+            |ms| format!("{:.1}s", f64::from(ms) / 1e3),
+        )
+    };
+    let header = [
+        "LOCAL",
+        "REMOTE",
+        "STATE",
+        "PROCESS",
+        "KEEPALIVE",
+        "TIMER",
+        "RECV",
+        "SENT",
+    ];
+    let rows: Vec<[String; 8]> = sockets
+        .iter()
+        .map(|s| {
+            [
+                s.local.to_string(),
+                s.remote.to_string(),
+                s.state.as_str().to_owned(),
+                s.owner
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |o| format!("{}[{}]", o.process, o.pid)),
+                keepalive_text(s),
+                timer_text(s),
+                secs(s.last_data_recv_ms),
+                secs(s.last_data_sent_ms),
+            ]
+        })
+        .collect();
+    let mut width = header.map(str::len);
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut t = String::new();
+        for (i, (c, w)) in cells.iter().zip(width).enumerate() {
+            if i + 1 == cells.len() {
+                t.push_str(c);
+            } else {
+                t.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        t.trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(&header))?;
+    for r in &rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        writeln!(out, "{}", line(&cells))?;
+    }
+    if rows.is_empty() {
+        writeln!(out, "(no TCP connections in this network namespace)")?;
+    }
+    writeln!(out)?;
+    if let Some(d) = l.sysctl {
+        writeln!(
+            out,
+            "namespace {} defaults: idle {}s, intvl {}s, {} probes (net.ipv4.tcp_keepalive_*)",
+            l.netns, d.keepalive_time, d.keepalive_intvl, d.keepalive_probes
+        )?;
+    }
+    writeln!(
+        out,
+        "KEEPALIVE is idle/intvl/probes; ~ marks values inferred from the kernel's timer, not read from the socket"
+    )?;
+    for n in &l.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    Ok(())
+}

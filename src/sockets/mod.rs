@@ -1,0 +1,111 @@
+//! Local sockets from the kernel itself: every TCP connection of the network
+//! namespace with its keepalive state, settings and timer. The only module
+//! that speaks netlink or calls pidfd; it hands the core plain
+//! [`LocalSocket`] values.
+//!
+//! - [`diag`]: the sockets, their timers and `tcp_info` (sock_diag);
+//! - [`owners`]: the process holding each (/proc/PID/fd);
+//! - [`sockopt`]: exact settings through a duplicated descriptor (pidfd);
+//! - [`sysctl`]: the namespace's defaults;
+//! - [`netns`]: entering another namespace.
+
+mod diag;
+pub mod netns;
+mod owners;
+mod sockopt;
+pub mod sysctl;
+
+use kawatch_core::{infer_from_timer, LocalSocket};
+use thiserror::Error;
+
+pub use netns::Netns;
+pub use sysctl::Defaults;
+
+/// Why the sockets could not be listed. Each message says what to do.
+#[derive(Debug, Error)]
+pub enum SocketsError {
+    /// sock_diag failed.
+    #[error("reading sockets from the kernel (sock_diag): {0}")]
+    Netlink(String),
+    /// The namespace could not be entered.
+    #[error("cannot enter network namespace {netns}: {reason}")]
+    Netns {
+        /// The path tried.
+        netns: String,
+        /// What the OS said.
+        reason: String,
+    },
+}
+
+/// Every TCP socket of the namespace, with what could be learnt of each.
+#[derive(Clone, Debug)]
+pub struct Listing {
+    /// The namespace read (`net:[INODE]`, or the name asked for).
+    pub netns: String,
+    /// The namespace's keepalive defaults.
+    pub sysctl: Option<Defaults>,
+    /// The sockets, by local then remote endpoint.
+    pub sockets: Vec<LocalSocket>,
+    /// What limited the listing, and how to lift it.
+    pub notes: Vec<String>,
+}
+
+/// Lists the sockets of the current namespace. Listeners are left out.
+pub fn list() -> Result<Listing, SocketsError> {
+    let mut sockets = diag::dump()?;
+    let (owners, hidden) = owners::by_inode();
+    let mut denied = 0usize;
+    let mut unsupported = false;
+    for s in &mut sockets {
+        s.owner = (s.inode != 0)
+            .then(|| owners.get(&s.inode).cloned())
+            .flatten();
+        let exact = match &s.owner {
+            Some(owner) => match sockopt::read(owner) {
+                Ok(k) => Some(k),
+                Err(sockopt::Denied::Permission) => {
+                    denied += 1;
+                    None
+                }
+                Err(sockopt::Denied::Unsupported) => {
+                    unsupported = true;
+                    None
+                }
+                Err(sockopt::Denied::Gone) => None,
+            },
+            None => None,
+        };
+        s.keepalive = exact.unwrap_or_else(|| infer_from_timer(s));
+    }
+    sockets.sort_by_key(|s| (s.local, s.remote));
+    let mut notes = Vec::new();
+    let ownerless = sockets
+        .iter()
+        .filter(|s| s.owner.is_none() && s.inode != 0)
+        .count();
+    if denied > 0 {
+        notes.push(format!(
+            "{denied} socket(s): no ptrace rights over the owning process, so settings are \
+             inferred from the kernel's timer; run as root (or with CAP_SYS_PTRACE) to read them exactly"
+        ));
+    }
+    if ownerless > 0 && hidden > 0 {
+        notes.push(format!(
+            "{ownerless} socket(s) held by processes this user cannot look into ({hidden} hidden): \
+             no process shown and settings inferred from the kernel's timer; run as root to see \
+             them exactly"
+        ));
+    }
+    if unsupported {
+        notes.push(
+            "this kernel has no pidfd_getfd (Linux 5.6+): settings inferred from the kernel's timer"
+                .to_owned(),
+        );
+    }
+    Ok(Listing {
+        netns: netns::current(),
+        sysctl: sysctl::read(),
+        sockets,
+        notes,
+    })
+}
