@@ -3,9 +3,9 @@
 //! that speaks netlink or calls pidfd; it hands the core plain
 //! [`LocalSocket`] values.
 //!
-//! - [`diag`]: the sockets, their timers and `tcp_info` (sock_diag);
-//! - [`owners`]: the process holding each (/proc/PID/fd);
-//! - [`sockopt`]: exact settings through a duplicated descriptor (pidfd);
+//! - `diag`: the sockets, their timers and `tcp_info` (sock_diag);
+//! - `owners`: the process holding each (/proc/PID/fd);
+//! - `sockopt`: exact settings through a duplicated descriptor (pidfd);
 //! - [`sysctl`]: the namespace's defaults;
 //! - [`netns`]: entering another namespace.
 
