@@ -42,6 +42,12 @@ struct WatchArgs {
     /// Capture live from this interface (`any` for all); default: the one tcpdump picks.
     #[arg(short, long, conflicts_with = "read")]
     interface: Option<String>,
+    /// Live: capture, and read local sockets, in another network namespace.
+    #[command(flatten)]
+    netns: NetnsArgs,
+    /// Live: do not read this box's sockets from the kernel (wire view only).
+    #[arg(long, conflicts_with = "read")]
+    no_sockets: bool,
     /// Replay a capture file (`.pcap`, `.pcapng`, `-` for standard input) instead of capturing.
     #[arg(short, long, value_name = "FILE")]
     read: Option<String>,
@@ -354,11 +360,15 @@ fn watch(args: WatchArgs) -> Result<()> {
              `kawatch report --interface eth0 --duration 30s` or `kawatch report capture.pcap`"
         );
     }
+    if args.read.is_some() && (args.netns.netns.is_some() || args.netns.pid.is_some()) {
+        bail!("--netns and --pid go with a live capture, not --read");
+    }
     let filter = args.filter.join(" ");
     let src = match &args.read {
         Some(file) if file == "-" => Source::open_stdin(Some(&filter))?,
         Some(file) => Source::open_file(Path::new(file), Some(&filter))?,
         None => {
+            args.netns.enter()?;
             let opts = LiveOptions {
                 interface: args.interface.clone(),
                 promisc: args.promisc,
@@ -374,6 +384,7 @@ fn watch(args: WatchArgs) -> Result<()> {
             speed: args.speed,
             color: kawatch::tui::color_allowed(),
             utc_offset: kawatch::tui::local_utc_offset(),
+            local_sockets: args.read.is_none() && !args.no_sockets,
             limits: Limits {
                 max_flows: args.max_flows,
                 ..Limits::default()

@@ -21,7 +21,7 @@ use crate::run::wall_clock;
 use crate::tui::source::FrameSource;
 use kawatch_core::Snapshot;
 use kawatch_core::Timestamp;
-use kawatch_core::{Analyzer, Limits};
+use kawatch_core::{with_sockets, Analyzer, Limits};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -62,6 +62,23 @@ pub struct FeedStatus {
     pub warning: Option<String>,
     /// Capture failed; the screen keeps the last state.
     pub error: Option<String>,
+    /// Live: what reading this box's sockets gave: how many, or why not,
+    /// and what limited it (e.g. no ptrace rights: settings from the timer).
+    pub local: Option<LocalStatus>,
+}
+
+/// What the live screen could read of this box's sockets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocalStatus {
+    /// Read: this many sockets, with the listing's notes.
+    Read {
+        /// Sockets listed.
+        sockets: usize,
+        /// What limited the listing, and how to lift it.
+        notes: Vec<String>,
+    },
+    /// Not read, and why.
+    Failed(String),
 }
 
 /// A snapshot and the source's status, as published.
@@ -148,6 +165,7 @@ impl Feed {
         speed: Option<f64>,
         limits: Limits,
         timing: Timing,
+        sockets: bool,
     ) -> std::io::Result<Feed> {
         let slot = Arc::new(Mutex::new(None));
         let (ctl, ctl_rx) = mpsc::channel();
@@ -155,7 +173,7 @@ impl Feed {
         let out = Arc::clone(&slot);
         let mut steps = None;
         let handles = if src.is_live() {
-            spawn_live(src, limits, out, ctl_rx, done_tx)?
+            spawn_live(src, limits, sockets, out, ctl_rx, done_tx)?
         } else {
             let (time, answer) = match timing {
                 Timing::Real => (Time::Real, None),
@@ -245,11 +263,17 @@ struct Live {
     an: Mutex<Analyzer>,
     status: Mutex<FeedStatus>,
     stop: AtomicBool,
+    /// Read this box's sockets beside the capture.
+    sockets: bool,
 }
+
+/// How often the live screen reads this box's sockets from the kernel.
+const SOCKETS_EVERY: Duration = Duration::from_millis(500);
 
 fn spawn_live<S: FrameSource + 'static>(
     src: S,
     limits: Limits,
+    sockets: bool,
     out: Arc<Mutex<Option<Published>>>,
     ctl: Receiver<Control>,
     done: Sender<()>,
@@ -263,6 +287,7 @@ fn spawn_live<S: FrameSource + 'static>(
             ..FeedStatus::default()
         }),
         stop: AtomicBool::new(false),
+        sockets,
     });
     let l = Arc::clone(&live);
     let capture = std::thread::Builder::new()
@@ -306,8 +331,25 @@ fn live_capture(mut src: impl FrameSource, live: &Live) {
 /// Publishes a snapshot at the wall clock on schedule and on request.
 fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Control>) {
     let mut next_expire = Instant::now() + EXPIRE_EVERY;
+    let mut next_sockets = Instant::now();
+    let mut sockets = Vec::new();
     loop {
         let started = Instant::now();
+        if live.sockets && started >= next_sockets {
+            // Read outside the analyser's lock: capture goes on meanwhile.
+            let local = match crate::sockets::list() {
+                Ok(l) => {
+                    sockets = l.sockets;
+                    LocalStatus::Read {
+                        sockets: sockets.len(),
+                        notes: l.notes,
+                    }
+                }
+                Err(e) => LocalStatus::Failed(e.to_string()),
+            };
+            lock(&live.status).local = Some(local);
+            next_sockets = started + SOCKETS_EVERY;
+        }
         let now = wall_clock();
         let snap = {
             let mut an = lock(&live.an);
@@ -319,6 +361,7 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
             }
             an.snapshot(now)
         };
+        let snap = with_sockets(snap, sockets.clone());
         let status = lock(&live.status).clone();
         *lock(out) = Some(Published { snap, status });
         // A huge table makes snapshots costly: then publish less often, so
@@ -665,8 +708,14 @@ mod tests {
     fn stepped(name: &str, speed: Option<f64>) -> (Feed, Instant) {
         let start = Instant::now();
         let frames = Frames::read(&mut fixture(name));
-        let feed =
-            Feed::spawn(frames, speed, Limits::default(), Timing::Stepped(start)).expect("thread");
+        let feed = Feed::spawn(
+            frames,
+            speed,
+            Limits::default(),
+            Timing::Stepped(start),
+            false,
+        )
+        .expect("thread");
         (feed, start)
     }
 
@@ -692,8 +741,14 @@ mod tests {
     /// On the wall clock, with libpcap reading: the threads as `kawatch --read` runs them.
     #[test]
     fn full_speed_replay_ends_on_the_last_frame() {
-        let feed = Feed::spawn(fixture("null.pcap"), None, Limits::default(), Timing::Real)
-            .expect("thread");
+        let feed = Feed::spawn(
+            fixture("null.pcap"),
+            None,
+            Limits::default(),
+            Timing::Real,
+            false,
+        )
+        .expect("thread");
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
         assert_eq!(p.snap.flows.len(), 2);
         assert_eq!(Some(p.snap.now), p.snap.last_ts, "clock stops at the end");
@@ -710,6 +765,7 @@ mod tests {
             Some(40.0),
             Limits::default(),
             Timing::Real,
+            false,
         )
         .expect("thread");
         let first = until(&feed, Duration::from_secs(5), |p| p.snap.first_ts.is_some());
@@ -788,6 +844,7 @@ mod tests {
             None,
             Limits::default(),
             Timing::Real,
+            false,
         )
         .expect("thread");
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);

@@ -55,6 +55,8 @@ pub struct Options {
     /// Times of day are shown at this offset from UTC, seconds east
     /// ([`local_utc_offset`] for local time).
     pub utc_offset: i64,
+    /// Live: read this box's sockets from the kernel beside the capture.
+    pub local_sockets: bool,
 }
 
 /// Whether colour is allowed: `NO_COLOR` (<https://no-color.org>) unset or empty.
@@ -70,6 +72,7 @@ pub(crate) fn empty_snapshot() -> Snapshot {
         first_ts: None,
         last_ts: None,
         flows: Vec::new(),
+        local: Vec::new(),
     }
 }
 
@@ -121,7 +124,7 @@ where
     } else {
         Timing::Real
     };
-    let feed = Feed::spawn(src, opts.speed, opts.limits, timing)?;
+    let feed = Feed::spawn(src, opts.speed, opts.limits, timing, opts.local_sockets)?;
     let result = ui(terminal, &feed, initial, opts, events);
     feed.stop(STOP_WAIT);
     result

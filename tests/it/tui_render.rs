@@ -904,3 +904,147 @@ fn sort_keys_order_rows() {
     assert_eq!(by_ep[0], 41000, "198.18.0.1 first");
     assert_eq!(*by_ep.last().unwrap(), 50000, "IPv6 after IPv4");
 }
+
+// ---------------------------------------------------------------------------
+// This box's sockets beside the wire (issue 10)
+// ---------------------------------------------------------------------------
+
+/// A socket as the kernel would report it.
+fn socket(
+    local: Peer,
+    remote: Peer,
+    keepalive: kawatch::core::KeepaliveSettings,
+    timer: (kawatch::core::TimerKind, u32, u8),
+    owner: Option<(&str, u32)>,
+) -> kawatch::core::LocalSocket {
+    use kawatch::core::{Endpoint, KernelTimer, LocalSocket, Owner, SocketState};
+    let ep = |p: Peer| Endpoint::new(p.ip, p.port);
+    LocalSocket {
+        local: ep(local),
+        remote: ep(remote),
+        state: SocketState::Established,
+        inode: 1,
+        uid: 0,
+        owner: owner.map(|(process, pid)| Owner {
+            pid,
+            fd: 5,
+            process: process.into(),
+        }),
+        timer: KernelTimer {
+            kind: timer.0,
+            expires_ms: timer.1,
+            probes_out: timer.2,
+        },
+        keepalive,
+        last_data_recv_ms: Some(30_000),
+        last_ack_recv_ms: Some(30_000),
+        last_data_sent_ms: Some(31_000),
+        unacked: Some(0),
+    }
+}
+
+/// The scene with four local sockets: two the wire shows (one read exactly,
+/// one whose settings disagree with the wire), two it has not shown yet
+/// (keepalive off; keepalive inferred from the timer).
+fn scene_with_sockets() -> Snapshot {
+    use kawatch::core::{KeepaliveSettings, SettingsFrom, TimerKind};
+    let exact = |idle, intvl, probes| KeepaliveSettings {
+        on: Some(true),
+        idle_s: Some(idle),
+        intvl_s: Some(intvl),
+        probes: Some(probes),
+        user_timeout_ms: Some(0),
+        from: Some(SettingsFrom::Socket),
+    };
+    let sockets = vec![
+        socket(
+            v4([198, 18, 0, 1], 41000),
+            v4([198, 18, 0, 2], 5432),
+            exact(7200, 75, 9),
+            (TimerKind::Keepalive, 7_100_000, 0),
+            Some(("psql", 4242)),
+        ),
+        socket(
+            v4([198, 18, 0, 3], 40100),
+            v4([198, 18, 0, 4], 443),
+            exact(20, 3, 5),
+            (TimerKind::Keepalive, 4_000, 0),
+            Some(("curl", 4300)),
+        ),
+        socket(
+            v4([198, 18, 0, 50], 47000),
+            v4([198, 18, 0, 51], 6379),
+            KeepaliveSettings {
+                on: Some(false),
+                from: Some(SettingsFrom::Socket),
+                ..exact(7200, 75, 9)
+            },
+            (TimerKind::None, 0, 0),
+            Some(("redis-cli", 777)),
+        ),
+        socket(
+            v4([198, 18, 0, 52], 47001),
+            v4([198, 18, 0, 53], 5672),
+            KeepaliveSettings {
+                on: Some(true),
+                idle_s: Some(60),
+                from: Some(SettingsFrom::Timer),
+                ..KeepaliveSettings::default()
+            },
+            (TimerKind::Keepalive, 42_000, 0),
+            None,
+        ),
+    ];
+    kawatch::core::with_sockets(scene().snapshot(now()), sockets)
+}
+
+#[test]
+fn local_sockets_in_the_table() {
+    let snap = scene_with_sockets();
+    let mut v = view(&snap, false, 30);
+    let status = FeedStatus {
+        local: Some(kawatch::tui::feed::LocalStatus::Read {
+            sockets: 4,
+            notes: vec!["1 socket(s): no ptrace rights".into()],
+        }),
+        ..live_status()
+    };
+    let term = draw(&snap, &status, &mut v, 230, 24);
+    let t = text(&term);
+    for want in [
+        "psql[4242]",
+        "=7200s/75s/9",
+        "=off",
+        "redis-cli[777]",
+        "≈60s/?/?",
+        "probe in 42s",
+        "198.18.0.52:47001",
+        "4 local sockets (some settings ≈ from the timer: run as root to read them)",
+    ] {
+        assert!(t.contains(want), "{want:?} missing:\n{t}");
+    }
+    insta::assert_snapshot!("local_sockets", t);
+}
+
+#[test]
+fn local_socket_in_the_detail_view() {
+    let snap = scene_with_sockets();
+    let mut v = view(&snap, false, 30);
+    v.apply(Action::FilterStart, &snap);
+    for c in "40100".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    v.apply(Action::FilterAccept, &snap);
+    v.apply(Action::OpenDetail, &snap);
+    let term = draw(&snap, &live_status(), &mut v, 160, 40);
+    let t = text(&term);
+    for want in [
+        "198.18.0.3:40100 on this box",
+        "curl [pid 4300",
+        "idle 20s",
+        "Disagrees",
+    ] {
+        assert!(t.contains(want), "{want:?} missing:\n{t}");
+    }
+    insta::assert_snapshot!("local_socket_detail", t);
+}

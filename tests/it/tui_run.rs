@@ -187,6 +187,7 @@ fn opts(speed: Option<f64>) -> Options {
         color: true,
         limits: Limits::default(),
         utc_offset: 0,
+        local_sockets: false,
     }
 }
 

@@ -296,6 +296,7 @@ impl Analyzer {
             first_ts,
             last_ts,
             flows: self.flow_views().collect(),
+            local: Vec::new(),
         }
     }
 

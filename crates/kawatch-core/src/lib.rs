@@ -52,7 +52,7 @@ pub use local::{
     infer_from_timer, KeepaliveSettings, KernelTimer, LocalSocket, Owner, SettingsFrom,
     SocketState, TimerKind,
 };
-pub use merge::{disagreements, Disagreement, SocketIndex};
+pub use merge::{disagreements, with_sockets, Disagreement, SocketIndex};
 pub use prober::{Mark, Outcome};
 pub use segment::{Endpoint, Segment, TcpFlags, Vlan};
 pub use seq::SeqNumber;

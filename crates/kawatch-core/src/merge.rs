@@ -2,11 +2,12 @@
 //! which local socket a flow is, and where the two disagree. Pure functions
 //! over plain values; the tool reads the sockets, the core compares.
 
-use crate::local::{LocalSocket, SettingsFrom};
-use crate::segment::Endpoint;
-use crate::snapshot::{FlowView, ProberView};
+use crate::flow::TcpState;
+use crate::local::{LocalSocket, SettingsFrom, SocketState};
+use crate::segment::{Endpoint, Vlan};
+use crate::snapshot::{FlowView, ProberView, Snapshot};
 use crate::time::Timestamp;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The local sockets of a moment, found by their 4-tuple.
 #[derive(Debug, Default)]
@@ -33,6 +34,66 @@ impl<'a> SocketIndex<'a> {
         self.socket_at(f.a, f.b)
             .or_else(|| self.socket_at(f.b, f.a))
     }
+}
+
+/// Adds the kernel's sockets to a snapshot: every socket is kept in
+/// [`Snapshot::local`], and each established-or-closing connection the wire
+/// has not shown becomes a flow of its own with no segments, so a live screen
+/// lists this box's connections from its first second, idle ones included.
+/// Such a flow's last activity is the newer of the socket's last data sent
+/// and received.
+pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
+    let seen: HashSet<(Endpoint, Endpoint)> = snap
+        .flows
+        .iter()
+        .flat_map(|f| [(f.a, f.b), (f.b, f.a)])
+        .collect();
+    let now = snap.now;
+    let mut unseen: Vec<FlowView> = sockets
+        .iter()
+        .filter(|s| !seen.contains(&(s.local, s.remote)))
+        .filter_map(|s| {
+            let state = match s.state {
+                SocketState::Established => TcpState::Established,
+                SocketState::SynSent | SocketState::SynRecv | SocketState::NewSynRecv => {
+                    TcpState::SynSent
+                }
+                SocketState::FinWait1
+                | SocketState::FinWait2
+                | SocketState::CloseWait
+                | SocketState::LastAck
+                | SocketState::Closing => TcpState::Closing,
+                // Nothing left to watch.
+                SocketState::TimeWait | SocketState::Close | SocketState::Listen => return None,
+            };
+            let quiet_ms = match (s.last_data_recv_ms, s.last_data_sent_ms) {
+                (Some(r), Some(t)) => Some(r.min(t)),
+                (r, t) => r.or(t),
+            };
+            let last = quiet_ms.map(|ms| now.add_secs(-f64::from(ms) / 1e3));
+            Some(FlowView {
+                a: s.local,
+                b: s.remote,
+                vlan: Vlan::default(),
+                first_seen: last.unwrap_or(now),
+                last_seen: last.unwrap_or(now),
+                last_data: last,
+                state,
+                segments: 0,
+                zero_window_probes: 0,
+                probers: Vec::new(),
+            })
+        })
+        .collect();
+    // A connection between two local sockets is one flow.
+    unseen.sort_by_key(|f| {
+        let (lo, hi) = if f.a <= f.b { (f.a, f.b) } else { (f.b, f.a) };
+        (lo, hi, f.a)
+    });
+    unseen.dedup_by_key(|f| if f.a <= f.b { (f.a, f.b) } else { (f.b, f.a) });
+    snap.flows.extend(unseen);
+    snap.local = sockets;
+    snap
 }
 
 /// Where the kernel's and the wire's views of a side disagree.
@@ -286,6 +347,51 @@ mod tests {
         for (name, f, s, p, want) in cases {
             assert_eq!(disagreements(&f, &s, p.as_ref(), now), want, "{name}");
         }
+    }
+
+    #[test]
+    fn sockets_the_wire_has_not_shown_become_flows() {
+        let now = Timestamp::from_secs_f64(100.0);
+        let snap = |flows| Snapshot {
+            now,
+            counters: Default::default(),
+            first_ts: None,
+            last_ts: None,
+            flows,
+            local: Vec::new(),
+        };
+        let idle = LocalSocket {
+            last_data_recv_ms: Some(30_000),
+            last_data_sent_ms: Some(20_000),
+            ..socket(true, 7200, 75, 9, SettingsFrom::Socket)
+        };
+        // Its other end on this box too (loopback): one flow, not two.
+        let peer = LocalSocket {
+            local: idle.remote,
+            remote: idle.local,
+            ..idle.clone()
+        };
+        let gone = LocalSocket {
+            local: ep(40001),
+            state: SocketState::TimeWait,
+            ..idle.clone()
+        };
+        let seen = LocalSocket {
+            local: ep(40002),
+            ..idle.clone()
+        };
+        let mut wire = flow(99.0);
+        wire.a = ep(40002);
+        let out = with_sockets(snap(vec![wire]), vec![idle, peer, gone, seen]);
+        assert_eq!(out.local.len(), 4, "every socket is kept");
+        assert_eq!(out.flows.len(), 2, "the wire's flow and one unseen flow");
+        let new = &out.flows[1];
+        assert_eq!((new.segments, new.state), (0, TcpState::Established));
+        assert_eq!(
+            new.last_data,
+            Some(now.add_secs(-20.0)),
+            "newer of sent and received"
+        );
     }
 
     #[test]

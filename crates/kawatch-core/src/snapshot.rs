@@ -2,6 +2,7 @@
 //! TUI draws. Plain data, derived from the analyser's state and `now`.
 
 use crate::flow::{Flow, TcpState};
+use crate::local::LocalSocket;
 use crate::prober::{GiveUp, Mark, Outcome, Prober};
 use crate::segment::{Endpoint, Vlan};
 use crate::settings::{
@@ -20,8 +21,12 @@ pub struct Snapshot {
     pub first_ts: Option<Timestamp>,
     /// Last capture timestamp.
     pub last_ts: Option<Timestamp>,
-    /// Flows, by first seen.
+    /// Flows, by first seen; on a live screen also this box's connections
+    /// the wire has not shown yet ([`FlowView::segments`] 0).
     pub flows: Vec<FlowView>,
+    /// This box's TCP sockets as the kernel reported them at `now` (live
+    /// captures that could read them; empty otherwise).
+    pub local: Vec<LocalSocket>,
 }
 
 /// One flow.

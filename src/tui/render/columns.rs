@@ -9,7 +9,7 @@ use crate::tui::render::Theme;
 use kawatch_core::status::{self, State};
 use kawatch_core::Outcome;
 use kawatch_core::Timestamp;
-use kawatch_core::{FlowView, ProberView};
+use kawatch_core::{FlowView, LocalSocket, ProberView, SettingsFrom, SocketIndex, TimerKind};
 use ratatui::layout::Alignment;
 use ratatui::style::Style;
 
@@ -26,18 +26,32 @@ pub(crate) struct Row<'a> {
     pub(crate) now: Timestamp,
     /// The side whose keepalives the row shows ([`status::primary`]).
     pub(crate) prober: Option<&'a ProberView>,
+    /// The connection's socket on this box, as the kernel reports it: the
+    /// probing side's when it is local, else either local side's.
+    pub(crate) socket: Option<&'a LocalSocket>,
     /// Styles.
     pub(crate) theme: Theme,
 }
 
 impl<'a> Row<'a> {
-    /// The row of `flow` in state `state` at `now`.
-    pub(crate) fn new(flow: &'a FlowView, state: State, now: Timestamp, theme: Theme) -> Row<'a> {
+    /// The row of `flow` in state `state` at `now`, with the local sockets.
+    pub(crate) fn new(
+        flow: &'a FlowView,
+        state: State,
+        now: Timestamp,
+        local: &SocketIndex<'a>,
+        theme: Theme,
+    ) -> Row<'a> {
+        let prober = status::primary(flow).map(|i| &flow.probers[i]);
+        let socket = prober
+            .and_then(|p| local.socket_at(p.endpoint, p.peer))
+            .or_else(|| local.socket_of(flow));
         Row {
             flow,
             state,
             now,
-            prober: status::primary(flow).map(|i| &flow.probers[i]),
+            prober,
+            socket,
             theme,
         }
     }
@@ -123,7 +137,7 @@ pub(crate) const COLUMNS: &[Column] = &[
     Column {
         header: "QUIET",
         align: Alignment::Right,
-        priority: Priority::Rank(10),
+        priority: Priority::Rank(12),
         help: Some(("QUIET", "time since data (> : none seen, so at least)")),
         cell: |r| {
             let (act, lower) = status::last_activity(r.flow);
@@ -134,21 +148,21 @@ pub(crate) const COLUMNS: &[Column] = &[
     Column {
         header: "IDLE",
         align: Alignment::Right,
-        priority: Priority::Rank(7),
+        priority: Priority::Rank(9),
         help: Some(("IDLE", OBSERVED)),
         cell: |r| dash_dim(r, per_prober(r, |p| precise_or_dash(p.idle_s))),
     },
     Column {
         header: "INTVL",
         align: Alignment::Right,
-        priority: Priority::Rank(8),
+        priority: Priority::Rank(10),
         help: Some(("INTVL", OBSERVED)),
         cell: |r| dash_dim(r, per_prober(r, |p| precise_or_dash(p.intvl_s))),
     },
     Column {
         header: "CNT",
         align: Alignment::Right,
-        priority: Priority::Rank(9),
+        priority: Priority::Rank(11),
         help: Some(("CNT", OBSERVED)),
         cell: |r| {
             let n = per_prober(r, |p| {
@@ -160,14 +174,40 @@ pub(crate) const COLUMNS: &[Column] = &[
     Column {
         header: "LIKELY idle/intvl/cnt",
         align: Alignment::Left,
-        priority: Priority::Rank(5),
+        priority: Priority::Rank(6),
         help: Some(("LIKELY", "whole-second settings: TCP_KEEPIDLE/INTVL/CNT")),
         cell: |r| plain(per_prober(r, fmt::settings_with_os)),
     },
     Column {
+        header: "KEEPALIVE",
+        align: Alignment::Left,
+        priority: Priority::RankIfUsed(4),
+        help: Some((
+            "KEEPALIVE",
+            "local socket's idle/intvl/cnt: = read from it, ≈ from its timer",
+        )),
+        cell: |r| {
+            r.socket
+                .map_or_else(|| plain(String::new()), |s| socket_keepalive(r, s))
+        },
+    },
+    Column {
+        header: "PROCESS",
+        align: Alignment::Left,
+        priority: Priority::RankIfUsed(7),
+        help: Some(("PROCESS", "the local process holding the socket [pid]")),
+        cell: |r| {
+            plain(
+                r.socket
+                    .and_then(|s| s.owner.as_ref())
+                    .map_or_else(String::new, |o| format!("{}[{}]", o.process, o.pid)),
+            )
+        },
+    },
+    Column {
         header: "ANS/SENT",
         align: Alignment::Right,
-        priority: Priority::Rank(6),
+        priority: Priority::Rank(8),
         help: None,
         cell: |r| {
             plain(per_prober(r, |p| {
@@ -178,7 +218,7 @@ pub(crate) const COLUMNS: &[Column] = &[
     Column {
         header: "LAST PROBE",
         align: Alignment::Right,
-        priority: Priority::Rank(4),
+        priority: Priority::Rank(5),
         help: None,
         cell: |r| {
             plain(per_prober(r, |p| {
@@ -193,16 +233,48 @@ pub(crate) const COLUMNS: &[Column] = &[
         header: "NEXT",
         align: Alignment::Left,
         priority: Priority::Rank(3),
-        help: Some(("NEXT", "countdown to the next probe or to give-up")),
+        help: Some((
+            "NEXT",
+            "countdown to the next probe or give-up (local: the kernel's timer)",
+        )),
         cell: |r| {
             let style = match r.state {
                 State::Probing { .. } | State::Overdue | State::Dead => r.theme.state(r.state),
                 _ => Style::new(),
             };
-            (next_text(r.flow, r.prober, r.state, r.now), style)
+            let kernel = match r.state {
+                State::Dead | State::Reset { .. } | State::Closed | State::Closing => None,
+                _ => r.socket.and_then(kernel_next),
+            };
+            (
+                kernel.unwrap_or_else(|| next_text(r.flow, r.prober, r.state, r.now)),
+                style,
+            )
         },
     },
 ];
+
+/// A socket's keepalive: `=off`, `=60s/10s/5`, `≈60s/?/?`; the mark says
+/// where it came from (= the socket itself, ≈ its timer).
+fn socket_keepalive(r: &Row, s: &LocalSocket) -> Cell {
+    let k = &s.keepalive;
+    let mark = match k.from {
+        Some(SettingsFrom::Socket) => "=",
+        Some(SettingsFrom::Timer) => "≈",
+        None => "",
+    };
+    let n = |v: Option<u32>, unit: &str| v.map_or_else(|| "?".to_owned(), |v| format!("{v}{unit}"));
+    match k.on {
+        None => dash_dim(r, "-".to_owned()),
+        Some(false) => (format!("{mark}off"), r.theme.dim()),
+        Some(true) => plain(format!(
+            "{mark}{}/{}/{}",
+            n(k.idle_s, "s"),
+            n(k.intvl_s, "s"),
+            n(k.probes, "")
+        )),
+    }
+}
 
 fn plain(s: String) -> Cell {
     (s, Style::new())
@@ -238,6 +310,21 @@ pub(crate) fn arrow(f: &FlowView) -> &'static str {
         (false, true) => "←",
         (false, false) => "",
     }
+}
+
+/// What the kernel's keepalive timer on a local socket says comes next: a
+/// probe, or the give-up RST once every probe is out.
+fn kernel_next(s: &LocalSocket) -> Option<String> {
+    if s.timer.kind != TimerKind::Keepalive {
+        return None;
+    }
+    let t = coarse(f64::from(s.timer.expires_ms) / 1e3);
+    let out = u32::from(s.timer.probes_out);
+    Some(match s.keepalive.probes {
+        _ if out == 0 => format!("probe in {t}"),
+        Some(cnt) if out >= cnt => format!("RST in {t}"),
+        _ => format!("probe {} in {t}", out + 1),
+    })
 }
 
 /// What comes next for a row: a countdown, a lateness, or how it ended.
@@ -335,7 +422,15 @@ mod tests {
         let names: Vec<String> = legend().into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
-            ["→  ←  ⇄", "QUIET", "IDLE INTVL CNT", "LIKELY", "NEXT"]
+            [
+                "→  ←  ⇄",
+                "QUIET",
+                "IDLE INTVL CNT",
+                "LIKELY",
+                "KEEPALIVE",
+                "PROCESS",
+                "NEXT"
+            ]
         );
     }
 }

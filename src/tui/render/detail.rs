@@ -7,6 +7,7 @@ use crate::tui::app::{FlowId, ViewState};
 use crate::tui::fmt::{self, coarse, precise, precise_or_dash};
 use kawatch_core::status::{self, State};
 use kawatch_core::Timestamp;
+use kawatch_core::{disagreements, LocalSocket, SettingsFrom, SocketIndex};
 use kawatch_core::{FlowView, ProberView, Snapshot};
 use kawatch_core::{Mark, Outcome};
 use ratatui::layout::Rect;
@@ -118,7 +119,92 @@ fn detail_lines(
         lines.push(Line::raw(""));
         prober_block(&mut lines, flow, p, now, off, t);
     }
+    let local = SocketIndex::new(&snap.local);
+    for (end, peer) in [(flow.a, flow.b), (flow.b, flow.a)] {
+        if let Some(s) = local.socket_at(end, peer) {
+            lines.push(Line::raw(""));
+            socket_block(&mut lines, flow, s, now, t);
+        }
+    }
     lines
+}
+
+/// A local socket as the kernel reports it, and where it and the wire
+/// disagree.
+fn socket_block(
+    lines: &mut Vec<Line<'static>>,
+    flow: &FlowView,
+    s: &LocalSocket,
+    now: Timestamp,
+    t: Theme,
+) {
+    let label = |x: &str| Span::styled(format!("  {x:<12}"), t.label());
+    let owner = s.owner.as_ref().map_or_else(
+        || "process unknown".to_owned(),
+        |o| format!("{} [pid {}, fd {}]", o.process, o.pid, o.fd),
+    );
+    lines.push(Line::from(vec![
+        Span::styled(format!(" {} on this box", s.local), t.label()),
+        Span::raw(format!(
+            "   {owner} · {}",
+            s.state.as_str().replace('_', " ")
+        )),
+    ]));
+    let k = &s.keepalive;
+    let from = match k.from {
+        Some(SettingsFrom::Socket) => "read from the socket (getsockopt)",
+        Some(SettingsFrom::Timer) => {
+            "inferred from the kernel's timer: run as root (or with CAP_SYS_PTRACE) to read them exactly"
+        }
+        None => "unknown",
+    };
+    let n = |v: Option<u32>, unit: &str| v.map_or_else(|| "?".to_owned(), |v| format!("{v}{unit}"));
+    let settings = match k.on {
+        Some(true) => format!(
+            "on: idle {} · intvl {} · {} probes{}",
+            n(k.idle_s, "s"),
+            n(k.intvl_s, "s"),
+            n(k.probes, ""),
+            match k.user_timeout_ms {
+                Some(ms) if ms > 0 =>
+                    format!(" · TCP_USER_TIMEOUT {}", coarse(f64::from(ms) / 1e3)),
+                _ => String::new(),
+            }
+        ),
+        Some(false) => "off".to_owned(),
+        None => "unknown (a retransmission timer hides the keepalive timer)".to_owned(),
+    };
+    lines.push(Line::from(vec![label("Keepalive"), Span::raw(settings)]));
+    lines.push(Line::from(vec![
+        label(""),
+        Span::styled(from.to_owned(), t.dim()),
+    ]));
+    let timer = match (s.next_probe_in_s(), s.probes_out()) {
+        (Some(next), Some(0)) => format!("keepalive: next probe in {}", coarse(next)),
+        (Some(next), Some(out)) => format!(
+            "keepalive: {out} probe(s) out, timer fires in {}",
+            coarse(next)
+        ),
+        _ => s.timer.kind.as_str().replace('_', " "),
+    };
+    lines.push(Line::from(vec![label("Timer"), Span::raw(timer)]));
+    let prober = flow.probers.iter().find(|p| p.endpoint == s.local);
+    let found = disagreements(flow, s, prober, now);
+    if found.is_empty() {
+        if prober.is_some() && k.from == Some(SettingsFrom::Socket) {
+            lines.push(Line::from(vec![
+                label("Wire"),
+                Span::raw("agrees with the socket"),
+            ]));
+        }
+    } else {
+        for d in found {
+            lines.push(Line::from(vec![
+                label("Disagrees"),
+                Span::styled(d.to_string(), t.warn()),
+            ]));
+        }
+    }
 }
 
 fn explain(st: State) -> &'static str {

@@ -3,7 +3,7 @@
 
 use super::Theme;
 use crate::tui::app::ViewState;
-use crate::tui::feed::FeedStatus;
+use crate::tui::feed::{FeedStatus, LocalStatus};
 use crate::tui::fmt::{self, coarse};
 use kawatch_core::Snapshot;
 use ratatui::layout::Rect;
@@ -113,6 +113,38 @@ fn status_spans(
     } else {
         format!("{} tracked", plural(n, "flow", "flows"))
     }));
+    match &status.local {
+        Some(LocalStatus::Read { sockets, notes }) => {
+            spans.push(sep());
+            spans.push(Span::raw(plural(
+                *sockets as u64,
+                "local socket",
+                "local sockets",
+            )));
+            if !notes.is_empty() {
+                spans.push(Span::styled(
+                    if compact {
+                        " (≈ timer)"
+                    } else {
+                        " (some settings ≈ from the timer: run as root to read them)"
+                    },
+                    t.warn(),
+                ));
+            }
+        }
+        Some(LocalStatus::Failed(e)) => {
+            spans.push(sep());
+            spans.push(Span::styled(
+                if compact {
+                    "no socket data".to_owned()
+                } else {
+                    format!("no socket data: {e}")
+                },
+                t.warn(),
+            ));
+        }
+        None => {}
+    }
     let evicted = snap.counters.evicted;
     if evicted > 0 {
         spans.push(sep());

@@ -7,6 +7,7 @@ use crate::tui::app::{RowRef, ViewState};
 use crate::tui::feed::FeedStatus;
 use crate::tui::fmt;
 use kawatch_core::Snapshot;
+use kawatch_core::SocketIndex;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -36,9 +37,10 @@ pub(super) fn table(
     let page = area.height.saturating_sub(1) as usize;
     let offset = view.offset.min(view.rows.len().saturating_sub(1));
     let visible: &[RowRef] = &view.rows[offset..(offset + page).min(view.rows.len())];
+    let local = SocketIndex::new(&snap.local);
     let rows: Vec<Vec<Cell>> = visible
         .iter()
-        .map(|r| Row::new(&snap.flows[r.flow], r.state, snap.now, t).cells())
+        .map(|r| Row::new(&snap.flows[r.flow], r.state, snap.now, &local, t).cells())
         .collect();
     let widths = fit_columns(area.width.saturating_sub(1) as usize, &rows);
     // Each line is the shown columns' texts, in display order, GAP apart.
