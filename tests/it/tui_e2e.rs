@@ -417,6 +417,37 @@ mod live {
         ])
     }
 
+    /// A client in A with keepalive set as given (None: off) connected to
+    /// a server in B on `port`, after one exchange of data: idle from then on.
+    pub(super) fn idle_connection(
+        ns: &Netns,
+        port: u16,
+        keepalive: Option<(u64, u64, u32)>,
+    ) -> (TcpStream, TcpStream) {
+        let listener = in_netns(&ns.b, || {
+            TcpListener::bind((ADDR_B, port)).expect("listen in B")
+        });
+        let mut client = in_netns(&ns.a, || {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+            if let Some((idle, intvl, cnt)) = keepalive {
+                let ka = TcpKeepalive::new()
+                    .with_time(Duration::from_secs(idle))
+                    .with_interval(Duration::from_secs(intvl))
+                    .with_retries(cnt);
+                s.set_tcp_keepalive(&ka).expect("keepalive options");
+            }
+            let to: SocketAddr = format!("{ADDR_B}:{port}").parse().expect("address");
+            s.connect_timeout(&SockAddr::from(to), Duration::from_secs(5))
+                .expect("connect");
+            TcpStream::from(s)
+        });
+        let (mut server, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 5];
+        client.write_all(b"hello").expect("write");
+        server.read_exact(&mut buf).expect("read");
+        (client, server)
+    }
+
     pub(super) const VETH: &str = VETH_A;
     pub(super) const CLIENT: &str = ADDR_A;
     pub(super) const SERVER: &str = ADDR_B;
@@ -485,5 +516,50 @@ fn live_in_network_namespaces() {
     t.wait("kawatch to exit", WAIT, |p| p.contains("KAWATCH-EXIT=0"));
     drop(t);
     drop((client, server, early));
+    drop(ns);
+}
+
+/// The centrepiece of the live screen on a box: connections that will not
+/// probe for an hour, idle before kawatch starts, are listed within seconds
+/// with their process and exact keepalive settings read from the kernel.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_screen_shows_local_sockets_at_once() {
+    if !have_tmux("live_screen_shows_local_sockets_at_once") {
+        return;
+    }
+    let ns = live::Netns::new().expect("namespaces (are you root?)");
+    let endpoint = |s: &std::net::TcpStream| {
+        let a = s.local_addr().expect("address");
+        format!("{}:{}", a.ip(), a.port())
+    };
+    let on = live::idle_connection(&ns, 5011, Some((3600, 30, 4)));
+    let off = live::idle_connection(&ns, 5012, None);
+    let (on_ep, off_ep) = (endpoint(&on.0), endpoint(&off.0));
+    let started = Instant::now();
+    let t = Tmux::start(
+        "sockets",
+        &format!("ip netns exec {} {BIN} --interface {}", ns.a, live::VETH),
+    );
+    let pid = format!("[{}]", std::process::id());
+    let pane = t.wait("both idle connections with their sockets", WAIT, |p| {
+        row(p, &on_ep).is_some_and(|r| r.contains("=3600s/30s/4") && r.contains(&pid))
+            && row(p, &off_ep).is_some_and(|r| r.contains("=off"))
+    });
+    let took = started.elapsed();
+    eprintln!("sockets after {took:?}:\n{pane}");
+    let r = row(&pane, &on_ep).expect("row");
+    assert!(
+        r.contains("probe in"),
+        "NEXT from the kernel's timer: {pane}"
+    );
+    assert!(
+        pane.contains("local socket"),
+        "the status line counts them: {pane}"
+    );
+    t.keys(&["q"]);
+    t.wait("kawatch to exit", WAIT, |p| p.contains("KAWATCH-EXIT=0"));
+    drop(t);
+    drop((on, off));
     drop(ns);
 }
