@@ -229,6 +229,9 @@ struct ReportArgs {
     /// namespace.
     #[command(flatten)]
     netns: NetnsArgs,
+    /// With --interface: do not read this box's sockets (no "socket" in the report).
+    #[arg(long)]
+    no_sockets: bool,
     /// Capture file (`.pcap`, `.pcapng`, or `-` for standard input), unless
     /// --interface is given; then an optional BPF filter, as tcpdump takes it.
     #[arg(
@@ -339,6 +342,7 @@ fn report(args: ReportArgs) -> Result<()> {
             max_flows: args.max_flows,
             ..Limits::default()
         },
+        local_sockets: !args.no_sockets,
     };
     match run_report(&mut src, opts, &mut out) {
         Ok(summary) => {

@@ -3,11 +3,13 @@
 
 use crate::capture::{CaptureError, Frame, Next, Source};
 use crate::report::{write_event, write_report, Format, Local, SourceInfo};
-use kawatch_core::SocketIndex;
 use kawatch_core::Timestamp;
 use kawatch_core::{Analyzer, Limits};
+use kawatch_core::{Endpoint, LocalSocket, SocketIndex};
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
@@ -35,6 +37,66 @@ pub struct RunOptions<'a> {
     pub progress_bytes: Option<u64>,
     /// Flow-table bounds.
     pub limits: Limits,
+    /// Live: read this box's sockets beside the capture.
+    pub local_sockets: bool,
+}
+
+/// How often a live report reads this box's sockets.
+const SOCKETS_EVERY: Duration = Duration::from_secs(1);
+
+/// Reads this box's sockets every second on a thread of its own (the /proc
+/// walk must not hold up the capture), keeping each connection's last
+/// reading, at most `max` of them.
+struct SocketPoller {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<Result<LastSeen, String>>,
+}
+
+/// Each connection's last reading, by (local, remote).
+type LastSeen = HashMap<(Endpoint, Endpoint), LocalSocket>;
+
+impl SocketPoller {
+    fn start(max: usize) -> SocketPoller {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            let mut last = LastSeen::new();
+            let mut read = || -> Result<(), String> {
+                let l = crate::sockets::list().map_err(|e| e.to_string())?;
+                for s in l.sockets {
+                    if last.len() < max || last.contains_key(&(s.local, s.remote)) {
+                        last.insert((s.local, s.remote), s);
+                    }
+                }
+                Ok(())
+            };
+            loop {
+                read()?;
+                let until = Instant::now() + SOCKETS_EVERY;
+                while Instant::now() < until {
+                    if flag.load(Ordering::Relaxed) {
+                        // One last reading, at the stop.
+                        read()?;
+                        return Ok(last);
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        });
+        SocketPoller { stop, handle }
+    }
+
+    /// Takes the last reading and hands every socket seen.
+    fn finish(self) -> Result<Vec<LocalSocket>, String> {
+        self.stop.store(true, Ordering::Relaxed);
+        let last = self
+            .handle
+            .join()
+            .map_err(|_| "the socket reader panicked".to_owned())??;
+        let mut v: Vec<LocalSocket> = last.into_values().collect();
+        v.sort_by_key(|s| (s.local, s.remote));
+        Ok(v)
+    }
 }
 
 /// What happened besides the report itself.
@@ -64,6 +126,8 @@ pub fn run_report(
             src.link_name()
         );
     }
+    let poller =
+        (src.is_live() && opts.local_sockets).then(|| SocketPoller::start(opts.limits.max_flows));
     let mut truncated = false;
     let progress = opts.progress_bytes.map(progress_bar);
     // Bytes consumed, estimated from record headers and captured lengths.
@@ -110,18 +174,15 @@ pub fn run_report(
     };
     summary.frames = an.counters().frames;
     // A live capture's flows that are this box's own connections get the
-    // kernel's view of their sockets, read now.
-    let sockets = if src.is_live() {
-        match crate::sockets::list() {
-            Ok(l) => Some(l.sockets),
-            Err(e) => {
-                eprintln!("kawatch: warning: no socket data in the report: {e}");
-                None
-            }
+    // kernel's view of their sockets: the last reading of each, so a
+    // connection that closed during the capture keeps its settings.
+    let sockets = poller.map(SocketPoller::finish).and_then(|r| match r {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("kawatch: warning: no socket data in the report: {e}");
+            None
         }
-    } else {
-        None
-    };
+    });
     let local = sockets.as_deref().map(|s| Local {
         index: SocketIndex::new(s),
         now: wall_clock(),
