@@ -460,6 +460,12 @@ fn live_sockets_listing_is_exact() {
         sockets::exact_problems(&setup, &doc),
         &format!("seed {seed} (KAWATCH_SEED={seed} replays it)\n{doc:#}"),
     );
+    // The same, entering the namespace with --netns instead.
+    let doc = sockets::listing_with_netns_flag(&setup.pair.a).unwrap_or_else(|e| panic!("{e}"));
+    fail_on(
+        sockets::exact_problems(&setup, &doc),
+        &format!("seed {seed}, kawatch sockets --netns\n{doc:#}"),
+    );
 }
 
 /// Without ptrace rights (as nobody, in the namespace) the settings come from

@@ -169,6 +169,25 @@ fn bad_inputs_fail_clearly() {
             ],
             "nosuch0",
         ),
+        (
+            "no such network namespace",
+            vec![
+                "sockets".into(),
+                "--netns".into(),
+                "kawatch-no-such-ns".into(),
+            ],
+            "cannot enter network namespace /run/netns/kawatch-no-such-ns",
+        ),
+        (
+            "--netns with a file",
+            vec!["report".into(), "--netns".into(), "x".into(), s(&good)],
+            "--netns and --pid go with --interface",
+        ),
+        (
+            "sockets: bad port",
+            vec!["sockets".into(), "--port".into(), "http".into()],
+            "http",
+        ),
     ];
     for (name, args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -252,6 +252,22 @@ pub fn listing(ns: &str, runner: &[&str]) -> Result<Value, String> {
     serde_json::from_slice(&out.stdout).map_err(|e| format!("not JSON ({e})"))
 }
 
+/// `kawatch sockets --netns NS --format json`, run from the host's namespace.
+pub fn listing_with_netns_flag(ns: &str) -> Result<Value, String> {
+    let out = run_with_timeout(
+        Command::new(kawatch_bin()).args(["sockets", "--netns", ns, "--format", "json"]),
+        Duration::from_secs(30),
+    )?;
+    if !out.status.success() {
+        return Err(format!(
+            "kawatch sockets --netns failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("not JSON ({e})"))
+}
+
 fn find<'a>(doc: &'a Value, local: &str) -> Option<&'a Value> {
     doc["sockets"]
         .as_array()?
