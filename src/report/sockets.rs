@@ -119,17 +119,11 @@ pub fn keepalive_text(s: &LocalSocket) -> String {
     } else {
         ""
     };
-    let n = |v: Option<u32>, unit: &str| v.map_or_else(|| "?".to_owned(), |v| format!("{v}{unit}"));
     match k.on {
         None => "?".to_owned(),
         Some(false) => format!("{mark}off"),
         Some(true) => {
-            let mut t = format!(
-                "{mark}{}/{}/{}",
-                n(k.idle_s, "s"),
-                n(k.intvl_s, "s"),
-                n(k.probes, "")
-            );
+            let mut t = format!("{mark}{}", k.triple());
             if let Some(ut) = k.user_timeout_ms.filter(|&u| u > 0) {
                 t.push_str(&format!(" ut {}s", f64::from(ut) / 1e3));
             }

@@ -1041,7 +1041,7 @@ fn local_socket_in_the_detail_view() {
     for want in [
         "198.18.0.3:40100 on this box",
         "curl [pid 4300",
-        "idle 20s",
+        "idle/intvl/probes 20s/3s/5",
         "Disagrees",
     ] {
         assert!(t.contains(want), "{want:?} missing:\n{t}");

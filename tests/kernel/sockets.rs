@@ -235,37 +235,30 @@ pub fn set_up(seed: u64, tag: &str) -> Result<Setup, String> {
 /// `kawatch sockets --format json`, run as `runner` (argv prefix) inside
 /// `ns`; parsed.
 pub fn listing(ns: &str, runner: &[&str]) -> Result<Value, String> {
-    let out = run_with_timeout(
+    json_of(
         Command::new("ip")
             .args(["netns", "exec", ns])
             .args(runner)
             .args([kawatch_bin(), "sockets", "--format", "json"]),
-        Duration::from_secs(30),
-    )?;
-    if !out.status.success() {
-        return Err(format!(
-            "kawatch sockets failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("not JSON ({e})"))
+    )
 }
 
 /// `kawatch sockets --netns NS --format json`, run from the host's namespace.
 pub fn listing_with_netns_flag(ns: &str) -> Result<Value, String> {
-    let out = run_with_timeout(
-        Command::new(kawatch_bin()).args(["sockets", "--netns", ns, "--format", "json"]),
-        Duration::from_secs(30),
-    )?;
+    json_of(Command::new(kawatch_bin()).args(["sockets", "--netns", ns, "--format", "json"]))
+}
+
+fn json_of(cmd: &mut Command) -> Result<Value, String> {
+    let shown = format!("{cmd:?}");
+    let out = run_with_timeout(cmd, Duration::from_secs(30))?;
     if !out.status.success() {
         return Err(format!(
-            "kawatch sockets --netns failed ({}): {}",
+            "{shown} failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("not JSON ({e})"))
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("{shown}: not JSON ({e})"))
 }
 
 fn find<'a>(doc: &'a Value, local: &str) -> Option<&'a Value> {

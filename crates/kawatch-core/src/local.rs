@@ -168,6 +168,20 @@ pub struct KeepaliveSettings {
     pub from: Option<SettingsFrom>,
 }
 
+impl KeepaliveSettings {
+    /// `idle/intvl/count` as `60s/10s/5`, `?` for what is unknown.
+    pub fn triple(&self) -> String {
+        let n =
+            |v: Option<u32>, unit: &str| v.map_or_else(|| "?".to_owned(), |v| format!("{v}{unit}"));
+        format!(
+            "{}/{}/{}",
+            n(self.idle_s, "s"),
+            n(self.intvl_s, "s"),
+            n(self.probes, "")
+        )
+    }
+}
+
 /// The process holding a socket.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Owner {

@@ -3,7 +3,7 @@
 //! over plain values; the tool reads the sockets, the core compares.
 
 use crate::flow::TcpState;
-use crate::local::{LocalSocket, SettingsFrom, SocketState};
+use crate::local::{LocalSocket, SettingsFrom, SocketState, TimerKind};
 use crate::segment::{Endpoint, Vlan};
 use crate::snapshot::{FlowView, ProberView, Snapshot};
 use crate::time::Timestamp;
@@ -99,8 +99,9 @@ pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
 /// Where the kernel's and the wire's views of a side disagree.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Disagreement {
-    /// The socket has keepalive on, the flow has been silent longer than its
-    /// idle time (plus timer slack), and no probe from it reached the wire:
+    /// The socket has keepalive on and its keepalive timer armed, the flow has
+    /// been silent longer than its idle time (plus timer slack), and no probe
+    /// from it reached the wire:
     /// a capture filter, an offloaded path, or a capture in another namespace.
     ProbesMissing {
         /// The socket's TCP_KEEPIDLE, seconds.
@@ -166,7 +167,10 @@ pub fn disagreements(
                 probes: p.probes_sent,
             });
         }
-        (Some(true), None) => {
+        // Only while the keepalive timer is the one armed: a retransmission
+        // or zero-window timer means data is in flight or queued, and
+        // keepalive waits (item 1).
+        (Some(true), None) if socket.timer.kind == TimerKind::Keepalive => {
             if let Some(idle_s) = k.idle_s {
                 let silent_s = (now - f.last_seen).as_secs_f64();
                 if silent_s > f64::from(idle_s) + late_allowance(idle_s) {
@@ -303,6 +307,20 @@ mod tests {
                     idle_s: 60,
                     silent_s: 90.0,
                 }],
+            ),
+            (
+                "on, silent, but a zero-window timer is armed: data is queued, keepalive waits",
+                flow(10.0),
+                LocalSocket {
+                    timer: KernelTimer {
+                        kind: TimerKind::ZeroWindow,
+                        expires_ms: 3_200,
+                        probes_out: 0,
+                    },
+                    ..socket(true, 60, 10, 5, SettingsFrom::Socket)
+                },
+                None,
+                vec![],
             ),
             (
                 "on, silent but within timer slack: not yet",

@@ -263,16 +263,10 @@ fn socket_keepalive(r: &Row, s: &LocalSocket) -> Cell {
         Some(SettingsFrom::Timer) => "≈",
         None => "",
     };
-    let n = |v: Option<u32>, unit: &str| v.map_or_else(|| "?".to_owned(), |v| format!("{v}{unit}"));
     match k.on {
         None => dash_dim(r, "-".to_owned()),
         Some(false) => (format!("{mark}off"), r.theme.dim()),
-        Some(true) => plain(format!(
-            "{mark}{}/{}/{}",
-            n(k.idle_s, "s"),
-            n(k.intvl_s, "s"),
-            n(k.probes, "")
-        )),
+        Some(true) => plain(format!("{mark}{}", k.triple())),
     }
 }
 

@@ -158,13 +158,10 @@ fn socket_block(
         }
         None => "unknown",
     };
-    let n = |v: Option<u32>, unit: &str| v.map_or_else(|| "?".to_owned(), |v| format!("{v}{unit}"));
     let settings = match k.on {
         Some(true) => format!(
-            "on: idle {} · intvl {} · {} probes{}",
-            n(k.idle_s, "s"),
-            n(k.intvl_s, "s"),
-            n(k.probes, ""),
+            "on: idle/intvl/probes {}{}",
+            k.triple(),
             match k.user_timeout_ms {
                 Some(ms) if ms > 0 =>
                     format!(" · TCP_USER_TIMEOUT {}", coarse(f64::from(ms) / 1e3)),
