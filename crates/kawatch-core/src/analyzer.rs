@@ -13,7 +13,7 @@ use crate::classify::candidates::{self, Candidate, Verdict, MAX_CANDIDATES};
 use crate::classify::{classify, Class};
 use crate::decode::{decode, LinkType};
 use crate::event::{Event, EventKind};
-use crate::flow::{Flow, FlowKey, Side, Signature, TcpState, DUPLICATE_WINDOW};
+use crate::flow::{Flow, FlowKey, LoneByte, Side, Signature, TcpState, DUPLICATE_WINDOW};
 use crate::segment::{Endpoint, Segment};
 use crate::snapshot::{flow_view, Counters, FlowView, Snapshot};
 use crate::time::{Span, Timestamp};
@@ -221,6 +221,7 @@ impl Analyzer {
         };
         match class {
             Class::Probe => {
+                confirm_lone_byte(tx, rx, seg, ev);
                 let last_rx = tx.last_rx_activity;
                 tx.prober_mut().on_probe(seg.ts, seg.seq, seg.ack, last_rx);
                 ev.push(event(EventKind::Probe));
@@ -265,14 +266,38 @@ impl Analyzer {
             }
         }
 
+        // A lone byte waits for its repeat; anything else the sender sends
+        // with data shows it was data.
+        if class != Class::Probe && seg.payload_len > 0 {
+            tx.lone_byte = None;
+        }
+
         // 4. Sequence state. Probes and candidates repeat old sequence space.
         let f = seg.flags;
-        if !matches!(
+        if f.syn() {
+            // A new connection starts on this 4-tuple: this side's numbers
+            // start again, and its SYN waits for the peer's (item 19).
+            tx.snd_nxt = Some(seg.seq + seg.seq_len());
+            tx.acked = None;
+            tx.syn_pending = (!f.ack()).then_some(seg.seq);
+            if f.ack() {
+                rx.syn_pending = None;
+            }
+        } else if !matches!(
             class,
             Class::Probe | Class::ZeroWindowProbe | Class::Candidate
         ) {
             let end = seg.seq + seg.seq_len();
             tx.snd_nxt = Some(tx.snd_nxt.map_or(end, |n| n.max(end)));
+        }
+        if !f.syn() && !f.rst() && f.ack() {
+            if rx.syn_pending.is_some_and(|isn| seg.ack == isn + 1) {
+                rx.syn_pending = None;
+            }
+            // The SYN's sender acknowledging the peer: synchronised.
+            if tx.syn_pending.is_some() && rx.snd_nxt.is_some_and(|n| seg.ack == n) {
+                tx.syn_pending = None;
+            }
         }
         if f.ack() {
             rx.acked = Some(rx.acked.map_or(seg.ack, |a| a.max(seg.ack)));
@@ -385,31 +410,71 @@ fn release(side: &mut Side, peer: &mut Side) {
 
 /// The sender's own candidates, in the light of what it sends now.
 fn settle_own_candidates(tx: &mut Side, rx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
-    let Some(last) = tx.last_candidate() else {
+    let Some(pending) = tx.pending.as_deref() else {
         return;
     };
-    match candidates::by_own_next(last, seg, rx.window) {
+    match candidates::by_own_next(pending.as_slice(), seg, rx.window) {
         Verdict::Wait => {}
         Verdict::Probes { zero_window } => {
             confirm(tx, rx.endpoint, zero_window, MAX_CANDIDATES, ev);
         }
-        Verdict::NotProbes => release(tx, rx),
+        Verdict::NotProbes | Verdict::LoneByte => release(tx, rx),
     }
 }
 
 /// The receiver's candidates, in the light of the sender's ACK or RST. When
 /// they are probes, the segment itself is then classified as the reply.
 fn settle_peer_candidates(rx: &mut Side, tx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
-    let Some(last) = rx.last_candidate() else {
+    let Some(pending) = rx.pending.as_deref() else {
         return;
     };
-    match candidates::by_peer_answer(last, seg) {
+    match candidates::by_peer_answer(pending.as_slice(), seg) {
         Verdict::Wait => {}
         Verdict::Probes { zero_window } => {
             confirm(rx, tx.endpoint, zero_window, MAX_CANDIDATES, ev);
         }
+        Verdict::LoneByte => {
+            if let Some(cand) = rx.last_candidate() {
+                rx.lone_byte = Some(Box::new(LoneByte {
+                    cand,
+                    answer: (seg.frame, seg.ts),
+                }));
+            }
+            release(rx, tx);
+        }
         Verdict::NotProbes => release(rx, tx),
     }
+}
+
+/// Item 21: a lone byte the peer acknowledged as data proves to have been a
+/// 1-byte probe when the same byte comes again as a probe, at a timer's
+/// spacing: it is registered, with its answer, before the probe that proves it.
+fn confirm_lone_byte(tx: &mut Side, rx: &Side, seg: &Segment, ev: &mut Vec<Event>) {
+    let Some(lone) = tx.lone_byte.take() else {
+        return;
+    };
+    let c = lone.cand;
+    let same = seg.seq == c.seq && seg.payload_len == 1 && c.len == 1;
+    if !same || !candidates::timer_spaced(&[c, Candidate { ts: seg.ts, ..c }]) {
+        return;
+    }
+    let p = tx.prober_mut();
+    p.on_probe(c.ts, c.seq, c.ack, None);
+    p.on_answer(lone.answer.1);
+    ev.push(Event {
+        frame: c.frame,
+        ts: c.ts,
+        kind: EventKind::Probe,
+        src: tx.endpoint,
+        dst: rx.endpoint,
+    });
+    ev.push(Event {
+        frame: lone.answer.0,
+        ts: lone.answer.1,
+        kind: EventKind::ProbeAck,
+        src: rx.endpoint,
+        dst: tx.endpoint,
+    });
 }
 
 /// Candidates repeating at a steady, timer-like spacing are probes.
@@ -703,6 +768,96 @@ mod tests {
         w.send(0.0, By::C, A, 101, 501, 0, 1000)
             .send(0.01, By::S, A, 501, 101, 10, 1000);
         assert_eq!(w.probers(), 0);
+    }
+
+    #[test]
+    fn item_19_challenge_ack_to_a_syn_is_no_probe() {
+        // The server still holds an older connection on this 4-tuple: it
+        // answers the client's new SYN with a bare ACK at its old numbers;
+        // the client resets at that ack number and retries.
+        let mut w = Wire::new();
+        w.send(0.0, By::C, S, 7000, 0, 0, 1000)
+            .send(0.0002, By::S, A, 501, 101, 0, 1000)
+            .send(0.0004, By::C, R, 101, 0, 0, 0)
+            .send(1.0, By::C, S, 7000, 0, 0, 1000)
+            .send(1.0002, By::S, S | A, 9000, 7001, 0, 1000)
+            .send(1.0004, By::C, A, 7001, 9001, 0, 1000);
+        assert_eq!(w.kinds(), [], "neither the ACK nor the RST is keepalive");
+        assert_eq!(w.probers(), 0);
+    }
+
+    #[test]
+    fn item_20_retransmission_backoff_mid_idle_is_no_probe() {
+        // Capture starts mid-connection: a 1-byte segment resent with
+        // exponential backoff, then acknowledged (with a D-SACK, since the
+        // receiver had it).
+        let mut w = Wire::new();
+        for t in [0.0, 0.2, 0.6, 1.4, 3.0] {
+            w.send(t, By::C, A, 100, 501, 1, 1000);
+        }
+        let ack = Segment {
+            sack: Some((SeqNumber(100), SeqNumber(101))),
+            ..seg_at(3.0002, By::S, A, 501, 101, 0)
+        };
+        w.an.ingest(&ack);
+        assert_eq!(
+            w.probers(),
+            0,
+            "doubling spacing is a backoff: {:?}",
+            w.kinds()
+        );
+
+        // Spacing under a second is no keepalive timer either, whatever answers.
+        let mut w = Wire::new();
+        for t in [0.0, 0.3, 0.6] {
+            w.send(t, By::C, A, 100, 501, 0, 1000);
+        }
+        w.send(0.6002, By::S, A, 501, 101, 0, 1000);
+        assert_eq!(w.probers(), 0, "{:?}", w.kinds());
+    }
+
+    #[test]
+    fn item_21_windows_one_byte_probe_at_capture_start() {
+        // A lone byte at S, answered with ack S + 1 and no D-SACK (it looks
+        // like new data acknowledged), then the same byte again at a steady
+        // 45 s: every one of them was a probe, the first included.
+        let mut w = Wire::new();
+        for k in 0..4 {
+            let t = 45.0 * f64::from(k);
+            w.send(t, By::C, A, 100, 501, 1, 1000)
+                .send(t + 0.0002, By::S, A, 501, 101, 0, 1000);
+        }
+        let p = w.prober(40000);
+        assert_eq!(
+            (p.probes_sent, p.probes_answered),
+            (4, 4),
+            "{:?}",
+            w.kinds()
+        );
+        assert_eq!(w.kinds().first(), Some(&(1, EventKind::Probe)));
+    }
+
+    /// A segment from `by` at `at` with no SACK.
+    fn seg_at(at: f64, by: By, flags: u8, seq: u32, ack: u32, len: u32) -> Segment {
+        let c = Endpoint::new([198, 18, 0, 1].into(), 40000);
+        let s = Endpoint::new([198, 18, 0, 2].into(), 5000);
+        let (src, dst) = match by {
+            By::C => (c, s),
+            By::S => (s, c),
+        };
+        Segment {
+            frame: 99,
+            ts: Timestamp::from_secs_f64(1_000_000.0 + at),
+            src,
+            dst,
+            vlan: Vlan::NONE,
+            seq: SeqNumber(seq),
+            ack: SeqNumber(ack),
+            flags: TcpFlags(flags),
+            window: 1000,
+            payload_len: len,
+            sack: None,
+        }
     }
 
     #[test]

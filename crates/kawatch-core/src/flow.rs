@@ -83,6 +83,15 @@ impl TcpState {
     }
 }
 
+/// A lone 1-byte candidate held after the peer acknowledged it as data.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LoneByte {
+    /// The segment.
+    pub(crate) cand: Candidate,
+    /// The peer's ACK of it: frame and time.
+    pub(crate) answer: (u64, Timestamp),
+}
+
 /// What one side has sent, and its keepalive record.
 #[derive(Clone, Debug)]
 pub(crate) struct Side {
@@ -105,6 +114,12 @@ pub(crate) struct Side {
     pub prober: Option<Box<Prober>>,
     /// Undecided mid-capture candidates.
     pub pending: Option<Box<Pending>>,
+    /// The sequence number of a SYN this side sent that the peer has not
+    /// synchronised with yet (no SYN-ACK, no ACK of it): item 19.
+    pub syn_pending: Option<SeqNumber>,
+    /// A lone 1-byte candidate the peer acknowledged without a D-SACK, and
+    /// its answer: data, unless the same byte comes again as a probe (item 21).
+    pub lone_byte: Option<Box<LoneByte>>,
     /// The last segment this side sent and when, to spot the same frame
     /// captured twice (within [`DUPLICATE_WINDOW`]).
     pub last_sent: Option<(Signature, Timestamp)>,
@@ -147,6 +162,8 @@ impl Side {
             zero_window_probes: 0,
             prober: None,
             pending: None,
+            syn_pending: None,
+            lone_byte: None,
             last_sent: None,
         }
     }
@@ -157,6 +174,7 @@ impl Side {
             snd_nxt: self.snd_nxt,
             acked: self.acked,
             window: self.window,
+            syn_pending: self.syn_pending,
             outstanding_probe: self
                 .prober
                 .as_deref()

@@ -250,7 +250,11 @@ mod tests {
     fn narrow_keeps_the_always_shown_in_display_order_and_stops_at_the_first_misfit() {
         let rows = rows_with("ENDPOINT A", "198.18.0.17:40800");
         let all = shown(&fit_columns(500, &rows));
-        assert_eq!(all.len(), COLUMNS.len() - 1, "all but the unused VLAN");
+        assert_eq!(
+            all.len(),
+            COLUMNS.len() - 3,
+            "all but those shown only when used: VLAN, KEEPALIVE, PROCESS"
+        );
         let narrow = shown(&fit_columns(40, &rows));
         assert_eq!(narrow, ["ENDPOINT A", "", "ENDPOINT B", "STATE"]);
         let tiny = fit_columns(10, &rows);

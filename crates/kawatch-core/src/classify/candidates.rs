@@ -70,13 +70,26 @@ pub(crate) enum Verdict {
     },
     /// They were ordinary segments.
     NotProbes,
+    /// A lone 1-byte candidate acknowledged at seq + 1 without a D-SACK: it
+    /// reads as new data, unless the same byte comes again later, at a
+    /// timer's spacing, when it proves to have been a Windows-style 1-byte
+    /// probe (item 21).
+    LoneByte,
 }
 
-/// The sender's own candidates, in the light of what it sends next: a repeat
-/// waits; its RST at candidate seq + 1 (a give-up, item 13) or its next
-/// segment at seq + 1 after a 0-byte candidate shows they sat one below
-/// snd_nxt: probes. Anything else: they were not.
-pub(crate) fn by_own_next(last: Candidate, seg: &Segment, peer_window: Option<u16>) -> Verdict {
+/// The sender's own candidates (oldest first), in the light of what it
+/// sends next: a repeat waits; its RST at candidate seq + 1 (a give-up, item
+/// 13) or its next segment at seq + 1 after a 0-byte candidate shows they sat
+/// one below snd_nxt: probes, if a keepalive timer could have spaced them.
+/// Anything else: they were not.
+pub(crate) fn by_own_next(
+    pending: &[Candidate],
+    seg: &Segment,
+    peer_window: Option<u16>,
+) -> Verdict {
+    let Some(&last) = pending.last() else {
+        return Verdict::Wait;
+    };
     let f = seg.flags;
     let plain = !f.rst() && !f.fin() && !f.syn();
     if plain && seg.seq == last.seq && seg.ack == last.ack && seg.payload_len == u32::from(last.len)
@@ -86,34 +99,61 @@ pub(crate) fn by_own_next(last: Candidate, seg: &Segment, peer_window: Option<u1
     let give_up = f.rst() && seg.seq == last.seq + 1;
     let next_after_empty = !f.rst() && last.len == 0 && seg.seq == last.seq + 1;
     if give_up || next_after_empty {
-        Verdict::Probes {
-            zero_window: peer_window == Some(0),
-        }
+        probes(pending, peer_window == Some(0))
     } else {
         Verdict::NotProbes
     }
 }
 
-/// The receiver's candidates, in the light of the peer's ACK or RST: an ACK
-/// of candidate seq + 1 (with a D-SACK for a 1-byte one) answers a probe
-/// (item 12); an RST without ACK at the candidate's ack number is a peer that
-/// lost the connection. Any other ACK or RST: they were not probes.
-pub(crate) fn by_peer_answer(last: Candidate, seg: &Segment) -> Verdict {
+/// The receiver's candidates (oldest first), in the light of the peer's ACK
+/// or RST: an ACK of candidate seq + 1 (with a D-SACK for a 1-byte one)
+/// answers a probe (item 12); an RST without ACK at the candidate's ack
+/// number is a peer that lost the connection. Either makes them probes, if a
+/// keepalive timer could have spaced them. An ACK of a lone 1-byte candidate
+/// without a D-SACK leaves it open ([`Verdict::LoneByte`]). Any other ACK or
+/// RST: they were not probes.
+pub(crate) fn by_peer_answer(pending: &[Candidate], seg: &Segment) -> Verdict {
+    let Some(&last) = pending.last() else {
+        return Verdict::Wait;
+    };
     let f = seg.flags;
-    let acked = !f.rst()
-        && f.ack()
-        && seg.ack == last.seq + 1
-        && (last.len == 0 || seg.sack == Some((last.seq, last.seq + 1)));
+    let answers = !f.rst() && f.ack() && seg.ack == last.seq + 1;
+    let acked = answers && (last.len == 0 || seg.sack == Some((last.seq, last.seq + 1)));
     let reset = f.rst() && !f.ack() && seg.seq == last.ack && last.len == 0;
     if acked || reset {
-        Verdict::Probes {
-            zero_window: acked && seg.window == 0,
-        }
+        probes(pending, acked && seg.window == 0)
+    } else if answers && last.len == 1 && pending.len() == 1 {
+        Verdict::LoneByte
     } else if f.ack() || f.rst() {
         Verdict::NotProbes
     } else {
         Verdict::Wait
     }
+}
+
+/// Probes, unless their spacing rules out a keepalive timer (zero-window
+/// probes back off, so for them it does not).
+fn probes(pending: &[Candidate], zero_window: bool) -> Verdict {
+    if zero_window || timer_spaced(pending) {
+        Verdict::Probes { zero_window }
+    } else {
+        Verdict::NotProbes
+    }
+}
+
+/// Item 20: whether a keepalive timer could have spaced these repeats. Its
+/// interval is whole seconds (TCP_KEEPINTVL >= 1) and steady; a gap under
+/// [`MIN_TIMER_GAP`], or gaps that keep doubling, are a retransmission's or a
+/// zero-window probe's backoff, whatever later acknowledges them.
+pub(crate) fn timer_spaced(c: &[Candidate]) -> bool {
+    let gap = |a: &Candidate, b: &Candidate| (b.ts - a.ts).0;
+    if c.windows(2).any(|w| gap(&w[0], &w[1]) < MIN_TIMER_GAP.0) {
+        return false;
+    }
+    let doubling = c.len() >= 3
+        && c.windows(3)
+            .all(|w| gap(&w[1], &w[2]) as f64 >= 1.6 * gap(&w[0], &w[1]) as f64);
+    !doubling
 }
 
 /// Item 18: unanswered probes repeat the same seq/ack at a steady spacing.

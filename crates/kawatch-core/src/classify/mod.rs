@@ -20,6 +20,8 @@ pub(crate) struct SideView {
     pub window: Option<u16>,
     /// This side's unanswered probe, if one is outstanding: (seq, ack).
     pub outstanding_probe: Option<(SeqNumber, SeqNumber)>,
+    /// A SYN this side sent that the peer has not synchronised with.
+    pub syn_pending: Option<SeqNumber>,
 }
 
 /// What a segment is, from the keepalive point of view.
@@ -46,6 +48,15 @@ pub(crate) enum Class {
 pub(crate) fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
     let f = seg.flags;
     if f.syn() {
+        return Class::Other;
+    }
+    // Item 19: a segment answering a SYN without acknowledging it (a
+    // challenge ACK, an old duplicate of an earlier connection), and the SYN
+    // sender's RST to it: no synchronised connection exists, so no keepalive.
+    let unsynchronised = rx
+        .syn_pending
+        .is_some_and(|isn| !(f.ack() && seg.ack == isn + 1));
+    if unsynchronised || (f.rst() && tx.syn_pending.is_some()) {
         return Class::Other;
     }
     if f.rst() {
@@ -132,6 +143,7 @@ mod tests {
             acked: Some(SeqNumber(acked)),
             window: Some(window),
             outstanding_probe: None,
+            syn_pending: None,
         }
     }
 
