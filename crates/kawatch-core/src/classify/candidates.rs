@@ -150,7 +150,9 @@ pub(crate) fn timer_spaced(c: &[Candidate]) -> bool {
     if c.windows(2).any(|w| gap(&w[0], &w[1]) < MIN_TIMER_GAP.0) {
         return false;
     }
-    let doubling = c.len() >= 3
+    // Three gaps at least: one doubled gap alone may be a probe the capture
+    // missed.
+    let doubling = c.len() >= 4
         && c.windows(3)
             .all(|w| gap(&w[1], &w[2]) as f64 >= 1.6 * gap(&w[0], &w[1]) as f64);
     !doubling
@@ -168,4 +170,44 @@ pub(crate) fn steady(c: &[Candidate]) -> bool {
         .map(|w| (w[1].ts - w[0].ts).0)
         .fold((i64::MAX, 0), |(lo, hi), g| (lo.min(g), hi.max(g)));
     min >= MIN_TIMER_GAP.0 && max as f64 <= 1.5 * min as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+
+    fn at(times: &[f64]) -> Vec<Candidate> {
+        times
+            .iter()
+            .map(|&t| Candidate {
+                ts: Timestamp::from_secs_f64(t),
+                ..Candidate::default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn timer_spacing() {
+        let cases: &[(&str, &[f64], bool)] = &[
+            ("one alone", &[0.0], true),
+            ("steady 75 s", &[0.0, 75.1, 150.2, 225.3], true),
+            ("steady 1 s, a little late", &[0.0, 1.02, 2.05], true),
+            (
+                "retransmission backoff from 200 ms",
+                &[0.0, 0.2, 0.6, 1.4],
+                false,
+            ),
+            ("doubling above a second", &[0.0, 1.6, 4.8, 11.2], false),
+            ("any gap under a second", &[0.0, 5.0, 5.3], false),
+            (
+                "one gap doubled: a probe the capture missed",
+                &[0.0, 75.0, 225.0],
+                true,
+            ),
+        ];
+        for (name, times, want) in cases {
+            assert_eq!(timer_spaced(&at(times)), *want, "{name}");
+        }
+    }
 }

@@ -200,6 +200,29 @@ mod tests {
                 closed_peer,
                 Class::ZeroWindowProbe,
             ),
+            // Item 19: the peer's SYN is unanswered: a bare ACK that does not
+            // acknowledge it is a challenge ACK, not a keepalive...
+            (
+                "challenge ACK to an unanswered SYN",
+                seg(A, 999, 7000, 0),
+                idle,
+                SideView {
+                    syn_pending: Some(SeqNumber(4000)),
+                    ..unknown
+                },
+                Class::Other,
+            ),
+            // ...and the SYN sender's RST to it is no peer reset.
+            (
+                "RST from the side whose SYN is unanswered",
+                seg(R, 7000, 0, 0),
+                SideView {
+                    syn_pending: Some(SeqNumber(4000)),
+                    ..peer
+                },
+                with_probe(idle, 999, 7000),
+                Class::Other,
+            ),
             // Item 10: a 1-byte retransmission: the byte was never acknowledged.
             (
                 "1-byte retransmission",
