@@ -424,6 +424,131 @@ fn live_suite_is_quick() {
     );
 }
 
+// ------------------------------------- cut on the 1-byte retransmission
+
+/// The s8 flow's client sends one byte whose ACKs are dropped; the kernel
+/// retransmits it with exponential backoff. Cut to start just after the
+/// original, a capture opens on those retransmissions (item 20): they must not
+/// read as keepalive probes, whatever acknowledges them at the end.
+const RETRANSMISSION_SCENARIO: &str = "s8_one_byte_retransmission";
+
+/// The capture `path`, cut to start 1 µs after the s8 client's first 1-byte
+/// segment, as a variant whose settings carry that cut; None when the
+/// capture holds no such segment.
+fn cut_on_retransmission(
+    path: &Path,
+    label: &str,
+    settings: &CaptureSettings,
+    dir: &Path,
+) -> Result<Variant, String> {
+    let spec = settings
+        .flow(RETRANSMISSION_SCENARIO)
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{}: no {RETRANSMISSION_SCENARIO} flow", path.display()))?;
+    let mut cap = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let link = kawatch::LinkType::from_dlt(cap.get_datalink().0)
+        .ok_or_else(|| format!("{}: link type not decoded", path.display()))?;
+    let mut first = None;
+    while let Ok(p) = cap.next_packet() {
+        let ts = kawatch::Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
+        let Some(seg) = kawatch::core::decode(link, 0, ts, p.data) else {
+            continue;
+        };
+        if seg.payload_len == 1
+            && seg.src.to_string() == spec.client
+            && seg.dst.to_string() == spec.server
+        {
+            first = Some(ts.as_secs_f64());
+            break;
+        }
+    }
+    let at = first.ok_or_else(|| {
+        format!(
+            "{}: the {RETRANSMISSION_SCENARIO} client never sent its byte",
+            path.display()
+        )
+    })?;
+    let mut settings = settings.clone();
+    settings.cut_at = at + 1e-6;
+    let _ = std::fs::create_dir_all(dir);
+    let out = dir.join(format!(
+        "{}.retrans-cut.pcap",
+        path.file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let (kept, _) = capture::cut_capture(path, &out, settings.cut_at)?;
+    if kept == 0 {
+        return Err(format!("{}: nothing after the cut", path.display()));
+    }
+    Ok(Variant::new(
+        format!("{label} cut on the 1-byte retransmission"),
+        out,
+        true,
+        settings,
+    ))
+}
+
+fn retransmission_cut_problems(
+    captures: &[(PathBuf, String, CaptureSettings)],
+    dir: &Path,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, label, settings) in captures {
+        match cut_on_retransmission(path, label, settings, dir) {
+            Ok(v) => problems.extend(v.scenario_problems(RETRANSMISSION_SCENARIO)),
+            Err(e) => problems.push(e),
+        }
+    }
+    problems
+}
+
+/// The kernel-made fixtures, each cut on the 1-byte retransmission.
+#[test]
+fn fixtures_cut_on_the_one_byte_retransmission() {
+    let f = fixtures();
+    let captures: Vec<_> = f
+        .variants
+        .iter()
+        .filter(|v| !v.cut)
+        .map(|v| (v.path.clone(), v.label.clone(), v.settings.clone()))
+        .collect();
+    assert!(!captures.is_empty(), "no kernel fixtures");
+    fail_on(
+        retransmission_cut_problems(&captures, &work_dir("kernel-retrans-cuts")),
+        "fixtures in fixtures/kernel/, cut on the 1-byte retransmission",
+    );
+}
+
+/// A fresh session's captures, each cut on the 1-byte retransmission.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_cut_on_the_one_byte_retransmission() {
+    let l = live();
+    let captures: Vec<_> = l
+        .record
+        .captures
+        .iter()
+        .filter(|c| !c.is_report)
+        .map(|c| {
+            (
+                c.file.clone(),
+                c.settings.capture_file.clone(),
+                c.settings.clone(),
+            )
+        })
+        .collect();
+    fail_on(
+        retransmission_cut_problems(
+            &captures,
+            &work_dir("kernel-runs").join(format!("{}-retrans", std::process::id())),
+        ),
+        &l.record.summary(),
+    );
+}
+
 /// kawatch capturing live, stopped by its `--duration` in the middle of a
 /// burst: everything the kernel accepted up to the stop is read, and the
 /// kernel drops nothing (issue 8: a small ring of 64 KiB slots overflowed;
