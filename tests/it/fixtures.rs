@@ -546,6 +546,31 @@ fn semantics() -> Vec<Semantics> {
             undecoded: 2, // SYN and SYN-ACK, cut inside their TCP options
             ..case("snaplen_cut", 12, 1, vec![alive(CLIENT, &[], 3)])
         },
+        // Item 19: the challenge ACK and the RST to it are no keepalive.
+        case("challenge_ack", 9, 1, vec![]),
+        // Item 20: a retransmission backoff, whatever acknowledges it.
+        case("backoff_mid_idle", 5, 1, vec![]),
+        // Item 21: every 1-byte probe, the first (acknowledged as if it were
+        // data) included; no idle, since none follows a data exchange.
+        case(
+            "lone_byte_probes_at_start",
+            8,
+            1,
+            vec![Prober {
+                endpoint: "198.18.1.30:50200",
+                vlan: &[],
+                outcome: "alive",
+                sent: 4,
+                answered: 4,
+                zero_window: 0,
+                idle: None,
+                intvl: None,
+                probes: None,
+                cadence: Some(45.016),
+                detection: None,
+                likely: [Likely::Null, Likely::Any, Likely::Null],
+            }],
+        ),
     ]
 }
 

@@ -43,6 +43,11 @@ enum WiresharkError {
     /// and the repeats are "Duplicate ACK". Seen in fixtures/synth/
     /// seq_wraparound.pcap; with snd_nxt = 1 or 2^32 - 1 Wireshark is right.
     NextSeqZero,
+    /// Item 21: a Windows 1-byte probe at capture start, answered without a
+    /// D-SACK, reads as new data acknowledged; Wireshark labels only the
+    /// repeats. Its repeats at the same seq, a timer's spacing later, show
+    /// it was a probe too.
+    LoneByteAtStart,
 }
 
 /// Synthetic cases where Wireshark misses real probes, and why.
@@ -50,6 +55,7 @@ const MISSED_PROBES: &[(&str, WiresharkError)] = &[
     ("mid_idle_start", WiresharkError::MidIdleStart),
     ("mid_idle_unanswered", WiresharkError::MidIdleStart),
     ("seq_wraparound", WiresharkError::NextSeqZero),
+    ("lone_byte_probes_at_start", WiresharkError::LoneByteAtStart),
 ];
 
 /// Captures not made by kawatch_synth::cases (kernel captures...) where

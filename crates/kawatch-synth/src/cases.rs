@@ -66,6 +66,9 @@ pub fn all() -> Vec<Case> {
         case!(cut_off),
         case!(ethernet_trailer),
         case!(snaplen_cut),
+        case!(challenge_ack),
+        case!(backoff_mid_idle),
+        case!(lone_byte_probes_at_start),
     ]
     .into_iter()
     .map(|c| Case {
@@ -421,4 +424,59 @@ fn snaplen_cut() -> Capture {
     let mut c = Conversation::new(client(), server());
     linux_alive(&mut c, 3);
     ethernet().with(c).snaplen(60)
+}
+
+/// KEEPALIVE-FACTS item 19. The server still holds an older connection on
+/// this 4-tuple (the client rebooted): it answers the client's new SYN with a
+/// bare ACK carrying the old connection's numbers (a challenge ACK); the
+/// client resets at that ack number, retries a second later, and the new
+/// connection opens. None of it is keepalive.
+fn challenge_ack() -> Capture {
+    let mut old = Conversation::new(client(), server());
+    old.isns(0x0bad_0000, 0x0dd0_0000);
+    old.at(0.0002).ack(B).wait(0.0002).reset_to_ack(A);
+    let mut first = Conversation::new(client(), server());
+    first.isns(0x1a2b_3c4d, 0x5e6f_7081).syn(A);
+    let mut retry = Conversation::new(client(), server());
+    retry.isns(0x1a2b_3c4d, 0x2222_0000).at(1.0).handshake();
+    retry
+        .wait(0.001)
+        .data(A, 64)
+        .wait(0.0002)
+        .data(B, 128)
+        .wait(0.04)
+        .ack(A);
+    ethernet().with(first).with(old).with(retry)
+}
+
+/// KEEPALIVE-FACTS item 20. The capture starts mid-connection, after a
+/// 1-byte segment whose ACKs were lost: what it shows first are the
+/// retransmissions, 0.2, 0.4 and 0.8 s apart, and then the receiver's ACK
+/// with a D-SACK (it had the byte). A backoff, not keepalive probes.
+fn backoff_mid_idle() -> Capture {
+    let mut c = Conversation::new(client(), server());
+    c.send_bytes(A, b"x");
+    c.wait(0.206).retransmit(A);
+    c.wait(0.412).retransmit(A);
+    c.wait(0.824).retransmit(A);
+    c.wait(1.648).retransmit(A);
+    c.wait(0.0002).ack_dsack(B);
+    c.drop_first(1);
+    ethernet().with(c)
+}
+
+/// KEEPALIVE-FACTS item 21. A Windows client's 1-byte probes (0x00 at
+/// snd_nxt - 1) every 45 s, answered by a server without SACK: the first one
+/// the capture shows looks like new data acknowledged. Its repeats, at the
+/// same sequence number and a timer's spacing, show that every one was a
+/// probe, the first included.
+fn lone_byte_probes_at_start() -> Capture {
+    let windows = Host::v4([198, 18, 1, 30], 50200, 0x30);
+    let linux = Host::v4([198, 18, 1, 31], 8883, 0x31);
+    let mut c = Conversation::new(windows, linux);
+    for k in 0..4 {
+        c.at(45.016 * f64::from(k)).probe_byte(A, 0x00);
+        c.wait(0.0003).probe_ack(B);
+    }
+    ethernet().with(c)
 }

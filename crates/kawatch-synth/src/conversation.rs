@@ -358,6 +358,44 @@ impl Conversation {
         self.ack(A)
     }
 
+    /// A lone SYN from `side` at its ISN, as a client opens (or reopens) a
+    /// connection; nothing answers it here.
+    pub fn syn(&mut self, side: Side) -> &mut Self {
+        let isn = self.half[side.index()].nxt.wrapping_sub(1);
+        let syn = Segment {
+            seq: isn,
+            ack: None,
+            syn: true,
+            fin: false,
+            rst: false,
+            psh: false,
+            payload: &[],
+            sack: None,
+        };
+        self.emit(side, syn, Role::Other)
+    }
+
+    /// An RST answering an unexpected ACK (RFC 793, 3.4): seq = that ACK's
+    /// ack number, which is the peer's idea of this side's snd_nxt; no ACK
+    /// flag. What a host sends back to a challenge ACK (KEEPALIVE-FACTS item
+    /// 19): no keepalive reply.
+    pub fn reset_to_ack(&mut self, side: Side) -> &mut Self {
+        let acked = self.half[side.peer().index()].rcv_nxt;
+        let seg = Segment {
+            ack: None,
+            rst: true,
+            ..Segment::ack(acked, 0)
+        };
+        self.emit(side, seg, Role::Other)
+    }
+
+    /// Leaves out the first `n` packets written so far: the capture starts
+    /// after them (a capture that begins mid-episode).
+    pub(crate) fn drop_first(&mut self, n: usize) -> &mut Self {
+        self.packets.drain(..n.min(self.packets.len()));
+        self
+    }
+
     /// `len` bytes of new data (PSH, ACK).
     pub fn data(&mut self, side: Side, len: usize) -> &mut Self {
         let payload: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
