@@ -244,7 +244,10 @@ fn paced_replay_follows_the_clock() {
     let probing = s.shot("probing");
     assert!(status_line(probing).contains("(t+3.2s)"), "{probing}");
     assert!(probing.contains("probing 2/"), "{probing}");
-    assert!(probing.contains("dead in ~"), "a countdown: {probing}");
+    assert!(
+        probing.contains("dead in ≥"),
+        "the earliest give-up: {probing}"
+    );
     let dead = s.shot("dead");
     assert!(dead.contains("gave up after"), "{dead}");
     assert!(status_line(dead).contains("end of capture"), "{dead}");

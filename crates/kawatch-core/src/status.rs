@@ -8,6 +8,20 @@ use crate::settings::{likely_secs, OS_DEFAULTS};
 use crate::snapshot::{FlowView, ProberView};
 use crate::time::Timestamp;
 
+/// The earliest a probing side can give up, from what the capture shows: one
+/// interval after its last probe (the count may already be reached, since it
+/// is only seen at the give-up), with the observed interval, or one second
+/// (TCP_KEEPINTVL's least) while none has been seen. A lower bound, never an
+/// estimate: Linux's defaults can put the real give-up 100 times later, and a
+/// number that jumps from `~11m` to `7s` when the interval shows misleads.
+pub fn earliest_give_up(p: &ProberView) -> Option<Timestamp> {
+    if p.outcome != Outcome::Probing {
+        return None;
+    }
+    let intvl = p.likely.intvl_s.map_or(1.0, f64::from);
+    Some(p.last_probe?.add_secs(intvl))
+}
+
 /// Data within this many seconds makes a connection `active`.
 pub const ACTIVE_SECS: f64 = 1.0;
 
@@ -262,5 +276,55 @@ pub fn state(f: &FlowView, now: Timestamp) -> State {
             }
         }
         None => by_recency(f.last_seen, now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::Endpoint;
+    use crate::settings::Settings;
+
+    fn probing(last: f64, intvl: Option<u32>) -> ProberView {
+        let ep = Endpoint::new([198, 18, 0, 1].into(), 1);
+        ProberView {
+            endpoint: ep,
+            peer: ep,
+            probes_sent: 1,
+            probes_answered: 0,
+            zero_window_probes: 0,
+            idle_s: None,
+            intvl_s: None,
+            probes: None,
+            outcome: Outcome::Probing,
+            likely: Settings {
+                intvl_s: intvl,
+                ..Settings::default()
+            },
+            os_defaults: Vec::new(),
+            cadence_s: None,
+            detection_s: None,
+            first_probe: None,
+            last_probe: Some(Timestamp::from_secs_f64(last)),
+            unanswered: 1,
+            give_up_at: None,
+            timeline: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn earliest_give_up_is_a_lower_bound() {
+        let at = |p: &ProberView| earliest_give_up(p).map(Timestamp::as_secs_f64);
+        assert_eq!(
+            at(&probing(100.0, None)),
+            Some(101.0),
+            "interval unseen: 1 s"
+        );
+        assert_eq!(at(&probing(100.0, Some(5))), Some(105.0), "one interval");
+        let alive = ProberView {
+            outcome: Outcome::Alive,
+            ..probing(100.0, Some(5))
+        };
+        assert_eq!(at(&alive), None, "only while probing");
     }
 }

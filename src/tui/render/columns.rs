@@ -29,6 +29,8 @@ pub(crate) struct Row<'a> {
     /// The connection's socket on this box, as the kernel reports it: the
     /// probing side's when it is local, else either local side's.
     pub(crate) socket: Option<&'a LocalSocket>,
+    /// The replay reached the end of its capture: nothing counts down.
+    pub(crate) ended: bool,
     /// Styles.
     pub(crate) theme: Theme,
 }
@@ -52,6 +54,7 @@ impl<'a> Row<'a> {
             now,
             prober,
             socket,
+            ended: false,
             theme,
         }
     }
@@ -235,7 +238,7 @@ pub(crate) const COLUMNS: &[Column] = &[
         priority: Priority::Rank(3),
         help: Some((
             "NEXT",
-            "countdown to the next probe or give-up (local: the kernel's timer)",
+            "next probe or give-up (≥: at the earliest; local: the kernel's timer)",
         )),
         cell: |r| {
             let style = match r.state {
@@ -246,10 +249,16 @@ pub(crate) const COLUMNS: &[Column] = &[
                 State::Dead | State::Reset { .. } | State::Closed | State::Closing => None,
                 _ => r.socket.and_then(kernel_next),
             };
-            (
-                kernel.unwrap_or_else(|| next_text(r.flow, r.prober, r.state, r.now)),
-                style,
-            )
+            let text = match (r.ended && r.prober.is_some(), r.state) {
+                (true, State::Probing { unanswered, .. }) => {
+                    format!("capture ended, {unanswered} unanswered")
+                }
+                (true, State::Overdue | State::Alive | State::Idle | State::Active) => {
+                    "capture ended".into()
+                }
+                _ => kernel.unwrap_or_else(|| next_text(r.flow, r.prober, r.state, r.now)),
+            };
+            (text, style)
         },
     },
 ];
@@ -332,14 +341,13 @@ fn next_text(f: &FlowView, p: Option<&ProberView>, st: State, now: Timestamp) ->
             |d| format!("gave up after {}", coarse(d)),
         ),
         State::Reset { by_peer: true } => "RST from peer".into(),
-        State::Probing { .. } => match p.give_up_at {
-            Some((at, assumed)) => {
-                let tilde = if assumed { "~" } else { "" };
+        State::Probing { .. } => match status::earliest_give_up(p) {
+            Some(at) => {
                 let d = fmt::secs_between(at, now);
-                if d >= 0.0 {
-                    format!("dead in {tilde}{}", coarse(d))
+                if d > 0.05 {
+                    format!("dead in ≥{}", coarse(d))
                 } else {
-                    format!("dead {tilde}{} ago?", coarse(-d))
+                    "dead any time".into()
                 }
             }
             None => String::new(),

@@ -386,25 +386,23 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> Str
         },
         Outcome::Reset => "nothing: the peer reset the connection".into(),
         Outcome::Probing => {
-            let mut s = match p.give_up_at {
-                Some((at, assumed)) => {
+            let mut s = match status::earliest_give_up(p) {
+                Some(at) => {
                     let d = fmt::secs_between(at, now);
-                    let when = if d >= 0.0 {
-                        format!("declares the peer dead in {}{}", if assumed { "~" } else { "" }, coarse(d))
+                    let when = if d > 0.05 {
+                        format!("declares the peer dead in ≥{}", coarse(d))
                     } else {
-                        format!("should have declared the peer dead {} ago", coarse(-d))
+                        "may declare the peer dead at any time".to_owned()
                     };
-                    let why = if assumed {
-                        let (n, _) = status::probe_count(p);
-                        let step = match p.likely.intvl_s {
-                            Some(_) => String::new(),
-                            None => " and 75 s apart".into(),
-                        };
-                        format!(" (~ assumes Linux's {n} probes{step})")
-                    } else {
-                        String::new()
+                    let linux = match p.give_up_at {
+                        Some((at, _)) => {
+                            let (n, _) = status::probe_count(p);
+                            let apart = if p.likely.intvl_s.is_some() { "" } else { ", 75 s apart" };
+                            format!(" · with Linux's {n} probes{apart}: at {}", fmt::clock(at, off))
+                        }
+                        None => String::new(),
                     };
-                    format!("{when}, at {}{why}", fmt::clock(at, off))
+                    format!("{when} (if its count is reached: it shows only at the give-up){linux}")
                 }
                 None => "unknown".into(),
             };

@@ -40,7 +40,11 @@ pub(super) fn table(
     let local = SocketIndex::new(&snap.local);
     let rows: Vec<Vec<Cell>> = visible
         .iter()
-        .map(|r| Row::new(&snap.flows[r.flow], r.state, snap.now, &local, t).cells())
+        .map(|r| {
+            let mut row = Row::new(&snap.flows[r.flow], r.state, snap.now, &local, t);
+            row.ended = status.finished && !status.live;
+            row.cells()
+        })
         .collect();
     let widths = fit_columns(area.width.saturating_sub(1) as usize, &rows);
     // Each line is the shown columns' texts, in display order, GAP apart.
