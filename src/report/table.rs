@@ -1,7 +1,7 @@
 //! The default, human-readable report.
 
 use super::summary::{SourceInfo, Totals};
-use kawatch_core::{FlowView, ProberView};
+use kawatch_core::{likely_text, FlowView, ProberView};
 use std::io::{self, Write};
 
 fn secs(v: Option<f64>) -> String {
@@ -16,8 +16,8 @@ fn settings(p: &ProberView) -> String {
     let l = &p.likely;
     let mut s = format!(
         "{}/{}/{}",
-        whole(l.idle_s, "s"),
-        whole(l.intvl_s, "s"),
+        likely_text(p.idle_s, l.idle_s),
+        likely_text(p.intvl_s, l.intvl_s),
         whole(l.probes, "")
     );
     if !p.os_defaults.is_empty() {

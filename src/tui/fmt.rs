@@ -1,8 +1,8 @@
 //! Text for durations, counts and settings: short, aligned, and honest about
 //! what is a lower bound (`>`) or an assumption (`~`).
 
+use kawatch_core::likely_text;
 use kawatch_core::ProberView;
-use kawatch_core::Settings;
 use kawatch_core::Timestamp;
 
 /// A coarse duration for "how long ago" and countdowns: `0.4s`, `42s`,
@@ -69,17 +69,24 @@ pub(crate) fn count(n: u64) -> String {
     out
 }
 
-/// Likely settings as `idle/intvl/cnt`, seconds, `?` where unknown: `2s/1s/3`.
-pub(crate) fn settings(s: &Settings) -> String {
-    let secs = |v: Option<u32>| v.map_or_else(|| "?".into(), |n| format!("{n}s"));
-    let n = s.probes.map_or_else(|| "?".into(), |n| n.to_string());
-    format!("{}/{}/{}", secs(s.idle_s), secs(s.intvl_s), n)
+/// A prober's likely settings, a range where two whole seconds fit what was
+/// observed (`59-60s/?/?`).
+pub(crate) fn observed_settings(p: &ProberView) -> String {
+    let n = p
+        .likely
+        .probes
+        .map_or_else(|| "?".into(), |n| n.to_string());
+    format!(
+        "{}/{}/{n}",
+        likely_text(p.idle_s, p.likely.idle_s),
+        likely_text(p.intvl_s, p.likely.intvl_s)
+    )
 }
 
 /// Likely settings with the OS default they match: one OS by name, several
 /// as `default` (e.g. only the 7200 s idle is known).
 pub(crate) fn settings_with_os(p: &ProberView) -> String {
-    let mut s = settings(&p.likely);
+    let mut s = observed_settings(p);
     match p.os_defaults.as_slice() {
         [] => {}
         [one] => {
@@ -172,15 +179,5 @@ mod tests {
         assert_eq!(fit_endpoint("198.18.0.17:40800", 14), "198.….17:40800");
         assert_eq!(fit_endpoint("[2001:db8::a]:50000", 15), "[200…::a]:50000");
         assert_eq!(fit_endpoint("probing 3/~9", 8), "probing…");
-    }
-
-    #[test]
-    fn likely_settings() {
-        let s = Settings {
-            idle_s: Some(2),
-            intvl_s: None,
-            probes: Some(3),
-        };
-        assert_eq!(settings(&s), "2s/?/3");
     }
 }

@@ -571,6 +571,26 @@ fn semantics() -> Vec<Semantics> {
                 likely: [Likely::Null, Likely::Any, Likely::Null],
             }],
         ),
+        // Item 13: 59.67 s fits 59 s (Linux, late) and 60 s (early).
+        case(
+            "early_timer_other_stack",
+            8,
+            1,
+            vec![Prober {
+                endpoint: "198.18.1.40:50300",
+                vlan: &[],
+                outcome: "alive",
+                sent: 1,
+                answered: 1,
+                zero_window: 0,
+                idle: Some(59.67),
+                intvl: None,
+                probes: None,
+                cadence: None,
+                detection: None,
+                likely: [Likely::Is(59), Likely::Null, Likely::Null],
+            }],
+        ),
     ]
 }
 

@@ -56,6 +56,8 @@ pub use merge::{disagreements, with_sockets, Disagreement, SocketIndex};
 pub use prober::{Mark, Outcome};
 pub use segment::{Endpoint, Segment, TcpFlags, Vlan};
 pub use seq::SeqNumber;
-pub use settings::{likely_secs, matching_defaults, Settings, OS_DEFAULTS};
+pub use settings::{
+    likely_range, likely_secs, likely_text, matching_defaults, Settings, OS_DEFAULTS,
+};
 pub use snapshot::{Counters, FlowView, ProberView, Snapshot};
 pub use time::{Span, Timestamp};

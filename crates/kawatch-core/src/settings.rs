@@ -57,6 +57,38 @@ pub fn likely_secs(observed: f64) -> Option<u32> {
         .or(Some(hi))
 }
 
+/// How early another stack's coarse timer may fire: a fraction of the
+/// timeout, at least [`EARLY_JITTER`], at most half a second.
+const OTHER_STACK_EARLY: f64 = 0.01;
+
+/// The whole seconds `observed` allows across stacks: [`likely_secs`]'s
+/// pick (Linux timers fire late, never early), and the next second up when
+/// a timer a little early could also have produced it: the coarse timers of
+/// other stacks (up to 1%, at most 0.5 s). `59.67` allows `(59, 60)`;
+/// `2.06` only `(2, 2)`.
+pub fn likely_range(observed: f64) -> Option<(u32, u32)> {
+    let best = likely_secs(observed)?;
+    let up = observed.ceil();
+    let early = (observed * OTHER_STACK_EARLY).clamp(EARLY_JITTER, 0.5);
+    if up > observed && up - observed <= early && up as u32 > best {
+        Some((best, up as u32))
+    } else {
+        Some((best, best))
+    }
+}
+
+/// A setting as the observation allows it: `59s`, `59-60s` when two whole
+/// seconds fit (see [`likely_range`]), or `?` when unknown.
+pub fn likely_text(observed: Option<f64>, likely: Option<u32>) -> String {
+    let Some(likely) = likely else {
+        return "?".to_owned();
+    };
+    match observed.and_then(likely_range) {
+        Some((lo, hi)) if lo == likely && hi > lo => format!("{lo}-{hi}s"),
+        _ => format!("{likely}s"),
+    }
+}
+
 /// The OS names whose defaults agree with every known value (none if nothing is known).
 pub fn matching_defaults(s: &Settings) -> Vec<&'static str> {
     if s.idle_s.is_none() && s.intvl_s.is_none() && s.probes.is_none() {
@@ -95,6 +127,33 @@ mod tests {
         for (name, observed, want) in cases {
             assert_eq!(likely_secs(observed), want, "{name}");
         }
+    }
+
+    #[test]
+    fn two_whole_seconds_when_either_stack_fits() {
+        let cases = [
+            (
+                "a non-Linux timer a third of a second early",
+                59.67,
+                Some((59, 60)),
+            ),
+            ("Linux, 3 % late", 2.06, Some((2, 2))),
+            (
+                "a hair early: the jitter already rounds up",
+                29.91,
+                Some((30, 30)),
+            ),
+            ("Linux default, late", 7560.0, Some((7200, 7200))),
+            ("exact", 45.0, Some((45, 45))),
+            ("sub-second", 0.2, None),
+        ];
+        for (name, observed, want) in cases {
+            assert_eq!(likely_range(observed), want, "{name}");
+        }
+        assert_eq!(likely_text(Some(59.67), Some(59)), "59-60s");
+        assert_eq!(likely_text(Some(2.06), Some(2)), "2s");
+        assert_eq!(likely_text(None, Some(75)), "75s");
+        assert_eq!(likely_text(Some(3.0), None), "?");
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn all() -> Vec<Case> {
         case!(challenge_ack),
         case!(backoff_mid_idle),
         case!(lone_byte_probes_at_start),
+        case!(early_timer_other_stack),
     ]
     .into_iter()
     .map(|c| Case {
@@ -478,5 +479,17 @@ fn lone_byte_probes_at_start() -> Capture {
         c.at(45.016 * f64::from(k)).probe_byte(A, 0x00);
         c.wait(0.0003).probe_ack(B);
     }
+    ethernet().with(c)
+}
+
+/// Issue 11 item 13. A non-Linux stack with a 60 s keepalive idle whose
+/// coarse timer fires a third of a second early: probes 59.67 s after the
+/// last segment it received, each answered (with a D-SACK for its byte).
+/// Linux timers are never early, so 59 s fits too: either is possible.
+fn early_timer_other_stack() -> Capture {
+    let mut c = Conversation::new(Host::v4([198, 18, 1, 40], 50300, 0x40), server());
+    let last_rx = opening(&mut c);
+    c.at(last_rx + 59.67).probe_byte(A, 0x00);
+    c.wait(0.0002).probe_ack_dsack(B);
     ethernet().with(c)
 }
