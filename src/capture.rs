@@ -1,16 +1,23 @@
 //! Frames from libpcap: capture files (pcap, pcapng), standard input, and live
 //! interfaces. The only module that touches libpcap.
 
-// The OS calls here need unsafe: libpcap takes a duplicated stdin descriptor, and a live read waits in poll(2).
+// The OS calls here need unsafe: libpcap takes an open descriptor (a
+// duplicated stdin, a file opened once, a pipe), files are opened with open(2)
+// so a wait for a FIFO's writer can be interrupted, a pipe's feeder thread is
+// started with SIGINT blocked, and a live read waits in poll(2).
 #![allow(unsafe_code)]
 
 use kawatch_core::LinkType;
 use kawatch_core::Timestamp;
-use pcap::{Activated, Capture, Device, Precision};
+use pcap::{Activated, Capture, Device, Offline, Precision};
+use std::ffi::CString;
 use std::fs::File;
-use std::io::Read;
-use std::os::fd::{AsRawFd, RawFd};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -75,13 +82,42 @@ pub enum CaptureError {
         /// The names that exist.
         available: String,
     },
-    /// The input ended in the middle of a record.
+    /// The input ended in the middle of a record. The frames before it were
+    /// read.
     #[error("{name} ends in the middle of a packet ({reason}); reporting what was read")]
     Truncated {
         /// The input's name.
         name: String,
         /// What libpcap said.
         reason: String,
+    },
+    /// A record after the first could not be read (libpcap refused it, e.g.
+    /// a captured length larger than any snapshot length, or reading the
+    /// input failed). The frames before it were read.
+    #[error("{name} cannot be read past packet {after} ({reason}); reporting the {after} packets before it")]
+    Damaged {
+        /// The input's name.
+        name: String,
+        /// Frames read before the record that failed.
+        after: u64,
+        /// What libpcap or the OS said.
+        reason: String,
+    },
+    /// The first record could not be read (for the reasons of
+    /// [`CaptureError::Damaged`]): nothing to report.
+    #[error("{name}: the first packet cannot be read ({reason}); the capture is damaged and there is nothing to report")]
+    DamagedAtStart {
+        /// The input's name.
+        name: String,
+        /// What libpcap or the OS said.
+        reason: String,
+    },
+    /// Stopped (Ctrl-C) while opening: waiting for a FIFO's writer, or for
+    /// the capture's header from a pipe. Nothing was read.
+    #[error("interrupted before a capture header was read from {name}: nothing to report")]
+    Interrupted {
+        /// The input's name.
+        name: String,
     },
     /// Any other libpcap failure.
     #[error("{name}: {reason}")]
@@ -91,6 +127,34 @@ pub enum CaptureError {
         /// What libpcap said.
         reason: String,
     },
+}
+
+impl CaptureError {
+    /// Whether the input could not be read to its end but the frames read
+    /// before the failure stand: [`CaptureError::Truncated`] and
+    /// [`CaptureError::Damaged`]. A report of them is a partial report.
+    pub fn is_partial(&self) -> bool {
+        matches!(
+            self,
+            CaptureError::Truncated { .. } | CaptureError::Damaged { .. }
+        )
+    }
+
+    /// For a partial read ([`CaptureError::is_partial`]), why it stopped, as
+    /// the report's `truncated_reason` says it: `cut off in the middle of a
+    /// packet: ...` or `unreadable after packet N: ...`, with libpcap's or the
+    /// OS's words.
+    pub fn partial_reason(&self) -> Option<String> {
+        match self {
+            CaptureError::Truncated { reason, .. } => {
+                Some(format!("cut off in the middle of a packet: {reason}"))
+            }
+            CaptureError::Damaged { after, reason, .. } => {
+                Some(format!("unreadable after packet {after}: {reason}"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// How long a live read waits for a packet before returning [`Next::Timeout`].
@@ -176,6 +240,67 @@ pub struct Source {
     frames: u64,
     /// Set by [`Source::stop`]: where a live capture ends.
     stop: Option<StopPoint>,
+    /// An input that is not a regular file, replayed to libpcap through a
+    /// pipe by a thread of its own.
+    feeder: Option<Feeder>,
+}
+
+/// The thread that copies a FIFO, pipe or character device into the pipe
+/// libpcap reads, after the bytes read from its start to recognise it: such
+/// an input can be opened and read only once.
+#[derive(Debug)]
+struct Feeder {
+    /// Why reading the input failed, if it did; set before the pipe closes,
+    /// so that libpcap's early end is known to be a failure.
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl Feeder {
+    /// Starts copying `head` and then the rest of `input`; returns the pipe's
+    /// read end. The thread ends at the input's end, on a read error, or
+    /// when the read end is closed.
+    fn start(input: File, head: Vec<u8>) -> io::Result<(File, Feeder)> {
+        let (read_end, write_end) = pipe()?;
+        let error = Arc::new(Mutex::new(None));
+        let failed = Arc::clone(&error);
+        // Born with SIGINT blocked, so a Ctrl-C reaches (and interrupts) the
+        // thread reading the pipe, never this one.
+        without_sigint(|| {
+            std::thread::Builder::new()
+                .name("kawatch-input".into())
+                .spawn(move || copy_input(input, &head, write_end, &failed))
+        })?;
+        Ok((read_end, Feeder { error }))
+    }
+
+    fn error(&self) -> Option<String> {
+        self.error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// The feeder thread: `head`, then `input` to its end, into `out`.
+fn copy_input(mut input: File, head: &[u8], mut out: File, failed: &Mutex<Option<String>>) {
+    if out.write_all(head).is_err() {
+        return; // libpcap closed the pipe: it has read all it wants.
+    }
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                *failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+                return;
+            }
+        };
+        if out.write_all(&buf[..n]).is_err() {
+            return;
+        }
+    }
 }
 
 /// The end of a live capture: the kernel's counts at the moment it was told
@@ -201,27 +326,90 @@ impl std::fmt::Debug for Source {
 
 impl Source {
     /// Opens a capture file, applying an optional BPF filter.
+    ///
+    /// The path is opened once, so FIFOs, `/dev/fd/N` (a shell's `<(...)`)
+    /// and character devices work: the first bytes are read to recognise a
+    /// gzip file, and libpcap then reads the same descriptor (a regular file,
+    /// from its start again) or a pipe that replays those bytes and copies
+    /// the rest (anything else).
     pub fn open_file(path: &Path, filter: Option<&str>) -> Result<Source, CaptureError> {
+        Source::open_path(path, filter, None)
+    }
+
+    /// As [`Source::open_file`], but opening gives up with
+    /// [`CaptureError::Interrupted`] when `stop` is set while it waits (for a
+    /// FIFO's writer, or for the first bytes of a pipe). The signal handler
+    /// that sets `stop` must be installed without `SA_RESTART`, so that the
+    /// wait returns `EINTR`.
+    pub fn open_file_interruptible(
+        path: &Path,
+        filter: Option<&str>,
+        stop: &AtomicBool,
+    ) -> Result<Source, CaptureError> {
+        Source::open_path(path, filter, Some(stop))
+    }
+
+    fn open_path(
+        path: &Path,
+        filter: Option<&str>,
+        stop: Option<&AtomicBool>,
+    ) -> Result<Source, CaptureError> {
         let name = path.display().to_string();
-        let mut magic = [0u8; 2];
-        let read = File::open(path).and_then(|mut f| f.read(&mut magic));
-        match read {
-            Err(e) => {
-                return Err(CaptureError::Unreadable {
-                    path: name,
-                    reason: e.to_string(),
-                })
-            }
-            Ok(2) if magic == [0x1f, 0x8b] => return Err(CaptureError::Compressed { name }),
-            Ok(_) => {}
+        let unreadable = |e: io::Error| CaptureError::Unreadable {
+            path: name.clone(),
+            reason: e.to_string(),
+        };
+        let interrupted = || CaptureError::Interrupted { name: name.clone() };
+        let mut file = match open_read(path, stop) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(interrupted()),
+            r => r.map_err(unreadable)?,
+        };
+        let regular = file.metadata().map_err(unreadable)?.is_file();
+        let head = match read_head(&mut file, 2, stop) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(interrupted()),
+            r => r.map_err(unreadable)?,
+        };
+        if head == [0x1f, 0x8b] {
+            return Err(CaptureError::Compressed { name });
         }
-        let cap = Capture::from_file_with_precision(path, Precision::Nano)
-            .map_err(|e| not_a_capture(&name, e))?;
-        Source::finish(cap.into(), name, filter, false)
+        let (fd, feeder) = if regular {
+            file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+            (file.into_raw_fd(), None)
+        } else {
+            let (read_end, feeder) = Feeder::start(file, head).map_err(unreadable)?;
+            (read_end.into_raw_fd(), Some(feeder))
+        };
+        let cap = offline(fd, &name, stop).map_err(|e| {
+            // A pipe that failed to read shows to libpcap as a short file.
+            match feeder.as_ref().and_then(Feeder::error) {
+                Some(reason) => CaptureError::Unreadable {
+                    path: name.clone(),
+                    reason,
+                },
+                None => e,
+            }
+        })?;
+        let mut src = Source::finish(cap.into(), name, filter, false)?;
+        src.feeder = feeder;
+        Ok(src)
     }
 
     /// Opens standard input as a capture (`tcpdump -w - | kawatch report -`).
     pub fn open_stdin(filter: Option<&str>) -> Result<Source, CaptureError> {
+        Source::stdin(filter, None)
+    }
+
+    /// As [`Source::open_stdin`], but gives up with
+    /// [`CaptureError::Interrupted`] when `stop` is set while waiting for the
+    /// capture's header (see [`Source::open_file_interruptible`]).
+    pub fn open_stdin_interruptible(
+        filter: Option<&str>,
+        stop: &AtomicBool,
+    ) -> Result<Source, CaptureError> {
+        Source::stdin(filter, Some(stop))
+    }
+
+    fn stdin(filter: Option<&str>, stop: Option<&AtomicBool>) -> Result<Source, CaptureError> {
         let name = "-".to_string();
         // SAFETY: libpcap takes ownership of a duplicate of fd 0, so closing
         // the capture never closes the process's own standard input.
@@ -232,9 +420,7 @@ impl Source {
                 reason: std::io::Error::last_os_error().to_string(),
             });
         }
-        // SAFETY: `fd` is a fresh descriptor this call owns and hands over.
-        let cap = unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }
-            .map_err(|e| not_a_capture(&name, e))?;
+        let cap = offline(fd, &name, stop)?;
         Source::finish(cap.into(), name, filter, false)
     }
 
@@ -333,6 +519,7 @@ impl Source {
             poll_fd: None,
             frames: 0,
             stop: None,
+            feeder: None,
         })
     }
 
@@ -379,20 +566,20 @@ impl Source {
                 wait_readable(poll_fd, wait);
                 Ok(Next::Timeout)
             }
-            Err(pcap::Error::NoMorePackets) => Ok(Next::End),
-            Err(e) => {
-                let reason = e.to_string();
-                if reason.contains("truncated") {
-                    Err(CaptureError::Truncated {
-                        name: self.name.clone(),
-                        reason,
-                    })
-                } else {
-                    Err(CaptureError::Pcap {
-                        name: self.name.clone(),
-                        reason,
-                    })
+            Err(pcap::Error::NoMorePackets) => {
+                match self.feeder.as_ref().and_then(Feeder::error) {
+                    // The pipe ended because reading the input failed.
+                    Some(reason) => Err(read_error(&self.name, self.live, self.frames, reason)),
+                    None => Ok(Next::End),
                 }
+            }
+            Err(e) => {
+                let reason = self
+                    .feeder
+                    .as_ref()
+                    .and_then(Feeder::error)
+                    .unwrap_or_else(|| libpcap_reason(e));
+                Err(read_error(&self.name, self.live, self.frames, reason))
             }
         }
     }
@@ -484,6 +671,130 @@ fn not_a_capture(name: &str, e: pcap::Error) -> CaptureError {
         name: name.to_string(),
         reason: e.to_string(),
     }
+}
+
+/// What a failed read of `name` after `frames` frames means: for a file, the
+/// input cut off mid-record, or a record that cannot be read (before the
+/// first frame: nothing to report).
+fn read_error(name: &str, live: bool, frames: u64, reason: String) -> CaptureError {
+    let name = name.to_string();
+    if live {
+        CaptureError::Pcap { name, reason }
+    } else if reason.contains("truncated") {
+        CaptureError::Truncated { name, reason }
+    } else if frames == 0 {
+        CaptureError::DamagedAtStart { name, reason }
+    } else {
+        CaptureError::Damaged {
+            name,
+            after: frames,
+            reason,
+        }
+    }
+}
+
+/// libpcap's own words, without the crate's "libpcap error: " prefix.
+fn libpcap_reason(e: pcap::Error) -> String {
+    match e {
+        pcap::Error::PcapError(reason) => reason,
+        e => e.to_string(),
+    }
+}
+
+fn is_set(stop: Option<&AtomicBool>) -> bool {
+    stop.is_some_and(|s| s.load(Ordering::Relaxed))
+}
+
+/// Hands `fd` (owned) to libpcap, which reads the capture's header from it.
+/// A read interrupted by a stop is [`CaptureError::Interrupted`].
+fn offline(
+    fd: RawFd,
+    name: &str,
+    stop: Option<&AtomicBool>,
+) -> Result<Capture<Offline>, CaptureError> {
+    // SAFETY: `fd` is a descriptor this call owns and hands over.
+    unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }.map_err(|e| {
+        // libpcap leaves the descriptor open when it refuses it; close it
+        // (a pipe's feeder then stops writing).
+        // SAFETY: `fd` is still ours: libpcap failed and keeps no use of it.
+        unsafe { libc::close(fd) };
+        if is_set(stop) {
+            CaptureError::Interrupted {
+                name: name.to_string(),
+            }
+        } else {
+            not_a_capture(name, e)
+        }
+    })
+}
+
+/// Opens `path` for reading with open(2), which, unlike [`File::open`], does
+/// not retry `EINTR`: a wait for a FIFO's writer ends with
+/// [`io::ErrorKind::Interrupted`] once `stop` is set.
+fn open_read(path: &Path, stop: Option<&AtomicBool>) -> io::Result<File> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "the path contains a NUL byte"))?;
+    loop {
+        // SAFETY: a valid NUL-terminated path; the descriptor returned is new
+        // and owned by the File made from it.
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd >= 0 {
+            // SAFETY: `fd` was just opened and nothing else owns it.
+            return Ok(unsafe { File::from_raw_fd(fd) });
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted || is_set(stop) {
+            return Err(e);
+        }
+    }
+}
+
+/// Reads up to `n` bytes from the start of `file` (fewer only at its end).
+/// `EINTR` is retried unless `stop` is set.
+fn read_head(file: &mut File, n: usize, stop: Option<&AtomicBool>) -> io::Result<Vec<u8>> {
+    let mut head = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match file.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted && !is_set(stop) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    head.truncate(got);
+    Ok(head)
+}
+
+/// A pipe: (read end, write end), both close-on-exec.
+fn pipe() -> io::Result<(File, File)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just made and nothing else owns them.
+    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
+}
+
+/// Runs `f` with SIGINT blocked in this thread; a thread started by `f`
+/// inherits the mask, so it never takes the signal: Ctrl-C goes to the thread
+/// that reads the capture, whose wait it must interrupt.
+pub(crate) fn without_sigint<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: sigset_t is plain data, initialised by sigemptyset before use;
+    // pthread_sigmask changes only this thread's mask, restored below.
+    let old = unsafe {
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        libc::sigaddset(&mut block, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+        old
+    };
+    let r = f();
+    // SAFETY: `old` is the mask pthread_sigmask reported above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    r
 }
 
 fn names(devices: &[Device]) -> String {

@@ -1,11 +1,12 @@
 //! The `kawatch` command line.
 
-// The OS calls here need unsafe: the SIGINT handler and its _exit.
+// The OS calls here need unsafe: installing the SIGINT handler (sigaction)
+// and its _exit.
 #![allow(unsafe_code)]
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use kawatch::capture::{LiveOptions, Source};
+use kawatch::capture::{CaptureError, LiveOptions, Source};
 use kawatch::core::Limits;
 use kawatch::report::Format;
 use kawatch::report::{write_sockets_json, write_sockets_table};
@@ -209,7 +210,8 @@ struct ReportArgs {
     /// Capture live from this interface instead of reading a file (`any` for all).
     #[arg(short, long)]
     interface: Option<String>,
-    /// With --interface: stop after this long (e.g. 16, 30s, 5m, 1h). Ctrl-C also stops.
+    /// With --interface: stop after this long (e.g. 16, 30s, 5m, 1h; at most
+    /// 87600h). Ctrl-C also stops.
     #[arg(short, long, value_parser = parse_duration)]
     duration: Option<Duration>,
     /// With --interface: capture in promiscuous mode.
@@ -242,31 +244,52 @@ struct ReportArgs {
     args: Vec<String>,
 }
 
-/// Parses `16`, `30s`, `5m`, `1h`, `250ms`.
+/// The longest `--duration` accepted: ten years, far beyond any capture, and
+/// well within what a `Duration` and an `Instant` hold.
+const MAX_DURATION_H: u64 = 87_600;
+
+/// Parses `16`, `30s`, `5m`, `1h`, `250ms` (a number, decimals and exponents
+/// allowed, and an optional unit), positive and at most [`MAX_DURATION_H`]
+/// hours.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (try 16, 30s, 5m, 1h)"))?;
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {s:?} (use ms, s, m or h)"
-            ))
+    let (num, scale) = [("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)]
+        .iter()
+        .find_map(|&(unit, scale)| s.strip_suffix(unit).map(|n| (n, scale)))
+        .unwrap_or((s, 1.0));
+    let longest = format!("the longest duration accepted is {MAX_DURATION_H}h (ten years)");
+    let n: f64 = match num.trim_end().parse() {
+        Ok(n) => n,
+        Err(_) => {
+            // A number and then something else: name what is not a unit.
+            let split = s
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(s.len());
+            return Err(if split > 0 && s[..split].parse::<f64>().is_ok() {
+                format!(
+                    "unknown unit {:?} in {s:?} (use ms, s, m or h)",
+                    &s[split..]
+                )
+            } else {
+                format!("{s:?} is not a duration (try 16, 30s, 5m, 1h)")
+            });
         }
     };
-    if !(n * scale).is_finite() || n * scale <= 0.0 {
+    let secs = n * scale;
+    if secs.is_nan() {
+        return Err(format!(
+            "{s:?} is not a duration (try 16, 30s, 5m, 1h; {longest})"
+        ));
+    }
+    if secs <= 0.0 {
         return Err(format!("{s:?} must be positive"));
     }
-    Ok(Duration::from_secs_f64(n * scale))
+    // `MAX_DURATION_H` hours in seconds is exact in an f64.
+    #[allow(clippy::cast_precision_loss)]
+    if secs > (MAX_DURATION_H * 3600) as f64 {
+        return Err(format!("{s:?} is too long: {longest}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -279,17 +302,32 @@ extern "C" fn on_sigint(_: libc::c_int) {
     }
 }
 
+/// Installs the Ctrl-C handler with sigaction and without `SA_RESTART`: a
+/// read waiting on a pipe or FIFO that sends nothing returns `EINTR`, so the
+/// report of what was read is written instead of waiting forever.
 fn install_sigint() {
-    // SAFETY: the handler only touches an atomic and calls _exit.
+    // SAFETY: a zeroed sigaction is "no flags"; its mask is emptied by
+    // sigemptyset; the handler only touches an atomic and calls _exit.
     unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::sigemptyset(&mut action.sa_mask);
+        action.sa_flags = 0;
+        libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut());
     }
 }
+
+/// Exit status after Ctrl-C stopped kawatch before it could report (as a
+/// shell reports a program SIGINT ended: 128 + 2).
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// Files smaller than this read too fast to need a progress bar.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
 fn report(args: ReportArgs) -> Result<()> {
+    // Before opening: a wait for a FIFO's writer or a pipe's first bytes
+    // must end on Ctrl-C too.
+    install_sigint();
     let mut rest = args.args.into_iter();
     let mut file_size = None;
     let mut src = match &args.interface {
@@ -320,14 +358,16 @@ fn report(args: ReportArgs) -> Result<()> {
             };
             let filter = rest.collect::<Vec<_>>().join(" ");
             if file == "-" {
-                Source::open_stdin(Some(&filter))?
+                Source::open_stdin_interruptible(Some(&filter), &STOP)?
             } else {
-                file_size = std::fs::metadata(&file).ok().map(|m| m.len());
-                Source::open_file(Path::new(&file), Some(&filter))?
+                file_size = std::fs::metadata(&file)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| m.len());
+                Source::open_file_interruptible(Path::new(&file), Some(&filter), &STOP)?
             }
         }
     };
-    install_sigint();
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     // A progress bar for long file reads, only where a person watches stderr.
@@ -406,9 +446,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("kawatch: error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<CaptureError>() {
+            Some(interrupted @ CaptureError::Interrupted { .. }) => {
+                eprintln!("kawatch: {interrupted}");
+                ExitCode::from(EXIT_INTERRUPTED)
+            }
+            _ => {
+                eprintln!("kawatch: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -59,7 +59,7 @@ impl SocketPoller {
     fn start(max: usize) -> SocketPoller {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let handle = std::thread::spawn(move || {
+        let poll = move || {
             let mut last = LastSeen::new();
             let mut read = || -> Result<(), String> {
                 let l = crate::sockets::list().map_err(|e| e.to_string())?;
@@ -82,7 +82,10 @@ impl SocketPoller {
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
-        });
+        };
+        // SIGINT blocked: Ctrl-C is for the capture's reader, and must not
+        // interrupt this thread's netlink reads instead.
+        let handle = crate::capture::without_sigint(|| std::thread::spawn(poll));
         SocketPoller { stop, handle }
     }
 
@@ -102,14 +105,24 @@ impl SocketPoller {
 /// What happened besides the report itself.
 #[derive(Debug, Default)]
 pub struct RunSummary {
-    /// A non-fatal problem to warn about (the input was cut off mid-packet).
+    /// A non-fatal problem to warn about: the input was cut off mid-packet,
+    /// a record could not be read, or the read was interrupted.
     pub warning: Option<String>,
     /// Frames read.
     pub frames: u64,
+    /// The read of a file or standard input was stopped (Ctrl-C) before
+    /// its end.
+    pub interrupted: bool,
 }
 
 /// Reads `src` to its end (or the duration, or `stop`), writing events as they
 /// are decided and the report at the end.
+///
+/// A file that cannot be read to its end (cut off mid-packet, or a record
+/// libpcap refuses after the first) still gives the report of the frames read
+/// before, marked `truncated` with the reason and a warning. A file or stdin
+/// read that `stop` ends early is reported as read so far, marked
+/// `interrupted`; for a live capture, `stop` is the normal end.
 pub fn run_report(
     src: &mut Source,
     opts: RunOptions<'_>,
@@ -128,14 +141,17 @@ pub fn run_report(
     }
     let poller =
         (src.is_live() && opts.local_sockets).then(|| SocketPoller::start(opts.limits.max_flows));
-    let mut truncated = false;
+    let live = src.is_live();
+    let mut truncated_reason = None;
+    let mut interrupted = false;
     let progress = opts.progress_bytes.map(progress_bar);
     // Bytes consumed, estimated from record headers and captured lengths.
     let mut consumed: u64 = 24;
     let mut stopping = false;
     loop {
         if !stopping && (stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d)) {
-            if !src.is_live() {
+            if !live {
+                interrupted = true;
                 break;
             }
             // Read on to the stop point: everything the kernel accepted
@@ -155,9 +171,15 @@ pub fn run_report(
             }
             Ok(Next::Timeout) => {}
             Ok(Next::End) => break,
-            Err(e @ CaptureError::Truncated { .. }) => {
+            // Ctrl-C interrupted a read waiting on a pipe (EINTR): whatever
+            // libpcap made of it, the read was stopped, not the input bad.
+            Err(_) if !live && stopped() => {
+                interrupted = true;
+                break;
+            }
+            Err(e) if e.is_partial() => {
+                truncated_reason = e.partial_reason();
                 summary.warning = Some(e.to_string());
-                truncated = true;
                 break;
             }
             Err(e) => return Err(e.into()),
@@ -166,13 +188,23 @@ pub fn run_report(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    summary.frames = an.counters().frames;
+    if interrupted {
+        summary.interrupted = true;
+        summary.warning = Some(format!(
+            "interrupted after {} packets, before the end of {}: the report covers only what was read",
+            summary.frames,
+            src.name()
+        ));
+    }
     let info = SourceInfo {
         name: src.name().to_string(),
         linktype: src.link_name().to_string(),
-        truncated,
+        truncated: truncated_reason.is_some(),
+        truncated_reason,
+        interrupted,
         kernel_drops: src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64),
     };
-    summary.frames = an.counters().frames;
     // A live capture's flows that are this box's own connections get the
     // kernel's view of their sockets: the last reading of each, so a
     // connection that closed during the capture keeps its settings.

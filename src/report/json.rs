@@ -75,6 +75,8 @@ struct Source<'a> {
     duplicates: u64,
     evicted: u64,
     truncated: bool,
+    truncated_reason: Option<&'a str>,
+    interrupted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     kernel_drops: Option<u64>,
     first_ts: Option<f64>,
@@ -151,6 +153,8 @@ pub fn write_json(
             duplicates: c.duplicates,
             evicted: c.evicted,
             truncated: src.truncated,
+            truncated_reason: src.truncated_reason.as_deref(),
+            interrupted: src.interrupted,
             kernel_drops: src.kernel_drops,
             first_ts: totals.first_ts.map(ts),
             last_ts: totals.last_ts.map(ts),

@@ -9,8 +9,15 @@ pub struct SourceInfo {
     pub name: String,
     /// libpcap's link-type name.
     pub linktype: String,
-    /// The input ended mid-record.
+    /// The input could not be read to its end: it ended mid-record, or a
+    /// record after the first could not be read. The frames before count.
     pub truncated: bool,
+    /// Why, when `truncated` (e.g. `unreadable after packet 13: invalid
+    /// packet capture length ...`).
+    pub truncated_reason: Option<String>,
+    /// The read of a file or standard input was stopped (Ctrl-C) before its
+    /// end. Never set for a live capture, which Ctrl-C ends normally.
+    pub interrupted: bool,
     /// Live capture: packets the kernel dropped.
     pub kernel_drops: Option<u64>,
 }

@@ -62,21 +62,20 @@ pub fn write_table(
             ]);
         }
     }
+    let mut incomplete = String::new();
+    if src.truncated {
+        match &src.truncated_reason {
+            Some(reason) => incomplete.push_str(&format!(" (incomplete: {reason})")),
+            None => incomplete.push_str(" (input cut off mid-packet)"),
+        }
+    }
+    if src.interrupted {
+        incomplete.push_str(" (interrupted before the end of the input)");
+    }
     writeln!(
         out,
-        "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flows, {} with keepalives{}",
-        src.name,
-        src.linktype,
-        c.frames,
-        c.tcp_segments,
-        c.undecoded,
-        n_flows,
-        with_ka,
-        if src.truncated {
-            " (input cut off mid-packet)"
-        } else {
-            ""
-        },
+        "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flows, {} with keepalives{incomplete}",
+        src.name, src.linktype, c.frames, c.tcp_segments, c.undecoded, n_flows, with_ka,
     )?;
     if with_ka == 0 {
         return writeln!(out, "no keepalive probes seen");

@@ -8,7 +8,8 @@ use kawatch_synth::{Format, LinkType, Writer, T0};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// A keepalive conversation: handshake, idle, probe, reply (Ethernet, IPv4).
 fn frames() -> Vec<(f64, Vec<u8>)> {
@@ -93,6 +94,9 @@ fn bad_inputs_fail_clearly() {
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]).unwrap();
     let good = dir.join("good.pcap");
     write_pcap(&good, LinkType::Ethernet, &frames());
+    // A caplen libpcap refuses in the first record: nothing to report.
+    let bad_first = dir.join("bad_first.pcap");
+    std::fs::write(&bad_first, corrupt_record(Format::PcapMicro, 0)).unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let cases: Vec<(&str, Vec<String>, &str)> = vec![
         (
@@ -187,6 +191,11 @@ fn bad_inputs_fail_clearly() {
             "sockets: bad port",
             vec!["sockets".into(), "--port".into(), "http".into()],
             "http",
+        ),
+        (
+            "corrupt before the first frame",
+            vec!["report".into(), s(&bad_first)],
+            "the first packet cannot be read (invalid packet capture length",
         ),
     ];
     for (name, args, needle) in cases {
@@ -326,4 +335,332 @@ fn no_arguments_prints_help_not_a_panic() {
     let o = run(&["--help"]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("report"));
+}
+
+/// `frames()` as a `format` file with record `n` (0-based) made unreadable:
+/// a pcap record's captured length, or a pcapng block's total length, far
+/// beyond what libpcap accepts (it refuses them with an error, not as a
+/// file cut short).
+fn corrupt_record(format: Format, n: usize) -> Vec<u8> {
+    let mut w = Writer::new(Vec::new(), format, LinkType::Ethernet).snaplen(65535);
+    for (t, data) in frames() {
+        let us = (t * 1e6).round() as i64;
+        w.write(Timestamp(T0.0 + us * 1000), &data).unwrap();
+    }
+    let mut bytes = w.finish().unwrap();
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let mut records = Vec::new();
+    match format {
+        Format::PcapMicro | Format::PcapNano => {
+            let mut pos = 24;
+            while pos + 16 <= bytes.len() {
+                records.push(pos + 8); // caplen
+                pos += 16 + u32_at(&bytes, pos + 8) as usize;
+            }
+        }
+        Format::Pcapng { .. } => {
+            let mut pos = 0;
+            while pos + 8 <= bytes.len() {
+                if u32_at(&bytes, pos) == 6 {
+                    records.push(pos + 4); // an EPB's total length
+                }
+                pos += u32_at(&bytes, pos + 4) as usize;
+            }
+        }
+    }
+    assert_eq!(records.len(), frames().len(), "every record found");
+    bytes[records[n]..records[n] + 4].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+    bytes
+}
+
+/// Waits for `child` to exit, at most `limit`; kills it and gives `None`
+/// when it does not.
+fn exit_within(mut child: Child, limit: Duration) -> Option<Output> {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// `kawatch ARGS` with its output captured and stdin closed.
+fn spawn(args: &[&str]) -> Child {
+    kawatch()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends SIGINT to `child` once it has run for 300 ms and sleeps (blocked
+/// reading its input), or after 5 s at the latest.
+fn ctrl_c_when_blocked(child: &Child) {
+    let started = Instant::now();
+    let stat = format!("/proc/{}/stat", child.id());
+    let sleeping = || {
+        std::fs::read_to_string(&stat).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    while !sleeping() && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the read that blocks settle in.
+    std::thread::sleep(Duration::from_millis(100));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT failed");
+}
+
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// Lets a writer blocked opening `fifo` (its reader never came) go on.
+fn release_writer(fifo: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo);
+}
+
+#[test]
+fn a_corrupt_record_mid_file_reports_what_was_read_and_warns() {
+    for format in [Format::PcapMicro, Format::Pcapng { tsresol: 6 }] {
+        let (_d, path) = temp("corrupt");
+        std::fs::write(&path, corrupt_record(format, 4)).unwrap();
+        let p = path.to_str().unwrap();
+        let o = run(&["report", "--format", "json", p]);
+        assert!(o.status.success(), "{format:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("warning:") && stderr(&o).contains("cannot be read past packet 4"),
+            "{format:?}: {}",
+            stderr(&o)
+        );
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let src = &r["source"];
+        assert_eq!(
+            (
+                src["frames"].as_u64(),
+                src["truncated"].as_bool(),
+                src["interrupted"].as_bool()
+            ),
+            (Some(4), Some(true), Some(false)),
+            "{format:?}: {src}"
+        );
+        let reason = src["truncated_reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("unreadable after packet 4: "),
+            "{format:?}: {reason}"
+        );
+        assert_eq!(
+            r["flows"][0]["keepalive"][0]["probes_sent"], 1,
+            "{format:?}: the probe before the bad record is reported"
+        );
+        let table = String::from_utf8(run(&["report", p]).stdout).unwrap();
+        assert!(
+            table
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("4 frames") && l.contains("unreadable after packet 4")),
+            "{format:?}: {table}"
+        );
+    }
+    // A file cut off mid-packet says so in the same field.
+    let (_d, path) = temp("cut.pcap");
+    std::fs::write(&path, pcap(LinkType::Ethernet, &frames(), 20)).unwrap();
+    let r = report_json(&path);
+    let reason = r["source"]["truncated_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("cut off in the middle of a packet: "),
+        "{reason}"
+    );
+    // A whole file: no reason, not interrupted.
+    let (_d, path) = temp("ka.pcap");
+    write_pcap(&path, LinkType::Ethernet, &frames());
+    let r = report_json(&path);
+    assert_eq!(r["source"]["truncated_reason"], Value::Null);
+    assert_eq!(r["source"]["interrupted"], false);
+}
+
+#[test]
+fn a_fifo_is_opened_once() {
+    let (_d, fifo) = temp("capture.fifo");
+    mkfifo(&fifo);
+    let bytes = pcap(LinkType::Ethernet, &frames(), 0);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, &bytes))
+    };
+    let child = spawn(&["report", "--format", "json", fifo.to_str().unwrap()]);
+    let out = exit_within(child, Duration::from_secs(10));
+    release_writer(&fifo);
+    let _ = writer.join();
+    let out = out.expect("kawatch report FIFO did not finish within 10 s");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["source"]["frames"], 5, "{r}");
+    assert_eq!(r["source"]["truncated"], false);
+}
+
+#[test]
+fn process_substitution_is_read() {
+    let (_d, path) = temp("ka.pcap");
+    write_pcap(&path, LinkType::Ethernet, &frames());
+    let child = Command::new("bash")
+        .args([
+            "-c",
+            r#"exec "$0" report --format json <(cat "$1")"#,
+            env!("CARGO_BIN_EXE_kawatch"),
+            path.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = exit_within(child, Duration::from_secs(10))
+        .expect("kawatch report <(cat FILE) did not finish within 10 s");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["source"]["frames"], 5, "{r}");
+    assert!(
+        r["source"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("/dev/fd/")),
+        "{r}"
+    );
+}
+
+/// The header and the first four frames of `frames()`: a writer that then
+/// stalls.
+fn first_four_frames() -> Vec<u8> {
+    let all = pcap(LinkType::Ethernet, &frames(), 0);
+    let last = frames().last().map_or(0, |(_, f)| f.len());
+    all[..all.len() - 16 - last].to_vec()
+}
+
+#[test]
+fn ctrl_c_on_a_stalled_pipe_reports_what_was_read() {
+    let mut child = kawatch()
+        .args(["report", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open, and never written to again.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&first_four_frames()).unwrap();
+    stdin.flush().unwrap();
+    ctrl_c_when_blocked(&child);
+    let out = exit_within(child, Duration::from_secs(5))
+        .expect("kawatch report - ignored Ctrl-C on a stalled pipe");
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: interrupted after 4 packets"),
+        "{}",
+        stderr(&out)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            r["source"]["frames"].as_u64(),
+            r["source"]["interrupted"].as_bool(),
+            r["source"]["truncated"].as_bool()
+        ),
+        (Some(4), Some(true), Some(false)),
+        "{}",
+        r["source"]
+    );
+    assert_eq!(r["flows"][0]["keepalive"][0]["probes_sent"], 1);
+}
+
+#[test]
+fn ctrl_c_before_a_capture_header_says_nothing_was_read() {
+    let mut child = kawatch()
+        .args(["report", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    ctrl_c_when_blocked(&child);
+    let out = exit_within(child, Duration::from_secs(5))
+        .expect("kawatch report - ignored Ctrl-C while waiting for a header");
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted before a capture header was read from -"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty(), "no report");
+}
+
+#[test]
+fn ctrl_c_on_a_stalled_fifo_reports_what_was_read() {
+    let (_d, fifo) = temp("stalled.fifo");
+    mkfifo(&fifo);
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo)?;
+            f.write_all(&first_four_frames())?;
+            // Held open, silent, until the test is done.
+            let _ = wait.recv_timeout(Duration::from_secs(20));
+            std::io::Result::Ok(())
+        })
+    };
+    let child = spawn(&["report", fifo.to_str().unwrap()]);
+    ctrl_c_when_blocked(&child);
+    let out = exit_within(child, Duration::from_secs(5));
+    let _ = done.send(());
+    release_writer(&fifo);
+    let _ = writer.join();
+    let out = out.expect("kawatch report FIFO ignored Ctrl-C on a silent writer");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let summary = table.lines().next().unwrap_or_default();
+    assert!(
+        summary.contains("4 frames") && summary.contains("interrupted"),
+        "{table}"
+    );
+    assert!(
+        stderr(&out).contains("warning: interrupted after 4 packets"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn absurd_durations_are_usage_errors() {
+    let (_d, path) = temp("ka.pcap");
+    write_pcap(&path, LinkType::Ethernet, &frames());
+    for d in ["99999999999999999999", "1e300s", "inf", "nan", "87601h"] {
+        let o = run(&["report", "-d", d, path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "-d {d}: {err}");
+        assert_eq!(o.status.code(), Some(2), "-d {d}: {err}");
+        assert!(
+            err.contains("the longest duration accepted is 87600h"),
+            "-d {d}: {err}"
+        );
+    }
 }
