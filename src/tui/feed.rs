@@ -564,9 +564,12 @@ impl<S: FrameSource> Worker<S> {
     }
 
     fn fail(&mut self, e: CaptureError) {
-        match e {
-            CaptureError::Truncated { .. } => self.status.warning = Some(e.to_string()),
-            e => self.status.error = Some(e.to_string()),
+        // A capture cut off or damaged after its first frames keeps what was
+        // read: a warning, not a failure.
+        if e.is_partial() {
+            self.status.warning = Some(e.to_string());
+        } else {
+            self.status.error = Some(e.to_string());
         }
         self.finish();
     }
