@@ -47,7 +47,8 @@ fn pcap(link: LinkType, frames: &[(f64, Vec<u8>)], cut: usize) -> Vec<u8> {
         .cut_tail(cut);
     for (t, data) in frames {
         let us = (t * 1e6).round() as i64;
-        w.write(Timestamp(T0.0 + us * 1000), data).unwrap();
+        w.write(Timestamp(T0.0 + i128::from(us) * 1000), data)
+            .unwrap();
     }
     w.finish().unwrap()
 }
