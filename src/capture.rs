@@ -203,6 +203,9 @@ pub struct Frame<'a> {
     pub ts: Timestamp,
     /// Captured bytes (may be fewer than were on the wire).
     pub data: &'a [u8],
+    /// The frame's length on the wire (libpcap's `len`): more than
+    /// `data.len()` when the snaplen cut it.
+    pub wire_len: u32,
 }
 
 /// What the next read gave.
@@ -540,9 +543,22 @@ impl Source {
                 self.frames += 1;
                 // time_t and suseconds_t are i64 here but not on every target.
                 #[allow(clippy::unnecessary_cast)]
-                let ts =
-                    Timestamp::from_parts(p.header.ts.tv_sec as i64, p.header.ts.tv_usec as i64);
-                Ok(Next::Frame(Frame { ts, data: p.data }))
+                let (secs, nanos) = (p.header.ts.tv_sec as i64, p.header.ts.tv_usec as i64);
+                // libpcap 1.10 reads a pcap record's 32-bit seconds as signed,
+                // so times after 2038-01-19 come out negative. The field is
+                // unsigned (no pcap record is from before 1970), and neither
+                // pcapng nor a live capture gives negative seconds.
+                let secs = if (i64::from(i32::MIN)..0).contains(&secs) {
+                    secs + (1 << 32)
+                } else {
+                    secs
+                };
+                let ts = Timestamp::from_parts(secs, nanos);
+                Ok(Next::Frame(Frame {
+                    ts,
+                    data: p.data,
+                    wire_len: p.header.len,
+                }))
             }
             Err(pcap::Error::TimeoutExpired) => {
                 let wait = match stop {

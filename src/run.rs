@@ -257,7 +257,7 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
 
 /// One frame through the analyser; with `--format events`, its events out.
 fn feed(an: &mut Analyzer, f: Frame<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    let events = an.ingest_frame(f.ts, f.data);
+    let events = an.ingest_frame_with_len(f.ts, f.data, f.wire_len);
     if format == Format::Events {
         for ev in events {
             write_event(ev, out)?;

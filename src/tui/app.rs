@@ -363,7 +363,7 @@ fn compare(sort: SortKey, x: &FlowView, xs: State, y: &FlowView, ys: State) -> O
     let give_up = |f: &FlowView| {
         status::primary(f)
             .and_then(|i| f.probers[i].give_up_at)
-            .map_or(i64::MAX, |(t, _)| t.0)
+            .map_or(i128::MAX, |(t, _)| t.0)
     };
     match sort {
         SortKey::State => xs

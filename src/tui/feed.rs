@@ -313,7 +313,7 @@ fn live_capture(mut src: impl FrameSource, live: &Live) {
         }
         match src.next_frame() {
             Ok(Next::Frame(f)) => {
-                lock(&live.an).ingest_frame(f.ts, f.data);
+                lock(&live.an).ingest_frame_with_len(f.ts, f.data, f.wire_len);
             }
             Ok(Next::Timeout) => {}
             Ok(Next::End) => {
@@ -416,8 +416,9 @@ struct Worker<S> {
     next_expire: Instant,
     /// Replay: the capture clock.
     clock: Option<Timestamp>,
-    /// Replay: the next frame, read but not yet due.
-    held: Option<(Timestamp, Vec<u8>)>,
+    /// Replay: the next frame (time, length on the wire, bytes), read but
+    /// not yet due.
+    held: Option<(Timestamp, u32, Vec<u8>)>,
     pacer: Option<Pacer>,
     /// Replay: a frame buffer to reuse.
     spare: Option<Vec<u8>>,
@@ -586,7 +587,7 @@ impl<S: FrameSource> Worker<S> {
         for _ in 0..BATCH {
             match self.src.next_frame() {
                 Ok(Next::Frame(f)) => {
-                    self.an.ingest_frame(f.ts, f.data);
+                    self.an.ingest_frame_with_len(f.ts, f.data, f.wire_len);
                 }
                 Ok(Next::Timeout) => {
                     work = Work::Stalled;
@@ -616,11 +617,11 @@ impl<S: FrameSource> Worker<S> {
             if self.held.is_none() {
                 match self.src.next_frame() {
                     Ok(Next::Frame(f)) => {
-                        let ts = f.ts;
+                        let (ts, wire_len) = (f.ts, f.wire_len);
                         let mut buf = self.spare.take().unwrap_or_default();
                         buf.clear();
                         buf.extend_from_slice(f.data);
-                        self.held = Some((ts, buf));
+                        self.held = Some((ts, wire_len, buf));
                     }
                     Ok(Next::Timeout) => return Work::Stalled,
                     Ok(Next::End) => {
@@ -633,7 +634,7 @@ impl<S: FrameSource> Worker<S> {
                     }
                 }
             }
-            let Some((ts, _)) = &self.held else {
+            let Some((ts, _, _)) = &self.held else {
                 return Work::More;
             };
             let ts = *ts;
@@ -644,8 +645,8 @@ impl<S: FrameSource> Worker<S> {
             if ts > clock {
                 return Work::Due(pacer.wall_time(ts));
             }
-            if let Some((ts, data)) = self.held.take() {
-                self.an.ingest_frame(ts, &data);
+            if let Some((ts, wire_len, data)) = self.held.take() {
+                self.an.ingest_frame_with_len(ts, &data, wire_len);
                 self.spare = Some(data);
             }
             fed += 1;

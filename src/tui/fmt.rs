@@ -51,7 +51,7 @@ pub(crate) fn secs_between(later: Timestamp, earlier: Timestamp) -> f64 {
 
 /// A time of day, `HH:MM:SS.mmm`, at `utc_offset` seconds east of UTC.
 pub(crate) fn clock(ts: Timestamp, utc_offset: i64) -> String {
-    let ms = (ts.0.div_euclid(1_000_000) + utc_offset * 1000).rem_euclid(86_400_000);
+    let ms = (ts.0.div_euclid(1_000_000) + i128::from(utc_offset) * 1000).rem_euclid(86_400_000);
     let (s, ms) = (ms / 1000, ms % 1000);
     format!("{:02}:{:02}:{:02}.{ms:03}", s / 3600, s / 60 % 60, s % 60)
 }

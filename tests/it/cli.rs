@@ -48,7 +48,8 @@ fn pcap(link: LinkType, frames: &[(f64, Vec<u8>)], cut: usize) -> Vec<u8> {
         .cut_tail(cut);
     for (t, data) in frames {
         let us = (t * 1e6).round() as i64;
-        w.write(Timestamp(T0.0 + us * 1000), data).unwrap();
+        w.write(Timestamp(T0.0 + i128::from(us) * 1000), data)
+            .unwrap();
     }
     w.finish().unwrap()
 }
@@ -344,7 +345,7 @@ fn no_arguments_prints_help_not_a_panic() {
 fn corrupt_record(format: Format, n: usize) -> Vec<u8> {
     let mut w = Writer::new(Vec::new(), format, LinkType::Ethernet).snaplen(65535);
     for (t, data) in frames() {
-        let us = (t * 1e6).round() as i64;
+        let us = (t * 1e6).round() as i128;
         w.write(Timestamp(T0.0 + us * 1000), &data).unwrap();
     }
     let mut bytes = w.finish().unwrap();

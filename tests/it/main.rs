@@ -15,6 +15,7 @@ mod cli;
 mod corpus;
 mod fixtures;
 mod generated;
+mod numbers;
 mod support;
 mod tshark;
 mod tui_e2e;

@@ -273,7 +273,7 @@ pub(crate) fn cut_capture(
             dropped += 1;
             continue;
         }
-        out.write_record(Timestamp(ts as i64), packet.data, packet.header.len)
+        out.write_record(Timestamp(ts), packet.data, packet.header.len)
             .map_err(|e| format!("writing {}: {e}", output.display()))?;
         kept += 1;
     }

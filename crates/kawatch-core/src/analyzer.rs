@@ -5,13 +5,14 @@
 //! passes to [`Analyzer::snapshot`]). File reports, live capture and the TUI
 //! all drive this same code, and tests drive it with no files or devices.
 //!
-//! Entry points: [`Analyzer::ingest_frame`] (bytes) or [`Analyzer::ingest`]
+//! Entry points: [`Analyzer::ingest_frame`] (bytes; with their wire length,
+//! [`Analyzer::ingest_frame_with_len`]) or [`Analyzer::ingest`]
 //! (an already decoded [`Segment`]), each returning the [`Event`]s the segment
 //! decided; [`Analyzer::snapshot`] for the state of every flow at a moment.
 
 use crate::classify::candidates::{self, Candidate, Verdict, MAX_CANDIDATES};
 use crate::classify::{classify, Class};
-use crate::decode::{decode, LinkType};
+use crate::decode::{decode_with_len, LinkType};
 use crate::event::{Event, EventKind};
 use crate::flow::{Flow, FlowKey, LoneByte, Side, Signature, TcpState, DUPLICATE_WINDOW};
 use crate::segment::{Endpoint, Segment};
@@ -61,8 +62,8 @@ pub struct Analyzer {
     retired: VecDeque<FlowView>,
     events: Vec<Event>,
     counters: Counters,
-    first_ts: Option<Timestamp>,
-    last_ts: Option<Timestamp>,
+    /// The earliest and latest capture timestamps seen.
+    range: Option<(Timestamp, Timestamp)>,
 }
 
 impl Analyzer {
@@ -83,17 +84,25 @@ impl Analyzer {
             retired: VecDeque::new(),
             events: Vec::with_capacity(16),
             counters: Counters::default(),
-            first_ts: None,
-            last_ts: None,
+            range: None,
         }
     }
 
-    /// Feeds one captured frame; returns the events it decided.
+    /// Feeds one whole captured frame (`data` is all it had on the wire);
+    /// returns the events it decided. A frame the snaplen cut goes through
+    /// [`Analyzer::ingest_frame_with_len`].
     pub fn ingest_frame(&mut self, ts: Timestamp, data: &[u8]) -> &[Event] {
+        self.ingest_frame_with_len(ts, data, u32::try_from(data.len()).unwrap_or(u32::MAX))
+    }
+
+    /// Feeds one captured frame that was `wire_len` bytes on the wire, of
+    /// which `data` was captured (libpcap's `len` and `caplen`); returns the
+    /// events it decided. Payload lengths come from the IP header as far as
+    /// the wire length allows (see [`crate::decode_with_len`]).
+    pub fn ingest_frame_with_len(&mut self, ts: Timestamp, data: &[u8], wire_len: u32) -> &[Event] {
         self.counters.frames += 1;
-        self.first_ts.get_or_insert(ts);
-        self.last_ts = Some(self.last_ts.map_or(ts, |l| l.max(ts)));
-        match decode(self.link, self.counters.frames, ts, data) {
+        self.saw(ts);
+        match decode_with_len(self.link, self.counters.frames, ts, data, wire_len) {
             Some(seg) => {
                 self.counters.tcp_segments += 1;
                 self.process(&seg);
@@ -108,10 +117,26 @@ impl Analyzer {
 
     /// Feeds one decoded segment; returns the events it decided.
     pub fn ingest(&mut self, seg: &Segment) -> &[Event] {
-        self.first_ts.get_or_insert(seg.ts);
-        self.last_ts = Some(self.last_ts.map_or(seg.ts, |l| l.max(seg.ts)));
+        self.saw(seg.ts);
         self.process(seg);
         &self.events
+    }
+
+    /// Widens the capture's time range to `ts`: the earliest and latest
+    /// timestamps, whatever order they came in (clocks step back; merged
+    /// files interleave).
+    #[inline]
+    fn saw(&mut self, ts: Timestamp) {
+        match &mut self.range {
+            Some((first, last)) => {
+                if ts < *first {
+                    *first = ts;
+                } else if ts > *last {
+                    *last = ts;
+                }
+            }
+            None => self.range = Some((ts, ts)),
+        }
     }
 
     /// Frame counts so far.
@@ -119,9 +144,9 @@ impl Analyzer {
         self.counters
     }
 
-    /// First and last capture timestamps seen.
+    /// The earliest and latest capture timestamps seen.
     pub fn time_range(&self) -> (Option<Timestamp>, Option<Timestamp>) {
-        (self.first_ts, self.last_ts)
+        (self.range.map(|r| r.0), self.range.map(|r| r.1))
     }
 
     /// Number of flows tracked.
@@ -178,7 +203,8 @@ impl Analyzer {
                 if self.retired.len() >= MAX_RETIRED {
                     self.retired.pop_front();
                 }
-                self.retired.push_back(flow_view(&flow, self.first_ts));
+                self.retired
+                    .push_back(flow_view(&flow, self.time_range().0));
             }
         }
     }
@@ -203,6 +229,7 @@ impl Analyzer {
         }
         flow.sides[tx_i].last_sent = Some((sig, seg.ts));
         flow.segments += 1;
+        flow.first_seen = flow.first_seen.min(seg.ts);
         flow.last_seen = flow.last_seen.max(seg.ts);
         let (tx, rx) = flow.split(tx_i);
 
@@ -333,7 +360,7 @@ impl Analyzer {
             Live(&'a Flow),
             Retired(&'a FlowView),
         }
-        let first_ts = self.first_ts;
+        let first_ts = self.time_range().0;
         let live = self.flows.values().map(|f| {
             let (a, b) = (f.sides[f.a].endpoint, f.sides[1 - f.a].endpoint);
             ((f.first_seen, a, b, f.key.vlan), Source::Live(f))

@@ -1,9 +1,12 @@
 //! Frame bytes to [`Segment`]: link layer, IPv4/IPv6, TCP header.
 //!
 //! Uses etherparse's lax slicing, so frames cut short by the snaplen still
-//! decode as far as their TCP header reaches; the payload length comes from the
-//! IP length fields, never from the captured length (Ethernet trailers and
-//! snaplen cuts both lie about it).
+//! decode as far as their TCP header reaches. The payload length comes from
+//! the IP length fields, not from the captured length (Ethernet padding and
+//! trailers lie about it), but only as far as the frame's length on the wire
+//! allows: a whole frame (captured length = wire length) whose IP header
+//! claims more than it holds (a total length of 65535 from segmentation
+//! offload, say) carries only what it holds.
 
 use crate::segment::{Endpoint, Segment, TcpFlags, Vlan};
 use crate::seq::SeqNumber;
@@ -48,22 +51,58 @@ impl LinkType {
     }
 }
 
-/// Decodes one frame. `None` when it is not a TCP segment whose header is
-/// complete (other protocols, fragments, frames cut inside the TCP header).
+/// Decodes one whole frame: `data` is every byte it had on the wire (as
+/// [`decode_with_len`] with `wire_len` = `data.len()`).
+pub fn decode(link: LinkType, frame: u64, ts: Timestamp, data: &[u8]) -> Option<Segment> {
+    decode_cut(link, frame, ts, data, 0)
+}
+
+/// Decodes one frame of `wire_len` bytes on the wire, of which `data` was
+/// captured (fewer when the snaplen cut it). `None` when it is not a TCP
+/// segment whose header is complete (other protocols, fragments, frames cut
+/// inside the TCP header, more than [`Vlan::MAX_TAGS`] VLAN tags).
 ///
-/// The common shapes (Ethernet with up to two VLAN tags, or raw IP; IPv4
+/// The payload length is the IP header's, capped at what the frame held on
+/// the wire past the TCP header.
+///
+/// The common shapes (Ethernet with up to three VLAN tags, or raw IP; IPv4
 /// unfragmented or IPv6 without extension headers; a complete TCP header) take
 /// a direct path; everything else goes through etherparse's lax slicer. Both
 /// give the same answer (see the property test).
-pub fn decode(link: LinkType, frame: u64, ts: Timestamp, data: &[u8]) -> Option<Segment> {
-    match fast::decode(link, frame, ts, data) {
+pub fn decode_with_len(
+    link: LinkType,
+    frame: u64,
+    ts: Timestamp,
+    data: &[u8],
+    wire_len: u32,
+) -> Option<Segment> {
+    let cut = (wire_len as usize).saturating_sub(data.len());
+    decode_cut(link, frame, ts, data, cut)
+}
+
+/// Decodes a frame of which the last `cut` bytes were not captured.
+#[inline]
+fn decode_cut(
+    link: LinkType,
+    frame: u64,
+    ts: Timestamp,
+    data: &[u8],
+    cut: usize,
+) -> Option<Segment> {
+    match fast::decode(link, frame, ts, data, cut) {
         Some(seg) => Some(seg),
-        None => decode_lax(link, frame, ts, data),
+        None => decode_lax(link, frame, ts, data, cut),
     }
 }
 
 /// The general path: etherparse's lax slicing.
-fn decode_lax(link: LinkType, frame: u64, ts: Timestamp, data: &[u8]) -> Option<Segment> {
+fn decode_lax(
+    link: LinkType,
+    frame: u64,
+    ts: Timestamp,
+    data: &[u8],
+    cut: usize,
+) -> Option<Segment> {
     let sliced = match link {
         LinkType::Ethernet => LaxSlicedPacket::from_ethernet(data).ok()?,
         LinkType::LinuxSll => {
@@ -85,8 +124,12 @@ fn decode_lax(link: LinkType, frame: u64, ts: Timestamp, data: &[u8]) -> Option<
     let (src, dst, payload_len) = match sliced.net.as_ref()? {
         LaxNetSlice::Ipv4(ip) => {
             let h = ip.header();
+            // Incomplete: the header claims more than was captured. Believe
+            // it as far as the uncaptured bytes reach.
             let ip_payload = if ip.payload().incomplete {
-                (h.total_len() as usize).saturating_sub(h.ihl() as usize * 4)
+                (h.total_len() as usize)
+                    .saturating_sub(h.ihl() as usize * 4)
+                    .min(ip.payload().payload.len() + cut)
             } else {
                 ip.payload().payload.len()
             };
@@ -99,7 +142,9 @@ fn decode_lax(link: LinkType, frame: u64, ts: Timestamp, data: &[u8]) -> Option<
         LaxNetSlice::Ipv6(ip) => {
             let h = ip.header();
             let ip_payload = if ip.payload().incomplete {
-                (h.payload_length() as usize).saturating_sub(ip.extensions().slice().len())
+                (h.payload_length() as usize)
+                    .saturating_sub(ip.extensions().slice().len())
+                    .min(ip.payload().payload.len() + cut)
             } else {
                 ip.payload().payload.len()
             };
@@ -115,7 +160,9 @@ fn decode_lax(link: LinkType, frame: u64, ts: Timestamp, data: &[u8]) -> Option<
     let mut vlan = Vlan::NONE;
     for ext in &sliced.link_exts {
         if let LaxLinkExtSlice::Vlan(tag) = ext {
-            vlan.push(tag.vlan_identifier().value());
+            if !vlan.push(tag.vlan_identifier().value()) {
+                return None;
+            }
         }
     }
     let payload_len = payload_len.saturating_sub(header_len) as u32;
@@ -160,14 +207,22 @@ mod fast {
         u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]])
     }
 
-    /// `None` when the frame is not of a shape this path handles.
-    pub(super) fn decode(link: LinkType, frame: u64, ts: Timestamp, d: &[u8]) -> Option<Segment> {
+    /// `None` when the frame is not of a shape this path handles; `cut`
+    /// bytes of it were not captured.
+    pub(super) fn decode(
+        link: LinkType,
+        frame: u64,
+        ts: Timestamp,
+        d: &[u8],
+        cut: usize,
+    ) -> Option<Segment> {
         let mut vlan = Vlan::NONE;
         let (at, v6) = match link {
             LinkType::Ethernet => {
                 let mut at = 12;
                 let mut ether_type = be16(d.get(..14)?, 12);
-                for _ in 0..2 {
+                // Past the last tag kept, a tag is no IP: not this path's shape.
+                for _ in 0..Vlan::MAX_TAGS {
                     if ether_type != 0x8100 && ether_type != 0x88a8 {
                         break;
                     }
@@ -189,6 +244,12 @@ mod fast {
         let tcp = d.get(tcp_at..tcp_at + 20)?;
         let header_len = (tcp[12] >> 4) as usize * 4;
         if header_len < 20 || d.len() < tcp_at + header_len {
+            return None;
+        }
+        // The IP header's length, as far as the frame on the wire reaches;
+        // a TCP header that does not fit in it is no TCP header.
+        let ip_payload = ip_payload.min(d.len() - tcp_at + cut);
+        if ip_payload < header_len {
             return None;
         }
         let payload_len = ip_payload.saturating_sub(header_len) as u32;
@@ -305,42 +366,160 @@ mod tests {
     #[test]
     fn common_frames_take_the_direct_path() {
         let cases = [
-            ("plain", tcp_v4(&[0])),
-            ("trailer", [tcp_v4(&[]), vec![0xaa; 6]].concat()),
-            ("cut after the tcp header", tcp_v4(&[1; 100])[..54].to_vec()),
+            ("plain", tcp_v4(&[0]), 0),
+            ("trailer", [tcp_v4(&[]), vec![0xaa; 6]].concat(), 0),
+            (
+                "cut after the tcp header",
+                tcp_v4(&[1; 100])[..54].to_vec(),
+                100,
+            ),
+            ("lying length", with_ip_len(tcp_v4(&[]), 14, 65_535), 0),
+            ("three tags", tagged(&tcp_v4(&[]), &[7, 8, 9]), 0),
         ];
-        for (name, frame) in cases {
-            let fast = fast::decode(LinkType::Ethernet, 1, Timestamp(0), &frame);
+        for (name, frame, cut) in cases {
+            let fast = fast::decode(LinkType::Ethernet, 1, Timestamp(0), &frame, cut);
             assert!(fast.is_some(), "{name}");
             assert_eq!(
                 fast,
-                decode_lax(LinkType::Ethernet, 1, Timestamp(0), &frame),
+                decode_lax(LinkType::Ethernet, 1, Timestamp(0), &frame, cut),
                 "{name}"
             );
         }
     }
 
+    /// `frame` with the IP length field (total length for IPv4, payload
+    /// length for IPv6) of the header at `ip_at` set to `len`.
+    fn with_ip_len(mut frame: Vec<u8>, ip_at: usize, len: u16) -> Vec<u8> {
+        let field = if frame[ip_at] >> 4 == 6 { 4 } else { 2 };
+        frame[ip_at + field..ip_at + field + 2].copy_from_slice(&len.to_be_bytes());
+        frame
+    }
+
+    /// An untagged Ethernet frame with `ids` pushed in as tags, outermost
+    /// first (802.1ad outside, 802.1Q innermost).
+    fn tagged(frame: &[u8], ids: &[u16]) -> Vec<u8> {
+        let mut tags = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let tpid: u16 = if i + 1 == ids.len() { 0x8100 } else { 0x88a8 };
+            tags.extend_from_slice(&tpid.to_be_bytes());
+            tags.extend_from_slice(&id.to_be_bytes());
+        }
+        let mut out = frame.to_vec();
+        out.splice(12..12, tags);
+        out
+    }
+
     #[test]
     fn payload_length_ignores_trailer_and_snaplen() {
         let frame = tcp_v4(&[]);
+        let full = tcp_v4(&[1; 100]);
+        let wire = full.len() as u32;
         let cases = [
             (
                 "ethernet trailer",
                 [frame.clone(), vec![0xaa; 6]].concat(),
+                frame.len() as u32 + 6,
                 Some(0),
             ),
-            (
-                "cut after tcp header",
-                tcp_v4(&[1; 100])[..54].to_vec(),
-                Some(100),
-            ),
-            ("cut inside tcp header", frame[..40].to_vec(), None),
-            ("cut inside ip header", frame[..20].to_vec(), None),
+            ("cut after tcp header", full[..54].to_vec(), wire, Some(100)),
+            ("cut inside tcp header", frame[..40].to_vec(), 54, None),
+            ("cut inside ip header", frame[..20].to_vec(), 54, None),
         ];
-        for (name, bytes, want) in cases {
-            let got = decode(LinkType::Ethernet, 1, Timestamp(0), &bytes).map(|s| s.payload_len);
+        for (name, bytes, wire_len, want) in cases {
+            let got = decode_with_len(LinkType::Ethernet, 1, Timestamp(0), &bytes, wire_len)
+                .map(|s| s.payload_len);
             assert_eq!(got, want, "{name}");
         }
+    }
+
+    /// Issue 11, item 10: an IP length larger than the frame (65535 from
+    /// segmentation offload, or a lie) is believed only as far as the frame
+    /// on the wire reaches.
+    #[test]
+    fn ip_length_is_capped_by_the_wire_length() {
+        let probe = with_ip_len(tcp_v4(&[]), 14, 65_535);
+        let probe_v6 = {
+            let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ipv6(
+                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                    64,
+                )
+                .tcp(1, 2, 3, 4);
+            let mut f = Vec::new();
+            b.write(&mut f, &[]).unwrap();
+            with_ip_len(f, 14, 65_535)
+        };
+        let data = tcp_v4(&[1; 100]);
+        let cut_data = with_ip_len(data.clone(), 14, 65_535)[..60].to_vec();
+        let cases = [
+            // Whole frames: the frame is all there was.
+            ("ipv4 probe, whole", probe.clone(), probe.len() as u32, 0),
+            (
+                "ipv6 probe, whole",
+                probe_v6.clone(),
+                probe_v6.len() as u32,
+                0,
+            ),
+            // Cut by the snaplen: the header is the source, up to the wire length.
+            (
+                "ipv4 data, cut",
+                data[..60].to_vec(),
+                data.len() as u32,
+                100,
+            ),
+            ("ipv4 data, cut, lying", cut_data, data.len() as u32, 100),
+        ];
+        for (name, bytes, wire_len, want) in cases {
+            let got = decode_with_len(LinkType::Ethernet, 1, Timestamp(0), &bytes, wire_len)
+                .map(|s| s.payload_len);
+            assert_eq!(got, Some(want), "{name}");
+        }
+        // `decode` takes the bytes it gets as the whole frame.
+        let got = decode(LinkType::Ethernet, 1, Timestamp(0), &probe).map(|s| s.payload_len);
+        assert_eq!(got, Some(0));
+    }
+
+    /// Issue 11, item 11: every tag up to three is part of the identity;
+    /// a fourth makes the frame undecodable rather than merge it with others.
+    #[test]
+    fn up_to_three_vlan_tags_are_kept_and_more_are_refused() {
+        let frame = tcp_v4(&[]);
+        let ids = |tags: &[u16]| {
+            decode(LinkType::Ethernet, 1, Timestamp(0), &tagged(&frame, tags))
+                .map(|s| s.vlan.ids().to_vec())
+        };
+        assert_eq!(ids(&[10, 20]), Some(vec![10, 20]));
+        assert_eq!(ids(&[10, 20, 30]), Some(vec![10, 20, 30]));
+        assert_eq!(ids(&[10, 20, 30, 40]), None);
+        // Through the general path too (an IPv6 extension header sends it there).
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv6(
+                [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                64,
+            )
+            .tcp(1, 2, 3, 4);
+        let mut v6 = Vec::new();
+        b.write(&mut v6, &[]).unwrap();
+        // Hop-by-hop header (8 bytes, PadN) between IPv6 and TCP.
+        v6[14 + 6] = 0;
+        v6.splice(54..54, [6, 0, 1, 4, 0, 0, 0, 0]);
+        v6[18..20].copy_from_slice(&28u16.to_be_bytes());
+        let three = tagged(&v6, &[10, 20, 30]);
+        assert!(fast::decode(LinkType::Ethernet, 1, Timestamp(0), &three, 0).is_none());
+        let lax =
+            decode(LinkType::Ethernet, 1, Timestamp(0), &three).map(|s| s.vlan.ids().to_vec());
+        assert_eq!(lax, Some(vec![10, 20, 30]));
+        assert_eq!(
+            decode(
+                LinkType::Ethernet,
+                1,
+                Timestamp(0),
+                &tagged(&v6, &[1, 2, 3, 4])
+            ),
+            None
+        );
     }
 
     #[test]
@@ -386,11 +565,13 @@ mod tests {
 
     proptest::proptest! {
         /// The direct path and etherparse's lax slicer agree on every frame the
-        /// direct path takes: any tags, versions, options, payloads and cuts.
+        /// direct path takes: any tags (up to one more than are kept),
+        /// versions, options, payloads, lying IP lengths, and cuts by the
+        /// snaplen (the wire length kept).
         #[test]
         fn fast_path_agrees_with_etherparse(
             v6 in proptest::bool::ANY,
-            tags in 0usize..3,
+            tags in 0usize..=Vlan::MAX_TAGS + 1,
             seq in proptest::num::u32::ANY,
             ack in proptest::num::u32::ANY,
             window in proptest::num::u16::ANY,
@@ -398,6 +579,7 @@ mod tests {
             payload in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
             sack in proptest::bool::ANY,
             trailer in 0usize..8,
+            ip_len in proptest::option::of(proptest::num::u16::ANY),
             cut in proptest::option::of(0usize..120),
         ) {
             let ip = PacketBuilder::ethernet2([1; 6], [2; 6]);
@@ -422,20 +604,31 @@ mod tests {
             }
             let mut frame = Vec::new();
             tcp.write(&mut frame, &payload).unwrap();
+            if let Some(len) = ip_len {
+                frame = with_ip_len(frame, 14, len);
+            }
             // VLAN tags go between the MAC addresses and the ether type.
-            let tag_bytes: &[u8] = &[0x88, 0xa8, 0x00, 10, 0x81, 0x00, 0x00, 20];
-            let tag_bytes = &tag_bytes[8 - 4 * tags..];
-            frame.splice(12..12, tag_bytes.iter().copied());
+            let ids: Vec<u16> = (0..tags as u16).map(|i| 10 + i).collect();
+            let mut frame = tagged(&frame, &ids);
             frame.extend(std::iter::repeat_n(0xee, trailer));
+            let wire_len = frame.len();
             if let Some(c) = cut { frame.truncate(c); }
-            let fast = fast::decode(LinkType::Ethernet, 1, Timestamp(0), &frame);
+            let cut = wire_len - frame.len();
+            let fast = fast::decode(LinkType::Ethernet, 1, Timestamp(0), &frame, cut);
+            let lax = decode_lax(LinkType::Ethernet, 1, Timestamp(0), &frame, cut);
             if let Some(f) = fast {
-                proptest::prop_assert_eq!(Some(f), decode_lax(LinkType::Ethernet, 1, Timestamp(0), &frame));
+                proptest::prop_assert_eq!(Some(f), lax);
+            }
+            for s in [fast, lax].into_iter().flatten() {
+                proptest::prop_assert!(tags <= Vlan::MAX_TAGS, "{} tags decoded", tags);
+                proptest::prop_assert_eq!(s.vlan.ids(), &ids[..]);
+                // Never more payload than the wire held past the headers.
+                proptest::prop_assert!(s.payload_len as usize + 54 + 4 * tags <= wire_len);
             }
             // Raw IP: the same frame without its link layer.
             let raw = &frame[(14 + 4 * tags).min(frame.len())..];
-            if let Some(f) = fast::decode(LinkType::RawIp, 1, Timestamp(0), raw) {
-                let mut lax = decode_lax(LinkType::RawIp, 1, Timestamp(0), raw).unwrap();
+            if let Some(f) = fast::decode(LinkType::RawIp, 1, Timestamp(0), raw, cut) {
+                let mut lax = decode_lax(LinkType::RawIp, 1, Timestamp(0), raw, cut).unwrap();
                 lax.vlan = f.vlan;
                 proptest::prop_assert_eq!(f, lax);
             }

@@ -204,9 +204,9 @@ pub(crate) struct Flow {
     pub key: FlowKey,
     /// Index of side `a` (the initiator when its SYN was seen, else the first sender).
     pub a: usize,
-    /// First segment's timestamp.
+    /// Earliest segment's timestamp.
     pub first_seen: Timestamp,
-    /// Last segment's timestamp.
+    /// Latest segment's timestamp.
     pub last_seen: Timestamp,
     /// Last segment carrying payload that was not a probe.
     pub last_data: Option<Timestamp>,

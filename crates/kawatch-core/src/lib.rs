@@ -45,7 +45,7 @@ pub mod status;
 mod time;
 
 pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT};
-pub use decode::{decode, LinkType};
+pub use decode::{decode, decode_with_len, LinkType};
 pub use event::{Event, EventKind};
 pub use flow::TcpState;
 pub use local::{

@@ -120,9 +120,12 @@ pub(crate) struct Prober {
     pub sent: u32,
     /// Probes answered by the peer's ACK.
     pub answered: u32,
-    /// First probe's timestamp.
+    /// The earliest probe's timestamp.
     pub first_probe: Option<Timestamp>,
-    /// The last probe.
+    /// The latest probe's timestamp (not always the last one's: clocks step
+    /// back, merged files interleave).
+    pub last_probe: Option<Timestamp>,
+    /// The last probe sent, in capture order.
     pub last: Option<LastProbe>,
     /// Whether the last probe is still unanswered.
     pub outstanding: bool,
@@ -165,6 +168,8 @@ impl Prober {
     ) {
         match self.last {
             Some(prev) if self.outstanding => {
+                // A gap that runs backwards (the clock stepped back) is no
+                // timer's: like a sub-second one, it is not measured.
                 let gap = ts - prev.ts;
                 if gap >= MIN_TIMER_GAP {
                     self.intvl.push(gap);
@@ -195,7 +200,8 @@ impl Prober {
             }
         }
         self.sent += 1;
-        self.first_probe.get_or_insert(ts);
+        self.first_probe = Some(self.first_probe.map_or(ts, |f| f.min(ts)));
+        self.last_probe = Some(self.last_probe.map_or(ts, |l| l.max(ts)));
         self.last = Some(LastProbe { ts, seq, ack });
         self.outstanding = true;
         self.mark(ts, Mark::Probe);
@@ -341,6 +347,28 @@ mod tests {
         p.on_probe(t(0.35), SeqNumber(1), SeqNumber(1), Some(t(0.15)));
         assert_eq!(p.idle_min, None);
         assert!(p.cadence.is_empty());
+    }
+
+    #[test]
+    fn a_clock_stepping_back_neither_inverts_the_range_nor_makes_an_interval() {
+        // Unanswered probes 1.03 s apart; the clock steps back an hour
+        // before the third, then runs on.
+        let mut p = Prober::default();
+        let rx = Some(t(0.0));
+        for at in [2.0, 3.03, 4.06 - 3600.0, 5.09 - 3600.0] {
+            p.on_probe(t(at), SeqNumber(9), SeqNumber(5), rx);
+        }
+        assert_eq!(
+            (p.first_probe, p.last_probe),
+            (Some(t(4.06 - 3600.0)), Some(t(3.03)))
+        );
+        assert_eq!(
+            p.intvl.median_secs(),
+            Some(1.03),
+            "the backward gap is no interval"
+        );
+        assert_eq!(p.idle_min.map(Span::as_millis_u32), Some(2000));
+        assert_eq!(p.run, 4);
     }
 
     #[test]

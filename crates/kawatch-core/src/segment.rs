@@ -4,6 +4,7 @@
 use crate::seq::SeqNumber;
 use crate::time::Timestamp;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 /// One end of a connection: address and port.
@@ -32,33 +33,58 @@ impl fmt::Display for Endpoint {
     }
 }
 
-/// Up to two VLAN ids (802.1ad outer, 802.1Q inner), outermost first.
+/// A frame's VLAN ids (802.1ad / 802.1Q tags), outermost first: up to
+/// [`Vlan::MAX_TAGS`].
 ///
-/// Part of a flow's identity: the same 4-tuple on two VLANs is two flows.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+/// Part of a flow's identity: the same 4-tuple on two VLANs is two flows, and
+/// so is the same 4-tuple under two and under three tags. A frame with more
+/// tags than kept is not decoded (etherparse, which slices the general path,
+/// stops at three link extensions too), so no tag is ever dropped from an
+/// identity.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Default)]
 pub struct Vlan {
-    ids: [u16; 2],
+    ids: [u16; Vlan::MAX_TAGS],
     len: u8,
 }
 
 impl Vlan {
+    /// The most tags a frame may carry and still be decoded: QinQ's two, and
+    /// one more for provider networks that stack a third.
+    pub const MAX_TAGS: usize = 3;
+
     /// No tags.
     pub const NONE: Vlan = Vlan {
-        ids: [0; 2],
+        ids: [0; Vlan::MAX_TAGS],
         len: 0,
     };
 
-    /// Adds a tag (inner after outer); tags past the second are ignored.
-    pub fn push(&mut self, id: u16) {
+    /// Adds a tag (inner after outer). Returns `false`, keeping the tags as
+    /// they were, when [`Vlan::MAX_TAGS`] are held already.
+    pub fn push(&mut self, id: u16) -> bool {
         if (self.len as usize) < self.ids.len() {
             self.ids[self.len as usize] = id;
             self.len += 1;
+            true
+        } else {
+            false
         }
     }
 
     /// The ids, outermost first.
     pub fn ids(&self) -> &[u16] {
         &self.ids[..self.len as usize]
+    }
+}
+
+impl Hash for Vlan {
+    /// One word for the flow table's hasher: the ids and the count.
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let word = self
+            .ids
+            .iter()
+            .fold(u64::from(self.len), |w, &id| w << 16 | u64::from(id));
+        state.write_u64(word);
     }
 }
 
@@ -144,7 +170,8 @@ pub struct Segment {
     pub flags: TcpFlags,
     /// Advertised window, unscaled (only zero / non-zero matters here).
     pub window: u16,
-    /// Payload length from the IP length fields (not the captured length).
+    /// Payload length from the IP length fields, capped at what the frame
+    /// held on the wire (never the captured length alone: see [`crate::decode`]).
     pub payload_len: u32,
     /// First SACK block, if any (a D-SACK when it lies below `ack`).
     pub sack: Option<(SeqNumber, SeqNumber)>,

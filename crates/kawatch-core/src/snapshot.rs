@@ -17,9 +17,9 @@ pub struct Snapshot {
     pub now: Timestamp,
     /// Frame counts.
     pub counters: Counters,
-    /// First and last capture timestamps.
+    /// The earliest capture timestamp.
     pub first_ts: Option<Timestamp>,
-    /// Last capture timestamp.
+    /// The latest capture timestamp.
     pub last_ts: Option<Timestamp>,
     /// Flows, by first seen; on a live screen also this box's connections
     /// the wire has not shown yet ([`FlowView::segments`] 0).
@@ -38,9 +38,9 @@ pub struct FlowView {
     pub b: Endpoint,
     /// VLAN tags.
     pub vlan: Vlan,
-    /// First segment.
+    /// The earliest segment's time.
     pub first_seen: Timestamp,
-    /// Last segment.
+    /// The latest segment's time.
     pub last_seen: Timestamp,
     /// Last segment with payload (not a probe).
     pub last_data: Option<Timestamp>,
@@ -83,9 +83,9 @@ pub struct ProberView {
     pub cadence_s: Option<f64>,
     /// Last activity received to give-up, seconds.
     pub detection_s: Option<f64>,
-    /// First probe.
+    /// The earliest probe's time.
     pub first_probe: Option<Timestamp>,
-    /// Last probe.
+    /// The latest probe's time.
     pub last_probe: Option<Timestamp>,
     /// Unanswered probes outstanding now.
     pub unanswered: u32,
@@ -111,7 +111,7 @@ pub struct Counters {
     pub evicted: u64,
 }
 
-/// One flow's view; `capture_start` is the capture's first timestamp.
+/// One flow's view; `capture_start` is the capture's earliest timestamp.
 pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView {
     let (a, b) = (&f.sides[f.a], &f.sides[1 - f.a]);
     let mut probers: Vec<ProberView> = [a, b]
@@ -223,7 +223,7 @@ fn prober_view(
             },
         ),
         first_probe: p.first_probe,
-        last_probe: p.last.map(|l| l.ts),
+        last_probe: p.last_probe,
         unanswered: if p.outstanding { p.run } else { 0 },
         give_up_at,
         timeline: p.timeline().collect(),

@@ -4,19 +4,38 @@
 use std::fmt;
 use std::ops::Sub;
 
+/// Nanoseconds in a second.
+const NS: i128 = 1_000_000_000;
+
 /// A capture timestamp: nanoseconds since the Unix epoch.
+///
+/// An `i128`, so every time a capture file can state keeps its nanoseconds:
+/// pcapng's 64-bit timestamps reach past 2262, where `i64` nanoseconds end,
+/// and two frames a nanosecond apart stay two frames. Differences between
+/// timestamps are [`Span`]s (`i64`, ±292 years), which is all the timing needs.
+///
+/// Packed to 8-byte alignment, so the per-flow state holding timestamps is
+/// not padded to 16-byte boundaries (where an `i128` alone would align).
+/// The field cannot be borrowed, only copied: `{ ts.0 }`, not `&ts.0`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Timestamp(pub i64);
+#[repr(C, packed(8))]
+pub struct Timestamp(pub i128);
 
 impl Timestamp {
-    /// From seconds and nanoseconds, as libpcap hands them over.
+    /// From seconds and nanoseconds, as libpcap hands them over (`nanos`
+    /// may be out of 0..1e9; it is carried into the seconds).
     pub fn from_parts(secs: i64, nanos: i64) -> Timestamp {
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+        Timestamp(i128::from(secs) * NS + i128::from(nanos))
+    }
+
+    /// From nanoseconds since the epoch.
+    pub const fn from_nanos(nanos: i64) -> Timestamp {
+        Timestamp(nanos as i128)
     }
 
     /// From floating-point epoch seconds.
     pub fn from_secs_f64(secs: f64) -> Timestamp {
-        Timestamp((secs * 1e9).round() as i64)
+        Timestamp((secs * 1e9).round() as i128)
     }
 
     /// Epoch seconds as a float (what reports print).
@@ -26,14 +45,26 @@ impl Timestamp {
 
     /// This timestamp moved by `secs` seconds.
     pub fn add_secs(self, secs: f64) -> Timestamp {
-        Timestamp(self.0.saturating_add((secs * 1e9).round() as i64))
+        Timestamp(self.0.saturating_add((secs * 1e9).round() as i128))
+    }
+
+    /// This timestamp moved by `span`.
+    pub fn add_span(self, span: Span) -> Timestamp {
+        Timestamp(self.0.saturating_add(i128::from(span.0)))
     }
 }
 
 impl Sub for Timestamp {
     type Output = Span;
+    /// The signed difference, clamped to ±`i64::MAX` nanoseconds (±292
+    /// years), so that `abs()` of any span is defined.
+    #[inline]
     fn sub(self, rhs: Timestamp) -> Span {
-        Span(self.0.saturating_sub(rhs.0))
+        const MAX: i128 = i64::MAX as i128;
+        // Timestamps from seconds and nanoseconds stay within ±2^94 ns, so
+        // the difference cannot wrap but for made-up extremes.
+        let d = self.0.wrapping_sub(rhs.0);
+        Span(d.clamp(-MAX, MAX) as i64)
     }
 }
 
@@ -56,5 +87,43 @@ impl Span {
     /// Whole milliseconds, clamped into `u32` (what per-prober history stores).
     pub fn as_millis_u32(self) -> u32 {
         (self.0 / 1_000_000).clamp(0, u32::MAX as i64) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2300-01-01T00:00:00Z.
+    const Y2300: i64 = 10_413_792_000;
+
+    #[test]
+    fn times_after_2262_keep_their_nanoseconds() {
+        let a = Timestamp::from_parts(Y2300, 5);
+        let b = Timestamp::from_parts(Y2300, 6);
+        assert!(a < b, "one nanosecond apart, in order");
+        assert_eq!(b - a, Span(1));
+        assert_eq!(a - b, Span(-1));
+        assert_eq!(a.as_secs_f64(), Y2300 as f64);
+        assert_eq!(
+            Timestamp::from_parts(Y2300, 1_500_000_000),
+            Timestamp::from_parts(Y2300 + 1, 500_000_000),
+            "nanoseconds past a second carry"
+        );
+        assert_eq!(a.add_span(Span(1)), b);
+    }
+
+    #[test]
+    fn spans_clamp_and_stay_negatable() {
+        let far = Timestamp::from_parts(i64::MAX, 0);
+        let near = Timestamp::from_parts(i64::MIN, 0);
+        assert_eq!(far - near, Span(i64::MAX));
+        assert_eq!((near - far).0.checked_abs(), Some(i64::MAX));
+    }
+
+    #[test]
+    fn the_layout_is_that_of_two_words() {
+        assert_eq!(std::mem::align_of::<Timestamp>(), 8);
+        assert_eq!(std::mem::size_of::<Timestamp>(), 16);
     }
 }

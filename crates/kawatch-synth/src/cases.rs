@@ -86,7 +86,7 @@ pub fn by_file_name(file_name: &str) -> Option<Case> {
 
 /// `ns` nanoseconds after [`T0`].
 fn t0_plus_ns(ns: i64) -> Timestamp {
-    Timestamp(T0.0 + ns)
+    Timestamp(T0.0 + i128::from(ns))
 }
 
 fn client() -> Host {

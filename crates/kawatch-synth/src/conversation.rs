@@ -175,8 +175,8 @@ struct Half {
 pub struct Conversation {
     half: [Half; 2],
     /// Epoch ns of the script's time 0, and of now.
-    start_ns: i64,
-    now_ns: i64,
+    start_ns: i128,
+    now_ns: i128,
     vlan: Vec<VlanTag>,
     ipv6_ext: Vec<Ipv6Ext>,
     captured_at: Side,
@@ -313,13 +313,13 @@ impl Conversation {
 
     /// Advances the clock by `secs`.
     pub fn wait(&mut self, secs: f64) -> &mut Self {
-        self.now_ns += secs_to_ns(secs);
+        self.now_ns += i128::from(secs_to_ns(secs));
         self
     }
 
     /// Sets the clock to `secs` after the conversation's start.
     pub fn at(&mut self, secs: f64) -> &mut Self {
-        let t = self.start_ns + secs_to_ns(secs);
+        let t = self.start_ns + i128::from(secs_to_ns(secs));
         assert!(t >= self.now_ns, "at({secs}) is before the current time");
         self.now_ns = t;
         self

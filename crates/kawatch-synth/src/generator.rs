@@ -267,7 +267,7 @@ mod tests {
     fn frames_come_in_time_order_and_decode() {
         let mut gen = Generator::new(Config::new(300, 20_000, 3));
         let mut buf = Vec::new();
-        let mut last = Timestamp(i64::MIN);
+        let mut last = Timestamp(i128::MIN);
         while let Some(ts) = gen.next_frame(&mut buf) {
             assert!(ts >= last, "out of order: {ts:?} after {last:?}");
             last = ts;

@@ -14,7 +14,7 @@ pub const EPOCH_BASE_S: i64 = 1_700_000_000;
 
 /// Capture time 0, 2023-11-14 22:13:20 UTC: where every synthetic capture's
 /// clock starts.
-pub const T0: Timestamp = Timestamp(EPOCH_BASE_S * NS);
+pub const T0: Timestamp = Timestamp::from_nanos(EPOCH_BASE_S * NS);
 
 /// Seconds to nanoseconds, truncating (the simulation's conversion).
 pub(crate) fn secs(s: f64) -> i64 {
@@ -23,10 +23,10 @@ pub(crate) fn secs(s: f64) -> i64 {
 
 /// Capture time (ns from [`T0`]) to the capture's timestamp.
 pub(crate) fn stamp(t: i64) -> Timestamp {
-    Timestamp(T0.0 + t)
+    Timestamp(T0.0 + i128::from(t))
 }
 
 /// Capture time (ns from [`T0`]) to epoch seconds, as the truth states times.
 pub(crate) fn to_epoch_s(t: i64) -> f64 {
-    (T0.0 + t) as f64 / NS as f64
+    (T0.0 + i128::from(t)) as f64 / NS as f64
 }

@@ -48,11 +48,11 @@ impl Format {
     }
 
     /// Nanoseconds per timestamp unit.
-    fn unit_ns(self) -> i64 {
+    fn unit_ns(self) -> i128 {
         match self {
             Format::PcapMicro => 1000,
             Format::PcapNano => 1,
-            Format::Pcapng { tsresol } => 10i64.pow(9 - u32::from(tsresol)),
+            Format::Pcapng { tsresol } => 10i128.pow(9 - u32::from(tsresol)),
         }
     }
 }
@@ -121,8 +121,10 @@ impl<W: Write> Writer<W> {
     /// Writes a record of `captured` bytes from a frame that was `orig_len`
     /// bytes on the wire (`captured` is cut to the snapshot length too).
     ///
-    /// Fails on a timestamp with digits the format cannot hold, rather than
-    /// rounding it silently.
+    /// Fails on a timestamp the format cannot hold, rather than rounding or
+    /// wrapping it silently: digits finer than its unit, or a time outside
+    /// its range (pcap: unsigned 32-bit seconds, 1970 to 2106; pcapng:
+    /// unsigned 64-bit units from 1970, to 2554 in nanoseconds).
     pub fn write_record(
         &mut self,
         ts: Timestamp,
@@ -132,18 +134,25 @@ impl<W: Write> Writer<W> {
         self.start()?;
         let data = &captured[..captured.len().min(self.snaplen as usize)];
         let unit = self.format.unit_ns();
-        if ts.0.rem_euclid(unit) != 0 {
-            return Err(io::Error::new(
+        let ns = ts.0;
+        let refuse = |what: &str| {
+            Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("timestamp {} ns has digits this format cannot hold", ts.0),
-            ));
+                format!("timestamp {ns} ns {what}"),
+            ))
+        };
+        if ns.rem_euclid(unit) != 0 {
+            return refuse("has digits this format cannot hold");
         }
-        let units = ts.0.div_euclid(unit);
+        let units = ns.div_euclid(unit);
         match self.format {
             Format::PcapMicro | Format::PcapNano => {
-                let per_sec = NS / unit;
+                let per_sec = i128::from(NS) / unit;
+                let Ok(secs) = u32::try_from(units.div_euclid(per_sec)) else {
+                    return refuse("is outside pcap's unsigned 32-bit seconds");
+                };
                 let mut h = [0u8; 16];
-                h[0..4].copy_from_slice(&(units.div_euclid(per_sec) as u32).to_le_bytes());
+                h[0..4].copy_from_slice(&secs.to_le_bytes());
                 h[4..8].copy_from_slice(&(units.rem_euclid(per_sec) as u32).to_le_bytes());
                 h[8..12].copy_from_slice(&(data.len() as u32).to_le_bytes());
                 h[12..16].copy_from_slice(&orig_len.to_le_bytes());
@@ -152,7 +161,9 @@ impl<W: Write> Writer<W> {
             }
             Format::Pcapng { .. } => {
                 // Enhanced Packet Block on interface 0.
-                let units = units as u64;
+                let Ok(units) = u64::try_from(units) else {
+                    return refuse("is outside pcapng's unsigned 64-bit units");
+                };
                 let mut epb = std::mem::take(&mut self.scratch);
                 epb.clear();
                 epb.extend_from_slice(&0u32.to_le_bytes());
