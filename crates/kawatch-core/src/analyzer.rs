@@ -566,25 +566,11 @@ mod tests {
             len: u32,
             window: u16,
         ) -> &mut Self {
-            let c = Endpoint::new([198, 18, 0, 1].into(), 40000);
-            let s = Endpoint::new([198, 18, 0, 2].into(), 5000);
-            let (src, dst) = match by {
-                By::C => (c, s),
-                By::S => (s, c),
-            };
             self.frame += 1;
             let seg = Segment {
                 frame: self.frame,
-                ts: Timestamp::from_secs_f64(1_000_000.0 + at),
-                src,
-                dst,
-                vlan: Vlan::NONE,
-                seq: SeqNumber(seq),
-                ack: SeqNumber(ack),
-                flags: TcpFlags(flags),
                 window,
-                payload_len: len,
-                sack: None,
+                ..seg_at(at, by, flags, seq, ack, len)
             };
             let evs: Vec<_> = self
                 .an
