@@ -247,6 +247,12 @@ pub(crate) const COLUMNS: &[Column] = &[
             };
             let kernel = match r.state {
                 State::Dead | State::Reset { .. } | State::Closed | State::Closing => None,
+                // The socket is read twice a second: while the wire shows
+                // probing, its timer speaks only once it has probes out too.
+                State::Probing { .. } | State::Overdue => r
+                    .socket
+                    .filter(|s| s.timer.probes_out > 0)
+                    .and_then(kernel_next),
                 _ => r.socket.and_then(kernel_next),
             };
             let text = match (r.ended && r.prober.is_some(), r.state) {
