@@ -9,9 +9,7 @@ mod table;
 
 pub use self::csv::write_csv;
 pub use self::json::{event_json, write_json, Local, REPORT_VERSION};
-pub use self::sockets::{
-    keepalive_text, write_sockets_json, write_sockets_table, SocketJson, SOCKETS_VERSION,
-};
+pub use self::sockets::{write_sockets_json, write_sockets_table, SocketJson, SOCKETS_VERSION};
 pub use self::summary::{SourceInfo, Totals};
 pub use self::table::write_table;
 

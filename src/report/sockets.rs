@@ -112,7 +112,7 @@ pub fn write_sockets_json(
 
 /// The keepalive column: `off`, `on`, or idle/intvl/count with TCP_USER_TIMEOUT
 /// when set, and `~` before values inferred from the timer.
-pub fn keepalive_text(s: &LocalSocket) -> String {
+fn keepalive_text(s: &LocalSocket) -> String {
     let k = &s.keepalive;
     let mark = if k.from == Some(SettingsFrom::Timer) {
         "~"

@@ -335,23 +335,11 @@ impl Conversation {
         assert!(self.packets.is_empty(), "the handshake comes first");
         let a_isn = self.half[0].nxt.wrapping_sub(1);
         let b_isn = self.half[1].nxt.wrapping_sub(1);
-        let syn = Segment {
-            seq: a_isn,
-            ack: None,
-            syn: true,
-            fin: false,
-            rst: false,
-            psh: false,
-            payload: &[],
-            sack: None,
-        };
-        self.emit(A, syn, Role::Other);
+        self.syn(A);
         self.wait(0.0002);
         let syn_ack = Segment {
-            seq: b_isn,
             ack: Some(a_isn.wrapping_add(1)),
-            syn: true,
-            ..syn
+            ..Self::syn_segment(b_isn)
         };
         self.emit(B, syn_ack, Role::Other);
         self.wait(0.00003);
@@ -362,7 +350,12 @@ impl Conversation {
     /// connection; nothing answers it here.
     pub fn syn(&mut self, side: Side) -> &mut Self {
         let isn = self.half[side.index()].nxt.wrapping_sub(1);
-        let syn = Segment {
+        self.emit(side, Self::syn_segment(isn), Role::Other)
+    }
+
+    /// A SYN at `isn`, no ACK.
+    fn syn_segment(isn: u32) -> Segment<'static> {
+        Segment {
             seq: isn,
             ack: None,
             syn: true,
@@ -371,8 +364,7 @@ impl Conversation {
             psh: false,
             payload: &[],
             sack: None,
-        };
-        self.emit(side, syn, Role::Other)
+        }
     }
 
     /// An RST answering an unexpected ACK (RFC 793, 3.4): seq = that ACK's
@@ -380,13 +372,20 @@ impl Conversation {
     /// flag. What a host sends back to a challenge ACK (KEEPALIVE-FACTS item
     /// 19): no keepalive reply.
     pub fn reset_to_ack(&mut self, side: Side) -> &mut Self {
+        self.rst_at_peers_ack(side, Role::Other)
+    }
+
+    /// An RST from `side` with no ACK flag at the peer's ack number (the
+    /// peer's idea of this side's snd_nxt), as RFC 793 answers an ACK that
+    /// fits no connection.
+    fn rst_at_peers_ack(&mut self, side: Side, role: Role) -> &mut Self {
         let acked = self.half[side.peer().index()].rcv_nxt;
         let seg = Segment {
             ack: None,
             rst: true,
             ..Segment::ack(acked, 0)
         };
-        self.emit(side, seg, Role::Other)
+        self.emit(side, seg, role)
     }
 
     /// Leaves out the first `n` packets written so far: the capture starts
@@ -488,13 +487,7 @@ impl Conversation {
     /// The RST of a peer that lost the connection, answering a probe: no ACK
     /// flag, seq = the probe's ack number.
     pub fn probe_rst(&mut self, side: Side) -> &mut Self {
-        let probes_ack = self.half[side.peer().index()].rcv_nxt;
-        let seg = Segment {
-            ack: None,
-            rst: true,
-            ..Segment::ack(probes_ack, 0)
-        };
-        self.emit(side, seg, Role::ProbeRst)
+        self.rst_at_peers_ack(side, Role::ProbeRst)
     }
 
     /// The prober giving up (Linux `tcp_send_active_reset`): RST, ACK at
