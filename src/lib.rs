@@ -11,7 +11,7 @@
 //! let mut src = Source::open_file("capture.pcap".as_ref(), None)?;
 //! let mut an = Analyzer::new(src.link_type());
 //! while let Next::Frame(f) = src.next_frame()? {
-//!     for ev in an.ingest_frame_with_len(f.ts, f.data, f.wire_len) {
+//!     for ev in f.ingest(&mut an) {
 //!         println!("{} {:?}", ev.frame, ev.kind);
 //!     }
 //! }

@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use kawatch::capture::{CaptureError, LiveOptions, Source};
+use kawatch::capture::{CaptureError, LiveOptions, OpenOptions, Reader, Source};
 use kawatch::core::Limits;
 use kawatch::report::Format;
 use kawatch::report::{write_sockets_json, write_sockets_table};
@@ -52,6 +52,10 @@ struct WatchArgs {
     /// Replay a capture file (`.pcap`, `.pcapng`, `-` for standard input) instead of capturing.
     #[arg(short, long, value_name = "FILE")]
     read: Option<String>,
+    /// With --read: which reader reads the file: kawatch's own, or libpcap's
+    /// (the reference; it refuses pcapng files mixing link types or byte orders).
+    #[arg(long, value_enum, default_value_t = Reader::Native, requires = "read")]
+    reader: Reader,
     /// With --read: replay at N times real time (default: as fast as it reads).
     #[arg(long, value_name = "N", requires = "read", value_parser = parse_speed)]
     speed: Option<f64>,
@@ -234,6 +238,10 @@ struct ReportArgs {
     /// With --interface: do not read this box's sockets (no "socket" in the report).
     #[arg(long)]
     no_sockets: bool,
+    /// Which reader reads a file: kawatch's own, or libpcap's (the reference;
+    /// it refuses pcapng files mixing link types or byte orders).
+    #[arg(long, value_enum, default_value_t = Reader::Native)]
+    reader: Reader,
     /// Capture file (`.pcap`, `.pcapng`, or `-` for standard input), unless
     /// --interface is given; then an optional BPF filter, as tcpdump takes it.
     #[arg(
@@ -357,14 +365,19 @@ fn report(args: ReportArgs) -> Result<()> {
                 bail!("no capture given: kawatch report FILE [FILTER...], `-` for standard input, or --interface IF");
             };
             let filter = rest.collect::<Vec<_>>().join(" ");
+            let open = OpenOptions {
+                filter: Some(&filter),
+                reader: args.reader,
+                stop: Some(&STOP),
+            };
             if file == "-" {
-                Source::open_stdin_interruptible(Some(&filter), &STOP)?
+                Source::open_stdin_with(&open)?
             } else {
                 file_size = std::fs::metadata(&file)
                     .ok()
                     .filter(std::fs::Metadata::is_file)
                     .map(|m| m.len());
-                Source::open_file_interruptible(Path::new(&file), Some(&filter), &STOP)?
+                Source::open_file_with(Path::new(&file), &open)?
             }
         }
     };
@@ -408,9 +421,14 @@ fn watch(args: WatchArgs) -> Result<()> {
         bail!("--netns and --pid go with a live capture, not --read");
     }
     let filter = args.filter.join(" ");
+    let open = OpenOptions {
+        filter: Some(&filter),
+        reader: args.reader,
+        stop: None,
+    };
     let src = match &args.read {
-        Some(file) if file == "-" => Source::open_stdin(Some(&filter))?,
-        Some(file) => Source::open_file(Path::new(file), Some(&filter))?,
+        Some(file) if file == "-" => Source::open_stdin_with(&open)?,
+        Some(file) => Source::open_file_with(Path::new(file), &open)?,
         None => {
             args.netns.enter()?;
             let opts = LiveOptions {

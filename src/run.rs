@@ -188,6 +188,9 @@ pub fn run_report(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    for w in src.take_warnings() {
+        eprintln!("kawatch: warning: {w}");
+    }
     summary.frames = an.counters().frames;
     if interrupted {
         summary.interrupted = true;
@@ -257,7 +260,7 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
 
 /// One frame through the analyser; with `--format events`, its events out.
 fn feed(an: &mut Analyzer, f: Frame<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    let events = an.ingest_frame_with_len(f.ts, f.data, f.wire_len);
+    let events = f.ingest(an);
     if format == Format::Events {
         for ev in events {
             write_event(ev, out)?;

@@ -16,12 +16,12 @@
 //! `Feed::step` does everything due by then and waits for it, so what a
 //! scripted run shows depends on the script alone.
 
-use crate::capture::{CaptureError, Next};
+use crate::capture::{CaptureError, Frame, Next};
 use crate::run::wall_clock;
 use crate::tui::source::FrameSource;
 use kawatch_core::Snapshot;
-use kawatch_core::Timestamp;
 use kawatch_core::{with_sockets, Analyzer, Limits};
+use kawatch_core::{LinkType, Timestamp};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -313,7 +313,7 @@ fn live_capture(mut src: impl FrameSource, live: &Live) {
         }
         match src.next_frame() {
             Ok(Next::Frame(f)) => {
-                lock(&live.an).ingest_frame_with_len(f.ts, f.data, f.wire_len);
+                f.ingest(&mut lock(&live.an));
             }
             Ok(Next::Timeout) => {}
             Ok(Next::End) => {
@@ -416,9 +416,9 @@ struct Worker<S> {
     next_expire: Instant,
     /// Replay: the capture clock.
     clock: Option<Timestamp>,
-    /// Replay: the next frame (time, length on the wire, bytes), read but
-    /// not yet due.
-    held: Option<(Timestamp, u32, Vec<u8>)>,
+    /// Replay: the next frame (time, length on the wire, link type, bytes),
+    /// read but not yet due.
+    held: Option<(Timestamp, u32, Option<LinkType>, Vec<u8>)>,
     pacer: Option<Pacer>,
     /// Replay: a frame buffer to reuse.
     spare: Option<Vec<u8>>,
@@ -587,7 +587,7 @@ impl<S: FrameSource> Worker<S> {
         for _ in 0..BATCH {
             match self.src.next_frame() {
                 Ok(Next::Frame(f)) => {
-                    self.an.ingest_frame_with_len(f.ts, f.data, f.wire_len);
+                    f.ingest(&mut self.an);
                 }
                 Ok(Next::Timeout) => {
                     work = Work::Stalled;
@@ -617,11 +617,11 @@ impl<S: FrameSource> Worker<S> {
             if self.held.is_none() {
                 match self.src.next_frame() {
                     Ok(Next::Frame(f)) => {
-                        let (ts, wire_len) = (f.ts, f.wire_len);
+                        let (ts, wire_len, link) = (f.ts, f.wire_len, f.link);
                         let mut buf = self.spare.take().unwrap_or_default();
                         buf.clear();
                         buf.extend_from_slice(f.data);
-                        self.held = Some((ts, wire_len, buf));
+                        self.held = Some((ts, wire_len, link, buf));
                     }
                     Ok(Next::Timeout) => return Work::Stalled,
                     Ok(Next::End) => {
@@ -634,7 +634,7 @@ impl<S: FrameSource> Worker<S> {
                     }
                 }
             }
-            let Some((ts, _, _)) = &self.held else {
+            let Some((ts, ..)) = &self.held else {
                 return Work::More;
             };
             let ts = *ts;
@@ -645,8 +645,14 @@ impl<S: FrameSource> Worker<S> {
             if ts > clock {
                 return Work::Due(pacer.wall_time(ts));
             }
-            if let Some((ts, wire_len, data)) = self.held.take() {
-                self.an.ingest_frame_with_len(ts, &data, wire_len);
+            if let Some((ts, wire_len, link, data)) = self.held.take() {
+                let frame = Frame {
+                    ts,
+                    data: &data,
+                    wire_len,
+                    link,
+                };
+                frame.ingest(&mut self.an);
                 self.spare = Some(data);
             }
             fed += 1;

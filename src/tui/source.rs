@@ -56,8 +56,8 @@ pub struct Frames {
     name: String,
     link: LinkType,
     link_name: String,
-    /// Timestamp, length on the wire, captured bytes.
-    frames: Vec<(Timestamp, u32, Vec<u8>)>,
+    /// Timestamp, length on the wire, link type, captured bytes.
+    frames: Vec<(Timestamp, u32, Option<LinkType>, Vec<u8>)>,
     next: usize,
     ends_with: Option<CaptureError>,
 }
@@ -79,12 +79,12 @@ impl Frames {
     /// Adds a whole frame captured at `ts`.
     pub fn push(&mut self, ts: Timestamp, data: Vec<u8>) {
         let wire_len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-        self.frames.push((ts, wire_len, data));
+        self.frames.push((ts, wire_len, Some(self.link), data));
     }
 
     /// Adds a frame captured at `ts` that was `wire_len` bytes on the wire.
     pub fn push_with_len(&mut self, ts: Timestamp, data: Vec<u8>, wire_len: u32) {
-        self.frames.push((ts, wire_len, data));
+        self.frames.push((ts, wire_len, Some(self.link), data));
     }
 
     /// Makes the input end with `e` after its frames (a cut-off file).
@@ -98,9 +98,12 @@ impl Frames {
         let mut out = Frames::new(src.name(), src.link_type(), src.link_name());
         loop {
             match src.next_frame() {
-                Ok(Next::Frame(Frame { ts, data, wire_len })) => {
-                    out.push_with_len(ts, data.to_vec(), wire_len);
-                }
+                Ok(Next::Frame(Frame {
+                    ts,
+                    data,
+                    wire_len,
+                    link,
+                })) => out.frames.push((ts, wire_len, link, data.to_vec())),
                 Ok(Next::Timeout) => {}
                 Ok(Next::End) => break,
                 Err(e) => {
@@ -126,12 +129,13 @@ impl Frames {
 impl FrameSource for Frames {
     fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
         match self.frames.get(self.next) {
-            Some((ts, wire_len, data)) => {
+            Some((ts, wire_len, link, data)) => {
                 self.next += 1;
                 Ok(Next::Frame(Frame {
                     ts: *ts,
                     data,
                     wire_len: *wire_len,
+                    link: *link,
                 }))
             }
             None => match self.ends_with.take() {

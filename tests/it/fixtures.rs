@@ -23,7 +23,7 @@ use std::process::Command;
 use kawatch_synth::cases::{self, Case};
 use serde_json::Value;
 
-fn crate_root() -> &'static Path {
+pub(crate) fn crate_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -33,7 +33,7 @@ fn env_flag(name: &str) -> bool {
 
 /// Every `.pcap`/`.pcapng` under `fixtures/` (but not `fixtures/expected/`),
 /// relative to the crate root, with `/` separators, sorted.
-fn fixture_captures() -> Vec<String> {
+pub(crate) fn fixture_captures() -> Vec<String> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = fs::read_dir(dir) else {
             return;
@@ -536,6 +536,20 @@ fn semantics() -> Vec<Semantics> {
         case("linktype_ipv6", 12, 1, vec![alive(CLIENT6, &[], 3)]),
         case("pcapng", 12, 1, vec![alive(CLIENT, &[], 3)]),
         case("pcap_nanosecond", 10, 1, vec![dead(CLIENT, &[])]),
+        case("pcap_big_endian", 10, 1, vec![dead(CLIENT, &[])]),
+        // Item 4 of issue 11: each frame decoded by its own interface's link
+        // type and cut by its own snaplen.
+        case(
+            "pcapng_interfaces",
+            32,
+            3,
+            vec![
+                alive(CLIENT, &[], 3),
+                dead("198.18.1.1:40001", &[]),
+                alive(CLIENT6, &[], 2),
+            ],
+        ),
+        case("pcapng_byte_orders", 10, 1, vec![dead(CLIENT, &[])]),
         case("seq_wraparound", 10, 1, vec![dead(CLIENT, &[])]),
         Semantics {
             truncated: true,

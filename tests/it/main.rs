@@ -16,6 +16,7 @@ mod corpus;
 mod fixtures;
 mod generated;
 mod numbers;
+mod reader;
 mod support;
 mod tshark;
 mod tui_e2e;

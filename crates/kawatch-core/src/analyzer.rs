@@ -100,9 +100,22 @@ impl Analyzer {
     /// events it decided. Payload lengths come from the IP header as far as
     /// the wire length allows (see [`crate::decode_with_len`]).
     pub fn ingest_frame_with_len(&mut self, ts: Timestamp, data: &[u8], wire_len: u32) -> &[Event] {
+        self.ingest_link_frame(self.link, ts, data, wire_len)
+    }
+
+    /// As [`Analyzer::ingest_frame_with_len`], for a frame of link type
+    /// `link` rather than the analyser's: a capture whose interfaces differ
+    /// (pcapng) hands each frame with its own.
+    pub fn ingest_link_frame(
+        &mut self,
+        link: LinkType,
+        ts: Timestamp,
+        data: &[u8],
+        wire_len: u32,
+    ) -> &[Event] {
         self.counters.frames += 1;
         self.saw(ts);
-        match decode_with_len(self.link, self.counters.frames, ts, data, wire_len) {
+        match decode_with_len(link, self.counters.frames, ts, data, wire_len) {
             Some(seg) => {
                 self.counters.tcp_segments += 1;
                 self.process(&seg);
@@ -112,6 +125,16 @@ impl Analyzer {
                 self.events.clear();
             }
         }
+        &self.events
+    }
+
+    /// Counts a frame that cannot be decoded at all (its link type is not one
+    /// kawatch decodes) as undecoded, so no frame goes uncounted.
+    pub fn ingest_undecodable(&mut self, ts: Timestamp) -> &[Event] {
+        self.counters.frames += 1;
+        self.counters.undecoded += 1;
+        self.saw(ts);
+        self.events.clear();
         &self.events
     }
 

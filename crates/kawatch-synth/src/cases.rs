@@ -62,6 +62,9 @@ pub fn all() -> Vec<Case> {
         case!(linktype_ipv6),
         case!(pcapng),
         case!(pcap_nanosecond),
+        case!(pcap_big_endian),
+        case!(pcapng_interfaces),
+        case!(pcapng_byte_orders),
         case!(seq_wraparound),
         case!(cut_off),
         case!(ethernet_trailer),
@@ -386,6 +389,50 @@ fn pcap_nanosecond() -> Capture {
     c.starting_at(t0_plus_ns(123_456_789));
     linux_dead(&mut c);
     Capture::new(LinkType::Ethernet, Format::PcapNano).with(c)
+}
+
+/// A classic pcap written by a big-endian machine (magic a1b2c3d4 read
+/// as d4c3b2a1 here), every header field big-endian.
+fn pcap_big_endian() -> Capture {
+    let mut c = Conversation::new(client(), server());
+    linux_dead(&mut c);
+    ethernet().big_endian().with(c)
+}
+
+/// pcapng with three interfaces, as `dumpcap -i eth0 -i any -i tun0`
+/// writes it: Ethernet (snaplen 262144), Linux cooked v2 (snaplen 128) and
+/// raw IP (snaplen 96), in microseconds. A keepalive flow on each; the
+/// cooked one's frames are cut by its interface's snaplen, the raw one's
+/// are not (they are shorter). libpcap 1.10 refuses such a file.
+fn pcapng_interfaces() -> Capture {
+    let mut eth = Conversation::new(client(), server());
+    linux_alive(&mut eth, 3);
+    let mut sll2 = Conversation::new(
+        Host::v4([198, 18, 1, 1], 40001, 3),
+        Host::v4([198, 18, 1, 2], 5001, 4),
+    );
+    sll2.starting_at(t0_plus_ns(250_000_000)).captured_at(B);
+    linux_dead(&mut sll2);
+    let mut raw = Conversation::new(client6(), server6());
+    raw.starting_at(t0_plus_ns(500_000_000));
+    linux_alive(&mut raw, 2);
+    Capture::new(LinkType::Ethernet, Format::Pcapng { tsresol: 6 })
+        .with(eth)
+        .with_on(LinkType::LinuxSll2, 128, sll2)
+        .with_on(LinkType::Raw, 96, raw)
+}
+
+/// pcapng whose sections alternate byte order every 4 records (as when
+/// captures from a little- and a big-endian machine are concatenated with
+/// `cat`); each section declares its interface again. libpcap 1.10 refuses
+/// such a file.
+fn pcapng_byte_orders() -> Capture {
+    let mut c = Conversation::new(client(), server());
+    c.starting_at(t0_plus_ns(987_654_321));
+    linux_dead(&mut c);
+    Capture::new(LinkType::Ethernet, Format::Pcapng { tsresol: 9 })
+        .with(c)
+        .section_every(4)
 }
 
 /// A's 120-byte request brings its snd_nxt to exactly 2^32, so its probes

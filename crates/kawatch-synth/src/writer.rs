@@ -11,8 +11,11 @@
 //!
 //! Edge cases it writes on purpose: nanosecond pcap (magic `a1b23c4d`),
 //! pcapng with an `if_tsresol` option, records cut to the snapshot length
-//! (the original length kept, as `tcpdump -s` does), and a file whose last
-//! bytes are cut off mid-record ([`Writer::cut_tail`]).
+//! (the original length kept, as `tcpdump -s` does), a file whose last
+//! bytes are cut off mid-record ([`Writer::cut_tail`]), big-endian files
+//! ([`Writer::big_endian`]), and pcapng files with several interfaces of
+//! different link types and snapshot lengths ([`Writer::interface`]) and
+//! several sections of different byte orders ([`Writer::section`]).
 
 use std::io::{self, Write};
 
@@ -73,6 +76,11 @@ pub struct Writer<W: Write> {
     /// Bytes of the file so far, held ones included.
     len: u64,
     started: bool,
+    /// Every number in the file is big-endian (the current section's, in pcapng).
+    big_endian: bool,
+    /// pcapng: the interfaces declared, (link type, snapshot length); the
+    /// first is the writer's own.
+    interfaces: Vec<(LinkType, u32)>,
     /// One record, assembled before it goes out.
     scratch: Vec<u8>,
 }
@@ -95,8 +103,48 @@ impl<W: Write> Writer<W> {
             held: Vec::new(),
             len: 0,
             started: false,
+            big_endian: false,
+            interfaces: Vec::new(),
             scratch: Vec::with_capacity(64),
         }
+    }
+
+    /// Every number in the file big-endian, as a big-endian machine writes
+    /// it (the first section, in pcapng).
+    pub fn big_endian(mut self) -> Writer<W> {
+        assert!(!self.started, "set the byte order before writing");
+        self.big_endian = true;
+        self
+    }
+
+    /// pcapng: declares another interface, of link type `link` with
+    /// snapshot length `snaplen`; returns its index for
+    /// [`Writer::write_record_on`]. Interface 0 is the writer's own.
+    pub fn interface(&mut self, link: LinkType, snaplen: u32) -> io::Result<u32> {
+        assert!(
+            matches!(self.format, Format::Pcapng { .. }),
+            "only pcapng has several interfaces"
+        );
+        self.start()?;
+        self.interfaces.push((link, snaplen));
+        self.idb(link, snaplen)?;
+        Ok(self.interfaces.len() as u32 - 1)
+    }
+
+    /// pcapng: starts a new section in the given byte order, declaring the
+    /// same interfaces again, in the same order.
+    pub fn section(&mut self, big_endian: bool) -> io::Result<()> {
+        assert!(
+            matches!(self.format, Format::Pcapng { .. }),
+            "only pcapng has sections"
+        );
+        self.start()?;
+        self.big_endian = big_endian;
+        self.shb()?;
+        for (link, snaplen) in self.interfaces.clone() {
+            self.idb(link, snaplen)?;
+        }
+        Ok(())
     }
 
     /// Records longer than `snaplen` are cut to it; the file header says so.
@@ -131,8 +179,25 @@ impl<W: Write> Writer<W> {
         captured: &[u8],
         orig_len: u32,
     ) -> io::Result<()> {
+        self.write_record_on(0, ts, captured, orig_len)
+    }
+
+    /// As [`Writer::write_record`], on interface `iface` (pcapng; see
+    /// [`Writer::interface`]), cut to that interface's snapshot length.
+    pub fn write_record_on(
+        &mut self,
+        iface: u32,
+        ts: Timestamp,
+        captured: &[u8],
+        orig_len: u32,
+    ) -> io::Result<()> {
         self.start()?;
-        let data = &captured[..captured.len().min(self.snaplen as usize)];
+        let snaplen = match self.interfaces.get(iface as usize) {
+            Some(&(_, snaplen)) => snaplen,
+            None if iface == 0 => self.snaplen,
+            None => panic!("interface {iface} was not declared"),
+        };
+        let data = &captured[..captured.len().min(snaplen as usize)];
         let unit = self.format.unit_ns();
         let ns = ts.0;
         let refuse = |what: &str| {
@@ -152,25 +217,25 @@ impl<W: Write> Writer<W> {
                     return refuse("is outside pcap's unsigned 32-bit seconds");
                 };
                 let mut h = [0u8; 16];
-                h[0..4].copy_from_slice(&secs.to_le_bytes());
-                h[4..8].copy_from_slice(&(units.rem_euclid(per_sec) as u32).to_le_bytes());
-                h[8..12].copy_from_slice(&(data.len() as u32).to_le_bytes());
-                h[12..16].copy_from_slice(&orig_len.to_le_bytes());
+                h[0..4].copy_from_slice(&self.u32b(secs));
+                h[4..8].copy_from_slice(&self.u32b(units.rem_euclid(per_sec) as u32));
+                h[8..12].copy_from_slice(&self.u32b(data.len() as u32));
+                h[12..16].copy_from_slice(&self.u32b(orig_len));
                 self.put(&h)?;
                 self.put(data)
             }
             Format::Pcapng { .. } => {
-                // Enhanced Packet Block on interface 0.
+                // Enhanced Packet Block.
                 let Ok(units) = u64::try_from(units) else {
                     return refuse("is outside pcapng's unsigned 64-bit units");
                 };
                 let mut epb = std::mem::take(&mut self.scratch);
                 epb.clear();
-                epb.extend_from_slice(&0u32.to_le_bytes());
-                epb.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
-                epb.extend_from_slice(&(units as u32).to_le_bytes());
-                epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
-                epb.extend_from_slice(&orig_len.to_le_bytes());
+                epb.extend_from_slice(&self.u32b(iface));
+                epb.extend_from_slice(&self.u32b((units >> 32) as u32));
+                epb.extend_from_slice(&self.u32b(units as u32));
+                epb.extend_from_slice(&self.u32b(data.len() as u32));
+                epb.extend_from_slice(&self.u32b(orig_len));
                 epb.extend_from_slice(data);
                 epb.resize(epb.len().next_multiple_of(4), 0);
                 let r = self.block(6, &epb);
@@ -203,7 +268,6 @@ impl<W: Write> Writer<W> {
             return Ok(());
         }
         self.started = true;
-        let link = self.link.code();
         match self.format {
             Format::PcapMicro | Format::PcapNano => {
                 let magic: u32 = match self.format {
@@ -211,45 +275,73 @@ impl<W: Write> Writer<W> {
                     _ => 0xa1b2_3c4d,
                 };
                 let mut h = Vec::with_capacity(24);
-                h.extend_from_slice(&magic.to_le_bytes());
-                h.extend_from_slice(&2u16.to_le_bytes()); // version 2.4
-                h.extend_from_slice(&4u16.to_le_bytes());
-                h.extend_from_slice(&0i32.to_le_bytes()); // thiszone
-                h.extend_from_slice(&0u32.to_le_bytes()); // sigfigs
-                h.extend_from_slice(&self.snaplen.to_le_bytes());
-                h.extend_from_slice(&u32::from(link).to_le_bytes());
+                h.extend_from_slice(&self.u32b(magic));
+                h.extend_from_slice(&self.u16b(2)); // version 2.4
+                h.extend_from_slice(&self.u16b(4));
+                h.extend_from_slice(&self.u32b(0)); // thiszone
+                h.extend_from_slice(&self.u32b(0)); // sigfigs
+                h.extend_from_slice(&self.u32b(self.snaplen));
+                h.extend_from_slice(&self.u32b(u32::from(self.link.code())));
                 self.put(&h)
             }
-            Format::Pcapng { tsresol } => {
-                // Section Header Block: byte-order magic, version 1.0, length unknown.
-                let mut shb = Vec::new();
-                shb.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
-                shb.extend_from_slice(&1u16.to_le_bytes());
-                shb.extend_from_slice(&0u16.to_le_bytes());
-                shb.extend_from_slice(&(-1i64).to_le_bytes());
-                self.block(0x0a0d_0d0a, &shb)?;
-                // Interface Description Block: link type, snaplen, if_tsresol.
-                let mut idb = Vec::new();
-                idb.extend_from_slice(&link.to_le_bytes());
-                idb.extend_from_slice(&0u16.to_le_bytes());
-                idb.extend_from_slice(&self.snaplen.to_le_bytes());
-                idb.extend_from_slice(&9u16.to_le_bytes()); // if_tsresol
-                idb.extend_from_slice(&1u16.to_le_bytes());
-                idb.extend_from_slice(&[tsresol, 0, 0, 0]);
-                idb.extend_from_slice(&[0, 0, 0, 0]); // opt_endofopt
-                self.block(1, &idb)
+            Format::Pcapng { .. } => {
+                self.interfaces.push((self.link, self.snaplen));
+                self.shb()?;
+                self.idb(self.link, self.snaplen)
             }
+        }
+    }
+
+    /// Section Header Block: byte-order magic, version 1.0, length unknown.
+    fn shb(&mut self) -> io::Result<()> {
+        let mut shb = Vec::new();
+        shb.extend_from_slice(&self.u32b(0x1a2b_3c4d));
+        shb.extend_from_slice(&self.u16b(1));
+        shb.extend_from_slice(&self.u16b(0));
+        shb.extend_from_slice(&[0xff; 8]); // -1 in either byte order
+        self.block(0x0a0d_0d0a, &shb)
+    }
+
+    /// Interface Description Block: link type, snaplen, if_tsresol.
+    fn idb(&mut self, link: LinkType, snaplen: u32) -> io::Result<()> {
+        let Format::Pcapng { tsresol } = self.format else {
+            unreachable!("pcapng only")
+        };
+        let mut idb = Vec::new();
+        idb.extend_from_slice(&self.u16b(link.code()));
+        idb.extend_from_slice(&self.u16b(0));
+        idb.extend_from_slice(&self.u32b(snaplen));
+        idb.extend_from_slice(&self.u16b(9)); // if_tsresol
+        idb.extend_from_slice(&self.u16b(1));
+        idb.extend_from_slice(&[tsresol, 0, 0, 0]);
+        idb.extend_from_slice(&[0, 0, 0, 0]); // opt_endofopt
+        self.block(1, &idb)
+    }
+
+    fn u16b(&self, v: u16) -> [u8; 2] {
+        if self.big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    }
+
+    fn u32b(&self, v: u32) -> [u8; 4] {
+        if self.big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
         }
     }
 
     /// A pcapng block: type, total length, body (32-bit aligned), total length again.
     fn block(&mut self, block_type: u32, body: &[u8]) -> io::Result<()> {
         assert_eq!(body.len() % 4, 0);
-        let total = (12 + body.len()) as u32;
-        self.put(&block_type.to_le_bytes())?;
-        self.put(&total.to_le_bytes())?;
+        let total = self.u32b((12 + body.len()) as u32);
+        self.put(&self.u32b(block_type))?;
+        self.put(&total)?;
         self.put(body)?;
-        self.put(&total.to_le_bytes())
+        self.put(&total)
     }
 
     /// Bytes of the file, in order; the last `cut_tail` of them are held back.

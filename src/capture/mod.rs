@@ -1,5 +1,7 @@
-//! Frames from libpcap: capture files (pcap, pcapng), standard input, and live
-//! interfaces. The only module that touches libpcap.
+//! Frames from capture files (pcap, pcapng), standard input, and live
+//! interfaces. The only module that touches libpcap: live interfaces and BPF
+//! are libpcap's; files are read by kawatch's own reader ([`file`]), or by
+//! libpcap when asked ([`Reader::Libpcap`], the reference).
 
 // The OS calls here need unsafe: libpcap takes an open descriptor (a
 // duplicated stdin, a file opened once, a pipe), files are opened with open(2)
@@ -7,8 +9,13 @@
 // started with SIGINT blocked, and a live read waits in poll(2).
 #![allow(unsafe_code)]
 
+mod bpf;
+mod file;
+
+use bpf::Filter;
+use file::{FileReader, ReadError};
 use kawatch_core::LinkType;
-use kawatch_core::Timestamp;
+use kawatch_core::{Analyzer, Event, Timestamp};
 use pcap::{Activated, Capture, Device, Offline, Precision};
 use std::ffi::CString;
 use std::fs::File;
@@ -206,6 +213,44 @@ pub struct Frame<'a> {
     /// The frame's length on the wire (libpcap's `len`): more than
     /// `data.len()` when the snaplen cut it.
     pub wire_len: u32,
+    /// Its link type; `None` when kawatch does not decode it (an interface
+    /// of a pcapng file with several).
+    pub link: Option<LinkType>,
+}
+
+impl Frame<'_> {
+    /// Feeds the frame to `an`; the events it decided. A frame of a link
+    /// type kawatch does not decode counts as undecoded.
+    pub fn ingest<'a>(&self, an: &'a mut Analyzer) -> &'a [Event] {
+        match self.link {
+            Some(link) => an.ingest_link_frame(link, self.ts, self.data, self.wire_len),
+            None => an.ingest_undecodable(self.ts),
+        }
+    }
+}
+
+/// Which reader reads capture files and standard input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Reader {
+    /// kawatch's own: faster, reads pcap seconds past 2038, and pcapng files
+    /// whose interfaces have different link types or whose sections have
+    /// different byte orders.
+    #[default]
+    Native,
+    /// libpcap's `pcap_fopen_offline`, the reference.
+    Libpcap,
+}
+
+/// How to open a capture file or standard input.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenOptions<'a> {
+    /// A BPF filter, as tcpdump takes it.
+    pub filter: Option<&'a str>,
+    /// Which reader reads it.
+    pub reader: Reader,
+    /// Set (by a Ctrl-C handler installed without `SA_RESTART`) to give up
+    /// a wait: for a FIFO's writer, or for bytes from a pipe.
+    pub stop: Option<&'static AtomicBool>,
 }
 
 /// What the next read gave.
@@ -232,7 +277,7 @@ pub struct Stats {
 
 /// An open capture.
 pub struct Source {
-    cap: Capture<dyn Activated>,
+    input: Input,
     link: LinkType,
     dlt_name: String,
     name: String,
@@ -246,6 +291,42 @@ pub struct Source {
     /// An input that is not a regular file, replayed to libpcap through a
     /// pipe by a thread of its own.
     feeder: Option<Feeder>,
+}
+
+/// What frames are read from.
+enum Input {
+    /// libpcap: a live interface, or a file with [`Reader::Libpcap`].
+    Libpcap(Capture<dyn Activated>),
+    /// kawatch's own file reader.
+    File(Box<NativeFile>),
+}
+
+/// A file or standard input read by kawatch's own reader.
+struct NativeFile {
+    reader: FileReader<File>,
+    filter: Option<Filter>,
+    /// Per LINKTYPE_ met: its link type (if decoded) and filter program.
+    links: Vec<LinkState>,
+    /// What the caller should be told (see [`Source::take_warnings`]).
+    warnings: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct LinkState {
+    linktype: u32,
+    link: Option<LinkType>,
+    program: Pass,
+}
+
+/// Which frames of a link type the filter lets through.
+#[derive(Clone, Copy, Debug)]
+enum Pass {
+    /// No filter.
+    All,
+    /// Those the filter's program for this link type accepts.
+    Program(usize),
+    /// None: the filter does not apply to this link type.
+    None,
 }
 
 /// The thread that copies a FIFO, pipe or character device into the pipe
@@ -328,52 +409,50 @@ impl std::fmt::Debug for Source {
 }
 
 impl Source {
-    /// Opens a capture file, applying an optional BPF filter.
+    /// Opens a capture file with kawatch's own reader, applying an optional
+    /// BPF filter.
+    pub fn open_file(path: &Path, filter: Option<&str>) -> Result<Source, CaptureError> {
+        Source::open_file_with(
+            path,
+            &OpenOptions {
+                filter,
+                ..OpenOptions::default()
+            },
+        )
+    }
+
+    /// Opens a capture file as `opts` say.
     ///
     /// The path is opened once, so FIFOs, `/dev/fd/N` (a shell's `<(...)`)
     /// and character devices work: the first bytes are read to recognise a
-    /// gzip file, and libpcap then reads the same descriptor (a regular file,
-    /// from its start again) or a pipe that replays those bytes and copies
-    /// the rest (anything else).
-    pub fn open_file(path: &Path, filter: Option<&str>) -> Result<Source, CaptureError> {
-        Source::open_path(path, filter, None)
-    }
-
-    /// As [`Source::open_file`], but opening gives up with
-    /// [`CaptureError::Interrupted`] when `stop` is set while it waits (for a
-    /// FIFO's writer, or for the first bytes of a pipe). The signal handler
-    /// that sets `stop` must be installed without `SA_RESTART`, so that the
-    /// wait returns `EINTR`.
-    pub fn open_file_interruptible(
-        path: &Path,
-        filter: Option<&str>,
-        stop: &AtomicBool,
-    ) -> Result<Source, CaptureError> {
-        Source::open_path(path, filter, Some(stop))
-    }
-
-    fn open_path(
-        path: &Path,
-        filter: Option<&str>,
-        stop: Option<&AtomicBool>,
-    ) -> Result<Source, CaptureError> {
+    /// gzip file, and the reader goes on from them. (libpcap, which must
+    /// read the descriptor itself, is handed a regular file from its start
+    /// again, or a pipe that replays those bytes and copies the rest.)
+    ///
+    /// With `opts.stop`, opening gives up with [`CaptureError::Interrupted`]
+    /// when it is set while a wait (for a FIFO's writer, or for the first
+    /// bytes of a pipe) is interrupted.
+    pub fn open_file_with(path: &Path, opts: &OpenOptions<'_>) -> Result<Source, CaptureError> {
         let name = path.display().to_string();
         let unreadable = |e: io::Error| CaptureError::Unreadable {
             path: name.clone(),
             reason: e.to_string(),
         };
         let interrupted = || CaptureError::Interrupted { name: name.clone() };
-        let mut file = match open_read(path, stop) {
+        let mut file = match open_read(path, opts.stop) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(interrupted()),
             r => r.map_err(unreadable)?,
         };
         let regular = file.metadata().map_err(unreadable)?.is_file();
-        let head = match read_head(&mut file, 2, stop) {
+        let head = match read_head(&mut file, 2, opts.stop) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(interrupted()),
             r => r.map_err(unreadable)?,
         };
         if head == [0x1f, 0x8b] {
             return Err(CaptureError::Compressed { name });
+        }
+        if opts.reader == Reader::Native {
+            return Source::native(file, &head, name, opts);
         }
         let (fd, feeder) = if regular {
             file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
@@ -382,7 +461,7 @@ impl Source {
             let (read_end, feeder) = Feeder::start(file, head).map_err(unreadable)?;
             (read_end.into_raw_fd(), Some(feeder))
         };
-        let cap = offline(fd, &name, stop).map_err(|e| {
+        let cap = offline(fd, &name, opts.stop).map_err(|e| {
             // A pipe that failed to read shows to libpcap as a short file.
             match feeder.as_ref().and_then(Feeder::error) {
                 Some(reason) => CaptureError::Unreadable {
@@ -392,29 +471,23 @@ impl Source {
                 None => e,
             }
         })?;
-        let mut src = Source::finish(cap.into(), name, filter, false)?;
+        let mut src = Source::finish(cap.into(), name, opts.filter, false)?;
         src.feeder = feeder;
         Ok(src)
     }
 
     /// Opens standard input as a capture (`tcpdump -w - | kawatch report -`).
     pub fn open_stdin(filter: Option<&str>) -> Result<Source, CaptureError> {
-        Source::stdin(filter, None)
+        Source::open_stdin_with(&OpenOptions {
+            filter,
+            ..OpenOptions::default()
+        })
     }
 
-    /// As [`Source::open_stdin`], but gives up with
-    /// [`CaptureError::Interrupted`] when `stop` is set while waiting for the
-    /// capture's header (see [`Source::open_file_interruptible`]).
-    pub fn open_stdin_interruptible(
-        filter: Option<&str>,
-        stop: &AtomicBool,
-    ) -> Result<Source, CaptureError> {
-        Source::stdin(filter, Some(stop))
-    }
-
-    fn stdin(filter: Option<&str>, stop: Option<&AtomicBool>) -> Result<Source, CaptureError> {
+    /// Opens standard input as `opts` say (see [`Source::open_file_with`]).
+    pub fn open_stdin_with(opts: &OpenOptions<'_>) -> Result<Source, CaptureError> {
         let name = "-".to_string();
-        // SAFETY: libpcap takes ownership of a duplicate of fd 0, so closing
+        // SAFETY: a duplicate of fd 0 is owned by what reads it, so closing
         // the capture never closes the process's own standard input.
         let fd = unsafe { libc::dup(0) };
         if fd < 0 {
@@ -423,8 +496,95 @@ impl Source {
                 reason: std::io::Error::last_os_error().to_string(),
             });
         }
-        let cap = offline(fd, &name, stop)?;
-        Source::finish(cap.into(), name, filter, false)
+        if opts.reader == Reader::Libpcap {
+            let cap = offline(fd, &name, opts.stop)?;
+            return Source::finish(cap.into(), name, opts.filter, false);
+        }
+        // SAFETY: `fd` was just made by dup and nothing else owns it.
+        let mut file = unsafe { File::from_raw_fd(fd) };
+        let head = match read_head(&mut file, 2, opts.stop) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                return Err(CaptureError::Interrupted { name })
+            }
+            Err(e) => {
+                return Err(CaptureError::Unreadable {
+                    path: name,
+                    reason: e.to_string(),
+                })
+            }
+            Ok(head) => head,
+        };
+        if head == [0x1f, 0x8b] {
+            return Err(CaptureError::Compressed { name });
+        }
+        Source::native(file, &head, name, opts)
+    }
+
+    /// kawatch's own reader over `file`, whose first bytes `head` were read.
+    fn native(
+        file: File,
+        head: &[u8],
+        name: String,
+        opts: &OpenOptions<'_>,
+    ) -> Result<Source, CaptureError> {
+        let read_error = |e: ReadError| match e {
+            ReadError::NotACapture(reason) => CaptureError::NotACapture {
+                name: name.clone(),
+                reason,
+            },
+            ReadError::Interrupted => CaptureError::Interrupted { name: name.clone() },
+            e => read_failure(&name, 0, e),
+        };
+        let mut reader = FileReader::open(file, head, opts.stop).map_err(read_error)?;
+        let leading: Vec<u32> = reader
+            .leading_interfaces()
+            .map_err(read_error)?
+            .iter()
+            .map(|i| i.link)
+            .collect();
+        let Some(&first) = leading.first() else {
+            return Err(CaptureError::NotACapture {
+                name,
+                reason: "it has no interface description block".into(),
+            });
+        };
+        // The first link type kawatch decodes; refused only if none is.
+        let Some(link) = leading
+            .iter()
+            .find_map(|&l| LinkType::from_dlt(bpf::dlt_of_linktype(l)))
+        else {
+            let dlt = bpf::dlt_of_linktype(first);
+            return Err(CaptureError::UnsupportedLink {
+                name,
+                dlt,
+                dlt_name: bpf::dlt_name(dlt),
+            });
+        };
+        let filter = opts
+            .filter
+            .filter(|f| !f.trim().is_empty())
+            .map(Filter::new);
+        let mut native = NativeFile {
+            reader,
+            filter,
+            links: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mut names = String::new();
+        for l in leading {
+            native.link_state(l, &mut names)?;
+        }
+        Ok(Source {
+            input: Input::File(Box::new(native)),
+            link,
+            dlt_name: names,
+            name,
+            live: false,
+            poll_fd: None,
+            frames: 0,
+            stop: None,
+            feeder: None,
+        })
     }
 
     /// Opens a live capture in immediate mode (a probe shows at once).
@@ -514,7 +674,7 @@ impl Source {
             })?;
         }
         Ok(Source {
-            cap,
+            input: Input::Libpcap(cap),
             link,
             dlt_name,
             name,
@@ -537,8 +697,14 @@ impl Source {
                 return Ok(Next::End);
             }
         }
+        let cap = match &mut self.input {
+            Input::File(f) => {
+                return f.next_frame(&mut self.frames, &mut self.dlt_name, &self.name)
+            }
+            Input::Libpcap(cap) => cap,
+        };
         let (poll_fd, stop) = (self.poll_fd, self.stop);
-        match self.cap.next_packet() {
+        match cap.next_packet() {
             Ok(p) => {
                 self.frames += 1;
                 // time_t and suseconds_t are i64 here but not on every target.
@@ -558,6 +724,7 @@ impl Source {
                     ts,
                     data: p.data,
                     wire_len: p.header.len,
+                    link: Some(self.link),
                 }))
             }
             Err(pcap::Error::TimeoutExpired) => {
@@ -630,16 +797,28 @@ impl Source {
         }
     }
 
+    /// Problems met while reading that did not stop it, each once (e.g. a
+    /// filter that does not apply to one interface's link type); taken.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        match &mut self.input {
+            Input::File(f) => std::mem::take(&mut f.warnings),
+            Input::Libpcap(_) => Vec::new(),
+        }
+    }
+
     /// Frames handed out so far.
     pub fn frames_read(&self) -> u64 {
         self.frames
     }
 
     fn kernel_stats(&mut self) -> Option<Stats> {
+        let Input::Libpcap(cap) = &mut self.input else {
+            return None;
+        };
         if !self.live {
             return None;
         }
-        self.cap.stats().ok().map(|s| Stats {
+        cap.stats().ok().map(|s| Stats {
             received: s.received,
             dropped: s.dropped,
             if_dropped: s.if_dropped,
@@ -664,6 +843,118 @@ impl Source {
     /// Whether this is a live capture.
     pub fn is_live(&self) -> bool {
         self.live
+    }
+}
+
+impl NativeFile {
+    /// The next frame that passes the filter, or the end.
+    fn next_frame<'a>(
+        &'a mut self,
+        frames: &mut u64,
+        names: &mut String,
+        name: &str,
+    ) -> Result<Next<'a>, CaptureError> {
+        loop {
+            let record = match self.reader.next() {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(Next::End),
+                Err(ReadError::Interrupted) => {
+                    return Err(CaptureError::Interrupted {
+                        name: name.to_string(),
+                    })
+                }
+                Err(e) => return Err(read_failure(name, *frames, e)),
+            };
+            let state = self.link_state(record.link, names)?;
+            let data = self.reader.data(&record);
+            let pass = match (&self.filter, state.program) {
+                (Some(filter), Pass::Program(p)) => filter.matches(p, data, record.wire_len),
+                (_, Pass::None) => false,
+                _ => true,
+            };
+            if !pass {
+                continue;
+            }
+            *frames += 1;
+            return Ok(Next::Frame(Frame {
+                ts: record.ts,
+                data: self.reader.data(&record),
+                wire_len: record.wire_len,
+                link: state.link,
+            }));
+        }
+    }
+
+    /// What is known of LINKTYPE_ `linktype`: met before, or now (its name is
+    /// added to `names`, and the filter compiled for it).
+    fn link_state(&mut self, linktype: u32, names: &mut String) -> Result<LinkState, CaptureError> {
+        if let Some(s) = self.links.iter().find(|s| s.linktype == linktype) {
+            return Ok(*s);
+        }
+        let dlt = bpf::dlt_of_linktype(linktype);
+        let dlt_name = bpf::dlt_name(dlt);
+        let program = match &mut self.filter {
+            None => Pass::All,
+            Some(f) => match f.program(dlt) {
+                Ok(i) => Pass::Program(i),
+                // The file's first link type: the filter is wrong.
+                Err(reason) if self.links.is_empty() => {
+                    return Err(CaptureError::BadFilter {
+                        filter: f.text().to_string(),
+                        reason,
+                    })
+                }
+                // Another interface's: the filter cannot match there.
+                Err(reason) => {
+                    self.warnings.push(format!(
+                        "the filter {:?} does not apply to link type {dlt_name} ({reason}): \
+                         no frame of that link type is read",
+                        f.text()
+                    ));
+                    Pass::None
+                }
+            },
+        };
+        let state = LinkState {
+            linktype,
+            link: LinkType::from_dlt(dlt),
+            program,
+        };
+        if !names.split(',').any(|n| n == dlt_name) {
+            if !names.is_empty() {
+                names.push(',');
+            }
+            names.push_str(&dlt_name);
+        }
+        self.links.push(state);
+        Ok(state)
+    }
+}
+
+/// What a failed read of `name` after `frames` frames means (see
+/// [`read_error`]).
+fn read_failure(name: &str, frames: u64, e: ReadError) -> CaptureError {
+    let name = name.to_string();
+    match e {
+        ReadError::Truncated(reason) => CaptureError::Truncated { name, reason },
+        ReadError::Interrupted => CaptureError::Interrupted { name },
+        ReadError::NotACapture(reason) | ReadError::Damaged(reason) if frames == 0 => {
+            CaptureError::DamagedAtStart { name, reason }
+        }
+        ReadError::Io(e) if frames == 0 => CaptureError::DamagedAtStart {
+            name,
+            reason: e.to_string(),
+        },
+        ReadError::NotACapture(reason) | ReadError::Damaged(reason) => CaptureError::Damaged {
+            name,
+            after: frames,
+            reason,
+        },
+        ReadError::Io(e) => CaptureError::Damaged {
+            name,
+            after: frames,
+            reason: e.to_string(),
+        },
     }
 }
 

@@ -1,0 +1,260 @@
+//! kawatch's own capture-file reader against libpcap's, the reference: the
+//! same frames from every capture libpcap reads (fixtures and the corpus,
+//! with and without a filter), and what libpcap refuses read as the formats
+//! define it (issue 11, item 4).
+
+use crate::fixtures::{crate_root, fixture_captures};
+use crate::support::*;
+use kawatch::capture::{CaptureError, Next, OpenOptions, Reader, Source};
+use kawatch::Timestamp;
+use kawatch_synth::{cases, Conversation, Format, LinkType, Writer, T0};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Every frame a reader hands over, and how the read ended.
+#[derive(Debug, PartialEq)]
+struct Read {
+    frames: Vec<(Timestamp, u32, Vec<u8>)>,
+    /// `None` at a clean end; the error's kind otherwise.
+    end: Option<String>,
+}
+
+fn read_all(path: &Path, reader: Reader, filter: Option<&str>) -> Result<Read, CaptureError> {
+    let mut src = Source::open_file_with(
+        path,
+        &OpenOptions {
+            filter,
+            reader,
+            stop: None,
+        },
+    )?;
+    let mut frames = Vec::new();
+    let end = loop {
+        match src.next_frame() {
+            Ok(Next::Frame(f)) => frames.push((f.ts, f.wire_len, f.data.to_vec())),
+            Ok(Next::Timeout) => {}
+            Ok(Next::End) => break None,
+            // The kind, not the words: libpcap's and kawatch's differ.
+            Err(e) => {
+                break Some(
+                    format!("{e:?}")
+                        .split([' ', '{'])
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                )
+            }
+        }
+    };
+    Ok(Read { frames, end })
+}
+
+/// Every capture under fixtures/, and the corpus's where it is present.
+fn all_captures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fixture_captures()
+        .iter()
+        .map(|rel| crate_root().join(rel))
+        .collect();
+    match corpus_dir() {
+        Some(dir) => {
+            let mut corpus: Vec<PathBuf> = std::fs::read_dir(dir)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+                .collect();
+            corpus.sort();
+            assert!(corpus.len() >= 30, "the corpus has its captures");
+            v.extend(corpus);
+        }
+        None => skip(
+            "reader::corpus",
+            "../shared/corpus is not beside the repository: fixtures only",
+        ),
+    }
+    v
+}
+
+/// Where libpcap reads a capture, kawatch's reader hands over the same
+/// frames, byte for byte, with the same times and wire lengths, and ends the
+/// same way; where libpcap gives up (a pcapng mixing link types or byte
+/// orders), kawatch reads at least what libpcap read, and on.
+#[test]
+fn both_readers_hand_over_the_same_frames() {
+    let captures = all_captures();
+    let mut compared = 0;
+    let mut libpcap_refused = Vec::new();
+    // No filter; and one that reads the wire length (`greater`), the link
+    // layer and TCP: cut frames must be filtered by their wire length.
+    for filter in [None, Some("greater 100 or tcp[tcpflags] & tcp-syn != 0")] {
+        for path in &captures {
+            let name = path.display();
+            let native = read_all(path, Reader::Native, filter)
+                .unwrap_or_else(|e| panic!("{name} ({filter:?}): kawatch's reader: {e}"));
+            match read_all(path, Reader::Libpcap, filter) {
+                Ok(lib) if lib.end.is_none() || lib.end == native.end => {
+                    assert_eq!(
+                        native.frames.len(),
+                        lib.frames.len(),
+                        "{name} ({filter:?}): frame counts"
+                    );
+                    for (i, (n, l)) in native.frames.iter().zip(&lib.frames).enumerate() {
+                        assert_eq!(n, l, "{name} ({filter:?}): frame {}", i + 1);
+                    }
+                    assert_eq!(native.end, lib.end, "{name} ({filter:?}): how it ended");
+                    compared += 1;
+                }
+                // libpcap gave up where kawatch did not.
+                Ok(lib) => {
+                    assert!(
+                        native.frames.starts_with(&lib.frames) && native.end.is_none(),
+                        "{name} ({filter:?}): libpcap ended with {:?}, kawatch with {:?}",
+                        lib.end,
+                        native.end
+                    );
+                    libpcap_refused.push(path.clone());
+                }
+                Err(_) => libpcap_refused.push(path.clone()),
+            }
+        }
+    }
+    libpcap_refused.sort();
+    libpcap_refused.dedup();
+    let refused: Vec<String> = libpcap_refused
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    // Only the files made for what libpcap 1.10 cannot read.
+    assert_eq!(
+        refused,
+        ["pcapng_byte_orders.pcapng", "pcapng_interfaces.pcapng"],
+        "captures libpcap did not read to the end"
+    );
+    assert!(compared >= 2 * 40, "{compared} comparisons");
+}
+
+/// A frame of each interface is decoded by the interface's own link type
+/// and cut by its own snapshot length; a filter is compiled per link type.
+#[test]
+fn pcapng_interfaces_each_with_its_link_type() {
+    let path = crate_root().join("fixtures/synth/pcapng_interfaces.pcapng");
+    let p = path.to_str().unwrap();
+    let r = report_json(&path);
+    assert_eq!(r["source"]["linktype"], "EN10MB,LINUX_SLL2,RAW");
+    assert_eq!(r["source"]["undecoded"], 0);
+    // The cooked interface's snaplen (128) cut its data frames; the wire
+    // length says how long they were.
+    let read = read_all(&path, Reader::Native, None).unwrap();
+    assert!(read
+        .frames
+        .iter()
+        .any(|(_, wire, data)| data.len() == 128 && *wire > 128));
+    // A filter on each link type's headers: port 5001 is on the cooked
+    // interface, IPv6 on the raw one.
+    for (filter, prober) in [
+        ("tcp port 5001", "198.18.1.1:40001"),
+        ("ip6", "[2001:db8::1]:40000"),
+        // Not on a cooked or raw interface: it matches none of theirs, and
+        // says so.
+        ("ether host 02:00:00:00:00:01", "198.18.0.1:40000"),
+    ] {
+        let o = run(&["report", "--format", "json", p, filter]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{filter}: {stderr}");
+        assert_eq!(
+            stderr.contains("does not apply to link type RAW"),
+            filter.starts_with("ether"),
+            "{filter}: {stderr}"
+        );
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let probers: Vec<&str> = r["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["keepalive"].as_array().unwrap())
+            .map(|k| k["prober"].as_str().unwrap())
+            .collect();
+        assert_eq!(probers, [prober], "{filter}");
+    }
+    // libpcap 1.10, the reference reader, refuses the file: the old failure.
+    let o = run(&["report", "--reader", "libpcap", p]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("different from the type of the first interface"));
+}
+
+/// Sections of different byte orders read as one capture: the same report
+/// as the same conversation in one little-endian section.
+#[test]
+fn pcapng_sections_of_either_byte_order() {
+    let mixed = report_json(&crate_root().join("fixtures/synth/pcapng_byte_orders.pcapng"));
+    let dir = tempfile::tempdir().unwrap();
+    let case = cases::by_file_name("pcapng_byte_orders.pcapng").unwrap();
+    let one = dir.path().join("one.pcapng");
+    let mut w = Writer::new(
+        Vec::new(),
+        Format::Pcapng { tsresol: 9 },
+        LinkType::Ethernet,
+    );
+    for f in (case.build)().frames() {
+        w.write_record(f.ts, &f.data, f.orig_len).unwrap();
+    }
+    std::fs::write(&one, w.finish().unwrap()).unwrap();
+    let single = report_json(&one);
+    assert_eq!(mixed["flows"], single["flows"]);
+    assert_eq!(mixed["source"]["frames"], 10);
+}
+
+/// An interface of a link type kawatch does not decode (802.11 here) does
+/// not refuse the file: its frames are counted as undecoded, the others
+/// read. A file with no interface kawatch decodes is refused, naming it.
+#[test]
+fn an_interface_kawatch_cannot_decode_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Conversation::new(
+        kawatch_synth::conversation::Host::v4([198, 18, 0, 1], 40000, 1),
+        kawatch_synth::conversation::Host::v4([198, 18, 0, 2], 5000, 2),
+    );
+    c.handshake()
+        .wait(2.0)
+        .probe(kawatch_synth::conversation::A);
+    c.wait(0.001).probe_ack(kawatch_synth::conversation::B);
+    let frames = kawatch_synth::Capture::new(LinkType::Ethernet, Format::PcapMicro)
+        .with(c)
+        .frames();
+    let mut w = Writer::new(
+        Vec::new(),
+        Format::Pcapng { tsresol: 6 },
+        LinkType::Ethernet,
+    );
+    let wifi = w.interface(LinkType::Other(105), 65535).unwrap();
+    for (i, f) in frames.iter().enumerate() {
+        w.write_record(f.ts, &f.data, f.orig_len).unwrap();
+        if i < 2 {
+            w.write_record_on(wifi, f.ts, &[0x80, 0, 0, 0], 4).unwrap();
+        }
+    }
+    let path = dir.path().join("mixed.pcapng");
+    std::fs::write(&path, w.finish().unwrap()).unwrap();
+    let r = report_json(&path);
+    assert_eq!(r["source"]["linktype"], "EN10MB,IEEE802_11");
+    assert_eq!(
+        (&r["source"]["frames"], &r["source"]["undecoded"]),
+        (&Value::from(frames.len() + 2), &Value::from(2))
+    );
+    assert_eq!(r["flows"][0]["keepalive"][0]["probes_answered"], 1);
+
+    let mut w = Writer::new(
+        Vec::new(),
+        Format::Pcapng { tsresol: 6 },
+        LinkType::Other(105),
+    );
+    w.write(T0, &[0x80, 0, 0, 0]).unwrap();
+    let only_wifi = dir.path().join("wifi.pcapng");
+    std::fs::write(&only_wifi, w.finish().unwrap()).unwrap();
+    let o = run(&["report", only_wifi.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("link type 105 (IEEE802_11) is not supported")
+    );
+}
