@@ -1,8 +1,8 @@
 //! The report shell: drive a [`Source`] through the [`Analyzer`] and write a
 //! report. File and live reports share it; the TUI has its own shell.
 
-use crate::capture::{CaptureError, Frame, Next, Source};
-use crate::report::{write_event, write_report, Format, Local, SourceInfo};
+use crate::capture::{CaptureError, FrameSource, Next};
+use crate::report::{write_event, write_report, Format, Labeller, Local, SourceInfo};
 use kawatch_core::Timestamp;
 use kawatch_core::{Analyzer, Limits};
 use kawatch_core::{Endpoint, LocalSocket, SocketIndex};
@@ -25,7 +25,7 @@ pub enum RunError {
 }
 
 /// How to run a report.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug, Default)]
 pub struct RunOptions<'a> {
     /// Output format.
     pub format: Format,
@@ -39,6 +39,20 @@ pub struct RunOptions<'a> {
     pub limits: Limits,
     /// Live: read this box's sockets beside the capture.
     pub local_sockets: bool,
+    /// Stop after this many frames (those the filter and the time window
+    /// let through), as `tcpdump -c`.
+    pub count: Option<u64>,
+    /// Only frames at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only frames at or before this time.
+    pub until: Option<Timestamp>,
+    /// `-w`: collect the keepalive-related frames, labelled.
+    pub labeller: Option<&'a mut Labeller>,
+    /// Name the input in each row (events, CSV): several inputs are read.
+    pub name_rows: bool,
+    /// This report follows another in the same output (see
+    /// [`SourceInfo::continues`]).
+    pub continues: bool,
 }
 
 /// How often a live report reads this box's sockets.
@@ -124,7 +138,7 @@ pub struct RunSummary {
 /// read that `stop` ends early is reported as read so far, marked
 /// `interrupted`; for a live capture, `stop` is the normal end.
 pub fn run_report(
-    src: &mut Source,
+    src: &mut dyn FrameSource,
     opts: RunOptions<'_>,
     out: &mut dyn Write,
 ) -> Result<RunSummary, RunError> {
@@ -148,6 +162,14 @@ pub fn run_report(
     // Bytes consumed, estimated from record headers and captured lengths.
     let mut consumed: u64 = 24;
     let mut stopping = false;
+    let mut labeller = opts.labeller;
+    if let Some(l) = labeller.as_deref_mut() {
+        l.start_input(src.name());
+    }
+    let row_name = opts.name_rows.then(|| src.name().to_string());
+    let in_window = |ts: Timestamp| {
+        opts.since.is_none_or(|since| ts >= since) && opts.until.is_none_or(|until| ts <= until)
+    };
     loop {
         if !stopping && (stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d)) {
             if !live {
@@ -159,6 +181,9 @@ pub fn run_report(
             src.stop();
             stopping = true;
         }
+        if opts.count.is_some_and(|c| an.counters().frames >= c) {
+            break;
+        }
         match src.next_frame() {
             Ok(Next::Frame(f)) => {
                 consumed += 16 + f.data.len() as u64;
@@ -167,7 +192,21 @@ pub fn run_report(
                         bar.set_position(consumed);
                     }
                 }
-                feed(&mut an, f, opts.format, out)?;
+                if !in_window(f.ts) {
+                    continue;
+                }
+                if let Some(l) = labeller.as_deref_mut() {
+                    l.offer(an.counters().frames + 1, &f);
+                }
+                let events = f.ingest(&mut an);
+                if let Some(l) = labeller.as_deref_mut() {
+                    l.label(events);
+                }
+                if opts.format == Format::Events {
+                    for ev in events {
+                        write_event(ev, row_name.as_deref(), out)?;
+                    }
+                }
             }
             Ok(Next::Timeout) => {}
             Ok(Next::End) => break,
@@ -207,6 +246,8 @@ pub fn run_report(
         truncated_reason,
         interrupted,
         kernel_drops: src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64),
+        name_rows: opts.name_rows,
+        continues: opts.continues,
     };
     // A live capture's flows that are this box's own connections get the
     // kernel's view of their sockets: the last reading of each, so a
@@ -256,15 +297,4 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
     .progress_chars("=> ");
     bar.set_style(style);
     bar
-}
-
-/// One frame through the analyser; with `--format events`, its events out.
-fn feed(an: &mut Analyzer, f: Frame<'_>, format: Format, out: &mut dyn Write) -> io::Result<()> {
-    let events = f.ingest(an);
-    if format == Format::Events {
-        for ev in events {
-            write_event(ev, out)?;
-        }
-    }
-    Ok(())
 }

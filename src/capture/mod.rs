@@ -11,11 +11,13 @@
 
 mod bpf;
 mod file;
+mod merge;
 
 use bpf::Filter;
 use file::{FileReader, ReadError};
 use kawatch_core::LinkType;
 use kawatch_core::{Analyzer, Event, Timestamp};
+pub use merge::Merged;
 use pcap::{Activated, Capture, Device, Offline, Precision};
 use std::ffi::CString;
 use std::fs::File;
@@ -956,6 +958,95 @@ fn read_failure(name: &str, frames: u64, e: ReadError) -> CaptureError {
             reason: e.to_string(),
         },
     }
+}
+
+/// A stream of captured frames: a [`Source`], frames in memory, several
+/// files merged. What reports and the live screen read.
+pub trait FrameSource: Send {
+    /// The next frame, a live read timeout, or the end of the input.
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError>;
+    /// The link type frames are decoded as.
+    fn link_type(&self) -> LinkType;
+    /// libpcap's name for the link type (e.g. `EN10MB`).
+    fn link_name(&self) -> &str;
+    /// The input's name: a path, `-`, or `interface:IF`.
+    fn name(&self) -> &str;
+    /// Whether this is a live capture (else a replay).
+    fn is_live(&self) -> bool;
+    /// Kernel packet counts (live captures only).
+    fn stats(&mut self) -> Option<Stats> {
+        None
+    }
+    /// Live captures: end here (see [`Source::stop`]); nothing for files.
+    fn stop(&mut self) {}
+    /// Problems met while reading that did not stop it; taken.
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Which of [`FrameSource::input_names`] the last frame came from.
+    fn input(&self) -> usize {
+        0
+    }
+    /// The inputs read: one, or several files merged.
+    fn input_names(&self) -> Vec<String> {
+        vec![self.name().to_string()]
+    }
+}
+
+impl FrameSource for Source {
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        Source::next_frame(self)
+    }
+
+    fn link_type(&self) -> LinkType {
+        Source::link_type(self)
+    }
+
+    fn link_name(&self) -> &str {
+        Source::link_name(self)
+    }
+
+    fn name(&self) -> &str {
+        Source::name(self)
+    }
+
+    fn is_live(&self) -> bool {
+        Source::is_live(self)
+    }
+
+    fn stats(&mut self) -> Option<Stats> {
+        Source::stats(self)
+    }
+
+    fn stop(&mut self) {
+        Source::stop(self);
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        Source::take_warnings(self)
+    }
+}
+
+/// The interfaces libpcap can capture on: (name, description), in
+/// libpcap's order (as `tcpdump -D` lists them).
+pub fn interfaces() -> Result<Vec<(String, Option<String>)>, CaptureError> {
+    let devices = Device::list().map_err(|e| CaptureError::Pcap {
+        name: "interfaces".into(),
+        reason: e.to_string(),
+    })?;
+    Ok(devices.into_iter().map(|d| (d.name, d.desc)).collect())
+}
+
+/// libpcap's own words for its version (`libpcap version 1.10.3 (with
+/// TPACKET_V3)`).
+pub fn libpcap_version() -> String {
+    extern "C" {
+        fn pcap_lib_version() -> *const libc::c_char;
+    }
+    // SAFETY: pcap_lib_version returns a pointer to a static NUL-terminated
+    // string that lives as long as the program.
+    let v = unsafe { std::ffi::CStr::from_ptr(pcap_lib_version()) };
+    v.to_string_lossy().into_owned()
 }
 
 /// Live captures: waits up to `ms` for a frame to read; whether one came.

@@ -11,15 +11,30 @@ fn opt<T: Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Writes the header and one row per prober. Fields never contain commas
-/// (endpoints use `[v6]:port`, lists are joined with `/`), so none are quoted.
-pub fn write_csv(flows: impl Iterator<Item = FlowView>, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{HEADER}")?;
+/// Writes the header (with `header`) and one row per prober; with `file`
+/// (several inputs are read), a first column naming the input. Fields never contain commas
+/// (endpoints use `[v6]:port`, lists are joined with `/`), so none are
+/// quoted, but for a file name with commas or quotes, quoted as RFC 4180 says.
+pub fn write_csv(
+    flows: impl Iterator<Item = FlowView>,
+    file: Option<&str>,
+    header: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let file = file.map(quote);
+    match &file {
+        _ if !header => {}
+        Some(_) => writeln!(out, "file,{HEADER}")?,
+        None => writeln!(out, "{HEADER}")?,
+    }
     for f in flows {
         let vlan: Vec<String> = f.vlan.ids().iter().map(u16::to_string).collect();
         for p in &f.probers {
             let secs = |v: Option<f64>| opt(v.map(micros));
             let ts = |v: Option<crate::Timestamp>| opt(v.map(|t| micros(t.as_secs_f64())));
+            if let Some(file) = &file {
+                write!(out, "{file},")?;
+            }
             writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
@@ -46,4 +61,14 @@ pub fn write_csv(flows: impl Iterator<Item = FlowView>, out: &mut dyn Write) -> 
         }
     }
     Ok(())
+}
+
+/// A field as RFC 4180 writes it: quoted when it holds a comma, a quote or
+/// a line break, its quotes doubled.
+fn quote(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
 }

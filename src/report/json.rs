@@ -121,7 +121,9 @@ struct Prober {
 }
 
 #[derive(Serialize)]
-struct EventLine {
+struct EventLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
     frame: u64,
     ts: f64,
     kind: &'static str,
@@ -207,9 +209,10 @@ fn prober(p: &ProberView) -> Prober {
     }
 }
 
-/// One event as a JSON value.
-pub fn event_json(ev: &Event) -> serde_json::Value {
+/// One event as a JSON value; with `file`, naming the input it came from.
+pub fn event_json(ev: &Event, file: Option<&str>) -> serde_json::Value {
     serde_json::to_value(EventLine {
+        file,
         frame: ev.frame,
         ts: ts(ev.ts),
         kind: ev.kind.as_str(),

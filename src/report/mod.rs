@@ -3,12 +3,14 @@
 
 mod csv;
 mod json;
+mod pcapng;
 mod sockets;
 mod summary;
 mod table;
 
 pub use self::csv::write_csv;
 pub use self::json::{event_json, write_json, Local, REPORT_VERSION};
+pub use self::pcapng::Labeller;
 pub use self::sockets::{write_sockets_json, write_sockets_table, SocketJson, SOCKETS_VERSION};
 pub use self::summary::{SourceInfo, Totals};
 pub use self::table::write_table;
@@ -45,13 +47,19 @@ pub fn write_report(
     match format {
         Format::Table => write_table(&totals, flows, src, out),
         Format::Json => write_json(&totals, flows, src, local, out),
-        Format::Csv => write_csv(flows, out),
+        Format::Csv => write_csv(
+            flows,
+            src.name_rows.then_some(src.name.as_str()),
+            !src.continues,
+            out,
+        ),
         Format::Events => Ok(()),
     }
 }
 
-/// Writes one event as a JSON line.
-pub fn write_event(ev: &Event, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &event_json(ev))?;
+/// Writes one event as a JSON line; with `file`, naming the input it came
+/// from (several are read).
+pub fn write_event(ev: &Event, file: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &event_json(ev, file))?;
     writeln!(out)
 }

@@ -20,6 +20,11 @@ pub struct SourceInfo {
     pub interrupted: bool,
     /// Live capture: packets the kernel dropped.
     pub kernel_drops: Option<u64>,
+    /// Several inputs are read: rows (CSV, events) name theirs.
+    pub name_rows: bool,
+    /// This report follows another in the same output (several inputs,
+    /// one report each): the CSV header is not written again.
+    pub continues: bool,
 }
 
 /// Totals a report prints besides its flows.

@@ -1,53 +1,10 @@
-//! Where the feed's frames come from: [`FrameSource`], implemented by a
-//! libpcap [`Source`] (a file, standard input, an interface) and by
-//! [`Frames`], frames held in memory (for tests, or a capture read ahead).
+//! Where the feed's frames come from: a [`FrameSource`], such as a
+//! [`Source`](crate::capture::Source) (a file, standard input, an interface)
+//! or [`Frames`], frames held in memory (for tests, or a capture read ahead).
 
-use crate::capture::{CaptureError, Frame, Next, Source, Stats};
+pub use crate::capture::FrameSource;
+use crate::capture::{CaptureError, Frame, Next};
 use kawatch_core::{LinkType, Timestamp};
-
-/// A stream of captured frames, as the feed's threads read it.
-pub trait FrameSource: Send {
-    /// The next frame, a live read timeout, or the end of the input.
-    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError>;
-    /// The link type frames are decoded as.
-    fn link_type(&self) -> LinkType;
-    /// libpcap's name for the link type (e.g. `EN10MB`).
-    fn link_name(&self) -> &str;
-    /// The input's name: a path, `-`, or `interface:IF`.
-    fn name(&self) -> &str;
-    /// Whether this is a live capture (else a replay).
-    fn is_live(&self) -> bool;
-    /// Kernel packet counts (live captures only).
-    fn stats(&mut self) -> Option<Stats> {
-        None
-    }
-}
-
-impl FrameSource for Source {
-    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
-        Source::next_frame(self)
-    }
-
-    fn link_type(&self) -> LinkType {
-        Source::link_type(self)
-    }
-
-    fn link_name(&self) -> &str {
-        Source::link_name(self)
-    }
-
-    fn name(&self) -> &str {
-        Source::name(self)
-    }
-
-    fn is_live(&self) -> bool {
-        Source::is_live(self)
-    }
-
-    fn stats(&mut self) -> Option<Stats> {
-        Source::stats(self)
-    }
-}
 
 /// Frames in memory, replayed in order; then the error the input ended
 /// with, if any (once), then the end.

@@ -12,6 +12,7 @@
 #![allow(unreachable_pub)]
 
 mod cli;
+mod cli_habits;
 mod corpus;
 mod fixtures;
 mod generated;

@@ -1,0 +1,324 @@
+//! Arguments shared by the commands, and their parsers.
+
+use crate::exit::usage;
+use anyhow::{Context, Result};
+use clap::Args;
+use kawatch::capture::{CaptureError, LiveOptions, Reader};
+use kawatch::core::Limits;
+use kawatch::sockets::Netns;
+use kawatch::Timestamp;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where a report's or a check's frames come from, and which of them count.
+#[derive(Args, Debug)]
+pub(crate) struct CaptureArgs {
+    /// Read this capture file (`.pcap`, `.pcapng`; `-` for standard input);
+    /// repeatable. Files may also be given as the first words.
+    #[arg(
+        short = 'r',
+        long = "read",
+        value_name = "FILE",
+        conflicts_with = "interface"
+    )]
+    pub(crate) read: Vec<String>,
+    /// Capture live from this interface (`any` for all).
+    #[arg(short, long, value_name = "IF")]
+    pub(crate) interface: Option<String>,
+    /// With --interface: stop after this long (e.g. 16, 30s, 5m, 1h; at most
+    /// 87600h). Ctrl-C also stops.
+    #[arg(short, long, value_parser = parse_duration)]
+    pub(crate) duration: Option<Duration>,
+    /// With --interface: capture in promiscuous mode.
+    #[arg(long)]
+    pub(crate) promisc: bool,
+    /// With --interface: kernel capture buffer size in bytes [default: 8 MiB].
+    #[arg(long, value_name = "BYTES", value_parser = parse_buffer_size)]
+    pub(crate) buffer_size: Option<i32>,
+    /// With --interface: bytes kept per frame [default: 256, all the headers kawatch reads].
+    #[arg(short, long, value_name = "BYTES", value_parser = parse_snaplen)]
+    pub(crate) snaplen: Option<i32>,
+    /// With --interface: capture, and read local sockets, in another network
+    /// namespace.
+    #[command(flatten)]
+    pub(crate) netns: NetnsArgs,
+    /// With --interface: do not read this box's sockets (wire view only).
+    #[arg(long)]
+    pub(crate) no_sockets: bool,
+    /// The BPF filter, as tcpdump takes it (instead of trailing words).
+    #[arg(
+        short = 'f',
+        long = "filter",
+        value_name = "EXPR",
+        conflicts_with = "filter_file"
+    )]
+    pub(crate) filter: Option<String>,
+    /// Read the BPF filter from FILE, as `tcpdump -F` does.
+    #[arg(short = 'F', value_name = "FILE")]
+    pub(crate) filter_file: Option<PathBuf>,
+    /// Stop after COUNT frames (those the filter and --since/--until let
+    /// through), as `tcpdump -c`; for each file when several are read.
+    #[arg(short = 'c', long, value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) count: Option<u64>,
+    /// Files: only frames at or after TIME (RFC 3339, e.g.
+    /// 2026-11-29T13:00:00Z or with an offset, or epoch seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "interface")]
+    pub(crate) since: Option<Timestamp>,
+    /// Files: only frames at or before TIME (as --since).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, conflicts_with = "interface")]
+    pub(crate) until: Option<Timestamp>,
+    /// Several files: analyse their frames together, in time order (the
+    /// files of a rotating capture), rather than one report per file.
+    #[arg(long, conflicts_with = "interface")]
+    pub(crate) merge: bool,
+    /// Which reader reads files: kawatch's own, or libpcap's (the reference;
+    /// it refuses pcapng files mixing link types or byte orders).
+    #[arg(long, value_enum, default_value_t = Reader::Native)]
+    pub(crate) reader: Reader,
+    /// Most connections tracked at once; when full, closed ones and then the
+    /// longest idle leave (counted as evicted).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
+    pub(crate) max_flows: usize,
+    /// Capture files, then the BPF filter's words (`kawatch report a.pcap
+    /// b.pcap tcp port 5432`). Words after `--` are never options.
+    #[arg(value_name = "FILE|FILTER")]
+    pub(crate) words: Vec<String>,
+}
+
+/// What to read: files, or an interface.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Inputs {
+    /// Files (`-` is standard input), in the order given.
+    Files(Vec<String>),
+    /// A live interface.
+    Live(String),
+}
+
+impl CaptureArgs {
+    /// The inputs and the filter the arguments give, as tcpdump takes them:
+    /// `-r` files or `-i`; else the leading words that name files (or `-`);
+    /// the rest is the filter, unless `-f` or `-F` gives it.
+    pub(crate) fn resolve(&self) -> Result<(Inputs, String)> {
+        let mut words = self.words.iter().peekable();
+        let inputs = if let Some(iface) = &self.interface {
+            Inputs::Live(iface.clone())
+        } else if self.duration.is_some()
+            || self.promisc
+            || self.buffer_size.is_some()
+            || self.snaplen.is_some()
+            || self.no_sockets
+            || self.netns.given()
+        {
+            return Err(usage(
+                "--duration, --promisc, --buffer-size, --snaplen, --no-sockets, --netns and \
+                 --pid go with --interface (a file is read as it is)",
+            ));
+        } else if !self.read.is_empty() {
+            Inputs::Files(self.read.clone())
+        } else {
+            let mut files = Vec::new();
+            while let Some(w) = words.next_if(|w| *w == "-" || Path::new(w).exists()) {
+                files.push(w.clone());
+            }
+            if files.is_empty() {
+                return Err(match words.peek() {
+                    // Not a filter word: a file that is not there.
+                    Some(w) if looks_like_a_file(w) => CaptureError::Unreadable {
+                        path: (*w).clone(),
+                        reason: std::io::Error::from_raw_os_error(libc::ENOENT).to_string(),
+                    }
+                    .into(),
+                    _ => usage(
+                        "no capture given: kawatch report FILE... [FILTER...], `-` for standard \
+                         input, -r FILE, or --interface IF",
+                    ),
+                });
+            }
+            Inputs::Files(files)
+        };
+        let rest: Vec<&str> = words.map(String::as_str).collect();
+        let filter = match (&self.filter, &self.filter_file, rest.is_empty()) {
+            (Some(f), None, true) => f.clone(),
+            (None, Some(path), true) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading the filter file {}", path.display()))
+                .map_err(|e| usage(format!("{e:#}")))?
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" "),
+            (None, None, _) => rest.join(" "),
+            _ => {
+                return Err(usage(format!(
+                    "the filter is given twice: by -f/-F and by the words {:?}; give one",
+                    rest.join(" ")
+                )))
+            }
+        };
+        if self.merge && matches!(&inputs, Inputs::Files(f) if f.len() < 2) {
+            return Err(usage("--merge needs several files"));
+        }
+        Ok((inputs, filter.trim().to_string()))
+    }
+
+    /// Live capture options.
+    pub(crate) fn live(&self, interface: &str) -> LiveOptions {
+        LiveOptions {
+            interface: Some(interface.to_string()),
+            promisc: self.promisc,
+            buffer_size: self.buffer_size,
+            snaplen: self.snaplen,
+        }
+    }
+
+    /// Flow-table bounds.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_flows: self.max_flows,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Whether a word that names no existing file was meant as one (a path, or a
+/// capture's extension), not as a filter word.
+fn looks_like_a_file(w: &str) -> bool {
+    w.contains('/')
+        || [".pcap", ".pcapng", ".cap", ".gz", ".dmp"]
+            .iter()
+            .any(|ext| w.ends_with(ext))
+}
+
+/// Which network namespace to look into.
+#[derive(Args, Debug)]
+pub(crate) struct NetnsArgs {
+    /// Enter this network namespace first: a name (`ip netns`) or a path
+    /// (e.g. /proc/PID/ns/net, a container's).
+    #[arg(long, value_name = "NAME|PATH", conflicts_with = "pid")]
+    pub(crate) netns: Option<String>,
+    /// Enter the network namespace of this process first.
+    #[arg(long, value_name = "PID")]
+    pub(crate) pid: Option<u32>,
+}
+
+impl NetnsArgs {
+    /// Whether a namespace was asked for.
+    pub(crate) fn given(&self) -> bool {
+        self.netns.is_some() || self.pid.is_some()
+    }
+
+    /// Enters the namespace asked for, if any. Call before any thread starts.
+    pub(crate) fn enter(&self) -> Result<()> {
+        let ns = match (&self.netns, self.pid) {
+            (Some(n), _) => Netns::Named(n.clone()),
+            (None, Some(pid)) => Netns::OfPid(pid),
+            (None, None) => return Ok(()),
+        };
+        kawatch::sockets::netns::enter(&ns)?;
+        Ok(())
+    }
+}
+
+/// Parses --max-flows: a whole number of at least 1.
+pub(crate) fn parse_max_flows(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?}: give a whole number of flows, at least 1")),
+    }
+}
+
+/// Parses --snaplen: 64 bytes (Ethernet, IPv4 and a 20-byte TCP header are
+/// 54) up to libpcap's 262144.
+pub(crate) fn parse_snaplen(s: &str) -> Result<i32, String> {
+    match s.trim().parse::<i32>() {
+        Ok(n) if (64..=262_144).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: give a number of bytes from 64 to 262144 (headers need at least 64)"
+        )),
+    }
+}
+
+/// Parses --buffer-size: at least 64 KiB, at most 2 GiB.
+pub(crate) fn parse_buffer_size(s: &str) -> Result<i32, String> {
+    match s.trim().parse::<i32>() {
+        Ok(n) if n >= 65_536 => Ok(n),
+        _ => Err(format!(
+            "{s:?}: give a number of bytes from 65536 to 2147483647"
+        )),
+    }
+}
+
+/// Parses a replay speed: a positive number of times real time.
+pub(crate) fn parse_speed(s: &str) -> Result<f64, String> {
+    let n: f64 = s
+        .trim()
+        .trim_end_matches(['x', 'X'])
+        .parse()
+        .map_err(|_| format!("{s:?} is not a speed (try 1, 10 or 0.5)"))?;
+    if !n.is_finite() || n <= 0.0 {
+        return Err(format!("{s:?}: the speed must be a positive number"));
+    }
+    Ok(n)
+}
+
+/// The longest `--duration` accepted: ten years, far beyond any capture, and
+/// well within what a `Duration` and an `Instant` hold.
+const MAX_DURATION_H: u64 = 87_600;
+
+/// Parses `16`, `30s`, `5m`, `1h`, `250ms` (a number, decimals and exponents
+/// allowed, and an optional unit), positive and at most [`MAX_DURATION_H`]
+/// hours.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, scale) = [("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)]
+        .iter()
+        .find_map(|&(unit, scale)| s.strip_suffix(unit).map(|n| (n, scale)))
+        .unwrap_or((s, 1.0));
+    let longest = format!("the longest duration accepted is {MAX_DURATION_H}h (ten years)");
+    let n: f64 = match num.trim_end().parse() {
+        Ok(n) => n,
+        Err(_) => {
+            // A number and then something else: name what is not a unit.
+            let split = s
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(s.len());
+            return Err(if split > 0 && s[..split].parse::<f64>().is_ok() {
+                format!(
+                    "unknown unit {:?} in {s:?} (use ms, s, m or h)",
+                    &s[split..]
+                )
+            } else {
+                format!("{s:?} is not a duration (try 16, 30s, 5m, 1h; {longest})")
+            });
+        }
+    };
+    let secs = n * scale;
+    if secs.is_nan() {
+        return Err(format!(
+            "{s:?} is not a duration (try 16, 30s, 5m, 1h; {longest})"
+        ));
+    }
+    if secs <= 0.0 {
+        return Err(format!("{s:?} must be positive"));
+    }
+    // `MAX_DURATION_H` hours in seconds is exact in an f64.
+    #[allow(clippy::cast_precision_loss)]
+    if secs > (MAX_DURATION_H * 3600) as f64 {
+        return Err(format!("{s:?} is too long: {longest}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses a point in time: RFC 3339 (`2026-11-29T13:00:00Z`,
+/// `2026-11-29T14:00:00.5+01:00`) or epoch seconds (`1700000000.25`).
+pub(crate) fn parse_time(s: &str) -> Result<Timestamp, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Timestamp::from_secs_f64(secs));
+        }
+    }
+    let t: jiff::Timestamp = s.parse().map_err(|e| {
+        format!("{s:?} is not a time: give RFC 3339 (2026-11-29T13:00:00Z) or epoch seconds ({e})")
+    })?;
+    Ok(Timestamp(t.as_nanosecond()))
+}

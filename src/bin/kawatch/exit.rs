@@ -1,0 +1,78 @@
+//! Exit statuses (1 is `kawatch check`'s: a rule failed), distinct for each kind of failure so that scripts and CI
+//! can tell them apart (documented in docs/report-contract.md).
+
+use anyhow::Error;
+use kawatch::capture::CaptureError;
+use std::process::ExitCode;
+
+/// Every check held; the report was written.
+pub(crate) const OK: u8 = 0;
+/// The arguments are wrong: an unknown option, a bad value or filter, no
+/// such interface (clap uses 2 for its own errors too).
+pub(crate) const USAGE: u8 = 2;
+/// An input cannot be read: missing, not a capture, compressed, damaged
+/// before its first frame, of a link type kawatch does not decode.
+pub(crate) const INPUT: u8 = 3;
+/// Not allowed: to capture, or to enter a network namespace.
+pub(crate) const PERMISSION: u8 = 4;
+/// Anything else: the output could not be written, the kernel's socket
+/// listing failed.
+pub(crate) const FAILURE: u8 = 5;
+/// Ctrl-C came before anything was read (as a shell reports SIGINT: 128 + 2).
+pub(crate) const INTERRUPTED: u8 = 130;
+
+/// A wrong argument, said in words that say what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Usage(pub(crate) String);
+
+/// A usage error as an [`anyhow::Error`].
+pub(crate) fn usage(msg: impl Into<String>) -> Error {
+    Error::new(Usage(msg.into()))
+}
+
+/// The exit status for `e`, and the line stderr gets.
+pub(crate) fn status_of(e: &Error) -> (u8, String) {
+    if let Some(u) = e.downcast_ref::<Usage>() {
+        return (USAGE, format!("kawatch: error: {u}"));
+    }
+    let message = format!("kawatch: error: {e:#}");
+    let capture = e.chain().find_map(|c| c.downcast_ref::<CaptureError>());
+    let code = match capture {
+        Some(interrupted @ CaptureError::Interrupted { .. }) => {
+            return (INTERRUPTED, format!("kawatch: {interrupted}"));
+        }
+        Some(CaptureError::BadFilter { .. } | CaptureError::NoSuchInterface { .. }) => USAGE,
+        Some(CaptureError::Permission { .. }) => PERMISSION,
+        Some(
+            CaptureError::Unreadable { .. }
+            | CaptureError::NotACapture { .. }
+            | CaptureError::Compressed { .. }
+            | CaptureError::UnsupportedLink { .. }
+            | CaptureError::DamagedAtStart { .. }
+            | CaptureError::Truncated { .. }
+            | CaptureError::Damaged { .. },
+        ) => INPUT,
+        Some(CaptureError::Pcap { .. }) | None => {
+            if e.chain().any(is_permission) {
+                PERMISSION
+            } else {
+                FAILURE
+            }
+        }
+    };
+    (code, message)
+}
+
+/// Whether an error in the chain is the OS saying "not permitted".
+fn is_permission(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+}
+
+/// Ends with `e`'s status, having said why.
+pub(crate) fn fail(e: &Error) -> ExitCode {
+    let (code, message) = status_of(e);
+    eprintln!("{message}");
+    ExitCode::from(code)
+}

@@ -1,0 +1,89 @@
+//! The `kawatch` command line.
+
+mod args;
+mod exit;
+mod report;
+mod signals;
+mod sockets;
+mod watch;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::io;
+use std::process::ExitCode;
+
+/// Watch TCP keepalives: classify probes and replies per flow and reconstruct
+/// each side's idle / interval / probe-count settings.
+///
+/// Without a subcommand: a live, full-screen view of every TCP connection's
+/// keepalive state, from an interface or a capture file replayed.
+///
+/// Exit status: 0 success; 1 `check`: a rule failed; 2 wrong arguments;
+/// 3 an input cannot be read; 4 not permitted (to capture, to enter a
+/// namespace); 5 another failure (e.g. writing the output); 130 Ctrl-C before
+/// anything was read.
+#[derive(Parser, Debug)]
+#[command(
+    name = "kawatch",
+    about,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    watch: watch::WatchArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyse captures (files, `-` for stdin, or a live interface) and print a report.
+    Report(Box<report::ReportArgs>),
+    /// List every local TCP connection's keepalive, read from the kernel now:
+    /// on or off, idle/intvl/probes, the timer, the owning process. No capture.
+    Sockets(sockets::SocketsArgs),
+    /// Print a shell completion script (e.g. `kawatch completions bash >
+    /// /etc/bash_completion.d/kawatch`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (e.g. `kawatch man > /usr/local/share/man/man1/kawatch.1`).
+    Man,
+}
+
+/// The command line's definition, with the version naming libpcap's.
+fn command() -> clap::Command {
+    let version = format!(
+        "{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        kawatch::capture::libpcap_version()
+    );
+    Cli::command().version(version)
+}
+
+fn main() -> ExitCode {
+    let matches = command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let result = match cli.command {
+        Some(Command::Report(args)) => report::report(*args),
+        Some(Command::Sockets(args)) => sockets::sockets(args),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut command(), "kawatch", &mut io::stdout());
+            Ok(())
+        }
+        Some(Command::Man) => clap_mangen::Man::new(command())
+            .render(&mut io::stdout())
+            .map_err(anyhow::Error::from),
+        None if cli.watch.list_interfaces => watch::list_interfaces(),
+        None => watch::watch(cli.watch),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => exit::fail(&e),
+    }
+}

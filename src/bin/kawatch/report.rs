@@ -1,0 +1,188 @@
+//! `kawatch report`: a capture (files, standard input, an interface) through
+//! the analyser into a report.
+
+use crate::args::{CaptureArgs, Inputs};
+use crate::exit::usage;
+use crate::signals::{install_sigint, STOP};
+use anyhow::{Context, Result};
+use clap::Args;
+use kawatch::capture::{FrameSource, Merged, OpenOptions, Source};
+use kawatch::report::{Format, Labeller};
+use kawatch::run::{run_report, RunError, RunOptions};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+#[derive(Args, Debug)]
+pub(crate) struct ReportArgs {
+    /// Output format.
+    #[arg(short = 'T', long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Write the keepalive-related frames (probes, their answers, give-ups,
+    /// zero-window probes) to FILE as pcapng, each with kawatch's label as a
+    /// packet comment; `-` for standard output (then no report is written).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub(crate) write: Option<String>,
+    #[command(flatten)]
+    pub(crate) capture: CaptureArgs,
+}
+
+/// Files smaller than this read too fast to need a progress bar.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+pub(crate) fn report(args: ReportArgs) -> Result<()> {
+    // Before opening: a wait for a FIFO's writer or a pipe's first bytes
+    // must end on Ctrl-C too.
+    install_sigint();
+    let (inputs, filter) = args.capture.resolve()?;
+    let frames_to_stdout = args.write.as_deref() == Some("-");
+    // Create the output file first: a path that cannot be written is known
+    // before a long read.
+    let frames_file = match args.write.as_deref() {
+        Some(path) if path != "-" => Some(
+            File::create(path)
+                .with_context(|| format!("cannot write {path}"))
+                .map_err(|e| usage(format!("{e:#}")))?,
+        ),
+        _ => None,
+    };
+    let mut labeller = args.write.is_some().then(Labeller::new);
+    let stdout = io::stdout();
+    let mut out: Box<dyn Write> = if frames_to_stdout {
+        Box::new(io::sink())
+    } else {
+        Box::new(BufWriter::with_capacity(1 << 16, stdout.lock()))
+    };
+    let capture = &args.capture;
+    let run = |src: &mut dyn FrameSource,
+               out: &mut dyn Write,
+               labeller: Option<&mut Labeller>,
+               progress_bytes: Option<u64>,
+               several: bool,
+               continues: bool| {
+        let opts = RunOptions {
+            format: args.format,
+            duration: capture.duration,
+            stop: Some(&STOP),
+            progress_bytes,
+            limits: capture.limits(),
+            local_sockets: !capture.no_sockets,
+            count: capture.count,
+            since: capture.since,
+            until: capture.until,
+            labeller,
+            name_rows: several,
+            continues,
+        };
+        match run_report(src, opts, out) {
+            Ok(summary) => {
+                if let Some(w) = summary.warning {
+                    eprintln!("kawatch: warning: {w}");
+                }
+                Ok(())
+            }
+            Err(RunError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(anyhow::Error::new(e).context("kawatch report")),
+        }
+    };
+    let mut failed = None;
+    match inputs {
+        Inputs::Live(iface) => {
+            capture.netns.enter()?;
+            let mut src = Source::open_live(&capture.live(&iface), Some(&filter))?;
+            run(&mut src, &mut out, labeller.as_mut(), None, false, false)?;
+        }
+        Inputs::Files(files) => {
+            let open = OpenOptions {
+                filter: Some(&filter),
+                reader: capture.reader,
+                stop: Some(&STOP),
+            };
+            let several = files.len() > 1;
+            if capture.merge {
+                let sources = files
+                    .iter()
+                    .map(|f| open_input(f, &open))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut merged = Merged::new(sources);
+                run(&mut merged, &mut out, labeller.as_mut(), None, true, false)?;
+            } else {
+                for (i, file) in files.iter().enumerate() {
+                    if i > 0 {
+                        if STOP.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
+                        if args.format == Format::Table {
+                            writeln!(out)?;
+                        }
+                    }
+                    // One input that cannot be read does not stop the others.
+                    let mut src = match open_input(file, &open) {
+                        Ok(src) => src,
+                        Err(e) if several => {
+                            eprintln!("kawatch: error: {e:#}");
+                            failed.get_or_insert(e);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    // A progress bar for long file reads, only where a person
+                    // watches stderr.
+                    let progress = std::fs::metadata(file)
+                        .ok()
+                        .filter(|m| m.is_file() && m.len() >= PROGRESS_MIN_BYTES)
+                        .map(|m| m.len())
+                        .filter(|_| io::stderr().is_terminal());
+                    run(
+                        &mut src,
+                        &mut out,
+                        labeller.as_mut(),
+                        progress,
+                        several,
+                        i > 0,
+                    )?;
+                }
+            }
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        r => r.context("writing the report")?,
+    }
+    drop(out);
+    if let Some(labeller) = labeller {
+        write_frames(&labeller, frames_file, args.write.as_deref().unwrap_or("-"))?;
+    }
+    match failed {
+        Some(e) => Err(e.context("not every input could be read")),
+        None => Ok(()),
+    }
+}
+
+/// Opens a file, or standard input for `-`.
+fn open_input(file: &str, open: &OpenOptions<'_>) -> Result<Source> {
+    Ok(if file == "-" {
+        Source::open_stdin_with(open)?
+    } else {
+        Source::open_file_with(Path::new(file), open)?
+    })
+}
+
+/// `-w`: the labelled frames into `file`, or standard output.
+fn write_frames(labeller: &Labeller, file: Option<File>, name: &str) -> Result<()> {
+    let written = match file {
+        Some(f) => labeller.write_pcapng(&mut BufWriter::new(f)),
+        None => labeller.write_pcapng(&mut BufWriter::new(io::stdout().lock())),
+    };
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        r => r.with_context(|| format!("writing {name}"))?,
+    }
+    if labeller.missed() > 0 {
+        eprintln!(
+            "kawatch: warning: {} labelled frames were decided too long after they were read to be written to {name}",
+            labeller.missed()
+        );
+    }
+    Ok(())
+}

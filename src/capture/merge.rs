@@ -1,0 +1,153 @@
+//! Several captures read as one, frames in time order, as mergecap merges
+//! them: the files a rotating capture wrote (`tcpdump -C`/`-G`), or captures
+//! of one connection's two ends.
+
+use super::{CaptureError, Frame, FrameSource, Next, Source};
+use kawatch_core::{LinkType, Timestamp};
+
+/// Frames of several sources in time order (ties go to the earlier source).
+pub struct Merged {
+    inputs: Vec<Input>,
+    name: String,
+    link_name: String,
+    /// The source the last frame came from.
+    current: usize,
+    /// The last frame handed out.
+    out: Vec<u8>,
+    /// The first error that ended a source early but left its frames
+    /// standing (a file cut off or damaged mid-way): reported once every
+    /// source has ended.
+    partial: Option<CaptureError>,
+    warnings: Vec<String>,
+}
+
+struct Input {
+    src: Source,
+    /// Its next frame, read ahead: (time, wire length, link type, bytes).
+    next: Option<(Timestamp, u32, Option<LinkType>, Vec<u8>)>,
+    ended: bool,
+}
+
+impl Merged {
+    /// `sources` merged; it is named by their names joined with `+`.
+    pub fn new(sources: Vec<Source>) -> Merged {
+        let name = join(sources.iter().map(Source::name), "+");
+        let mut link_names: Vec<&str> = Vec::new();
+        for s in &sources {
+            for l in s.link_name().split(',') {
+                if !link_names.contains(&l) {
+                    link_names.push(l);
+                }
+            }
+        }
+        let link_name = link_names.join(",");
+        Merged {
+            inputs: sources
+                .into_iter()
+                .map(|src| Input {
+                    src,
+                    next: None,
+                    ended: false,
+                })
+                .collect(),
+            name,
+            link_name,
+            current: 0,
+            out: Vec::new(),
+            partial: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Reads ahead one frame from every source that has none waiting.
+    fn fill(&mut self) -> Result<(), CaptureError> {
+        for input in &mut self.inputs {
+            while input.next.is_none() && !input.ended {
+                match input.src.next_frame() {
+                    Ok(Next::Frame(f)) => {
+                        input.next = Some((f.ts, f.wire_len, f.link, f.data.to_vec()));
+                    }
+                    Ok(Next::Timeout) => {}
+                    Ok(Next::End) => input.ended = true,
+                    // The first such error ends the merged read as it would
+                    // a single file's; any other is a warning.
+                    Err(e) if e.is_partial() => {
+                        input.ended = true;
+                        if self.partial.is_some() {
+                            self.warnings.push(e.to_string());
+                        } else {
+                            self.partial = Some(e);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            self.warnings.extend(input.src.take_warnings());
+        }
+        Ok(())
+    }
+}
+
+impl FrameSource for Merged {
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        self.fill()?;
+        let earliest = self
+            .inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, input)| input.next.as_ref().map(|n| (n.0, i)))
+            .min();
+        let Some((_, i)) = earliest else {
+            return match self.partial.take() {
+                Some(e) => Err(e),
+                None => Ok(Next::End),
+            };
+        };
+        let (ts, wire_len, link, data) = self.inputs[i].next.take().expect("read ahead");
+        self.out = data;
+        self.current = i;
+        Ok(Next::Frame(Frame {
+            ts,
+            data: &self.out,
+            wire_len,
+            link,
+        }))
+    }
+
+    fn link_type(&self) -> LinkType {
+        self.inputs
+            .first()
+            .map_or(LinkType::Ethernet, |i| i.src.link_type())
+    }
+
+    fn link_name(&self) -> &str {
+        &self.link_name
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn is_live(&self) -> bool {
+        false
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    fn input(&self) -> usize {
+        self.current
+    }
+
+    fn input_names(&self) -> Vec<String> {
+        self.inputs
+            .iter()
+            .map(|i| i.src.name().to_string())
+            .collect()
+    }
+}
+
+fn join<'a>(names: impl Iterator<Item = &'a str>, sep: &str) -> String {
+    names.collect::<Vec<_>>().join(sep)
+}

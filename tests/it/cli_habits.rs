@@ -1,0 +1,343 @@
+//! The command line as tcpdump and tshark users expect it (issue 12):
+//! options anywhere, `-r`, several files (one report each, or merged), the
+//! filter as words, `-f` or `-F`, `--`, `-D`, `-c`, `--since`/`--until`,
+//! `-w` with labelled frames, distinct exit codes, `--version`, completions
+//! and the manual page.
+
+use crate::support::*;
+use kawatch::capture::{Next, Source};
+use kawatch_synth::{cases, Format, LinkType, Writer};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn fixture(name: &str) -> String {
+    crate::fixtures::crate_root()
+        .join("fixtures/synth")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every JSON document in `text` (a stream of reports).
+fn documents(text: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .map(|v| v.expect("a JSON document"))
+        .collect()
+}
+
+fn ok(args: &[&str]) -> Output {
+    let o = run(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    o
+}
+
+#[test]
+fn options_go_before_or_after_the_inputs() {
+    let alive = fixture("alive.pcap");
+    let a = alive.as_str();
+    let reference = stdout(&ok(&["report", "--format", "json", a]));
+    for args in [
+        vec!["report", a, "--format", "json"],
+        vec!["report", "-r", a, "-T", "json"],
+        vec!["report", "-T", "json", "--read", a],
+        vec!["report", a, "-T", "json", "tcp"],
+        vec!["report", "-T", "json", a, "--", "tcp"],
+        vec!["report", "-T", "json", "-f", "tcp", a],
+    ] {
+        let got = stdout(&ok(&args));
+        assert_eq!(documents(&got), documents(&reference), "{args:?}");
+    }
+}
+
+#[test]
+fn the_filter_as_words_as_f_or_as_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let filter_file = dir.path().join("filter");
+    std::fs::write(&filter_file, "# keepalive traffic only\ntcp port 5001\n").unwrap();
+    let file = fixture("pcapng_interfaces.pcapng");
+    let probers = |args: &[&str]| -> Vec<String> {
+        let r = &documents(&stdout(&ok(args)))[0];
+        r["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["keepalive"].as_array().unwrap().clone())
+            .map(|k| k["prober"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let want = ["198.18.1.1:40001"];
+    let ff = filter_file.to_str().unwrap();
+    assert_eq!(
+        probers(&["report", "-T", "json", &file, "tcp", "port", "5001"]),
+        want
+    );
+    assert_eq!(
+        probers(&["report", "-T", "json", "-f", "tcp port 5001", &file]),
+        want
+    );
+    assert_eq!(probers(&["report", "-T", "json", "-F", ff, &file]), want);
+    // Twice is a usage error.
+    let o = run(&["report", "-f", "tcp", &file, "port", "5001"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the filter is given twice"));
+}
+
+/// Several files: one report each, every row naming its file; `--merge`
+/// reads them as one capture (a rotated capture's pieces give the report of
+/// the whole).
+#[test]
+fn several_files_one_report_each_or_merged() {
+    let (alive, dead) = (fixture("alive.pcap"), fixture("dead_give_up.pcap"));
+    // Table: a block per file.
+    let table = stdout(&ok(&["report", &alive, &dead]));
+    assert!(table.contains("alive.pcap (EN10MB)") && table.contains("dead_give_up.pcap (EN10MB)"));
+    // JSON: a stream of reports.
+    let docs = documents(&stdout(&ok(&["report", "-T", "json", &alive, &dead])));
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[1]["source"]["name"], dead.as_str());
+    // CSV: one header, a file column.
+    let csv = stdout(&ok(&["report", "-T", "csv", &alive, &dead]));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("file,a,b,"), "{csv}");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].starts_with(&alive) && lines[2].starts_with(&dead),
+        "{csv}"
+    );
+    // Events: each names its file.
+    let events = stdout(&ok(&["report", "-T", "events", &alive, &dead]));
+    let files: Vec<String> = events
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["file"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        files.contains(&alive) && files.contains(&dead) && files.len() == 12,
+        "{events}"
+    );
+    // One file: rows do not name it (as grep does).
+    let one = stdout(&ok(&["report", "-T", "events", &alive]));
+    assert!(!one.contains("\"file\""));
+
+    // A capture cut in two by time, as `tcpdump -G` rotates: merged, the
+    // same flows as the whole.
+    let dir = tempfile::tempdir().unwrap();
+    let frames = (cases::by_file_name("dead_give_up.pcap").unwrap().build)().frames();
+    let part = |name: &str, range: std::ops::Range<usize>| -> PathBuf {
+        let mut w = Writer::new(Vec::new(), Format::PcapMicro, LinkType::Ethernet);
+        for f in &frames[range] {
+            w.write_record(f.ts, &f.data, f.orig_len).unwrap();
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, w.finish().unwrap()).unwrap();
+        path
+    };
+    let (a, b) = (part("a.pcap", 0..7), part("b.pcap", 7..frames.len()));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    // Given in either order: merged by time.
+    let merged = &documents(&stdout(&ok(&["report", "-T", "json", "--merge", b, a])))[0];
+    let whole = &documents(&stdout(&ok(&["report", "-T", "json", &dead])))[0];
+    let keepalive = |r: &Value| r["flows"][0]["keepalive"].clone();
+    assert_eq!(keepalive(merged), keepalive(whole));
+    assert_eq!(merged["source"]["frames"], whole["source"]["frames"]);
+    // Apart, the second piece alone cannot show the idle.
+    let apart = documents(&stdout(&ok(&["report", "-T", "json", a, b])));
+    assert_eq!(apart.len(), 2);
+    assert_ne!(keepalive(&apart[1]), keepalive(whole));
+}
+
+#[test]
+fn count_and_time_window() {
+    let dead = fixture("dead_give_up.pcap");
+    let frames = |args: &[&str]| -> u64 {
+        let mut all = vec!["report", "-T", "json", dead.as_str()];
+        all.extend(args);
+        documents(&stdout(&ok(&all)))[0]["source"]["frames"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(frames(&[]), 10);
+    assert_eq!(frames(&["-c", "3"]), 3);
+    // The capture starts at 1700000000 (2023-11-14T22:13:20Z); the probes
+    // are 2-5 s later.
+    assert_eq!(frames(&["--since", "1700000002"]), 4);
+    assert_eq!(frames(&["--since", "2023-11-14T22:13:22Z"]), 4);
+    assert_eq!(frames(&["--since", "2023-11-14T23:13:22+01:00"]), 4);
+    assert_eq!(frames(&["--until", "1700000001"]), 6);
+    assert_eq!(
+        frames(&["--since", "1700000002", "--until", "1700000003"]),
+        1
+    );
+    assert_eq!(frames(&["--since", "1700000002", "-c", "2"]), 2);
+    let o = run(&["report", &dead, "--since", "yesterday"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("RFC 3339"), "{}", stderr(&o));
+}
+
+/// `-w`: the keepalive-related frames, labelled, in a pcapng file that
+/// kawatch (and Wireshark) read back; `-w -` writes it to standard output.
+#[test]
+fn write_labelled_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("labelled.pcapng");
+    let dead = fixture("dead_give_up.pcap");
+    let o = ok(&["report", "-w", out.to_str().unwrap(), &dead]);
+    assert!(stdout(&o).contains("dead"), "the report is still written");
+    let bytes = std::fs::read(&out).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(
+        text.matches("kawatch: keepalive probe (").count(),
+        3,
+        "three probes"
+    );
+    assert_eq!(text.matches("kawatch: give-up RST").count(), 1);
+    // The frames are the input's frames 7-10, byte for byte.
+    let read = |p: &Path| -> Vec<Vec<u8>> {
+        let mut src = Source::open_file(p, None).unwrap();
+        let mut v = Vec::new();
+        while let Next::Frame(f) = src.next_frame().unwrap() {
+            v.push(f.data.to_vec());
+        }
+        v
+    };
+    let input = read(Path::new(&dead));
+    assert_eq!(read(&out), input[6..10].to_vec());
+    // The labelled file is itself a capture kawatch reports on.
+    let r = report_json(&out);
+    assert_eq!(r["flows"][0]["keepalive"][0]["outcome"], "dead");
+    if have("tshark") {
+        let t = std::process::Command::new("tshark")
+            .args([
+                "-r",
+                out.to_str().unwrap(),
+                "-T",
+                "fields",
+                "-e",
+                "frame.comment",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            stdout(&t)
+                .lines()
+                .filter(|l| l.contains("kawatch:"))
+                .count(),
+            4
+        );
+    } else {
+        skip(
+            "cli_habits::write_labelled_frames (tshark)",
+            "tshark is not installed",
+        );
+    }
+    // `-w -`: the frames on standard output, and no report.
+    let o = ok(&["report", "-w", "-", &dead]);
+    assert_eq!(o.stdout, bytes);
+}
+
+#[test]
+fn exit_codes_say_what_went_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a capture").unwrap();
+    let t = text.to_str().unwrap();
+    let alive = fixture("alive.pcap");
+    let cases: Vec<(&str, Vec<&str>, i32)> = vec![
+        ("success", vec!["report", &alive], 0),
+        (
+            "unknown option",
+            vec!["report", "--no-such-option", &alive],
+            2,
+        ),
+        ("bad value", vec!["report", "-c", "zero", &alive], 2),
+        ("bad filter", vec!["report", &alive, "port", "banana"], 2),
+        ("no input", vec!["report"], 2),
+        (
+            "no such interface",
+            vec!["report", "-i", "kawatch-no-such-if", "-d", "1"],
+            2,
+        ),
+        ("missing file", vec!["report", "/nonexistent/x.pcap"], 3),
+        (
+            "missing file by -r",
+            vec!["report", "-r", "/nonexistent/x.pcap"],
+            3,
+        ),
+        ("not a capture", vec!["report", "-r", t], 3),
+        // With -r, the words are the filter; the file is looked at first.
+        (
+            "-r and words",
+            vec!["report", &alive, "-r", "/nonexistent/x.pcap"],
+            3,
+        ),
+        (
+            "one of several unreadable, as words",
+            vec!["report", &alive, t],
+            3,
+        ),
+    ];
+    for (name, args, code) in cases {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(code), "{name}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{name}");
+    }
+}
+
+#[test]
+fn version_completions_and_manual() {
+    let v = stdout(&ok(&["--version"]));
+    assert!(
+        v.starts_with("kawatch ") && v.contains("libpcap version"),
+        "{v}"
+    );
+    let bash = stdout(&ok(&["completions", "bash"]));
+    assert!(
+        bash.contains("_kawatch") && bash.contains("--max-flows"),
+        "bash completion"
+    );
+    let zsh = stdout(&ok(&["completions", "zsh"]));
+    assert!(zsh.contains("#compdef kawatch"));
+    let man = stdout(&ok(&["man"]));
+    assert!(
+        man.contains(".TH kawatch") && man.contains("report"),
+        "man page"
+    );
+    if have("man") {
+        let dir = tempfile::tempdir().unwrap();
+        let page = dir.path().join("kawatch.1");
+        std::fs::write(&page, &man).unwrap();
+        let o = std::process::Command::new("man")
+            .args(["-l", page.to_str().unwrap()])
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .output()
+            .unwrap();
+        assert!(stdout(&o).contains("keepalive"), "man renders it");
+    }
+}
+
+#[test]
+fn list_interfaces() {
+    let o = ok(&["-D"]);
+    let out = stdout(&o);
+    // Loopback is always there; the list is numbered as tcpdump numbers it.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(".lo")),
+        "{out}"
+    );
+}
