@@ -339,11 +339,8 @@ impl Analyzer {
     /// unkept, unless the segment is a SYN starting a new connection).
     /// Makes room first when the table is full.
     fn admit(&mut self, key: FlowKey, seg: &Segment, tx_i: usize) {
-        let restored = self.retired.take(&key);
-        if self.flows.len() >= self.limits.max_flows {
-            self.make_room();
-        }
-        let flow = match restored {
+        // Before making room, which may retire and forget other keys.
+        let flow = match self.retired.take(&key) {
             Some(flow) => *flow,
             None => {
                 let mut flow = Flow::new(key, seg, tx_i);
@@ -351,6 +348,9 @@ impl Analyzer {
                 flow
             }
         };
+        if self.flows.len() >= self.limits.max_flows {
+            self.make_room();
+        }
         self.flows.insert(key, flow);
     }
 
@@ -1276,11 +1276,13 @@ mod tests {
                 conn_seg(i, at + 0.001, By::S, A, 501, 111, 0),
             ]
         };
-        let other = |i| conn_seg(i, 50.0, By::C, A, 101, 501, 0);
+        let other = |i| conn_seg(i, 50.0 + f64::from(i), By::C, A, 101, 501, 0);
         struct Case {
             name: &'static str,
             max_retired: usize,
             before: Vec<Segment>,
+            /// Flows that follow, in a table of two.
+            others: u32,
             after: Vec<Segment>,
             partial: bool,
         }
@@ -1289,6 +1291,7 @@ mod tests {
                 name: "no keepalives when it left, its first probe later",
                 max_retired: 8,
                 before: [handshake(0, 0.0), data(0, 1.0)].concat(),
+                others: 2,
                 after: probe_after_data(0, 100.0),
                 partial: true,
             },
@@ -1296,6 +1299,16 @@ mod tests {
                 name: "keepalives, but its record was dropped",
                 max_retired: 0,
                 before: keepalive_flow(0, 0.0),
+                others: 2,
+                after: probe(0, 100.0),
+                partial: true,
+            },
+            Case {
+                // Making room for it forgets its key: it is looked up first.
+                name: "its key the oldest remembered when it comes back",
+                max_retired: 0,
+                before: keepalive_flow(0, 0.0),
+                others: 3,
                 after: probe(0, 100.0),
                 partial: true,
             },
@@ -1303,6 +1316,7 @@ mod tests {
                 name: "a new connection on the key (SYN)",
                 max_retired: 0,
                 before: keepalive_flow(0, 0.0),
+                others: 2,
                 after: [handshake(0, 100.0), probe(0, 110.0)].concat(),
                 partial: false,
             },
@@ -1310,6 +1324,7 @@ mod tests {
                 name: "never left: a capture that starts mid-connection",
                 max_retired: 0,
                 before: Vec::new(),
+                others: 2,
                 after: probe(0, 100.0),
                 partial: false,
             },
@@ -1317,7 +1332,8 @@ mod tests {
         for c in cases {
             let mut an = limited(2, c.max_retired);
             feed(&mut an, &c.before);
-            feed(&mut an, &[other(1), other(2)]);
+            let others: Vec<Segment> = (1..=c.others).map(other).collect();
+            feed(&mut an, &others);
             feed(&mut an, &c.after);
             let flows = views_of(&an, 0);
             let f = flows
@@ -1374,6 +1390,11 @@ mod tests {
             RETIRED_FLOW_BYTES + prober <= 1_331,
             "a kept flow with one prober is {} bytes, over 1.3 KiB",
             RETIRED_FLOW_BYTES + prober
+        );
+        assert!(
+            RETIRED_FLOW_BYTES + 2 * prober <= 2_100,
+            "a kept flow with two probers is {} bytes, over 2 KiB",
+            RETIRED_FLOW_BYTES + 2 * prober
         );
     }
 }
