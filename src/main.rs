@@ -68,6 +68,12 @@ struct WatchArgs {
     /// longest idle leave (counted as evicted).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
     max_flows: usize,
+    /// Most evicted connections with keepalives kept whole, still listed and
+    /// continued if they speak again: about 1.3 KiB each (2 KiB when both
+    /// sides probe). Beyond it the one kept longest is dropped, counted as
+    /// lost, and warned of.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_retired, value_parser = parse_max_retired)]
+    max_retired: usize,
     /// BPF filter, as tcpdump takes it (e.g. `tcp port 5432`).
     #[arg(
         value_name = "FILTER",
@@ -83,6 +89,13 @@ fn parse_max_flows(s: &str) -> Result<usize, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("{s:?}: give a whole number of flows, at least 1")),
     }
+}
+
+/// Parses --max-retired: a whole number, 0 to keep none.
+fn parse_max_retired(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .map_err(|_| format!("{s:?}: give a whole number of flows (0 keeps none)"))
 }
 
 /// Parses --snaplen: 64 bytes (Ethernet, IPv4 and a 20-byte TCP header are
@@ -227,6 +240,12 @@ struct ReportArgs {
     /// longest idle leave (counted as evicted).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
     max_flows: usize,
+    /// Most evicted connections with keepalives kept whole, still listed and
+    /// continued if they speak again: about 1.3 KiB each (2 KiB when both
+    /// sides probe). Beyond it the one kept longest is dropped, counted as
+    /// lost, and warned of.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_retired, value_parser = parse_max_retired)]
+    max_retired: usize,
     /// With --interface: capture, and read local sockets, in another network
     /// namespace.
     #[command(flatten)]
@@ -380,13 +399,14 @@ fn report(args: ReportArgs) -> Result<()> {
         progress_bytes,
         limits: Limits {
             max_flows: args.max_flows,
+            max_retired: args.max_retired,
             ..Limits::default()
         },
         local_sockets: !args.no_sockets,
     };
     match run_report(&mut src, opts, &mut out) {
         Ok(summary) => {
-            if let Some(w) = summary.warning {
+            for w in summary.warnings {
                 eprintln!("kawatch: warning: {w}");
             }
             Ok(())
@@ -431,6 +451,7 @@ fn watch(args: WatchArgs) -> Result<()> {
             local_sockets: args.read.is_none() && !args.no_sockets,
             limits: Limits {
                 max_flows: args.max_flows,
+                max_retired: args.max_retired,
                 ..Limits::default()
             },
         },

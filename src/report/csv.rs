@@ -5,7 +5,7 @@ use kawatch_core::FlowView;
 use std::fmt::Display;
 use std::io::{self, Write};
 
-const HEADER: &str = "a,b,vlan,prober,probes_sent,probes_answered,zero_window_probes,idle_s,intvl_s,probes,outcome,likely_idle_s,likely_intvl_s,likely_probes,os_defaults,cadence_s,detection_s,first_probe,last_probe";
+const HEADER: &str = "a,b,vlan,prober,probes_sent,probes_answered,zero_window_probes,idle_s,intvl_s,probes,outcome,likely_idle_s,likely_intvl_s,likely_probes,os_defaults,cadence_s,detection_s,first_probe,last_probe,partial";
 
 fn opt<T: Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
@@ -22,7 +22,7 @@ pub fn write_csv(flows: impl Iterator<Item = FlowView>, out: &mut dyn Write) -> 
             let ts = |v: Option<crate::Timestamp>| opt(v.map(|t| micros(t.as_secs_f64())));
             writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 f.a,
                 f.b,
                 vlan.join("/"),
@@ -42,6 +42,7 @@ pub fn write_csv(flows: impl Iterator<Item = FlowView>, out: &mut dyn Write) -> 
                 secs(p.detection_s),
                 ts(p.first_probe),
                 ts(p.last_probe),
+                f.partial,
             )?;
         }
     }
