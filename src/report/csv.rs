@@ -11,8 +11,10 @@ fn opt<T: Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Writes the header and one row per prober. Fields never contain commas
-/// (endpoints use `[v6]:port`, lists are joined with `/`), so none are quoted.
+/// Writes the header and one row per prober, its flow's `partial` in the
+/// last column (added last, so readers by position keep working). Fields
+/// never contain commas (endpoints use `[v6]:port`, lists are joined with
+/// `/`), so none are quoted.
 pub fn write_csv(flows: impl Iterator<Item = FlowView>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{HEADER}")?;
     for f in flows {
