@@ -119,9 +119,10 @@ impl SocketPoller {
 /// What happened besides the report itself.
 #[derive(Debug, Default)]
 pub struct RunSummary {
-    /// A non-fatal problem to warn about: the input was cut off mid-packet,
-    /// a record could not be read, or the read was interrupted.
-    pub warning: Option<String>,
+    /// Non-fatal problems to warn about: the input was cut off mid-packet,
+    /// a record could not be read, or the read was interrupted; flows with
+    /// keepalives were lost to the flow table's bounds.
+    pub warnings: Vec<String>,
     /// Frames read.
     pub frames: u64,
     /// The read of a file or standard input was stopped (Ctrl-C) before
@@ -218,7 +219,7 @@ pub fn run_report(
             }
             Err(e) if e.is_partial() => {
                 truncated_reason = e.partial_reason();
-                summary.warning = Some(e.to_string());
+                summary.warnings.push(e.to_string());
                 break;
             }
             Err(e) => return Err(e.into()),
@@ -233,11 +234,15 @@ pub fn run_report(
     summary.frames = an.counters().frames;
     if interrupted {
         summary.interrupted = true;
-        summary.warning = Some(format!(
+        summary.warnings.push(format!(
             "interrupted after {} packets, before the end of {}: the report covers only what was read",
             summary.frames,
             src.name()
         ));
+    }
+    let lost = an.counters().keepalive_flows_lost;
+    if lost > 0 {
+        summary.warnings.push(lost_warning(lost, opts.limits));
     }
     let info = SourceInfo {
         name: src.name().to_string(),
@@ -275,6 +280,19 @@ pub fn run_report(
         );
     }
     Ok(summary)
+}
+
+/// What to say when flows with keepalives were lost to the flow table's
+/// bounds, and what to do about it.
+fn lost_warning(lost: u64, limits: Limits) -> String {
+    format!(
+        "{lost} flow{s} with keepalives left the full flow table (--max-flows {}) and could not \
+         be kept (--max-retired {}): they are not in the report; raise --max-retired \
+         or --max-flows",
+        limits.max_flows,
+        limits.max_retired,
+        s = if lost == 1 { "" } else { "s" },
+    )
 }
 
 /// The wall clock as a capture timestamp (live captures only).

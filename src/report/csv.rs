@@ -5,16 +5,18 @@ use kawatch_core::FlowView;
 use std::fmt::Display;
 use std::io::{self, Write};
 
-const HEADER: &str = "a,b,vlan,prober,probes_sent,probes_answered,zero_window_probes,idle_s,intvl_s,probes,outcome,likely_idle_s,likely_intvl_s,likely_probes,os_defaults,cadence_s,detection_s,first_probe,last_probe";
+const HEADER: &str = "a,b,vlan,prober,probes_sent,probes_answered,zero_window_probes,idle_s,intvl_s,probes,outcome,likely_idle_s,likely_intvl_s,likely_probes,os_defaults,cadence_s,detection_s,first_probe,last_probe,partial";
 
 fn opt<T: Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Writes the header (with `header`) and one row per prober; with `file`
-/// (several inputs are read), a first column naming the input. Fields never contain commas
-/// (endpoints use `[v6]:port`, lists are joined with `/`), so none are
-/// quoted, but for a file name with commas or quotes, quoted as RFC 4180 says.
+/// Writes the header (with `header`) and one row per prober, its flow's
+/// `partial` in the last column but one (added last, so readers by position
+/// keep working); with `file` (several inputs are read), a last column
+/// naming the input. Fields never contain commas (endpoints use
+/// `[v6]:port`, lists are joined with `/`), so none are quoted, but a file
+/// name with commas or quotes is quoted as RFC 4180 says.
 pub fn write_csv(
     flows: impl Iterator<Item = FlowView>,
     file: Option<&str>,
@@ -24,7 +26,7 @@ pub fn write_csv(
     let file = file.map(quote);
     match &file {
         _ if !header => {}
-        Some(_) => writeln!(out, "file,{HEADER}")?,
+        Some(_) => writeln!(out, "{HEADER},file")?,
         None => writeln!(out, "{HEADER}")?,
     }
     for f in flows {
@@ -32,12 +34,9 @@ pub fn write_csv(
         for p in &f.probers {
             let secs = |v: Option<f64>| opt(v.map(micros));
             let ts = |v: Option<crate::Timestamp>| opt(v.map(|t| micros(t.as_secs_f64())));
-            if let Some(file) = &file {
-                write!(out, "{file},")?;
-            }
-            writeln!(
+            write!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 f.a,
                 f.b,
                 vlan.join("/"),
@@ -57,7 +56,12 @@ pub fn write_csv(
                 secs(p.detection_s),
                 ts(p.first_probe),
                 ts(p.last_probe),
+                f.partial,
             )?;
+            match &file {
+                Some(file) => writeln!(out, ",{file}")?,
+                None => writeln!(out)?,
+            }
         }
     }
     Ok(())

@@ -26,7 +26,8 @@ fn settings(p: &ProberView) -> String {
     s
 }
 
-/// Writes a summary line and a table of every prober, one row each: IDLE
+/// Writes a summary line and a table of every prober, one row each (a
+/// flow that is [`FlowView::partial`] says so after its outcome): IDLE
 /// (first probe after activity), INTVL (between unanswered probes), EVERY
 /// (between answered probes), PROBES (unanswered before give-up), DETECT
 /// (last activity to give-up) and the likely settings.
@@ -37,16 +38,20 @@ pub fn write_table(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let c = totals.counters;
-    let (mut n_flows, mut with_ka) = (0, 0);
+    let (mut n_flows, mut with_ka, mut partial) = (0, 0, 0);
     let mut rows: Vec<[String; 10]> = Vec::new();
     for f in flows {
         n_flows += 1;
         with_ka += usize::from(!f.probers.is_empty());
-        let zwp = if f.zero_window_probes > 0 {
+        partial += usize::from(f.partial);
+        let mut zwp = if f.zero_window_probes > 0 {
             format!(" +{} zwp", f.zero_window_probes)
         } else {
             String::new()
         };
+        if f.partial {
+            zwp.push_str(" (partial)");
+        }
         for p in &f.probers {
             rows.push([
                 p.endpoint.to_string(),
@@ -72,13 +77,32 @@ pub fn write_table(
     if src.interrupted {
         incomplete.push_str(" (interrupted before the end of the input)");
     }
+    let mut bounded = String::new();
+    if c.keepalive_flows_lost > 0 {
+        bounded.push_str(&format!(
+            ", {} more lost to the flow table's bounds (raise --max-retired or --max-flows)",
+            c.keepalive_flows_lost
+        ));
+    }
+    if partial > 0 {
+        let whose = if partial == 1 { "its" } else { "their" };
+        bounded.push_str(&format!("; {partial} partial ({whose} start was evicted)"));
+    }
     writeln!(
         out,
-        "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flows, {} with keepalives{incomplete}",
+        "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flows, {} with keepalives{bounded}{incomplete}",
         src.name, src.linktype, c.frames, c.tcp_segments, c.undecoded, n_flows, with_ka,
     )?;
     if with_ka == 0 {
-        return writeln!(out, "no keepalive probes seen");
+        return writeln!(
+            out,
+            "{}",
+            if c.keepalive_flows_lost > 0 {
+                "no keepalive probes in the flows kept"
+            } else {
+                "no keepalive probes seen"
+            }
+        );
     }
     let header = [
         "PROBER",

@@ -232,12 +232,16 @@ fn report_formats_agree() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(lines[0].starts_with("a,b,vlan,prober,probes_sent"));
+    assert!(lines[0].ends_with(",partial"), "{csv}");
     assert!(
         lines[1].starts_with(
             "198.18.0.1:40000,198.18.0.2:5000,,198.18.0.1:40000,1,1,0,2.049,,,alive,2"
         ),
         "{csv}"
     );
+    assert!(lines[1].ends_with(",false"), "{csv}");
+    let fields = |l: &str| l.split(',').count();
+    assert_eq!(fields(lines[0]), fields(lines[1]), "{csv}");
 
     let events = String::from_utf8(run(&["report", "--format", "events", p]).stdout).unwrap();
     let kinds: Vec<(u64, String)> = events
@@ -664,4 +668,146 @@ fn absurd_durations_are_usage_errors() {
             "-d {d}: {err}"
         );
     }
+}
+
+/// Keepalive conversations one after another, 20 s apart, each a handshake
+/// and a probe 10 s later, answered: client 198.18.0.1:(40000 + i), server
+/// 198.18.0.2:5000. With `comeback`, the first one probes again at 200 s.
+fn keepalive_flows(n: u16, comeback: bool) -> Vec<(f64, Vec<u8>)> {
+    let pkt = |port: u16, from_client: bool, seq: u32, ack: u32, syn: bool| {
+        let (c, s) = (([198, 18, 0, 1], port), ([198, 18, 0, 2], 5000u16));
+        let (src, dst) = if from_client { (c, s) } else { (s, c) };
+        let mut b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(src.0, dst.0, 64)
+            .tcp(src.1, dst.1, seq, 1000);
+        if syn {
+            b = b.syn();
+        }
+        if ack != 0 {
+            b = b.ack(ack);
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, &[]).unwrap();
+        out
+    };
+    let mut frames = Vec::new();
+    for i in 0..n {
+        let (port, t) = (40000 + i, 20.0 * f64::from(i));
+        frames.extend([
+            (t, pkt(port, true, 100, 0, true)),
+            (t + 0.001, pkt(port, false, 500, 101, true)),
+            (t + 0.002, pkt(port, true, 101, 501, false)),
+            (t + 10.0, pkt(port, true, 100, 501, false)),
+            (t + 10.001, pkt(port, false, 501, 101, false)),
+        ]);
+    }
+    if comeback {
+        frames.extend([
+            (200.0, pkt(40000, true, 100, 501, false)),
+            (200.001, pkt(40000, false, 501, 101, false)),
+        ]);
+    }
+    frames
+}
+
+/// The client ports of a JSON report's flows, and whether each is partial.
+fn listed(r: &Value) -> Vec<(u64, bool)> {
+    r["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let a = f["a"].as_str().unwrap();
+            let port = a.rsplit(':').next().unwrap().parse().unwrap();
+            (port, f["partial"].as_bool().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn keepalive_flows_beyond_the_bounds_are_counted_and_warned_of() {
+    let (_d, path) = temp("six.pcap");
+    write_pcap(&path, LinkType::Ethernet, &keepalive_flows(6, false));
+    let p = path.to_str().unwrap();
+
+    // Two flows in the table and one kept: of six, three are lost.
+    let out = run(&[
+        "report",
+        "--format",
+        "json",
+        "--max-flows",
+        "2",
+        "--max-retired",
+        "1",
+        p,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["source"]["keepalive_flows_lost"], 3, "{:#}", r["source"]);
+    assert_eq!(listed(&r), [(40003, false), (40004, false), (40005, false)]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: 3 flows with keepalives")
+            && err.contains("raise --max-retired or --max-flows"),
+        "{err}"
+    );
+
+    // Unbounded: all six, and nothing to warn of.
+    let out = run(&["report", "--format", "json", p]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["source"]["keepalive_flows_lost"], 0);
+    assert_eq!(listed(&r).len(), 6);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+
+    for bad in ["-1", "many", ""] {
+        let o = run(&["report", "--max-retired", bad, p]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "--max-retired {bad:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn a_flow_back_after_its_record_was_lost_is_marked_partial() {
+    let (_d, path) = temp("comeback.pcap");
+    write_pcap(&path, LinkType::Ethernet, &keepalive_flows(8, true));
+    let p = path.to_str().unwrap();
+    let bounds = ["--max-flows", "4", "--max-retired", "1"];
+
+    // Of eight, 40000-40002 are lost and 40003 kept; 40000 comes back,
+    // 40004 is kept and 40003 lost: 40000 is listed as a fragment.
+    let out = run(&[&["report", "--format", "json"], &bounds[..], &[p]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["source"]["keepalive_flows_lost"], 4, "{:#}", r["source"]);
+    assert_eq!(
+        listed(&r),
+        [
+            (40004, false),
+            (40005, false),
+            (40006, false),
+            (40007, false),
+            (40000, true),
+        ]
+    );
+
+    // The table says so too, and the CSV marks the fragment.
+    let out = run(&[&["report"], &bounds[..], &[p]].concat());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let summary = table.lines().next().unwrap();
+    assert!(
+        summary.contains("4 more lost") && summary.contains("1 partial"),
+        "{table}"
+    );
+    let out = run(&[&["report", "--format", "csv"], &bounds[..], &[p]].concat());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows.iter().all(|r| r.split(',').count() == 20), "{csv}");
+    assert!(
+        rows[5].starts_with("198.18.0.1:40000,") && rows[5].ends_with(",true"),
+        "{csv}"
+    );
 }

@@ -101,9 +101,14 @@ impl Wire {
     }
 
     /// Feeds every frame, in time order, to a fresh analyser.
-    fn analyzer(mut self) -> Analyzer {
+    fn analyzer(self) -> Analyzer {
+        self.analyzer_with(kawatch::core::Limits::default())
+    }
+
+    /// Feeds every frame, in time order, to a fresh analyser with these bounds.
+    fn analyzer_with(mut self, limits: kawatch::core::Limits) -> Analyzer {
         self.frames.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut an = Analyzer::new(LinkType::Ethernet);
+        let mut an = Analyzer::with_limits(LinkType::Ethernet, limits);
         for (at, bytes) in &self.frames {
             an.ingest_frame(Timestamp::from_secs_f64(T0 + at), bytes);
         }
@@ -1072,4 +1077,50 @@ fn a_replay_ended_while_probing_says_so() {
         .expect("the probing connection");
     assert!(probing.contains("capture ended, 3 unanswered"), "{t}");
     assert!(!t.contains("dead in"), "no countdown after the end: {t}");
+}
+
+/// Flows with keepalives lost to the flow table's bounds are counted beside
+/// the evictions, in words when the line has room.
+#[test]
+fn the_status_line_counts_lost_keepalive_flows() {
+    let mut w = Wire::default();
+    for i in 0..5u16 {
+        let t = 20.0 * f64::from(i);
+        Conn::new(
+            &mut w,
+            v4([198, 18, 0, 1], 41000 + i),
+            v4([198, 18, 0, 2], 80),
+        )
+        .handshake(t)
+        .answered(t + 10.0, A);
+    }
+    let limits = kawatch::core::Limits {
+        max_flows: 2,
+        max_retired: 1,
+        ..kawatch::core::Limits::default()
+    };
+    let an = w.analyzer_with(limits);
+    let snap = an.snapshot(Timestamp::from_secs_f64(T0 + 100.0));
+    assert_eq!(snap.counters.keepalive_flows_lost, 2);
+    let status = live_status();
+    let mut v = view(&snap, false, 10);
+    let wide = text(&draw(&snap, &status, &mut v, 200, 12));
+    let status_line = |t: &str| {
+        t.lines()
+            .find(|l| l.contains("evicted"))
+            .unwrap_or("")
+            .to_owned()
+    };
+    let line = status_line(&wide);
+    assert!(
+        line.contains("3 evicted (--max-flows)")
+            && line.contains("2 keepalive flows lost (--max-retired)"),
+        "{wide}"
+    );
+    let narrow = text(&draw(&snap, &status, &mut v, 80, 12));
+    let line = status_line(&narrow);
+    assert!(
+        line.contains("3 evicted") && line.contains("2 lost"),
+        "{narrow}"
+    );
 }

@@ -20,13 +20,27 @@ use crate::snapshot::{flow_view, Counters, FlowView, Snapshot};
 use crate::time::{Span, Timestamp};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 
 /// Bounds on the flow table.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     /// Most flows tracked at once; when full, the flows idle longest leave
-    /// (closed and reset ones first).
+    /// (closed and reset ones first). The keys of flows that leave and are
+    /// not kept whole (see `max_retired`) are remembered, the latest 8 to 16
+    /// times this many when the table is full, so that a later segment of
+    /// one starts a flow marked [`FlowView::partial`]: in two Bloom filters
+    /// of about 32 bytes per flow in the table (8 MiB at the default), made
+    /// at the first eviction.
     pub max_flows: usize,
+    /// Most flows with keepalives kept whole after they left the table:
+    /// [`RETIRED_FLOW_BYTES`] (552 bytes) each, and 760 more per side that
+    /// probed, so about 1.3 KiB for a flow with one prober. They are listed,
+    /// and one seen again goes back in the table and continues as if it had
+    /// never left (it left while silent, so none of its segments was
+    /// missed). When full, the one kept longest is dropped and counted in
+    /// [`Counters::keepalive_flows_lost`]. May be 0: keep none.
+    pub max_retired: usize,
     /// [`Analyzer::expire`] drops open flows idle longer than this. At least
     /// RFC 5382's 2 h 4 min, so a connection on Linux's default 2 h idle is
     /// still tracked when its first probe comes (item 16).
@@ -39,6 +53,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_flows: 262_144,
+            max_retired: 262_144,
             // 2 h 15 min: Linux's 7200 s default idle plus the timer's 12.5 % slack.
             idle_timeout: Span(8_100 * 1_000_000_000),
             closed_linger: Span(60 * 1_000_000_000),
@@ -49,8 +64,151 @@ impl Default for Limits {
 /// The shortest idle timeout [`Limits`] may have (RFC 5382: 2 h 4 min).
 pub const MIN_IDLE_TIMEOUT: Span = Span(7_440 * 1_000_000_000);
 
-/// Flows with keepalives that left the table are kept as views, up to this many.
-const MAX_RETIRED: usize = 65_536;
+/// What a flow kept whole after it left the table costs, in bytes, besides
+/// its keepalive records (one per side that probed, about 760 bytes each):
+/// the flow's state and its entries in the store and in the store's order.
+pub const RETIRED_FLOW_BYTES: usize = std::mem::size_of::<Flow>()
+    + std::mem::size_of::<(FlowKey, (u64, Box<Flow>))>()
+    + std::mem::size_of::<(u64, FlowKey)>();
+
+/// Flows with keepalives that left the table, whole, until their connection
+/// is seen again; the oldest leave first when the store is full.
+#[derive(Debug, Default)]
+struct Retired {
+    /// The flows, each with the number of its retirement.
+    flows: FxHashMap<FlowKey, (u64, Box<Flow>)>,
+    /// Retirements, oldest first; an entry whose number differs from its
+    /// flow's (or whose flow was restored) is stale and skipped.
+    order: VecDeque<(u64, FlowKey)>,
+    /// The next retirement's number.
+    next: u64,
+}
+
+impl Retired {
+    /// Takes a flow out to go back in the table.
+    fn take(&mut self, key: &FlowKey) -> Option<Box<Flow>> {
+        if self.flows.is_empty() {
+            return None;
+        }
+        self.flows.remove(key).map(|(_, f)| f)
+    }
+
+    /// Keeps `flow`, at most `cap` flows in all: returns the key of the flow
+    /// dropped to make room (`flow`'s own when `cap` is 0).
+    fn put(&mut self, flow: Box<Flow>, cap: usize) -> Option<FlowKey> {
+        if cap == 0 {
+            return Some(flow.key);
+        }
+        let mut dropped = None;
+        if self.flows.len() >= cap {
+            while let Some((n, key)) = self.order.pop_front() {
+                if self.flows.get(&key).is_some_and(|(m, _)| *m == n) {
+                    self.flows.remove(&key);
+                    dropped = Some(key);
+                    break;
+                }
+            }
+        }
+        let (n, key) = (self.next, flow.key);
+        self.next += 1;
+        self.flows.insert(key, (n, flow));
+        self.order.push_back((n, key));
+        // Restored flows leave stale entries behind: when they outnumber the
+        // live ones, sweep them (amortised O(1) per retirement).
+        if self.order.len() > 2 * self.flows.len() + 64 {
+            let flows = &self.flows;
+            self.order
+                .retain(|(n, key)| flows.get(key).is_some_and(|(m, _)| m == n));
+        }
+        dropped
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Flow> {
+        self.flows.values().map(|(_, f)| &**f)
+    }
+}
+
+/// The keys of flows that left the table and were not kept whole, so that a
+/// later segment of one starts a flow marked partial: two Bloom filters, the
+/// one filling and the one before it. A filter is made (at the first
+/// eviction, then each time the filling one is full, when the older is
+/// dropped) to take [`FORGOTTEN_PER_FLOW`] keys per flow in the table then,
+/// or per [`FORGOTTEN_MIN_FLOWS`] if fewer: so the latest 8 to 16 x
+/// `max_flows` keys are remembered when the table is full, in 24 to 48 bytes
+/// per flow. A key added is never missed while remembered; a key never added
+/// is reported present under 1 % of the time at worst (a flow wrongly
+/// called partial: it did start mid-connection, but not after an eviction),
+/// typically about once in 2,000.
+#[derive(Debug, Default)]
+struct Forgotten {
+    /// The filling filter's bits, then the older one's; empty until made.
+    bits: [Vec<u64>; 2],
+    /// Keys the filling filter takes.
+    cap: usize,
+    /// Keys added to the filling filter.
+    added: usize,
+}
+
+/// How many keys a filter of [`Forgotten`] takes, per flow in the table.
+const FORGOTTEN_PER_FLOW: usize = 8;
+
+/// A filter of [`Forgotten`] takes keys for at least this many flows.
+const FORGOTTEN_MIN_FLOWS: usize = 64;
+
+/// Bits set per key in a filter of [`Forgotten`]. With at least 12 bits a
+/// key (the filter's size is rounded up to a power of two), a full filter
+/// answers "present" for an absent key about 0.3 % of the time at most,
+/// and the pair together 0.6 %; typically far less, as the filling filter
+/// is part full.
+const FORGOTTEN_HASHES: u64 = 8;
+
+impl Forgotten {
+    /// Remembers a key; `flows` (the table's size) sizes a new filter.
+    fn remember(&mut self, key: &FlowKey, flows: usize) {
+        if self.added >= self.cap {
+            let cap = flows
+                .max(FORGOTTEN_MIN_FLOWS)
+                .saturating_mul(FORGOTTEN_PER_FLOW);
+            // At least 12 bits a key, a power of two of them, in u64 words.
+            let words = (cap.saturating_mul(12) / 64).next_power_of_two();
+            let older = std::mem::replace(&mut self.bits[0], vec![0; words]);
+            self.bits[1] = older;
+            (self.cap, self.added) = (cap, 0);
+        }
+        let filling = &mut self.bits[0];
+        for bit in bit_indices(key_hash(key), filling.len()) {
+            filling[bit / 64] |= 1 << (bit % 64);
+        }
+        self.added += 1;
+    }
+
+    /// Whether the key was remembered (or, rarely, one that shares its bits).
+    fn contains(&self, key: &FlowKey) -> bool {
+        if self.bits[0].is_empty() {
+            return false;
+        }
+        let h = key_hash(key);
+        self.bits.iter().filter(|f| !f.is_empty()).any(|filter| {
+            bit_indices(h, filter.len()).all(|bit| filter[bit / 64] & (1 << (bit % 64)) != 0)
+        })
+    }
+}
+
+/// The bits of a key's hash in a filter of `words` u64 words (a power of
+/// two): double hashing of the hash's two halves.
+fn bit_indices(h: u64, words: usize) -> impl Iterator<Item = usize> {
+    let mask = (words as u64 * 64) - 1;
+    let (h1, h2) = (h & 0xffff_ffff, (h >> 32) | 1);
+    (0..FORGOTTEN_HASHES).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) & mask) as usize)
+}
+
+/// A flow key's 64-bit hash (std's SipHash with fixed keys: well spread, and
+/// deterministic).
+fn key_hash(key: &FlowKey) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
 
 /// The keepalive analyser for one capture.
 #[derive(Debug)]
@@ -58,8 +216,10 @@ pub struct Analyzer {
     link: LinkType,
     limits: Limits,
     flows: FxHashMap<FlowKey, Flow>,
-    /// Flows with keepalives that left the table, as they were when they left.
-    retired: VecDeque<FlowView>,
+    /// Flows with keepalives that left the table, whole.
+    retired: Retired,
+    /// Keys of the other flows that left the table.
+    forgotten: Forgotten,
     events: Vec<Event>,
     counters: Counters,
     /// The earliest and latest capture timestamps seen.
@@ -81,7 +241,8 @@ impl Analyzer {
             link,
             limits,
             flows: FxHashMap::default(),
-            retired: VecDeque::new(),
+            retired: Retired::default(),
+            forgotten: Forgotten::default(),
             events: Vec::with_capacity(16),
             counters: Counters::default(),
             range: None,
@@ -219,29 +380,56 @@ impl Analyzer {
         }
     }
 
+    /// A flow leaves the table. One with keepalives is kept whole (dropping
+    /// the one kept longest when the store is full); the key of one that is
+    /// not is remembered, to mark a later segment's flow partial.
     fn retire(&mut self, key: &FlowKey) {
-        if let Some(flow) = self.flows.remove(key) {
-            self.counters.evicted += 1;
-            if flow.sides.iter().any(|s| s.prober.is_some()) {
-                if self.retired.len() >= MAX_RETIRED {
-                    self.retired.pop_front();
-                }
-                self.retired
-                    .push_back(flow_view(&flow, self.time_range().0));
+        let Some(flow) = self.flows.remove(key) else {
+            return;
+        };
+        self.counters.evicted += 1;
+        // What a new filter of forgotten keys is sized by.
+        let cap = self.flows.len() + 1;
+        if flow.sides.iter().any(|s| s.prober.is_some()) {
+            if let Some(lost) = self.retired.put(Box::new(flow), self.limits.max_retired) {
+                self.counters.keepalive_flows_lost += 1;
+                self.forgotten.remember(&lost, cap);
             }
+        } else {
+            self.forgotten.remember(key, cap);
         }
+    }
+
+    /// The flow of a segment whose key is not in the table: the flow kept
+    /// since it left, or a new one (partial when the key's flow left
+    /// unkept, unless the segment is a SYN starting a new connection).
+    /// Makes room first when the table is full.
+    fn admit(&mut self, key: FlowKey, seg: &Segment, tx_i: usize) {
+        // Before making room: retiring may forget this very key.
+        let flow = match self.retired.take(&key) {
+            Some(flow) => *flow,
+            None => {
+                let mut flow = Flow::new(key, seg, tx_i);
+                flow.partial = !seg.flags.syn() && self.forgotten.contains(&key);
+                flow
+            }
+        };
+        if self.flows.len() >= self.limits.max_flows {
+            self.make_room();
+        }
+        self.flows.insert(key, flow);
     }
 
     fn process(&mut self, seg: &Segment) {
         self.events.clear();
         let (key, tx_i) = FlowKey::of(seg);
-        if self.flows.len() >= self.limits.max_flows && !self.flows.contains_key(&key) {
-            self.make_room();
-        }
-        let flow = self
-            .flows
-            .entry(key)
-            .or_insert_with(|| Flow::new(key, seg, tx_i));
+        let flow = match self.flows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(_) => {
+                self.admit(key, seg, tx_i);
+                self.flows.get_mut(&key).expect("admitted")
+            }
+        };
         let ev = &mut self.events;
         let sig = Signature::of(seg);
         if let Some((last, at)) = flow.sides[tx_i].last_sent {
@@ -379,25 +567,13 @@ impl Analyzer {
     /// built only when the iterator reaches it: a report streams them without
     /// holding them all.
     pub fn flow_views(&self) -> impl Iterator<Item = FlowView> + '_ {
-        enum Source<'a> {
-            Live(&'a Flow),
-            Retired(&'a FlowView),
-        }
         let first_ts = self.time_range().0;
-        let live = self.flows.values().map(|f| {
+        let mut all: Vec<&Flow> = self.flows.values().chain(self.retired.iter()).collect();
+        all.sort_unstable_by_key(|f| {
             let (a, b) = (f.sides[f.a].endpoint, f.sides[1 - f.a].endpoint);
-            ((f.first_seen, a, b, f.key.vlan), Source::Live(f))
+            (f.first_seen, a, b, f.key.vlan)
         });
-        let retired = self
-            .retired
-            .iter()
-            .map(|v| ((v.first_seen, v.a, v.b, v.vlan), Source::Retired(v)));
-        let mut all: Vec<_> = retired.chain(live).collect();
-        all.sort_unstable_by_key(|(key, _)| *key);
-        all.into_iter().map(move |(_, src)| match src {
-            Source::Live(f) => flow_view(f, first_ts),
-            Source::Retired(v) => v.clone(),
-        })
+        all.into_iter().map(move |f| flow_view(f, first_ts))
     }
 }
 
@@ -990,5 +1166,341 @@ mod tests {
         );
         assert_eq!(an.expire(Timestamp::from_secs_f64(9_000.0)), 1);
         assert_eq!(an.flow_count(), 0);
+    }
+
+    /// Flow `i`'s segment: its client is 198.18.1.1:(20000 + i), its server
+    /// 198.18.1.2:5000; `at` is seconds.
+    fn conn_seg(i: u32, at: f64, by: By, flags: u8, seq: u32, ack: u32, len: u32) -> Segment {
+        let c = Endpoint::new([198, 18, 1, 1].into(), 20_000 + i as u16);
+        let s = Endpoint::new([198, 18, 1, 2].into(), 5000);
+        let (src, dst) = match by {
+            By::C => (c, s),
+            By::S => (s, c),
+        };
+        Segment {
+            src,
+            dst,
+            ..seg_at(at, by, flags, seq, ack, len)
+        }
+    }
+
+    /// Flow `i`'s handshake at `t0` (client next seq 101, server 501).
+    fn handshake(i: u32, t0: f64) -> Vec<Segment> {
+        vec![
+            conn_seg(i, t0, By::C, S, 100, 0, 0),
+            conn_seg(i, t0 + 0.001, By::S, S | A, 500, 101, 0),
+            conn_seg(i, t0 + 0.002, By::C, A, 101, 501, 0),
+        ]
+    }
+
+    /// Flow `i`'s client probes at `at` and the server answers.
+    fn probe(i: u32, at: f64) -> Vec<Segment> {
+        vec![
+            conn_seg(i, at, By::C, A, 100, 501, 0),
+            conn_seg(i, at + 0.001, By::S, A, 501, 101, 0),
+        ]
+    }
+
+    /// Flow `i` from its handshake at `t0` to a first probe 10 s later, answered.
+    fn keepalive_flow(i: u32, t0: f64) -> Vec<Segment> {
+        [handshake(i, t0), probe(i, t0 + 10.0)].concat()
+    }
+
+    fn limited(max_flows: usize, max_retired: usize) -> Analyzer {
+        let limits = Limits {
+            max_flows,
+            max_retired,
+            ..Limits::default()
+        };
+        Analyzer::with_limits(LinkType::Ethernet, limits)
+    }
+
+    fn feed(an: &mut Analyzer, segs: &[Segment]) {
+        for seg in segs {
+            an.ingest(seg);
+        }
+    }
+
+    /// The listed flows of client port 20000 + `i`.
+    fn views_of(an: &Analyzer, i: u32) -> Vec<FlowView> {
+        an.flow_views()
+            .filter(|f| f.a.port == 20_000 + i as u16)
+            .collect()
+    }
+
+    #[test]
+    fn a_keepalive_flow_that_left_the_table_comes_back_whole() {
+        // Flow 0 probes once, leaves the table while silent, and probes
+        // again: one flow, as an unbounded table would have it.
+        fn later(i: u32) -> Segment {
+            conn_seg(i, 15.0, By::C, A, 101, 501, 0)
+        }
+        type Leave = fn(&mut Analyzer);
+        let cases: [(&str, Analyzer, Leave); 2] = [
+            ("table full", limited(2, 8), |an| {
+                feed(an, &[later(1), later(2)]);
+            }),
+            ("expired", limited(16, 8), |an| {
+                assert_eq!(
+                    an.expire(Timestamp::from_secs_f64(1_000_000.0 + 9_000.0)),
+                    1
+                );
+            }),
+        ];
+        for (name, mut an, leave) in cases {
+            let mut whole = limited(1024, 0);
+            let before = keepalive_flow(0, 0.0);
+            let after = probe(0, 9_100.0);
+            feed(&mut an, &before);
+            feed(&mut whole, &before);
+            leave(&mut an);
+            assert!(an.counters().evicted >= 1, "{name}: flow 0 left");
+            assert!(an.flows.values().all(|f| f.key.lo.port != 20_000), "{name}");
+            feed(&mut an, &after);
+            feed(&mut whole, &after);
+
+            let [got] = views_of(&an, 0).try_into().unwrap_or_else(|v: Vec<_>| {
+                panic!("{name}: flow 0 listed {} times: {v:#?}", v.len())
+            });
+            let p = &got.probers[0];
+            assert_eq!((p.probes_sent, p.probes_answered), (2, 2), "{name}");
+            // From the server's SYN-ACK to the first probe.
+            assert!(close(p.idle_s, 10.0 - 0.001), "{name}: {:?}", p.idle_s);
+            assert_eq!(got.segments, 7, "{name}: segments of both parts");
+            assert!(!got.partial, "{name}");
+            let [unbounded] = views_of(&whole, 0).try_into().unwrap();
+            assert_eq!(format!("{got:?}"), format!("{unbounded:?}"), "{name}");
+            assert_eq!(an.counters().keepalive_flows_lost, 0, "{name}");
+        }
+    }
+
+    #[test]
+    fn keepalive_flows_beyond_the_store_are_counted_lost() {
+        // (max_flows, max_retired, keepalive flows): below 32 flows the
+        // table makes room one flow at a time, so it ends full.
+        let cases = [
+            (2, 1, 6),
+            (4, 3, 20),
+            (16, 0, 40),
+            (16, 10, 40),
+            (16, 100, 40),
+            (8, 8, 16),
+        ];
+        for (max_flows, max_retired, n) in cases {
+            let mut an = limited(max_flows, max_retired);
+            for i in 0..n {
+                feed(&mut an, &keepalive_flow(i, f64::from(i) * 20.0));
+            }
+            let listed = an.flow_views().filter(|f| !f.probers.is_empty()).count();
+            let lost = an.counters().keepalive_flows_lost;
+            let case = format!("max_flows {max_flows}, max_retired {max_retired}, {n} flows");
+            let kept = (max_flows + max_retired).min(n as usize);
+            assert_eq!(listed, kept, "{case}");
+            assert_eq!(lost, u64::from(n) - kept as u64, "{case}");
+            assert_eq!(
+                listed as u64 + lost,
+                u64::from(n),
+                "{case}: none vanish uncounted"
+            );
+            // The newest are the ones listed.
+            let oldest_listed = an.flow_views().map(|f| f.a.port - 20_000).min();
+            assert_eq!(oldest_listed, Some((n as usize - kept) as u16), "{case}");
+        }
+    }
+
+    #[test]
+    fn the_store_drops_the_flow_kept_longest() {
+        // One flow in the table, two kept. A leaves, comes back and leaves
+        // again after B: B has been kept longest, so B is the one dropped
+        // (A's first retirement is stale).
+        let mut an = limited(1, 2);
+        feed(&mut an, &keepalive_flow(0, 0.0)); // A
+        feed(&mut an, &keepalive_flow(1, 20.0)); // B: A leaves
+        feed(&mut an, &probe(0, 40.0)); // A back: B leaves
+        feed(&mut an, &keepalive_flow(2, 60.0)); // C: A leaves again
+        feed(&mut an, &keepalive_flow(3, 80.0)); // D: C leaves, B dropped
+        assert_eq!(an.counters().keepalive_flows_lost, 1);
+        let mut listed: Vec<(u16, u32)> = an
+            .flow_views()
+            .map(|f| (f.a.port - 20_000, f.probers[0].probes_sent))
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, [(0, 2), (2, 1), (3, 1)]);
+    }
+
+    #[test]
+    fn a_flow_back_after_its_record_was_dropped_is_partial() {
+        let data = |i, at| {
+            vec![
+                conn_seg(i, at, By::C, A, 101, 501, 10),
+                conn_seg(i, at + 0.001, By::S, A, 501, 111, 0),
+            ]
+        };
+        let probe_after_data = |i, at| {
+            vec![
+                conn_seg(i, at, By::C, A, 110, 501, 0),
+                conn_seg(i, at + 0.001, By::S, A, 501, 111, 0),
+            ]
+        };
+        let other = |i| conn_seg(i, 50.0 + f64::from(i) / 100.0, By::C, A, 101, 501, 0);
+        struct Case {
+            name: &'static str,
+            max_retired: usize,
+            before: Vec<Segment>,
+            /// Flows that follow, in a table of two.
+            others: u32,
+            after: Vec<Segment>,
+            partial: bool,
+        }
+        let cases = [
+            Case {
+                name: "no keepalives when it left, its first probe later",
+                max_retired: 8,
+                before: [handshake(0, 0.0), data(0, 1.0)].concat(),
+                others: 2,
+                after: probe_after_data(0, 100.0),
+                partial: true,
+            },
+            Case {
+                name: "keepalives, but its record was dropped",
+                max_retired: 0,
+                before: keepalive_flow(0, 0.0),
+                others: 2,
+                after: probe(0, 100.0),
+                partial: true,
+            },
+            Case {
+                // Its key went in the older filter, and the filling one is
+                // full: making room for it drops the older, so it is looked
+                // up first. (The first other flow evicts nothing; each
+                // filter of this small table takes the minimum of keys.)
+                name: "its key about to be forgotten when it comes back",
+                max_retired: 0,
+                before: keepalive_flow(0, 0.0),
+                others: 1 + 2 * (FORGOTTEN_MIN_FLOWS * FORGOTTEN_PER_FLOW) as u32,
+                after: probe(0, 100.0),
+                partial: true,
+            },
+            Case {
+                name: "a new connection on the key (SYN)",
+                max_retired: 0,
+                before: keepalive_flow(0, 0.0),
+                others: 2,
+                after: [handshake(0, 100.0), probe(0, 110.0)].concat(),
+                partial: false,
+            },
+            Case {
+                name: "never left: a capture that starts mid-connection",
+                max_retired: 0,
+                before: Vec::new(),
+                others: 2,
+                after: probe(0, 100.0),
+                partial: false,
+            },
+        ];
+        for c in cases {
+            let mut an = limited(2, c.max_retired);
+            feed(&mut an, &c.before);
+            let others: Vec<Segment> = (1..=c.others).map(other).collect();
+            feed(&mut an, &others);
+            feed(&mut an, &c.after);
+            let flows = views_of(&an, 0);
+            let f = flows
+                .last()
+                .unwrap_or_else(|| panic!("{}: not listed", c.name));
+            assert_eq!(f.partial, c.partial, "{}", c.name);
+            let p = &f.probers[0];
+            assert_eq!((p.probes_sent, p.probes_answered), (1, 1), "{}", c.name);
+            if c.partial || c.before.is_empty() {
+                // A fragment starts after the activity its first probe's
+                // idle counts from: it has no idle to tell.
+                assert_eq!(p.idle_s, None, "{}", c.name);
+                assert_eq!(f.segments, 2, "{}", c.name);
+            }
+        }
+    }
+
+    #[test]
+    fn flows_leaving_and_coming_back_keep_the_stores_bounded() {
+        // Two keepalive flows and a table of one: every probe brings one
+        // back and sends the other away.
+        let mut an = limited(1, 4);
+        feed(&mut an, &keepalive_flow(0, 0.0));
+        feed(&mut an, &keepalive_flow(1, 1.0));
+        for k in 0..2_000 {
+            feed(&mut an, &probe(k % 2, 20.0 + f64::from(k)));
+        }
+        assert_eq!(an.counters().evicted, 2_001);
+        assert_eq!(an.counters().keepalive_flows_lost, 0);
+        assert_eq!(an.retired.flows.len(), 1);
+        assert!(
+            an.retired.order.len() <= 2 + 64 + 1,
+            "{}",
+            an.retired.order.len()
+        );
+        let sent: Vec<u32> = an.flow_views().map(|f| f.probers[0].probes_sent).collect();
+        assert_eq!(sent, [1_001, 1_001]);
+
+        // Keys not kept are remembered, at most max_flows of them.
+        let mut an = limited(4, 0);
+        for i in 0..100 {
+            an.ingest(&flow_seg(i, f64::from(i), A));
+        }
+        // 64 flows x 8 keys x 12 bits, in a power of two of words.
+        assert_eq!(an.forgotten.bits.map(|b| b.len()), [128, 0]);
+
+        // Sized by the flows in the table, not the bound: expiring a flow
+        // under an unbounded table makes a small filter.
+        let mut an = limited(usize::MAX, usize::MAX);
+        an.ingest(&flow_seg(1, 0.0, R));
+        assert_eq!(an.expire(Timestamp::from_secs_f64(61.0)), 1);
+        assert_eq!(an.forgotten.bits.map(|b| b.len()), [128, 0]);
+    }
+
+    #[test]
+    fn a_kept_flow_costs_what_the_docs_say() {
+        // Limits::max_retired and `--max-retired`'s help state these figures.
+        let prober = std::mem::size_of::<crate::prober::Prober>();
+        eprintln!("kept flow {RETIRED_FLOW_BYTES} bytes + {prober} per prober");
+        assert!(prober <= 768, "a prober is {prober} bytes");
+        assert!(
+            RETIRED_FLOW_BYTES + prober <= 1_331,
+            "a kept flow with one prober is {} bytes, over 1.3 KiB",
+            RETIRED_FLOW_BYTES + prober
+        );
+        assert!(
+            RETIRED_FLOW_BYTES + 2 * prober <= 2_100,
+            "a kept flow with two probers is {} bytes, over 2 KiB",
+            RETIRED_FLOW_BYTES + 2 * prober
+        );
+    }
+
+    #[test]
+    fn forgotten_keys_are_remembered_without_misses_and_few_false_hits() {
+        let key = |n: u32| {
+            let [a, b, c, d] = n.to_be_bytes();
+            FlowKey {
+                lo: Endpoint::new([10, a, b, c].into(), 1000 + u16::from(d)),
+                hi: Endpoint::new([198, 18, 0, 2].into(), 443),
+                vlan: Vlan::NONE,
+            }
+        };
+        let flows = 1_000;
+        let per_filter = flows * FORGOTTEN_PER_FLOW;
+        let mut f = Forgotten::default();
+        assert!(!f.contains(&key(0)), "nothing before the first eviction");
+        let added = 5 * per_filter as u32 / 2;
+        for n in 0..added {
+            f.remember(&key(n), flows);
+        }
+        // The latest per_filter keys at least: never missed.
+        let latest = (added - per_filter as u32)..added;
+        assert!(latest.clone().all(|n| f.contains(&key(n))));
+        // Keys never added: rarely present.
+        let false_hits = (added..added + 100_000)
+            .filter(|&n| f.contains(&key(n)))
+            .count();
+        assert!(false_hits < 600, "{false_hits} false hits in 100,000");
+        eprintln!("{false_hits} false hits in 100,000");
     }
 }

@@ -214,6 +214,9 @@ pub(crate) struct Flow {
     pub segments: u64,
     /// Connection state.
     pub state: TcpState,
+    /// Started partway through a connection whose earlier segments were seen
+    /// but left the table unkept.
+    pub partial: bool,
     /// The two sides: 0 = `key.lo`, 1 = `key.hi`.
     pub sides: [Side; 2],
 }
@@ -238,6 +241,7 @@ impl Flow {
             } else {
                 TcpState::Established
             },
+            partial: false,
             sides: [Side::new(key.lo), Side::new(key.hi)],
         }
     }

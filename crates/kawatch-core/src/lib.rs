@@ -44,7 +44,7 @@ mod snapshot;
 pub mod status;
 mod time;
 
-pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT};
+pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT, RETIRED_FLOW_BYTES};
 pub use decode::{decode, decode_with_len, LinkType};
 pub use event::{Event, EventKind};
 pub use flow::TcpState;

@@ -80,6 +80,7 @@ pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
                 last_data: last,
                 state,
                 segments: 0,
+                partial: false,
                 zero_window_probes: 0,
                 probers: Vec::new(),
             })
@@ -221,6 +222,7 @@ mod tests {
             last_data: None,
             state: TcpState::Established,
             segments: 3,
+            partial: false,
             zero_window_probes: 0,
             probers: Vec::new(),
         }

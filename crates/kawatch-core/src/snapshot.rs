@@ -48,6 +48,15 @@ pub struct FlowView {
     pub state: TcpState,
     /// Segments seen.
     pub segments: u64,
+    /// Earlier segments of this connection were seen but left the flow table
+    /// unkept ([`Limits::max_flows`], [`Limits::max_retired`]): this record
+    /// starts mid-connection, and what came before it is not in it. (A flow
+    /// that began before the capture is marked too, under 1 % of the time at
+    /// worst: the keys of evicted flows are remembered in Bloom filters.)
+    ///
+    /// [`Limits::max_flows`]: crate::Limits::max_flows
+    /// [`Limits::max_retired`]: crate::Limits::max_retired
+    pub partial: bool,
     /// Zero-window probes seen, both directions.
     pub zero_window_probes: u32,
     /// Sides that probed, by first probe.
@@ -107,8 +116,15 @@ pub struct Counters {
     pub undecoded: u64,
     /// Segments ignored as the same frame captured twice.
     pub duplicates: u64,
-    /// Flows dropped from the table: it was full, or they timed out.
+    /// Times a flow left the table: it was full, or the flow timed out
+    /// ([`crate::Analyzer::expire`]). Flows with keepalives are kept whole
+    /// and still listed, up to [`crate::Limits::max_retired`].
     pub evicted: u64,
+    /// Flows with keepalives that left the table and could not be kept (the
+    /// store of [`crate::Limits::max_retired`] flows was full): not listed,
+    /// their probes in no report. A later segment of one starts a flow
+    /// marked [`FlowView::partial`].
+    pub keepalive_flows_lost: u64,
 }
 
 /// One flow's view; `capture_start` is the capture's earliest timestamp.
@@ -142,6 +158,7 @@ pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView 
         last_data: f.last_data,
         state: f.state,
         segments: f.segments,
+        partial: f.partial,
         zero_window_probes: a.zero_window_probes + b.zero_window_probes,
         probers,
     }

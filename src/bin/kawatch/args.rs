@@ -79,6 +79,12 @@ pub(crate) struct CaptureArgs {
     /// longest idle leave (counted as evicted).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
     pub(crate) max_flows: usize,
+    /// Most evicted connections with keepalives kept whole, still listed and
+    /// continued if they speak again: about 1.3 KiB each (2 KiB when both
+    /// sides probe). Beyond it the one kept longest is dropped, counted as
+    /// lost, and warned of.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_retired, value_parser = parse_max_retired)]
+    pub(crate) max_retired: usize,
     /// Capture files, then the BPF filter's words (`kawatch report a.pcap
     /// b.pcap tcp port 5432`). Words after `--` are never options.
     #[arg(value_name = "FILE|FILTER")]
@@ -174,6 +180,7 @@ impl CaptureArgs {
     pub(crate) fn limits(&self) -> Limits {
         Limits {
             max_flows: self.max_flows,
+            max_retired: self.max_retired,
             ..Limits::default()
         }
     }
@@ -224,6 +231,13 @@ pub(crate) fn parse_max_flows(s: &str) -> Result<usize, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("{s:?}: give a whole number of flows, at least 1")),
     }
+}
+
+/// Parses --max-retired: a whole number, 0 to keep none.
+pub(crate) fn parse_max_retired(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .map_err(|_| format!("{s:?}: give a whole number of flows (0 keeps none)"))
 }
 
 /// Parses --snaplen: 64 bytes (Ethernet, IPv4 and a 20-byte TCP header are

@@ -76,7 +76,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         };
         match run_report(src, opts, out) {
             Ok(summary) => {
-                if let Some(w) = summary.warning {
+                for w in summary.warnings {
                     eprintln!("kawatch: warning: {w}");
                 }
                 Ok(())

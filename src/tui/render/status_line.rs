@@ -157,6 +157,22 @@ fn status_spans(
             t.warn(),
         ));
     }
+    let lost = snap.counters.keepalive_flows_lost;
+    if lost > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(
+            if compact {
+                format!("{} lost", fmt::count(lost))
+            } else {
+                format!(
+                    "{} keepalive {} lost (--max-retired)",
+                    fmt::count(lost),
+                    if lost == 1 { "flow" } else { "flows" }
+                )
+            },
+            t.warn(),
+        ));
+    }
     if status.finished && !status.live {
         spans.push(sep());
         spans.push(Span::styled(

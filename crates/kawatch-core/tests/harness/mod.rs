@@ -36,9 +36,10 @@ pub(crate) fn ingest_any(data: &[u8]) {
         return;
     };
     let link = LINKS[usize::from(pick) % LINKS.len()];
-    // A small table, so eviction runs too.
+    // A small table and store, so eviction, restoring and dropping run too.
     let limits = Limits {
         max_flows: 8,
+        max_retired: 4,
         ..Limits::default()
     };
     let mut an = Analyzer::with_limits(link, limits);
