@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod check;
 pub mod report;
 pub mod run;
 pub mod sockets;

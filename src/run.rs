@@ -2,7 +2,10 @@
 //! report. File and live reports share it; the TUI has its own shell.
 
 use crate::capture::{CaptureError, FrameSource, Next};
-use crate::report::{write_event, write_report, Format, Labeller, Local, SourceInfo};
+use crate::report::{
+    flow_report, source_report, write_event, write_report, Format, Labeller, Local, Report,
+    SourceInfo, Totals, REPORT_VERSION,
+};
 use kawatch_core::Timestamp;
 use kawatch_core::{Analyzer, Limits};
 use kawatch_core::{Endpoint, LocalSocket, SocketIndex};
@@ -143,6 +146,88 @@ pub fn run_report(
     opts: RunOptions<'_>,
     out: &mut dyn Write,
 ) -> Result<RunSummary, RunError> {
+    let format = opts.format;
+    let read = read_capture(src, opts, out)?;
+    write_report(format, &read.an, &read.info, read.local().as_ref(), out)?;
+    out.flush()?;
+    read.print_stats();
+    Ok(read.summary)
+}
+
+/// Reads `src` as [`run_report`] does, and gives the report as a value
+/// ([`Report`]) instead of writing it: what `kawatch check` evaluates, and
+/// what a Rust test reads.
+pub fn analyse(
+    src: &mut dyn FrameSource,
+    opts: RunOptions<'_>,
+) -> Result<(Report, RunSummary), RunError> {
+    let read = read_capture(
+        src,
+        RunOptions {
+            format: Format::Table,
+            ..opts
+        },
+        &mut io::sink(),
+    )?;
+    read.print_stats();
+    Ok((read.report(), read.summary))
+}
+
+/// A capture read to its end (or its stop).
+struct Read {
+    an: Analyzer,
+    info: SourceInfo,
+    /// Live: this box's sockets, as last read.
+    sockets: Option<Vec<LocalSocket>>,
+    /// Live: the kernel's counts.
+    stats: Option<crate::capture::Stats>,
+    summary: RunSummary,
+}
+
+impl Read {
+    /// The sockets as the report matches them to flows.
+    fn local(&self) -> Option<Local<'_>> {
+        self.sockets.as_deref().map(|s| Local {
+            index: SocketIndex::new(s),
+            now: wall_clock(),
+        })
+    }
+
+    /// The report as a value.
+    fn report(&self) -> Report {
+        let local = self.local();
+        Report {
+            kawatch_report: REPORT_VERSION,
+            source: source_report(&Totals::of(&self.an), &self.info),
+            flows: self
+                .an
+                .flow_views()
+                .map(|f| flow_report(&f, local.as_ref()))
+                .collect(),
+        }
+    }
+
+    /// Live: the kernel's counts, as tcpdump says them, so the same checks
+    /// read both.
+    fn print_stats(&self) {
+        if let Some(stats) = self.stats {
+            eprintln!("{} packets captured", self.summary.frames);
+            eprintln!("{} packets received by filter", stats.received);
+            eprintln!(
+                "{} packets dropped by kernel",
+                stats.dropped as u64 + stats.if_dropped as u64
+            );
+        }
+    }
+}
+
+/// The reading loop of [`run_report`] and [`analyse`]: events are written to
+/// `out` as they are decided (`--format events`).
+fn read_capture(
+    src: &mut dyn FrameSource,
+    opts: RunOptions<'_>,
+    out: &mut dyn Write,
+) -> Result<Read, RunError> {
     let mut an = Analyzer::with_limits(src.link_type(), opts.limits);
     let started = Instant::now();
     let mut summary = RunSummary::default();
@@ -264,22 +349,13 @@ pub fn run_report(
             None
         }
     });
-    let local = sockets.as_deref().map(|s| Local {
-        index: SocketIndex::new(s),
-        now: wall_clock(),
-    });
-    write_report(opts.format, &an, &info, local.as_ref(), out)?;
-    out.flush()?;
-    if let Some(stats) = src.stats() {
-        // As tcpdump says it, so the same checks read both.
-        eprintln!("{} packets captured", summary.frames);
-        eprintln!("{} packets received by filter", stats.received);
-        eprintln!(
-            "{} packets dropped by kernel",
-            stats.dropped as u64 + stats.if_dropped as u64
-        );
-    }
-    Ok(summary)
+    Ok(Read {
+        an,
+        info,
+        sockets,
+        stats: src.stats(),
+        summary,
+    })
 }
 
 /// What to say when flows with keepalives were lost to the flow table's

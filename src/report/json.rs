@@ -1,25 +1,23 @@
-//! `--format json` and `--format events`.
+//! `--format json` and `--format events`: the [`types`](super::types)
+//! written out, flows streamed one at a time.
 
-use super::sockets::SocketJson;
-use super::summary::{micros, SourceInfo, Totals};
-use kawatch_core::Event;
-use kawatch_core::Settings;
+use super::summary::{SourceInfo, Totals};
+use super::types::{ts, EventReport, FlowReport, SocketReport, SourceReport, REPORT_VERSION};
 use kawatch_core::Timestamp;
 use kawatch_core::{disagreements, SocketIndex};
-use kawatch_core::{FlowView, ProberView};
+use kawatch_core::{Event, FlowView};
 use serde::ser::SerializeSeq;
 use serde::Serialize;
 use std::cell::Cell;
 use std::io::{self, Write};
 
-/// Version of the JSON report contract.
-pub const REPORT_VERSION: u32 = 1;
-
+/// A [`Report`](super::Report) whose flows are serialised straight from an
+/// iterator, so a report of a million flows is never held whole.
 #[derive(Serialize)]
 #[serde(bound = "")]
-struct Report<'a, I: Iterator<Item = FlowView>> {
+struct StreamedReport<'a, I: Iterator<Item = FlowView>> {
     kawatch_report: u32,
-    source: Source<'a>,
+    source: SourceReport,
     flows: Streamed<'a, I>,
 }
 
@@ -51,7 +49,7 @@ pub struct Local<'a> {
 impl Local<'_> {
     /// The flow's local socket, and where each local side's socket and the
     /// wire disagree (`ip:port: what`).
-    fn of(&self, f: &FlowView) -> (Option<SocketJson>, Vec<String>) {
+    fn of(&self, f: &FlowView) -> (Option<SocketReport>, Vec<String>) {
         let mut notes = Vec::new();
         for (end, peer) in [(f.a, f.b), (f.b, f.a)] {
             if let Some(s) = self.index.socket_at(end, peer) {
@@ -61,80 +59,29 @@ impl Local<'_> {
                 }
             }
         }
-        (self.index.socket_of(f).map(SocketJson::of), notes)
+        (self.index.socket_of(f).map(SocketReport::of), notes)
     }
 }
 
-#[derive(Serialize)]
-struct Source<'a> {
-    name: &'a str,
-    linktype: &'a str,
-    frames: u64,
-    tcp_segments: u64,
-    undecoded: u64,
-    duplicates: u64,
-    evicted: u64,
-    keepalive_flows_lost: u64,
-    truncated: bool,
-    truncated_reason: Option<&'a str>,
-    interrupted: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kernel_drops: Option<u64>,
-    first_ts: Option<f64>,
-    last_ts: Option<f64>,
-}
-
-#[derive(Serialize)]
-struct Flow {
-    a: String,
-    b: String,
-    vlan: Vec<u16>,
-    first_seen: f64,
-    last_seen: f64,
-    state: &'static str,
-    segments: u64,
-    partial: bool,
-    zero_window_probes: u32,
-    keepalive: Vec<Prober>,
-    /// Live reports: the flow's local socket (null when not local).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    socket: Option<Option<SocketJson>>,
-    /// Live reports: where the socket and the wire disagree.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    disagreements: Option<Vec<String>>,
-}
-
-#[derive(Serialize)]
-struct Prober {
-    prober: String,
-    probes_sent: u32,
-    probes_answered: u32,
-    zero_window_probes: u32,
-    idle_s: Option<f64>,
-    intvl_s: Option<f64>,
-    probes: Option<u32>,
-    outcome: &'static str,
-    likely: Settings,
-    os_defaults: Vec<&'static str>,
-    cadence_s: Option<f64>,
-    detection_s: Option<f64>,
-    first_probe: Option<f64>,
-    last_probe: Option<f64>,
-}
-
-#[derive(Serialize)]
-struct EventLine<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file: Option<&'a str>,
-    frame: u64,
-    ts: f64,
-    kind: &'static str,
-    src: String,
-    dst: String,
-}
-
-fn ts(t: Timestamp) -> f64 {
-    micros(t.as_secs_f64())
+/// What a report says of its input.
+pub(crate) fn source_report(totals: &Totals, src: &SourceInfo) -> SourceReport {
+    let c = totals.counters;
+    SourceReport {
+        name: src.name.clone(),
+        linktype: src.linktype.clone(),
+        frames: c.frames,
+        tcp_segments: c.tcp_segments,
+        undecoded: c.undecoded,
+        duplicates: c.duplicates,
+        evicted: c.evicted,
+        keepalive_flows_lost: c.keepalive_flows_lost,
+        truncated: src.truncated,
+        truncated_reason: src.truncated_reason.clone(),
+        interrupted: src.interrupted,
+        kernel_drops: src.kernel_drops,
+        first_ts: totals.first_ts.map(ts),
+        last_ts: totals.last_ts.map(ts),
+    }
 }
 
 /// Writes the JSON report (version [`REPORT_VERSION`]), flows streamed.
@@ -145,25 +92,9 @@ pub fn write_json(
     local: Option<&Local<'_>>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let c = totals.counters;
-    let r = Report {
+    let r = StreamedReport {
         kawatch_report: REPORT_VERSION,
-        source: Source {
-            name: &src.name,
-            linktype: &src.linktype,
-            frames: c.frames,
-            tcp_segments: c.tcp_segments,
-            undecoded: c.undecoded,
-            duplicates: c.duplicates,
-            evicted: c.evicted,
-            keepalive_flows_lost: c.keepalive_flows_lost,
-            truncated: src.truncated,
-            truncated_reason: src.truncated_reason.as_deref(),
-            interrupted: src.interrupted,
-            kernel_drops: src.kernel_drops,
-            first_ts: totals.first_ts.map(ts),
-            last_ts: totals.last_ts.map(ts),
-        },
+        source: source_report(totals, src),
         flows: Streamed {
             flows: Cell::new(Some(flows)),
             local,
@@ -173,55 +104,30 @@ pub fn write_json(
     writeln!(out)
 }
 
-fn flow(f: &FlowView, local: Option<&Local<'_>>) -> Flow {
-    let (socket, disagreements) = match local.map(|l| l.of(f)) {
-        Some((s, d)) => (Some(s), Some(d)),
-        None => (None, None),
-    };
-    Flow {
-        a: f.a.to_string(),
-        b: f.b.to_string(),
-        vlan: f.vlan.ids().to_vec(),
-        first_seen: ts(f.first_seen),
-        last_seen: ts(f.last_seen),
-        state: f.state.as_str(),
-        segments: f.segments,
-        partial: f.partial,
-        zero_window_probes: f.zero_window_probes,
-        keepalive: f.probers.iter().map(prober).collect(),
-        socket,
-        disagreements,
+/// A flow as the report writes it, with its socket in a live report.
+pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>) -> FlowReport {
+    let mut report = FlowReport::of(f);
+    if let Some((socket, notes)) = local.map(|l| l.of(f)) {
+        // A local socket's exact idle beats the wire's likely one.
+        let exact = socket
+            .iter()
+            .filter(|s| s.keepalive == Some(true))
+            .filter_map(|s| s.idle_s)
+            .min()
+            .map(f64::from);
+        if let Some(idle) = exact {
+            let allowed = report.silence.allowed_s.map_or(idle, |a| a.min(idle));
+            report.silence.allowed_s = Some(allowed);
+        }
+        report.socket = Some(socket);
+        report.disagreements = Some(notes);
     }
+    report
 }
 
-fn prober(p: &ProberView) -> Prober {
-    Prober {
-        prober: p.endpoint.to_string(),
-        probes_sent: p.probes_sent,
-        probes_answered: p.probes_answered,
-        zero_window_probes: p.zero_window_probes,
-        idle_s: p.idle_s.map(micros),
-        intvl_s: p.intvl_s.map(micros),
-        probes: p.probes,
-        outcome: p.outcome.as_str(),
-        likely: p.likely,
-        os_defaults: p.os_defaults.clone(),
-        cadence_s: p.cadence_s.map(micros),
-        detection_s: p.detection_s.map(micros),
-        first_probe: p.first_probe.map(ts),
-        last_probe: p.last_probe.map(ts),
-    }
-}
-
-/// One event as a JSON value; with `file`, naming the input it came from.
-pub fn event_json(ev: &Event, file: Option<&str>) -> serde_json::Value {
-    serde_json::to_value(EventLine {
-        file,
-        frame: ev.frame,
-        ts: ts(ev.ts),
-        kind: ev.kind.as_str(),
-        src: ev.src.to_string(),
-        dst: ev.dst.to_string(),
-    })
-    .expect("event serialises")
+/// Writes one event as a JSON line; with `file`, naming the input it came
+/// from (several are read).
+pub fn write_event(ev: &Event, file: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &EventReport::of(ev, file))?;
+    writeln!(out)
 }

@@ -7,15 +7,21 @@ mod pcapng;
 mod sockets;
 mod summary;
 mod table;
+mod types;
 
 pub use self::csv::write_csv;
-pub use self::json::{event_json, write_json, Local, REPORT_VERSION};
+pub(crate) use self::json::{flow as flow_report, source_report};
+pub use self::json::{write_event, write_json, Local};
 pub use self::pcapng::Labeller;
-pub use self::sockets::{write_sockets_json, write_sockets_table, SocketJson, SOCKETS_VERSION};
+pub use self::sockets::{write_sockets_json, write_sockets_table};
 pub use self::summary::{SourceInfo, Totals};
 pub use self::table::write_table;
+pub use self::types::{
+    EventReport, FlowReport, ProberReport, Report, Silence, SocketReport, SocketsReport,
+    SourceReport, Sysctl, REPORT_VERSION, SOCKETS_VERSION,
+};
 
-use kawatch_core::{Analyzer, Event};
+use kawatch_core::Analyzer;
 use std::io::{self, Write};
 
 /// Output formats of `kawatch report`.
@@ -55,11 +61,4 @@ pub fn write_report(
         ),
         Format::Events => Ok(()),
     }
-}
-
-/// Writes one event as a JSON line; with `file`, naming the input it came
-/// from (several are read).
-pub fn write_event(ev: &Event, file: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &event_json(ev, file))?;
-    writeln!(out)
 }

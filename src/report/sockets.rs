@@ -1,61 +1,20 @@
 //! `kawatch sockets`: every local TCP connection's keepalive, as a table or
 //! as JSON (`kawatch_sockets` version 1, docs/report-contract.md).
 
+use super::types::{SocketReport, SocketsReport, Sysctl, SOCKETS_VERSION};
 use crate::sockets::{Defaults, Listing};
 use kawatch_core::{LocalSocket, SettingsFrom};
-use serde::Serialize;
 use std::io::{self, Write};
 
-/// Version of the `kawatch sockets --format json` contract.
-pub const SOCKETS_VERSION: u32 = 1;
-
-/// One socket in the JSON contract; also each local flow's `"socket"` in a
-/// live report.
-#[derive(Serialize, Debug, Clone, PartialEq)]
-pub struct SocketJson {
-    /// This side, `ip:port` (`[ip]:port` for IPv6).
-    pub local: String,
-    /// The peer.
-    pub remote: String,
-    /// TCP state, as `ss` names it.
-    pub state: &'static str,
-    /// Owning process id.
-    pub pid: Option<u32>,
-    /// Owning process's command name.
-    pub process: Option<String>,
-    /// SO_KEEPALIVE; null when it could not be told.
-    pub keepalive: Option<bool>,
-    /// TCP_KEEPIDLE, seconds.
-    pub idle_s: Option<u32>,
-    /// TCP_KEEPINTVL, seconds.
-    pub intvl_s: Option<u32>,
-    /// TCP_KEEPCNT.
-    pub probes: Option<u32>,
-    /// TCP_USER_TIMEOUT, ms (0: not set).
-    pub user_timeout_ms: Option<u32>,
-    /// `socket` (exact, getsockopt) or `timer` (inferred).
-    pub settings_from: Option<SettingsFrom>,
-    /// The armed timer: keepalive, retransmit, zero_window, time_wait or none.
-    pub timer: &'static str,
-    /// Seconds until the next keepalive probe (or give-up).
-    pub next_probe_in_s: Option<f64>,
-    /// Keepalive probes out, unanswered.
-    pub probes_out: Option<u32>,
-    /// Seconds since data was last received.
-    pub last_data_recv_s: Option<f64>,
-    /// Seconds since data was last sent.
-    pub last_data_sent_s: Option<f64>,
-}
-
-impl SocketJson {
+impl SocketReport {
     /// The contract's view of a socket.
-    pub fn of(s: &LocalSocket) -> SocketJson {
+    pub fn of(s: &LocalSocket) -> SocketReport {
         let k = &s.keepalive;
         let ms = |v: Option<u32>| v.map(|ms| f64::from(ms) / 1e3);
-        SocketJson {
-            local: s.local.to_string(),
-            remote: s.remote.to_string(),
-            state: s.state.as_str(),
+        SocketReport {
+            local: s.local,
+            remote: s.remote,
+            state: s.state.as_str().to_string(),
             pid: s.owner.as_ref().map(|o| o.pid),
             process: s.owner.as_ref().map(|o| o.process.clone()),
             keepalive: k.on,
@@ -64,7 +23,7 @@ impl SocketJson {
             probes: k.probes,
             user_timeout_ms: k.user_timeout_ms,
             settings_from: k.from,
-            timer: s.timer.kind.as_str(),
+            timer: s.timer.kind.as_str().to_string(),
             next_probe_in_s: s.next_probe_in_s(),
             probes_out: s.probes_out(),
             last_data_recv_s: ms(s.last_data_recv_ms),
@@ -73,38 +32,22 @@ impl SocketJson {
     }
 }
 
-#[derive(Serialize)]
-struct SysctlJson {
-    keepalive_time: u32,
-    keepalive_intvl: u32,
-    keepalive_probes: u32,
-}
-
-#[derive(Serialize)]
-struct ListingJson<'a> {
-    kawatch_sockets: u32,
-    netns: &'a str,
-    sysctl: Option<SysctlJson>,
-    sockets: Vec<SocketJson>,
-    notes: &'a [String],
-}
-
 /// Writes the listing as one JSON object.
 pub fn write_sockets_json(
     l: &Listing,
     sockets: &[&LocalSocket],
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let doc = ListingJson {
+    let doc = SocketsReport {
         kawatch_sockets: SOCKETS_VERSION,
-        netns: &l.netns,
-        sysctl: l.sysctl.map(|d: Defaults| SysctlJson {
+        netns: l.netns.clone(),
+        sysctl: l.sysctl.map(|d: Defaults| Sysctl {
             keepalive_time: d.keepalive_time,
             keepalive_intvl: d.keepalive_intvl,
             keepalive_probes: d.keepalive_probes,
         }),
-        sockets: sockets.iter().map(|s| SocketJson::of(s)).collect(),
-        notes: &l.notes,
+        sockets: sockets.iter().map(|s| SocketReport::of(s)).collect(),
+        notes: l.notes.clone(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)

@@ -441,6 +441,10 @@ impl Analyzer {
         flow.sides[tx_i].last_sent = Some((sig, seg.ts));
         flow.segments += 1;
         flow.first_seen = flow.first_seen.min(seg.ts);
+        let gap = seg.ts - flow.last_seen;
+        if gap > flow.longest_silence {
+            flow.longest_silence = gap;
+        }
         flow.last_seen = flow.last_seen.max(seg.ts);
         let (tx, rx) = flow.split(tx_i);
 

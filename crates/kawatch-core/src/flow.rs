@@ -8,7 +8,7 @@ use crate::classify::SideView;
 use crate::prober::Prober;
 use crate::segment::{Endpoint, Segment, Vlan};
 use crate::seq::SeqNumber;
-use crate::time::Timestamp;
+use crate::time::{Span, Timestamp};
 
 /// A flow's identity: the two endpoints in a canonical order, and the VLAN tags.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -54,7 +54,7 @@ pub(crate) const DUPLICATE_WINDOW: crate::time::Span = crate::time::Span(1_000_0
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize),
+    derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema),
     serde(rename_all = "snake_case")
 )]
 pub enum TcpState {
@@ -212,6 +212,8 @@ pub(crate) struct Flow {
     pub last_data: Option<Timestamp>,
     /// Segments seen.
     pub segments: u64,
+    /// The longest gap between two of its segments (either direction).
+    pub longest_silence: Span,
     /// Connection state.
     pub state: TcpState,
     /// Started partway through a connection whose earlier segments were seen
@@ -236,6 +238,7 @@ impl Flow {
             last_seen: seg.ts,
             last_data: None,
             segments: 0,
+            longest_silence: Span(0),
             state: if seg.flags.syn() {
                 TcpState::SynSent
             } else {

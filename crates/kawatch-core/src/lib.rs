@@ -54,7 +54,7 @@ pub use local::{
 };
 pub use merge::{disagreements, with_sockets, Disagreement, SocketIndex};
 pub use prober::{Mark, Outcome};
-pub use segment::{Endpoint, Segment, TcpFlags, Vlan};
+pub use segment::{BadEndpoint, Endpoint, Segment, TcpFlags, Vlan};
 pub use seq::SeqNumber;
 pub use settings::{
     likely_range, likely_secs, likely_text, matching_defaults, Settings, OS_DEFAULTS,

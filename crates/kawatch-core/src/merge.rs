@@ -81,6 +81,7 @@ pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
                 state,
                 segments: 0,
                 partial: false,
+                longest_silence_s: 0.0,
                 zero_window_probes: 0,
                 probers: Vec::new(),
             })
@@ -223,6 +224,7 @@ mod tests {
             state: TcpState::Established,
             segments: 3,
             partial: false,
+            longest_silence_s: 0.0,
             zero_window_probes: 0,
             probers: Vec::new(),
         }

@@ -16,7 +16,7 @@ pub(crate) const MIN_TIMER_GAP: Span = Span(900_000_000);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize),
+    derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema),
     serde(rename_all = "snake_case")
 )]
 pub enum Outcome {

@@ -33,6 +33,60 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// An endpoint that is not `ip:port` (`[ip]:port` for IPv6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadEndpoint(pub String);
+
+impl fmt::Display for BadEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} is not ip:port ([ip]:port for IPv6)", self.0)
+    }
+}
+
+impl std::error::Error for BadEndpoint {}
+
+impl std::str::FromStr for Endpoint {
+    type Err = BadEndpoint;
+
+    /// `198.18.0.1:40000` or `[2001:db8::1]:40000`, as [`Endpoint`]'s
+    /// `Display` writes it.
+    fn from_str(s: &str) -> Result<Endpoint, BadEndpoint> {
+        let addr: std::net::SocketAddr = s.parse().map_err(|_| BadEndpoint(s.to_string()))?;
+        Ok(Endpoint::new(addr.ip(), addr.port()))
+    }
+}
+
+/// As the report contract writes it: a string, `ip:port`.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Endpoint, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl schemars::JsonSchema for Endpoint {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Endpoint".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "ip:port, IPv6 as [ip]:port",
+            "examples": ["198.18.0.1:40000", "[2001:db8::1]:40000"]
+        })
+    }
+}
+
 /// A frame's VLAN ids (802.1ad / 802.1Q tags), outermost first: up to
 /// [`Vlan::MAX_TAGS`].
 ///

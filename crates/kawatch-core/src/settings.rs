@@ -3,7 +3,10 @@
 
 /// Keepalive settings: idle time, interval, probe count.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)
+)]
 pub struct Settings {
     /// TCP_KEEPIDLE / keepalive_time, seconds.
     pub idle_s: Option<u32>,

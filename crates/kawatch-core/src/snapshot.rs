@@ -57,6 +57,9 @@ pub struct FlowView {
     /// [`Limits::max_flows`]: crate::Limits::max_flows
     /// [`Limits::max_retired`]: crate::Limits::max_retired
     pub partial: bool,
+    /// The longest gap between two of its segments, in either direction
+    /// (what a middlebox's idle timer would have seen), seconds.
+    pub longest_silence_s: f64,
     /// Zero-window probes seen, both directions.
     pub zero_window_probes: u32,
     /// Sides that probed, by first probe.
@@ -159,6 +162,7 @@ pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView 
         state: f.state,
         segments: f.segments,
         partial: f.partial,
+        longest_silence_s: f.longest_silence.as_secs_f64(),
         zero_window_probes: a.zero_window_probes + b.zero_window_probes,
         probers,
     }

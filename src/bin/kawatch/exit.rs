@@ -1,4 +1,4 @@
-//! Exit statuses (1 is `kawatch check`'s: a rule failed), distinct for each kind of failure so that scripts and CI
+//! Exit statuses, distinct for each kind of failure so that scripts and CI
 //! can tell them apart (documented in docs/report-contract.md).
 
 use anyhow::Error;
@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 /// Every check held; the report was written.
 pub(crate) const OK: u8 = 0;
+/// `kawatch check`: a rule failed.
+pub(crate) const RULE_FAILED: u8 = 1;
 /// The arguments are wrong: an unknown option, a bad value or filter, no
 /// such interface (clap uses 2 for its own errors too).
 pub(crate) const USAGE: u8 = 2;

@@ -1,6 +1,7 @@
 //! The `kawatch` command line.
 
 mod args;
+mod check;
 mod exit;
 mod report;
 mod signals;
@@ -39,6 +40,10 @@ struct Cli {
 enum Command {
     /// Analyse captures (files, `-` for stdin, or a live interface) and print a report.
     Report(Box<report::ReportArgs>),
+    /// Hold keepalive rules against captures, for CI: exit 0 when every rule
+    /// holds, 1 when one fails (e.g. `kawatch check --port 5432
+    /// --require-keepalive --max-detection 90s capture.pcap`).
+    Check(Box<check::CheckArgs>),
     /// List every local TCP connection's keepalive, read from the kernel now:
     /// on or off, idle/intvl/probes, the timer, the owning process. No capture.
     Sockets(sockets::SocketsArgs),
@@ -70,6 +75,12 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let result = match cli.command {
+        Some(Command::Check(args)) => {
+            return match check::check(*args) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => exit::fail(&e),
+            }
+        }
         Some(Command::Report(args)) => report::report(*args),
         Some(Command::Sockets(args)) => sockets::sockets(args),
         Some(Command::Completions { shell }) => {

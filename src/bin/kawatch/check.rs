@@ -1,0 +1,221 @@
+//! `kawatch check`: keepalive rules over captures, for CI: exit 0 when every
+//! rule holds, 1 when one fails.
+
+use crate::args::{CaptureArgs, Inputs};
+use crate::exit::{usage, OK, RULE_FAILED};
+use crate::signals::{install_sigint, STOP};
+use anyhow::{Context, Result};
+use clap::Args;
+use kawatch::capture::{FrameSource, Merged, OpenOptions, Source};
+use kawatch::check::{
+    parse_seconds, write_junit, write_text, Policy, Requirement, Rule, Side, Unknown,
+};
+use kawatch::core::Outcome;
+use kawatch::report::Report;
+use kawatch::run::{analyse, RunOptions};
+use std::io::{self, BufWriter, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// Output formats of `kawatch check`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, clap::ValueEnum)]
+pub(crate) enum CheckFormat {
+    /// Each rule's verdict, and every failure in words.
+    #[default]
+    Text,
+    /// One JSON object, `kawatch_check` version 1.
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CheckArgs {
+    /// Rules from a policy file (TOML, `[[rule]]` tables; see the README);
+    /// the flags below add one more rule.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Only flows with this port at either end (repeatable).
+    #[arg(long, value_name = "PORT")]
+    port: Vec<u16>,
+    /// Only flows with this address at either end (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    host: Vec<IpAddr>,
+    /// Whose keepalive the settings rules look at.
+    #[arg(long, value_enum, default_value_t = Side::Either)]
+    side: Side,
+    /// Keepalive must be on: some side probes (or, live, its socket has keepalive on).
+    #[arg(long, conflicts_with = "forbid_keepalive")]
+    require_keepalive: bool,
+    /// Keepalive must be off.
+    #[arg(long)]
+    forbid_keepalive: bool,
+    /// The keepalive idle is at most D (e.g. 60s, 2m).
+    #[arg(long, value_name = "D", value_parser = parse_seconds)]
+    max_idle: Option<f64>,
+    /// The interval between unanswered probes is at most D.
+    #[arg(long, value_name = "D", value_parser = parse_seconds)]
+    max_intvl: Option<f64>,
+    /// At most N unanswered probes before giving up.
+    #[arg(long, value_name = "N")]
+    max_probes: Option<u32>,
+    /// A dead peer is noticed within D: idle + intvl x probes.
+    #[arg(long, value_name = "D", value_parser = parse_seconds)]
+    max_detection: Option<f64>,
+    /// No prober gave up, and no peer answered a probe with RST.
+    #[arg(long)]
+    no_dead: bool,
+    /// No flow is silent (no segment either way) longer than D.
+    #[arg(long, value_name = "D", value_parser = parse_seconds)]
+    max_silence: Option<f64>,
+    /// What a value the capture cannot show counts as.
+    #[arg(long, value_enum, default_value_t = Unknown::Fail)]
+    unknown: Unknown,
+    /// At least N flows match the flags' rule (a rule matching nothing fails).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    min_flows: u32,
+    /// Output format.
+    #[arg(short = 'T', long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+    /// Also write the result as JUnit XML to FILE (a test case per rule and flow).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    #[command(flatten)]
+    capture: CaptureArgs,
+}
+
+impl CheckArgs {
+    /// The rule the flags make, if they require anything.
+    fn rule(&self) -> Option<Rule> {
+        let rule = Rule {
+            name: None,
+            port: self.port.clone(),
+            host: self.host.clone(),
+            side: self.side,
+            keepalive: if self.require_keepalive {
+                Some(Requirement::Required)
+            } else if self.forbid_keepalive {
+                Some(Requirement::Forbidden)
+            } else {
+                None
+            },
+            max_idle: self.max_idle,
+            max_intvl: self.max_intvl,
+            max_probes: self.max_probes,
+            max_detection: self.max_detection,
+            outcome: self.no_dead.then(|| vec![Outcome::Alive, Outcome::Probing]),
+            max_silence: self.max_silence,
+            min_flows: self.min_flows,
+            unknown: self.unknown,
+        };
+        rule.requires_something().then_some(rule)
+    }
+
+    /// The policy file's rules, then the flags' rule.
+    fn policy(&self) -> Result<Policy> {
+        let mut policy = match &self.policy {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the policy {}", path.display()))
+                    .map_err(|e| usage(format!("{e:#}")))?;
+                Policy::from_toml(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?
+            }
+            None => Policy::default(),
+        };
+        match self.rule() {
+            Some(rule) => policy.rules.push(rule),
+            None if policy.rules.is_empty() => {
+                return Err(usage(
+                    "no rule given: add --require-keepalive, --max-idle D, --max-intvl D, \
+                     --max-probes N, --max-detection D, --no-dead or --max-silence D, or --policy FILE",
+                ))
+            }
+            None if !self.port.is_empty() || !self.host.is_empty() => {
+                return Err(usage(
+                    "--port and --host select flows for the flags' rule, which requires nothing: \
+                     add a requirement flag (e.g. --require-keepalive), or put them in the policy",
+                ))
+            }
+            None => {}
+        }
+        policy.validate().map_err(|e| usage(e.to_string()))?;
+        Ok(policy)
+    }
+}
+
+/// Runs the check; the exit status: 0 every rule holds, 1 one fails.
+pub(crate) fn check(args: CheckArgs) -> Result<u8> {
+    install_sigint();
+    let policy = args.policy()?;
+    let (inputs, filter) = args.capture.resolve()?;
+    let capture = &args.capture;
+    let analyse_one = |src: &mut dyn FrameSource| -> Result<Report> {
+        let opts = RunOptions {
+            duration: capture.duration,
+            stop: Some(&STOP),
+            limits: capture.limits(),
+            local_sockets: !capture.no_sockets,
+            count: capture.count,
+            since: capture.since,
+            until: capture.until,
+            ..RunOptions::default()
+        };
+        let (report, summary) = analyse(src, opts).context("kawatch check")?;
+        for w in summary.warnings {
+            eprintln!("kawatch: warning: {w}");
+        }
+        Ok(report)
+    };
+    let mut reports = Vec::new();
+    match inputs {
+        Inputs::Live(iface) => {
+            capture.netns.enter()?;
+            let mut src = Source::open_live(&capture.live(&iface), Some(&filter))?;
+            reports.push(analyse_one(&mut src)?);
+        }
+        Inputs::Files(files) => {
+            let open = OpenOptions {
+                filter: Some(&filter),
+                reader: capture.reader,
+                stop: Some(&STOP),
+            };
+            let open_one = |f: &str| -> Result<Source> {
+                Ok(if f == "-" {
+                    Source::open_stdin_with(&open)?
+                } else {
+                    Source::open_file_with(Path::new(f), &open)?
+                })
+            };
+            if capture.merge {
+                let sources = files
+                    .iter()
+                    .map(|f| open_one(f))
+                    .collect::<Result<Vec<_>>>()?;
+                reports.push(analyse_one(&mut Merged::new(sources))?);
+            } else {
+                // Every input must be read: a check over part of them is no check.
+                for f in &files {
+                    reports.push(analyse_one(&mut open_one(f)?)?);
+                }
+            }
+        }
+    }
+    let result = policy.evaluate(&reports);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        CheckFormat::Text => write_text(&result, &mut out)?,
+        CheckFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &result)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    if let Some(path) = &args.junit {
+        let mut f = BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        );
+        write_junit(&result, &mut f)?;
+        f.flush()?;
+    }
+    Ok(if result.passed { OK } else { RULE_FAILED })
+}

@@ -1,0 +1,781 @@
+//! `kawatch check`: keepalive rules over a report's flows, for tests and CI.
+//!
+//! A [`Policy`] is a list of [`Rule`]s (from command-line flags, or a TOML
+//! file); [`Policy::evaluate`] holds each rule against every flow it
+//! selects in one or more [`Report`]s and gives a [`CheckReport`]: every
+//! finding, passed or failed, with the flow, the rule, the observed value
+//! and the limit. Pure: no I/O.
+//!
+//! ```
+//! use kawatch::check::Policy;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = Policy::from_toml(r#"
+//!     [[rule]]
+//!     name = "the service notices a dead peer within 10 s"
+//!     port = 5000
+//!     keepalive = "required"
+//!     max_detection = "10s"
+//! "#)?;
+//! let json = std::fs::read_to_string("fixtures/expected/synth/dead_give_up.pcap.json")?;
+//! let report: kawatch::report::Report = serde_json::from_str(&json)?;
+//! let result = policy.evaluate(&[report]);
+//! assert!(result.passed, "{:?}", result.failures().collect::<Vec<_>>());
+//! # Ok(())
+//! # }
+//! ```
+
+mod output;
+
+pub use output::{write_junit, write_text};
+
+use crate::report::{FlowReport, ProberReport, Report};
+use kawatch_core::{Endpoint, Outcome};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+/// Version of the `kawatch check --format json` contract.
+pub const CHECK_VERSION: u32 = 1;
+
+/// Rules to hold.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// The rules, each `[[rule]]` in a policy file.
+    #[serde(rename = "rule", default)]
+    pub rules: Vec<Rule>,
+}
+
+/// One rule: which flows it applies to, and what must hold for them.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// What the rule is called in the output.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Flows with one of these ports at either end; any port when empty.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub port: Vec<u16>,
+    /// Flows with one of these addresses at either end; any when empty.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub host: Vec<IpAddr>,
+    /// Whose keepalive the settings rules look at.
+    #[serde(default)]
+    pub side: Side,
+    /// Keepalive must be on (some side probes; live, the local socket has
+    /// it on), or must not be.
+    #[serde(default)]
+    pub keepalive: Option<Requirement>,
+    /// The keepalive idle is at most this many seconds.
+    #[serde(default, deserialize_with = "seconds")]
+    #[schemars(with = "Option<DurationText>")]
+    pub max_idle: Option<f64>,
+    /// The interval between unanswered probes is at most this.
+    #[serde(default, deserialize_with = "seconds")]
+    #[schemars(with = "Option<DurationText>")]
+    pub max_intvl: Option<f64>,
+    /// At most this many unanswered probes before giving up.
+    #[serde(default)]
+    pub max_probes: Option<u32>,
+    /// A dead peer is noticed within this long: idle + intvl x probes (or
+    /// the observed time from the last activity to the give-up).
+    #[serde(default, deserialize_with = "seconds")]
+    #[schemars(with = "Option<DurationText>")]
+    pub max_detection: Option<f64>,
+    /// The outcomes allowed (e.g. `["alive"]`, or `["alive", "probing"]`).
+    #[serde(default)]
+    pub outcome: Option<Vec<Outcome>>,
+    /// No flow is silent (no segment either way) longer than this.
+    #[serde(default, deserialize_with = "seconds")]
+    #[schemars(with = "Option<DurationText>")]
+    pub max_silence: Option<f64>,
+    /// At least this many flows match, or the rule fails: a rule whose
+    /// selectors match nothing must not pass silently.
+    #[serde(default = "one")]
+    pub min_flows: u32,
+    /// What a value the capture cannot show counts as.
+    #[serde(default)]
+    pub unknown: Unknown,
+}
+
+/// A duration: seconds as a number, or text with a unit (`90s`, `2m`,
+/// `250ms`, `2h`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum DurationText {
+    Seconds(f64),
+    Text(String),
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for Rule {
+    fn default() -> Rule {
+        Rule {
+            name: None,
+            port: Vec::new(),
+            host: Vec::new(),
+            side: Side::Either,
+            keepalive: None,
+            max_idle: None,
+            max_intvl: None,
+            max_probes: None,
+            max_detection: None,
+            outcome: None,
+            max_silence: None,
+            min_flows: 1,
+            unknown: Unknown::Fail,
+        }
+    }
+}
+
+/// Whose keepalive a rule looks at.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[derive(clap::ValueEnum)]
+pub enum Side {
+    /// The flow's initiator (`a`: the side whose SYN was seen, else the
+    /// first sender).
+    Client,
+    /// The other end (`b`).
+    Server,
+    /// Either: every side that probes.
+    #[default]
+    Either,
+}
+
+/// Keepalive on or off.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Requirement {
+    /// Some side probes (or, live, its socket has keepalive on).
+    Required,
+    /// No side does.
+    Forbidden,
+}
+
+/// What a value the capture cannot show counts as.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[derive(clap::ValueEnum)]
+pub enum Unknown {
+    /// A failure (the default: a test must not pass on what it cannot see).
+    #[default]
+    Fail,
+    /// A pass.
+    Pass,
+    /// A warning: shown, but the check passes.
+    Warn,
+}
+
+/// How one finding came out.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The rule holds.
+    Pass,
+    /// It does not.
+    Fail,
+    /// It could not be told, and the rule says to warn.
+    Warn,
+}
+
+/// The result of a check: `kawatch check --format json`, version
+/// [`CHECK_VERSION`].
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct CheckReport {
+    /// The contract's version: [`CHECK_VERSION`].
+    pub kawatch_check: u32,
+    /// Every rule held (warnings allowed).
+    pub passed: bool,
+    /// The inputs the flows came from.
+    pub inputs: Vec<String>,
+    /// One entry per rule, in the policy's order.
+    pub rules: Vec<RuleResult>,
+}
+
+/// One rule's findings.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct RuleResult {
+    /// The rule's name (its selectors when it has none).
+    pub name: String,
+    /// Flows it selected.
+    pub flows_matched: u32,
+    /// Every finding, one per flow (and prober) and requirement.
+    pub findings: Vec<Finding>,
+}
+
+/// One requirement held against one flow (or prober).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// The flow, `a <-> b` (with its input when several are read); null for
+    /// a finding about the rule as a whole (`min_flows`).
+    pub flow: Option<String>,
+    /// The prober the finding is about, if one.
+    pub prober: Option<Endpoint>,
+    /// The requirement: `keepalive`, `max_idle`, `max_intvl`, `max_probes`,
+    /// `max_detection`, `outcome`, `max_silence`, `min_flows`.
+    pub requirement: String,
+    /// How it came out.
+    pub status: Status,
+    /// The value seen (seconds, a count), if any.
+    pub observed: Option<f64>,
+    /// The limit.
+    pub limit: Option<f64>,
+    /// In words: what was seen, against what, and where the value came from.
+    pub message: String,
+}
+
+/// Why a policy could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// Not TOML, or not a policy.
+    #[error("the policy is not valid: {0}")]
+    Invalid(String),
+    /// A rule that requires nothing.
+    #[error("rule {0} requires nothing: give keepalive, max_idle, max_intvl, max_probes, max_detection, outcome or max_silence")]
+    Empty(String),
+}
+
+impl Policy {
+    /// Reads a policy file's text: `[[rule]]` tables.
+    pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
+        let policy: Policy =
+            toml::from_str(text).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// Every rule requires something, and there is at least one.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.rules.is_empty() {
+            return Err(PolicyError::Invalid("it has no [[rule]]".into()));
+        }
+        for r in &self.rules {
+            if !r.requires_something() {
+                return Err(PolicyError::Empty(r.title()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Holds every rule against the flows of `reports`.
+    pub fn evaluate(&self, reports: &[Report]) -> CheckReport {
+        let several = reports.len() > 1;
+        let rules: Vec<RuleResult> = self
+            .rules
+            .iter()
+            .map(|rule| rule.evaluate(reports, several))
+            .collect();
+        let passed = rules
+            .iter()
+            .all(|r| r.findings.iter().all(|f| f.status != Status::Fail));
+        CheckReport {
+            kawatch_check: CHECK_VERSION,
+            passed,
+            inputs: reports.iter().map(|r| r.source.name.clone()).collect(),
+            rules,
+        }
+    }
+}
+
+impl CheckReport {
+    /// The findings that failed, with their rule's name.
+    pub fn failures(&self) -> impl Iterator<Item = (&str, &Finding)> {
+        self.with_status(Status::Fail)
+    }
+
+    /// The findings that warn, with their rule's name.
+    pub fn warnings(&self) -> impl Iterator<Item = (&str, &Finding)> {
+        self.with_status(Status::Warn)
+    }
+
+    fn with_status(&self, status: Status) -> impl Iterator<Item = (&str, &Finding)> {
+        self.rules.iter().flat_map(move |r| {
+            r.findings
+                .iter()
+                .filter(move |f| f.status == status)
+                .map(move |f| (r.name.as_str(), f))
+        })
+    }
+}
+
+/// A value for a settings rule, and where it came from.
+struct Value {
+    v: f64,
+    from: &'static str,
+}
+
+impl Rule {
+    /// Whether the rule requires anything at all.
+    pub fn requires_something(&self) -> bool {
+        self.keepalive.is_some()
+            || self.max_idle.is_some()
+            || self.max_intvl.is_some()
+            || self.max_probes.is_some()
+            || self.max_detection.is_some()
+            || self.outcome.is_some()
+            || self.max_silence.is_some()
+    }
+
+    /// The rule's name, or what it selects.
+    pub fn title(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let mut t = String::new();
+        for p in &self.port {
+            let _ = write!(t, "port {p} ");
+        }
+        for h in &self.host {
+            let _ = write!(t, "host {h} ");
+        }
+        if self.side != Side::Either {
+            let _ = write!(t, "{:?} side ", self.side);
+        }
+        match t.trim() {
+            "" => "every flow".to_string(),
+            s => s.to_lowercase(),
+        }
+    }
+
+    /// Whether the rule applies to `f`.
+    pub fn selects(&self, f: &FlowReport) -> bool {
+        let ends = [f.a, f.b];
+        (self.port.is_empty() || ends.iter().any(|e| self.port.contains(&e.port)))
+            && (self.host.is_empty()
+                || ends
+                    .iter()
+                    .any(|e| self.host.iter().any(|h| h.to_canonical() == e.ip)))
+    }
+
+    /// The probers of `f` this rule looks at.
+    fn probers<'a>(&self, f: &'a FlowReport) -> impl Iterator<Item = &'a ProberReport> {
+        let side = self.side;
+        f.keepalive.iter().filter(move |p| match side {
+            Side::Client => p.prober == f.a,
+            Side::Server => p.prober == f.b,
+            Side::Either => true,
+        })
+    }
+
+    /// The side's endpoints whose local socket counts (live reports).
+    fn socket_counts(&self, f: &FlowReport, local: Endpoint) -> bool {
+        match self.side {
+            Side::Client => local == f.a,
+            Side::Server => local == f.b,
+            Side::Either => true,
+        }
+    }
+
+    fn evaluate(&self, reports: &[Report], several: bool) -> RuleResult {
+        let mut findings = Vec::new();
+        let mut matched = 0u32;
+        for report in reports {
+            for f in report.flows.iter().filter(|f| self.selects(f)) {
+                matched += 1;
+                let label = if several {
+                    format!("{} <-> {} ({})", f.a, f.b, report.source.name)
+                } else {
+                    format!("{} <-> {}", f.a, f.b)
+                };
+                self.hold(f, &label, &mut findings);
+            }
+        }
+        let enough = matched >= self.min_flows;
+        findings.push(Finding {
+            flow: None,
+            prober: None,
+            requirement: "min_flows".into(),
+            status: if enough { Status::Pass } else { Status::Fail },
+            observed: Some(f64::from(matched)),
+            limit: Some(f64::from(self.min_flows)),
+            message: if enough {
+                format!(
+                    "{matched} flow{} matched (at least {})",
+                    if matched == 1 { "" } else { "s" },
+                    self.min_flows
+                )
+            } else {
+                format!(
+                    "{matched} flows matched {}, at least {} required",
+                    self.title(),
+                    self.min_flows
+                )
+            },
+        });
+        RuleResult {
+            name: self.title(),
+            flows_matched: matched,
+            findings,
+        }
+    }
+
+    /// Every requirement against one flow.
+    fn hold(&self, f: &FlowReport, label: &str, out: &mut Vec<Finding>) {
+        let finding = |prober: Option<Endpoint>,
+                       requirement: &str,
+                       status: Status,
+                       observed: Option<f64>,
+                       limit: Option<f64>,
+                       message: String| Finding {
+            flow: Some(label.to_string()),
+            prober,
+            requirement: requirement.to_string(),
+            status,
+            observed,
+            limit,
+            message,
+        };
+        let socket = f
+            .socket
+            .as_ref()
+            .and_then(Option::as_ref)
+            .filter(|s| self.socket_counts(f, s.local));
+        let probers: Vec<&ProberReport> = self.probers(f).collect();
+        if let Some(req) = self.keepalive {
+            let socket_on = socket.and_then(|s| s.keepalive);
+            let on = !probers.is_empty() || socket_on == Some(true);
+            let seen = match (probers.first(), socket_on) {
+                (Some(p), _) => format!("{} probes", p.prober),
+                (None, Some(true)) => "the local socket has keepalive on".to_string(),
+                (None, Some(false)) => "the local socket has keepalive off".to_string(),
+                (None, None) => "no keepalive probe seen".to_string(),
+            };
+            let (ok, want) = match req {
+                Requirement::Required => (on, "required"),
+                Requirement::Forbidden => (!on, "forbidden"),
+            };
+            out.push(finding(
+                None,
+                "keepalive",
+                if ok { Status::Pass } else { Status::Fail },
+                None,
+                None,
+                format!("keepalive {want}: {seen}"),
+            ));
+        }
+        if let Some(limit) = self.max_silence {
+            let seen = f.silence.longest_s;
+            out.push(finding(
+                None,
+                "max_silence",
+                if seen <= limit {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                },
+                Some(seen),
+                Some(limit),
+                format!(
+                    "longest silence {} against at most {}",
+                    secs(seen),
+                    secs(limit)
+                ),
+            ));
+        }
+        // The settings: per prober; with none (and no socket), unknown.
+        type Pick = fn(&ProberReport) -> Option<Value>;
+        let settings: [(
+            &str,
+            Option<f64>,
+            Pick,
+            fn(&crate::report::SocketReport) -> Option<u32>,
+        ); 3] = [
+            ("max_idle", self.max_idle, idle, |s| s.idle_s),
+            ("max_intvl", self.max_intvl, intvl, |s| s.intvl_s),
+            ("max_probes", self.max_probes.map(f64::from), probes, |s| {
+                s.probes
+            }),
+        ];
+        for (requirement, limit, pick, from_socket) in settings {
+            let Some(limit) = limit else { continue };
+            let exact = socket
+                .filter(|s| s.keepalive == Some(true))
+                .and_then(|s| from_socket(s).map(|v| (s.local, f64::from(v))));
+            self.limit_each(f, &probers, exact, requirement, limit, pick, &finding, out);
+        }
+        if let Some(limit) = self.max_detection {
+            let exact = socket.filter(|s| s.keepalive == Some(true)).and_then(|s| {
+                Some((
+                    s.local,
+                    f64::from(s.idle_s?) + f64::from(s.intvl_s?) * f64::from(s.probes?),
+                ))
+            });
+            self.limit_each(
+                f,
+                &probers,
+                exact,
+                "max_detection",
+                limit,
+                detection,
+                &finding,
+                out,
+            );
+        }
+        if let Some(allowed) = &self.outcome {
+            for p in &probers {
+                let ok = allowed.contains(&p.outcome);
+                out.push(finding(
+                    Some(p.prober),
+                    "outcome",
+                    if ok { Status::Pass } else { Status::Fail },
+                    None,
+                    None,
+                    format!(
+                        "outcome {} (allowed: {})",
+                        p.outcome.as_str(),
+                        allowed
+                            .iter()
+                            .map(|o| o.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// A limit on a setting, held against each prober (or the local
+    /// socket's exact value); unknown where neither shows it.
+    #[allow(clippy::too_many_arguments)]
+    fn limit_each(
+        &self,
+        f: &FlowReport,
+        probers: &[&ProberReport],
+        exact: Option<(Endpoint, f64)>,
+        requirement: &str,
+        limit: f64,
+        pick: fn(&ProberReport) -> Option<Value>,
+        finding: &dyn Fn(
+            Option<Endpoint>,
+            &str,
+            Status,
+            Option<f64>,
+            Option<f64>,
+            String,
+        ) -> Finding,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut told = false;
+        if let Some((end, v)) = exact {
+            told = true;
+            out.push(finding(
+                Some(end),
+                requirement,
+                if v <= limit {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                },
+                Some(v),
+                Some(limit),
+                format!(
+                    "{} {} (the local socket's setting) against at most {}",
+                    what(requirement),
+                    num(requirement, v),
+                    num(requirement, limit)
+                ),
+            ));
+        }
+        for p in probers {
+            if exact.is_some_and(|(end, _)| end == p.prober) {
+                continue;
+            }
+            told = true;
+            match pick(p) {
+                Some(Value { v, from }) => out.push(finding(
+                    Some(p.prober),
+                    requirement,
+                    if v <= limit {
+                        Status::Pass
+                    } else {
+                        Status::Fail
+                    },
+                    Some(v),
+                    Some(limit),
+                    format!(
+                        "{} {} ({from}) against at most {}",
+                        what(requirement),
+                        num(requirement, v),
+                        num(requirement, limit)
+                    ),
+                )),
+                None => out.push(self.unknown_finding(
+                    finding,
+                    Some(p.prober),
+                    requirement,
+                    limit,
+                    format!("{}: not observable from this capture", what(requirement)),
+                )),
+            }
+        }
+        if !told {
+            let why = if f.keepalive.is_empty() {
+                "no keepalive probe seen"
+            } else {
+                "the side the rule looks at sent no keepalive probe"
+            };
+            out.push(self.unknown_finding(
+                finding,
+                None,
+                requirement,
+                limit,
+                format!(
+                    "{}: not observable from this capture ({why})",
+                    what(requirement)
+                ),
+            ));
+        }
+    }
+
+    fn unknown_finding(
+        &self,
+        finding: &dyn Fn(
+            Option<Endpoint>,
+            &str,
+            Status,
+            Option<f64>,
+            Option<f64>,
+            String,
+        ) -> Finding,
+        prober: Option<Endpoint>,
+        requirement: &str,
+        limit: f64,
+        message: String,
+    ) -> Finding {
+        let status = match self.unknown {
+            Unknown::Fail => Status::Fail,
+            Unknown::Pass => Status::Pass,
+            Unknown::Warn => Status::Warn,
+        };
+        finding(prober, requirement, status, None, Some(limit), message)
+    }
+}
+
+/// The idle: the likely whole-second setting, else the observed gap.
+fn idle(p: &ProberReport) -> Option<Value> {
+    setting(p.likely.idle_s, p.idle_s)
+}
+
+/// The interval: likely setting, else the observed spacing.
+fn intvl(p: &ProberReport) -> Option<Value> {
+    setting(p.likely.intvl_s, p.intvl_s)
+}
+
+/// The probe count: likely setting, else the unanswered run observed.
+fn probes(p: &ProberReport) -> Option<Value> {
+    setting(p.likely.probes, p.probes.map(f64::from))
+}
+
+/// Detection: observed (last activity to give-up) when the prober gave up,
+/// else idle + intvl x probes from the settings.
+fn detection(p: &ProberReport) -> Option<Value> {
+    if let Some(v) = p.detection_s {
+        return Some(Value {
+            v,
+            from: "observed: last activity to give-up",
+        });
+    }
+    let (i, n, c) = (idle(p)?, intvl(p)?, probes(p)?);
+    Some(Value {
+        v: i.v + n.v * c.v,
+        from: "idle + intvl x probes, likely settings",
+    })
+}
+
+fn setting(likely: Option<u32>, observed: Option<f64>) -> Option<Value> {
+    match (likely, observed) {
+        (Some(v), _) => Some(Value {
+            v: f64::from(v),
+            from: "likely setting",
+        }),
+        (None, Some(v)) => Some(Value {
+            v,
+            from: "observed",
+        }),
+        (None, None) => None,
+    }
+}
+
+/// What a requirement limits, in words.
+fn what(requirement: &str) -> &'static str {
+    match requirement {
+        "max_idle" => "idle",
+        "max_intvl" => "interval",
+        "max_probes" => "probes",
+        "max_detection" => "dead peer noticed after",
+        _ => "value",
+    }
+}
+
+/// A value as the requirement counts it: a count, or seconds.
+fn num(requirement: &str, v: f64) -> String {
+    if requirement == "max_probes" {
+        format!("{v}")
+    } else {
+        secs(v)
+    }
+}
+
+/// Seconds, shortly: `90s`, `2.04s`.
+fn secs(v: f64) -> String {
+    format!("{}s", (v * 1000.0).round() / 1000.0)
+}
+
+/// A list member that may also be given alone: `port = 5432` or
+/// `port = [5432, 6432]`.
+fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(t) => vec![t],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// A duration: seconds as a number, or text with a unit.
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Seconds(f64),
+        Text(String),
+    }
+    let secs = match Given::deserialize(d)? {
+        Given::Seconds(s) => s,
+        Given::Text(t) => parse_seconds(&t).map_err(serde::de::Error::custom)?,
+    };
+    if secs.is_finite() && secs >= 0.0 {
+        Ok(Some(secs))
+    } else {
+        Err(serde::de::Error::custom("a duration must be 0 or more"))
+    }
+}
+
+/// Parses `90`, `90s`, `1.5m`, `250ms`, `2h` into seconds.
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    let (num, scale) = [("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)]
+        .iter()
+        .find_map(|&(unit, scale)| s.strip_suffix(unit).map(|n| (n, scale)))
+        .unwrap_or((s, 1.0));
+    match num.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => Ok(n * scale),
+        _ => Err(format!(
+            "{s:?} is not a duration: give seconds, or a number with ms, s, m or h (90s, 2m)"
+        )),
+    }
+}

@@ -1,0 +1,331 @@
+//! The report contract as Rust types: what `kawatch report --format json`,
+//! `--format events` and `kawatch sockets --format json` write, and what
+//! other Rust tools read back. The JSON and these types are one definition
+//! (docs/report-contract.md says what each field means; docs/schemas/ has the
+//! JSON Schemas, generated from these types).
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let json = std::fs::read_to_string("fixtures/expected/synth/dead_give_up.pcap.json")?;
+//! let report: kawatch::report::Report = serde_json::from_str(&json)?;
+//! let prober = &report.flows[0].keepalive[0];
+//! assert_eq!(prober.outcome, kawatch::Outcome::Dead);
+//! assert_eq!(prober.likely.probes, Some(3));
+//! # Ok(())
+//! # }
+//! ```
+
+use super::summary::micros;
+use kawatch_core::{Endpoint, Event};
+use kawatch_core::{
+    EventKind, FlowView, Outcome, ProberView, Settings, SettingsFrom, TcpState, Timestamp,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Version of the JSON report contract (`kawatch_report`).
+pub const REPORT_VERSION: u32 = 1;
+
+/// A whole report: `kawatch report --format json`, version [`REPORT_VERSION`].
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct Report {
+    /// The contract's version: [`REPORT_VERSION`].
+    pub kawatch_report: u32,
+    /// The input and its totals.
+    pub source: SourceReport,
+    /// Every flow, by first seen.
+    pub flows: Vec<FlowReport>,
+}
+
+/// What a report says of its input.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct SourceReport {
+    /// Path, `-` for standard input, `interface:IF` when live; several
+    /// files merged are joined with `+`.
+    pub name: String,
+    /// libpcap's DLT name; several joined by `,` in the order met.
+    pub linktype: String,
+    /// Frames read.
+    pub frames: u64,
+    /// Frames decoded to a TCP segment.
+    pub tcp_segments: u64,
+    /// Frames that did not decode to TCP.
+    pub undecoded: u64,
+    /// TCP segments ignored as the same frame captured twice.
+    pub duplicates: u64,
+    /// Evictions from the flow table (`--max-flows` reached).
+    pub evicted: u64,
+    /// Flows with keepalives evicted beyond `--max-retired`: not listed.
+    #[serde(default)]
+    pub keepalive_flows_lost: u64,
+    /// The input could not be read to its end.
+    pub truncated: bool,
+    /// Why, when truncated.
+    #[serde(default)]
+    pub truncated_reason: Option<String>,
+    /// Ctrl-C stopped the read of a file or stdin before its end.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Live captures: packets the kernel dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_drops: Option<u64>,
+    /// Epoch seconds of the earliest frame.
+    pub first_ts: Option<f64>,
+    /// Epoch seconds of the latest frame.
+    pub last_ts: Option<f64>,
+}
+
+/// One flow.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct FlowReport {
+    /// The initiator when its SYN was seen, else the first sender seen.
+    pub a: Endpoint,
+    /// The other end.
+    pub b: Endpoint,
+    /// VLAN ids, outermost first; empty when untagged.
+    pub vlan: Vec<u16>,
+    /// Epoch seconds of the flow's earliest segment.
+    pub first_seen: f64,
+    /// Its latest.
+    pub last_seen: f64,
+    /// Connection state as the wire shows it.
+    pub state: TcpState,
+    /// Segments seen.
+    pub segments: u64,
+    /// Zero-window probes seen in either direction.
+    pub zero_window_probes: u32,
+    /// Earlier segments of this connection were evicted and not kept: this
+    /// record starts mid-connection.
+    #[serde(default)]
+    pub partial: bool,
+    /// How long the flow went quiet, and how long its own keepalive allows.
+    #[serde(default)]
+    pub silence: Silence,
+    /// One entry per side that probed; empty when none did.
+    pub keepalive: Vec<ProberReport>,
+    /// Live reports: the flow's local socket as the kernel reported it
+    /// (`Some(None)`: the flow is not this box's). Absent from file reports.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub socket: Option<Option<SocketReport>>,
+    /// Live reports: where the socket and the wire disagree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disagreements: Option<Vec<String>>,
+}
+
+/// A flow's silences: what a middlebox's idle timer sees.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Default)]
+pub struct Silence {
+    /// The longest gap between two of its segments, either direction,
+    /// seconds (observed; the time before its first segment and after its
+    /// last is not counted).
+    pub longest_s: f64,
+    /// The longest silence the flow's own keepalive allows: the smallest
+    /// keepalive idle of its sides (a local socket's exact setting in a live
+    /// report, else the likely setting from the wire), seconds; null where
+    /// no keepalive was seen.
+    pub allowed_s: Option<f64>,
+}
+
+/// One side that sent keepalive probes.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct ProberReport {
+    /// The prober.
+    pub prober: Endpoint,
+    /// Probes sent.
+    pub probes_sent: u32,
+    /// Probes answered by the peer's ACK.
+    pub probes_answered: u32,
+    /// Zero-window probes from this side (not counted as probes).
+    pub zero_window_probes: u32,
+    /// First probe - last activity received, seconds (min over episodes).
+    pub idle_s: Option<f64>,
+    /// Median spacing of consecutive unanswered probes, seconds.
+    pub intvl_s: Option<f64>,
+    /// Unanswered probes seen before the give-up.
+    pub probes: Option<u32>,
+    /// Where probing stands.
+    pub outcome: Outcome,
+    /// Whole-second settings the observations allow.
+    pub likely: Settings,
+    /// OS default sets the likely settings match.
+    pub os_defaults: Vec<String>,
+    /// Median spacing of answered probes, seconds.
+    pub cadence_s: Option<f64>,
+    /// Last activity received to the give-up RST, seconds.
+    pub detection_s: Option<f64>,
+    /// Epoch seconds of the earliest probe.
+    pub first_probe: Option<f64>,
+    /// Epoch seconds of the latest probe.
+    pub last_probe: Option<f64>,
+}
+
+/// One classified segment: a line of `kawatch report --format events`.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct EventReport {
+    /// With several inputs: the one it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// 1-based frame number in the input.
+    pub frame: u64,
+    /// Epoch seconds.
+    pub ts: f64,
+    /// What it was.
+    pub kind: EventKind,
+    /// Sender.
+    pub src: Endpoint,
+    /// Receiver.
+    pub dst: Endpoint,
+}
+
+/// One socket in `kawatch sockets --format json`; also each local flow's
+/// `"socket"` in a live report.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct SocketReport {
+    /// This side.
+    pub local: Endpoint,
+    /// The peer.
+    pub remote: Endpoint,
+    /// TCP state, as `ss` names it.
+    pub state: String,
+    /// Owning process id.
+    pub pid: Option<u32>,
+    /// Owning process's command name.
+    pub process: Option<String>,
+    /// SO_KEEPALIVE; null when it could not be told.
+    pub keepalive: Option<bool>,
+    /// TCP_KEEPIDLE, seconds.
+    pub idle_s: Option<u32>,
+    /// TCP_KEEPINTVL, seconds.
+    pub intvl_s: Option<u32>,
+    /// TCP_KEEPCNT.
+    pub probes: Option<u32>,
+    /// TCP_USER_TIMEOUT, ms (0: not set).
+    pub user_timeout_ms: Option<u32>,
+    /// `socket` (exact, getsockopt) or `timer` (inferred).
+    pub settings_from: Option<SettingsFrom>,
+    /// The armed timer: keepalive, retransmit, zero_window, time_wait or none.
+    pub timer: String,
+    /// Seconds until the next keepalive probe (or give-up).
+    pub next_probe_in_s: Option<f64>,
+    /// Keepalive probes out, unanswered.
+    pub probes_out: Option<u32>,
+    /// Seconds since data was last received.
+    pub last_data_recv_s: Option<f64>,
+    /// Seconds since data was last sent.
+    pub last_data_sent_s: Option<f64>,
+}
+
+/// `kawatch sockets --format json`, version [`SOCKETS_VERSION`].
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct SocketsReport {
+    /// The contract's version: [`SOCKETS_VERSION`].
+    pub kawatch_sockets: u32,
+    /// The network namespace listed.
+    pub netns: String,
+    /// The namespace's keepalive sysctls (null when unreadable).
+    pub sysctl: Option<Sysctl>,
+    /// Every TCP connection (listeners left out).
+    pub sockets: Vec<SocketReport>,
+    /// What could not be read, and why.
+    pub notes: Vec<String>,
+}
+
+/// The keepalive sysctls of a network namespace.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sysctl {
+    /// net.ipv4.tcp_keepalive_time, seconds.
+    pub keepalive_time: u32,
+    /// net.ipv4.tcp_keepalive_intvl, seconds.
+    pub keepalive_intvl: u32,
+    /// net.ipv4.tcp_keepalive_probes.
+    pub keepalive_probes: u32,
+}
+
+/// Version of the `kawatch sockets --format json` contract.
+pub const SOCKETS_VERSION: u32 = 1;
+
+/// A member that may be present and null (`Some(None)`), not merely absent
+/// (`None`, from `default`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Epoch seconds to the microsecond, as the contract writes times.
+pub(crate) fn ts(t: Timestamp) -> f64 {
+    micros(t.as_secs_f64())
+}
+
+impl FlowReport {
+    /// The contract's view of a flow (no socket: see [`super::Local`]).
+    pub fn of(f: &FlowView) -> FlowReport {
+        let allowed_s = f
+            .probers
+            .iter()
+            .filter_map(|p| p.likely.idle_s)
+            .min()
+            .map(f64::from);
+        FlowReport {
+            a: f.a,
+            b: f.b,
+            vlan: f.vlan.ids().to_vec(),
+            first_seen: ts(f.first_seen),
+            last_seen: ts(f.last_seen),
+            state: f.state,
+            segments: f.segments,
+            zero_window_probes: f.zero_window_probes,
+            partial: f.partial,
+            silence: Silence {
+                longest_s: micros(f.longest_silence_s),
+                allowed_s,
+            },
+            keepalive: f.probers.iter().map(ProberReport::of).collect(),
+            socket: None,
+            disagreements: None,
+        }
+    }
+}
+
+impl ProberReport {
+    /// The contract's view of a prober.
+    pub fn of(p: &ProberView) -> ProberReport {
+        ProberReport {
+            prober: p.endpoint,
+            probes_sent: p.probes_sent,
+            probes_answered: p.probes_answered,
+            zero_window_probes: p.zero_window_probes,
+            idle_s: p.idle_s.map(micros),
+            intvl_s: p.intvl_s.map(micros),
+            probes: p.probes,
+            outcome: p.outcome,
+            likely: p.likely,
+            os_defaults: p.os_defaults.iter().map(|s| (*s).to_string()).collect(),
+            cadence_s: p.cadence_s.map(micros),
+            detection_s: p.detection_s.map(micros),
+            first_probe: p.first_probe.map(ts),
+            last_probe: p.last_probe.map(ts),
+        }
+    }
+}
+
+impl EventReport {
+    /// The contract's view of an event; `file` names its input when several
+    /// are read.
+    pub fn of(ev: &Event, file: Option<&str>) -> EventReport {
+        EventReport {
+            file: file.map(str::to_string),
+            frame: ev.frame,
+            ts: ts(ev.ts),
+            kind: ev.kind,
+            src: ev.src,
+            dst: ev.dst,
+        }
+    }
+}
