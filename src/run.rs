@@ -1,4 +1,4 @@
-//! The report shell: drive a [`FrameSource`](crate::capture::FrameSource) through the [`Analyzer`] and write a
+//! The report shell: drive a [`FrameSource`] through the [`Analyzer`] and write a
 //! report. File and live reports share it; the TUI has its own shell.
 
 use crate::capture::{CaptureError, FrameSource, Next};
