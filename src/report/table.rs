@@ -1,8 +1,15 @@
 //! The default, human-readable report.
 
 use super::summary::{SourceInfo, Totals};
-use kawatch_core::{likely_text, FlowView, ProberView};
+use kawatch_core::{likely_text, FlowView, ProberView, Timestamp};
 use std::io::{self, Write};
+
+/// A capture timestamp in UTC, ISO 8601 with milliseconds (cut, not
+/// rounded): `2023-11-14T22:13:22.123Z`.
+fn utc(ts: Option<Timestamp>) -> String {
+    ts.and_then(|t| jiff::Timestamp::from_nanosecond(t.0).ok())
+        .map_or_else(|| "?".into(), |t| format!("{t:.3}"))
+}
 
 fn secs(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |s| format!("{s:.3}s"))
@@ -26,8 +33,8 @@ fn settings(p: &ProberView) -> String {
     s
 }
 
-/// Writes a summary line and a table of every prober, one row each: IDLE
-/// (first probe after activity), INTVL (between unanswered probes), EVERY
+/// Writes a summary line and a table of every prober, one row each: its
+/// FIRST and LAST PROBE (UTC), IDLE (first probe after activity), INTVL (between unanswered probes), EVERY
 /// (between answered probes), PROBES (unanswered before give-up), DETECT
 /// (last activity to give-up) and the likely settings.
 pub fn write_table(
@@ -38,7 +45,7 @@ pub fn write_table(
 ) -> io::Result<()> {
     let c = totals.counters;
     let (mut n_flows, mut with_ka) = (0, 0);
-    let mut rows: Vec<[String; 10]> = Vec::new();
+    let mut rows: Vec<[String; 12]> = Vec::new();
     for f in flows {
         n_flows += 1;
         with_ka += usize::from(!f.probers.is_empty());
@@ -53,6 +60,8 @@ pub fn write_table(
                 p.peer.to_string(),
                 format!("{}{zwp}", p.outcome.as_str()),
                 format!("{}/{}", p.probes_answered, p.probes_sent),
+                utc(p.first_probe),
+                utc(p.last_probe),
                 secs(p.idle_s),
                 secs(p.intvl_s),
                 secs(p.cadence_s),
@@ -85,6 +94,8 @@ pub fn write_table(
         "PEER",
         "OUTCOME",
         "ANS/SENT",
+        "FIRST PROBE",
+        "LAST PROBE",
         "IDLE",
         "INTVL",
         "EVERY",
@@ -116,4 +127,31 @@ pub fn write_table(
         writeln!(out, "{}", line(&cells))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_times_are_utc_iso_8601_with_milliseconds() {
+        let cases = [
+            (
+                Some(Timestamp::from_parts(1_700_000_002, 123_900_000)),
+                "2023-11-14T22:13:22.123Z",
+            ),
+            (
+                Some(Timestamp::from_parts(1_700_000_002, 0)),
+                "2023-11-14T22:13:22.000Z",
+            ),
+            (
+                Some(Timestamp::from_parts(1_782_907_387, 5_000_000)),
+                "2026-07-01T12:03:07.005Z",
+            ),
+            (None, "?"),
+        ];
+        for (ts, want) in cases {
+            assert_eq!(utc(ts), want, "{ts:?}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! [`ViewState::apply`]. [`ViewState::sync`] derives the visible rows (sorted,
 //! filtered, each with its state) from a snapshot; rendering only reads them.
 
+use jiff::tz::TimeZone;
 use kawatch_core::status::{self, State};
 use kawatch_core::{Endpoint, Vlan};
 use kawatch_core::{FlowView, Snapshot};
@@ -156,8 +157,9 @@ pub struct ViewState {
     pub quit: bool,
     /// Colours allowed (`NO_COLOR` unset).
     pub color: bool,
-    /// Local time's offset from UTC, seconds (times of day are shown in it).
-    pub utc_offset: i64,
+    /// The time zone capture timestamps are shown in, each at the offset in
+    /// force at its instant: the local zone, or UTC (`--utc`).
+    pub zone: TimeZone,
     /// Visible rows, sorted and filtered (from [`ViewState::sync`]).
     pub rows: Vec<RowRef>,
     /// Connections per state rank, before filtering.
@@ -171,7 +173,7 @@ impl Default for ViewState {
 }
 
 impl ViewState {
-    /// A fresh view: sorted by state, nothing selected.
+    /// A fresh view: sorted by state, nothing selected, times in UTC.
     pub fn new(color: bool) -> ViewState {
         ViewState {
             sort: SortKey::State,
@@ -189,7 +191,7 @@ impl ViewState {
             paused: false,
             quit: false,
             color,
-            utc_offset: 0,
+            zone: TimeZone::UTC,
             rows: Vec::new(),
             counts: [0; State::RANKS],
         }

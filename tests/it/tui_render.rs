@@ -1073,3 +1073,133 @@ fn a_replay_ended_while_probing_says_so() {
     assert!(probing.contains("capture ended, 3 unanswered"), "{t}");
     assert!(!t.contains("dead in"), "no countdown after the end: {t}");
 }
+
+// ---------------------------------------------------------------------------
+// Times: in the zone of their moment, dated when a capture spans days
+// ---------------------------------------------------------------------------
+
+/// Seconds after [`T0`] of an RFC 3339 time, and 0.1 ms: the scenes'
+/// times are `f64` seconds, and this keeps a time a hair's breadth past
+/// its millisecond, which is shown cut.
+fn after_t0(s: &str) -> f64 {
+    let t: jiff::Timestamp = s.parse().expect("a time");
+    t.as_second() as f64 + f64::from(t.subsec_nanosecond()) / 1e9 - T0 + 0.0001
+}
+
+/// A zone from the system's time zone database, or `None` (and why,
+/// printed) when this machine has none.
+fn zone(name: &str) -> Option<jiff::tz::TimeZone> {
+    match jiff::tz::TimeZone::get(name) {
+        Ok(z) => Some(z),
+        Err(e) => {
+            eprintln!("SKIP: time zone {name} not available (is tzdata installed?): {e}");
+            None
+        }
+    }
+}
+
+/// The detail view of the connection whose text contains `port`, its
+/// "Connection" line.
+fn connection_line(snap: &Snapshot, zone: &jiff::tz::TimeZone, port: &str) -> String {
+    let mut v = view(snap, false, 30);
+    v.zone = zone.clone();
+    v.apply(Action::FilterStart, snap);
+    for c in port.chars() {
+        v.apply(Action::FilterInput(c), snap);
+    }
+    v.apply(Action::FilterAccept, snap);
+    v.apply(Action::OpenDetail, snap);
+    let t = text(&draw(snap, &replay_status("scene.pcap"), &mut v, 160, 20));
+    t.lines()
+        .find(|l| l.contains("first seen"))
+        .unwrap_or_else(|| panic!("no connection line:\n{t}"))
+        .to_string()
+}
+
+/// One capture, one view in Europe/Berlin: a January connection at +01:00,
+/// a June one at +02:00; the capture spans days, so dates show.
+#[test]
+fn times_at_the_offset_of_their_moment() {
+    let Some(berlin) = zone("Europe/Berlin") else {
+        return;
+    };
+    let mut w = Wire::default();
+    let jan = after_t0("2026-01-15T12:00:00.25Z");
+    let jun = after_t0("2026-06-01T12:03:07.5Z");
+    Conn::new(&mut w, v4([198, 18, 0, 1], 41001), v4([198, 18, 0, 2], 80))
+        .handshake(jan)
+        .data(jan + 1.0, A, 10);
+    Conn::new(&mut w, v4([198, 18, 0, 3], 41002), v4([198, 18, 0, 4], 80))
+        .handshake(jun)
+        .data(jun + 1.0, A, 10);
+    let snap = w
+        .analyzer()
+        .snapshot(Timestamp::from_secs_f64(T0 + jun + 2.0));
+    let cases = [
+        ("41001", &berlin, "first seen 2026-01-15 13:00:00.250"),
+        ("41002", &berlin, "first seen 2026-06-01 14:03:07.500"),
+        (
+            "41001",
+            &jiff::tz::TimeZone::UTC,
+            "first seen 2026-01-15 12:00:00.250",
+        ),
+        (
+            "41002",
+            &jiff::tz::TimeZone::UTC,
+            "first seen 2026-06-01 12:03:07.500",
+        ),
+    ];
+    for (port, z, want) in cases {
+        let line = connection_line(&snap, z, port);
+        assert!(
+            line.contains(want),
+            "{port} in {z:?}: {want:?} missing: {line}"
+        );
+    }
+}
+
+/// A capture within one local day shows times of day; one that crosses
+/// midnight in the zone (but not in UTC) shows dates, on the status line too.
+#[test]
+fn the_date_shows_when_the_capture_spans_days() {
+    let Some(berlin) = zone("Europe/Berlin") else {
+        return;
+    };
+    let utc = jiff::tz::TimeZone::UTC;
+    let mut w = Wire::default();
+    let start = after_t0("2026-06-01T21:30:00Z");
+    Conn::new(&mut w, v4([198, 18, 0, 1], 41001), v4([198, 18, 0, 2], 80))
+        .handshake(start)
+        .data(start + 3600.0, A, 10);
+    let snap = w
+        .analyzer()
+        .snapshot(Timestamp::from_secs_f64(T0 + start + 3600.5));
+    // 21:30-22:30 UTC; 23:30-00:30 in Berlin.
+    let utc_line = connection_line(&snap, &utc, "41001");
+    assert!(
+        utc_line.contains("first seen 21:30:00.000 · last seen 22:30:00.000"),
+        "{utc_line}"
+    );
+    let berlin_line = connection_line(&snap, &berlin, "41001");
+    assert!(
+        berlin_line
+            .contains("first seen 2026-06-01 23:30:00.000 · last seen 2026-06-02 00:30:00.000"),
+        "{berlin_line}"
+    );
+    let status = |z: &jiff::tz::TimeZone| {
+        let mut v = view(&snap, false, 10);
+        v.zone = z.clone();
+        let t = text(&draw(&snap, &replay_status("scene.pcap"), &mut v, 160, 12));
+        t.lines().nth(10).unwrap_or_default().to_string()
+    };
+    assert!(
+        status(&utc).contains("clock 22:30:00.500 (t+1h00m)"),
+        "{}",
+        status(&utc)
+    );
+    assert!(
+        status(&berlin).contains("clock 2026-06-02 00:30:00.500 (t+1h00m)"),
+        "{}",
+        status(&berlin)
+    );
+}

@@ -186,7 +186,7 @@ fn opts(speed: Option<f64>) -> Options {
         speed,
         color: true,
         limits: Limits::default(),
-        utc_offset: 0,
+        zone: jiff::tz::TimeZone::UTC,
         local_sockets: false,
     }
 }

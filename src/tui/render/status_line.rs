@@ -73,7 +73,7 @@ fn status_spans(
             None => "full speed".into(),
         }));
         if let Some(first) = snap.first_ts {
-            let clock = fmt::clock(snap.now, view.utc_offset);
+            let clock = fmt::Clock::of(snap, &view.zone).at(snap.now);
             spans.push(sep());
             spans.push(Span::raw(if compact {
                 clock
