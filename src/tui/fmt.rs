@@ -1,6 +1,8 @@
-//! Text for durations, counts and settings: short, aligned, and honest about
-//! what is a lower bound (`>`) or an assumption (`~`).
+//! Text for durations, counts, settings and times: short, aligned, and
+//! honest about what is a lower bound (`>`), an assumption (`~`), unknown
+//! (`?`) or does not apply (`-`).
 
+pub(crate) use crate::report::{NOT_APPLICABLE, UNKNOWN};
 use jiff::tz::TimeZone;
 use kawatch_core::likely_text;
 use kawatch_core::Timestamp;
@@ -40,9 +42,14 @@ pub(crate) fn precise(secs: f64) -> String {
     }
 }
 
-/// An optional observed timing; `-` when unknown.
-pub(crate) fn precise_or_dash(secs: Option<f64>) -> String {
-    secs.map_or_else(|| "-".into(), precise)
+/// An optional observed timing; `?` when unknown.
+pub(crate) fn precise_or_unknown(secs: Option<f64>) -> String {
+    secs.map_or_else(|| UNKNOWN.into(), precise)
+}
+
+/// An optional count; `?` when unknown.
+pub(crate) fn count_or_unknown(n: Option<u32>) -> String {
+    n.map_or_else(|| UNKNOWN.into(), |n| n.to_string())
 }
 
 /// Seconds between two timestamps.
@@ -85,7 +92,7 @@ impl<'a> Clock<'a> {
 /// beyond the years -9999..=9999 is `?`.
 pub(crate) fn clock(ts: Timestamp, zone: &TimeZone, dated: bool) -> String {
     let Ok(t) = jiff::Timestamp::from_nanosecond(ts.0) else {
-        return "?".into();
+        return UNKNOWN.into();
     };
     let dt = zone.to_datetime(t);
     let ms = dt.subsec_nanosecond() / 1_000_000;
@@ -135,10 +142,7 @@ pub(crate) fn count(n: u64) -> String {
 /// A prober's likely settings, a range where two whole seconds fit what was
 /// observed (`59-60s/?/?`).
 pub(crate) fn observed_settings(p: &ProberView) -> String {
-    let n = p
-        .likely
-        .probes
-        .map_or_else(|| "?".into(), |n| n.to_string());
+    let n = count_or_unknown(p.likely.probes);
     format!(
         "{}/{}/{n}",
         likely_text(p.idle_s, p.likely.idle_s),

@@ -1203,3 +1203,103 @@ fn the_date_shows_when_the_capture_spans_days() {
         status(&berlin)
     );
 }
+
+// ---------------------------------------------------------------------------
+// Marks: one symbol per meaning, explained under the table when on screen
+// ---------------------------------------------------------------------------
+
+/// The line under the table's rows (above the status line).
+fn legend_line(screen: &str) -> &str {
+    let lines: Vec<&str> = screen.lines().collect();
+    lines[lines.len() - 3]
+}
+
+#[test]
+fn the_legend_explains_the_marks_on_screen() {
+    let snap = scene().snapshot(now());
+    let screen = |filter: &str, w: u16| {
+        let mut v = view(&snap, false, 30);
+        for c in filter.chars() {
+            v.apply(Action::FilterInput(c), &snap);
+        }
+        text(&draw(&snap, &replay_status("scene.pcap"), &mut v, w, 30))
+    };
+    let cases: &[(&str, u16, &[&str], &[&str])] = &[
+        // `probing 3/~9`: the count is assumed; its INTVL is known, CNT not.
+        (
+            "40200",
+            160,
+            &["? unknown", "~ assumed (Linux default)"],
+            &[">", "≥", "-"],
+        ),
+        // Already idle when the capture began: no data seen, so QUIET is a
+        // lower bound, and nothing of its settings is known.
+        (
+            "51000",
+            160,
+            &["? unknown", "> at least (no data seen)"],
+            &["~"],
+        ),
+        // Dead, every value known: nothing to explain.
+        ("40300", 160, &[], &["?", "~", ">"]),
+        // No prober: empty cells, nothing to explain.
+        ("40500", 160, &[], &["?", "-"]),
+        // Only the marks of the columns shown: at 60 columns the count
+        // column is hidden, the state's `~` is not.
+        ("40200", 60, &["~ assumed (Linux default)"], &["? unknown"]),
+    ];
+    for (filter, w, want, not) in cases {
+        let s = screen(filter, *w);
+        let legend = legend_line(&s);
+        for m in *want {
+            assert!(
+                legend.contains(m),
+                "{filter} at {w}: {m:?} missing: {legend:?}\n{s}"
+            );
+        }
+        for m in *not {
+            assert!(
+                !legend.contains(m),
+                "{filter} at {w}: {m:?} shown: {legend:?}\n{s}"
+            );
+        }
+        if want.is_empty() {
+            assert_eq!(legend.trim(), "", "{filter}: {s}");
+        }
+    }
+}
+
+/// Unknown is `?` everywhere on screen, `-` only what does not apply.
+#[test]
+fn unknown_is_a_question_mark() {
+    let snap = scene_with_sockets();
+    let mut v = view(&snap, false, 30);
+    let t = text(&draw(&snap, &live_status(), &mut v, 230, 24));
+    let overdue = row_of(&t, "198.18.0.17:40800");
+    // IDLE known; INTVL and CNT unknown; LIKELY `10s/?/?`.
+    assert!(
+        overdue.contains("10.05s       ?    ?  10s/?/?"),
+        "{overdue}"
+    );
+    // The KEEPALIVE of a socket whose keepalive timer is hidden is unknown.
+    assert!(!t.contains("  -  "), "no `-` for unknown:\n{t}");
+    // The detail view: a prober still probing has no detection time (`-`),
+    // its count is unknown (`?`).
+    let mut v = view(&snap, false, 30);
+    for c in "40200".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    v.apply(Action::OpenDetail, &snap);
+    let d = text(&draw(&snap, &live_status(), &mut v, 160, 30));
+    assert!(
+        d.contains("probes ? · answered every ? · detection -"),
+        "{d}"
+    );
+}
+
+fn row_of<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no row with {needle}:\n{screen}"))
+}

@@ -4,7 +4,7 @@
 use super::columns::arrow;
 use super::{areas, Theme};
 use crate::tui::app::{FlowId, ViewState};
-use crate::tui::fmt::{self, coarse, precise, precise_or_dash};
+use crate::tui::fmt::{self, coarse, count_or_unknown, precise, precise_or_unknown};
 use kawatch_core::status::{self, State};
 use kawatch_core::Timestamp;
 use kawatch_core::{disagreements, LocalSocket, SettingsFrom, SocketIndex};
@@ -249,7 +249,7 @@ fn prober_block(
         Outcome::Probing => format!("probing, {} unanswered", p.unanswered),
         Outcome::Dead => format!(
             "dead: gave up after {} unanswered probes",
-            p.probes.map_or_else(|| "?".into(), |n| n.to_string())
+            count_or_unknown(p.probes)
         ),
         Outcome::Reset => "reset: the peer answered with RST".into(),
         Outcome::Alive => "alive: last probe answered".into(),
@@ -273,15 +273,19 @@ fn prober_block(
         label("Observed"),
         Span::raw(format!(
             "idle {} · interval {} · probes {} · answered every {} · detection {}",
-            precise_or_dash(p.idle_s),
-            precise_or_dash(p.intvl_s),
-            p.probes.map_or_else(|| "-".into(), |n| n.to_string()),
-            precise_or_dash(p.cadence_s),
-            precise_or_dash(p.detection_s),
+            precise_or_unknown(p.idle_s),
+            precise_or_unknown(p.intvl_s),
+            count_or_unknown(p.probes),
+            precise_or_unknown(p.cadence_s),
+            match (p.detection_s, p.outcome) {
+                (None, Outcome::Dead) | (Some(_), _) => precise_or_unknown(p.detection_s),
+                // Only a prober that gave up has a detection time.
+                (None, _) => fmt::NOT_APPLICABLE.into(),
+            },
         )),
     ]));
     let l = &p.likely;
-    let secs = |v: Option<u32>| v.map_or_else(|| "?".into(), |n| format!("{n}s"));
+    let secs = |v: Option<u32>| v.map_or_else(|| fmt::UNKNOWN.into(), |n| format!("{n}s"));
     let os = match p.os_defaults.as_slice() {
         [] if l.idle_s.is_some() || l.intvl_s.is_some() || l.probes.is_some() => {
             "not an OS default".to_string()
@@ -295,7 +299,7 @@ fn prober_block(
             "idle {} · interval {} · probes {}   ({os})",
             secs(l.idle_s),
             secs(l.intvl_s),
-            l.probes.map_or_else(|| "?".into(), |n| n.to_string()),
+            count_or_unknown(l.probes),
         )),
     ]));
     let mut unknown = Vec::new();

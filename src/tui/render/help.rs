@@ -52,9 +52,6 @@ const STATES: &[(&str, &str)] = &[
     ("closing, closed", "FIN from one side, from both"),
 ];
 
-/// Below the columns' own lines: a mark that appears in several columns.
-const COLUMN_NOTES: &[(&str, &str)] = &[("~", "assumed: Linux defaults stand in for the unseen")];
-
 /// Width of the first column (key, state or column name).
 const NAME_WIDTH: usize = 15;
 
@@ -74,9 +71,11 @@ pub(super) fn help(f: &mut Frame, area: Rect, t: Theme) {
     section(&mut lines, "States", STATES, NAME_WIDTH);
     lines.push(Line::raw(""));
     let legend = columns::legend();
-    let mut legend: Vec<(&str, &str)> = legend.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    legend.extend_from_slice(COLUMN_NOTES);
+    let legend: Vec<(&str, &str)> = legend.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     section(&mut lines, "Columns", &legend, NAME_WIDTH);
+    lines.push(Line::raw(""));
+    let marks: Vec<(&str, &str)> = columns::MARKS.iter().map(|m| (m.symbol, m.long)).collect();
+    section(&mut lines, "Marks", &marks, NAME_WIDTH);
     let w = 86.min(area.width.saturating_sub(2));
     let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(1));
     let r = Rect::new(

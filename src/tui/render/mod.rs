@@ -52,9 +52,10 @@ pub(crate) fn areas(area: Rect) -> Areas {
     }
 }
 
-/// Table rows that fit on a screen of this size (the header takes one line).
+/// Table rows that fit on a screen of this size (the header and the legend
+/// line under the rows take one line each).
 pub fn table_rows(area: Rect) -> usize {
-    areas(area).body.height.saturating_sub(1) as usize
+    areas(area).body.height.saturating_sub(2) as usize
 }
 
 /// Styles, with or without colour (`NO_COLOR`).

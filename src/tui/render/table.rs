@@ -1,7 +1,7 @@
 //! The connection table: the rows on screen, in the columns that fit
 //! ([`super::columns`]), or a word on why there are none.
 
-use super::columns::{Cell, Priority, Row, COLUMNS};
+use super::columns::{self, Cell, Priority, Row, COLUMNS};
 use super::Theme;
 use crate::tui::app::{RowRef, ViewState};
 use crate::tui::feed::FeedStatus;
@@ -34,7 +34,8 @@ pub(super) fn table(
     if view.rows.is_empty() {
         return empty(f, area, snap, status, view, t);
     }
-    let page = area.height.saturating_sub(1) as usize;
+    // The header, the rows, and the legend line under them.
+    let page = area.height.saturating_sub(2) as usize;
     let offset = view.offset.min(view.rows.len().saturating_sub(1));
     let visible: &[RowRef] = &view.rows[offset..(offset + page).min(view.rows.len())];
     let local = SocketIndex::new(&snap.local);
@@ -80,7 +81,45 @@ pub(super) fn table(
         }
         lines.push(l);
     }
-    f.render_widget(Paragraph::new(lines), area);
+    let (body, legend_area) = split_legend(area);
+    f.render_widget(Paragraph::new(lines), body);
+    let legend = legend(&rows, &widths, legend_area.width as usize, t);
+    f.render_widget(Paragraph::new(legend), legend_area);
+}
+
+/// The table's area and, under it, the legend line's.
+fn split_legend(area: Rect) -> (Rect, Rect) {
+    let h = area.height.saturating_sub(1);
+    (
+        Rect::new(area.x, area.y, area.width, h),
+        Rect::new(area.x, area.y + h, area.width, area.height.min(1)),
+    )
+}
+
+/// The legend line: what each mark in the shown cells means
+/// ([`columns::MARKS`]), as many as fit in `width`.
+fn legend(rows: &[Vec<Cell>], widths: &[Option<usize>], width: usize, t: Theme) -> Line<'static> {
+    let shown = |m: &columns::Mark| {
+        rows.iter().any(|r| {
+            r.iter()
+                .zip(widths)
+                .any(|((text, _), w)| w.is_some() && (m.in_cell)(text))
+        })
+    };
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for m in columns::MARKS.iter().filter(|m| shown(m)) {
+        let sep = if used > 1 { "  " } else { "" };
+        let need = sep.len() + m.symbol.chars().count() + 1 + m.short.chars().count();
+        if used + need > width {
+            break;
+        }
+        used += need;
+        spans.push(Span::raw(sep));
+        spans.push(Span::styled(m.symbol, t.key()));
+        spans.push(Span::styled(format!(" {}", m.short), t.dim()));
+    }
+    Line::from(spans)
 }
 
 /// Chooses the columns that fit `width`: each column's width, in [`COLUMNS`]
