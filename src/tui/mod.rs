@@ -24,7 +24,7 @@ pub mod render;
 pub mod source;
 pub(crate) mod term;
 
-use app::ViewState;
+use app::{Request, ViewState};
 use events::{EventSource, Input};
 use feed::{Control, Feed, FeedStatus, Timing};
 use jiff::tz::TimeZone;
@@ -116,6 +116,7 @@ where
         link: src.link_name().to_string(),
         live: src.is_live(),
         speed: if src.is_live() { None } else { opts.speed },
+        restartable: !src.is_live() && src.can_restart(),
         ..FeedStatus::default()
     };
     let timing = if events.stepped() {
@@ -144,6 +145,9 @@ where
     let mut snap = empty_snapshot();
     let mut view = ViewState::new(opts.color);
     view.zone = opts.zone.clone();
+    view.live = status.live;
+    view.speed = status.speed;
+    view.restartable = status.restartable;
     loop {
         feed.step(events.now());
         if let Some(p) = feed.take() {
@@ -159,6 +163,7 @@ where
         }
         let size = terminal.size()?;
         view.set_page(render::table_rows(size.into()));
+        view.set_columns(render::column_steps(size.into(), &snap, &status, &view));
         let frame = terminal.draw(|f| render::draw(f, &snap, &status, &view))?;
         events.shown(frame.buffer);
         // Input until the next tick; a key draws at once.
@@ -169,15 +174,25 @@ where
                 Some(Input::End) => return Ok(status),
                 Some(Input::Key(k)) => {
                     if let Some(a) = keys::action(k, &view) {
-                        let was_paused = view.paused;
-                        view.apply(a, &snap);
+                        let request = view.apply(a, &snap);
                         let area = terminal.size()?.into();
                         let max = render::detail_max_scroll(area, &snap, &view);
                         view.detail_scroll = view.detail_scroll.min(max);
-                        if view.paused != was_paused {
-                            // The replay stops (or goes on) at the key's time.
-                            feed.step(events.now());
-                            feed.send(Control::Pause(view.paused));
+                        view.help_scroll = view.help_scroll.min(render::help_max_scroll(area));
+                        view.set_columns(render::column_steps(area, &snap, &status, &view));
+                        match request {
+                            // The replay stops, goes on or changes speed at
+                            // the key's time.
+                            Some(Request::Pause(p)) => {
+                                feed.step(events.now());
+                                feed.send(Control::Pause(p));
+                            }
+                            Some(Request::Speed(s)) => {
+                                feed.step(events.now());
+                                feed.send(Control::Speed(s));
+                            }
+                            Some(Request::Restart) => feed.send(Control::Restart),
+                            None => {}
                         }
                     }
                     if view.quit {

@@ -360,6 +360,8 @@ fn draw(
     h: u16,
 ) -> Terminal<TestBackend> {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    // As the UI loop does: the source says what the replay keys may do.
+    v.live = status.live;
     v.set_page(render::table_rows(ratatui::layout::Rect::new(0, 0, w, h)));
     term.draw(|f| render::draw(f, snap, status, v))
         .expect("draw");
@@ -536,6 +538,84 @@ fn narrow_50() {
     let mut v = view(&snap, true, 10);
     let term = draw(&snap, &live_status(), &mut v, 50, 12);
     insta::assert_snapshot!("narrow_50", text(&term));
+}
+
+/// The table at `w` x `h` after pressing `keys` (`>`, `<`).
+fn scrolled(w: u16, h: u16, keys_: &str) -> String {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 20);
+    let area = ratatui::layout::Rect::new(0, 0, w, h);
+    v.set_page(render::table_rows(area));
+    for c in keys_.chars() {
+        // As the UI loop does: the screen's layout says where `>` goes.
+        v.set_columns(render::column_steps(area, &snap, &live_status(), &v));
+        press(&mut v, &snap, &[ch(c)]);
+    }
+    text(&draw(&snap, &live_status(), &mut v, w, h))
+}
+
+/// At 80 columns, `>` shifts the hidden columns into view one by one (the
+/// endpoints and the state stay), `◀` marks those scrolled out on the left,
+/// the legend line counts both sides; `<` goes back.
+#[test]
+fn narrow_80_scrolls() {
+    let start = scrolled(80, 24, "");
+    assert!(legend_line(&start).ends_with("7 more columns ▶"), "{start}");
+    // The next hidden column, LAST PROBE, comes into view; the arrow and
+    // NEXT make room for it.
+    let one = scrolled(80, 24, ">");
+    assert!(title_and_header(&one).1.starts_with('◀'), "{one}");
+    assert!(legend_line(&one).contains("◀ 2 more columns · "), "{one}");
+    assert!(one.contains("LAST PROBE") && one.contains("ago"), "{one}");
+    let three = scrolled(80, 24, ">>>");
+    let end = scrolled(80, 24, &">".repeat(20));
+    assert!(
+        legend_line(&end).trim_end().ends_with("more columns"),
+        "{end}"
+    );
+    assert!(
+        !legend_line(&end).contains('▶'),
+        "nothing left on the right: {end}"
+    );
+    assert!(end.contains("QUIET"), "the last column in view: {end}");
+    // `<` brings back one column at a time: NEXT, then the arrow.
+    assert!(scrolled(80, 24, "><").contains("◀ 1 more column · 7 more columns ▶"));
+    assert_eq!(scrolled(80, 24, "><<"), start, "< goes back");
+    for s in [&one, &three, &end] {
+        for l in s.lines().skip(2).take(8) {
+            assert!(
+                l.contains("198.18.") || l.contains("2001:"),
+                "endpoints stay: {s}"
+            );
+        }
+    }
+    insta::assert_snapshot!("narrow_80_scrolled_1", one);
+    insta::assert_snapshot!("narrow_80_scrolled_3", three);
+    insta::assert_snapshot!("narrow_80_scrolled_end", end);
+}
+
+/// At 50 columns nothing beside the endpoints and the state fits: each `>`
+/// brings one column into view, the endpoints giving way to it.
+#[test]
+fn narrow_50_scrolls() {
+    let one = scrolled(50, 12, ">");
+    let two = scrolled(50, 12, ">>");
+    assert!(one.contains("NEXT"), "{one}");
+    assert!(two.contains("LAST PROBE"), "{two}");
+    assert!(
+        legend_line(&two).contains("◀ 2 more columns · 6 more columns ▶"),
+        "{two}"
+    );
+    let end = scrolled(50, 12, &">".repeat(20));
+    assert!(end.contains("QUIET"), "{end}");
+    insta::assert_snapshot!("narrow_50_scrolled_1", one);
+    insta::assert_snapshot!("narrow_50_scrolled_2", two);
+    insta::assert_snapshot!("narrow_50_scrolled_end", end);
+}
+
+fn title_and_header(screen: &str) -> (&str, &str) {
+    let mut l = screen.lines();
+    (l.next().unwrap_or_default(), l.next().unwrap_or_default())
 }
 
 /// A capture shipped in `fixtures/`, read through libpcap as `--read` does.
@@ -823,12 +903,12 @@ fn keys_to_actions_to_state() {
             |v, _| v.paused,
         ),
         (
-            "? shows help; other keys wait; ? hides it",
+            "? shows help; other keys wait; ↓ scrolls the help, not the table; ? hides it",
             &[ch('?'), ch('s'), key(KeyCode::Down), ch('?')],
             &[
                 Some(Action::ToggleHelp),
                 None,
-                None,
+                Some(Action::Down),
                 Some(Action::ToggleHelp),
             ],
             |v, _| !v.help && v.sort == SortKey::State && v.cursor == 0,

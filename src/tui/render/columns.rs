@@ -182,7 +182,7 @@ pub(crate) const COLUMNS: &[Column] = &[
         priority: Priority::RankIfUsed(4),
         help: Some((
             "KEEPALIVE",
-            "this box's socket's idle/intvl/cnt: = read from it, ≈ from its timer",
+            "local socket's idle/intvl/cnt: = read from it, ≈ from its timer",
         )),
         cell: |r| {
             r.socket
@@ -432,7 +432,7 @@ pub(crate) const MARKS: &[Mark] = &[
     Mark {
         symbol: crate::report::FROM_TIMER,
         short: "from the kernel's timer",
-        long: "inferred from the kernel's timer, not read from the socket (KEEPALIVE)",
+        long: "from the kernel's timer, not read from the socket (KEEPALIVE)",
         in_cell: |c| c.contains(crate::report::FROM_TIMER),
     },
 ];

@@ -1,34 +1,14 @@
-//! The help overlay: keys, states, and the column legend (from the column
-//! table, so a new column documents itself).
+//! The help overlay: keys (from the key table), states, the column legend
+//! (from the column table, so a new column documents itself) and the marks.
+//! It scrolls when it does not fit.
 
 use super::columns;
 use super::Theme;
+use crate::tui::keys::KEYS;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
-
-const HELP: &[(&str, &str)] = &[
-    (
-        "↑↓ j k",
-        "select a connection · PgUp/PgDn a page · g/G first/last",
-    ),
-    (
-        "enter",
-        "details: both sides' timing, likely settings, probe timeline",
-    ),
-    ("/", "filter by text (endpoint, port, state); esc clears"),
-    (
-        "s  r",
-        "sort by state → idle → last activity → endpoint; reverse",
-    ),
-    ("a", "all connections, or only those with keepalive probes"),
-    (
-        "space",
-        "pause: a replay's clock stops; live, the screen freezes",
-    ),
-    ("?  q", "this help; quit (also ctrl-c)"),
-];
 
 const STATES: &[(&str, &str)] = &[
     ("alive", "the last keepalive probe was answered"),
@@ -55,7 +35,41 @@ const STATES: &[(&str, &str)] = &[
 /// Width of the first column (key, state or column name).
 const NAME_WIDTH: usize = 15;
 
-pub(super) fn help(f: &mut Frame, area: Rect, t: Theme) {
+pub(super) fn help(f: &mut Frame, area: Rect, scroll: u16, t: Theme) {
+    let lines = help_lines(t);
+    let n = lines.len() as u16;
+    let r = help_rect(area, n);
+    let inner = r.height.saturating_sub(2);
+    let scroll = scroll.min(n.saturating_sub(inner));
+    f.render_widget(Clear, r);
+    let title = if n > inner {
+        " kawatch help · ↑↓ scroll · ? or esc closes "
+    } else {
+        " kawatch help · ? or esc closes "
+    };
+    let block = Block::bordered().title(Span::styled(title, t.label()));
+    f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), r);
+}
+
+/// How far the help can scroll on a screen of this size.
+pub(crate) fn help_max_scroll(area: Rect) -> u16 {
+    let n = help_lines(Theme { color: false }).len() as u16;
+    n.saturating_sub(help_rect(area, n).height.saturating_sub(2))
+}
+
+/// The overlay's box for `n` lines, centred.
+fn help_rect(area: Rect, n: u16) -> Rect {
+    let w = 86.min(area.width.saturating_sub(2));
+    let h = (n + 2).min(area.height.saturating_sub(1));
+    Rect::new(
+        area.x + (area.width.saturating_sub(w)) / 2,
+        area.y + (area.height.saturating_sub(h)) / 2,
+        w,
+        h,
+    )
+}
+
+fn help_lines(t: Theme) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = Vec::new();
     let section = |lines: &mut Vec<Line>, name: &str, rows: &[(&str, &str)], kw: usize| {
         lines.push(Line::styled(format!(" {name}"), t.header()));
@@ -66,26 +80,16 @@ pub(super) fn help(f: &mut Frame, area: Rect, t: Theme) {
             ]));
         }
     };
-    section(&mut lines, "Keys", HELP, NAME_WIDTH);
-    lines.push(Line::raw(""));
+    let keys: Vec<(&str, &str)> = KEYS
+        .iter()
+        .filter_map(|k| k.help.map(|h| (k.name, h)))
+        .collect();
+    section(&mut lines, "Keys", &keys, NAME_WIDTH);
     section(&mut lines, "States", STATES, NAME_WIDTH);
-    lines.push(Line::raw(""));
     let legend = columns::legend();
     let legend: Vec<(&str, &str)> = legend.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     section(&mut lines, "Columns", &legend, NAME_WIDTH);
-    lines.push(Line::raw(""));
     let marks: Vec<(&str, &str)> = columns::MARKS.iter().map(|m| (m.symbol, m.long)).collect();
     section(&mut lines, "Marks", &marks, NAME_WIDTH);
-    let w = 86.min(area.width.saturating_sub(2));
-    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(1));
-    let r = Rect::new(
-        area.x + (area.width.saturating_sub(w)) / 2,
-        area.y + (area.height.saturating_sub(h)) / 2,
-        w,
-        h,
-    );
-    f.render_widget(Clear, r);
-    let block =
-        Block::bordered().title(Span::styled(" kawatch help · ? or esc closes ", t.label()));
-    f.render_widget(Paragraph::new(lines).block(block), r);
+    lines
 }
