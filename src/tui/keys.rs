@@ -24,7 +24,8 @@ pub enum Needs {
     Nothing,
     /// A replay (not a live capture).
     Replay,
-    /// A replay that can start again (a file, not standard input).
+    /// A replay that can start again (a file, not standard input); its
+    /// hint waits for the end of the replay.
     Restartable,
     /// Columns hidden on a narrow screen (the key works anyway; only its
     /// hint waits for them).
@@ -229,6 +230,14 @@ impl Keys {
                 Needs::Restartable => !view.live && view.restartable,
                 Needs::HiddenColumns => hidden_columns,
             }
+    }
+}
+
+impl Keys {
+    /// Whether the keys line hints these keys now: they work, and a
+    /// restart's hint waits for the replay to have `ended`.
+    pub fn hinted(&self, view: &ViewState, hidden_columns: bool, ended: bool) -> bool {
+        self.apply_to(view, hidden_columns) && (self.needs != Needs::Restartable || ended)
     }
 }
 

@@ -504,6 +504,23 @@ fn help_overlay() {
     insta::assert_snapshot!("help", text(&term));
 }
 
+/// At 80x24 the help does not fit: long lines wrap under their own start,
+/// and it scrolls to its last line.
+#[test]
+fn help_overlay_at_80_wraps_and_scrolls() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 20);
+    press(&mut v, &snap, &[ch('?')]);
+    let top = text(&draw(&snap, &replay_status("scene.pcap"), &mut v, 80, 24));
+    assert!(top.contains("kawatch help · ↑↓ scroll"), "{top}");
+    assert!(top.contains("first/last"), "wrapped, not cut: {top}");
+    press(&mut v, &snap, &[ch('G')]);
+    let bottom = text(&draw(&snap, &replay_status("scene.pcap"), &mut v, 80, 24));
+    assert!(bottom.contains("(KEEPALIVE)"), "the last line: {bottom}");
+    insta::assert_snapshot!("help_80_top", top);
+    insta::assert_snapshot!("help_80_bottom", bottom);
+}
+
 #[test]
 fn empty_live() {
     let snap = Analyzer::new(LinkType::Ethernet).snapshot(now());

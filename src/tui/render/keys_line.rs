@@ -14,6 +14,7 @@ pub(super) fn keys_line(
     area: Rect,
     view: &ViewState,
     hidden_columns: bool,
+    ended: bool,
     t: Theme,
 ) {
     let mut spans = Vec::new();
@@ -30,7 +31,7 @@ pub(super) fn keys_line(
     }
     let hints: Vec<(&str, &str, u8)> = KEYS
         .iter()
-        .filter(|k| k.apply_to(view, hidden_columns))
+        .filter(|k| k.hinted(view, hidden_columns, ended))
         .filter_map(|k| k.hint)
         .collect();
     // Hints that do not fit leave, highest rank first.

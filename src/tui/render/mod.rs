@@ -142,7 +142,8 @@ pub fn draw(f: &mut Frame, snap: &Snapshot, status: &FeedStatus, view: &ViewStat
         (None, _) => hidden = table::table(f, a.body, snap, status, view, theme),
     }
     status_line::status_line(f, a.status, snap, status, view, theme);
-    keys_line::keys_line(f, a.keys, view, hidden, theme);
+    let ended = status.finished && !status.live;
+    keys_line::keys_line(f, a.keys, view, hidden, ended, theme);
     if view.help {
         help::help(f, f.area(), view.help_scroll, theme);
     }
