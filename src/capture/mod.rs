@@ -293,6 +293,17 @@ pub struct Source {
     /// An input that is not a regular file, replayed to libpcap through a
     /// pipe by a thread of its own.
     feeder: Option<Feeder>,
+    /// A regular file: how to open it again ([`Source::reopen`]).
+    reopen: Option<Reopen>,
+}
+
+/// How a regular capture file was opened, to open it again.
+#[derive(Clone, Debug)]
+struct Reopen {
+    path: std::path::PathBuf,
+    filter: Option<String>,
+    reader: Reader,
+    stop: Option<&'static AtomicBool>,
 }
 
 /// What frames are read from.
@@ -435,6 +446,37 @@ impl Source {
     /// when it is set while a wait (for a FIFO's writer, or for the first
     /// bytes of a pipe) is interrupted.
     pub fn open_file_with(path: &Path, opts: &OpenOptions<'_>) -> Result<Source, CaptureError> {
+        let mut src = Source::open_path(path, opts)?;
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            src.reopen = Some(Reopen {
+                path: path.to_path_buf(),
+                filter: opts.filter.map(str::to_owned),
+                reader: opts.reader,
+                stop: opts.stop,
+            });
+        }
+        Ok(src)
+    }
+
+    /// Whether [`Source::reopen`] can open it again: a regular file.
+    pub fn can_reopen(&self) -> bool {
+        self.reopen.is_some()
+    }
+
+    /// A regular file opened again as it was first (path, filter, reader),
+    /// to read it from its start; `None` for any other input (standard
+    /// input, a pipe or FIFO, a live capture), which cannot be read twice.
+    pub fn reopen(&self) -> Option<Result<Source, CaptureError>> {
+        let r = self.reopen.as_ref()?;
+        let opts = OpenOptions {
+            filter: r.filter.as_deref(),
+            reader: r.reader,
+            stop: r.stop,
+        };
+        Some(Source::open_file_with(&r.path, &opts))
+    }
+
+    fn open_path(path: &Path, opts: &OpenOptions<'_>) -> Result<Source, CaptureError> {
         let name = path.display().to_string();
         let unreadable = |e: io::Error| CaptureError::Unreadable {
             path: name.clone(),
@@ -586,6 +628,7 @@ impl Source {
             frames: 0,
             stop: None,
             feeder: None,
+            reopen: None,
         })
     }
 
@@ -685,6 +728,7 @@ impl Source {
             frames: 0,
             stop: None,
             feeder: None,
+            reopen: None,
         })
     }
 
@@ -991,6 +1035,17 @@ pub trait FrameSource: Send {
     fn input_names(&self) -> Vec<String> {
         vec![self.name().to_string()]
     }
+    /// Whether [`restart`](FrameSource::restart) can read the input again
+    /// from its first frame (a file can; standard input, a pipe and a live
+    /// capture cannot).
+    fn can_restart(&self) -> bool {
+        false
+    }
+    /// Reads the input again from its first frame: `Ok(false)` when it
+    /// cannot ([`can_restart`](FrameSource::can_restart)).
+    fn restart(&mut self) -> Result<bool, CaptureError> {
+        Ok(false)
+    }
 }
 
 impl FrameSource for Source {
@@ -1024,6 +1079,21 @@ impl FrameSource for Source {
 
     fn take_warnings(&mut self) -> Vec<String> {
         Source::take_warnings(self)
+    }
+
+    fn can_restart(&self) -> bool {
+        self.can_reopen()
+    }
+
+    /// Opens the file again (a regular file, as it was opened).
+    fn restart(&mut self) -> Result<bool, CaptureError> {
+        match self.reopen() {
+            Some(again) => {
+                *self = again?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 }
 

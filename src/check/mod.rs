@@ -28,7 +28,7 @@ mod output;
 
 pub use output::{write_junit, write_text};
 
-use crate::report::{FlowReport, ProberReport, Report};
+use crate::report::{FlowReport, ProberReport, Report, SocketReport};
 use kawatch_core::{Endpoint, Outcome};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -417,19 +417,9 @@ impl Rule {
 
     /// Every requirement against one flow.
     fn hold(&self, f: &FlowReport, label: &str, out: &mut Vec<Finding>) {
-        let finding = |prober: Option<Endpoint>,
-                       requirement: &str,
-                       status: Status,
-                       observed: Option<f64>,
-                       limit: Option<f64>,
-                       message: String| Finding {
-            flow: Some(label.to_string()),
-            prober,
-            requirement: requirement.to_string(),
-            status,
-            observed,
-            limit,
-            message,
+        let at = Scope {
+            flow: label,
+            unknown: self.unknown,
         };
         let socket = f
             .socket
@@ -450,27 +440,20 @@ impl Rule {
                 Requirement::Required => (on, "required"),
                 Requirement::Forbidden => (!on, "forbidden"),
             };
-            out.push(finding(
-                None,
+            out.push(at.finding(
                 "keepalive",
-                if ok { Status::Pass } else { Status::Fail },
                 None,
-                None,
+                Status::of(ok),
                 format!("keepalive {want}: {seen}"),
             ));
         }
         if let Some(limit) = self.max_silence {
             let seen = f.silence.longest_s;
-            out.push(finding(
-                None,
+            out.push(at.measured(
                 "max_silence",
-                if seen <= limit {
-                    Status::Pass
-                } else {
-                    Status::Fail
-                },
-                Some(seen),
-                Some(limit),
+                None,
+                seen,
+                limit,
                 format!(
                     "longest silence {} against at most {}",
                     secs(seen),
@@ -478,173 +461,120 @@ impl Rule {
                 ),
             ));
         }
-        // The settings: per prober; with none (and no socket), unknown.
-        type Pick = fn(&ProberReport) -> Option<Value>;
-        let settings: [(
-            &str,
-            Option<f64>,
-            Pick,
-            fn(&crate::report::SocketReport) -> Option<u32>,
-        ); 3] = [
-            ("max_idle", self.max_idle, idle, |s| s.idle_s),
-            ("max_intvl", self.max_intvl, intvl, |s| s.intvl_s),
-            ("max_probes", self.max_probes.map(f64::from), probes, |s| {
-                s.probes
-            }),
-        ];
-        for (requirement, limit, pick, from_socket) in settings {
-            let Some(limit) = limit else { continue };
-            let exact = socket
+        // The settings, per prober (a local socket's exact value first);
+        // unknown where neither shows them.
+        let exact = |get: fn(&SocketReport) -> Option<f64>| {
+            socket
                 .filter(|s| s.keepalive == Some(true))
-                .and_then(|s| from_socket(s).map(|v| (s.local, f64::from(v))));
-            self.limit_each(f, &probers, exact, requirement, limit, pick, &finding, out);
-        }
-        if let Some(limit) = self.max_detection {
-            let exact = socket.filter(|s| s.keepalive == Some(true)).and_then(|s| {
-                Some((
-                    s.local,
-                    f64::from(s.idle_s?) + f64::from(s.intvl_s?) * f64::from(s.probes?),
-                ))
-            });
-            self.limit_each(
-                f,
-                &probers,
-                exact,
-                "max_detection",
-                limit,
-                detection,
-                &finding,
-                out,
-            );
+                .and_then(|s| Some((s.local, get(s)?)))
+        };
+        let limits = [
+            Limit {
+                requirement: "max_idle",
+                limit: self.max_idle,
+                pick: idle,
+                exact: exact(|s| s.idle_s.map(f64::from)),
+            },
+            Limit {
+                requirement: "max_intvl",
+                limit: self.max_intvl,
+                pick: intvl,
+                exact: exact(|s| s.intvl_s.map(f64::from)),
+            },
+            Limit {
+                requirement: "max_probes",
+                limit: self.max_probes.map(f64::from),
+                pick: probes,
+                exact: exact(|s| s.probes.map(f64::from)),
+            },
+            Limit {
+                requirement: "max_detection",
+                limit: self.max_detection,
+                pick: detection,
+                exact: exact(|s| {
+                    Some(f64::from(s.idle_s?) + f64::from(s.intvl_s?) * f64::from(s.probes?))
+                }),
+            },
+        ];
+        for l in &limits {
+            if let Some(limit) = l.limit {
+                l.hold(&at, f, &probers, limit, out);
+            }
         }
         if let Some(allowed) = &self.outcome {
+            let names: Vec<&str> = allowed.iter().map(|o| o.as_str()).collect();
             for p in &probers {
-                let ok = allowed.contains(&p.outcome);
-                out.push(finding(
-                    Some(p.prober),
+                out.push(at.finding(
                     "outcome",
-                    if ok { Status::Pass } else { Status::Fail },
-                    None,
-                    None,
+                    Some(p.prober),
+                    Status::of(allowed.contains(&p.outcome)),
                     format!(
                         "outcome {} (allowed: {})",
                         p.outcome.as_str(),
-                        allowed
-                            .iter()
-                            .map(|o| o.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        names.join(", ")
                     ),
                 ));
             }
         }
     }
+}
 
-    /// A limit on a setting, held against each prober (or the local
-    /// socket's exact value); unknown where neither shows it.
-    #[allow(clippy::too_many_arguments)]
-    fn limit_each(
+impl Status {
+    fn of(ok: bool) -> Status {
+        if ok {
+            Status::Pass
+        } else {
+            Status::Fail
+        }
+    }
+}
+
+/// Where findings are made: one flow, under one rule.
+struct Scope<'a> {
+    flow: &'a str,
+    unknown: Unknown,
+}
+
+impl Scope<'_> {
+    fn finding(
         &self,
-        f: &FlowReport,
-        probers: &[&ProberReport],
-        exact: Option<(Endpoint, f64)>,
         requirement: &str,
-        limit: f64,
-        pick: fn(&ProberReport) -> Option<Value>,
-        finding: &dyn Fn(
-            Option<Endpoint>,
-            &str,
-            Status,
-            Option<f64>,
-            Option<f64>,
-            String,
-        ) -> Finding,
-        out: &mut Vec<Finding>,
-    ) {
-        let mut told = false;
-        if let Some((end, v)) = exact {
-            told = true;
-            out.push(finding(
-                Some(end),
-                requirement,
-                if v <= limit {
-                    Status::Pass
-                } else {
-                    Status::Fail
-                },
-                Some(v),
-                Some(limit),
-                format!(
-                    "{} {} (the local socket's setting) against at most {}",
-                    what(requirement),
-                    num(requirement, v),
-                    num(requirement, limit)
-                ),
-            ));
-        }
-        for p in probers {
-            if exact.is_some_and(|(end, _)| end == p.prober) {
-                continue;
-            }
-            told = true;
-            match pick(p) {
-                Some(Value { v, from }) => out.push(finding(
-                    Some(p.prober),
-                    requirement,
-                    if v <= limit {
-                        Status::Pass
-                    } else {
-                        Status::Fail
-                    },
-                    Some(v),
-                    Some(limit),
-                    format!(
-                        "{} {} ({from}) against at most {}",
-                        what(requirement),
-                        num(requirement, v),
-                        num(requirement, limit)
-                    ),
-                )),
-                None => out.push(self.unknown_finding(
-                    finding,
-                    Some(p.prober),
-                    requirement,
-                    limit,
-                    format!("{}: not observable from this capture", what(requirement)),
-                )),
-            }
-        }
-        if !told {
-            let why = if f.keepalive.is_empty() {
-                "no keepalive probe seen"
-            } else {
-                "the side the rule looks at sent no keepalive probe"
-            };
-            out.push(self.unknown_finding(
-                finding,
-                None,
-                requirement,
-                limit,
-                format!(
-                    "{}: not observable from this capture ({why})",
-                    what(requirement)
-                ),
-            ));
+        prober: Option<Endpoint>,
+        status: Status,
+        message: String,
+    ) -> Finding {
+        Finding {
+            flow: Some(self.flow.to_string()),
+            prober,
+            requirement: requirement.to_string(),
+            status,
+            observed: None,
+            limit: None,
+            message,
         }
     }
 
-    fn unknown_finding(
+    /// A value held against a limit.
+    fn measured(
         &self,
-        finding: &dyn Fn(
-            Option<Endpoint>,
-            &str,
-            Status,
-            Option<f64>,
-            Option<f64>,
-            String,
-        ) -> Finding,
-        prober: Option<Endpoint>,
         requirement: &str,
+        prober: Option<Endpoint>,
+        seen: f64,
+        limit: f64,
+        message: String,
+    ) -> Finding {
+        Finding {
+            observed: Some(seen),
+            limit: Some(limit),
+            ..self.finding(requirement, prober, Status::of(seen <= limit), message)
+        }
+    }
+
+    /// A value the capture does not show: as the rule says.
+    fn unknown(
+        &self,
+        requirement: &str,
+        prober: Option<Endpoint>,
         limit: f64,
         message: String,
     ) -> Finding {
@@ -653,7 +583,86 @@ impl Rule {
             Unknown::Pass => Status::Pass,
             Unknown::Warn => Status::Warn,
         };
-        finding(prober, requirement, status, None, Some(limit), message)
+        Finding {
+            limit: Some(limit),
+            ..self.finding(requirement, prober, status, message)
+        }
+    }
+}
+
+/// A limit on a keepalive setting.
+struct Limit {
+    requirement: &'static str,
+    limit: Option<f64>,
+    /// The value a prober shows, and where it comes from.
+    pick: fn(&ProberReport) -> Option<Value>,
+    /// The local socket's exact value (live), and its endpoint.
+    exact: Option<(Endpoint, f64)>,
+}
+
+impl Limit {
+    /// Holds the limit against each prober (or the local socket's exact
+    /// value); unknown where neither shows it.
+    fn hold(
+        &self,
+        at: &Scope<'_>,
+        f: &FlowReport,
+        probers: &[&ProberReport],
+        limit: f64,
+        out: &mut Vec<Finding>,
+    ) {
+        let (req, what) = (self.requirement, what(self.requirement));
+        let show = |v: f64| num(req, v);
+        if let Some((end, v)) = self.exact {
+            out.push(at.measured(
+                req,
+                Some(end),
+                v,
+                limit,
+                format!(
+                    "{what} {} (the local socket's setting) against at most {}",
+                    show(v),
+                    show(limit)
+                ),
+            ));
+        }
+        for p in probers {
+            if self.exact.is_some_and(|(end, _)| end == p.prober) {
+                continue;
+            }
+            out.push(match (self.pick)(p) {
+                Some(Value { v, from }) => at.measured(
+                    req,
+                    Some(p.prober),
+                    v,
+                    limit,
+                    format!(
+                        "{what} {} ({from}) against at most {}",
+                        show(v),
+                        show(limit)
+                    ),
+                ),
+                None => at.unknown(
+                    req,
+                    Some(p.prober),
+                    limit,
+                    format!("{what}: not observable from this capture"),
+                ),
+            });
+        }
+        if self.exact.is_none() && probers.is_empty() {
+            let why = if f.keepalive.is_empty() {
+                "no keepalive probe seen"
+            } else {
+                "the side the rule looks at sent no keepalive probe"
+            };
+            out.push(at.unknown(
+                req,
+                None,
+                limit,
+                format!("{what}: not observable from this capture ({why})"),
+            ));
+        }
     }
 }
 

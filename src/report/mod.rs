@@ -13,6 +13,7 @@ pub use self::csv::write_csv;
 pub(crate) use self::json::{flow as flow_report, source_report};
 pub use self::json::{write_event, write_json, Local};
 pub use self::pcapng::Labeller;
+pub(crate) use self::sockets::FROM_TIMER;
 pub use self::sockets::{write_sockets_json, write_sockets_table};
 pub use self::summary::{SourceInfo, Totals};
 pub use self::table::write_table;
@@ -23,6 +24,15 @@ pub use self::types::{
 
 use kawatch_core::Analyzer;
 use std::io::{self, Write};
+
+/// What the readable outputs (the table report, `kawatch sockets`, the live
+/// screen) write for a value that is unknown: not observable, or not
+/// observed yet (an interval before two unanswered probes in a row).
+pub const UNKNOWN: &str = "?";
+
+/// What they write for a value that does not apply (the detection time of
+/// a prober that never gave up).
+pub const NOT_APPLICABLE: &str = "-";
 
 /// Output formats of `kawatch report`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, clap::ValueEnum)]

@@ -2,6 +2,7 @@
 //! as JSON (`kawatch_sockets` version 1, docs/report-contract.md).
 
 use super::types::{SocketReport, SocketsReport, Sysctl, SOCKETS_VERSION};
+use super::UNKNOWN;
 use crate::sockets::{Defaults, Listing};
 use kawatch_core::{LocalSocket, SettingsFrom};
 use std::io::{self, Write};
@@ -53,17 +54,21 @@ pub fn write_sockets_json(
     writeln!(out)
 }
 
+/// The mark before keepalive settings inferred from the kernel's timer, not
+/// read from the socket: here and on the live screen.
+pub(crate) const FROM_TIMER: &str = "≈";
+
 /// The keepalive column: `off`, `on`, or idle/intvl/count with TCP_USER_TIMEOUT
-/// when set, and `~` before values inferred from the timer.
+/// when set, and `≈` before values inferred from the timer.
 fn keepalive_text(s: &LocalSocket) -> String {
     let k = &s.keepalive;
     let mark = if k.from == Some(SettingsFrom::Timer) {
-        "~"
+        FROM_TIMER
     } else {
         ""
     };
     match k.on {
-        None => "?".to_owned(),
+        None => UNKNOWN.to_owned(),
         Some(false) => format!("{mark}off"),
         Some(true) => {
             let mut t = format!("{mark}{}", k.triple());
@@ -92,7 +97,7 @@ pub fn write_sockets_table(
 ) -> io::Result<()> {
     let secs = |v: Option<u32>| {
         v.map_or_else(
-            || "-".to_owned(),
+            || UNKNOWN.to_owned(),
             |ms| format!("{:.1}s", f64::from(ms) / 1e3),
         )
     };
@@ -158,10 +163,95 @@ pub fn write_sockets_table(
     }
     writeln!(
         out,
-        "KEEPALIVE is idle/intvl/probes; ~ marks values inferred from the kernel's timer, not read from the socket"
+        "KEEPALIVE is idle/intvl/probes; {FROM_TIMER} marks values inferred from the kernel's timer, not read from the socket; {UNKNOWN} unknown"
     )?;
     for n in &l.notes {
         writeln!(out, "note: {n}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kawatch_core::{Endpoint, KeepaliveSettings, KernelTimer, SocketState, TimerKind};
+
+    fn socket(keepalive: KeepaliveSettings) -> LocalSocket {
+        let ep = |port| Endpoint::new([127, 0, 0, 1].into(), port);
+        LocalSocket {
+            local: ep(40000),
+            remote: ep(7301),
+            state: SocketState::Established,
+            inode: 1,
+            uid: 0,
+            owner: None,
+            timer: KernelTimer {
+                kind: TimerKind::Keepalive,
+                expires_ms: 42_000,
+                probes_out: 0,
+            },
+            keepalive,
+            last_data_recv_ms: None,
+            last_data_sent_ms: Some(900),
+            last_ack_recv_ms: None,
+            unacked: None,
+        }
+    }
+
+    /// The same marks as the live screen: `≈` inferred from the timer, `?`
+    /// unknown.
+    #[test]
+    fn keepalive_marks() {
+        let exact = KeepaliveSettings {
+            on: Some(true),
+            idle_s: Some(60),
+            intvl_s: Some(10),
+            probes: Some(5),
+            user_timeout_ms: Some(0),
+            from: Some(SettingsFrom::Socket),
+        };
+        let inferred = KeepaliveSettings {
+            on: Some(true),
+            idle_s: Some(60),
+            from: Some(SettingsFrom::Timer),
+            ..KeepaliveSettings::default()
+        };
+        let off = KeepaliveSettings {
+            on: Some(false),
+            from: Some(SettingsFrom::Timer),
+            ..KeepaliveSettings::default()
+        };
+        let cases = [
+            (exact, "60s/10s/5"),
+            (inferred, "≈60s/?/?"),
+            (off, "≈off"),
+            (KeepaliveSettings::default(), "?"),
+        ];
+        for (k, want) in cases {
+            assert_eq!(keepalive_text(&socket(k)), want, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn table_marks_unknown_times() {
+        let l = Listing {
+            netns: "net:[1]".into(),
+            sysctl: None,
+            sockets: Vec::new(),
+            notes: Vec::new(),
+        };
+        let s = socket(KeepaliveSettings {
+            on: Some(true),
+            idle_s: Some(60),
+            from: Some(SettingsFrom::Timer),
+            ..KeepaliveSettings::default()
+        });
+        let mut out = Vec::new();
+        write_sockets_table(&l, &[&s], &mut out).expect("written");
+        let text = String::from_utf8(out).expect("UTF-8");
+        let row = text.lines().nth(1).expect("a row");
+        assert!(row.contains("≈60s/?/?"), "{text}");
+        assert!(row.ends_with("?     0.9s"), "RECV unknown: {text}");
+        assert!(text.contains("≈ marks values inferred"), "{text}");
+    }
 }

@@ -1,15 +1,33 @@
 //! The default, human-readable report.
 
 use super::summary::{SourceInfo, Totals};
-use kawatch_core::{likely_text, FlowView, ProberView};
+use super::{NOT_APPLICABLE, UNKNOWN};
+use kawatch_core::{likely_text, FlowView, Outcome, ProberView, Timestamp};
 use std::io::{self, Write};
 
+/// A capture timestamp in UTC, ISO 8601 with milliseconds (cut, not
+/// rounded): `2023-11-14T22:13:22.123Z`.
+fn utc(ts: Option<Timestamp>) -> String {
+    ts.and_then(|t| jiff::Timestamp::from_nanosecond(t.0).ok())
+        .map_or_else(|| UNKNOWN.into(), |t| format!("{t:.3}"))
+}
+
+/// An observed timing; `?` when not observed.
 fn secs(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".into(), |s| format!("{s:.3}s"))
+    v.map_or_else(|| UNKNOWN.into(), |s| format!("{s:.3}s"))
 }
 
 fn whole(v: Option<u32>, unit: &str) -> String {
-    v.map_or_else(|| "?".into(), |n| format!("{n}{unit}"))
+    v.map_or_else(|| UNKNOWN.into(), |n| format!("{n}{unit}"))
+}
+
+/// Last activity to give-up: `-` for a prober that has not given up,
+/// `?` for one that did after activity the capture did not show.
+fn detection(p: &ProberView) -> String {
+    match (p.detection_s, p.outcome) {
+        (Some(_), _) | (None, Outcome::Dead) => secs(p.detection_s),
+        (None, _) => NOT_APPLICABLE.into(),
+    }
 }
 
 fn settings(p: &ProberView) -> String {
@@ -27,10 +45,12 @@ fn settings(p: &ProberView) -> String {
 }
 
 /// Writes a summary line and a table of every prober, one row each (a
-/// flow that is [`FlowView::partial`] says so after its outcome): IDLE
-/// (first probe after activity), INTVL (between unanswered probes), EVERY
+/// flow that is [`FlowView::partial`] says so after its outcome): its FIRST
+/// and LAST PROBE (UTC), IDLE (first probe after activity), INTVL (between
+/// unanswered probes), EVERY
 /// (between answered probes), PROBES (unanswered before give-up), DETECT
-/// (last activity to give-up) and the likely settings.
+/// (last activity to give-up) and the likely settings. `?` marks what is
+/// unknown, `-` what does not apply.
 pub fn write_table(
     totals: &Totals,
     flows: impl Iterator<Item = FlowView>,
@@ -39,7 +59,7 @@ pub fn write_table(
 ) -> io::Result<()> {
     let c = totals.counters;
     let (mut n_flows, mut with_ka, mut partial) = (0, 0, 0);
-    let mut rows: Vec<[String; 10]> = Vec::new();
+    let mut rows: Vec<[String; 12]> = Vec::new();
     for f in flows {
         n_flows += 1;
         with_ka += usize::from(!f.probers.is_empty());
@@ -58,11 +78,13 @@ pub fn write_table(
                 p.peer.to_string(),
                 format!("{}{zwp}", p.outcome.as_str()),
                 format!("{}/{}", p.probes_answered, p.probes_sent),
+                utc(p.first_probe),
+                utc(p.last_probe),
                 secs(p.idle_s),
                 secs(p.intvl_s),
                 secs(p.cadence_s),
-                p.probes.map_or_else(|| "-".into(), |n| n.to_string()),
-                secs(p.detection_s),
+                whole(p.probes, ""),
+                detection(p),
                 settings(p),
             ]);
         }
@@ -109,6 +131,8 @@ pub fn write_table(
         "PEER",
         "OUTCOME",
         "ANS/SENT",
+        "FIRST PROBE",
+        "LAST PROBE",
         "IDLE",
         "INTVL",
         "EVERY",
@@ -139,5 +163,36 @@ pub fn write_table(
         let cells: Vec<&str> = r.iter().map(String::as_str).collect();
         writeln!(out, "{}", line(&cells))?;
     }
-    Ok(())
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{UNKNOWN} unknown (not observed) · {NOT_APPLICABLE} does not apply · times in UTC"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_times_are_utc_iso_8601_with_milliseconds() {
+        let cases = [
+            (
+                Some(Timestamp::from_parts(1_700_000_002, 123_900_000)),
+                "2023-11-14T22:13:22.123Z",
+            ),
+            (
+                Some(Timestamp::from_parts(1_700_000_002, 0)),
+                "2023-11-14T22:13:22.000Z",
+            ),
+            (
+                Some(Timestamp::from_parts(1_782_907_387, 5_000_000)),
+                "2026-07-01T12:03:07.005Z",
+            ),
+            (None, "?"),
+        ];
+        for (ts, want) in cases {
+            assert_eq!(utc(ts), want, "{ts:?}");
+        }
+    }
 }

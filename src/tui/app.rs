@@ -2,6 +2,7 @@
 //! [`ViewState::apply`]. [`ViewState::sync`] derives the visible rows (sorted,
 //! filtered, each with its state) from a snapshot; rendering only reads them.
 
+use jiff::tz::TimeZone;
 use kawatch_core::status::{self, State};
 use kawatch_core::{Endpoint, Vlan};
 use kawatch_core::{FlowView, Snapshot};
@@ -112,6 +113,59 @@ pub enum Action {
     ToggleHelp,
     /// All connections, or only those with keepalive probes.
     ToggleKeepaliveOnly,
+    /// Narrow screen: hidden columns of lower priority into view.
+    ColumnsRight,
+    /// Back towards the columns of higher priority.
+    ColumnsLeft,
+    /// Replay twice as fast (then as fast as it reads).
+    Faster,
+    /// Replay half as fast.
+    Slower,
+    /// Replay again from the start of the capture.
+    Restart,
+}
+
+/// Where the table's columns can scroll from where they are, as the screen
+/// last laid them out ([`render::column_steps`](crate::tui::render::column_steps)).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ColumnSteps {
+    /// The scroll that brings the next hidden column into view.
+    pub next: usize,
+    /// The least scroll that shows the last column.
+    pub max: usize,
+}
+
+/// What an action asks of the capture side (the feed), beside the view.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Request {
+    /// Stop (true) or restart (false) the replay clock.
+    Pause(bool),
+    /// Replay at this speed; `None`: as fast as it reads.
+    Speed(Option<f64>),
+    /// Replay again from the start.
+    Restart,
+}
+
+/// The slowest replay speed `-` reaches: 1/64 real time.
+pub const SLOWEST: f64 = 1.0 / 64.0;
+
+/// The fastest paced replay speed `+` reaches; past it, as fast as it reads.
+pub const FASTEST: f64 = 1024.0;
+
+/// Twice as fast, up to [`FASTEST`]; past it, as fast as it reads (`None`).
+pub fn faster(speed: Option<f64>) -> Option<f64> {
+    match speed {
+        Some(s) if s < FASTEST => Some((s * 2.0).min(FASTEST)),
+        _ => None,
+    }
+}
+
+/// Half as fast, down to [`SLOWEST`]; from as fast as it reads, [`FASTEST`].
+pub fn slower(speed: Option<f64>) -> Option<f64> {
+    match speed {
+        None => Some(FASTEST),
+        Some(s) => Some((s / 2.0).max(SLOWEST.min(s))),
+    }
 }
 
 /// A visible row: an index into the snapshot's flows and its state.
@@ -150,14 +204,29 @@ pub struct ViewState {
     pub detail_scroll: u16,
     /// Help overlay shown.
     pub help: bool,
+    /// Help overlay scroll, lines (when it does not fit).
+    pub help_scroll: u16,
+    /// Narrow screen: how many of the optional columns, in priority order,
+    /// are scrolled out of view to show those after them.
+    pub hscroll: usize,
+    /// Where they can scroll ([`ViewState::set_columns`]); `None` until the
+    /// screen is laid out: one column a step.
+    pub columns: Option<ColumnSteps>,
+    /// A live capture (else a replay: speed and restart keys apply).
+    pub live: bool,
+    /// The replay can start again (a file; not standard input).
+    pub restartable: bool,
+    /// Replay speed, as last asked; `None`: as fast as it reads.
+    pub speed: Option<f64>,
     /// Display frozen (and, in a replay, the clock stopped).
     pub paused: bool,
     /// Asked to quit.
     pub quit: bool,
     /// Colours allowed (`NO_COLOR` unset).
     pub color: bool,
-    /// Local time's offset from UTC, seconds (times of day are shown in it).
-    pub utc_offset: i64,
+    /// The time zone capture timestamps are shown in, each at the offset in
+    /// force at its instant: the local zone, or UTC (`--utc`).
+    pub zone: TimeZone,
     /// Visible rows, sorted and filtered (from [`ViewState::sync`]).
     pub rows: Vec<RowRef>,
     /// Connections per state rank, before filtering.
@@ -171,7 +240,7 @@ impl Default for ViewState {
 }
 
 impl ViewState {
-    /// A fresh view: sorted by state, nothing selected.
+    /// A fresh view: sorted by state, nothing selected, times in UTC.
     pub fn new(color: bool) -> ViewState {
         ViewState {
             sort: SortKey::State,
@@ -186,10 +255,16 @@ impl ViewState {
             detail: None,
             detail_scroll: 0,
             help: false,
+            help_scroll: 0,
+            hscroll: 0,
+            columns: None,
+            live: false,
+            restartable: false,
+            speed: None,
             paused: false,
             quit: false,
             color,
-            utc_offset: 0,
+            zone: TimeZone::UTC,
             rows: Vec::new(),
             counts: [0; State::RANKS],
         }
@@ -199,6 +274,13 @@ impl ViewState {
     pub fn set_page(&mut self, rows: usize) {
         self.page = rows.max(1);
         self.scroll_to_cursor();
+    }
+
+    /// Sets where the columns can scroll, as the screen lays them out now,
+    /// keeping the scroll within it.
+    pub fn set_columns(&mut self, steps: ColumnSteps) {
+        self.hscroll = self.hscroll.min(steps.max);
+        self.columns = Some(steps);
     }
 
     /// Recomputes the visible rows from `snap`, keeping the selected connection
@@ -246,10 +328,50 @@ impl ViewState {
         self.scroll_to_cursor();
     }
 
-    /// Applies an action; `snap` is the data on screen.
-    pub fn apply(&mut self, action: Action, snap: &Snapshot) {
+    /// Applies an action; `snap` is the data on screen. Returns what it
+    /// asks of the capture side, if anything.
+    pub fn apply(&mut self, action: Action, snap: &Snapshot) -> Option<Request> {
+        match action {
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                return Some(Request::Pause(self.paused));
+            }
+            Action::Faster | Action::Slower if !self.live => {
+                let to = if action == Action::Faster {
+                    faster(self.speed)
+                } else {
+                    slower(self.speed)
+                };
+                if to == self.speed {
+                    return None;
+                }
+                self.speed = to;
+                return Some(Request::Speed(to));
+            }
+            Action::Restart if !self.live && self.restartable => {
+                // A frozen screen would hide the new start.
+                self.paused = false;
+                return Some(Request::Restart);
+            }
+            _ => self.apply_view(action, snap),
+        }
+        None
+    }
+
+    /// Applies an action that changes only the view.
+    fn apply_view(&mut self, action: Action, snap: &Snapshot) {
         match action {
             Action::Quit => self.quit = true,
+            Action::Up if self.help => self.help_scroll = self.help_scroll.saturating_sub(1),
+            Action::Down if self.help => self.help_scroll = self.help_scroll.saturating_add(1),
+            Action::PageUp if self.help => {
+                self.help_scroll = self.help_scroll.saturating_sub(self.page as u16);
+            }
+            Action::PageDown if self.help => {
+                self.help_scroll = self.help_scroll.saturating_add(self.page as u16);
+            }
+            Action::Top if self.help => self.help_scroll = 0,
+            Action::Bottom if self.help => self.help_scroll = u16::MAX,
             Action::Up if self.detail.is_some() => {
                 self.detail_scroll = self.detail_scroll.saturating_sub(1);
             }
@@ -313,12 +435,22 @@ impl ViewState {
                     self.detail_scroll = 0;
                 }
             }
-            Action::TogglePause => self.paused = !self.paused,
-            Action::ToggleHelp => self.help = !self.help,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             Action::ToggleKeepaliveOnly => {
                 self.keepalive_only = !self.keepalive_only;
                 self.sync(snap);
             }
+            Action::ColumnsRight => {
+                self.hscroll = self
+                    .columns
+                    .map_or(self.hscroll.saturating_add(1), |c| c.next);
+            }
+            Action::ColumnsLeft => self.hscroll = self.hscroll.saturating_sub(1),
+            // Asked of the capture side (`apply`); here, a live capture's.
+            Action::TogglePause | Action::Faster | Action::Slower | Action::Restart => {}
         }
     }
 
@@ -380,5 +512,69 @@ fn compare(sort: SortKey, x: &FlowView, xs: State, y: &FlowView, ys: State) -> O
             .cmp(&status::last_activity(x).0)
             .then_with(by_endpoint),
         SortKey::Endpoint => by_endpoint(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_steps_double_and_halve_within_bounds() {
+        let cases: &[(Option<f64>, Option<f64>, Option<f64>)] = &[
+            // (speed, after +, after -)
+            (Some(1.0), Some(2.0), Some(0.5)),
+            (Some(2.5), Some(5.0), Some(1.25)),
+            (Some(512.0), Some(1024.0), Some(256.0)),
+            (Some(1000.0), Some(1024.0), Some(500.0)),
+            (Some(1024.0), None, Some(512.0)),
+            (Some(5000.0), None, Some(2500.0)),
+            (None, None, Some(1024.0)),
+            (Some(1.0 / 32.0), Some(1.0 / 16.0), Some(1.0 / 64.0)),
+            (Some(1.0 / 64.0), Some(1.0 / 32.0), Some(1.0 / 64.0)),
+            (Some(0.01), Some(0.02), Some(0.01)),
+        ];
+        for &(s, up, down) in cases {
+            assert_eq!(faster(s), up, "{s:?} +");
+            assert_eq!(slower(s), down, "{s:?} -");
+        }
+    }
+
+    fn empty() -> Snapshot {
+        crate::tui::empty_snapshot()
+    }
+
+    #[test]
+    fn replay_keys_ask_the_feed_live_ones_do_not() {
+        let snap = empty();
+        let mut replay = ViewState::new(false);
+        replay.speed = Some(1.0);
+        replay.restartable = true;
+        assert_eq!(
+            replay.apply(Action::Faster, &snap),
+            Some(Request::Speed(Some(2.0)))
+        );
+        assert_eq!(
+            replay.apply(Action::Slower, &snap),
+            Some(Request::Speed(Some(1.0)))
+        );
+        assert_eq!(
+            replay.apply(Action::TogglePause, &snap),
+            Some(Request::Pause(true))
+        );
+        assert_eq!(replay.apply(Action::Restart, &snap), Some(Request::Restart));
+        assert!(!replay.paused, "a restart resumes");
+        replay.speed = Some(SLOWEST);
+        assert_eq!(replay.apply(Action::Slower, &snap), None, "already slowest");
+        let mut stdin = ViewState::new(false);
+        assert_eq!(stdin.apply(Action::Restart, &snap), None, "cannot restart");
+        let mut live = ViewState::new(false);
+        live.live = true;
+        assert_eq!(live.apply(Action::Faster, &snap), None);
+        assert_eq!(live.apply(Action::Restart, &snap), None);
+        assert_eq!(
+            live.apply(Action::TogglePause, &snap),
+            Some(Request::Pause(true))
+        );
     }
 }

@@ -52,6 +52,8 @@ pub struct FeedStatus {
     pub live: bool,
     /// Replay speed (times real time); `None` for as fast as it reads.
     pub speed: Option<f64>,
+    /// The replay can start again from the first frame (a file).
+    pub restartable: bool,
     /// The replay reached the end of the input.
     pub finished: bool,
     /// The replay clock is stopped.
@@ -95,6 +97,10 @@ pub(crate) struct Published {
 pub(crate) enum Control {
     /// Stop (true) or restart (false) the replay clock.
     Pause(bool),
+    /// Replay at this speed from now on; `None`: as fast as it reads.
+    Speed(Option<f64>),
+    /// Replay again from the first frame, with a fresh analyser.
+    Restart,
     /// Stepped time: it is now this; do what is due and answer.
     Step(Instant),
     /// Finish.
@@ -372,8 +378,10 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
                 live.stop.store(true, Ordering::Relaxed);
                 return;
             }
-            // Live, pausing freezes only the screen; capture goes on.
-            Ok(Control::Pause(_) | Control::Step(_)) | Err(RecvTimeoutError::Timeout) => {}
+            // Live, pausing freezes only the screen; capture goes on at
+            // its own pace, from where it is.
+            Ok(Control::Pause(_) | Control::Speed(_) | Control::Restart | Control::Step(_))
+            | Err(RecvTimeoutError::Timeout) => {}
         }
     }
 }
@@ -404,6 +412,7 @@ enum Work {
 struct Worker<S> {
     src: S,
     an: Analyzer,
+    limits: Limits,
     status: FeedStatus,
     speed: Option<f64>,
     out: Arc<Mutex<Option<Published>>>,
@@ -437,10 +446,12 @@ impl<S: FrameSource> Worker<S> {
             source: src.name().to_string(),
             link: src.link_name().to_string(),
             speed,
+            restartable: src.can_restart(),
             ..FeedStatus::default()
         };
         let mut w = Worker {
             an: Analyzer::with_limits(src.link_type(), limits),
+            limits,
             src,
             status,
             speed,
@@ -535,10 +546,56 @@ impl<S: FrameSource> Worker<S> {
                 self.status.paused = p;
                 self.publish_now = true;
             }
+            Control::Speed(to) => self.set_speed(to),
+            Control::Restart => self.restart(),
             // Only a stepped thread is stepped (`run_stepped`).
             Control::Step(_) => {}
             Control::Quit => self.quit = true,
         }
+    }
+
+    /// Replays at `to` from now on: the clock goes on from where the old
+    /// speed had it.
+    fn set_speed(&mut self, to: Option<f64>) {
+        let now = self.now();
+        if let (Some(p), false, false) = (self.pacer, self.paused, self.status.finished) {
+            let at = p.capture_time(now);
+            self.clock = Some(self.clock.map_or(at, |c| c.max(at)));
+        }
+        self.speed = to;
+        self.status.speed = to;
+        // As fast as it reads has no pacer; a paused one is anchored again
+        // on resume, at its speed.
+        self.pacer = match (to, self.clock) {
+            (Some(speed), Some(clock)) => Some(Pacer::new(now, clock, speed)),
+            _ => None,
+        };
+        self.publish_now = true;
+    }
+
+    /// Reads the input again from its first frame into a fresh analyser,
+    /// at the same speed, resumed. A warning (the input is cut off) stands:
+    /// it is the same input.
+    fn restart(&mut self) {
+        match self.src.restart() {
+            Ok(true) => {
+                self.an = Analyzer::with_limits(self.src.link_type(), self.limits);
+                self.clock = None;
+                self.held = None;
+                self.pacer = None;
+                self.paused = false;
+                self.status.paused = false;
+                self.status.finished = false;
+                self.status.error = None;
+                self.next_expire = self.now() + EXPIRE_EVERY;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                self.status.error = Some(format!("cannot replay again: {e}"));
+                self.status.finished = true;
+            }
+        }
+        self.publish_now = true;
     }
 
     fn drain_controls(&mut self) {
@@ -583,6 +640,17 @@ impl<S: FrameSource> Worker<S> {
 
     /// As fast as frames can be read; the clock is the last frame's time.
     fn replay_fast(&mut self) -> Work {
+        // A frame read while paced (the speed went up to full since).
+        if let Some((ts, wire_len, link, data)) = self.held.take() {
+            let frame = Frame {
+                ts,
+                data: &data,
+                wire_len,
+                link,
+            };
+            frame.ingest(&mut self.an);
+            self.spare = Some(data);
+        }
         let mut work = Work::More;
         for _ in 0..BATCH {
             match self.src.next_frame() {
@@ -604,7 +672,8 @@ impl<S: FrameSource> Worker<S> {
             }
         }
         if !self.status.finished {
-            self.clock = self.an.time_range().1;
+            // Never back: a paced clock may have run past the last frame.
+            self.clock = self.clock.max(self.an.time_range().1);
         }
         work
     }
@@ -844,6 +913,52 @@ mod tests {
             paused.snap.now.add_secs(0.25 * 2.0),
             "resumed where it stopped"
         );
+        feed.stop(Duration::from_secs(2));
+    }
+
+    /// A file opened through libpcap's reader or kawatch's is opened again
+    /// by a restart: the same frames, into a fresh analyser.
+    #[test]
+    fn restart_reads_the_file_again() {
+        let feed = Feed::spawn(
+            fixture("null.pcap"),
+            None,
+            Limits::default(),
+            Timing::Real,
+            false,
+        )
+        .expect("thread");
+        let first = until(&feed, Duration::from_secs(10), |p| p.status.finished);
+        assert!(first.status.restartable);
+        feed.send(Control::Restart);
+        let again = until(&feed, Duration::from_secs(10), |p| {
+            p.status.finished && p.snap.counters.frames > 0
+        });
+        assert_eq!(again.snap.counters.frames, 22, "counted once, afresh");
+        assert_eq!(again.snap.flows.len(), 2);
+        feed.stop(Duration::from_secs(2));
+    }
+
+    /// Speed changes on the way: the clock goes on from where it was.
+    #[test]
+    fn speed_changes_keep_the_clock() {
+        let (feed, start) = stepped("null.pcap", Some(1.0));
+        feed.step(start);
+        let t0 = feed.take().expect("published").snap.now;
+        feed.step(start + ms(1000));
+        assert_eq!(feed.take().expect("published").snap.now, t0.add_secs(1.0));
+        feed.send(Control::Speed(Some(4.0)));
+        feed.step(start + ms(1000));
+        let p = feed.take().expect("a speed change publishes at once");
+        assert_eq!(p.status.speed, Some(4.0));
+        assert_eq!(p.snap.now, t0.add_secs(1.0));
+        feed.step(start + ms(1500));
+        assert_eq!(feed.take().expect("published").snap.now, t0.add_secs(3.0));
+        feed.send(Control::Speed(None));
+        feed.step(start + ms(1500));
+        let p = feed.take().expect("published");
+        assert!(p.status.finished, "as fast as it reads: to the end");
+        assert_eq!(p.snap.counters.frames, 22);
         feed.stop(Duration::from_secs(2));
     }
 

@@ -1,8 +1,245 @@
-//! Keys to [`Action`]s. What a key means depends only on the view's mode
-//! (typing a filter, help shown, detail view, table).
+//! Keys to [`Action`]s, from one table: [`KEYS`] says which keys do what
+//! on which screen, what the help says about them and what the keys line
+//! hints; [`action`] looks keys up in it. Typing a filter and the help
+//! overlay have keys of their own.
 
 use crate::tui::app::{Action, ViewState};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// The screen a key works on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum On {
+    /// The table and the detail view.
+    Both,
+    /// The table.
+    Table,
+    /// The detail view.
+    Detail,
+}
+
+/// What a key needs beside its screen.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Needs {
+    /// Nothing.
+    Nothing,
+    /// A replay (not a live capture).
+    Replay,
+    /// A replay that can start again (a file, not standard input); its
+    /// hint waits for the end of the replay.
+    Restartable,
+    /// Columns hidden on a narrow screen (the key works anyway; only its
+    /// hint waits for them).
+    HiddenColumns,
+}
+
+/// Keys documented together: one line of the help, and a hint on the keys
+/// line.
+pub struct Keys {
+    /// The keys, as the help names them.
+    pub name: &'static str,
+    /// What they do, in the help; `None`: said by another entry's line.
+    pub help: Option<&'static str>,
+    /// On the keys line: the key, a word, and a rank (hints that do not fit
+    /// leave highest rank first; 0 always stays).
+    pub hint: Option<(&'static str, &'static str, u8)>,
+    /// Where they work.
+    pub on: On,
+    /// What else they need.
+    pub needs: Needs,
+    /// Each key and its action.
+    pub bind: &'static [(KeyCode, Action)],
+}
+
+const MOVE: &[(KeyCode, Action)] = &[
+    (KeyCode::Up, Action::Up),
+    (KeyCode::Char('k'), Action::Up),
+    (KeyCode::Down, Action::Down),
+    (KeyCode::Char('j'), Action::Down),
+    (KeyCode::PageUp, Action::PageUp),
+    (KeyCode::PageDown, Action::PageDown),
+    (KeyCode::Home, Action::Top),
+    (KeyCode::Char('g'), Action::Top),
+    (KeyCode::End, Action::Bottom),
+    (KeyCode::Char('G'), Action::Bottom),
+];
+
+/// Every key of the table and the detail view, in the order the help and
+/// the keys line show them.
+pub const KEYS: &[Keys] = &[
+    Keys {
+        name: "↑↓ j k",
+        help: Some("select (details: scroll) · PgUp/PgDn a page · g/G first/last"),
+        hint: Some(("↑↓", "select", 1)),
+        on: On::Table,
+        needs: Needs::Nothing,
+        bind: MOVE,
+    },
+    Keys {
+        name: "↑↓ j k",
+        help: None,
+        hint: Some(("↑↓", "scroll", 3)),
+        on: On::Detail,
+        needs: Needs::Nothing,
+        bind: MOVE,
+    },
+    Keys {
+        name: "enter",
+        help: Some("details: timing, likely settings, probe timeline; esc back"),
+        hint: Some(("enter", "details", 2)),
+        on: On::Table,
+        needs: Needs::Nothing,
+        bind: &[
+            (KeyCode::Enter, Action::OpenDetail),
+            (KeyCode::Right, Action::OpenDetail),
+        ],
+    },
+    Keys {
+        name: "esc",
+        help: None,
+        hint: Some(("esc", "back", 1)),
+        on: On::Detail,
+        needs: Needs::Nothing,
+        bind: &[
+            (KeyCode::Esc, Action::CloseDetail),
+            (KeyCode::Enter, Action::CloseDetail),
+            (KeyCode::Backspace, Action::CloseDetail),
+            (KeyCode::Left, Action::CloseDetail),
+        ],
+    },
+    Keys {
+        name: "n p",
+        help: Some("details: the next, the previous connection (also tab, shift-tab)"),
+        hint: Some(("n/p", "next/prev connection", 2)),
+        on: On::Detail,
+        needs: Needs::Nothing,
+        bind: &[
+            (KeyCode::Char('n'), Action::NextFlow),
+            (KeyCode::Tab, Action::NextFlow),
+            (KeyCode::Char('p'), Action::PrevFlow),
+            (KeyCode::BackTab, Action::PrevFlow),
+        ],
+    },
+    Keys {
+        name: "/",
+        help: Some("filter by text (endpoint, port, state); esc clears"),
+        hint: Some(("/", "filter", 3)),
+        on: On::Table,
+        needs: Needs::Nothing,
+        bind: &[
+            (KeyCode::Char('/'), Action::FilterStart),
+            (KeyCode::Esc, Action::FilterClear),
+        ],
+    },
+    Keys {
+        name: "s  r",
+        help: Some("sort by state → idle → last activity → endpoint; reverse"),
+        hint: Some(("s", "sort", 5)),
+        on: On::Table,
+        needs: Needs::Nothing,
+        bind: &[(KeyCode::Char('s'), Action::CycleSort)],
+    },
+    Keys {
+        name: "r",
+        help: None,
+        hint: Some(("r", "reverse", 7)),
+        on: On::Table,
+        needs: Needs::Nothing,
+        bind: &[
+            (KeyCode::Char('r'), Action::ReverseSort),
+            (KeyCode::Char('S'), Action::ReverseSort),
+        ],
+    },
+    Keys {
+        name: "a",
+        help: Some("all connections, or only those with keepalive probes"),
+        hint: Some(("a", "keepalive only", 8)),
+        on: On::Table,
+        needs: Needs::Nothing,
+        bind: &[(KeyCode::Char('a'), Action::ToggleKeepaliveOnly)],
+    },
+    Keys {
+        name: "< >",
+        help: Some("narrow screen: shift hidden columns into view, and back"),
+        hint: Some(("< >", "columns", 1)),
+        on: On::Table,
+        needs: Needs::HiddenColumns,
+        bind: &[
+            (KeyCode::Char('>'), Action::ColumnsRight),
+            (KeyCode::Char('<'), Action::ColumnsLeft),
+        ],
+    },
+    Keys {
+        name: "space",
+        help: Some("pause: a replay's clock stops; live, the screen freezes"),
+        hint: Some(("space", "pause", 4)),
+        on: On::Both,
+        needs: Needs::Nothing,
+        bind: &[(KeyCode::Char(' '), Action::TogglePause)],
+    },
+    Keys {
+        name: "+ -",
+        help: Some("replay faster, slower: 1/64× to 1024×, then as fast as it reads"),
+        hint: Some(("+/-", "speed", 6)),
+        on: On::Both,
+        needs: Needs::Replay,
+        bind: &[
+            (KeyCode::Char('+'), Action::Faster),
+            (KeyCode::Char('='), Action::Faster),
+            (KeyCode::Char('-'), Action::Slower),
+        ],
+    },
+    Keys {
+        name: "R",
+        help: Some("replay again from the start (sort and filter stay)"),
+        hint: Some(("R", "replay again", 2)),
+        on: On::Both,
+        needs: Needs::Restartable,
+        bind: &[(KeyCode::Char('R'), Action::Restart)],
+    },
+    Keys {
+        name: "?  q",
+        help: Some("this help (↑↓ scroll it); quit (also ctrl-c)"),
+        hint: Some(("?", "help", 0)),
+        on: On::Both,
+        needs: Needs::Nothing,
+        bind: &[(KeyCode::Char('?'), Action::ToggleHelp)],
+    },
+    Keys {
+        name: "q",
+        help: None,
+        hint: Some(("q", "quit", 0)),
+        on: On::Both,
+        needs: Needs::Nothing,
+        bind: &[(KeyCode::Char('q'), Action::Quit)],
+    },
+];
+
+impl Keys {
+    /// Whether these keys work on the view's screen now. `hidden_columns`:
+    /// whether the table hides columns (for hints; the keys work anyway).
+    pub fn apply_to(&self, view: &ViewState, hidden_columns: bool) -> bool {
+        let screen = match self.on {
+            On::Both => true,
+            On::Table => view.detail.is_none(),
+            On::Detail => view.detail.is_some(),
+        };
+        screen
+            && match self.needs {
+                Needs::Nothing => true,
+                Needs::Replay => !view.live,
+                Needs::Restartable => !view.live && view.restartable,
+                Needs::HiddenColumns => hidden_columns,
+            }
+    }
+}
+
+impl Keys {
+    /// Whether the keys line hints these keys now: they work, and a
+    /// restart's hint waits for the replay to have `ended`.
+    pub fn hinted(&self, view: &ViewState, hidden_columns: bool, ended: bool) -> bool {
+        self.apply_to(view, hidden_columns) && (self.needs != Needs::Restartable || ended)
+    }
+}
 
 /// The action a key asks for, if any.
 pub fn action(key: KeyEvent, view: &ViewState) -> Option<Action> {
@@ -29,42 +266,23 @@ pub fn action(key: KeyEvent, view: &ViewState) -> Option<Action> {
         return match key.code {
             KeyCode::Char('q') => Some(Action::Quit),
             KeyCode::Char('?' | 'h') | KeyCode::Esc | KeyCode::Enter => Some(Action::ToggleHelp),
-            _ => None,
+            // The help scrolls when it does not fit.
+            code => MOVE.iter().find(|(k, _)| *k == code).map(|&(_, a)| a),
         };
     }
-    let common = match key.code {
-        KeyCode::Char('q') => Some(Action::Quit),
-        KeyCode::Char('?') => Some(Action::ToggleHelp),
-        KeyCode::Char(' ') => Some(Action::TogglePause),
-        KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
-        KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
-        KeyCode::PageUp => Some(Action::PageUp),
-        KeyCode::PageDown => Some(Action::PageDown),
-        KeyCode::Home | KeyCode::Char('g') => Some(Action::Top),
-        KeyCode::End | KeyCode::Char('G') => Some(Action::Bottom),
-        _ => None,
-    };
-    if common.is_some() {
-        return common;
+    if ctrl {
+        return None;
     }
-    if view.detail.is_some() {
-        return match key.code {
-            KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace | KeyCode::Left => {
-                Some(Action::CloseDetail)
-            }
-            KeyCode::Char('n') | KeyCode::Tab => Some(Action::NextFlow),
-            KeyCode::Char('p') | KeyCode::BackTab => Some(Action::PrevFlow),
-            _ => None,
-        };
-    }
-    match key.code {
-        KeyCode::Enter | KeyCode::Right => Some(Action::OpenDetail),
-        KeyCode::Char('/') => Some(Action::FilterStart),
-        KeyCode::Esc if !view.filter.is_empty() => Some(Action::FilterClear),
-        KeyCode::Char('s') => Some(Action::CycleSort),
-        KeyCode::Char('r' | 'S') => Some(Action::ReverseSort),
-        KeyCode::Char('a') => Some(Action::ToggleKeepaliveOnly),
-        _ => None,
+    let found = KEYS
+        .iter()
+        .filter(|k| k.apply_to(view, true))
+        .flat_map(|k| k.bind.iter())
+        .find(|(k, _)| *k == key.code)
+        .map(|&(_, a)| a);
+    match found {
+        // Esc on the table clears a filter, if there is one.
+        Some(Action::FilterClear) if view.filter.is_empty() => None,
+        a => a,
     }
 }
 
@@ -224,6 +442,63 @@ mod tests {
         ];
         for (name, view, key, want) in cases {
             assert_eq!(action(*key, view), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn replay_and_column_keys() {
+        let mut replay = ViewState::new(false);
+        replay.restartable = true;
+        let mut stdin = ViewState::new(false);
+        stdin.restartable = false;
+        let mut live = ViewState::new(false);
+        live.live = true;
+        let mut help = ViewState::new(false);
+        help.help = true;
+        let c = |ch| k(KeyCode::Char(ch));
+        let cases: &[(&str, &ViewState, KeyEvent, Option<Action>)] = &[
+            ("+", &replay, c('+'), Some(Action::Faster)),
+            ("= (+ unshifted)", &replay, c('='), Some(Action::Faster)),
+            ("-", &replay, c('-'), Some(Action::Slower)),
+            ("R", &replay, c('R'), Some(Action::Restart)),
+            ("R, standard input", &stdin, c('R'), None),
+            ("+ live", &live, c('+'), None),
+            ("R live", &live, c('R'), None),
+            ("> columns", &replay, c('>'), Some(Action::ColumnsRight)),
+            ("< columns", &live, c('<'), Some(Action::ColumnsLeft)),
+            (
+                "help down scrolls",
+                &help,
+                k(KeyCode::Down),
+                Some(Action::Down),
+            ),
+            ("help + waits", &help, c('+'), None),
+        ];
+        for (name, view, key, want) in cases {
+            assert_eq!(action(*key, view), *want, "{name}");
+        }
+    }
+
+    /// No key means two things on one screen.
+    #[test]
+    fn one_meaning_per_key_and_screen() {
+        for (i, a) in KEYS.iter().enumerate() {
+            for b in &KEYS[i + 1..] {
+                let overlap = a.on == On::Both || b.on == On::Both || a.on == b.on;
+                if !overlap {
+                    continue;
+                }
+                for (ka, aa) in a.bind {
+                    for (kb, ab) in b.bind {
+                        assert!(
+                            ka != kb || aa == ab,
+                            "{ka:?}: {aa:?} ({}) and {ab:?} ({})",
+                            a.name,
+                            b.name
+                        );
+                    }
+                }
+            }
         }
     }
 }

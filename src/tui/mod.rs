@@ -15,9 +15,6 @@
 //! [`run_with`] is the whole UI over any ratatui backend, frame source and
 //! event source; [`run`] is it on the real terminal.
 
-// The OS call here needs unsafe: the local UTC offset comes from localtime_r.
-#![allow(unsafe_code)]
-
 pub mod app;
 pub mod events;
 pub mod feed;
@@ -27,9 +24,10 @@ pub mod render;
 pub mod source;
 pub(crate) mod term;
 
-use app::ViewState;
+use app::{Request, ViewState};
 use events::{EventSource, Input};
 use feed::{Control, Feed, FeedStatus, Timing};
+use jiff::tz::TimeZone;
 use kawatch_core::Snapshot;
 use kawatch_core::Timestamp;
 use ratatui::backend::Backend;
@@ -44,7 +42,7 @@ pub const TICK: Duration = Duration::from_millis(200);
 const STOP_WAIT: Duration = Duration::from_millis(500);
 
 /// How to run the UI.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Replay speed in times real time; `None` reads as fast as it can.
     pub speed: Option<f64>,
@@ -52,9 +50,10 @@ pub struct Options {
     pub color: bool,
     /// Flow-table bounds.
     pub limits: kawatch_core::Limits,
-    /// Times of day are shown at this offset from UTC, seconds east
-    /// ([`local_utc_offset`] for local time).
-    pub utc_offset: i64,
+    /// The time zone capture timestamps are shown in ([`local_zone`], or
+    /// `TimeZone::UTC` for `--utc`); each at the offset in force at its
+    /// instant.
+    pub zone: TimeZone,
     /// Live: read this box's sockets from the kernel beside the capture.
     pub local_sockets: bool,
 }
@@ -117,6 +116,7 @@ where
         link: src.link_name().to_string(),
         live: src.is_live(),
         speed: if src.is_live() { None } else { opts.speed },
+        restartable: !src.is_live() && src.can_restart(),
         ..FeedStatus::default()
     };
     let timing = if events.stepped() {
@@ -144,7 +144,10 @@ where
 {
     let mut snap = empty_snapshot();
     let mut view = ViewState::new(opts.color);
-    view.utc_offset = opts.utc_offset;
+    view.zone = opts.zone.clone();
+    view.live = status.live;
+    view.speed = status.speed;
+    view.restartable = status.restartable;
     loop {
         feed.step(events.now());
         if let Some(p) = feed.take() {
@@ -160,6 +163,7 @@ where
         }
         let size = terminal.size()?;
         view.set_page(render::table_rows(size.into()));
+        view.set_columns(render::column_steps(size.into(), &snap, &status, &view));
         let frame = terminal.draw(|f| render::draw(f, &snap, &status, &view))?;
         events.shown(frame.buffer);
         // Input until the next tick; a key draws at once.
@@ -170,15 +174,25 @@ where
                 Some(Input::End) => return Ok(status),
                 Some(Input::Key(k)) => {
                     if let Some(a) = keys::action(k, &view) {
-                        let was_paused = view.paused;
-                        view.apply(a, &snap);
+                        let request = view.apply(a, &snap);
                         let area = terminal.size()?.into();
                         let max = render::detail_max_scroll(area, &snap, &view);
                         view.detail_scroll = view.detail_scroll.min(max);
-                        if view.paused != was_paused {
-                            // The replay stops (or goes on) at the key's time.
-                            feed.step(events.now());
-                            feed.send(Control::Pause(view.paused));
+                        view.help_scroll = view.help_scroll.min(render::help_max_scroll(area));
+                        view.set_columns(render::column_steps(area, &snap, &status, &view));
+                        match request {
+                            // The replay stops, goes on or changes speed at
+                            // the key's time.
+                            Some(Request::Pause(p)) => {
+                                feed.step(events.now());
+                                feed.send(Control::Pause(p));
+                            }
+                            Some(Request::Speed(s)) => {
+                                feed.step(events.now());
+                                feed.send(Control::Speed(s));
+                            }
+                            Some(Request::Restart) => feed.send(Control::Restart),
+                            None => {}
                         }
                     }
                     if view.quit {
@@ -194,18 +208,9 @@ where
     }
 }
 
-/// Local time's offset from UTC now, seconds east (0 if unknown).
-pub fn local_utc_offset() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as libc::time_t);
-    // SAFETY: localtime_r writes only into the `tm` it is given.
-    unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&now, &mut tm).is_null() {
-            0
-        } else {
-            tm.tm_gmtoff as i64
-        }
-    }
+/// This machine's time zone: `TZ`, else `/etc/localtime`, read from the
+/// system's time zone database (`/usr/share/zoneinfo`, or `TZDIR`); UTC when
+/// neither says.
+pub fn local_zone() -> TimeZone {
+    TimeZone::system()
 }

@@ -117,4 +117,62 @@ impl FrameSource for Frames {
     fn is_live(&self) -> bool {
         false
     }
+
+    fn can_restart(&self) -> bool {
+        true
+    }
+
+    /// From the first frame again. The error the input ended with, if any,
+    /// was handed out once and is not repeated.
+    fn restart(&mut self) -> Result<bool, CaptureError> {
+        self.next = 0;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Source;
+    use std::path::Path;
+
+    fn count(src: &mut impl FrameSource) -> usize {
+        let mut n = 0;
+        while let Ok(Next::Frame(_)) = src.next_frame() {
+            n += 1;
+        }
+        n
+    }
+
+    /// A file can be read again; a pipe cannot (it is not opened again).
+    #[test]
+    fn a_file_restarts_a_pipe_does_not() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth/null.pcap");
+        let mut file = Source::open_file(&path, Some("tcp")).expect("fixture opens");
+        assert!(file.can_restart());
+        // The filter passes 12 of its 22 frames.
+        assert_eq!(count(&mut file), 12);
+        assert!(file.restart().expect("opened again"));
+        assert_eq!(count(&mut file), 12, "all of it again, filtered as before");
+
+        let (reader, mut writer) = std::io::pipe().expect("a pipe");
+        let bytes = std::fs::read(&path).expect("fixture");
+        let feeder = std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = writer.write_all(&bytes);
+        });
+        use std::os::fd::AsRawFd;
+        let dev = format!("/dev/fd/{}", reader.as_raw_fd());
+        let mut pipe = Source::open_file(Path::new(&dev), None).expect("the pipe opens");
+        assert!(!pipe.can_restart());
+        assert_eq!(count(&mut pipe), 22);
+        assert!(!pipe.restart().expect("no error"), "not read twice");
+        let _ = feeder.join();
+
+        let mut frames = Frames::read(&mut Source::open_file(&path, None).expect("fixture"));
+        assert!(frames.can_restart());
+        assert_eq!(count(&mut frames), 22);
+        assert!(frames.restart().expect("restarted"));
+        assert_eq!(count(&mut frames), 22);
+    }
 }

@@ -3,7 +3,7 @@
 //! SIGTERM / SIGHUP / SIGINT (a flag [`TtyEvents`] checks). [`TtyEvents`]
 //! is the terminal as an [`EventSource`]: its keys and the wall clock.
 
-// The OS calls here need unsafe: the terminal is restored from signal and panic hooks.
+// The OS call here needs unsafe: poll(2) on standard input (`wait_input`).
 #![allow(unsafe_code)]
 
 use crate::tui::events::{EventSource, Input};
@@ -17,11 +17,12 @@ use ratatui::crossterm::terminal::{
 use ratatui::Terminal;
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
+use std::sync::{Arc, LazyLock, Once};
 use std::time::{Duration, Instant};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
-static SIGNALLED: AtomicBool = AtomicBool::new(false);
+/// Set by SIGTERM, SIGHUP or SIGINT (signal-hook's flag).
+static SIGNALLED: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
 static HOOKS: Once = Once::new();
 
 /// The full-screen terminal; dropping it restores the terminal.
@@ -72,10 +73,6 @@ pub(crate) fn signalled() -> bool {
     SIGNALLED.load(Ordering::SeqCst)
 }
 
-extern "C" fn on_signal(_: libc::c_int) {
-    SIGNALLED.store(true, Ordering::SeqCst);
-}
-
 fn install_hooks() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -83,10 +80,13 @@ fn install_hooks() {
         restore();
         previous(info);
     }));
-    for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+    // The handlers only set a flag, which `TtyEvents` looks at at least
+    // every tick: its wait is a poll(2), which a signal interrupts whether
+    // or not the handler asks for SA_RESTART (signal-hook does).
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for sig in [SIGTERM, SIGHUP, SIGINT] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&SIGNALLED)) {
+            eprintln!("kawatch: warning: signal {sig} will not restore the terminal: {e}");
         }
     }
 }

@@ -811,3 +811,48 @@ fn a_flow_back_after_its_record_was_lost_is_marked_partial() {
         "{csv}"
     );
 }
+
+/// A capture of `n` connections that only say SYN: a report of them is
+/// large (a few hundred bytes of JSON each).
+fn many_syns(n: u16) -> Vec<(f64, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let mut out = Vec::new();
+            PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+                .tcp(10_000 + i, 5000, 100, 1000)
+                .syn()
+                .write(&mut out, &[])
+                .unwrap();
+            (f64::from(i) * 0.001, out)
+        })
+        .collect()
+}
+
+/// A second Ctrl-C exits at once with 130, whatever kawatch waits on: here
+/// writing a report to a pipe nobody reads (a write that a signal
+/// interrupts is retried, so the first Ctrl-C cannot end that wait).
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    let (_d, path) = temp("many.pcap");
+    write_pcap(&path, LinkType::Ethernet, &many_syns(3000));
+    let mut child = spawn(&["report", "--format", "json", path.to_str().unwrap()]);
+    // Its standard output is a pipe this test never reads: the report
+    // (more than a pipe holds) blocks in a write.
+    let stdout = child.stdout.take();
+    ctrl_c_when_blocked(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl-C asks to stop reading; the write goes on"
+    );
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT failed");
+    let out = exit_within(child, Duration::from_secs(5))
+        .expect("kawatch ignored a second Ctrl-C while blocked writing");
+    drop(stdout);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+}

@@ -843,3 +843,38 @@ fn stdin_gives_the_same_report() {
         );
     }
 }
+
+/// The table report of a kernel capture: every prober with its first and
+/// last probe (UTC, ISO 8601, milliseconds), its timings and likely
+/// settings; `?` where a value is unknown, `-` where it does not apply.
+#[test]
+fn table_report() {
+    let capture = "fixtures/kernel/seed4-eth.pcap";
+    let out = kawatch(&["report", capture]);
+    assert!(out.ok, "{capture}: {}", out.stderr);
+    let (json, _) = json_report(capture).unwrap_or_else(|e| panic!("{e}"));
+    // The first prober's first and last probe, as the JSON gives them in
+    // seconds, written in UTC.
+    let ka = &json["flows"][0]["keepalive"][0];
+    let prober = ka["prober"].as_str().expect("a prober");
+    let at = |field: &str| {
+        let secs = ka[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{field}: {ka}"));
+        // A microsecond capture: whole microseconds, exact after rounding.
+        let ns = (secs * 1e6).round() as i128 * 1000;
+        let t = jiff::Timestamp::from_nanosecond(ns).expect("in range");
+        format!("{t:.3}")
+    };
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(prober))
+        .unwrap_or_else(|| panic!("no row for {prober}:\n{}", out.stdout));
+    for field in ["first_probe", "last_probe"] {
+        let want = at(field);
+        assert!(want.ends_with('Z') && want.len() == 24, "{want}");
+        assert!(row.contains(&want), "{field} {want} missing: {row}");
+    }
+    insta::assert_snapshot!("table_report_seed4", out.stdout);
+}

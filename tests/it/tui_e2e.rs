@@ -7,6 +7,7 @@
 //!   the alternate screen; `q` gives the terminal back (cooked mode, the
 //!   shell's screen) and exits 0.
 //! * `sigterm_restores_the_terminal`.
+//! * `times_are_local_or_utc`: `TZ` gives the screen's zone; `--utc` UTC.
 //! * `a_hung_up_terminal_ends_kawatch`.
 //! * `not_a_terminal_points_to_report`: no tmux needed.
 //! * `live_in_network_namespaces` (ignored: needs root): two namespaces, a
@@ -207,6 +208,33 @@ fn sigterm_restores_the_terminal() {
     t.wait("echo in cooked mode", WAIT, |p| {
         p.contains("typed-after-exit")
     });
+}
+
+/// The screen's times are local (`TZ`), at the offset of their moment, or
+/// UTC with `--utc`. null.pcap ends at 2023-11-14 22:13:28.181 UTC: 23:13
+/// in Berlin's winter time.
+#[test]
+fn times_are_local_or_utc() {
+    if !have_tmux("times_are_local_or_utc") {
+        return;
+    }
+    if jiff::tz::TimeZone::get("Europe/Berlin").is_err() {
+        eprintln!("SKIP times_are_local_or_utc: no time zone database (tzdata)");
+        return;
+    }
+    let file = fixture("fixtures/synth/null.pcap");
+    for (flag, want) in [("", "clock 23:13:28.181"), ("--utc", "clock 22:13:28.181")] {
+        let t = Tmux::start(
+            &format!("tz{flag}"),
+            &format!("TZ=Europe/Berlin {BIN} {flag} --read {}", file.display()),
+        );
+        let pane = t.wait("the end of the replay", WAIT, |p| {
+            p.contains("end of capture")
+        });
+        assert!(pane.contains(want), "{flag}: {want:?} missing:\n{pane}");
+        t.keys(&["q"]);
+        t.wait("kawatch to exit", WAIT, |p| p.contains("KAWATCH-EXIT=0"));
+    }
 }
 
 /// When its terminal goes away (the tmux pane or ssh session is killed),

@@ -365,6 +365,8 @@ fn draw(
     h: u16,
 ) -> Terminal<TestBackend> {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    // As the UI loop does: the source says what the replay keys may do.
+    v.live = status.live;
     v.set_page(render::table_rows(ratatui::layout::Rect::new(0, 0, w, h)));
     term.draw(|f| render::draw(f, snap, status, v))
         .expect("draw");
@@ -507,6 +509,23 @@ fn help_overlay() {
     insta::assert_snapshot!("help", text(&term));
 }
 
+/// At 80x24 the help does not fit: long lines wrap under their own start,
+/// and it scrolls to its last line.
+#[test]
+fn help_overlay_at_80_wraps_and_scrolls() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 20);
+    press(&mut v, &snap, &[ch('?')]);
+    let top = text(&draw(&snap, &replay_status("scene.pcap"), &mut v, 80, 24));
+    assert!(top.contains("kawatch help · ↑↓ scroll"), "{top}");
+    assert!(top.contains("first/last"), "wrapped, not cut: {top}");
+    press(&mut v, &snap, &[ch('G')]);
+    let bottom = text(&draw(&snap, &replay_status("scene.pcap"), &mut v, 80, 24));
+    assert!(bottom.contains("(KEEPALIVE)"), "the last line: {bottom}");
+    insta::assert_snapshot!("help_80_top", top);
+    insta::assert_snapshot!("help_80_bottom", bottom);
+}
+
 #[test]
 fn empty_live() {
     let snap = Analyzer::new(LinkType::Ethernet).snapshot(now());
@@ -541,6 +560,84 @@ fn narrow_50() {
     let mut v = view(&snap, true, 10);
     let term = draw(&snap, &live_status(), &mut v, 50, 12);
     insta::assert_snapshot!("narrow_50", text(&term));
+}
+
+/// The table at `w` x `h` after pressing `keys` (`>`, `<`).
+fn scrolled(w: u16, h: u16, keys_: &str) -> String {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, true, 20);
+    let area = ratatui::layout::Rect::new(0, 0, w, h);
+    v.set_page(render::table_rows(area));
+    for c in keys_.chars() {
+        // As the UI loop does: the screen's layout says where `>` goes.
+        v.set_columns(render::column_steps(area, &snap, &live_status(), &v));
+        press(&mut v, &snap, &[ch(c)]);
+    }
+    text(&draw(&snap, &live_status(), &mut v, w, h))
+}
+
+/// At 80 columns, `>` shifts the hidden columns into view one by one (the
+/// endpoints and the state stay), `◀` marks those scrolled out on the left,
+/// the legend line counts both sides; `<` goes back.
+#[test]
+fn narrow_80_scrolls() {
+    let start = scrolled(80, 24, "");
+    assert!(legend_line(&start).ends_with("7 more columns ▶"), "{start}");
+    // The next hidden column, LAST PROBE, comes into view; the arrow and
+    // NEXT make room for it.
+    let one = scrolled(80, 24, ">");
+    assert!(title_and_header(&one).1.starts_with('◀'), "{one}");
+    assert!(legend_line(&one).contains("◀ 2 more columns · "), "{one}");
+    assert!(one.contains("LAST PROBE") && one.contains("ago"), "{one}");
+    let three = scrolled(80, 24, ">>>");
+    let end = scrolled(80, 24, &">".repeat(20));
+    assert!(
+        legend_line(&end).trim_end().ends_with("more columns"),
+        "{end}"
+    );
+    assert!(
+        !legend_line(&end).contains('▶'),
+        "nothing left on the right: {end}"
+    );
+    assert!(end.contains("QUIET"), "the last column in view: {end}");
+    // `<` brings back one column at a time: NEXT, then the arrow.
+    assert!(scrolled(80, 24, "><").contains("◀ 1 more column · 7 more columns ▶"));
+    assert_eq!(scrolled(80, 24, "><<"), start, "< goes back");
+    for s in [&one, &three, &end] {
+        for l in s.lines().skip(2).take(8) {
+            assert!(
+                l.contains("198.18.") || l.contains("2001:"),
+                "endpoints stay: {s}"
+            );
+        }
+    }
+    insta::assert_snapshot!("narrow_80_scrolled_1", one);
+    insta::assert_snapshot!("narrow_80_scrolled_3", three);
+    insta::assert_snapshot!("narrow_80_scrolled_end", end);
+}
+
+/// At 50 columns nothing beside the endpoints and the state fits: each `>`
+/// brings one column into view, the endpoints giving way to it.
+#[test]
+fn narrow_50_scrolls() {
+    let one = scrolled(50, 12, ">");
+    let two = scrolled(50, 12, ">>");
+    assert!(one.contains("NEXT"), "{one}");
+    assert!(two.contains("LAST PROBE"), "{two}");
+    assert!(
+        legend_line(&two).contains("◀ 2 more columns · 6 more columns ▶"),
+        "{two}"
+    );
+    let end = scrolled(50, 12, &">".repeat(20));
+    assert!(end.contains("QUIET"), "{end}");
+    insta::assert_snapshot!("narrow_50_scrolled_1", one);
+    insta::assert_snapshot!("narrow_50_scrolled_2", two);
+    insta::assert_snapshot!("narrow_50_scrolled_end", end);
+}
+
+fn title_and_header(screen: &str) -> (&str, &str) {
+    let mut l = screen.lines();
+    (l.next().unwrap_or_default(), l.next().unwrap_or_default())
 }
 
 /// A capture shipped in `fixtures/`, read through libpcap as `--read` does.
@@ -828,12 +925,12 @@ fn keys_to_actions_to_state() {
             |v, _| v.paused,
         ),
         (
-            "? shows help; other keys wait; ? hides it",
+            "? shows help; other keys wait; ↓ scrolls the help, not the table; ? hides it",
             &[ch('?'), ch('s'), key(KeyCode::Down), ch('?')],
             &[
                 Some(Action::ToggleHelp),
                 None,
-                None,
+                Some(Action::Down),
                 Some(Action::ToggleHelp),
             ],
             |v, _| !v.help && v.sort == SortKey::State && v.cursor == 0,
@@ -1123,4 +1220,234 @@ fn the_status_line_counts_lost_keepalive_flows() {
         line.contains("3 evicted") && line.contains("2 lost"),
         "{narrow}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Times: in the zone of their moment, dated when a capture spans days
+// ---------------------------------------------------------------------------
+
+/// Seconds after [`T0`] of an RFC 3339 time, and 0.1 ms: the scenes'
+/// times are `f64` seconds, and this keeps a time a hair's breadth past
+/// its millisecond, which is shown cut.
+fn after_t0(s: &str) -> f64 {
+    let t: jiff::Timestamp = s.parse().expect("a time");
+    t.as_second() as f64 + f64::from(t.subsec_nanosecond()) / 1e9 - T0 + 0.0001
+}
+
+/// A zone from the system's time zone database, or `None` (and why,
+/// printed) when this machine has none.
+fn zone(name: &str) -> Option<jiff::tz::TimeZone> {
+    match jiff::tz::TimeZone::get(name) {
+        Ok(z) => Some(z),
+        Err(e) => {
+            eprintln!("SKIP: time zone {name} not available (is tzdata installed?): {e}");
+            None
+        }
+    }
+}
+
+/// The detail view of the connection whose text contains `port`, its
+/// "Connection" line.
+fn connection_line(snap: &Snapshot, zone: &jiff::tz::TimeZone, port: &str) -> String {
+    let mut v = view(snap, false, 30);
+    v.zone = zone.clone();
+    v.apply(Action::FilterStart, snap);
+    for c in port.chars() {
+        v.apply(Action::FilterInput(c), snap);
+    }
+    v.apply(Action::FilterAccept, snap);
+    v.apply(Action::OpenDetail, snap);
+    let t = text(&draw(snap, &replay_status("scene.pcap"), &mut v, 160, 20));
+    t.lines()
+        .find(|l| l.contains("first seen"))
+        .unwrap_or_else(|| panic!("no connection line:\n{t}"))
+        .to_string()
+}
+
+/// One capture, one view in Europe/Berlin: a January connection at +01:00,
+/// a June one at +02:00; the capture spans days, so dates show.
+#[test]
+fn times_at_the_offset_of_their_moment() {
+    let Some(berlin) = zone("Europe/Berlin") else {
+        return;
+    };
+    let mut w = Wire::default();
+    let jan = after_t0("2026-01-15T12:00:00.25Z");
+    let jun = after_t0("2026-06-01T12:03:07.5Z");
+    Conn::new(&mut w, v4([198, 18, 0, 1], 41001), v4([198, 18, 0, 2], 80))
+        .handshake(jan)
+        .data(jan + 1.0, A, 10);
+    Conn::new(&mut w, v4([198, 18, 0, 3], 41002), v4([198, 18, 0, 4], 80))
+        .handshake(jun)
+        .data(jun + 1.0, A, 10);
+    let snap = w
+        .analyzer()
+        .snapshot(Timestamp::from_secs_f64(T0 + jun + 2.0));
+    let cases = [
+        ("41001", &berlin, "first seen 2026-01-15 13:00:00.250"),
+        ("41002", &berlin, "first seen 2026-06-01 14:03:07.500"),
+        (
+            "41001",
+            &jiff::tz::TimeZone::UTC,
+            "first seen 2026-01-15 12:00:00.250",
+        ),
+        (
+            "41002",
+            &jiff::tz::TimeZone::UTC,
+            "first seen 2026-06-01 12:03:07.500",
+        ),
+    ];
+    for (port, z, want) in cases {
+        let line = connection_line(&snap, z, port);
+        assert!(
+            line.contains(want),
+            "{port} in {z:?}: {want:?} missing: {line}"
+        );
+    }
+}
+
+/// A capture within one local day shows times of day; one that crosses
+/// midnight in the zone (but not in UTC) shows dates, on the status line too.
+#[test]
+fn the_date_shows_when_the_capture_spans_days() {
+    let Some(berlin) = zone("Europe/Berlin") else {
+        return;
+    };
+    let utc = jiff::tz::TimeZone::UTC;
+    let mut w = Wire::default();
+    let start = after_t0("2026-06-01T21:30:00Z");
+    Conn::new(&mut w, v4([198, 18, 0, 1], 41001), v4([198, 18, 0, 2], 80))
+        .handshake(start)
+        .data(start + 3600.0, A, 10);
+    let snap = w
+        .analyzer()
+        .snapshot(Timestamp::from_secs_f64(T0 + start + 3600.5));
+    // 21:30-22:30 UTC; 23:30-00:30 in Berlin.
+    let utc_line = connection_line(&snap, &utc, "41001");
+    assert!(
+        utc_line.contains("first seen 21:30:00.000 · last seen 22:30:00.000"),
+        "{utc_line}"
+    );
+    let berlin_line = connection_line(&snap, &berlin, "41001");
+    assert!(
+        berlin_line
+            .contains("first seen 2026-06-01 23:30:00.000 · last seen 2026-06-02 00:30:00.000"),
+        "{berlin_line}"
+    );
+    let status = |z: &jiff::tz::TimeZone| {
+        let mut v = view(&snap, false, 10);
+        v.zone = z.clone();
+        let t = text(&draw(&snap, &replay_status("scene.pcap"), &mut v, 160, 12));
+        t.lines().nth(10).unwrap_or_default().to_string()
+    };
+    assert!(
+        status(&utc).contains("clock 22:30:00.500 (t+1h00m)"),
+        "{}",
+        status(&utc)
+    );
+    assert!(
+        status(&berlin).contains("clock 2026-06-02 00:30:00.500 (t+1h00m)"),
+        "{}",
+        status(&berlin)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Marks: one symbol per meaning, explained under the table when on screen
+// ---------------------------------------------------------------------------
+
+/// The line under the table's rows (above the status line).
+fn legend_line(screen: &str) -> &str {
+    let lines: Vec<&str> = screen.lines().collect();
+    lines[lines.len() - 3]
+}
+
+#[test]
+fn the_legend_explains_the_marks_on_screen() {
+    let snap = scene().snapshot(now());
+    let screen = |filter: &str, w: u16| {
+        let mut v = view(&snap, false, 30);
+        for c in filter.chars() {
+            v.apply(Action::FilterInput(c), &snap);
+        }
+        text(&draw(&snap, &replay_status("scene.pcap"), &mut v, w, 30))
+    };
+    let cases: &[(&str, u16, &[&str], &[&str])] = &[
+        // `probing 3/~9`: the count is assumed; its INTVL is known, CNT not.
+        (
+            "40200",
+            160,
+            &["? unknown", "~ assumed (Linux default)"],
+            &[">", "≥", "-"],
+        ),
+        // Already idle when the capture began: no data seen, so QUIET is a
+        // lower bound, and nothing of its settings is known.
+        (
+            "51000",
+            160,
+            &["? unknown", "> at least (no data seen)"],
+            &["~"],
+        ),
+        // Dead, every value known: nothing to explain.
+        ("40300", 160, &[], &["?", "~", ">"]),
+        // No prober: empty cells, nothing to explain.
+        ("40500", 160, &[], &["?", "-"]),
+        // Only the marks of the columns shown: at 60 columns the count
+        // column is hidden, the state's `~` is not.
+        ("40200", 60, &["~ assumed (Linux default)"], &["? unknown"]),
+    ];
+    for (filter, w, want, not) in cases {
+        let s = screen(filter, *w);
+        let legend = legend_line(&s);
+        for m in *want {
+            assert!(
+                legend.contains(m),
+                "{filter} at {w}: {m:?} missing: {legend:?}\n{s}"
+            );
+        }
+        for m in *not {
+            assert!(
+                !legend.contains(m),
+                "{filter} at {w}: {m:?} shown: {legend:?}\n{s}"
+            );
+        }
+        if want.is_empty() {
+            assert_eq!(legend.trim(), "", "{filter}: {s}");
+        }
+    }
+}
+
+/// Unknown is `?` everywhere on screen, `-` only what does not apply.
+#[test]
+fn unknown_is_a_question_mark() {
+    let snap = scene_with_sockets();
+    let mut v = view(&snap, false, 30);
+    let t = text(&draw(&snap, &live_status(), &mut v, 230, 24));
+    let overdue = row_of(&t, "198.18.0.17:40800");
+    // IDLE known; INTVL and CNT unknown; LIKELY `10s/?/?`.
+    assert!(
+        overdue.contains("10.05s       ?    ?  10s/?/?"),
+        "{overdue}"
+    );
+    // The KEEPALIVE of a socket whose keepalive timer is hidden is unknown.
+    assert!(!t.contains("  -  "), "no `-` for unknown:\n{t}");
+    // The detail view: a prober still probing has no detection time (`-`),
+    // its count is unknown (`?`).
+    let mut v = view(&snap, false, 30);
+    for c in "40200".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    v.apply(Action::OpenDetail, &snap);
+    let d = text(&draw(&snap, &live_status(), &mut v, 160, 30));
+    assert!(
+        d.contains("probes ? · answered every ? · detection -"),
+        "{d}"
+    );
+}
+
+fn row_of<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no row with {needle}:\n{screen}"))
 }

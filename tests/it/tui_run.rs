@@ -186,7 +186,7 @@ fn opts(speed: Option<f64>) -> Options {
         speed,
         color: true,
         limits: Limits::default(),
-        utc_offset: 0,
+        zone: jiff::tz::TimeZone::UTC,
         local_sockets: false,
     }
 }
@@ -448,4 +448,193 @@ fn a_cut_off_capture_warns() {
     let end = s.shot("end");
     // Shortened to fit: `end · cut off`.
     assert!(status_line(end).ends_with("end · cut off"), "{end}");
+}
+
+// ---------------------------------------------------------------------------
+// Replay keys: speed and restart; columns on a narrow screen
+// ---------------------------------------------------------------------------
+
+#[test]
+fn plus_and_minus_change_the_replay_speed() {
+    // dead_give_up: probes at +2.03, +3.06, +4.09 s, the RST at +5.12 s.
+    // A key publishes at once; then every 250 ms, on the 200 ms ticks: 800
+    // ms after a key is a publication.
+    let mut s = Script::new()
+        .wait(1200)
+        .screen("1x at 1.2 s")
+        .key(ch('+'))
+        .screen("2x")
+        .wait(800)
+        .screen("2x for 0.8 s")
+        .keys(&[ch('-'), ch('-')])
+        .screen("1/2x")
+        .wait(800)
+        .screen("1/2x for 0.8 s")
+        .keys(&[ch('-'); 8])
+        .screen("slowest")
+        .key(ch('='))
+        .screen("1/32x")
+        .keys(&[ch('+'); 15])
+        .screen("fastest")
+        .key(ch('+'))
+        .screen("full speed")
+        .key(ch('-'))
+        .screen("from full speed")
+        .key(ch('q'));
+    run(
+        frames("fixtures/synth/dead_give_up.pcap"),
+        Some(1.0),
+        140,
+        8,
+        &mut s,
+    );
+    let cases = [
+        ("1x at 1.2 s", "1× · clock", "(t+1.2s)"),
+        ("2x", "2× · clock", "(t+1.2s)"),
+        ("2x for 0.8 s", "2× · clock", "(t+2.8s)"),
+        ("1/2x", "1/2× · clock", "(t+2.8s)"),
+        ("1/2x for 0.8 s", "1/2× · clock", "(t+3.2s)"),
+        ("slowest", "1/64× · clock", "(t+3.2s)"),
+        ("1/32x", "1/32× · clock", "(t+3.2s)"),
+        ("fastest", "1024× · clock", "(t+3.2s)"),
+        // As fast as it reads: the rest of the capture at once.
+        ("full speed", "full speed · clock", "end of capture"),
+        ("from full speed", "1024× · clock", "end of capture"),
+    ];
+    for (name, speed, clock) in cases {
+        let line = status_line(s.shot(name));
+        assert!(line.contains(speed), "{name}: {speed:?} missing: {line}");
+        assert!(line.contains(clock), "{name}: {clock:?} missing: {line}");
+    }
+    let end = s.shot("full speed");
+    assert!(end.contains("gave up after"), "{end}");
+}
+
+#[test]
+fn r_replays_again_keeping_sort_and_filter() {
+    // dead_give_up at 1x ends after 5.12 s, dead.
+    let mut s = Script::new()
+        .key(ch('s'))
+        .key(ch('/'))
+        .text("5000")
+        .key(key(KeyCode::Enter))
+        .wait(6000)
+        .screen("ended")
+        .key(ch('R'))
+        .screen("again")
+        .wait(3200)
+        .screen("probing again")
+        .key(ch(' '))
+        .key(ch('R'))
+        .screen("again from a pause")
+        .wait(6000)
+        .screen("ended again")
+        .key(ch('q'));
+    let status = run(
+        frames("fixtures/synth/dead_give_up.pcap"),
+        Some(1.0),
+        140,
+        8,
+        &mut s,
+    );
+    assert!(status.finished && status.error.is_none(), "{status:?}");
+    let ended = s.shot("ended");
+    assert!(status_line(ended).contains("end of capture"), "{ended}");
+    assert!(ended.contains("dead"), "{ended}");
+    assert!(ended.contains("R replay again"), "the hint: {ended}");
+    let again = s.shot("again");
+    assert!(status_line(again).contains("(t+0.0s)"), "{again}");
+    assert!(!status_line(again).contains("end of capture"), "{again}");
+    assert!(again.contains("opening"), "a fresh analyser: {again}");
+    assert!(
+        title(again).contains("filter: 5000") && title(again).contains("sort: idle"),
+        "sort and filter stay: {again}"
+    );
+    let probing = s.shot("probing again");
+    assert!(status_line(probing).contains("(t+3.2s)"), "{probing}");
+    assert!(probing.contains("probing 2/"), "{probing}");
+    let resumed = s.shot("again from a pause");
+    assert!(!status_line(resumed).contains("PAUSED"), "{resumed}");
+    assert!(status_line(resumed).contains("(t+0.0s)"), "{resumed}");
+    let ended_again = s.shot("ended again");
+    assert!(status_line(ended_again).contains("1 flow"), "{ended_again}");
+    assert!(
+        status_line(ended_again).contains("10 packets"),
+        "counted once: {ended_again}"
+    );
+    assert!(ended_again.contains("gave up after"), "{ended_again}");
+    insta::assert_snapshot!("replayed_again", again);
+}
+
+/// Frames that cannot be read twice (as standard input cannot).
+struct Once(Frames);
+
+impl kawatch::tui::FrameSource for Once {
+    fn next_frame(&mut self) -> Result<kawatch::capture::Next<'_>, kawatch::capture::CaptureError> {
+        self.0.next_frame()
+    }
+    fn link_type(&self) -> kawatch::LinkType {
+        self.0.link_type()
+    }
+    fn link_name(&self) -> &str {
+        self.0.link_name()
+    }
+    fn name(&self) -> &str {
+        "-"
+    }
+    fn is_live(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn r_does_nothing_on_what_cannot_be_read_again() {
+    let mut s = Script::new()
+        .screen("end")
+        .key(ch('R'))
+        .screen("after R")
+        .key(ch('q'));
+    let mut term = Terminal::new(TestBackend::new(140, 10)).expect("test terminal");
+    let status = run_with(
+        &mut term,
+        Once(frames("fixtures/synth/null.pcap")),
+        opts(None),
+        &mut s,
+    )
+    .expect("the UI runs");
+    assert!(status.finished && !status.restartable);
+    let end = s.shot("end");
+    assert!(!end.contains("R replay again"), "no hint: {end}");
+    assert_eq!(s.shot("after R"), end, "nothing happens");
+}
+
+#[test]
+fn columns_scroll_back_at_once_after_the_last() {
+    // At 90 columns: 4 of the columns are hidden.
+    let mut s = Script::new()
+        .screen("start")
+        .keys(&[ch('>'); 12])
+        .screen("last")
+        .key(ch('<'))
+        .screen("one back")
+        .key(ch('q'));
+    run(
+        frames("fixtures/kernel/seed4-eth.pcap"),
+        None,
+        90,
+        16,
+        &mut s,
+    );
+    let legend = |name: &str| {
+        let shot = s.shot(name);
+        shot.lines().rev().nth(2).unwrap_or_default().to_string()
+    };
+    assert!(
+        legend("start").ends_with("more columns ▶"),
+        "{}",
+        s.shot("start")
+    );
+    assert!(!legend("last").contains('▶'), "{}", s.shot("last"));
+    // Not still at the end of twelve presses: one press shows one more.
+    assert!(legend("one back").contains('▶'), "{}", s.shot("one back"));
 }

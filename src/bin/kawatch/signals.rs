@@ -1,35 +1,55 @@
 //! Ctrl-C: the first asks kawatch to stop and report what it read; a second
 //! exits at once.
 
-// The OS calls here need unsafe: installing the SIGINT handler (sigaction)
-// and its _exit.
+// The OS calls here need unsafe: registering the SIGINT action (its code
+// runs in a signal handler) and clearing SA_RESTART on it (sigaction).
 #![allow(unsafe_code)]
 
 use crate::exit::INTERRUPTED;
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set by the first Ctrl-C.
 pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_sigint(_: libc::c_int) {
-    if STOP.swap(true, Ordering::Relaxed) {
-        // A second Ctrl-C: the user means it.
-        // SAFETY: _exit is async-signal-safe.
-        unsafe { libc::_exit(i32::from(INTERRUPTED)) };
+/// Installs the Ctrl-C handler (signal-hook): the first Ctrl-C sets [`STOP`],
+/// so a read gives up and the report of what was read is written; a second
+/// exits at once with status 130.
+///
+/// Without `SA_RESTART`: signal-hook installs its handlers with it
+/// (signal-hook-registry 1.4, `Slot::new`), and under it a `read` waiting on
+/// a pipe or FIFO that sends nothing resumes after the handler and never
+/// returns. Cleared, the read fails with `EINTR` and kawatch reports.
+pub(crate) fn install_sigint() {
+    // SAFETY: the action is async-signal-safe: an atomic swap, then _exit.
+    let registered = unsafe {
+        signal_hook::low_level::register(signal_hook::consts::SIGINT, || {
+            if STOP.swap(true, Ordering::Relaxed) {
+                // A second Ctrl-C: the user means it.
+                signal_hook::low_level::exit(INTERRUPTED.into());
+            }
+        })
+    };
+    if let Err(e) = registered.and_then(|_| interrupt_reads(signal_hook::consts::SIGINT)) {
+        eprintln!("kawatch: warning: Ctrl-C may not stop a read that waits: {e}");
     }
 }
 
-/// Installs the Ctrl-C handler with sigaction and without `SA_RESTART`: a
-/// read waiting on a pipe or FIFO that sends nothing returns `EINTR`, so the
-/// report of what was read is written instead of waiting forever.
-pub(crate) fn install_sigint() {
-    // SAFETY: a zeroed sigaction is "no flags"; its mask is emptied by
-    // sigemptyset; the handler only touches an atomic and calls _exit.
+/// Clears `SA_RESTART` on the action installed for `sig`, keeping its
+/// handler, mask and other flags: a blocking read the signal interrupts
+/// returns `EINTR` instead of resuming.
+fn interrupt_reads(sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: sigaction fills a zeroed struct with the installed action,
+    // which is installed again with only SA_RESTART cleared.
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        libc::sigemptyset(&mut action.sa_mask);
-        action.sa_flags = 0;
-        libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut());
+        if libc::sigaction(sig, std::ptr::null(), &mut action) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        action.sa_flags &= !libc::SA_RESTART;
+        if libc::sigaction(sig, &action, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
     }
+    Ok(())
 }

@@ -37,6 +37,10 @@ pub(crate) struct WatchArgs {
     /// Live: capture in promiscuous mode.
     #[arg(long, conflicts_with = "read")]
     promisc: bool,
+    /// Show times in UTC (default: the local time zone, each time at the
+    /// offset in force at its moment).
+    #[arg(long)]
+    utc: bool,
     /// Live: kernel capture buffer size in bytes [default: 8 MiB].
     #[arg(long, value_name = "BYTES", conflicts_with = "read", value_parser = parse_buffer_size)]
     buffer_size: Option<i32>,
@@ -100,7 +104,11 @@ pub(crate) fn watch(args: WatchArgs) -> Result<()> {
         kawatch::tui::Options {
             speed: args.speed,
             color: kawatch::tui::color_allowed(),
-            utc_offset: kawatch::tui::local_utc_offset(),
+            zone: if args.utc {
+                jiff::tz::TimeZone::UTC
+            } else {
+                kawatch::tui::local_zone()
+            },
             local_sockets: args.read.is_none() && !args.no_sockets,
             limits: Limits {
                 max_flows: args.max_flows,

@@ -4,7 +4,7 @@
 //! cell is made. The table, the fitting and the legend all read this list;
 //! adding a column is adding an entry.
 
-use crate::tui::fmt::{self, coarse, precise_or_dash};
+use crate::tui::fmt::{self, coarse, count_or_unknown, precise_or_unknown};
 use crate::tui::render::Theme;
 use kawatch_core::status::{self, State};
 use kawatch_core::Outcome;
@@ -141,7 +141,7 @@ pub(crate) const COLUMNS: &[Column] = &[
         header: "QUIET",
         align: Alignment::Right,
         priority: Priority::Rank(12),
-        help: Some(("QUIET", "time since data (> : none seen, so at least)")),
+        help: Some(("QUIET", "time since data was last seen")),
         cell: |r| {
             let (act, lower) = status::last_activity(r.flow);
             let since = coarse(fmt::secs_between(r.now, act));
@@ -153,26 +153,21 @@ pub(crate) const COLUMNS: &[Column] = &[
         align: Alignment::Right,
         priority: Priority::Rank(9),
         help: Some(("IDLE", OBSERVED)),
-        cell: |r| dash_dim(r, per_prober(r, |p| precise_or_dash(p.idle_s))),
+        cell: |r| dim_unknown(r, per_prober(r, |p| precise_or_unknown(p.idle_s))),
     },
     Column {
         header: "INTVL",
         align: Alignment::Right,
         priority: Priority::Rank(10),
         help: Some(("INTVL", OBSERVED)),
-        cell: |r| dash_dim(r, per_prober(r, |p| precise_or_dash(p.intvl_s))),
+        cell: |r| dim_unknown(r, per_prober(r, |p| precise_or_unknown(p.intvl_s))),
     },
     Column {
         header: "CNT",
         align: Alignment::Right,
         priority: Priority::Rank(11),
         help: Some(("CNT", OBSERVED)),
-        cell: |r| {
-            let n = per_prober(r, |p| {
-                p.probes.map_or_else(|| "-".into(), |n| n.to_string())
-            });
-            dash_dim(r, n)
-        },
+        cell: |r| dim_unknown(r, per_prober(r, |p| count_or_unknown(p.probes))),
     },
     Column {
         header: "LIKELY idle/intvl/cnt",
@@ -198,7 +193,10 @@ pub(crate) const COLUMNS: &[Column] = &[
         header: "PROCESS",
         align: Alignment::Left,
         priority: Priority::RankIfUsed(7),
-        help: Some(("PROCESS", "the local process holding the socket [pid]")),
+        help: Some((
+            "PROCESS",
+            "the process on this box holding the socket [pid]",
+        )),
         cell: |r| {
             plain(
                 r.socket
@@ -226,7 +224,7 @@ pub(crate) const COLUMNS: &[Column] = &[
         cell: |r| {
             plain(per_prober(r, |p| {
                 p.last_probe.map_or_else(
-                    || "-".into(),
+                    || fmt::NOT_APPLICABLE.into(),
                     |l| format!("{} ago", coarse(fmt::secs_between(r.now, l))),
                 )
             }))
@@ -238,7 +236,7 @@ pub(crate) const COLUMNS: &[Column] = &[
         priority: Priority::Rank(3),
         help: Some((
             "NEXT",
-            "next probe or give-up (≥: at the earliest; local: the kernel's timer)",
+            "next probe or give-up (this box's sockets: by the kernel's timer)",
         )),
         cell: |r| {
             let style = match r.state {
@@ -275,11 +273,12 @@ fn socket_keepalive(r: &Row, s: &LocalSocket) -> Cell {
     let k = &s.keepalive;
     let mark = match k.from {
         Some(SettingsFrom::Socket) => "=",
-        Some(SettingsFrom::Timer) => "≈",
+        Some(SettingsFrom::Timer) => crate::report::FROM_TIMER,
         None => "",
     };
     match k.on {
-        None => dash_dim(r, "-".to_owned()),
+        // A retransmission timer hides the keepalive timer.
+        None => dim_unknown(r, fmt::UNKNOWN.to_owned()),
         Some(false) => (format!("{mark}off"), r.theme.dim()),
         Some(true) => plain(format!("{mark}{}", k.triple())),
     }
@@ -289,9 +288,9 @@ fn plain(s: String) -> Cell {
     (s, Style::new())
 }
 
-/// Unknown (`-`) dimmed.
-fn dash_dim(r: &Row, s: String) -> Cell {
-    let style = if s == "-" {
+/// Unknown (`?`) or not applicable (`-`), dimmed.
+fn dim_unknown(r: &Row, s: String) -> Cell {
+    let style = if s == fmt::UNKNOWN || s == fmt::NOT_APPLICABLE {
         r.theme.dim()
     } else {
         Style::new()
@@ -384,6 +383,60 @@ fn next_text(f: &FlowView, p: Option<&ProberView>, st: State, now: Timestamp) ->
     }
 }
 
+/// A mark a cell may carry. The help screen lists them all; the legend line
+/// under the table, those on screen.
+pub(crate) struct Mark {
+    /// The mark.
+    pub(crate) symbol: &'static str,
+    /// What it means, on the legend line.
+    pub(crate) short: &'static str,
+    /// What it means, in the help.
+    pub(crate) long: &'static str,
+    /// Whether a cell's text carries it.
+    pub(crate) in_cell: fn(&str) -> bool,
+}
+
+/// Every mark, in the order legends list them. One symbol for one meaning
+/// on the whole screen (and in `kawatch report` and `kawatch sockets`).
+pub(crate) const MARKS: &[Mark] = &[
+    Mark {
+        symbol: fmt::UNKNOWN,
+        short: "unknown",
+        long: "unknown: not observable, or not observed yet",
+        in_cell: |c| c.contains('?'),
+    },
+    Mark {
+        symbol: fmt::NOT_APPLICABLE,
+        short: "does not apply",
+        long: "does not apply (e.g. a detection time before any give-up)",
+        in_cell: |c| c == fmt::NOT_APPLICABLE,
+    },
+    Mark {
+        symbol: "~",
+        short: "assumed (Linux default)",
+        long: "assumed: Linux defaults stand in for the unseen (probing 2/~9)",
+        in_cell: |c| c.contains('~'),
+    },
+    Mark {
+        symbol: ">",
+        short: "at least (no data seen)",
+        long: "at least: no data seen in the capture (QUIET)",
+        in_cell: |c| c.starts_with('>'),
+    },
+    Mark {
+        symbol: "≥",
+        short: "at the earliest",
+        long: "at the earliest: the probe count shows only at the give-up (NEXT)",
+        in_cell: |c| c.contains('≥'),
+    },
+    Mark {
+        symbol: crate::report::FROM_TIMER,
+        short: "from the kernel's timer",
+        long: "from the kernel's timer, not read from the socket (KEEPALIVE)",
+        in_cell: |c| c.contains(crate::report::FROM_TIMER),
+    },
+];
+
 /// The help screen's column legend: each column's line, in display order,
 /// neighbours with the same meaning on one line (`IDLE INTVL CNT`).
 pub(crate) fn legend() -> Vec<(String, &'static str)> {
@@ -440,5 +493,38 @@ mod tests {
                 "NEXT"
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod mark_tests {
+    use super::*;
+
+    #[test]
+    fn each_mark_is_found_only_where_it_means_what_it_says() {
+        let found = |cell: &str| -> Vec<&str> {
+            MARKS
+                .iter()
+                .filter(|m| (m.in_cell)(cell))
+                .map(|m| m.symbol)
+                .collect()
+        };
+        let cases: &[(&str, &[&str])] = &[
+            ("59-60s/?/?", &["?"]),
+            ("-", &["-"]),
+            ("probing 2/~9", &["~"]),
+            (">3m05s", &[">"]),
+            ("dead in ≥4.1s", &["≥"]),
+            ("≈60s/?/?", &["?", "≈"]),
+            ("=off", &[]),
+            ("2.031s", &[]),
+        ];
+        for (cell, want) in cases {
+            assert_eq!(found(cell), *want, "{cell}");
+        }
+        let mut symbols: Vec<&str> = MARKS.iter().map(|m| m.symbol).collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        assert_eq!(symbols.len(), MARKS.len(), "one meaning per symbol");
     }
 }

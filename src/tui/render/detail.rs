@@ -4,7 +4,7 @@
 use super::columns::arrow;
 use super::{areas, Theme};
 use crate::tui::app::{FlowId, ViewState};
-use crate::tui::fmt::{self, coarse, precise, precise_or_dash};
+use crate::tui::fmt::{self, coarse, count_or_unknown, precise, precise_or_unknown};
 use kawatch_core::status::{self, State};
 use kawatch_core::Timestamp;
 use kawatch_core::{disagreements, LocalSocket, SettingsFrom, SocketIndex};
@@ -50,7 +50,7 @@ fn detail_lines(
     t: Theme,
 ) -> Vec<Line<'static>> {
     let now = snap.now;
-    let off = view.utc_offset;
+    let times = fmt::Clock::of(snap, &view.zone);
     let st = status::state(flow, now);
     let label = |s: &str| Span::styled(format!("  {s:<12}"), t.label());
     let mut lines: Vec<Line> = Vec::new();
@@ -82,15 +82,15 @@ fn detail_lines(
             "{} · {} segments · first seen {} · last seen {} ({} ago)",
             flow.state.as_str().replace('_', " "),
             fmt::count(flow.segments),
-            fmt::clock(flow.first_seen, off),
-            fmt::clock(flow.last_seen, off),
+            times.at(flow.first_seen),
+            times.at(flow.last_seen),
             coarse(fmt::secs_between(now, flow.last_seen)),
         )),
     ]));
     let data = match flow.last_data {
         Some(d) => format!(
             "last payload {} ({} ago)",
-            fmt::clock(d, off),
+            times.at(d),
             coarse(fmt::secs_between(now, d))
         ),
         None => "no payload seen".into(),
@@ -117,7 +117,7 @@ fn detail_lines(
     }
     for p in &flow.probers {
         lines.push(Line::raw(""));
-        prober_block(&mut lines, flow, p, now, off, t);
+        prober_block(&mut lines, flow, p, now, times, t);
     }
     let local = SocketIndex::new(&snap.local);
     for (end, peer) in [(flow.a, flow.b), (flow.b, flow.a)] {
@@ -227,7 +227,7 @@ fn prober_block(
     flow: &FlowView,
     p: &ProberView,
     now: Timestamp,
-    off: i64,
+    times: fmt::Clock,
     t: Theme,
 ) {
     let label = |s: &str| Span::styled(format!("    {s:<10}"), t.label());
@@ -249,7 +249,7 @@ fn prober_block(
         Outcome::Probing => format!("probing, {} unanswered", p.unanswered),
         Outcome::Dead => format!(
             "dead: gave up after {} unanswered probes",
-            p.probes.map_or_else(|| "?".into(), |n| n.to_string())
+            count_or_unknown(p.probes)
         ),
         Outcome::Reset => "reset: the peer answered with RST".into(),
         Outcome::Alive => "alive: last probe answered".into(),
@@ -273,15 +273,19 @@ fn prober_block(
         label("Observed"),
         Span::raw(format!(
             "idle {} · interval {} · probes {} · answered every {} · detection {}",
-            precise_or_dash(p.idle_s),
-            precise_or_dash(p.intvl_s),
-            p.probes.map_or_else(|| "-".into(), |n| n.to_string()),
-            precise_or_dash(p.cadence_s),
-            precise_or_dash(p.detection_s),
+            precise_or_unknown(p.idle_s),
+            precise_or_unknown(p.intvl_s),
+            count_or_unknown(p.probes),
+            precise_or_unknown(p.cadence_s),
+            match (p.detection_s, p.outcome) {
+                (None, Outcome::Dead) | (Some(_), _) => precise_or_unknown(p.detection_s),
+                // Only a prober that gave up has a detection time.
+                (None, _) => fmt::NOT_APPLICABLE.into(),
+            },
         )),
     ]));
     let l = &p.likely;
-    let secs = |v: Option<u32>| v.map_or_else(|| "?".into(), |n| format!("{n}s"));
+    let secs = |v: Option<u32>| v.map_or_else(|| fmt::UNKNOWN.into(), |n| format!("{n}s"));
     let os = match p.os_defaults.as_slice() {
         [] if l.idle_s.is_some() || l.intvl_s.is_some() || l.probes.is_some() => {
             "not an OS default".to_string()
@@ -295,7 +299,7 @@ fn prober_block(
             "idle {} · interval {} · probes {}   ({os})",
             secs(l.idle_s),
             secs(l.intvl_s),
-            l.probes.map_or_else(|| "?".into(), |n| n.to_string()),
+            count_or_unknown(l.probes),
         )),
     ]));
     let mut unknown = Vec::new();
@@ -313,7 +317,7 @@ fn prober_block(
     }
     lines.push(Line::from(vec![
         label("Next"),
-        Span::raw(next_detail(flow, p, now, off)),
+        Span::raw(next_detail(flow, p, now, times)),
     ]));
     lines.push(Line::from(vec![
         label("Timeline"),
@@ -353,7 +357,7 @@ fn prober_block(
             _ => String::new(),
         };
         lines.push(Line::from(vec![
-            Span::raw(format!("      {:>12}  {arrow} ", fmt::clock(ts, off))),
+            Span::raw(format!("      {:>12}  {arrow} ", times.at(ts))),
             Span::styled(format!("{what:<30}"), style),
             Span::styled(note, t.dim()),
         ]));
@@ -375,7 +379,7 @@ fn short_span(secs: f64) -> String {
     }
 }
 
-fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> String {
+fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, times: fmt::Clock) -> String {
     match p.outcome {
         Outcome::Dead => match p.detection_s {
             Some(d) => format!(
@@ -398,7 +402,7 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> Str
                         Some((at, _)) => {
                             let (n, _) = status::probe_count(p);
                             let apart = if p.likely.intvl_s.is_some() { "" } else { ", 75 s apart" };
-                            format!(" · with Linux's {n} probes{apart}: at {}", fmt::clock(at, off))
+                            format!(" · with Linux's {n} probes{apart}: at {}", times.at(at))
                         }
                         None => String::new(),
                     };
@@ -409,7 +413,7 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> Str
             if let Some(due) = status::next_due(flow, p).filter(|d| d.late(now)) {
                 s = format!(
                     "a probe or the give-up RST was due at {}; nothing seen for {} — {}",
-                    fmt::clock(due.at, off),
+                    times.at(due.at),
                     coarse(fmt::secs_between(now, due.at)),
                     "the prober may be gone, or its packets miss this capture point"
                 );
@@ -419,15 +423,15 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, off: i64) -> Str
         Outcome::Alive => match status::next_due(flow, p) {
             Some(due) if due.late(now) => format!(
                 "a probe was due at {}; none seen for {} — the prober may be gone, or its probes miss this capture point",
-                fmt::clock(due.at, off),
+                times.at(due.at),
                 coarse(fmt::secs_between(now, due.at))
             ),
             Some(due) if fmt::secs_between(due.at, now) > 0.05 => format!(
                 "probe expected in about {}, at {}",
                 coarse(fmt::secs_between(due.at, now)),
-                fmt::clock(due.at, off)
+                times.at(due.at)
             ),
-            Some(due) => format!("probe due now (at {})", fmt::clock(due.at, off)),
+            Some(due) => format!("probe due now (at {})", times.at(due.at)),
             None => "next probe: unknown until the idle time or the answered cadence is seen"
                 .into(),
         },

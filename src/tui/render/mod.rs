@@ -16,6 +16,8 @@ mod table;
 mod title;
 
 pub(crate) use detail::detail_max_scroll;
+pub(crate) use help::help_max_scroll;
+pub use table::column_steps;
 
 use crate::tui::app::{FlowId, ViewState};
 use crate::tui::feed::FeedStatus;
@@ -52,9 +54,10 @@ pub(crate) fn areas(area: Rect) -> Areas {
     }
 }
 
-/// Table rows that fit on a screen of this size (the header takes one line).
+/// Table rows that fit on a screen of this size (the header and the legend
+/// line under the rows take one line each).
 pub fn table_rows(area: Rect) -> usize {
-    areas(area).body.height.saturating_sub(1) as usize
+    areas(area).body.height.saturating_sub(2) as usize
 }
 
 /// Styles, with or without colour (`NO_COLOR`).
@@ -125,6 +128,7 @@ impl Theme {
 pub fn draw(f: &mut Frame, snap: &Snapshot, status: &FeedStatus, view: &ViewState) {
     let theme = Theme { color: view.color };
     let a = areas(f.area());
+    let mut hidden = false;
     title::title(f, a.title, snap, view, theme);
     let detail = view
         .detail
@@ -135,11 +139,12 @@ pub fn draw(f: &mut Frame, snap: &Snapshot, status: &FeedStatus, view: &ViewStat
             let msg = "That connection is no longer tracked. Esc goes back.";
             f.render_widget(Paragraph::new(msg), a.body);
         }
-        (None, _) => table::table(f, a.body, snap, status, view, theme),
+        (None, _) => hidden = table::table(f, a.body, snap, status, view, theme),
     }
     status_line::status_line(f, a.status, snap, status, view, theme);
-    keys_line::keys_line(f, a.keys, view, theme);
+    let ended = status.finished && !status.live;
+    keys_line::keys_line(f, a.keys, view, hidden, ended, theme);
     if view.help {
-        help::help(f, f.area(), theme);
+        help::help(f, f.area(), view.help_scroll, theme);
     }
 }

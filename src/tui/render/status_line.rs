@@ -68,12 +68,12 @@ fn status_spans(
         spans.push(Span::raw(name));
         spans.push(sep());
         spans.push(Span::raw(match status.speed {
-            Some(s) => format!("{}×", trim_float(s)),
+            Some(s) => format!("{}×", speed(s)),
             None if compact => "max".into(),
             None => "full speed".into(),
         }));
         if let Some(first) = snap.first_ts {
-            let clock = fmt::clock(snap.now, view.utc_offset);
+            let clock = fmt::Clock::of(snap, &view.zone).at(snap.now);
             spans.push(sep());
             spans.push(Span::raw(if compact {
                 clock
@@ -194,7 +194,38 @@ fn status_spans(
     spans
 }
 
+/// A replay speed: `2`, `2.5`, `0.75`, or a fraction `1/64` below 1.
+fn speed(x: f64) -> String {
+    let inverse = 1.0 / x;
+    if x < 1.0 && (inverse - inverse.round()).abs() < 1e-9 {
+        format!("1/{}", inverse.round())
+    } else {
+        trim_float(x)
+    }
+}
+
 fn trim_float(x: f64) -> String {
     let s = format!("{x:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speeds() {
+        let cases = [
+            (1.0, "1"),
+            (2.5, "2.5"),
+            (1024.0, "1024"),
+            (0.5, "1/2"),
+            (1.0 / 64.0, "1/64"),
+            (0.75, "0.75"),
+            (0.3, "0.3"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(speed(x), want, "{x}");
+        }
+    }
 }
