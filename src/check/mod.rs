@@ -788,3 +788,206 @@ pub fn parse_seconds(s: &str) -> Result<f64, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Silence, SocketReport, SourceReport};
+    use kawatch_core::{Settings, TcpState};
+
+    fn ep(s: &str) -> Endpoint {
+        s.parse().unwrap()
+    }
+
+    /// A flow 198.18.0.1:40000 -> 198.18.0.2:5432 with the given probers and
+    /// (live) local socket.
+    fn report(probers: Vec<ProberReport>, socket: Option<Option<SocketReport>>) -> Report {
+        Report {
+            kawatch_report: 1,
+            source: SourceReport {
+                name: "interface:lo".into(),
+                linktype: "EN10MB".into(),
+                frames: 0,
+                tcp_segments: 0,
+                undecoded: 0,
+                duplicates: 0,
+                evicted: 0,
+                keepalive_flows_lost: 0,
+                truncated: false,
+                truncated_reason: None,
+                interrupted: false,
+                kernel_drops: None,
+                first_ts: None,
+                last_ts: None,
+            },
+            flows: vec![FlowReport {
+                a: ep("198.18.0.1:40000"),
+                b: ep("198.18.0.2:5432"),
+                vlan: vec![],
+                first_seen: 0.0,
+                last_seen: 10.0,
+                state: TcpState::Established,
+                segments: 5,
+                zero_window_probes: 0,
+                partial: false,
+                silence: Silence::default(),
+                keepalive: probers,
+                socket,
+                disagreements: None,
+            }],
+        }
+    }
+
+    fn prober(end: &str, idle: u32) -> ProberReport {
+        ProberReport {
+            prober: ep(end),
+            probes_sent: 1,
+            probes_answered: 1,
+            zero_window_probes: 0,
+            idle_s: Some(f64::from(idle) + 0.02),
+            intvl_s: None,
+            probes: None,
+            outcome: Outcome::Alive,
+            likely: Settings {
+                idle_s: Some(idle),
+                intvl_s: None,
+                probes: None,
+            },
+            os_defaults: vec![],
+            cadence_s: None,
+            detection_s: None,
+            first_probe: None,
+            last_probe: None,
+        }
+    }
+
+    fn socket(local: &str, on: bool, idle: u32) -> SocketReport {
+        SocketReport {
+            local: ep(local),
+            remote: ep("198.18.0.2:5432"),
+            state: "ESTAB".into(),
+            pid: Some(1),
+            process: Some("psql".into()),
+            keepalive: Some(on),
+            idle_s: Some(idle),
+            intvl_s: Some(10),
+            probes: Some(3),
+            user_timeout_ms: Some(0),
+            settings_from: None,
+            timer: "keepalive".into(),
+            next_probe_in_s: None,
+            probes_out: None,
+            last_data_recv_s: None,
+            last_data_sent_s: None,
+        }
+    }
+
+    fn rule(side: Side, f: impl FnOnce(&mut Rule)) -> Policy {
+        let mut r = Rule {
+            side,
+            ..Rule::default()
+        };
+        f(&mut r);
+        Policy { rules: vec![r] }
+    }
+
+    /// (name, policy, report, passed, words in a finding's message)
+    #[test]
+    fn sides_and_live_sockets() {
+        let client = "198.18.0.1:40000";
+        let server = "198.18.0.2:5432";
+        let required = |r: &mut Rule| r.keepalive = Some(Requirement::Required);
+        let idle_30 = |r: &mut Rule| r.max_idle = Some(30.0);
+        let cases: Vec<(&str, Policy, Report, bool, &str)> = vec![
+            (
+                "the server probes: required on either side holds",
+                rule(Side::Either, required),
+                report(vec![prober(server, 60)], None),
+                true,
+                "198.18.0.2:5432 probes",
+            ),
+            (
+                "... but not on the client's",
+                rule(Side::Client, required),
+                report(vec![prober(server, 60)], None),
+                false,
+                "no keepalive probe seen",
+            ),
+            (
+                "live: no probe yet, the local socket has keepalive on",
+                rule(Side::Client, required),
+                report(vec![], Some(Some(socket(client, true, 7200)))),
+                true,
+                "the local socket has keepalive on",
+            ),
+            (
+                "live: the socket's exact idle beats the wire",
+                rule(Side::Either, idle_30),
+                report(vec![], Some(Some(socket(client, true, 7200)))),
+                false,
+                "idle 7200s (the local socket's setting) against at most 30s",
+            ),
+            (
+                "live: keepalive off on the socket",
+                rule(Side::Either, required),
+                report(vec![], Some(Some(socket(client, false, 7200)))),
+                false,
+                "the local socket has keepalive off",
+            ),
+            (
+                "live: a flow that is not this box's",
+                rule(Side::Either, idle_30),
+                report(vec![prober(client, 20)], Some(None)),
+                true,
+                "idle 20s (likely setting) against at most 30s",
+            ),
+            (
+                "the server's socket does not count for the client side",
+                rule(Side::Client, idle_30),
+                report(vec![], Some(Some(socket(server, true, 10)))),
+                false,
+                "not observable",
+            ),
+        ];
+        for (name, policy, report, passed, words) in cases {
+            let r = policy.evaluate(&[report]);
+            assert_eq!(r.passed, passed, "{name}: {r:#?}");
+            assert!(
+                r.rules[0]
+                    .findings
+                    .iter()
+                    .any(|f| f.message.contains(words)),
+                "{name}: no {words:?} in {r:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations_in_policies() {
+        for (text, secs) in [
+            ("90", 90.0),
+            ("90s", 90.0),
+            ("1.5m", 90.0),
+            ("250ms", 0.25),
+            ("2h", 7200.0),
+        ] {
+            assert_eq!(parse_seconds(text), Ok(secs), "{text}");
+        }
+        for bad in ["", "soon", "-5s", "5 d", "NaN"] {
+            assert!(parse_seconds(bad).is_err(), "{bad:?}");
+        }
+        let p = Policy::from_toml(
+            "[[rule]]\nport = [5432, 6432]\nmax_idle = 60\nmax_intvl = \"10s\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.rules[0].port, [5432, 6432]);
+        assert_eq!(
+            (p.rules[0].max_idle, p.rules[0].max_intvl),
+            (Some(60.0), Some(10.0))
+        );
+        assert_eq!(
+            p.rules[0].min_flows, 1,
+            "a rule must match something by default"
+        );
+    }
+}

@@ -11,6 +11,7 @@
 // Test helpers are `pub` inside the test crate's private modules.
 #![allow(unreachable_pub)]
 
+mod check;
 mod cli;
 mod cli_habits;
 mod corpus;

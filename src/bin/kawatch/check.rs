@@ -122,16 +122,16 @@ impl CheckArgs {
         };
         match self.rule() {
             Some(rule) => policy.rules.push(rule),
-            None if policy.rules.is_empty() => {
-                return Err(usage(
-                    "no rule given: add --require-keepalive, --max-idle D, --max-intvl D, \
-                     --max-probes N, --max-detection D, --no-dead or --max-silence D, or --policy FILE",
-                ))
-            }
             None if !self.port.is_empty() || !self.host.is_empty() => {
                 return Err(usage(
                     "--port and --host select flows for the flags' rule, which requires nothing: \
                      add a requirement flag (e.g. --require-keepalive), or put them in the policy",
+                ))
+            }
+            None if policy.rules.is_empty() => {
+                return Err(usage(
+                    "no rule given: add --require-keepalive, --max-idle D, --max-intvl D, \
+                     --max-probes N, --max-detection D, --no-dead or --max-silence D, or --policy FILE",
                 ))
             }
             None => {}

@@ -1,0 +1,337 @@
+//! `kawatch check` on synthetic and real-kernel captures: rules that hold,
+//! rules that fail, and rules whose value the capture cannot show; exit
+//! codes, the policy file, JSON and JUnit output.
+
+use crate::support::*;
+use serde_json::Value;
+use std::process::Output;
+
+fn synth(name: &str) -> String {
+    fixture(&format!("fixtures/synth/{name}"))
+}
+
+fn kernel(name: &str) -> String {
+    fixture(&format!("fixtures/kernel/{name}"))
+}
+
+fn fixture(rel: &str) -> String {
+    crate::fixtures::crate_root()
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// (name, arguments after `check`, exit code, words the output must hold).
+type Case = (&'static str, Vec<String>, i32, Vec<&'static str>);
+
+fn case(name: &'static str, args: &[&str], file: &str, code: i32, words: &[&'static str]) -> Case {
+    let mut v: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
+    v.push(file.to_string());
+    (name, v, code, words.to_vec())
+}
+
+#[test]
+fn rules_hold_fail_or_cannot_be_told() {
+    let (alive, dead, challenge) = (
+        synth("alive.pcap"),
+        synth("dead_give_up.pcap"),
+        synth("challenge_ack.pcap"),
+    );
+    // Real-kernel captures (tests/kernel.rs made them; settings.json beside
+    // each says what the sockets were set to). seed4: port 5002's server
+    // probes with idle 1, intvl 2, cnt 3 and gives up; port 5001's client
+    // probes (idle 2, intvl 1, cnt 5) and is answered, so its interval
+    // never shows on the wire.
+    let seed4 = kernel("seed4-eth.pcap");
+    let cases: Vec<Case> = vec![
+        case(
+            "a dead peer is noticed in time",
+            &["--require-keepalive", "--max-detection", "10s"],
+            &dead,
+            0,
+            &["passed"],
+        ),
+        case(
+            "keepalive required where none probes",
+            &["--require-keepalive"],
+            &challenge,
+            1,
+            &["keepalive required: no keepalive probe seen", "FAILED"],
+        ),
+        case(
+            "keepalive forbidden where it probes",
+            &["--forbid-keepalive"],
+            &alive,
+            1,
+            &["keepalive forbidden: 198.18.0.1:40000 probes"],
+        ),
+        case(
+            "idle too long",
+            &["--max-idle", "1s"],
+            &alive,
+            1,
+            &["idle 2s (likely setting) against at most 1s"],
+        ),
+        case("idle short enough", &["--max-idle", "2s"], &alive, 0, &["passed"]),
+        case(
+            "the count cannot be told from answered probes: fails by default",
+            &["--max-probes", "9"],
+            &alive,
+            1,
+            &["probes: not observable from this capture"],
+        ),
+        case(
+            "... warns when asked",
+            &["--max-probes", "9", "--unknown", "warn"],
+            &alive,
+            0,
+            &["warn", "not observable", "1 warning"],
+        ),
+        case(
+            "... passes when asked",
+            &["--max-probes", "9", "--unknown", "pass"],
+            &alive,
+            0,
+            &["passed"],
+        ),
+        case(
+            "selectors that match nothing fail",
+            &["--port", "9999", "--require-keepalive"],
+            &alive,
+            1,
+            &["0 flows matched port 9999, at least 1 required"],
+        ),
+        case("no dead: a give-up fails", &["--no-dead"], &dead, 1, &["outcome dead"]),
+        case("no dead: alive passes", &["--no-dead"], &alive, 0, &["passed"]),
+        case(
+            "silence within the limit",
+            &["--max-silence", "3.1s"],
+            &alive,
+            0,
+            &["passed"],
+        ),
+        case(
+            "silence beyond it",
+            &["--max-silence", "3s"],
+            &alive,
+            1,
+            &["longest silence 3.07s against at most 3s"],
+        ),
+        case(
+            "real kernel: detection within 8 s (idle 1 + intvl 2 x 3)",
+            &["--port", "5002", "--side", "server", "--max-detection", "8s"],
+            &seed4,
+            0,
+            &["passed"],
+        ),
+        case(
+            "real kernel: not within 6 s",
+            &["--port", "5002", "--side", "server", "--max-detection", "6s"],
+            &seed4,
+            1,
+            &["dead peer noticed after 7.045s (observed: last activity to give-up) against at most 6s"],
+        ),
+        case(
+            "real kernel: the client side of port 5002 does not probe",
+            &["--port", "5002", "--side", "client", "--max-idle", "5s"],
+            &seed4,
+            1,
+            &["not observable from this capture (the side the rule looks at sent no keepalive probe)"],
+        ),
+        case(
+            "real kernel: an interval answered probes cannot show",
+            &["--port", "5001", "--max-intvl", "5s"],
+            &seed4,
+            1,
+            &["interval: not observable from this capture"],
+        ),
+        case(
+            "real kernel: flows that never probe cannot show an idle",
+            &["--max-idle", "2s"],
+            &seed4,
+            1,
+            &["198.18.0.1:49144 <-> 198.18.0.2:5009: max_idle: idle: not observable from this capture (no keepalive probe seen)"],
+        ),
+        case(
+            "real kernel: every prober's idle is at most 2 s",
+            &["--max-idle", "2s", "--unknown", "pass"],
+            &seed4,
+            0,
+            &["passed"],
+        ),
+    ];
+    for (name, args, code, words) in cases {
+        let mut all = vec!["check".to_string()];
+        all.extend(args);
+        let argv: Vec<&str> = all.iter().map(String::as_str).collect();
+        let o = run(&argv);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(code), "{name}: {out}");
+        for w in words {
+            assert!(out.contains(w), "{name}: no {w:?} in:\n{out}");
+        }
+    }
+}
+
+#[test]
+fn a_policy_file_json_and_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("kawatch.toml");
+    std::fs::write(
+        &policy,
+        r#"
+# The service on port 5002 must notice a dead client within 8 s.
+[[rule]]
+name = "5002 detects dead peers"
+port = 5002
+side = "server"
+keepalive = "required"
+max_detection = "8s"
+
+# Every connection's keepalive probes every 2 s at most, and nobody gives up.
+[[rule]]
+name = "short idle, nobody dead"
+max_idle = 2
+outcome = ["alive", "probing"]
+unknown = "pass"   # flows that never probe
+"#,
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let seed4 = kernel("seed4-eth.pcap");
+    let o = run(&[
+        "check",
+        "--policy",
+        policy.to_str().unwrap(),
+        "-T",
+        "json",
+        "--junit",
+        junit.to_str().unwrap(),
+        &seed4,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["kawatch_check"], 1);
+    assert_eq!(r["passed"], false);
+    let rules = r["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2);
+    let failed = |rule: &Value| -> Vec<String> {
+        rule["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "fail")
+            .map(|f| format!("{} {}", f["requirement"].as_str().unwrap(), f["prober"]))
+            .collect()
+    };
+    assert!(failed(&rules[0]).is_empty(), "{:?}", failed(&rules[0]));
+    assert_eq!(rules[0]["flows_matched"], 1);
+    // The give-ups and the peer reset on ports 5002, 5003 and 5006.
+    let mut outcomes = failed(&rules[1]);
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            "outcome \"198.18.0.1:44388\"",
+            "outcome \"198.18.0.2:5002\"",
+            "outcome \"[2001:db8:4b:1::1]:51842\"",
+        ],
+        "{r}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(
+        xml.contains(r#"<testsuite name="5002 detects dead peers""#),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<failure").count(), 3, "{xml}");
+    if have("xmllint") {
+        let lint = std::process::Command::new("xmllint")
+            .args(["--noout", junit.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(lint.status.success(), "{}", text(&lint));
+    }
+}
+
+#[test]
+fn bad_policies_and_no_rules_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let alive = synth("alive.pcap");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let unknown_key = write("a.toml", "[[rule]]\nmax_idel = \"5s\"\n");
+    let not_toml = write("b.toml", "this is not toml [");
+    let empty_rule = write("c.toml", "[[rule]]\nport = 5432\n");
+    let bad_duration = write("d.toml", "[[rule]]\nmax_idle = \"soon\"\n");
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("no rule", vec!["check", &alive], "no rule given"),
+        (
+            "a misspelt key",
+            vec!["check", "--policy", &unknown_key, &alive],
+            "max_idel",
+        ),
+        (
+            "not TOML",
+            vec!["check", "--policy", &not_toml, &alive],
+            "not valid",
+        ),
+        (
+            "a rule requiring nothing",
+            vec!["check", "--policy", &empty_rule, &alive],
+            "requires nothing",
+        ),
+        (
+            "a bad duration",
+            vec!["check", "--policy", &bad_duration, &alive],
+            "not a duration",
+        ),
+        (
+            "a bad flag value",
+            vec!["check", "--max-idle", "soon", &alive],
+            "not a duration",
+        ),
+        (
+            "a missing policy",
+            vec!["check", "--policy", "/nonexistent.toml", &alive],
+            "cannot read the policy",
+        ),
+        (
+            "selectors without a requirement",
+            vec!["check", "--port", "5", &alive],
+            "requires nothing",
+        ),
+    ];
+    for (name, args, words) in cases {
+        let o = run(&args);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {out}");
+        assert!(out.contains(words), "{name}: no {words:?} in {out}");
+    }
+    // An input that cannot be read: 3, not a rule failure.
+    let o = run(&["check", "--require-keepalive", "/nonexistent/x.pcap"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+}
+
+/// The README's policy example is a policy kawatch reads.
+#[test]
+fn the_readme_policy_example_reads() {
+    let readme = std::fs::read_to_string(crate::fixtures::crate_root().join("README.md")).unwrap();
+    let start = readme.find("```toml\n# kawatch.toml").expect("the example") + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let policy = kawatch::check::Policy::from_toml(&readme[start..end]).unwrap();
+    assert_eq!(policy.rules.len(), 2);
+    assert_eq!(policy.rules[0].max_detection, Some(90.0));
+    assert_eq!(policy.rules[1].max_silence, Some(300.0));
+}
