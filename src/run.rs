@@ -7,8 +7,8 @@ use crate::report::{
     SourceInfo, Totals, REPORT_VERSION,
 };
 use kawatch_core::Timestamp;
+use kawatch_core::{with_sockets, Endpoint, LocalSocket, SocketIndex};
 use kawatch_core::{Analyzer, Limits};
-use kawatch_core::{Endpoint, LocalSocket, SocketIndex};
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -148,7 +148,20 @@ pub fn run_report(
 ) -> Result<RunSummary, RunError> {
     let format = opts.format;
     let read = read_capture(src, opts, out)?;
-    write_report(format, &read.an, &read.info, read.local().as_ref(), out)?;
+    let totals = Totals::of(&read.an);
+    let local = read.local();
+    match &read.sockets {
+        // Live: this box's connections the wire has not shown are flows too.
+        Some(sockets) => {
+            let snap = with_sockets(read.an.snapshot(wall_clock()), sockets.clone());
+            let flows = snap.flows.into_iter();
+            write_report(format, &totals, flows, &read.info, local.as_ref(), out)?;
+        }
+        None => {
+            let flows = read.an.flow_views();
+            write_report(format, &totals, flows, &read.info, local.as_ref(), out)?;
+        }
+    }
     out.flush()?;
     read.print_stats();
     Ok(read.summary)
@@ -199,11 +212,19 @@ impl Read {
         Report {
             kawatch_report: REPORT_VERSION,
             source: source_report(&Totals::of(&self.an), &self.info),
-            flows: self
-                .an
-                .flow_views()
-                .map(|f| flow_report(&f, local.as_ref()))
-                .collect(),
+            flows: match &self.sockets {
+                // Live: this box's connections the wire has not shown too.
+                Some(sockets) => with_sockets(self.an.snapshot(wall_clock()), sockets.clone())
+                    .flows
+                    .iter()
+                    .map(|f| flow_report(f, local.as_ref()))
+                    .collect(),
+                None => self
+                    .an
+                    .flow_views()
+                    .map(|f| flow_report(&f, local.as_ref()))
+                    .collect(),
+            },
         }
     }
 

@@ -593,6 +593,83 @@ fn live_sockets_listing_is_exact() {
     );
 }
 
+/// `kawatch check` live, in the first second: no probe has gone out yet
+/// (idles of 30 s and more), so the local sockets' exact settings decide
+/// the keepalive rules (issue 12): one socket has keepalive off, the others
+/// on with seeded settings.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_check_reads_the_local_sockets() {
+    let seed = rng::seed_from_env_or_clock().expect("seed");
+    let setup = sockets::set_up(seed, "ck-live").unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    let ctx = format!("seed {seed} (KAWATCH_SEED={seed} replays it)");
+    // The IPv4 connections to port 7401 (this process's and its child's).
+    let v4: Vec<&sockets::Want> = setup
+        .wants
+        .iter()
+        .filter(|(local, _)| !local.starts_with('['))
+        .map(|(_, w)| w)
+        .collect();
+    assert!(
+        v4.iter().any(|w| !w.keepalive) && v4.iter().any(|w| w.keepalive),
+        "{ctx}"
+    );
+    let max_idle = v4
+        .iter()
+        .filter(|w| w.keepalive)
+        .map(|w| w.idle_s)
+        .max()
+        .unwrap();
+    let check = |rule: &[&str]| {
+        let mut cmd = std::process::Command::new(expect::kawatch_bin());
+        cmd.args([
+            "check",
+            "--netns",
+            &setup.pair.a,
+            "-i",
+            sys::VETH_A,
+            "-d",
+            "1",
+        ])
+        .args(["--port", "7401"])
+        .args(rule);
+        let out = sys::run_with_timeout(&mut cmd, std::time::Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    // Required everywhere: the socket with keepalive off fails it.
+    let (code, text) = check(&["--require-keepalive"]);
+    assert_eq!(code, Some(1), "{ctx}: {text}");
+    assert!(
+        text.contains("the local socket has keepalive off"),
+        "{ctx}: {text}"
+    );
+    // Every socket with keepalive on idles at most its largest setting;
+    // the one with it off has no idle to show.
+    let limit = format!("{max_idle}s");
+    let (code, text) = check(&["--max-idle", &limit, "--unknown", "pass"]);
+    assert_eq!(code, Some(0), "{ctx}: {text}");
+    let (code, text) = check(&["--max-idle", &limit]);
+    assert_eq!(code, Some(1), "{ctx}: {text}");
+    assert!(
+        text.contains("not observable from this capture"),
+        "{ctx}: {text}"
+    );
+    // A second less, and the socket set to it fails, by its exact setting.
+    let below = format!("{}s", max_idle - 1);
+    let (code, text) = check(&["--max-idle", &below, "--unknown", "pass"]);
+    assert_eq!(code, Some(1), "{ctx}: {text}");
+    assert!(
+        text.contains(&format!("idle {max_idle}s (the local socket's setting)")),
+        "{ctx}: {text}"
+    );
+}
+
 /// Without ptrace rights (as nobody, in the namespace) the settings come from
 /// the kernel's timer, marked so, and a note says how to read them exactly.
 #[test]

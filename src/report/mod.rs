@@ -22,7 +22,7 @@ pub use self::types::{
     SourceReport, Sysctl, REPORT_VERSION, SOCKETS_VERSION,
 };
 
-use kawatch_core::Analyzer;
+use kawatch_core::FlowView;
 use std::io::{self, Write};
 
 /// What the readable outputs (the table report, `kawatch sockets`, the live
@@ -48,21 +48,20 @@ pub enum Format {
     Events,
 }
 
-/// Writes the end-of-input report in `format`, streaming flows one at a time
-/// (events are written as they come with [`write_event`]; for them this
-/// writes nothing).
+/// Writes the end-of-input report in `format`, streaming `flows` one at a
+/// time (events are written as they come with [`write_event`]; for them
+/// this writes nothing).
 pub fn write_report(
     format: Format,
-    an: &Analyzer,
+    totals: &Totals,
+    flows: impl Iterator<Item = FlowView>,
     src: &SourceInfo,
     local: Option<&Local<'_>>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let totals = Totals::of(an);
-    let flows = an.flow_views();
     match format {
-        Format::Table => write_table(&totals, flows, src, out),
-        Format::Json => write_json(&totals, flows, src, local, out),
+        Format::Table => write_table(totals, flows, src, out),
+        Format::Json => write_json(totals, flows, src, local, out),
         Format::Csv => write_csv(
             flows,
             src.name_rows.then_some(src.name.as_str()),
