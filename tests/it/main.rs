@@ -7,12 +7,14 @@
 //!
 //!   cargo test --test it                 # all of these
 //!   cargo test --test it corpus::        # one module
+//!   cargo test --test it contract::      # the JSON Schemas (docs/schemas/)
 
 // Test helpers are `pub` inside the test crate's private modules.
 #![allow(unreachable_pub)]
 
 mod cli;
 mod cli_habits;
+mod contract;
 mod corpus;
 mod fixtures;
 mod generated;
