@@ -38,9 +38,25 @@ use std::net::IpAddr;
 /// Version of the `kawatch check --format json` contract.
 pub const CHECK_VERSION: u32 = 1;
 
+/// What a [`Finding`] may be about: a rule's requirements, and `min_flows`.
+pub const REQUIREMENTS: [&str; 8] = [
+    "keepalive",
+    "max_idle",
+    "max_intvl",
+    "max_probes",
+    "max_detection",
+    "outcome",
+    "max_silence",
+    "min_flows",
+];
+
 /// Rules to hold.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    description = "A `kawatch check --policy FILE` policy: TOML, one `[[rule]]` \
+    table per rule (this schema describes the TOML's data)."
+)]
 pub struct Policy {
     /// The rules, each `[[rule]]` in a policy file.
     #[serde(rename = "rule", default)]
@@ -56,9 +72,11 @@ pub struct Rule {
     pub name: Option<String>,
     /// Flows with one of these ports at either end; any port when empty.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "OneOrMany<u16>")]
     pub port: Vec<u16>,
     /// Flows with one of these addresses at either end; any when empty.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "OneOrMany<IpAddr>")]
     pub host: Vec<IpAddr>,
     /// Whose keepalive the settings rules look at.
     #[serde(default)]
@@ -105,8 +123,21 @@ pub struct Rule {
 #[serde(untagged)]
 #[allow(dead_code)]
 enum DurationText {
-    Seconds(f64),
-    Text(String),
+    Seconds(#[schemars(range(min = 0))] f64),
+    Text(#[schemars(regex(pattern = DURATION_PATTERN))] String),
+}
+
+/// What [`parse_seconds`] takes, as a JSON Schema pattern.
+const DURATION_PATTERN: &str = r"^\s*\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*(ms|s|m|h)?\s*$";
+
+/// One value, or a list of them (`port = 5432`, `port = [5432, 6432]`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[schemars(inline)]
+#[allow(dead_code)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
 }
 
 fn one() -> u32 {
@@ -187,8 +218,16 @@ pub enum Status {
 /// The result of a check: `kawatch check --format json`, version
 /// [`CHECK_VERSION`].
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[schemars(
+    description = "The result of a check: `kawatch check --format json`, version 1. \
+    Members may be added within a version."
+)]
 pub struct CheckReport {
     /// The contract's version: [`CHECK_VERSION`].
+    #[schemars(
+        description = "The contract's version: 1.",
+        extend("const" = CHECK_VERSION)
+    )]
     pub kawatch_check: u32,
     /// Every rule held (warnings allowed).
     pub passed: bool,
@@ -218,7 +257,9 @@ pub struct Finding {
     /// The prober the finding is about, if one.
     pub prober: Option<Endpoint>,
     /// The requirement: `keepalive`, `max_idle`, `max_intvl`, `max_probes`,
-    /// `max_detection`, `outcome`, `max_silence`, `min_flows`.
+    /// `max_detection`, `outcome`, `max_silence`, `min_flows`
+    /// ([`REQUIREMENTS`]).
+    #[schemars(extend("enum" = REQUIREMENTS))]
     pub requirement: String,
     /// How it came out.
     pub status: Status,

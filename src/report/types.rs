@@ -18,7 +18,8 @@
 use super::summary::micros;
 use kawatch_core::{Endpoint, Event};
 use kawatch_core::{
-    EventKind, FlowView, Outcome, ProberView, Settings, SettingsFrom, TcpState, Timestamp,
+    EventKind, FlowView, Outcome, ProberView, Settings, SettingsFrom, SocketState, TcpState,
+    TimerKind, Timestamp,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -28,8 +29,16 @@ pub const REPORT_VERSION: u32 = 1;
 
 /// A whole report: `kawatch report --format json`, version [`REPORT_VERSION`].
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[schemars(
+    description = "A whole report: `kawatch report --format json`, version 1 \
+    (docs/report-contract.md). Members may be added within a version."
+)]
 pub struct Report {
     /// The contract's version: [`REPORT_VERSION`].
+    #[schemars(
+        description = "The contract's version: 1.",
+        extend("const" = REPORT_VERSION)
+    )]
     pub kawatch_report: u32,
     /// The input and its totals.
     pub source: SourceReport,
@@ -105,6 +114,10 @@ pub struct FlowReport {
     pub keepalive: Vec<ProberReport>,
     /// Live reports: the flow's local socket as the kernel reported it
     /// (`Some(None)`: the flow is not this box's). Absent from file reports.
+    #[schemars(
+        description = "Live reports: the flow's local socket as the kernel reported it; \
+        null when neither end is a socket of this box. Absent from file reports."
+    )]
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -190,6 +203,7 @@ pub struct SocketReport {
     /// The peer.
     pub remote: Endpoint,
     /// TCP state, as `ss` names it.
+    #[schemars(with = "SocketState")]
     pub state: String,
     /// Owning process id.
     pub pid: Option<u32>,
@@ -208,6 +222,7 @@ pub struct SocketReport {
     /// `socket` (exact, getsockopt) or `timer` (inferred).
     pub settings_from: Option<SettingsFrom>,
     /// The armed timer: keepalive, retransmit, zero_window, time_wait or none.
+    #[schemars(with = "TimerKind")]
     pub timer: String,
     /// Seconds until the next keepalive probe (or give-up).
     pub next_probe_in_s: Option<f64>,
@@ -221,8 +236,14 @@ pub struct SocketReport {
 
 /// `kawatch sockets --format json`, version [`SOCKETS_VERSION`].
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+#[schemars(description = "`kawatch sockets --format json`, version 1 \
+    (docs/report-contract.md). Members may be added within a version.")]
 pub struct SocketsReport {
     /// The contract's version: [`SOCKETS_VERSION`].
+    #[schemars(
+        description = "The contract's version: 1.",
+        extend("const" = SOCKETS_VERSION)
+    )]
     pub kawatch_sockets: u32,
     /// The network namespace listed.
     pub netns: String,

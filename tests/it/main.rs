@@ -7,6 +7,7 @@
 //!
 //!   cargo test --test it                 # all of these
 //!   cargo test --test it corpus::        # one module
+//!   cargo test --test it contract::      # the JSON Schemas (docs/schemas/)
 
 // Test helpers are `pub` inside the test crate's private modules.
 #![allow(unreachable_pub)]
@@ -14,6 +15,7 @@
 mod check;
 mod cli;
 mod cli_habits;
+mod contract;
 mod corpus;
 mod fixtures;
 mod generated;

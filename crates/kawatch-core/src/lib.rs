@@ -17,16 +17,71 @@
 //! device or a terminal: it depends on no crate that could, and its manifest
 //! forbids code the compiler cannot check.
 //!
+//! # The API
+//!
+//! - [`Analyzer`]: the flow table. Feed it frames with
+//!   [`Analyzer::ingest_frame`] (bytes of a [`LinkType`] and their capture
+//!   [`Timestamp`]) or decoded [`Segment`]s with [`Analyzer::ingest`]; each
+//!   call returns the [`Event`]s that segment decided (a probe, its answer, a
+//!   give-up, a zero-window probe). [`Limits`] bound the table.
+//! - [`Snapshot`]: every flow at a moment, [`FlowView`] per flow and
+//!   [`ProberView`] per side that probed: the observed timings (idle,
+//!   interval, probe count), the whole-second [`Settings`] they imply, the
+//!   [`Outcome`]; [`status`] puts a flow's state into words.
+//! - [`LocalSocket`] and [`SocketIndex`]: the kernel's view of this box's
+//!   sockets, matched to flows, and [`disagreements`] between the two.
+//!
+//! With the `serde` feature, the plain values ([`Endpoint`], [`Outcome`],
+//! [`EventKind`], [`Settings`], ...) serialise as the report contract
+//! spells them, and derive `schemars::JsonSchema`.
+//!
+//! A connection that goes quiet, a keepalive probe one byte below what the
+//! peer has acknowledged, and the peer's answer, as raw IPv4 frames:
+//!
 //! ```
-//! use kawatch_core::{Analyzer, EventKind, LinkType, Timestamp};
+//! use kawatch_core::{Analyzer, EventKind, LinkType, Outcome, Timestamp};
+//! use etherparse::PacketBuilder;
+//!
+//! // A raw IPv4 TCP segment (ACK set) from 198.18.0.X:PORT.
+//! fn segment(from_a: bool, seq: u32, ack: u32, payload: &[u8]) -> Vec<u8> {
+//!     let (a, b) = ([198, 18, 0, 1], [198, 18, 0, 2]);
+//!     let builder = if from_a {
+//!         PacketBuilder::ipv4(a, b, 64).tcp(40000, 5000, seq, 65535)
+//!     } else {
+//!         PacketBuilder::ipv4(b, a, 64).tcp(5000, 40000, seq, 65535)
+//!     };
+//!     let mut frame = Vec::new();
+//!     builder.ack(ack).write(&mut frame, payload).unwrap();
+//!     frame
+//! }
+//! let at = Timestamp::from_secs_f64;
 //!
 //! let mut an = Analyzer::new(LinkType::RawIp);
-//! // A frame that is not IP decodes to nothing and is counted as such.
-//! assert!(an.ingest_frame(Timestamp::from_secs_f64(1.0), &[0u8; 8]).is_empty());
+//! // a sends 5 bytes, b acknowledges them: then 60 s of silence.
+//! assert!(an.ingest_frame(at(1000.0), &segment(true, 1000, 7000, b"hello")).is_empty());
+//! assert!(an.ingest_frame(at(1000.01), &segment(false, 7000, 1005, b"")).is_empty());
+//! // a's keepalive probe: no data, at seq 1004, one below what b acknowledged.
+//! let events = an.ingest_frame(at(1060.01), &segment(true, 1004, 7000, b""));
+//! assert_eq!(events[0].kind, EventKind::Probe);
+//! assert_eq!(events[0].frame, 3);
+//! // b answers with an ACK of 1005.
+//! let events = an.ingest_frame(at(1060.02), &segment(false, 7000, 1005, b""));
+//! assert_eq!(events[0].kind, EventKind::ProbeAck);
+//!
+//! let snap = an.snapshot(at(1061.0));
+//! let flow = &snap.flows[0];
+//! assert_eq!(flow.b.port, 5000);
+//! let prober = &flow.probers[0];
+//! assert_eq!(prober.endpoint, flow.a);
+//! assert_eq!((prober.probes_sent, prober.probes_answered), (1, 1));
+//! assert_eq!(prober.outcome, Outcome::Alive);
+//! // Idle: from the last segment a received to its probe.
+//! assert!((prober.idle_s.unwrap() - 60.0).abs() < 1e-6);
+//! assert_eq!(prober.likely.idle_s, Some(60));
+//!
+//! // A frame that is not IP decodes to nothing, and is counted as such.
+//! assert!(an.ingest_frame(at(1062.0), &[0u8; 8]).is_empty());
 //! assert_eq!(an.counters().undecoded, 1);
-//! let snap = an.snapshot(Timestamp::from_secs_f64(2.0));
-//! assert!(snap.flows.is_empty());
-//! # let _ = EventKind::Probe;
 //! ```
 
 mod analyzer;
