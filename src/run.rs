@@ -217,12 +217,12 @@ impl Read {
                 Some(sockets) => with_sockets(self.an.snapshot(wall_clock()), sockets.clone())
                     .flows
                     .iter()
-                    .map(|f| flow_report(f, local.as_ref()))
+                    .map(|f| flow_report(f, local.as_ref(), &self.info.inputs))
                     .collect(),
                 None => self
                     .an
                     .flow_views()
-                    .map(|f| flow_report(&f, local.as_ref()))
+                    .map(|f| flow_report(&f, local.as_ref(), &self.info.inputs))
                     .collect(),
             },
         }
@@ -274,6 +274,10 @@ fn read_capture(
         l.start_input(src.name());
     }
     let row_name = opts.name_rows.then(|| src.name().to_string());
+    // Several inputs merged: each frame's input (a byte each), so an event
+    // names the file of the frame it is about, even when decided later.
+    let names = src.input_names();
+    let mut frame_inputs: Vec<u8> = Vec::new();
     let in_window = |ts: Timestamp| {
         opts.since.is_none_or(|since| ts >= since) && opts.until.is_none_or(|until| ts <= until)
     };
@@ -305,13 +309,20 @@ fn read_capture(
                 if let Some(l) = labeller.as_deref_mut() {
                     l.offer(an.counters().frames + 1, &f);
                 }
+                if names.len() > 1 {
+                    frame_inputs.push(u8::try_from(f.input).unwrap_or(u8::MAX));
+                }
                 let events = f.ingest(&mut an);
                 if let Some(l) = labeller.as_deref_mut() {
                     l.label(events);
                 }
                 if opts.format == Format::Events {
                     for ev in events {
-                        write_event(ev, row_name.as_deref(), out)?;
+                        let file = match frame_inputs.get((ev.frame as usize).wrapping_sub(1)) {
+                            Some(&i) => names.get(usize::from(i)).map(String::as_str),
+                            None => row_name.as_deref(),
+                        };
+                        write_event(ev, file, out)?;
                     }
                 }
             }
@@ -359,6 +370,7 @@ fn read_capture(
         kernel_drops: src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64),
         name_rows: opts.name_rows,
         continues: opts.continues,
+        inputs: if names.len() > 1 { names } else { Vec::new() },
     };
     // A live capture's flows that are this box's own connections get the
     // kernel's view of their sockets: the last reading of each, so a

@@ -111,6 +111,7 @@ impl FrameSource for Merged {
             data: &self.out,
             wire_len,
             link,
+            input: i,
         }))
     }
 

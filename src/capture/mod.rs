@@ -218,12 +218,16 @@ pub struct Frame<'a> {
     /// Its link type; `None` when kawatch does not decode it (an interface
     /// of a pcapng file with several).
     pub link: Option<LinkType>,
+    /// Which input it came from, of several read as one ([`Merged`]); 0
+    /// otherwise.
+    pub input: usize,
 }
 
 impl Frame<'_> {
     /// Feeds the frame to `an`; the events it decided. A frame of a link
     /// type kawatch does not decode counts as undecoded.
     pub fn ingest<'a>(&self, an: &'a mut Analyzer) -> &'a [Event] {
+        an.set_input(self.input);
         match self.link {
             Some(link) => an.ingest_link_frame(link, self.ts, self.data, self.wire_len),
             None => an.ingest_undecodable(self.ts),
@@ -771,6 +775,7 @@ impl Source {
                     data: p.data,
                     wire_len: p.header.len,
                     link: Some(self.link),
+                    input: 0,
                 }))
             }
             Err(pcap::Error::TimeoutExpired) => {
@@ -927,6 +932,7 @@ impl NativeFile {
                 data: self.reader.data(&record),
                 wire_len: record.wire_len,
                 link: state.link,
+                input: 0,
             }));
         }
     }

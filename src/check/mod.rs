@@ -872,6 +872,7 @@ mod tests {
                 zero_window_probes: 0,
                 partial: false,
                 silence: Silence::default(),
+                files: vec![],
                 keepalive: probers,
                 socket,
                 disagreements: None,

@@ -1,6 +1,7 @@
 //! `--format csv`: one row per prober.
 
 use super::summary::micros;
+use super::summary::SourceInfo;
 use kawatch_core::FlowView;
 use std::fmt::Display;
 use std::io::{self, Write};
@@ -11,23 +12,25 @@ fn opt<T: Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Writes the header (with `header`) and one row per prober, its flow's
-/// `partial` in the last column but one (added last, so readers by position
-/// keep working); with `file` (several inputs are read), a last column
-/// naming the input. Fields never contain commas (endpoints use
-/// `[v6]:port`, lists are joined with `/`), so none are quoted, but a file
-/// name with commas or quotes is quoted as RFC 4180 says.
+/// Writes the header (unless `src` continues an earlier report) and one row
+/// per prober, its flow's `partial` in the last column but one (added last,
+/// so readers by position keep working); when several inputs are read
+/// ([`SourceInfo::name_rows`]), a last column naming each row's input (with
+/// `--merge`, the inputs its flow was seen in, joined with `+`). Fields
+/// never contain commas (endpoints use `[v6]:port`, lists are joined with
+/// `/`), so none are quoted, but a file name with commas or quotes is quoted
+/// as RFC 4180 says.
 pub fn write_csv(
     flows: impl Iterator<Item = FlowView>,
-    file: Option<&str>,
-    header: bool,
+    src: &SourceInfo,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let file = file.map(quote);
-    match &file {
-        _ if !header => {}
-        Some(_) => writeln!(out, "{HEADER},file")?,
-        None => writeln!(out, "{HEADER}")?,
+    if !src.continues {
+        if src.name_rows {
+            writeln!(out, "{HEADER},file")?;
+        } else {
+            writeln!(out, "{HEADER}")?;
+        }
     }
     for f in flows {
         let vlan: Vec<String> = f.vlan.ids().iter().map(u16::to_string).collect();
@@ -58,9 +61,10 @@ pub fn write_csv(
                 ts(p.last_probe),
                 f.partial,
             )?;
-            match &file {
-                Some(file) => writeln!(out, ",{file}")?,
-                None => writeln!(out)?,
+            if src.name_rows {
+                writeln!(out, ",{}", quote(&src.row_name(f.inputs)))?;
+            } else {
+                writeln!(out)?;
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `--format json` and `--format events`: the [`types`](super::types)
 //! written out, flows streamed one at a time.
 
-use super::summary::{SourceInfo, Totals};
+use super::summary::{files_of, SourceInfo, Totals};
 use super::types::{ts, EventReport, FlowReport, SocketReport, SourceReport, REPORT_VERSION};
 use kawatch_core::Timestamp;
 use kawatch_core::{disagreements, SocketIndex};
@@ -25,13 +25,15 @@ struct StreamedReport<'a, I: Iterator<Item = FlowView>> {
 struct Streamed<'a, I> {
     flows: Cell<Option<I>>,
     local: Option<&'a Local<'a>>,
+    /// The merged inputs' names (empty unless several).
+    inputs: &'a [String],
 }
 
 impl<I: Iterator<Item = FlowView>> Serialize for Streamed<'_, I> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;
         for f in self.flows.take().into_iter().flatten() {
-            seq.serialize_element(&flow(&f, self.local))?;
+            seq.serialize_element(&flow(&f, self.local, self.inputs))?;
         }
         seq.end()
     }
@@ -98,15 +100,20 @@ pub fn write_json(
         flows: Streamed {
             flows: Cell::new(Some(flows)),
             local,
+            inputs: &src.inputs,
         },
     };
     serde_json::to_writer_pretty(&mut *out, &r)?;
     writeln!(out)
 }
 
-/// A flow as the report writes it, with its socket in a live report.
-pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>) -> FlowReport {
+/// A flow as the report writes it, with its socket in a live report and,
+/// when several `inputs` are read as one, the ones it was seen in.
+pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>, inputs: &[String]) -> FlowReport {
     let mut report = FlowReport::of(f);
+    if inputs.len() > 1 {
+        report.files = files_of(f.inputs, inputs);
+    }
     if let Some((socket, notes)) = local.map(|l| l.of(f)) {
         // A local socket's exact idle beats the wire's likely one.
         let exact = socket

@@ -62,12 +62,7 @@ pub fn write_report(
     match format {
         Format::Table => write_table(totals, flows, src, out),
         Format::Json => write_json(totals, flows, src, local, out),
-        Format::Csv => write_csv(
-            flows,
-            src.name_rows.then_some(src.name.as_str()),
-            !src.continues,
-            out,
-        ),
+        Format::Csv => write_csv(flows, src, out),
         Format::Events => Ok(()),
     }
 }

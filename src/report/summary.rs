@@ -25,6 +25,30 @@ pub struct SourceInfo {
     /// This report follows another in the same output (several inputs,
     /// one report each): the CSV header is not written again.
     pub continues: bool,
+    /// Several inputs read as one (`--merge`): their names, so that each
+    /// flow names the ones it was seen in ([`kawatch_core::FlowView::inputs`]).
+    pub inputs: Vec<String>,
+}
+
+impl SourceInfo {
+    /// The input each row names: the merged inputs a flow was seen in
+    /// (joined with `+`), or the one input.
+    pub(crate) fn row_name(&self, inputs: u32) -> String {
+        if self.inputs.len() < 2 {
+            return self.name.clone();
+        }
+        files_of(inputs, &self.inputs).join("+")
+    }
+}
+
+/// The names of the inputs whose bits are set in `inputs`.
+pub(crate) fn files_of(inputs: u32, names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| inputs & (1 << i.min(31)) != 0)
+        .map(|(_, n)| n.clone())
+        .collect()
 }
 
 /// Totals a report prints besides its flows.

@@ -59,7 +59,9 @@ pub fn write_table(
 ) -> io::Result<()> {
     let c = totals.counters;
     let (mut n_flows, mut with_ka, mut partial) = (0, 0, 0);
-    let mut rows: Vec<[String; 12]> = Vec::new();
+    // Several files merged: a last column says which each flow was in.
+    let merged = src.inputs.len() > 1;
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for f in flows {
         n_flows += 1;
         with_ka += usize::from(!f.probers.is_empty());
@@ -73,7 +75,7 @@ pub fn write_table(
             zwp.push_str(" (partial)");
         }
         for p in &f.probers {
-            rows.push([
+            let mut row = vec![
                 p.endpoint.to_string(),
                 p.peer.to_string(),
                 format!("{}{zwp}", p.outcome.as_str()),
@@ -86,7 +88,11 @@ pub fn write_table(
                 whole(p.probes, ""),
                 detection(p),
                 settings(p),
-            ]);
+            ];
+            if merged {
+                row.push(src.row_name(f.inputs));
+            }
+            rows.push(row);
         }
     }
     let mut incomplete = String::new();
@@ -126,7 +132,7 @@ pub fn write_table(
             }
         );
     }
-    let header = [
+    let mut header = vec![
         "PROBER",
         "PEER",
         "OUTCOME",
@@ -140,7 +146,10 @@ pub fn write_table(
         "DETECT",
         "LIKELY idle/intvl/cnt",
     ];
-    let mut width = header.map(str::len);
+    if merged {
+        header.push("FILE");
+    }
+    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (w, cell) in width.iter_mut().zip(r) {
             *w = (*w).max(cell.len());
@@ -149,7 +158,7 @@ pub fn write_table(
     writeln!(out)?;
     let line = |cells: &[&str]| -> String {
         let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(width).enumerate() {
+        for (i, (cell, &w)) in cells.iter().zip(&width).enumerate() {
             if i + 1 == cells.len() {
                 s.push_str(cell);
             } else {

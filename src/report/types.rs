@@ -110,6 +110,9 @@ pub struct FlowReport {
     /// How long the flow went quiet, and how long its own keepalive allows.
     #[serde(default)]
     pub silence: Silence,
+    /// Several files read as one (`--merge`): the ones the flow was seen in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
     /// One entry per side that probed; empty when none did.
     pub keepalive: Vec<ProberReport>,
     /// Live reports: the flow's local socket as the kernel reported it
@@ -307,6 +310,7 @@ impl FlowReport {
                 longest_s: micros(f.longest_silence_s),
                 allowed_s,
             },
+            files: Vec::new(),
             keepalive: f.probers.iter().map(ProberReport::of).collect(),
             socket: None,
             disagreements: None,

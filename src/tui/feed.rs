@@ -647,6 +647,7 @@ impl<S: FrameSource> Worker<S> {
                 data: &data,
                 wire_len,
                 link,
+                input: 0,
             };
             frame.ingest(&mut self.an);
             self.spare = Some(data);
@@ -720,6 +721,7 @@ impl<S: FrameSource> Worker<S> {
                     data: &data,
                     wire_len,
                     link,
+                    input: 0,
                 };
                 frame.ingest(&mut self.an);
                 self.spare = Some(data);

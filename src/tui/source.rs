@@ -60,6 +60,7 @@ impl Frames {
                     data,
                     wire_len,
                     link,
+                    ..
                 })) => out.frames.push((ts, wire_len, link, data.to_vec())),
                 Ok(Next::Timeout) => {}
                 Ok(Next::End) => break,
@@ -93,6 +94,7 @@ impl FrameSource for Frames {
                     data,
                     wire_len: *wire_len,
                     link: *link,
+                    input: 0,
                 }))
             }
             None => match self.ends_with.take() {

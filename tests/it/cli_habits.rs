@@ -157,6 +157,57 @@ fn several_files_one_report_each_or_merged() {
     let keepalive = |r: &Value| r["flows"][0]["keepalive"].clone();
     assert_eq!(keepalive(merged), keepalive(whole));
     assert_eq!(merged["source"]["frames"], whole["source"]["frames"]);
+    // Merged captures of different connections: each row names the files
+    // its flow was in, in every format.
+    let (ifaces, a_only) = (fixture("pcapng_interfaces.pcapng"), alive.clone());
+    let r = &documents(&stdout(&ok(&[
+        "report", "-T", "json", "--merge", &a_only, &ifaces,
+    ])))[0];
+    let files: Vec<(String, Vec<String>)> = r["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let files = f["files"].as_array().unwrap();
+            (
+                f["a"].as_str().unwrap().to_string(),
+                files
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(files.len(), 3);
+    for (a, files) in &files {
+        let want = if a == "198.18.0.1:40000" {
+            &a_only
+        } else {
+            &ifaces
+        };
+        assert_eq!(files, &vec![want.clone()], "{a}");
+    }
+    let csv = stdout(&ok(&["report", "-T", "csv", "--merge", &a_only, &ifaces]));
+    assert!(
+        csv.lines()
+            .nth(1)
+            .is_some_and(|l| l.ends_with(&format!(",{a_only}"))),
+        "{csv}"
+    );
+    let table = stdout(&ok(&["report", "--merge", &a_only, &ifaces]));
+    assert!(table.contains("FILE") && table.contains(&ifaces), "{table}");
+    let events = stdout(&ok(&[
+        "report", "-T", "events", "--merge", &a_only, &ifaces,
+    ]));
+    for line in events.lines() {
+        let ev: Value = serde_json::from_str(line).unwrap();
+        let want = if ev["src"] == "198.18.0.1:40000" || ev["dst"] == "198.18.0.1:40000" {
+            &a_only
+        } else {
+            &ifaces
+        };
+        assert_eq!(ev["file"].as_str(), Some(want.as_str()), "{line}");
+    }
     // Apart, the second piece alone cannot show the idle.
     let apart = documents(&stdout(&ok(&["report", "-T", "json", a, b])));
     assert_eq!(apart.len(), 2);

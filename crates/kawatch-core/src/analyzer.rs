@@ -224,6 +224,8 @@ pub struct Analyzer {
     counters: Counters,
     /// The earliest and latest capture timestamps seen.
     range: Option<(Timestamp, Timestamp)>,
+    /// The bit of the input frames come from now ([`Analyzer::set_input`]).
+    input_bit: u32,
 }
 
 impl Analyzer {
@@ -246,7 +248,16 @@ impl Analyzer {
             events: Vec::with_capacity(16),
             counters: Counters::default(),
             range: None,
+            input_bit: 1,
         }
+    }
+
+    /// Frames from now on come from input `index` of several read as one
+    /// (files merged: 0, 1, ...); each flow records which inputs it was seen
+    /// in ([`FlowView::inputs`](crate::FlowView::inputs)). Inputs from the
+    /// 32nd on share the last bit.
+    pub fn set_input(&mut self, index: usize) {
+        self.input_bit = 1 << index.min(31);
     }
 
     /// Feeds one whole captured frame (`data` is all it had on the wire);
@@ -440,6 +451,7 @@ impl Analyzer {
         }
         flow.sides[tx_i].last_sent = Some((sig, seg.ts));
         flow.segments += 1;
+        flow.inputs |= self.input_bit;
         flow.first_seen = flow.first_seen.min(seg.ts);
         let gap = seg.ts - flow.last_seen;
         if gap > flow.longest_silence {

@@ -214,6 +214,8 @@ pub(crate) struct Flow {
     pub segments: u64,
     /// The longest gap between two of its segments (either direction).
     pub longest_silence: Span,
+    /// The inputs it was seen in, a bit each ([`crate::Analyzer::set_input`]).
+    pub inputs: u32,
     /// Connection state.
     pub state: TcpState,
     /// Started partway through a connection whose earlier segments were seen
@@ -239,6 +241,7 @@ impl Flow {
             last_data: None,
             segments: 0,
             longest_silence: Span(0),
+            inputs: 0,
             state: if seg.flags.syn() {
                 TcpState::SynSent
             } else {

@@ -82,6 +82,7 @@ pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
                 segments: 0,
                 partial: false,
                 longest_silence_s: 0.0,
+                inputs: 0,
                 zero_window_probes: 0,
                 probers: Vec::new(),
             })
@@ -225,6 +226,7 @@ mod tests {
             segments: 3,
             partial: false,
             longest_silence_s: 0.0,
+            inputs: 0,
             zero_window_probes: 0,
             probers: Vec::new(),
         }

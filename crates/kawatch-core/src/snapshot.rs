@@ -60,6 +60,10 @@ pub struct FlowView {
     /// The longest gap between two of its segments, in either direction
     /// (what a middlebox's idle timer would have seen), seconds.
     pub longest_silence_s: f64,
+    /// The inputs it was seen in, a bit each (several files read as one:
+    /// [`crate::Analyzer::set_input`]; bit 0 otherwise; none for a local
+    /// socket the wire has not shown).
+    pub inputs: u32,
     /// Zero-window probes seen, both directions.
     pub zero_window_probes: u32,
     /// Sides that probed, by first probe.
@@ -163,6 +167,7 @@ pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView 
         segments: f.segments,
         partial: f.partial,
         longest_silence_s: f.longest_silence.as_secs_f64(),
+        inputs: f.inputs,
         zero_window_probes: a.zero_window_probes + b.zero_window_probes,
         probers,
     }
