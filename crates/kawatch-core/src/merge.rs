@@ -84,6 +84,7 @@ pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
                 longest_silence_s: 0.0,
                 zero_window_probes: 0,
                 probers: Vec::new(),
+                heartbeats: Vec::new(),
             })
         })
         .collect();
@@ -227,6 +228,7 @@ mod tests {
             longest_silence_s: 0.0,
             zero_window_probes: 0,
             probers: Vec::new(),
+            heartbeats: Vec::new(),
         }
     }
 
