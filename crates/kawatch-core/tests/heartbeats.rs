@@ -204,3 +204,33 @@ fn paths_a_heartbeat_protects() {
     let aws = PathTimeout::parse("aws-nlb").unwrap();
     assert_eq!(verdict(&f, &aws), PathVerdict::AtRisk);
 }
+
+#[test]
+fn the_heartbeats_fixture_holds_what_its_case_says() {
+    // fixtures/synth/heartbeats.pcap, as kawatch_synth::cases makes it. The
+    // MQTT CONNECT begins its cadence (60.04 s before the first PINGREQ).
+    let case = kawatch_synth::cases::by_file_name("heartbeats.pcap").expect("the case");
+    let mut an = Analyzer::new(LinkType::Ethernet);
+    for f in (case.build)().frames() {
+        an.ingest_frame_with_len(kawatch_core::Timestamp(f.ts.0), &f.data, f.orig_len);
+    }
+    let got: Vec<(u16, HeartbeatProtocol, f64, u32, bool)> = an
+        .flow_views()
+        .flat_map(|f| {
+            assert!(f.probers.is_empty(), "no keepalive: {f:?}");
+            f.heartbeats
+        })
+        .map(|h| {
+            let period = (h.period_s * 1e3).round() / 1e3;
+            (h.endpoint.port, h.protocol, period, h.count, h.answered)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (40000, HeartbeatProtocol::Http2Ping, 20.0, 4, true),
+            (41000, HeartbeatProtocol::MqttPing, 60.013, 4, true),
+            (443, HeartbeatProtocol::WebsocketPing, 24.833, 4, true),
+        ]
+    );
+}
