@@ -605,6 +605,10 @@ fn semantics() -> Vec<Semantics> {
                 likely: [Likely::Is(59), Likely::Null, Likely::Null],
             }],
         ),
+        // Issue 13: application heartbeats (gRPC, MQTT, WebSocket) and no
+        // TCP keepalive: no prober, no keepalive event. (What the report
+        // says of the heartbeats is checked once it prints them.)
+        case("heartbeats", 52, 3, vec![]),
     ]
 }
 

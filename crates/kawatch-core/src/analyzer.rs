@@ -15,6 +15,7 @@ use crate::classify::{classify, Class};
 use crate::decode::{decode_with_len, LinkType};
 use crate::event::{Event, EventKind};
 use crate::flow::{Flow, FlowKey, LoneByte, Side, Signature, TcpState, DUPLICATE_WINDOW};
+use crate::heartbeat;
 use crate::segment::{Endpoint, Segment};
 use crate::snapshot::{flow_view, Counters, FlowView, Snapshot};
 use crate::time::{Span, Timestamp};
@@ -34,8 +35,9 @@ pub struct Limits {
     /// at the first eviction.
     pub max_flows: usize,
     /// Most flows with keepalives kept whole after they left the table:
-    /// [`RETIRED_FLOW_BYTES`] (552 bytes) each, and 760 more per side that
-    /// probed, so about 1.3 KiB for a flow with one prober. They are listed,
+    /// [`RETIRED_FLOW_BYTES`] (568 bytes) each, and 760 more per side that
+    /// probed, so about 1.3 KiB for a flow with one prober (216 more when
+    /// its sides sent small data: its heartbeat record). They are listed,
     /// and one seen again goes back in the table and continues as if it had
     /// never left (it left while silent, so none of its segments was
     /// missed). When full, the one kept longest is dropped and counted in
@@ -65,8 +67,9 @@ impl Default for Limits {
 pub const MIN_IDLE_TIMEOUT: Span = Span(7_440 * 1_000_000_000);
 
 /// What a flow kept whole after it left the table costs, in bytes, besides
-/// its keepalive records (one per side that probed, about 760 bytes each):
-/// the flow's state and its entries in the store and in the store's order.
+/// its keepalive records (one per side that probed, about 760 bytes each)
+/// and its heartbeat record (216 bytes, when a side sent small data): the
+/// flow's state and its entries in the store and in the store's order.
 pub const RETIRED_FLOW_BYTES: usize = std::mem::size_of::<Flow>()
     + std::mem::size_of::<(FlowKey, (u64, Box<Flow>))>()
     + std::mem::size_of::<(u64, FlowKey)>();
@@ -349,6 +352,15 @@ impl Analyzer {
         self.flows.len()
     }
 
+    /// Flows in the table with a heartbeat record.
+    #[cfg(test)]
+    pub(crate) fn heartbeat_records(&self) -> usize {
+        self.flows
+            .values()
+            .filter(|f| f.heartbeats.is_some())
+            .count()
+    }
+
     /// Drops closed flows quiet past the linger time and open flows idle past
     /// the idle timeout, as of `now`. Returns how many left. Live shells call
     /// this now and then; file reports need not.
@@ -450,6 +462,7 @@ impl Analyzer {
             }
         }
         flow.sides[tx_i].last_sent = Some((sig, seg.ts));
+        let flow_had_no_data = flow.last_data.is_none();
         flow.segments += 1;
         flow.inputs |= self.input_bit;
         flow.first_seen = flow.first_seen.min(seg.ts);
@@ -466,6 +479,14 @@ impl Analyzer {
         settle_peer_candidates(rx, tx, seg, ev);
         // 3. This segment.
         let class = classify(seg, &tx.view(), &rx.view());
+        // Data the classifier calls data, reaching past what the sender had
+        // sent (no retransmission): what application heartbeats are made of.
+        let f = seg.flags;
+        let new_data = seg.payload_len > 0
+            && class == Class::Other
+            && !f.syn()
+            && !f.rst()
+            && tx.snd_nxt.is_none_or(|n| n < seg.seq + seg.payload_len);
         let event = |kind| Event {
             frame: seg.frame,
             ts: seg.ts,
@@ -527,7 +548,6 @@ impl Analyzer {
         }
 
         // 4. Sequence state. Probes and candidates repeat old sequence space.
-        let f = seg.flags;
         if f.syn() {
             // A new connection starts on this 4-tuple: this side's numbers
             // start again, and its SYN waits for the peer's (item 19).
@@ -564,6 +584,19 @@ impl Analyzer {
             flow.last_data = Some(seg.ts);
         }
         flow.state = next_state(flow, seg);
+
+        // 5. Application heartbeats: small new data only makes a record;
+        // larger data ends the runs of one that exists. Never a probe.
+        if new_data {
+            heartbeat::on_data(
+                &mut flow.heartbeats,
+                tx_i,
+                seg.ts,
+                seg.head.as_bytes(),
+                seg.payload_len,
+                flow_had_no_data,
+            );
+        }
     }
 
     /// Every flow's state at `now` (normally the last capture timestamp).
@@ -738,7 +771,7 @@ mod tests {
     //! Scenario tests of the core, one per KEEPALIVE-FACTS item where the
     //! item is about what the wire shows.
     use super::*;
-    use crate::segment::{TcpFlags, Vlan};
+    use crate::segment::{PayloadHead, TcpFlags, Vlan};
     use crate::seq::SeqNumber;
     use crate::Outcome;
 
@@ -1085,6 +1118,7 @@ mod tests {
             window: 1000,
             payload_len: len,
             sack: None,
+            head: PayloadHead::EMPTY,
         }
     }
 
@@ -1137,6 +1171,7 @@ mod tests {
             window: 100,
             payload_len: 0,
             sack: None,
+            head: PayloadHead::EMPTY,
         }
     }
 
@@ -1477,7 +1512,15 @@ mod tests {
     fn a_kept_flow_costs_what_the_docs_say() {
         // Limits::max_retired and `--max-retired`'s help state these figures.
         let prober = std::mem::size_of::<crate::prober::Prober>();
-        eprintln!("kept flow {RETIRED_FLOW_BYTES} bytes + {prober} per prober");
+        let heartbeats = std::mem::size_of::<crate::heartbeat::Heartbeats>();
+        eprintln!(
+            "kept flow {RETIRED_FLOW_BYTES} bytes + {prober} per prober + {heartbeats} of heartbeats"
+        );
+        const { assert!(RETIRED_FLOW_BYTES <= 568) };
+        assert!(
+            heartbeats <= 216,
+            "a heartbeat record is {heartbeats} bytes"
+        );
         assert!(prober <= 768, "a prober is {prober} bytes");
         assert!(
             RETIRED_FLOW_BYTES + prober <= 1_331,

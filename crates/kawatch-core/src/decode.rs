@@ -8,7 +8,7 @@
 //! claims more than it holds (a total length of 65535 from segmentation
 //! offload, say) carries only what it holds.
 
-use crate::segment::{Endpoint, Segment, TcpFlags, Vlan};
+use crate::segment::{Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
 use crate::seq::SeqNumber;
 use crate::time::Timestamp;
 use etherparse::{
@@ -166,6 +166,8 @@ fn decode_lax(
         }
     }
     let payload_len = payload_len.saturating_sub(header_len) as u32;
+    let captured = tcp.payload();
+    let head = PayloadHead::new(&captured[..captured.len().min(payload_len as usize)]);
     Some(Segment {
         frame,
         ts,
@@ -182,6 +184,7 @@ fn decode_lax(
         } else {
             None
         },
+        head,
     })
 }
 
@@ -194,7 +197,7 @@ mod fast {
     //! The direct path for the shapes nearly every capture holds.
 
     use super::LinkType;
-    use crate::segment::{Endpoint, Segment, TcpFlags, Vlan};
+    use crate::segment::{Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
     use crate::seq::SeqNumber;
     use crate::time::Timestamp;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -254,6 +257,10 @@ mod fast {
         }
         let payload_len = ip_payload.saturating_sub(header_len) as u32;
         let options = &d[tcp_at + 20..tcp_at + header_len];
+        // What was captured of the payload (a trailer past it is not).
+        let payload_at = tcp_at + header_len;
+        let captured = (d.len() - payload_at).min(payload_len as usize);
+        let head = PayloadHead::new(&d[payload_at..payload_at + captured]);
         Some(Segment {
             frame,
             ts,
@@ -270,6 +277,7 @@ mod fast {
             } else {
                 None
             },
+            head,
         })
     }
 
@@ -619,11 +627,20 @@ mod tests {
             if let Some(f) = fast {
                 proptest::prop_assert_eq!(Some(f), lax);
             }
+            // The payload's bytes on the wire (the trailer too, when a lying
+            // IP length claims it), and where they start.
+            let on_wire: Vec<u8> = payload.iter().copied().chain(std::iter::repeat_n(0xee, trailer)).collect();
+            let payload_at = 14 + 4 * tags + if v6 { 40 } else { 20 } + if sack { 32 } else { 20 };
             for s in [fast, lax].into_iter().flatten() {
                 proptest::prop_assert!(tags <= Vlan::MAX_TAGS, "{} tags decoded", tags);
                 proptest::prop_assert_eq!(s.vlan.ids(), &ids[..]);
                 // Never more payload than the wire held past the headers.
                 proptest::prop_assert!(s.payload_len as usize + 54 + 4 * tags <= wire_len);
+                // The head: the payload's first bytes, as far as they were
+                // captured and no further than the payload's length.
+                let captured = frame.len().saturating_sub(payload_at);
+                let want = PayloadHead::MAX.min(s.payload_len as usize).min(captured);
+                proptest::prop_assert_eq!(s.head.as_bytes(), &on_wire[..want]);
             }
             // Raw IP: the same frame without its link layer.
             let raw = &frame[(14 + 4 * tags).min(frame.len())..];

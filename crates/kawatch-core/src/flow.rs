@@ -1,10 +1,13 @@
 //! Flows: identity (4-tuple and VLAN tags) and per-side state.
 //!
 //! A flow's state is small and fixed-size; a side's keepalive record and its
-//! mid-capture candidates are boxed, so only the sides that probe pay for them.
+//! mid-capture candidates are boxed, so only the sides that probe pay for
+//! them, and so is the flow's heartbeat record, made only when a side sends
+//! a small data segment.
 
 use crate::classify::candidates::{Candidate, Pending};
 use crate::classify::SideView;
+use crate::heartbeat::Heartbeats;
 use crate::prober::Prober;
 use crate::segment::{Endpoint, Segment, Vlan};
 use crate::seq::SeqNumber;
@@ -223,6 +226,9 @@ pub(crate) struct Flow {
     pub partial: bool,
     /// The two sides: 0 = `key.lo`, 1 = `key.hi`.
     pub sides: [Side; 2],
+    /// Application heartbeats, both sides: made when a side first sends a
+    /// small data segment (see [`crate::heartbeat`]).
+    pub heartbeats: Option<Box<Heartbeats>>,
 }
 
 impl Flow {
@@ -249,6 +255,7 @@ impl Flow {
             },
             partial: false,
             sides: [Side::new(key.lo), Side::new(key.hi)],
+            heartbeats: None,
         }
     }
 
@@ -270,6 +277,8 @@ mod size_tests {
         let flow = std::mem::size_of::<super::Flow>();
         let key = std::mem::size_of::<super::FlowKey>();
         eprintln!("Flow {flow} bytes, FlowKey {key} bytes");
+        // The heartbeat record is one pointer in the flow (440 bytes before it).
+        assert!(flow <= 448, "Flow grew to {flow} bytes");
         assert!(
             flow + key <= 512,
             "per-flow state grew to {} bytes",

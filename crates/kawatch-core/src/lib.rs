@@ -8,7 +8,9 @@
 //!   -> flow table (4-tuple + VLAN tags)         flow.rs, analyzer.rs
 //!   -> classify (probe, reply, give-up, ...)    classify/
 //!   -> per-prober timing (idle, intvl, count)   prober.rs, settings.rs
+//!   -> application heartbeats (small data)      heartbeat.rs
 //!   -> snapshot (plain values to print or draw) snapshot.rs, status.rs
+//!   -> path verdicts (middlebox idle timeouts)  path.rs
 //! ```
 //!
 //! Time enters only as capture timestamps ([`Timestamp`]), so a file replay,
@@ -89,8 +91,10 @@ mod classify;
 mod decode;
 mod event;
 mod flow;
+pub mod heartbeat;
 mod local;
 mod merge;
+pub mod path;
 mod prober;
 mod segment;
 mod seq;
@@ -103,13 +107,15 @@ pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT, RETIRED_FLOW_BYTES};
 pub use decode::{decode, decode_with_len, LinkType};
 pub use event::{Event, EventKind};
 pub use flow::TcpState;
+pub use heartbeat::{HeartbeatProtocol, HeartbeatView};
 pub use local::{
     infer_from_timer, KeepaliveSettings, KernelTimer, LocalSocket, Owner, SettingsFrom,
     SocketState, TimerKind,
 };
 pub use merge::{disagreements, with_sockets, Disagreement, SocketIndex};
+pub use path::{allowed_silence_s, verdict, BadPathTimeout, PathTimeout, PathVerdict};
 pub use prober::{Mark, Outcome};
-pub use segment::{BadEndpoint, Endpoint, Segment, TcpFlags, Vlan};
+pub use segment::{BadEndpoint, Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
 pub use seq::SeqNumber;
 pub use settings::{
     likely_range, likely_secs, likely_text, matching_defaults, Settings, OS_DEFAULTS,

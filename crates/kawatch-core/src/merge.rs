@@ -85,6 +85,7 @@ pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
                 inputs: 0,
                 zero_window_probes: 0,
                 probers: Vec::new(),
+                heartbeats: Vec::new(),
             })
         })
         .collect();
@@ -229,6 +230,7 @@ mod tests {
             inputs: 0,
             zero_window_probes: 0,
             probers: Vec::new(),
+            heartbeats: Vec::new(),
         }
     }
 

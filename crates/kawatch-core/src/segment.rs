@@ -229,6 +229,9 @@ pub struct Segment {
     pub payload_len: u32,
     /// First SACK block, if any (a D-SACK when it lies below `ack`).
     pub sack: Option<(SeqNumber, SeqNumber)>,
+    /// The payload's first bytes, as far as they were captured (up to
+    /// [`PayloadHead::MAX`]): what names an application heartbeat's protocol.
+    pub head: PayloadHead,
 }
 
 impl Segment {
@@ -236,5 +239,95 @@ impl Segment {
     #[inline]
     pub fn seq_len(&self) -> u32 {
         self.payload_len + self.flags.syn() as u32 + self.flags.fin() as u32
+    }
+}
+
+/// The first bytes of a segment's payload, as far as they were captured: at
+/// most [`PayloadHead::MAX`], never past the payload's length (an Ethernet
+/// trailer is no payload). Fixed-size, so a [`Segment`] stays `Copy` and
+/// decoding allocates nothing.
+///
+/// Sixteen bytes hold every heartbeat's tell-tale: an HTTP/2 frame header
+/// (9 bytes), a WebSocket header with its mask (6), an MQTT fixed header
+/// (2), an AMQP heartbeat frame (8), Redis's `*1\r\n$4\r\nPING\r\n` (14), a
+/// TLS record header (5) and an SSH banner's `SSH-2.0-` (8). A live capture
+/// keeps 256 bytes of each frame, so they are there.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PayloadHead {
+    bytes: [u8; PayloadHead::MAX],
+    len: u8,
+}
+
+impl PayloadHead {
+    /// The most bytes kept.
+    pub const MAX: usize = 16;
+
+    /// No bytes (no payload, or none of it captured).
+    pub const EMPTY: PayloadHead = PayloadHead {
+        bytes: [0; PayloadHead::MAX],
+        len: 0,
+    };
+
+    /// The first [`PayloadHead::MAX`] bytes of `payload` (all of them when fewer).
+    #[inline]
+    pub fn new(payload: &[u8]) -> PayloadHead {
+        let n = payload.len().min(Self::MAX);
+        let mut bytes = [0; Self::MAX];
+        bytes[..n].copy_from_slice(&payload[..n]);
+        PayloadHead {
+            bytes,
+            len: n as u8,
+        }
+    }
+
+    /// The bytes kept.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// How many bytes are kept.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether no byte is kept.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl fmt::Debug for PayloadHead {
+    /// The bytes in hex, as `[c0 00]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[")?;
+        for (i, b) in self.as_bytes().iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str("]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_head_keeps_at_most_sixteen_bytes() {
+        assert_eq!(PayloadHead::new(&[]).as_bytes(), &[] as &[u8]);
+        assert_eq!(PayloadHead::new(&[0xc0, 0]).as_bytes(), &[0xc0, 0]);
+        let long: Vec<u8> = (0..40).collect();
+        assert_eq!(PayloadHead::new(&long).as_bytes(), &long[..16]);
+        assert_eq!(format!("{:?}", PayloadHead::new(&[0xc0, 0])), "[c0 00]");
+        assert!(
+            std::mem::size_of::<Segment>() <= 128,
+            "{}",
+            std::mem::size_of::<Segment>()
+        );
     }
 }

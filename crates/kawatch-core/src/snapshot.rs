@@ -2,6 +2,7 @@
 //! TUI draws. Plain data, derived from the analyser's state and `now`.
 
 use crate::flow::{Flow, TcpState};
+use crate::heartbeat::HeartbeatView;
 use crate::local::LocalSocket;
 use crate::prober::{GiveUp, Mark, Outcome, Prober};
 use crate::segment::{Endpoint, Vlan};
@@ -68,6 +69,10 @@ pub struct FlowView {
     pub zero_window_probes: u32,
     /// Sides that probed, by first probe.
     pub probers: Vec<ProberView>,
+    /// Application heartbeats, at most one per side (side `a`'s first):
+    /// small segments at a steady period. Never TCP keepalive probes (those
+    /// are [`FlowView::probers`]), and a heartbeat makes no prober.
+    pub heartbeats: Vec<HeartbeatView>,
 }
 
 /// One side that sent keepalive probes.
@@ -156,6 +161,13 @@ pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView 
         })
         .collect();
     probers.sort_by_key(|p| p.first_probe);
+    let heartbeats = match f.heartbeats.as_deref() {
+        Some(h) => [(f.a, a, b), (1 - f.a, b, a)]
+            .into_iter()
+            .filter_map(|(i, side, peer)| h.view(i, side.endpoint, peer.endpoint))
+            .collect(),
+        None => Vec::new(),
+    };
     FlowView {
         a: a.endpoint,
         b: b.endpoint,
@@ -170,6 +182,7 @@ pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView 
         inputs: f.inputs,
         zero_window_probes: a.zero_window_probes + b.zero_window_probes,
         probers,
+        heartbeats,
     }
 }
 

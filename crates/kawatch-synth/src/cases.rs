@@ -73,6 +73,7 @@ pub fn all() -> Vec<Case> {
         case!(backoff_mid_idle),
         case!(lone_byte_probes_at_start),
         case!(early_timer_other_stack),
+        case!(heartbeats),
     ]
     .into_iter()
     .map(|c| Case {
@@ -539,4 +540,78 @@ fn early_timer_other_stack() -> Capture {
     c.at(last_rx + 59.67).probe_byte(A, 0x00);
     c.wait(0.0002).probe_ack_dsack(B);
     ethernet().with(c)
+}
+
+/// Issue 13: application heartbeats, no TCP keepalive. Three connections,
+/// each with its protocol's own bytes:
+///
+/// - gRPC on cleartext HTTP/2: after its request, the client pings (HTTP/2
+///   PING) every 20 s, four times, each answered 0.3 ms later by the PING
+///   with the ACK flag; the client's delayed ACK 40 ms after that.
+/// - MQTT: after CONNECT (keepalive 60 s) and CONNACK, the client's
+///   PINGREQ every 60 s, three times, each answered by PINGRESP. The
+///   CONNECT (18 bytes) begins the cadence: the client's keepalive timer
+///   counts from the last packet it sent, so the heartbeat has four beats.
+/// - WebSocket: the server pings every 25 s, four times, with 2 % jitter;
+///   the client answers each with a masked pong.
+///
+/// A server's answer is never a heartbeat of its own, and none of these
+/// segments is a keepalive probe.
+fn heartbeats() -> Capture {
+    let mut ping = vec![0, 0, 8, 6, 0, 0, 0, 0, 0];
+    ping.extend_from_slice(b"grpc-kap");
+    let mut ping_ack = ping.clone();
+    ping_ack[4] = 1;
+    let mut grpc = Conversation::new(client(), server());
+    grpc.handshake();
+    grpc.wait(0.001)
+        .send_bytes(A, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    grpc.wait(0.0001).data(A, 180); // SETTINGS, HEADERS, DATA
+    grpc.wait(0.0004).data(B, 260); // SETTINGS, HEADERS, DATA, trailers
+    grpc.wait(0.04).ack(A);
+    let start = grpc.now();
+    for k in 0..4 {
+        grpc.at(start + 20.0 * f64::from(k + 1));
+        grpc.send_bytes(A, &ping);
+        grpc.wait(0.0003).send_bytes(B, &ping_ack);
+        grpc.wait(0.04).ack(A);
+    }
+
+    let mut mqtt = Conversation::new(
+        Host::v4([198, 18, 2, 1], 41000, 0x21),
+        Host::v4([198, 18, 2, 2], 1883, 0x22),
+    );
+    mqtt.starting_at(t0_plus_ns(1_000_000_000)).handshake();
+    let connect = [
+        0x10, 0x10, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 4, b'k', b'a', b'w', b'a',
+    ];
+    mqtt.wait(0.001).send_bytes(A, &connect);
+    mqtt.wait(0.0004).send_bytes(B, &[0x20, 0x02, 0, 0]);
+    mqtt.wait(0.04).ack(A);
+    let start = mqtt.now();
+    for k in 0..3 {
+        mqtt.at(start + 60.0 * f64::from(k + 1));
+        mqtt.send_bytes(A, &[0xc0, 0x00]);
+        mqtt.wait(0.0004).send_bytes(B, &[0xd0, 0x00]);
+        mqtt.wait(0.04).ack(A);
+    }
+
+    let mut ws = Conversation::new(
+        Host::v4([198, 18, 3, 1], 42000, 0x31),
+        Host::v4([198, 18, 3, 2], 443, 0x32),
+    );
+    ws.starting_at(t0_plus_ns(2_000_000_000)).handshake();
+    ws.wait(0.001).data(A, 210); // the upgrade request
+    ws.wait(0.0004).data(B, 160); // 101 Switching Protocols
+    ws.wait(0.04).ack(A);
+    let start = ws.now();
+    for (k, jitter) in [0.3, -0.4, 0.5, -0.2].into_iter().enumerate() {
+        ws.at(start + 25.0 * (k + 1) as f64 + jitter);
+        ws.send_bytes(B, &[0x89, 0x02, b'h', b'b']);
+        ws.wait(0.0003)
+            .send_bytes(A, &[0x8a, 0x82, 9, 8, 7, 6, b'h' ^ 9, b'b' ^ 8]);
+        ws.wait(0.04).ack(B);
+    }
+
+    ethernet().with(grpc).with(mqtt).with(ws)
 }

@@ -114,7 +114,7 @@ pub(crate) fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::{Endpoint, TcpFlags, Vlan};
+    use crate::segment::{Endpoint, PayloadHead, TcpFlags, Vlan};
     use crate::time::Timestamp;
 
     const A: u8 = TcpFlags::ACK;
@@ -134,6 +134,7 @@ mod tests {
             window: 100,
             payload_len: len,
             sack: None,
+            head: PayloadHead::EMPTY,
         }
     }
 
