@@ -23,7 +23,7 @@ pub enum RunError {
     #[error(transparent)]
     Capture(#[from] CaptureError),
     /// Writing the report failed.
-    #[error("writing the report: {0}")]
+    #[error("writing the report")]
     Output(#[from] io::Error),
 }
 
@@ -303,14 +303,16 @@ fn read_capture(
                         bar.set_position(consumed);
                     }
                 }
+                if names.len() > 1 {
+                    // (Merged frames are numbered in the merged stream: none skipped.)
+                    frame_inputs.push(u8::try_from(f.input).unwrap_or(u8::MAX));
+                }
                 if !in_window(f.ts) {
+                    an.skip_frames(f.skipped + 1);
                     continue;
                 }
                 if let Some(l) = labeller.as_deref_mut() {
-                    l.offer(an.counters().frames + 1, &f);
-                }
-                if names.len() > 1 {
-                    frame_inputs.push(u8::try_from(f.input).unwrap_or(u8::MAX));
+                    l.offer(an.next_frame_number() + f.skipped, &f);
                 }
                 let events = f.ingest(&mut an);
                 if let Some(l) = labeller.as_deref_mut() {

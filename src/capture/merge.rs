@@ -112,6 +112,7 @@ impl FrameSource for Merged {
             wire_len,
             link,
             input: i,
+            skipped: 0,
         }))
     }
 

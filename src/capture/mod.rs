@@ -221,6 +221,9 @@ pub struct Frame<'a> {
     /// Which input it came from, of several read as one ([`Merged`]); 0
     /// otherwise.
     pub input: usize,
+    /// Frames of the input the filter left out just before this one (so
+    /// frame numbers stay positions in the input).
+    pub skipped: u64,
 }
 
 impl Frame<'_> {
@@ -228,6 +231,7 @@ impl Frame<'_> {
     /// type kawatch does not decode counts as undecoded.
     pub fn ingest<'a>(&self, an: &'a mut Analyzer) -> &'a [Event] {
         an.set_input(self.input);
+        an.skip_frames(self.skipped);
         match self.link {
             Some(link) => an.ingest_link_frame(link, self.ts, self.data, self.wire_len),
             None => an.ingest_undecodable(self.ts),
@@ -581,6 +585,11 @@ impl Source {
                 reason,
             },
             ReadError::Interrupted => CaptureError::Interrupted { name: name.clone() },
+            // Cut off before its first packet: nothing to report.
+            ReadError::Truncated(reason) => CaptureError::DamagedAtStart {
+                name: name.clone(),
+                reason: format!("cut off before its first packet: {reason}"),
+            },
             e => read_failure(&name, 0, e),
         };
         let mut reader = FileReader::open(file, head, opts.stop).map_err(read_error)?;
@@ -776,6 +785,7 @@ impl Source {
                     wire_len: p.header.len,
                     link: Some(self.link),
                     input: 0,
+                    skipped: 0,
                 }))
             }
             Err(pcap::Error::TimeoutExpired) => {
@@ -905,6 +915,7 @@ impl NativeFile {
         names: &mut String,
         name: &str,
     ) -> Result<Next<'a>, CaptureError> {
+        let mut skipped = 0;
         loop {
             let record = match self.reader.next() {
                 Ok(Some(r)) => r,
@@ -924,6 +935,7 @@ impl NativeFile {
                 _ => true,
             };
             if !pass {
+                skipped += 1;
                 continue;
             }
             *frames += 1;
@@ -933,6 +945,7 @@ impl NativeFile {
                 wire_len: record.wire_len,
                 link: state.link,
                 input: 0,
+                skipped,
             }));
         }
     }

@@ -369,11 +369,13 @@ impl Rule {
             return n.clone();
         }
         let mut t = String::new();
-        for p in &self.port {
-            let _ = write!(t, "port {p} ");
+        if !self.port.is_empty() {
+            let ports: Vec<String> = self.port.iter().map(u16::to_string).collect();
+            let _ = write!(t, "port {} ", ports.join(","));
         }
-        for h in &self.host {
-            let _ = write!(t, "host {h} ");
+        if !self.host.is_empty() {
+            let hosts: Vec<String> = self.host.iter().map(IpAddr::to_string).collect();
+            let _ = write!(t, "host {} ", hosts.join(","));
         }
         if self.side != Side::Either {
             let _ = write!(t, "{:?} side ", self.side);
@@ -419,11 +421,14 @@ impl Rule {
         for report in reports {
             for f in report.flows.iter().filter(|f| self.selects(f)) {
                 matched += 1;
-                let label = if several {
-                    format!("{} <-> {} ({})", f.a, f.b, report.source.name)
-                } else {
-                    format!("{} <-> {}", f.a, f.b)
-                };
+                let mut label = format!("{} <-> {}", f.a, f.b);
+                if !f.vlan.is_empty() {
+                    let ids: Vec<String> = f.vlan.iter().map(u16::to_string).collect();
+                    label.push_str(&format!(" vlan {}", ids.join("/")));
+                }
+                if several {
+                    label.push_str(&format!(" ({})", report.source.name));
+                }
                 self.hold(f, &label, &mut findings);
             }
         }
@@ -443,7 +448,8 @@ impl Rule {
                 )
             } else {
                 format!(
-                    "{matched} flows matched {}, at least {} required",
+                    "{matched} flow{} matched rule \"{}\", at least {} required",
+                    if matched == 1 { "" } else { "s" },
                     self.title(),
                     self.min_flows
                 )
@@ -717,9 +723,12 @@ fn intvl(p: &ProberReport) -> Option<Value> {
     setting(p.likely.intvl_s, p.intvl_s)
 }
 
-/// The probe count: likely setting, else the unanswered run observed.
+/// The probe count: the likely setting. The unanswered run observed is the
+/// setting only when all of it is in the capture, and then the likely
+/// setting says so; otherwise (the capture began inside the run) it is a
+/// lower bound, which cannot show that a limit holds.
 fn probes(p: &ProberReport) -> Option<Value> {
-    setting(p.likely.probes, p.probes.map(f64::from))
+    setting(p.likely.probes, None)
 }
 
 /// Detection: observed (last activity to give-up) when the prober gave up,

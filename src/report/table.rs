@@ -75,9 +75,15 @@ pub fn write_table(
             zwp.push_str(" (partial)");
         }
         for p in &f.probers {
+            let peer = if f.vlan.ids().is_empty() {
+                p.peer.to_string()
+            } else {
+                let ids: Vec<String> = f.vlan.ids().iter().map(u16::to_string).collect();
+                format!("{} vlan {}", p.peer, ids.join("/"))
+            };
             let mut row = vec![
                 p.endpoint.to_string(),
-                p.peer.to_string(),
+                peer,
                 format!("{}{zwp}", p.outcome.as_str()),
                 format!("{}/{}", p.probes_answered, p.probes_sent),
                 utc(p.first_probe),
@@ -118,8 +124,9 @@ pub fn write_table(
     }
     writeln!(
         out,
-        "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flows, {} with keepalives{bounded}{incomplete}",
-        src.name, src.linktype, c.frames, c.tcp_segments, c.undecoded, n_flows, with_ka,
+        "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flow{}, {} with keepalives{bounded}{incomplete}",
+        src.name, src.linktype, c.frames, c.tcp_segments, c.undecoded, n_flows,
+        if n_flows == 1 { "" } else { "s" }, with_ka,
     )?;
     if with_ka == 0 {
         return writeln!(

@@ -648,6 +648,7 @@ impl<S: FrameSource> Worker<S> {
                 wire_len,
                 link,
                 input: 0,
+                skipped: 0,
             };
             frame.ingest(&mut self.an);
             self.spare = Some(data);
@@ -722,6 +723,7 @@ impl<S: FrameSource> Worker<S> {
                     wire_len,
                     link,
                     input: 0,
+                    skipped: 0,
                 };
                 frame.ingest(&mut self.an);
                 self.spare = Some(data);

@@ -95,6 +95,7 @@ impl FrameSource for Frames {
                     wire_len: *wire_len,
                     link: *link,
                     input: 0,
+                    skipped: 0,
                 }))
             }
             None => match self.ends_with.take() {

@@ -107,7 +107,7 @@ fn rules_hold_fail_or_cannot_be_told() {
             &["--port", "9999", "--require-keepalive"],
             &alive,
             1,
-            &["0 flows matched port 9999, at least 1 required"],
+            &["0 flows matched rule \"port 9999\", at least 1 required"],
         ),
         case("no dead: a give-up fails", &["--no-dead"], &dead, 1, &["outcome dead"]),
         case("no dead: alive passes", &["--no-dead"], &alive, 0, &["passed"]),
@@ -334,4 +334,33 @@ fn the_readme_policy_example_reads() {
     assert_eq!(policy.rules.len(), 2);
     assert_eq!(policy.rules[0].max_detection, Some(90.0));
     assert_eq!(policy.rules[1].max_silence, Some(300.0));
+}
+
+/// Found by a fresh pair of eyes (issue 12): a probe count the capture shows
+/// only a lower bound of must not pass; flags that shape the flags' rule
+/// must not be dropped silently beside a policy.
+#[test]
+fn lower_bounds_and_stray_flags() {
+    let mid = synth("mid_idle_unanswered.pcap");
+    let o = run(&["check", "--max-probes", "5", &mid]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("probes: not observable"), "{}", text(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    std::fs::write(&policy, "[[rule]]\nmax_intvl = \"5s\"\n").unwrap();
+    for flag in [
+        &["--unknown", "warn"][..],
+        &["--min-flows", "5"],
+        &["--side", "client"],
+    ] {
+        let mut args = vec!["check", "--policy", policy.to_str().unwrap()];
+        args.extend(flag);
+        args.push(&mid);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{flag:?}: {}", text(&o));
+        assert!(text(&o).contains("shape the flags' rule"), "{}", text(&o));
+    }
+    // Two flows on the same addresses in different VLANs are told apart.
+    let o = run(&["check", "--forbid-keepalive", &synth("qinq.pcap")]);
+    assert!(text(&o).contains(" vlan "), "{}", text(&o));
 }

@@ -395,3 +395,81 @@ fn list_interfaces() {
         "{out}"
     );
 }
+
+/// Found by a fresh pair of eyes trying the command line (issue 12).
+#[test]
+fn what_a_new_user_tripped_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed4 = crate::fixtures::crate_root()
+        .join("fixtures/kernel/seed4-eth.pcap")
+        .to_string_lossy()
+        .into_owned();
+    // Frame numbers are positions in the input, filter or not (Wireshark's).
+    let frames_of = |args: &[&str]| -> Vec<u64> {
+        let mut all = vec!["report", "-T", "events", seed4.as_str()];
+        all.extend(args);
+        stdout(&ok(&all))
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|e| e["src"] == "198.18.0.2:5002")
+            .map(|e| e["frame"].as_u64().unwrap())
+            .collect()
+    };
+    let whole = frames_of(&[]);
+    assert!(!whole.is_empty());
+    assert_eq!(frames_of(&["tcp", "port", "5002"]), whole);
+    assert_eq!(frames_of(&["--since", "1795268910"]), whole);
+    // --until with a time copied from a report includes that frame.
+    let ts = |args: &[&str]| -> u64 {
+        let mut all = vec!["report", "-T", "json", seed4.as_str()];
+        all.extend(args);
+        documents(&stdout(&ok(&all)))[0]["source"]["frames"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(ts(&["--until", "1795268910.742965"]), 434);
+    // --merge of one file (a glob matching one) is that file.
+    let one = documents(&stdout(&ok(&["report", "-T", "json", "--merge", &seed4])));
+    assert_eq!(one[0]["source"]["frames"], 500);
+    // A missing file among several: the others are read, exit 3.
+    let o = run(&["report", "nosuch.pcap", &seed4]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stdout(&o).contains("seed4-eth.pcap (EN10MB)"),
+        "{}",
+        stdout(&o)
+    );
+    // A pcapng cut inside its header: damaged, not "reporting what was read".
+    let dumpcap = crate::fixtures::crate_root().join("fixtures/kernel/seed4-dumpcap.pcapng");
+    let cut = dir.path().join("cut.pcapng");
+    std::fs::write(&cut, &std::fs::read(dumpcap).unwrap()[..100]).unwrap();
+    let o = run(&["report", cut.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("cut off before its first packet"),
+        "{}",
+        stderr(&o)
+    );
+    // libpcap refusing a file is an input error, said once.
+    let ifaces = fixture("pcapng_interfaces.pcapng");
+    let o = run(&["report", "--reader", "libpcap", &ifaces]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("kawatch report: "), "{}", stderr(&o));
+    // An output that cannot be written: 5.
+    let o = run(&["report", "-w", "/nonexistent/x.pcapng", &seed4]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    // A file given to the live screen as a filter word says what to do.
+    let o = run(&[seed4.as_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("kawatch -r"), "{}", stderr(&o));
+    // Completions into a pipe closed early: no panic.
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} completions zsh | head -1",
+            env!("CARGO_BIN_EXE_kawatch")
+        ))
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}

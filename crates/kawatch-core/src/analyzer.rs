@@ -229,6 +229,8 @@ pub struct Analyzer {
     range: Option<(Timestamp, Timestamp)>,
     /// The bit of the input frames come from now ([`Analyzer::set_input`]).
     input_bit: u32,
+    /// Frames of the input not handed in ([`Analyzer::skip_frames`]).
+    skipped: u64,
 }
 
 impl Analyzer {
@@ -252,7 +254,20 @@ impl Analyzer {
             counters: Counters::default(),
             range: None,
             input_bit: 1,
+            skipped: 0,
         }
+    }
+
+    /// Says that `n` frames of the input were left out before the next one
+    /// (a filter or a time window): frame numbers count them, so an event's
+    /// frame is its position in the input, as Wireshark numbers it.
+    pub fn skip_frames(&mut self, n: u64) {
+        self.skipped += n;
+    }
+
+    /// The number the next frame handed in will have in its input.
+    pub fn next_frame_number(&self) -> u64 {
+        self.counters.frames + self.skipped + 1
     }
 
     /// Frames from now on come from input `index` of several read as one
@@ -288,9 +303,10 @@ impl Analyzer {
         data: &[u8],
         wire_len: u32,
     ) -> &[Event] {
+        let number = self.next_frame_number();
         self.counters.frames += 1;
         self.saw(ts);
-        match decode_with_len(link, self.counters.frames, ts, data, wire_len) {
+        match decode_with_len(link, number, ts, data, wire_len) {
             Some(seg) => {
                 self.counters.tcp_segments += 1;
                 self.process(&seg);

@@ -85,8 +85,8 @@ pub(crate) struct CaptureArgs {
     /// lost, and warned of.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_retired, value_parser = parse_max_retired)]
     pub(crate) max_retired: usize,
-    /// Capture files, then the BPF filter's words (`kawatch report a.pcap
-    /// b.pcap tcp port 5432`). Words after `--` are never options.
+    /// Capture files, then the BPF filter's words (`a.pcap b.pcap tcp port
+    /// 5432`). Words after `--` are never options.
     #[arg(value_name = "FILE|FILTER")]
     pub(crate) words: Vec<String>,
 }
@@ -122,8 +122,12 @@ impl CaptureArgs {
         } else if !self.read.is_empty() {
             Inputs::Files(self.read.clone())
         } else {
+            // Leading words that name files, or look like file names (a
+            // missing one is then an unreadable input, not a filter word).
             let mut files = Vec::new();
-            while let Some(w) = words.next_if(|w| *w == "-" || Path::new(w).exists()) {
+            while let Some(w) =
+                words.next_if(|w| *w == "-" || Path::new(w).exists() || looks_like_a_file(w))
+            {
                 files.push(w.clone());
             }
             if files.is_empty() {
@@ -135,8 +139,8 @@ impl CaptureArgs {
                     }
                     .into(),
                     _ => usage(
-                        "no capture given: kawatch report FILE... [FILTER...], `-` for standard \
-                         input, -r FILE, or --interface IF",
+                        "no capture given: give FILE... [FILTER...] (files first), `-` for \
+                         standard input, -r FILE, or --interface IF",
                     ),
                 });
             }
@@ -160,9 +164,6 @@ impl CaptureArgs {
                 )))
             }
         };
-        if self.merge && matches!(&inputs, Inputs::Files(f) if f.len() < 2) {
-            return Err(usage("--merge needs several files"));
-        }
         Ok((inputs, filter.trim().to_string()))
     }
 
@@ -326,9 +327,14 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
 /// `2026-11-29T14:00:00.5+01:00`) or epoch seconds (`1700000000.25`).
 pub(crate) fn parse_time(s: &str) -> Result<Timestamp, String> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Timestamp::from_secs_f64(secs));
+    // Epoch seconds, exactly: `1795268910.742965` must name the frame whose
+    // time a report printed so, with no float rounding.
+    if let Some((int, frac)) = s.split_once('.').or(Some((s, ""))) {
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if digits(int) && (frac.is_empty() || digits(frac)) && frac.len() <= 9 {
+            let secs: i128 = int.parse().map_err(|_| format!("{s:?} is too large"))?;
+            let nanos: i128 = format!("{frac:0<9}").parse().unwrap_or(0);
+            return Ok(Timestamp(secs * 1_000_000_000 + nanos));
         }
     }
     let t: jiff::Timestamp = s.parse().map_err(|e| {

@@ -39,9 +39,9 @@ pub(crate) struct CheckArgs {
     /// Only flows with this address at either end (repeatable).
     #[arg(long, value_name = "ADDR")]
     host: Vec<IpAddr>,
-    /// Whose keepalive the settings rules look at.
-    #[arg(long, value_enum, default_value_t = Side::Either)]
-    side: Side,
+    /// Whose keepalive the flags' rule looks at [default: either].
+    #[arg(long, value_enum)]
+    side: Option<Side>,
     /// Keepalive must be on: some side probes (or, live, its socket has keepalive on).
     #[arg(long, conflicts_with = "forbid_keepalive")]
     require_keepalive: bool,
@@ -66,16 +66,19 @@ pub(crate) struct CheckArgs {
     /// No flow is silent (no segment either way) longer than D.
     #[arg(long, value_name = "D", value_parser = parse_seconds)]
     max_silence: Option<f64>,
-    /// What a value the capture cannot show counts as.
-    #[arg(long, value_enum, default_value_t = Unknown::Fail)]
-    unknown: Unknown,
-    /// At least N flows match the flags' rule (a rule matching nothing fails).
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    min_flows: u32,
+    /// What a value the capture cannot show counts as, in the flags' rule
+    /// [default: fail] (a policy's rules say it with `unknown =`).
+    #[arg(long, value_enum)]
+    unknown: Option<Unknown>,
+    /// At least N flows match the flags' rule [default: 1] (a rule matching
+    /// nothing fails).
+    #[arg(long, value_name = "N")]
+    min_flows: Option<u32>,
     /// Output format.
     #[arg(short = 'T', long, value_enum, default_value_t = CheckFormat::Text)]
     format: CheckFormat,
-    /// Also write the result as JUnit XML to FILE (a test case per rule and flow).
+    /// Also write the result as JUnit XML to FILE (a test suite per rule, a
+    /// test case per finding).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     #[command(flatten)]
@@ -89,7 +92,7 @@ impl CheckArgs {
             name: None,
             port: self.port.clone(),
             host: self.host.clone(),
-            side: self.side,
+            side: self.side.unwrap_or_default(),
             keepalive: if self.require_keepalive {
                 Some(Requirement::Required)
             } else if self.forbid_keepalive {
@@ -103,8 +106,8 @@ impl CheckArgs {
             max_detection: self.max_detection,
             outcome: self.no_dead.then(|| vec![Outcome::Alive, Outcome::Probing]),
             max_silence: self.max_silence,
-            min_flows: self.min_flows,
-            unknown: self.unknown,
+            min_flows: self.min_flows.unwrap_or(1),
+            unknown: self.unknown.unwrap_or_default(),
         };
         rule.requires_something().then_some(rule)
     }
@@ -122,10 +125,16 @@ impl CheckArgs {
         };
         match self.rule() {
             Some(rule) => policy.rules.push(rule),
-            None if !self.port.is_empty() || !self.host.is_empty() => {
+            None if !self.port.is_empty()
+                || !self.host.is_empty()
+                || self.side.is_some()
+                || self.unknown.is_some()
+                || self.min_flows.is_some() =>
+            {
                 return Err(usage(
-                    "--port and --host select flows for the flags' rule, which requires nothing: \
-                     add a requirement flag (e.g. --require-keepalive), or put them in the policy",
+                    "--port, --host, --side, --unknown and --min-flows shape the flags' rule, which \
+                     requires nothing: add a requirement flag (e.g. --require-keepalive), or put \
+                     them in the policy's rules",
                 ))
             }
             None if policy.rules.is_empty() => {
@@ -158,7 +167,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
             until: capture.until,
             ..RunOptions::default()
         };
-        let (report, summary) = analyse(src, opts).context("kawatch check")?;
+        let (report, summary) = analyse(src, opts)?;
         for w in summary.warnings {
             eprintln!("kawatch: warning: {w}");
         }

@@ -3,6 +3,7 @@
 
 use anyhow::Error;
 use kawatch::capture::CaptureError;
+use kawatch::run::RunError;
 use std::process::ExitCode;
 
 /// Every check held; the report was written.
@@ -39,7 +40,15 @@ pub(crate) fn status_of(e: &Error) -> (u8, String) {
         return (USAGE, format!("kawatch: error: {u}"));
     }
     let message = format!("kawatch: error: {e:#}");
-    let capture = e.chain().find_map(|c| c.downcast_ref::<CaptureError>());
+    // A capture error, or one a run passed on (transparently: its own
+    // source is the capture error's source).
+    let capture = e.chain().find_map(|c| {
+        c.downcast_ref::<CaptureError>()
+            .or(match c.downcast_ref::<RunError>() {
+                Some(RunError::Capture(c)) => Some(c),
+                _ => None,
+            })
+    });
     let code = match capture {
         Some(interrupted @ CaptureError::Interrupted { .. }) => {
             return (INTERRUPTED, format!("kawatch: {interrupted}"));

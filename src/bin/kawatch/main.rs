@@ -68,6 +68,16 @@ fn command() -> clap::Command {
     Cli::command().version(version)
 }
 
+/// Writes `bytes` to standard output; a reader that stopped early (`| head`)
+/// is not an error.
+fn print_all(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    match io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
 fn main() -> ExitCode {
     let matches = command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
@@ -84,12 +94,17 @@ fn main() -> ExitCode {
         Some(Command::Report(args)) => report::report(*args),
         Some(Command::Sockets(args)) => sockets::sockets(args),
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut command(), "kawatch", &mut io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command(), "kawatch", &mut script);
+            print_all(&script)
         }
-        Some(Command::Man) => clap_mangen::Man::new(command())
-            .render(&mut io::stdout())
-            .map_err(anyhow::Error::from),
+        Some(Command::Man) => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command())
+                .render(&mut page)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| print_all(&page))
+        }
         None if cli.watch.list_interfaces => watch::list_interfaces(),
         None => watch::watch(cli.watch),
     };

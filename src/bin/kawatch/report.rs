@@ -2,7 +2,6 @@
 //! the analyser into a report.
 
 use crate::args::{CaptureArgs, Inputs};
-use crate::exit::usage;
 use crate::signals::{install_sigint, STOP};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -39,11 +38,9 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
     // Create the output file first: a path that cannot be written is known
     // before a long read.
     let frames_file = match args.write.as_deref() {
-        Some(path) if path != "-" => Some(
-            File::create(path)
-                .with_context(|| format!("cannot write {path}"))
-                .map_err(|e| usage(format!("{e:#}")))?,
-        ),
+        Some(path) if path != "-" => {
+            Some(File::create(path).with_context(|| format!("cannot write {path}"))?)
+        }
         _ => None,
     };
     let mut labeller = args.write.is_some().then(Labeller::new);
@@ -82,7 +79,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 Ok(())
             }
             Err(RunError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-            Err(e) => Err(anyhow::Error::new(e).context("kawatch report")),
+            Err(e) => Err(anyhow::Error::new(e)),
         }
     };
     let mut failed = None;

@@ -66,6 +66,16 @@ pub(crate) struct WatchArgs {
 }
 
 pub(crate) fn watch(args: WatchArgs) -> Result<()> {
+    if let Some(file) = args
+        .filter
+        .first()
+        .filter(|w| std::path::Path::new(w).is_file())
+    {
+        return Err(crate::exit::usage(format!(
+            "{file} is a file, not a filter: replay it with `kawatch -r {file}`, \
+             or report on it with `kawatch report {file}`"
+        )));
+    }
     if !io::stdout().is_terminal() {
         bail!(
             "standard output is not a terminal, and the live view needs one; \
