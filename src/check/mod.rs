@@ -233,6 +233,11 @@ pub struct CheckReport {
     pub passed: bool,
     /// The inputs the flows came from.
     pub inputs: Vec<String>,
+    /// What kept an input from being read whole (cut off, damaged,
+    /// interrupted, flows lost to the flow table's bounds): the check covers
+    /// only what was read.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// One entry per rule, in the policy's order.
     pub rules: Vec<RuleResult>,
 }
@@ -319,6 +324,7 @@ impl Policy {
             kawatch_check: CHECK_VERSION,
             passed,
             inputs: reports.iter().map(|r| r.source.name.clone()).collect(),
+            warnings: Vec::new(),
             rules,
         }
     }
@@ -794,7 +800,10 @@ where
     T: Deserialize<'de>,
 {
     #[derive(Deserialize)]
-    #[serde(untagged)]
+    #[serde(
+        untagged,
+        expecting = "one value, or a list of them (port = 5432, host = [\"198.18.0.1\"])"
+    )]
     enum OneOrMany<T> {
         One(T),
         Many(Vec<T>),
@@ -808,7 +817,10 @@ where
 /// A duration: seconds as a number, or text with a unit.
 fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     #[derive(Deserialize)]
-    #[serde(untagged)]
+    #[serde(
+        untagged,
+        expecting = "a duration: seconds, or text with a unit (90s, 2m, 250ms)"
+    )]
     enum Given {
         Seconds(f64),
         Text(String),

@@ -33,6 +33,9 @@ pub fn write_text(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "     {mark} {}", describe(f))?;
         }
     }
+    for w in &r.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
     let failures = r.failures().count();
     let warnings = r.warnings().count();
     if r.passed {
@@ -87,6 +90,9 @@ pub fn write_junit(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     let mut report = quick_junit::Report::new("kawatch check");
     for rule in &r.rules {
         let mut suite = TestSuite::new(rule.name.as_str());
+        if !r.warnings.is_empty() {
+            suite.set_system_out(format!("warning: {}", r.warnings.join("\nwarning: ")));
+        }
         for f in &rule.findings {
             let name = match (&f.flow, &f.prober) {
                 (Some(flow), Some(p)) => format!("{flow} [{p}]: {}", f.requirement),

@@ -364,3 +364,25 @@ fn lower_bounds_and_stray_flags() {
     let o = run(&["check", "--forbid-keepalive", &synth("qinq.pcap")]);
     assert!(text(&o).contains(" vlan "), "{}", text(&o));
 }
+
+/// A check over an input that could not be read whole says so in its
+/// result, not only on stderr.
+#[test]
+fn a_cut_input_is_named_in_the_result() {
+    let o = run(&[
+        "check",
+        "--require-keepalive",
+        "-T",
+        "json",
+        &synth("cut_off.pcap"),
+    ]);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let w = r["warnings"].as_array().unwrap();
+    assert!(
+        w.iter()
+            .any(|w| w.as_str().unwrap().contains("middle of a packet")),
+        "{r}"
+    );
+    let text = run(&["check", "--require-keepalive", &synth("cut_off.pcap")]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("warning: "));
+}

@@ -156,6 +156,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
     let policy = args.policy()?;
     let (inputs, filter) = args.capture.resolve()?;
     let capture = &args.capture;
+    let warnings = std::cell::RefCell::new(Vec::new());
     let analyse_one = |src: &mut dyn FrameSource| -> Result<Report> {
         let opts = RunOptions {
             duration: capture.duration,
@@ -168,9 +169,10 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
             ..RunOptions::default()
         };
         let (report, summary) = analyse(src, opts)?;
-        for w in summary.warnings {
+        for w in &summary.warnings {
             eprintln!("kawatch: warning: {w}");
         }
+        warnings.borrow_mut().extend(summary.warnings);
         Ok(report)
     };
     let mut reports = Vec::new();
@@ -207,7 +209,8 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
             }
         }
     }
-    let result = policy.evaluate(&reports);
+    let mut result = policy.evaluate(&reports);
+    result.warnings = warnings.into_inner();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
