@@ -30,6 +30,9 @@ impl Netns {
     }
 }
 
+/// What a refusal to enter a namespace means.
+const NEEDS_ROOT: &str = " (entering a network namespace needs root or CAP_SYS_ADMIN)";
+
 /// Moves the calling thread into `ns`. Call it before any other thread
 /// starts: threads spawned afterwards are in the new namespace too.
 pub fn enter(ns: &Netns) -> Result<(), SocketsError> {
@@ -38,12 +41,20 @@ pub fn enter(ns: &Netns) -> Result<(), SocketsError> {
         netns: path.display().to_string(),
         reason,
     };
-    let f = File::open(&path).map_err(|e| fail(e.to_string()))?;
+    let f = File::open(&path).map_err(|e| {
+        fail(match e.kind() {
+            std::io::ErrorKind::PermissionDenied => format!("{e}{NEEDS_ROOT}"),
+            std::io::ErrorKind::NotFound => {
+                format!("{e} (no such namespace: `ip netns list` names them)")
+            }
+            _ => e.to_string(),
+        })
+    })?;
     // SAFETY: setns(2) on a descriptor we hold open; it affects this thread.
     if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
         let e = std::io::Error::last_os_error();
         let hint = if e.raw_os_error() == Some(libc::EPERM) {
-            " (entering a network namespace needs root or CAP_SYS_ADMIN)"
+            NEEDS_ROOT
         } else {
             ""
         };

@@ -462,6 +462,44 @@ fn what_a_new_user_tripped_on() {
     let o = run(&[seed4.as_str()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("kawatch -r"), "{}", stderr(&o));
+    // Namespaces: an unknown name is a usage error; not being allowed, 4.
+    let o = run(&["sockets", "--netns", "kawatch-no-such-ns"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    if have("setpriv") && running_as_root() {
+        let o = std::process::Command::new("setpriv")
+            .args([
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+            ])
+            .args([env!("CARGO_BIN_EXE_kawatch"), "sockets", "--pid", "1"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+        assert!(stderr(&o).contains("needs root"), "{}", stderr(&o));
+    } else {
+        skip(
+            "cli_habits (namespace permission)",
+            "needs root and setpriv to drop it",
+        );
+    }
+    // A command's own manual page; `--junit -` writes JUnit to stdout.
+    assert!(stdout(&ok(&["man", "check"])).contains(".TH kawatch-check"));
+    assert_eq!(run(&["man", "nosuch"]).status.code(), Some(2));
+    let junit = stdout(&ok(&[
+        "check",
+        "--no-dead",
+        "--junit",
+        "-",
+        &fixture("alive.pcap"),
+    ]));
+    assert!(
+        junit.starts_with("<?xml") && junit.contains("<testsuite "),
+        "{junit}"
+    );
     // Completions into a pipe closed early: no panic.
     let o = std::process::Command::new("sh")
         .arg("-c")
@@ -472,4 +510,12 @@ fn what_a_new_user_tripped_on() {
         .output()
         .unwrap();
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+/// Whether the tests run as root (the kernel tests' rule: `id -u` is 0).
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }

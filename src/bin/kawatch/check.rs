@@ -78,7 +78,8 @@ pub(crate) struct CheckArgs {
     #[arg(short = 'T', long, value_enum, default_value_t = CheckFormat::Text)]
     format: CheckFormat,
     /// Also write the result as JUnit XML to FILE (a test suite per rule, a
-    /// test case per finding).
+    /// test case per finding); `-` writes it to standard output instead of
+    /// the summary.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     #[command(flatten)]
@@ -213,7 +214,10 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
     result.warnings = warnings.into_inner();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    let junit_to_stdout = args.junit.as_deref() == Some(Path::new("-"));
     match args.format {
+        // `--junit -`: the JUnit XML is standard output's.
+        _ if junit_to_stdout => write_junit(&result, &mut out)?,
         CheckFormat::Text => write_text(&result, &mut out)?,
         CheckFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &result)?;
@@ -221,7 +225,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
         }
     }
     out.flush()?;
-    if let Some(path) = &args.junit {
+    if let Some(path) = args.junit.as_ref().filter(|_| !junit_to_stdout) {
         let mut f = BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot write {}", path.display()))?,

@@ -4,6 +4,7 @@
 use anyhow::Error;
 use kawatch::capture::CaptureError;
 use kawatch::run::RunError;
+use kawatch::sockets::SocketsError;
 use std::process::ExitCode;
 
 /// Every check held; the report was written.
@@ -64,13 +65,22 @@ pub(crate) fn status_of(e: &Error) -> (u8, String) {
             | CaptureError::Truncated { .. }
             | CaptureError::Damaged { .. },
         ) => INPUT,
-        Some(CaptureError::Pcap { .. }) | None => {
-            if e.chain().any(is_permission) {
-                PERMISSION
-            } else {
-                FAILURE
+        Some(CaptureError::Pcap { .. }) | None => match e
+            .chain()
+            .find_map(|c| c.downcast_ref::<SocketsError>())
+        {
+            Some(SocketsError::Netns { reason, .. }) if reason.contains("needs root") => PERMISSION,
+            Some(SocketsError::Netns { reason, .. }) if reason.contains("no such namespace") => {
+                USAGE
             }
-        }
+            _ => {
+                if e.chain().any(is_permission) {
+                    PERMISSION
+                } else {
+                    FAILURE
+                }
+            }
+        },
     };
     (code, message)
 }

@@ -54,8 +54,12 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (e.g. `kawatch man > /usr/local/share/man/man1/kawatch.1`).
-    Man,
+    /// Print the manual page (e.g. `kawatch man > /usr/local/share/man/man1/kawatch.1`),
+    /// or a command's (`kawatch man report > .../kawatch-report.1`).
+    Man {
+        /// The command whose page to print: report, check, sockets, completions.
+        command: Option<String>,
+    },
 }
 
 /// The command line's definition, with the version naming libpcap's.
@@ -98,12 +102,27 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command(), "kawatch", &mut script);
             print_all(&script)
         }
-        Some(Command::Man) => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(command())
-                .render(&mut page)
-                .map_err(anyhow::Error::from)
-                .and_then(|()| print_all(&page))
+        Some(Command::Man { command: sub }) => {
+            let top = command();
+            let cmd = match &sub {
+                None => Some(top),
+                Some(name) => top
+                    .find_subcommand(name)
+                    .map(|c| c.clone().name(format!("kawatch-{name}"))),
+            };
+            match cmd {
+                Some(cmd) => {
+                    let mut page = Vec::new();
+                    clap_mangen::Man::new(cmd)
+                        .render(&mut page)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|()| print_all(&page))
+                }
+                None => Err(exit::usage(format!(
+                    "no command {:?}: kawatch man [report|check|sockets|completions]",
+                    sub.unwrap_or_default()
+                ))),
+            }
         }
         None if cli.watch.list_interfaces => watch::list_interfaces(),
         None => watch::watch(cli.watch),
