@@ -7,7 +7,7 @@ use crate::report::{
     SourceInfo, Totals, REPORT_VERSION,
 };
 use kawatch_core::Timestamp;
-use kawatch_core::{with_sockets, Endpoint, LocalSocket, SocketIndex};
+use kawatch_core::{with_sockets, Endpoint, FlowView, LocalSocket, SocketIndex};
 use kawatch_core::{Analyzer, Limits};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -150,18 +150,14 @@ pub fn run_report(
     let read = read_capture(src, opts, out)?;
     let totals = Totals::of(&read.an);
     let local = read.local();
-    match &read.sockets {
-        // Live: this box's connections the wire has not shown are flows too.
-        Some(sockets) => {
-            let snap = with_sockets(read.an.snapshot(wall_clock()), sockets.clone());
-            let flows = snap.flows.into_iter();
-            write_report(format, &totals, flows, &read.info, local.as_ref(), out)?;
-        }
-        None => {
-            let flows = read.an.flow_views();
-            write_report(format, &totals, flows, &read.info, local.as_ref(), out)?;
-        }
-    }
+    write_report(
+        format,
+        &totals,
+        read.flows(),
+        &read.info,
+        local.as_ref(),
+        out,
+    )?;
     out.flush()?;
     read.print_stats();
     Ok(read.summary)
@@ -206,25 +202,29 @@ impl Read {
         })
     }
 
+    /// The report's flows: a file's streamed from the analyser; a live
+    /// capture's with this box's connections the wire has not shown.
+    fn flows(&self) -> Box<dyn Iterator<Item = FlowView> + '_> {
+        match &self.sockets {
+            Some(sockets) => Box::new(
+                with_sockets(self.an.snapshot(wall_clock()), sockets.clone())
+                    .flows
+                    .into_iter(),
+            ),
+            None => Box::new(self.an.flow_views()),
+        }
+    }
+
     /// The report as a value.
     fn report(&self) -> Report {
         let local = self.local();
         Report {
             kawatch_report: REPORT_VERSION,
             source: source_report(&Totals::of(&self.an), &self.info),
-            flows: match &self.sockets {
-                // Live: this box's connections the wire has not shown too.
-                Some(sockets) => with_sockets(self.an.snapshot(wall_clock()), sockets.clone())
-                    .flows
-                    .iter()
-                    .map(|f| flow_report(f, local.as_ref(), &self.info.inputs))
-                    .collect(),
-                None => self
-                    .an
-                    .flow_views()
-                    .map(|f| flow_report(&f, local.as_ref(), &self.info.inputs))
-                    .collect(),
-            },
+            flows: self
+                .flows()
+                .map(|f| flow_report(&f, local.as_ref(), &self.info.inputs))
+                .collect(),
         }
     }
 

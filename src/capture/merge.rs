@@ -10,8 +10,6 @@ pub struct Merged {
     inputs: Vec<Input>,
     name: String,
     link_name: String,
-    /// The source the last frame came from.
-    current: usize,
     /// The last frame handed out.
     out: Vec<u8>,
     /// The first error that ended a source early but left its frames
@@ -52,7 +50,6 @@ impl Merged {
                 .collect(),
             name,
             link_name,
-            current: 0,
             out: Vec::new(),
             partial: None,
             warnings: Vec::new(),
@@ -105,7 +102,6 @@ impl FrameSource for Merged {
         };
         let (ts, wire_len, link, data) = self.inputs[i].next.take().expect("read ahead");
         self.out = data;
-        self.current = i;
         Ok(Next::Frame(Frame {
             ts,
             data: &self.out,
@@ -136,10 +132,6 @@ impl FrameSource for Merged {
 
     fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
-    }
-
-    fn input(&self) -> usize {
-        self.current
     }
 
     fn input_names(&self) -> Vec<String> {

@@ -218,8 +218,8 @@ pub struct Frame<'a> {
     /// Its link type; `None` when kawatch does not decode it (an interface
     /// of a pcapng file with several).
     pub link: Option<LinkType>,
-    /// Which input it came from, of several read as one ([`Merged`]); 0
-    /// otherwise.
+    /// Which of [`FrameSource::input_names`] it came from (several read as
+    /// one: [`Merged`]); 0 otherwise.
     pub input: usize,
     /// Frames of the input the filter left out just before this one (so
     /// frame numbers stay positions in the input).
@@ -1045,10 +1045,6 @@ pub trait FrameSource: Send {
     /// Problems met while reading that did not stop it; taken.
     fn take_warnings(&mut self) -> Vec<String> {
         Vec::new()
-    }
-    /// Which of [`FrameSource::input_names`] the last frame came from.
-    fn input(&self) -> usize {
-        0
     }
     /// The inputs read: one, or several files merged.
     fn input_names(&self) -> Vec<String> {

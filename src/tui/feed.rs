@@ -638,9 +638,8 @@ impl<S: FrameSource> Worker<S> {
         self.publish_now = true;
     }
 
-    /// As fast as frames can be read; the clock is the last frame's time.
-    fn replay_fast(&mut self) -> Work {
-        // A frame read while paced (the speed went up to full since).
+    /// Feeds the frame read ahead, if any, and keeps its buffer for reuse.
+    fn feed_held(&mut self) {
         if let Some((ts, wire_len, link, data)) = self.held.take() {
             let frame = Frame {
                 ts,
@@ -653,6 +652,12 @@ impl<S: FrameSource> Worker<S> {
             frame.ingest(&mut self.an);
             self.spare = Some(data);
         }
+    }
+
+    /// As fast as frames can be read; the clock is the last frame's time.
+    fn replay_fast(&mut self) -> Work {
+        // A frame read while paced (the speed went up to full since).
+        self.feed_held();
         let mut work = Work::More;
         for _ in 0..BATCH {
             match self.src.next_frame() {
@@ -716,18 +721,7 @@ impl<S: FrameSource> Worker<S> {
             if ts > clock {
                 return Work::Due(pacer.wall_time(ts));
             }
-            if let Some((ts, wire_len, link, data)) = self.held.take() {
-                let frame = Frame {
-                    ts,
-                    data: &data,
-                    wire_len,
-                    link,
-                    input: 0,
-                    skipped: 0,
-                };
-                frame.ingest(&mut self.an);
-                self.spare = Some(data);
-            }
+            self.feed_held();
             fed += 1;
             if fed >= BATCH || self.now() >= self.next_publish {
                 return Work::More;

@@ -3,6 +3,7 @@
 
 use crate::args::{CaptureArgs, Inputs};
 use crate::exit::{usage, OK, RULE_FAILED};
+use crate::report::open_input;
 use crate::signals::{install_sigint, STOP};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -189,23 +190,16 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
                 reader: capture.reader,
                 stop: Some(&STOP),
             };
-            let open_one = |f: &str| -> Result<Source> {
-                Ok(if f == "-" {
-                    Source::open_stdin_with(&open)?
-                } else {
-                    Source::open_file_with(Path::new(f), &open)?
-                })
-            };
             if capture.merge {
                 let sources = files
                     .iter()
-                    .map(|f| open_one(f))
+                    .map(|f| open_input(f, &open))
                     .collect::<Result<Vec<_>>>()?;
                 reports.push(analyse_one(&mut Merged::new(sources))?);
             } else {
                 // Every input must be read: a check over part of them is no check.
                 for f in &files {
-                    reports.push(analyse_one(&mut open_one(f)?)?);
+                    reports.push(analyse_one(&mut open_input(f, &open)?)?);
                 }
             }
         }

@@ -157,7 +157,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
 }
 
 /// Opens a file, or standard input for `-`.
-fn open_input(file: &str, open: &OpenOptions<'_>) -> Result<Source> {
+pub(crate) fn open_input(file: &str, open: &OpenOptions<'_>) -> Result<Source> {
     Ok(if file == "-" {
         Source::open_stdin_with(open)?
     } else {
