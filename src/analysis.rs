@@ -4,10 +4,10 @@
 
 use crate::capture::{CaptureError, Next, Source};
 use crate::report::{
-    source_report, EventReport, FlowReport, Report, SourceInfo, Totals, REPORT_VERSION,
+    flow_report, source_report, EventReport, Report, SourceInfo, Totals, REPORT_VERSION,
 };
 use crate::run::{analyse, RunError, RunOptions};
-use kawatch_core::{Analyzer, Limits};
+use kawatch_core::{Analyzer, Limits, PathTimeout};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
@@ -89,6 +89,7 @@ pub struct Analysis {
     path: PathBuf,
     filter: Option<String>,
     limits: Limits,
+    paths: Vec<PathTimeout>,
 }
 
 impl Analysis {
@@ -99,6 +100,7 @@ impl Analysis {
             path: path.as_ref().to_path_buf(),
             filter: None,
             limits: Limits::default(),
+            paths: PathTimeout::defaults(),
         }
     }
 
@@ -115,12 +117,21 @@ impl Analysis {
         self
     }
 
+    /// The path timeouts each flow is judged against (`--path-timeout`;
+    /// default [`PathTimeout::defaults`]): each flow's `path` has one
+    /// verdict per timeout, in this order.
+    pub fn paths(mut self, paths: impl IntoIterator<Item = PathTimeout>) -> Analysis {
+        self.paths = paths.into_iter().collect();
+        self
+    }
+
     /// Reads the file to its end and gives its report; a partial file gives
     /// the report of what was read, marked `source.truncated`.
     pub fn run(self) -> Result<Report, CaptureError> {
         let mut src = self.open()?;
         let opts = RunOptions {
             limits: self.limits,
+            paths: self.paths,
             ..RunOptions::default()
         };
         match analyse(&mut src, opts) {
@@ -144,6 +155,7 @@ impl Analysis {
             pending: VecDeque::new(),
             truncated_reason: None,
             done: false,
+            paths: self.paths,
         })
     }
 
@@ -185,6 +197,7 @@ pub struct Events {
     pending: VecDeque<EventReport>,
     truncated_reason: Option<String>,
     done: bool,
+    paths: Vec<PathTimeout>,
 }
 
 impl Events {
@@ -203,12 +216,17 @@ impl Events {
             linktype: self.src.link_name().to_string(),
             truncated: self.truncated_reason.is_some(),
             truncated_reason: self.truncated_reason.clone(),
+            paths: self.paths.clone(),
             ..SourceInfo::default()
         };
         Report {
             kawatch_report: REPORT_VERSION,
             source: source_report(&Totals::of(&self.an), &info),
-            flows: self.an.flow_views().map(|f| FlowReport::of(&f)).collect(),
+            flows: self
+                .an
+                .flow_views()
+                .map(|f| flow_report(&f, None, &info))
+                .collect(),
         }
     }
 

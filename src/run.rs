@@ -8,7 +8,7 @@ use crate::report::{
 };
 use kawatch_core::Timestamp;
 use kawatch_core::{with_sockets, Endpoint, FlowView, LocalSocket, SocketIndex};
-use kawatch_core::{Analyzer, Limits};
+use kawatch_core::{Analyzer, Limits, PathTimeout};
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,7 +28,7 @@ pub enum RunError {
 }
 
 /// How to run a report.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RunOptions<'a> {
     /// Output format.
     pub format: Format,
@@ -56,6 +56,28 @@ pub struct RunOptions<'a> {
     /// This report follows another in the same output (see
     /// [`SourceInfo::continues`]).
     pub continues: bool,
+    /// The path timeouts each flow is judged against.
+    pub paths: Vec<PathTimeout>,
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        RunOptions {
+            format: Format::default(),
+            duration: None,
+            stop: None,
+            progress_bytes: None,
+            limits: Limits::default(),
+            local_sockets: false,
+            count: None,
+            since: None,
+            until: None,
+            labeller: None,
+            name_rows: false,
+            continues: false,
+            paths: PathTimeout::defaults(),
+        }
+    }
 }
 
 /// How often a live report reads this box's sockets.
@@ -223,7 +245,7 @@ impl Read {
             source: source_report(&Totals::of(&self.an), &self.info),
             flows: self
                 .flows()
-                .map(|f| flow_report(&f, local.as_ref(), &self.info.inputs))
+                .map(|f| flow_report(&f, local.as_ref(), &self.info))
                 .collect(),
         }
     }
@@ -373,6 +395,7 @@ fn read_capture(
         name_rows: opts.name_rows,
         continues: opts.continues,
         inputs: if names.len() > 1 { names } else { Vec::new() },
+        paths: opts.paths.clone(),
     };
     // A live capture's flows that are this box's own connections get the
     // kernel's view of their sockets: the last reading of each, so a

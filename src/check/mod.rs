@@ -29,7 +29,7 @@ mod output;
 pub use output::{write_junit, write_text};
 
 use crate::report::{FlowReport, ProberReport, Report, SocketReport};
-use kawatch_core::{Endpoint, Outcome};
+use kawatch_core::{BadPathTimeout, Endpoint, Outcome, PathTimeout, PathVerdict};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt::Write as _;
@@ -39,7 +39,7 @@ use std::net::IpAddr;
 pub const CHECK_VERSION: u32 = 1;
 
 /// What a [`Finding`] may be about: a rule's requirements, and `min_flows`.
-pub const REQUIREMENTS: [&str; 8] = [
+pub const REQUIREMENTS: [&str; 9] = [
     "keepalive",
     "max_idle",
     "max_intvl",
@@ -47,6 +47,7 @@ pub const REQUIREMENTS: [&str; 8] = [
     "max_detection",
     "outcome",
     "max_silence",
+    "survives",
     "min_flows",
 ];
 
@@ -108,6 +109,12 @@ pub struct Rule {
     #[serde(default, deserialize_with = "seconds")]
     #[schemars(with = "Option<DurationText>")]
     pub max_silence: Option<f64>,
+    /// The flow survives each of these path idle timeouts: its keepalive
+    /// idle or a heartbeat's period is below the timeout, and no silence
+    /// longer than it was seen. Presets (`aws-nlb`, `azure-lb`, `gcp-fw`,
+    /// ...), durations (`300s`) or `name=duration`.
+    #[serde(default)]
+    pub survives: Option<Vec<String>>,
     /// At least this many flows match, or the rule fails: a rule whose
     /// selectors match nothing must not pass silently.
     #[serde(default = "one")]
@@ -158,6 +165,7 @@ impl Default for Rule {
             max_detection: None,
             outcome: None,
             max_silence: None,
+            survives: None,
             min_flows: 1,
             unknown: Unknown::Fail,
         }
@@ -262,8 +270,8 @@ pub struct Finding {
     /// The prober the finding is about, if one.
     pub prober: Option<Endpoint>,
     /// The requirement: `keepalive`, `max_idle`, `max_intvl`, `max_probes`,
-    /// `max_detection`, `outcome`, `max_silence`, `min_flows`
-    /// ([`REQUIREMENTS`]).
+    /// `max_detection`, `outcome`, `max_silence`, `survives`,
+    /// `min_flows` ([`REQUIREMENTS`]).
     #[schemars(extend("enum" = REQUIREMENTS))]
     pub requirement: String,
     /// How it came out.
@@ -283,8 +291,11 @@ pub enum PolicyError {
     #[error("the policy is not valid: {0}")]
     Invalid(String),
     /// A rule that requires nothing.
-    #[error("rule {0} requires nothing: give keepalive, max_idle, max_intvl, max_probes, max_detection, outcome or max_silence")]
+    #[error("rule {0} requires nothing: give keepalive, max_idle, max_intvl, max_probes, max_detection, outcome, max_silence or survives")]
     Empty(String),
+    /// A `survives` entry that names no path timeout.
+    #[error("rule {0}: survives: {1}")]
+    Path(String, kawatch_core::BadPathTimeout),
 }
 
 impl Policy {
@@ -304,6 +315,13 @@ impl Policy {
         for r in &self.rules {
             if !r.requires_something() {
                 return Err(PolicyError::Empty(r.title()));
+            }
+            r.survives().map_err(|e| PolicyError::Path(r.title(), e))?;
+            if r.survives.as_ref().is_some_and(Vec::is_empty) {
+                return Err(PolicyError::Invalid(format!(
+                    "rule {}: survives names no path timeout",
+                    r.title()
+                )));
             }
         }
         Ok(())
@@ -367,6 +385,16 @@ impl Rule {
             || self.max_detection.is_some()
             || self.outcome.is_some()
             || self.max_silence.is_some()
+            || self.survives.is_some()
+    }
+
+    /// The path timeouts `survives` names.
+    pub fn survives(&self) -> Result<Vec<PathTimeout>, BadPathTimeout> {
+        self.survives
+            .iter()
+            .flatten()
+            .map(|p| PathTimeout::parse(p))
+            .collect()
     }
 
     /// The rule's name, or what it selects.
@@ -514,6 +542,9 @@ impl Rule {
                 ),
             ));
         }
+        for path in self.survives().unwrap_or_default() {
+            out.push(survives(&at, f, &path));
+        }
         // The settings, per prober (a local socket's exact value first);
         // unknown where neither shows them.
         let exact = |get: fn(&SocketReport) -> Option<f64>| {
@@ -569,6 +600,47 @@ impl Rule {
                 ));
             }
         }
+    }
+}
+
+/// Whether `f` survives `path`: what keeps it alive (the report's
+/// `silence.allowed_s`: keepalive idle, a live socket's exact idle, or a
+/// heartbeat's period) against the timeout, and no longer silence seen.
+fn survives(at: &Scope<'_>, f: &FlowReport, path: &PathTimeout) -> Finding {
+    let (longest, allowed) = (f.silence.longest_s, f.silence.allowed_s);
+    let timeout = path.timeout_s;
+    // A bare duration is its own name.
+    let on = if path.name.starts_with(|c: char| c.is_ascii_digit()) {
+        path.name.clone()
+    } else {
+        format!("{} ({})", path.name, secs(timeout))
+    };
+    let verdict = PathVerdict::of(longest, allowed, timeout);
+    let (observed, message) = match (verdict, allowed) {
+        (PathVerdict::Exceeded, _) => (
+            Some(longest),
+            format!("exceeded {on}: silent for {}, longer than its timeout", secs(longest)),
+        ),
+        (PathVerdict::Safe, Some(a)) => (
+            Some(a),
+            format!("survives {on}: its keepalive or heartbeat keeps silences within {}", secs(a)),
+        ),
+        (_, Some(a)) => (
+            Some(a),
+            format!(
+                "at risk on {on}: its keepalive or heartbeat allows silences of {}, not below the timeout",
+                secs(a)
+            ),
+        ),
+        (_, None) => (
+            None,
+            format!("at risk on {on}: no keepalive or heartbeat seen keeps its silences below the timeout"),
+        ),
+    };
+    Finding {
+        observed,
+        limit: Some(timeout),
+        ..at.finding("survives", None, Status::of(verdict == PathVerdict::Safe), message)
     }
 }
 

@@ -25,15 +25,15 @@ struct StreamedReport<'a, I: Iterator<Item = FlowView>> {
 struct Streamed<'a, I> {
     flows: Cell<Option<I>>,
     local: Option<&'a Local<'a>>,
-    /// The merged inputs' names (empty unless several).
-    inputs: &'a [String],
+    /// The input: the merged inputs' names, the path timeouts.
+    info: &'a SourceInfo,
 }
 
 impl<I: Iterator<Item = FlowView>> Serialize for Streamed<'_, I> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;
         for f in self.flows.take().into_iter().flatten() {
-            seq.serialize_element(&flow(&f, self.local, self.inputs))?;
+            seq.serialize_element(&flow(&f, self.local, self.info))?;
         }
         seq.end()
     }
@@ -100,19 +100,20 @@ pub fn write_json(
         flows: Streamed {
             flows: Cell::new(Some(flows)),
             local,
-            inputs: &src.inputs,
+            info: src,
         },
     };
     serde_json::to_writer_pretty(&mut *out, &r)?;
     writeln!(out)
 }
 
-/// A flow as the report writes it, with its socket in a live report and,
-/// when several `inputs` are read as one, the ones it was seen in.
-pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>, inputs: &[String]) -> FlowReport {
+/// A flow as the report writes it: with its socket in a live report, when
+/// several inputs are read as one the ones it was seen in, and judged
+/// against the input's path timeouts.
+pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo) -> FlowReport {
     let mut report = FlowReport::of(f);
-    if inputs.len() > 1 {
-        report.files = files_of(f.inputs, inputs);
+    if info.inputs.len() > 1 {
+        report.files = files_of(f.inputs, &info.inputs);
     }
     if let Some((socket, notes)) = local.map(|l| l.of(f)) {
         // A local socket's exact idle beats the wire's likely one.
@@ -129,6 +130,7 @@ pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>, inputs: &[String]) -
         report.socket = Some(socket);
         report.disagreements = Some(notes);
     }
+    report.judge(&info.paths);
     report
 }
 

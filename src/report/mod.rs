@@ -18,7 +18,7 @@ pub use self::sockets::{write_sockets_json, write_sockets_table};
 pub use self::summary::{SourceInfo, Totals};
 pub use self::table::write_table;
 pub use self::types::{
-    EventReport, FlowReport, ProberReport, Report, Silence, SocketReport, SocketsReport,
+    EventReport, FlowReport, HeartbeatReport, PathReport, ProberReport, Report, Silence, SocketReport, SocketsReport,
     SourceReport, Sysctl, REPORT_VERSION, SOCKETS_VERSION,
 };
 
@@ -42,7 +42,7 @@ pub enum Format {
     Table,
     /// One JSON object, `kawatch_report` version 1.
     Json,
-    /// One row per prober.
+    /// One row per prober (and per flow only heartbeats keep alive).
     Csv,
     /// JSON Lines, one per classified segment.
     Events,
@@ -60,9 +60,9 @@ pub fn write_report(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Table => write_table(totals, flows, src, out),
+        Format::Table => write_table(totals, flows, src, local, out),
         Format::Json => write_json(totals, flows, src, local, out),
-        Format::Csv => write_csv(flows, src, out),
+        Format::Csv => write_csv(flows, src, local, out),
         Format::Events => Ok(()),
     }
 }

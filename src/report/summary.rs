@@ -1,9 +1,10 @@
 //! What every report format says besides its flows: the input and the totals.
 
-use kawatch_core::{Analyzer, Counters, Timestamp};
+use kawatch_core::{Analyzer, Counters, PathTimeout, Timestamp};
 
-/// What the report says of its input.
-#[derive(Clone, Debug, Default)]
+/// What the report says of its input, and the path timeouts its flows are
+/// judged against.
+#[derive(Clone, Debug)]
 pub struct SourceInfo {
     /// Path, `-`, or `interface:IF`.
     pub name: String,
@@ -28,6 +29,26 @@ pub struct SourceInfo {
     /// Several inputs read as one (`--merge`): their names, so that each
     /// flow names the ones it was seen in ([`kawatch_core::FlowView::inputs`]).
     pub inputs: Vec<String>,
+    /// The path timeouts each flow is judged against (default:
+    /// [`PathTimeout::defaults`]).
+    pub paths: Vec<PathTimeout>,
+}
+
+impl Default for SourceInfo {
+    fn default() -> SourceInfo {
+        SourceInfo {
+            name: String::new(),
+            linktype: String::new(),
+            truncated: false,
+            truncated_reason: None,
+            interrupted: false,
+            kernel_drops: None,
+            name_rows: false,
+            continues: false,
+            inputs: Vec::new(),
+            paths: PathTimeout::defaults(),
+        }
+    }
 }
 
 impl SourceInfo {

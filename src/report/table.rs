@@ -1,8 +1,10 @@
 //! The default, human-readable report.
 
+use super::json::{flow as flow_report, Local};
 use super::summary::{SourceInfo, Totals};
+use super::types::FlowReport;
 use super::{NOT_APPLICABLE, UNKNOWN};
-use kawatch_core::{likely_text, FlowView, Outcome, ProberView, Timestamp};
+use kawatch_core::{likely_text, FlowView, Outcome, PathVerdict, ProberView, Timestamp};
 use std::io::{self, Write};
 
 /// A capture timestamp in UTC, ISO 8601 with milliseconds (cut, not
@@ -50,13 +52,17 @@ fn settings(p: &ProberView) -> String {
 /// unanswered probes), EVERY
 /// (between answered probes), PROBES (unanswered before give-up), DETECT
 /// (last activity to give-up) and the likely settings. `?` marks what is
-/// unknown, `-` what does not apply.
+/// unknown, `-` what does not apply. Then, when any flow has keepalives or
+/// heartbeats or was silent longer than a path timeout, what keeps each
+/// such flow alive and its verdict on each path ([`write_paths`]).
 pub fn write_table(
     totals: &Totals,
     flows: impl Iterator<Item = FlowView>,
     src: &SourceInfo,
+    local: Option<&Local<'_>>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let mut paths = Paths::default();
     let c = totals.counters;
     let (mut n_flows, mut with_ka, mut partial) = (0, 0, 0);
     // Several files merged: a last column says which each flow was in.
@@ -64,6 +70,7 @@ pub fn write_table(
     let mut rows: Vec<Vec<String>> = Vec::new();
     for f in flows {
         n_flows += 1;
+        paths.add(&flow_report(&f, local, src));
         with_ka += usize::from(!f.probers.is_empty());
         partial += usize::from(f.partial);
         let mut zwp = if f.zero_window_probes > 0 {
@@ -129,7 +136,7 @@ pub fn write_table(
         if n_flows == 1 { "" } else { "s" }, with_ka,
     )?;
     if with_ka == 0 {
-        return writeln!(
+        writeln!(
             out,
             "{}",
             if c.keepalive_flows_lost > 0 {
@@ -137,7 +144,8 @@ pub fn write_table(
             } else {
                 "no keepalive probes seen"
             }
-        );
+        )?;
+        return paths.write(src, out);
     }
     let mut header = vec![
         "PROBER",
@@ -183,7 +191,166 @@ pub fn write_table(
     writeln!(
         out,
         "{UNKNOWN} unknown (not observed) · {NOT_APPLICABLE} does not apply · times in UTC"
-    )
+    )?;
+    paths.write(src, out)
+}
+
+/// Left-aligned columns, two spaces apart, the last one unpadded.
+fn columns(rows: &[Vec<String>]) -> Vec<String> {
+    let mut width: Vec<usize> = Vec::new();
+    for r in rows {
+        for (i, cell) in r.iter().enumerate() {
+            let n = cell.chars().count();
+            match width.get_mut(i) {
+                Some(w) => *w = (*w).max(n),
+                None => width.push(n),
+            }
+        }
+    }
+    rows.iter()
+        .map(|r| {
+            let mut s = String::new();
+            for (i, (cell, &w)) in r.iter().zip(&width).enumerate() {
+                if i + 1 == r.len() {
+                    s.push_str(cell);
+                } else {
+                    s.push_str(&format!("{cell:<w$}  "));
+                }
+            }
+            s
+        })
+        .collect()
+}
+
+/// The "what keeps each flow alive" table: one row per flow that has a
+/// keepalive or a heartbeat or was silent longer than a path timeout; the
+/// other flows (nothing seen keeps them alive, and no silence was long
+/// enough to matter yet) are counted.
+#[derive(Default)]
+struct Paths {
+    rows: Vec<Vec<String>>,
+    /// Flows with nothing keeping them alive and no silence past a timeout.
+    unprotected: usize,
+    /// The path timeouts' names and timeouts, from the first flow.
+    header: Vec<String>,
+}
+
+impl Paths {
+    fn add(&mut self, f: &FlowReport) {
+        if self.header.is_empty() {
+            self.header = f
+                .path
+                .iter()
+                .map(|p| {
+                    // A bare duration is its own name.
+                    if p.name.starts_with(|c: char| c.is_ascii_digit()) {
+                        p.name.clone()
+                    } else {
+                        format!("{} {}", p.name, duration(p.timeout_s))
+                    }
+                })
+                .collect();
+        }
+        let exceeded = f.path.iter().any(|p| p.verdict == PathVerdict::Exceeded);
+        let kept_by = kept_alive_by(f);
+        if kept_by.is_none() && !exceeded {
+            self.unprotected += 1;
+            return;
+        }
+        let mut row = vec![
+            format!("{} <> {}", f.a, f.b),
+            kept_by.unwrap_or_else(|| "nothing".into()),
+            format!("{:.1}s", f.silence.longest_s),
+        ];
+        row.extend(f.path.iter().map(|p| p.verdict.as_str().replace('_', " ")));
+        self.rows.push(row);
+    }
+
+    fn write(&self, src: &SourceInfo, out: &mut dyn Write) -> io::Result<()> {
+        if src.paths.is_empty() || (self.rows.is_empty() && self.unprotected == 0) {
+            return Ok(());
+        }
+        writeln!(out)?;
+        if !self.rows.is_empty() {
+            let mut table = vec![["FLOW", "KEPT ALIVE BY", "LONGEST SILENCE"]
+                .iter()
+                .map(|h| h.to_string())
+                .chain(self.header.iter().cloned())
+                .collect::<Vec<String>>()];
+            table.extend(self.rows.iter().cloned());
+            for line in columns(&table) {
+                writeln!(out, "{line}")?;
+            }
+        }
+        if self.unprotected > 0 {
+            let (n, them) = match self.unprotected {
+                1 => ("1 flow".to_string(), "it"),
+                n => (format!("{n} flows"), "them"),
+            };
+            let lead = if self.rows.is_empty() { "" } else { "and " };
+            writeln!(
+                out,
+                "{lead}{n}: nothing seen keeps {them} alive (at risk on every path; no silence \
+                 longer than a timeout yet)"
+            )?;
+        }
+        writeln!(
+            out,
+            "safe: kept below the timeout · at risk: nothing keeps silences below it · \
+             exceeded: a longer silence was seen"
+        )
+    }
+}
+
+/// What keeps a flow alive, shortest period first: `keepalive 60s` (a
+/// local socket's exact idle, else the likely idle from the wire),
+/// `keepalive every 45s` (the cadence of answered probes, when the capture
+/// showed no idle), `http2-ping 30s`; `None` when nothing does.
+fn kept_alive_by(f: &FlowReport) -> Option<String> {
+    let mut ways: Vec<(f64, String)> = Vec::new();
+    if let Some(Some(s)) = &f.socket {
+        if let (Some(true), Some(idle)) = (s.keepalive, s.idle_s) {
+            ways.push((f64::from(idle), format!("keepalive {} (socket)", duration(f64::from(idle)))));
+        }
+    }
+    for p in &f.keepalive {
+        if let Some(idle) = p.likely.idle_s {
+            ways.push((f64::from(idle), format!("keepalive {}", duration(f64::from(idle)))));
+        } else if let Some(every) = p.cadence_s {
+            ways.push((every, format!("keepalive every {}", duration(every))));
+        }
+    }
+    for h in &f.heartbeats {
+        ways.push((h.period_s, format!("{} {}", h.protocol.as_str(), duration(h.period_s))));
+    }
+    ways.sort_by(|a, b| a.0.total_cmp(&b.0));
+    ways.dedup_by(|a, b| a.1 == b.1);
+    (!ways.is_empty()).then(|| {
+        ways.into_iter()
+            .map(|(_, w)| w)
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+/// Seconds as the table writes periods and timeouts: whole units where they
+/// divide evenly (`4m`, `2h4m`, `350s`), else seconds to a tenth (`24.8s`).
+fn duration(secs: f64) -> String {
+    if secs.fract() != 0.0 || secs < 1.0 {
+        return format!("{secs:.1}s");
+    }
+    let mut rest = secs as u64;
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if rest >= size && rest % 60 == 0 {
+            out += &format!("{}{unit}", rest / size);
+            rest %= size;
+        }
+    }
+    if rest > 0 || out.is_empty() {
+        out += &format!("{rest}s");
+    }
+    out
 }
 
 #[cfg(test)]

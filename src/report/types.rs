@@ -16,10 +16,10 @@
 //! ```
 
 use super::summary::micros;
-use kawatch_core::{Endpoint, Event};
+use kawatch_core::{allowed_silence_s, Endpoint, Event, HeartbeatProtocol, HeartbeatView};
 use kawatch_core::{
-    EventKind, FlowView, Outcome, ProberView, Settings, SettingsFrom, SocketState, TcpState,
-    TimerKind, Timestamp,
+    EventKind, FlowView, Outcome, PathTimeout, PathVerdict, ProberView, Settings, SettingsFrom,
+    SocketState, TcpState, TimerKind, Timestamp,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -107,9 +107,18 @@ pub struct FlowReport {
     /// record starts mid-connection.
     #[serde(default)]
     pub partial: bool,
-    /// How long the flow went quiet, and how long its own keepalive allows.
+    /// How long the flow went quiet, and how long its keepalive and
+    /// heartbeats allow.
     #[serde(default)]
     pub silence: Silence,
+    /// Application heartbeats, one per side that sends them; empty when
+    /// none were seen. Never TCP keepalive (that is `keepalive`).
+    #[serde(default)]
+    pub heartbeats: Vec<HeartbeatReport>,
+    /// Whether the flow survives each path timeout in force, in the order
+    /// given.
+    #[serde(default)]
+    pub path: Vec<PathReport>,
     /// Several files read as one (`--merge`): the ones the flow was seen in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
@@ -139,11 +148,43 @@ pub struct Silence {
     /// seconds (observed; the time before its first segment and after its
     /// last is not counted).
     pub longest_s: f64,
-    /// The longest silence the flow's own keepalive allows: the smallest
-    /// keepalive idle of its sides (a local socket's exact setting in a live
-    /// report, else the likely setting from the wire), seconds; null where
-    /// no keepalive was seen.
+    /// The longest silence the flow's own mechanisms allow, seconds: the
+    /// smallest of each side's keepalive idle (a local socket's exact
+    /// setting in a live report, else the likely setting from the wire, else
+    /// the cadence of its answered probes when the capture showed no idle)
+    /// and each heartbeat's period; null where nothing keeps the flow alive.
     pub allowed_s: Option<f64>,
+}
+
+/// One side's application heartbeat: small segments at a steady period.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct HeartbeatReport {
+    /// The side that sends them.
+    pub side: Endpoint,
+    /// What the bytes say they are (`periodic` when they say nothing known,
+    /// `tls-periodic` or `ssh-periodic` when encrypted).
+    pub protocol: HeartbeatProtocol,
+    /// Mean time between beats, seconds.
+    pub period_s: f64,
+    /// Beats seen.
+    pub count: u32,
+    /// More than half of the beats were answered by the peer.
+    pub answered: bool,
+}
+
+/// A flow's verdict against one path timeout.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
+pub struct PathReport {
+    /// The preset's name (`aws-nlb`), the name given (`corp-fw=30m` gives
+    /// `corp-fw`), or a bare duration as written (`300s`).
+    pub name: String,
+    /// The path's idle timeout, seconds.
+    pub timeout_s: f64,
+    /// `safe`: the keepalive idle or a heartbeat's period is below the
+    /// timeout; `at_risk`: nothing seen keeps silences below it; `exceeded`:
+    /// a longer silence was observed (on that path the flow would already
+    /// have been dropped).
+    pub verdict: PathVerdict,
 }
 
 /// One side that sent keepalive probes.
@@ -288,15 +329,11 @@ pub(crate) fn ts(t: Timestamp) -> f64 {
 }
 
 impl FlowReport {
-    /// The contract's view of a flow (no socket: see [`super::Local`]).
+    /// The contract's view of a flow (no socket: see [`super::Local`]),
+    /// judged against the default path timeouts ([`PathTimeout::defaults`];
+    /// [`FlowReport::judge`] others).
     pub fn of(f: &FlowView) -> FlowReport {
-        let allowed_s = f
-            .probers
-            .iter()
-            .filter_map(|p| p.likely.idle_s)
-            .min()
-            .map(f64::from);
-        FlowReport {
+        let mut report = FlowReport {
             a: f.a,
             b: f.b,
             vlan: f.vlan.ids().to_vec(),
@@ -308,12 +345,46 @@ impl FlowReport {
             partial: f.partial,
             silence: Silence {
                 longest_s: micros(f.longest_silence_s),
-                allowed_s,
+                allowed_s: allowed_silence_s(f).map(micros),
             },
+            heartbeats: f.heartbeats.iter().map(HeartbeatReport::of).collect(),
+            path: Vec::new(),
             files: Vec::new(),
             keepalive: f.probers.iter().map(ProberReport::of).collect(),
             socket: None,
             disagreements: None,
+        };
+        report.judge(&PathTimeout::defaults());
+        report
+    }
+
+    /// Sets `path`: the verdict against each of `paths`, from `silence`
+    /// (so a live report's exact socket idle counts once set there).
+    pub fn judge(&mut self, paths: &[PathTimeout]) {
+        self.path = paths
+            .iter()
+            .map(|p| PathReport {
+                name: p.name.clone(),
+                timeout_s: p.timeout_s,
+                verdict: PathVerdict::of(
+                    self.silence.longest_s,
+                    self.silence.allowed_s,
+                    p.timeout_s,
+                ),
+            })
+            .collect();
+    }
+}
+
+impl HeartbeatReport {
+    /// The contract's view of a heartbeat.
+    pub fn of(h: &HeartbeatView) -> HeartbeatReport {
+        HeartbeatReport {
+            side: h.endpoint,
+            protocol: h.protocol,
+            period_s: micros(h.period_s),
+            count: h.count,
+            answered: h.answered,
         }
     }
 }

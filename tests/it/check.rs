@@ -126,6 +126,34 @@ fn rules_hold_fail_or_cannot_be_told() {
             &["longest silence 3.07s against at most 3s"],
         ),
         case(
+            "survives a path: keepalive idle 2 s under 350 s",
+            &["--survives", "aws-nlb"],
+            &alive,
+            0,
+            &["passed"],
+        ),
+        case(
+            "exceeds a path shorter than a silence seen",
+            &["--survives", "aws-nlb,3s"],
+            &alive,
+            1,
+            &["survives: exceeded 3s: silent for 3.07s"],
+        ),
+        case(
+            "heartbeats keep flows alive: every flow survives",
+            &["--survives", "azure-lb", "--min-flows", "3"],
+            &synth("heartbeats.pcap"),
+            0,
+            &["3 flows matched"],
+        ),
+        case(
+            "nothing keeps a flow alive: at risk",
+            &["--survives", "rfc5382", "--port", "5009"],
+            &seed4,
+            1,
+            &["at risk on rfc5382 (7440s): no keepalive or heartbeat seen"],
+        ),
+        case(
             "real kernel: detection within 8 s (idle 1 + intvl 2 x 3)",
             &["--port", "5002", "--side", "server", "--max-detection", "8s"],
             &seed4,
@@ -275,6 +303,7 @@ fn bad_policies_and_no_rules_are_usage_errors() {
     let not_toml = write("b.toml", "this is not toml [");
     let empty_rule = write("c.toml", "[[rule]]\nport = 5432\n");
     let bad_duration = write("d.toml", "[[rule]]\nmax_idle = \"soon\"\n");
+    let bad_path = write("e.toml", "[[rule]]\nsurvives = [\"aws-alb\"]\n");
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         ("no rule", vec!["check", &alive], "no rule given"),
         (
@@ -296,6 +325,21 @@ fn bad_policies_and_no_rules_are_usage_errors() {
             "a bad duration",
             vec!["check", "--policy", &bad_duration, &alive],
             "not a duration",
+        ),
+        (
+            "a path timeout that names nothing",
+            vec!["check", "--policy", &bad_path, &alive],
+            "survives: path timeout \"aws-alb\": no such preset; give a preset (azure-lb 4m",
+        ),
+        (
+            "a bad --survives",
+            vec!["check", "--survives", "5x", &alive],
+            "not a duration",
+        ),
+        (
+            "a bad --path-timeout",
+            vec!["report", "--path-timeout", "aws", &alive],
+            "no such preset",
         ),
         (
             "a bad flag value",

@@ -232,7 +232,24 @@ fn report_formats_agree() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(lines[0].starts_with("a,b,vlan,prober,probes_sent"));
-    assert!(lines[0].ends_with(",partial"), "{csv}");
+    assert!(
+        lines[0].ends_with(",partial,longest_silence_s,allowed_silence_s,heartbeats,path"),
+        "{csv}"
+    );
+    // Its silences and what keeps it alive: keepalive idle 2 s, safe on
+    // every default path, as the JSON says.
+    assert_eq!(flow["silence"]["allowed_s"], 2.0);
+    let verdicts: Vec<String> = flow["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}={}", p["name"].as_str().unwrap(), p["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(verdicts.join("/"), "azure-lb=safe/aws-nlb=safe/gcp-fw=safe/rfc5382=safe");
+    assert!(
+        lines[1].ends_with(&format!(",false,2.048,2,,{}", verdicts.join("/"))),
+        "{csv}"
+    );
     assert!(
         lines[1].starts_with(
             "198.18.0.1:40000,198.18.0.2:5000,,198.18.0.1:40000,1,1,0,2.049,,,alive,2"
@@ -805,9 +822,9 @@ fn a_flow_back_after_its_record_was_lost_is_marked_partial() {
     let out = run(&[&["report", "--format", "csv"], &bounds[..], &[p]].concat());
     let csv = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
-    assert!(rows.iter().all(|r| r.split(',').count() == 20), "{csv}");
+    assert!(rows.iter().all(|r| r.split(',').count() == 24), "{csv}");
     assert!(
-        rows[5].starts_with("198.18.0.1:40000,") && rows[5].ends_with(",true"),
+        rows[5].starts_with("198.18.0.1:40000,") && rows[5].split(',').nth(19) == Some("true"),
         "{csv}"
     );
 }

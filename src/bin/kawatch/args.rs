@@ -4,7 +4,7 @@ use crate::exit::usage;
 use anyhow::{Context, Result};
 use clap::Args;
 use kawatch::capture::{CaptureError, LiveOptions, Reader};
-use kawatch::core::Limits;
+use kawatch::core::{Limits, PathTimeout};
 use kawatch::sockets::Netns;
 use kawatch::Timestamp;
 use std::path::{Path, PathBuf};
@@ -85,6 +85,9 @@ pub(crate) struct CaptureArgs {
     /// lost, and warned of.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_retired, value_parser = parse_max_retired)]
     pub(crate) max_retired: usize,
+    /// The path timeouts each flow is judged against.
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
     /// Capture files, then the BPF filter's words (`a.pcap b.pcap tcp port
     /// 5432`). Words after `--` are never options.
     #[arg(value_name = "FILE|FILTER")]
@@ -194,6 +197,59 @@ fn looks_like_a_file(w: &str) -> bool {
         || [".pcap", ".pcapng", ".cap", ".gz", ".dmp"]
             .iter()
             .any(|ext| w.ends_with(ext))
+}
+
+/// The idle timeouts of the paths a connection may cross.
+#[derive(Args, Debug, Default)]
+pub(crate) struct PathArgs {
+    /// Judge each flow against this path idle timeout: a preset (azure-lb
+    /// 4m, aws-nlb 350s, aws-nat 350s, gcp-fw 10m, gcp-nat 20m, rfc5382
+    /// 2h4m, conntrack 5d), a duration (300s, 5m), or NAME=DURATION;
+    /// repeatable or comma-separated; `defaults` stands for the default set
+    /// [default: azure-lb,aws-nlb,gcp-fw,rfc5382].
+    #[arg(long = "path-timeout", value_name = "NAME|DURATION", value_delimiter = ',', value_parser = parse_path)]
+    pub(crate) given: Vec<PathChoice>,
+}
+
+/// One `--path-timeout` value.
+#[derive(Clone, Debug)]
+pub(crate) enum PathChoice {
+    /// `defaults`: the default set.
+    Defaults,
+    /// A preset, a duration or a named duration.
+    One(PathTimeout),
+}
+
+fn parse_path(s: &str) -> Result<PathChoice, String> {
+    if s.trim().eq_ignore_ascii_case("defaults") {
+        return Ok(PathChoice::Defaults);
+    }
+    PathTimeout::parse(s)
+        .map(PathChoice::One)
+        .map_err(|e| e.to_string())
+}
+
+impl PathArgs {
+    /// The path timeouts in force, in the order given (the defaults when
+    /// none are), each once.
+    pub(crate) fn paths(&self) -> Vec<PathTimeout> {
+        if self.given.is_empty() {
+            return PathTimeout::defaults();
+        }
+        let mut out: Vec<PathTimeout> = Vec::new();
+        for choice in &self.given {
+            let more = match choice {
+                PathChoice::Defaults => PathTimeout::defaults(),
+                PathChoice::One(p) => vec![p.clone()],
+            };
+            for p in more {
+                if !out.iter().any(|q| q.name == p.name) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Which network namespace to look into.

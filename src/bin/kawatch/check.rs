@@ -67,6 +67,11 @@ pub(crate) struct CheckArgs {
     /// No flow is silent (no segment either way) longer than D.
     #[arg(long, value_name = "D", value_parser = parse_seconds)]
     max_silence: Option<f64>,
+    /// The flows survive this path idle timeout: a preset (aws-nlb,
+    /// azure-lb, gcp-fw, ...), a duration (300s) or NAME=DURATION;
+    /// repeatable or comma-separated.
+    #[arg(long, value_name = "NAME|DURATION", value_delimiter = ',', value_parser = parse_survives)]
+    survives: Vec<String>,
     /// What a value the capture cannot show counts as, in the flags' rule
     /// [default: fail] (a policy's rules say it with `unknown =`).
     #[arg(long, value_enum)]
@@ -85,6 +90,13 @@ pub(crate) struct CheckArgs {
     junit: Option<PathBuf>,
     #[command(flatten)]
     capture: CaptureArgs,
+}
+
+/// Parses --survives: a path timeout, kept as given.
+fn parse_survives(s: &str) -> Result<String, String> {
+    kawatch::core::PathTimeout::parse(s)
+        .map(|_| s.trim().to_string())
+        .map_err(|e| e.to_string())
 }
 
 impl CheckArgs {
@@ -108,6 +120,7 @@ impl CheckArgs {
             max_detection: self.max_detection,
             outcome: self.no_dead.then(|| vec![Outcome::Alive, Outcome::Probing]),
             max_silence: self.max_silence,
+            survives: (!self.survives.is_empty()).then(|| self.survives.clone()),
             min_flows: self.min_flows.unwrap_or(1),
             unknown: self.unknown.unwrap_or_default(),
         };
@@ -142,7 +155,7 @@ impl CheckArgs {
             None if policy.rules.is_empty() => {
                 return Err(usage(
                     "no rule given: add --require-keepalive, --max-idle D, --max-intvl D, \
-                     --max-probes N, --max-detection D, --no-dead or --max-silence D, or --policy FILE",
+                     --max-probes N, --max-detection D, --no-dead, --max-silence D or --survives PATH, or --policy FILE",
                 ))
             }
             None => {}
@@ -168,6 +181,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
             count: capture.count,
             since: capture.since,
             until: capture.until,
+            paths: capture.paths.paths(),
             ..RunOptions::default()
         };
         let (report, summary) = analyse(src, opts)?;

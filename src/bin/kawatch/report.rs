@@ -70,6 +70,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
             labeller,
             name_rows: several,
             continues,
+            paths: capture.paths.paths(),
         };
         match run_report(src, opts, out) {
             Ok(summary) => {

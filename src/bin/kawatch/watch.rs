@@ -2,6 +2,7 @@
 
 use crate::args::{
     parse_buffer_size, parse_max_flows, parse_max_retired, parse_snaplen, parse_speed, NetnsArgs,
+    PathArgs,
 };
 use anyhow::{bail, Result};
 use clap::Args;
@@ -21,6 +22,9 @@ pub(crate) struct WatchArgs {
     /// Live: capture, and read local sockets, in another network namespace.
     #[command(flatten)]
     netns: NetnsArgs,
+    /// The path timeouts each connection is judged against.
+    #[command(flatten)]
+    pub(crate) paths: PathArgs,
     /// Live: do not read this box's sockets from the kernel (wire view only).
     #[arg(long, conflicts_with = "read")]
     no_sockets: bool,
