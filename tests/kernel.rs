@@ -668,6 +668,38 @@ fn live_check_reads_the_local_sockets() {
         text.contains(&format!("idle {max_idle}s (the local socket's setting)")),
         "{ctx}: {text}"
     );
+    // A path whose timeout is a second above the largest idle: the sockets
+    // with keepalive on survive it by their exact settings (no probe has
+    // been sent yet in a 1-second capture), the one with it off does not.
+    let path = format!("{}s", max_idle + 1);
+    let (code, text) = check(&["--survives", &path, "-T", "json"]);
+    assert_eq!(code, Some(1), "{ctx}: {text}");
+    let json = &text[..text.rfind('}').map_or(0, |i| i + 1)];
+    let doc: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{ctx}: {e}: {text}"));
+    let findings: Vec<(String, String)> = doc["rules"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["requirement"] == "survives")
+        .map(|f| {
+            (
+                f["status"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let on = v4.iter().filter(|w| w.keepalive).count();
+    let passed: Vec<_> = findings.iter().filter(|(s, _)| s == "pass").collect();
+    let failed: Vec<_> = findings.iter().filter(|(s, _)| s == "fail").collect();
+    assert_eq!(passed.len(), on, "{ctx}: {findings:#?}");
+    assert_eq!(failed.len(), v4.len() - on, "{ctx}: {findings:#?}");
+    assert!(
+        failed
+            .iter()
+            .all(|(_, m)| m.contains("at risk on") && m.contains("no keepalive or heartbeat seen")),
+        "{ctx}: {findings:#?}"
+    );
 }
 
 /// Without ptrace rights (as nobody, in the namespace) the settings come from
