@@ -120,6 +120,25 @@ impl Analysis {
     /// The path timeouts each flow is judged against (`--path-timeout`;
     /// default [`PathTimeout::defaults`]): each flow's `path` has one
     /// verdict per timeout, in this order.
+    ///
+    /// ```
+    /// use kawatch::core::{HeartbeatProtocol, PathTimeout, PathVerdict};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let paths = [PathTimeout::parse("aws-nlb")?, PathTimeout::parse("15s")?];
+    /// let report = kawatch::Analysis::new("fixtures/synth/heartbeats.pcap")
+    ///     .paths(paths)
+    ///     .run()?;
+    /// // An HTTP/2 PING every 20 s keeps the first flow alive behind an NLB,
+    /// // but its silences are longer than 15 s.
+    /// let flow = &report.flows[0];
+    /// assert_eq!(flow.heartbeats[0].protocol, HeartbeatProtocol::Http2Ping);
+    /// assert_eq!(flow.heartbeats[0].period_s, 20.0);
+    /// assert!(flow.keepalive.is_empty());
+    /// assert_eq!(flow.path[0].verdict, PathVerdict::Safe);
+    /// assert_eq!((flow.path[1].name.as_str(), flow.path[1].verdict), ("15s", PathVerdict::Exceeded));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn paths(mut self, paths: impl IntoIterator<Item = PathTimeout>) -> Analysis {
         self.paths = paths.into_iter().collect();
         self
