@@ -305,7 +305,8 @@ impl Paths {
 /// What keeps a flow alive, shortest period first: `keepalive 60s` (a
 /// local socket's exact idle, else the likely idle from the wire),
 /// `keepalive every 45s` (the cadence of answered probes, when the capture
-/// showed no idle), `http2-ping 30s`; `None` when nothing does.
+/// showed no idle), `keepalive, idle ?` (neither showed), `http2-ping 30s`;
+/// `None` when nothing does.
 fn kept_alive_by(f: &FlowReport) -> Option<String> {
     let mut ways: Vec<(f64, String)> = Vec::new();
     if let Some(Some(s)) = &f.socket {
@@ -318,6 +319,9 @@ fn kept_alive_by(f: &FlowReport) -> Option<String> {
             ways.push((f64::from(idle), format!("keepalive {}", duration(f64::from(idle)))));
         } else if let Some(every) = p.cadence_s {
             ways.push((every, format!("keepalive every {}", duration(every))));
+        } else {
+            // Probes, but neither their idle nor their cadence showed.
+            ways.push((f64::INFINITY, format!("keepalive, idle {UNKNOWN}")));
         }
     }
     for h in &f.heartbeats {
