@@ -74,6 +74,21 @@ impl Wire {
         ack: u32,
         len: usize,
     ) {
+        self.segment_with(at, src, dst, flags, seq, ack, &vec![0x61; len]);
+    }
+
+    /// A segment carrying `payload`.
+    #[allow(clippy::too_many_arguments)]
+    fn segment_with(
+        &mut self,
+        at: f64,
+        src: Peer,
+        dst: Peer,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        payload: &[u8],
+    ) {
         let mac = |p: &Peer| [0x02, 0, 0, 0, 0, (p.port & 0xff) as u8];
         let eth = PacketBuilder::ethernet2(mac(&src), mac(&dst));
         let ip = match (src.ip, dst.ip) {
@@ -94,9 +109,8 @@ impl Wire {
         if flags & RST != 0 {
             tcp = tcp.rst();
         }
-        let payload = vec![0x61; len];
         let mut bytes = Vec::new();
-        tcp.write(&mut bytes, &payload).expect("frame");
+        tcp.write(&mut bytes, payload).expect("frame");
         self.frames.push((at, bytes));
     }
 
@@ -582,13 +596,16 @@ fn scrolled(w: u16, h: u16, keys_: &str) -> String {
 #[test]
 fn narrow_80_scrolls() {
     let start = scrolled(80, 24, "");
-    assert!(legend_line(&start).ends_with("7 more columns ▶"), "{start}");
-    // The next hidden column, LAST PROBE, comes into view; the arrow and
-    // NEXT make room for it.
+    assert!(legend_line(&start).ends_with("9 more columns ▶"), "{start}");
+    // The next hidden column, the survival mark against the path in focus,
+    // comes into view; the arrow makes room for it.
     let one = scrolled(80, 24, ">");
     assert!(title_and_header(&one).1.starts_with('◀'), "{one}");
-    assert!(legend_line(&one).contains("◀ 2 more columns · "), "{one}");
-    assert!(one.contains("LAST PROBE") && one.contains("ago"), "{one}");
+    assert!(legend_line(&one).contains("◀ 1 more column · "), "{one}");
+    assert!(
+        one.contains("AZURE-LB 240s") && one.contains("✓ safe"),
+        "{one}"
+    );
     let three = scrolled(80, 24, ">>>");
     let end = scrolled(80, 24, &">".repeat(20));
     assert!(
@@ -600,9 +617,14 @@ fn narrow_80_scrolls() {
         "nothing left on the right: {end}"
     );
     assert!(end.contains("QUIET"), "the last column in view: {end}");
-    // `<` brings back one column at a time: NEXT, then the arrow.
-    assert!(scrolled(80, 24, "><").contains("◀ 1 more column · 7 more columns ▶"));
-    assert_eq!(scrolled(80, 24, "><<"), start, "< goes back");
+    // `<` brings back one column at a time.
+    let back = scrolled(80, 24, ">>><");
+    assert!(
+        title_and_header(&back).1.starts_with('◀') && back != three,
+        "{back}"
+    );
+    assert_eq!(scrolled(80, 24, "><"), start, "< goes back");
+    assert_eq!(scrolled(80, 24, "><<"), start, "no further");
     for s in [&one, &three, &end] {
         for l in s.lines().skip(2).take(8) {
             assert!(
@@ -622,10 +644,10 @@ fn narrow_80_scrolls() {
 fn narrow_50_scrolls() {
     let one = scrolled(50, 12, ">");
     let two = scrolled(50, 12, ">>");
-    assert!(one.contains("NEXT"), "{one}");
-    assert!(two.contains("LAST PROBE"), "{two}");
+    assert!(one.contains("KEPT BY"), "{one}");
+    assert!(two.contains("AZURE-LB 240s"), "{two}");
     assert!(
-        legend_line(&two).contains("◀ 2 more columns · 6 more columns ▶"),
+        legend_line(&two).contains("◀ 2 more columns · 8 more columns ▶"),
         "{two}"
     );
     let end = scrolled(50, 12, &">".repeat(20));
@@ -1144,7 +1166,7 @@ fn local_socket_in_the_detail_view() {
     }
     v.apply(Action::FilterAccept, &snap);
     v.apply(Action::OpenDetail, &snap);
-    let term = draw(&snap, &live_status(), &mut v, 160, 40);
+    let term = draw(&snap, &live_status(), &mut v, 160, 50);
     let t = text(&term);
     for want in [
         "198.18.0.3:40100 on this box",
@@ -1376,7 +1398,7 @@ fn the_legend_explains_the_marks_on_screen() {
         // `probing 3/~9`: the count is assumed; its INTVL is known, CNT not.
         (
             "40200",
-            160,
+            220,
             &["? unknown", "~ assumed (Linux default)"],
             &[">", "≥", "-"],
         ),
@@ -1384,14 +1406,14 @@ fn the_legend_explains_the_marks_on_screen() {
         // lower bound, and nothing of its settings is known.
         (
             "51000",
-            160,
+            220,
             &["? unknown", "> at least (no data seen)"],
             &["~"],
         ),
         // Dead, every value known: nothing to explain.
-        ("40300", 160, &[], &["?", "~", ">"]),
+        ("40300", 220, &[], &["?", "~", ">"]),
         // No prober: empty cells, nothing to explain.
-        ("40500", 160, &[], &["?", "-"]),
+        ("40500", 220, &[], &["?", "-"]),
         // Only the marks of the columns shown: at 60 columns the count
         // column is hidden, the state's `~` is not.
         ("40200", 60, &["~ assumed (Linux default)"], &["? unknown"]),
