@@ -1821,3 +1821,20 @@ fn fixture_heartbeats() {
     }
     insta::assert_snapshot!("fixture_heartbeats", t);
 }
+
+/// A silence under way counts as soon as it is longer than the timeout: the
+/// HTTP/2 PINGs stopped 5 minutes ago, so on Azure's 240 s the connection
+/// would be gone, whatever its period said.
+#[test]
+fn a_silence_under_way_counts() {
+    let an = survival_scene();
+    let row = |after: f64| {
+        let snap = an.snapshot(Timestamp::from_secs_f64(T0 + 620.2 + after));
+        let mut v = view(&snap, false, 10);
+        let t = text(&draw(&snap, &replay_status("x.pcap"), &mut v, 160, 10));
+        row_of(&t, "43100").to_owned()
+    };
+    assert!(row(200.0).contains("✓ safe"), "{}", row(200.0));
+    assert!(row(300.0).contains("✗ exceeded"), "{}", row(300.0));
+    assert!(row(300.0).contains("h2 ping 30s"), "still what kept it");
+}
