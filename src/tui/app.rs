@@ -5,7 +5,7 @@
 use jiff::tz::TimeZone;
 use kawatch_core::status::{self, State};
 use kawatch_core::{Endpoint, Vlan};
-use kawatch_core::{FlowView, Snapshot};
+use kawatch_core::{FlowView, PathTimeout, Snapshot};
 use std::cmp::Ordering;
 
 /// What identifies a connection across snapshots.
@@ -123,6 +123,8 @@ pub enum Action {
     Slower,
     /// Replay again from the start of the capture.
     Restart,
+    /// The next path timeout in focus (the survival mark's).
+    CyclePath,
 }
 
 /// Where the table's columns can scroll from where they are, as the screen
@@ -227,6 +229,11 @@ pub struct ViewState {
     /// The time zone capture timestamps are shown in, each at the offset in
     /// force at its instant: the local zone, or UTC (`--utc`).
     pub zone: TimeZone,
+    /// The path timeouts a connection's survival is judged against.
+    pub paths: Vec<PathTimeout>,
+    /// The one in focus, an index into `paths`: the table's mark and the
+    /// detail view's picture are against it.
+    pub path: usize,
     /// Visible rows, sorted and filtered (from [`ViewState::sync`]).
     pub rows: Vec<RowRef>,
     /// Connections per state rank, before filtering.
@@ -240,7 +247,8 @@ impl Default for ViewState {
 }
 
 impl ViewState {
-    /// A fresh view: sorted by state, nothing selected, times in UTC.
+    /// A fresh view: sorted by state, nothing selected, times in UTC, the
+    /// default path timeouts ([`PathTimeout::defaults`]), the first in focus.
     pub fn new(color: bool) -> ViewState {
         ViewState {
             sort: SortKey::State,
@@ -265,9 +273,16 @@ impl ViewState {
             quit: false,
             color,
             zone: TimeZone::UTC,
+            paths: PathTimeout::defaults(),
+            path: 0,
             rows: Vec::new(),
             counts: [0; State::RANKS],
         }
+    }
+
+    /// The path timeout in focus; `None` when there are none.
+    pub fn focused_path(&self) -> Option<&PathTimeout> {
+        self.paths.get(self.path).or(self.paths.first())
     }
 
     /// Sets how many table rows fit, keeping the selection in view.
@@ -449,6 +464,7 @@ impl ViewState {
                     .map_or(self.hscroll.saturating_add(1), |c| c.next);
             }
             Action::ColumnsLeft => self.hscroll = self.hscroll.saturating_sub(1),
+            Action::CyclePath => self.path = (self.path + 1) % self.paths.len().max(1),
             // Asked of the capture side (`apply`); here, a live capture's.
             Action::TogglePause | Action::Faster | Action::Slower | Action::Restart => {}
         }

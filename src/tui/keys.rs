@@ -30,6 +30,8 @@ pub enum Needs {
     /// Columns hidden on a narrow screen (the key works anyway; only its
     /// hint waits for them).
     HiddenColumns,
+    /// More than one path timeout to choose from.
+    SeveralPaths,
 }
 
 /// Keys documented together: one line of the help, and a hint on the keys
@@ -158,6 +160,14 @@ pub const KEYS: &[Keys] = &[
         bind: &[(KeyCode::Char('a'), Action::ToggleKeepaliveOnly)],
     },
     Keys {
+        name: "t",
+        help: Some("the next path timeout: the one the survival marks are against"),
+        hint: Some(("t", "path", 5)),
+        on: On::Both,
+        needs: Needs::SeveralPaths,
+        bind: &[(KeyCode::Char('t'), Action::CyclePath)],
+    },
+    Keys {
         name: "< >",
         help: Some("narrow screen: shift hidden columns into view, and back"),
         hint: Some(("< >", "columns", 1)),
@@ -229,6 +239,7 @@ impl Keys {
                 Needs::Replay => !view.live,
                 Needs::Restartable => !view.live && view.restartable,
                 Needs::HiddenColumns => hidden_columns,
+                Needs::SeveralPaths => view.paths.len() > 1,
             }
     }
 }

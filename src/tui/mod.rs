@@ -56,6 +56,9 @@ pub struct Options {
     pub zone: TimeZone,
     /// Live: read this box's sockets from the kernel beside the capture.
     pub local_sockets: bool,
+    /// The path timeouts each connection's survival is judged against; the
+    /// first is in focus, and a key cycles through them. None: no mark.
+    pub paths: Vec<kawatch_core::PathTimeout>,
 }
 
 /// Whether colour is allowed: `NO_COLOR` (<https://no-color.org>) unset or empty.
@@ -145,6 +148,7 @@ where
     let mut snap = empty_snapshot();
     let mut view = ViewState::new(opts.color);
     view.zone = opts.zone.clone();
+    view.paths = opts.paths.clone();
     view.live = status.live;
     view.speed = status.speed;
     view.restartable = status.restartable;

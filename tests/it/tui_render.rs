@@ -74,6 +74,21 @@ impl Wire {
         ack: u32,
         len: usize,
     ) {
+        self.segment_with(at, src, dst, flags, seq, ack, &vec![0x61; len]);
+    }
+
+    /// A segment carrying `payload`.
+    #[allow(clippy::too_many_arguments)]
+    fn segment_with(
+        &mut self,
+        at: f64,
+        src: Peer,
+        dst: Peer,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        payload: &[u8],
+    ) {
         let mac = |p: &Peer| [0x02, 0, 0, 0, 0, (p.port & 0xff) as u8];
         let eth = PacketBuilder::ethernet2(mac(&src), mac(&dst));
         let ip = match (src.ip, dst.ip) {
@@ -94,9 +109,8 @@ impl Wire {
         if flags & RST != 0 {
             tcp = tcp.rst();
         }
-        let payload = vec![0x61; len];
         let mut bytes = Vec::new();
-        tcp.write(&mut bytes, &payload).expect("frame");
+        tcp.write(&mut bytes, payload).expect("frame");
         self.frames.push((at, bytes));
     }
 
@@ -165,6 +179,16 @@ impl<'w> Conn<'w> {
         self.nxt[side] += len as u32;
         let seq = self.nxt[1 - side];
         self.send(at + 0.0003, 1 - side, ACK, seq, 0)
+    }
+
+    /// `payload` from `side`, not acknowledged (an application's own bytes:
+    /// a heartbeat, its answer).
+    fn bytes(&mut self, at: f64, side: usize, payload: &[u8]) -> &mut Self {
+        let (src, dst) = (self.ends[side], self.ends[1 - side]);
+        let (seq, ack) = (self.nxt[side], self.nxt[1 - side]);
+        self.w.segment_with(at, src, dst, ACK, seq, ack, payload);
+        self.nxt[side] += payload.len() as u32;
+        self
     }
 
     /// A keepalive probe from `side`: seq = snd_nxt - 1, no data.
@@ -582,13 +606,16 @@ fn scrolled(w: u16, h: u16, keys_: &str) -> String {
 #[test]
 fn narrow_80_scrolls() {
     let start = scrolled(80, 24, "");
-    assert!(legend_line(&start).ends_with("7 more columns ▶"), "{start}");
-    // The next hidden column, LAST PROBE, comes into view; the arrow and
-    // NEXT make room for it.
+    assert!(legend_line(&start).ends_with("9 more columns ▶"), "{start}");
+    // The next hidden column, the survival mark against the path in focus,
+    // comes into view; the arrow makes room for it.
     let one = scrolled(80, 24, ">");
     assert!(title_and_header(&one).1.starts_with('◀'), "{one}");
-    assert!(legend_line(&one).contains("◀ 2 more columns · "), "{one}");
-    assert!(one.contains("LAST PROBE") && one.contains("ago"), "{one}");
+    assert!(legend_line(&one).contains("◀ 1 more column · "), "{one}");
+    assert!(
+        one.contains("AZURE-LB 240s") && one.contains("✓ safe"),
+        "{one}"
+    );
     let three = scrolled(80, 24, ">>>");
     let end = scrolled(80, 24, &">".repeat(20));
     assert!(
@@ -600,9 +627,14 @@ fn narrow_80_scrolls() {
         "nothing left on the right: {end}"
     );
     assert!(end.contains("QUIET"), "the last column in view: {end}");
-    // `<` brings back one column at a time: NEXT, then the arrow.
-    assert!(scrolled(80, 24, "><").contains("◀ 1 more column · 7 more columns ▶"));
-    assert_eq!(scrolled(80, 24, "><<"), start, "< goes back");
+    // `<` brings back one column at a time.
+    let back = scrolled(80, 24, ">>><");
+    assert!(
+        title_and_header(&back).1.starts_with('◀') && back != three,
+        "{back}"
+    );
+    assert_eq!(scrolled(80, 24, "><"), start, "< goes back");
+    assert_eq!(scrolled(80, 24, "><<"), start, "no further");
     for s in [&one, &three, &end] {
         for l in s.lines().skip(2).take(8) {
             assert!(
@@ -622,10 +654,10 @@ fn narrow_80_scrolls() {
 fn narrow_50_scrolls() {
     let one = scrolled(50, 12, ">");
     let two = scrolled(50, 12, ">>");
-    assert!(one.contains("NEXT"), "{one}");
-    assert!(two.contains("LAST PROBE"), "{two}");
+    assert!(one.contains("KEPT BY"), "{one}");
+    assert!(two.contains("AZURE-LB 240s"), "{two}");
     assert!(
-        legend_line(&two).contains("◀ 2 more columns · 6 more columns ▶"),
+        legend_line(&two).contains("◀ 2 more columns · 8 more columns ▶"),
         "{two}"
     );
     let end = scrolled(50, 12, &">".repeat(20));
@@ -1144,7 +1176,7 @@ fn local_socket_in_the_detail_view() {
     }
     v.apply(Action::FilterAccept, &snap);
     v.apply(Action::OpenDetail, &snap);
-    let term = draw(&snap, &live_status(), &mut v, 160, 40);
+    let term = draw(&snap, &live_status(), &mut v, 160, 50);
     let t = text(&term);
     for want in [
         "198.18.0.3:40100 on this box",
@@ -1376,7 +1408,7 @@ fn the_legend_explains_the_marks_on_screen() {
         // `probing 3/~9`: the count is assumed; its INTVL is known, CNT not.
         (
             "40200",
-            160,
+            220,
             &["? unknown", "~ assumed (Linux default)"],
             &[">", "≥", "-"],
         ),
@@ -1384,14 +1416,14 @@ fn the_legend_explains_the_marks_on_screen() {
         // lower bound, and nothing of its settings is known.
         (
             "51000",
-            160,
+            220,
             &["? unknown", "> at least (no data seen)"],
             &["~"],
         ),
         // Dead, every value known: nothing to explain.
-        ("40300", 160, &[], &["?", "~", ">"]),
+        ("40300", 220, &[], &["?", "~", ">"]),
         // No prober: empty cells, nothing to explain.
-        ("40500", 160, &[], &["?", "-"]),
+        ("40500", 220, &[], &["?", "-"]),
         // Only the marks of the columns shown: at 60 columns the count
         // column is hidden, the state's `~` is not.
         ("40200", 60, &["~ assumed (Linux default)"], &["? unknown"]),
@@ -1450,4 +1482,359 @@ fn row_of<'a>(screen: &'a str, needle: &str) -> &'a str {
         .lines()
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no row with {needle}:\n{screen}"))
+}
+
+// ---------------------------------------------------------------------------
+// What keeps each connection alive, and will it survive its path (issue 13)
+// ---------------------------------------------------------------------------
+
+/// An HTTP/2 PING frame (gRPC's keepalive), or its ACK.
+fn h2_ping(ack: bool) -> Vec<u8> {
+    let mut p = vec![0, 0, 8, 6, u8::from(ack), 0, 0, 0, 0];
+    p.extend_from_slice(b"kawatch!");
+    p
+}
+
+/// Four connections, one per answer to "what keeps it alive": TCP keepalive
+/// every 60 s; an HTTP/2 PING every 30 s; TCP keepalive every 300 s (under
+/// AWS's 350 s, over Azure's 240 s: it once went 300 s quiet); nothing
+/// (it once went 400 s quiet).
+fn survival_scene() -> Analyzer {
+    let mut w = Wire::default();
+    let mut c = Conn::new(
+        &mut w,
+        v4([198, 18, 5, 1], 43000),
+        v4([198, 18, 5, 2], 5432),
+    );
+    c.handshake(380.0).data(380.1, A, 200).data(380.2, B, 900);
+    for k in 1..=4 {
+        c.answered(380.2 + 60.03 * f64::from(k), A);
+    }
+    let mut c = Conn::new(
+        &mut w,
+        v4([198, 18, 5, 3], 43100),
+        v4([198, 18, 5, 4], 50051),
+    );
+    c.handshake(470.0).data(470.1, A, 300).data(470.2, B, 400);
+    for k in 1..=5 {
+        let at = 470.2 + 30.0 * f64::from(k);
+        c.bytes(at, A, &h2_ping(false))
+            .bytes(at + 0.0003, B, &h2_ping(true));
+        let seq = c.nxt[A];
+        c.send(at + 0.04, A, ACK, seq, 0);
+    }
+    Conn::new(&mut w, v4([198, 18, 5, 5], 43200), v4([198, 18, 5, 6], 443))
+        .handshake(0.0)
+        .data(0.1, A, 100)
+        .answered(300.15, A)
+        .answered(600.2, A);
+    Conn::new(
+        &mut w,
+        v4([198, 18, 5, 7], 43300),
+        v4([198, 18, 5, 8], 6379),
+    )
+    .handshake(100.0)
+    .data(100.1, A, 50)
+    .data(500.1, A, 50)
+    .data(510.0, B, 50);
+    w.analyzer()
+}
+
+/// The survival scene's clock.
+fn survival_now() -> Timestamp {
+    Timestamp::from_secs_f64(T0 + 640.0)
+}
+
+/// The survival scene's table, `keys_` pressed, at `w` x `h`.
+fn survival_screen(color: bool, keys_: &str, w: u16, h: u16) -> Terminal<TestBackend> {
+    let snap = survival_scene().snapshot(survival_now());
+    let mut v = view(&snap, color, 10);
+    for c in keys_.chars() {
+        press(&mut v, &snap, &[ch(c)]);
+    }
+    draw(&snap, &replay_status("survival.pcap"), &mut v, w, h)
+}
+
+#[test]
+fn what_keeps_each_connection_and_whether_it_survives() {
+    let t = text(&survival_screen(true, "", 160, 10));
+    let header = title_and_header(&t).1;
+    assert!(header.contains("STATE  KEPT BY "), "{t}");
+    assert!(header.contains("  AZURE-LB 240s"), "{t}");
+    let cases = [
+        ("198.18.5.1:43000", "ka 60s", "✓ safe"),
+        ("198.18.5.3:43100", "h2 ping 30s", "✓ safe"),
+        ("198.18.5.5:43200", "ka 300s", "✗ exceeded"),
+        ("198.18.5.7:43300", "nothing", "✗ exceeded"),
+    ];
+    for (who, kept, mark) in cases {
+        let row = row_of(&t, who);
+        assert!(row.contains(&format!("{kept:<11}  {mark}")), "{who}: {row}");
+    }
+    insta::assert_snapshot!("survival", t);
+}
+
+/// The screen's marks are the core's verdicts (no silence under way is
+/// longer than a timeout in these scenes), path by path.
+#[test]
+fn the_marks_are_the_core_s_verdicts() {
+    for (snap, filter) in [
+        (survival_scene().snapshot(survival_now()), "198.18.5."),
+        (scene().snapshot(now()), ""),
+    ] {
+        let mut v = view(&snap, false, 30);
+        for (i, path) in kawatch::core::PathTimeout::defaults().iter().enumerate() {
+            v.path = i;
+            let t = text(&draw(&snap, &replay_status("x.pcap"), &mut v, 230, 24));
+            for f in snap
+                .flows
+                .iter()
+                .filter(|f| f.a.to_string().contains(filter))
+            {
+                let want = match kawatch::core::verdict(f, path) {
+                    kawatch::core::PathVerdict::Safe => "✓ safe",
+                    kawatch::core::PathVerdict::AtRisk => "! at risk",
+                    kawatch::core::PathVerdict::Exceeded => "✗ exceeded",
+                };
+                let row = row_of(&t, &format!("{} ", f.a));
+                assert!(
+                    row.contains(want),
+                    "{} on {}: {want}: {row}",
+                    f.a,
+                    path.name
+                );
+            }
+        }
+    }
+}
+
+/// `t` cycles the path in focus: the header names it, the marks follow it,
+/// and after the last comes the first again.
+#[test]
+fn cycling_the_path_changes_the_mark() {
+    let screens: Vec<String> = ["", "t", "tt", "ttt", "tttt"]
+        .iter()
+        .map(|k| text(&survival_screen(false, k, 160, 10)))
+        .collect();
+    let want = [
+        ("AZURE-LB 240s", "✗ exceeded", "✗ exceeded"),
+        ("AWS-NLB 350s", "✓ safe", "✗ exceeded"),
+        ("GCP-FW 600s", "✓ safe", "! at risk"),
+        ("RFC5382 2h4m", "✓ safe", "! at risk"),
+        ("AZURE-LB 240s", "✗ exceeded", "✗ exceeded"),
+    ];
+    for (t, (head, ka300, nothing)) in screens.iter().zip(want) {
+        assert!(title_and_header(t).1.contains(head), "{head}: {t}");
+        assert!(row_of(t, "43200").contains(ka300), "{head}: {t}");
+        assert!(row_of(t, "43300").contains(nothing), "{head}: {t}");
+        assert!(row_of(t, "43000").contains("✓ safe"), "{head}: {t}");
+    }
+    assert!(screens[0].contains("t path"), "the keys line hints it");
+    assert_eq!(screens[0], screens[4]);
+    // The key is in the help, from the key table.
+    let help = text(&survival_screen(false, "?", 160, 40));
+    assert!(help.contains("the next path timeout"), "{help}");
+
+    // One path: nothing to cycle, no hint; no path: no mark.
+    let snap = survival_scene().snapshot(survival_now());
+    let mut one = view(&snap, false, 10);
+    one.paths = vec!["corp-fw=30m".parse().expect("a path")];
+    assert_eq!(press(&mut one, &snap, &[ch('t')]), [None]);
+    let t = text(&draw(&snap, &replay_status("x.pcap"), &mut one, 160, 10));
+    assert!(title_and_header(&t).1.contains("CORP-FW 30m"), "{t}");
+    assert!(!t.contains("t path"), "{t}");
+    let mut none = view(&snap, false, 10);
+    none.paths.clear();
+    let t = text(&draw(&snap, &replay_status("x.pcap"), &mut none, 160, 10));
+    assert!(!t.contains("safe") && !t.contains("exceeded"), "{t}");
+    assert!(row_of(&t, "43100").contains("h2 ping 30s"), "{t}");
+}
+
+/// Without colour the marks say it in symbols and words; with colour, safe
+/// is green and exceeded red.
+#[test]
+fn survival_without_colour() {
+    let plain = survival_screen(false, "", 160, 10);
+    let coloured = survival_screen(true, "", 160, 10);
+    assert!(no_colour_anywhere(&plain), "NO_COLOR: no colour at all");
+    assert_eq!(text(&plain), text(&coloured), "the same words");
+    let styled = styles(&coloured);
+    assert!(styled.contains("Green Reset NONE '✓ safe'"), "{styled}");
+    assert!(styled.contains("Red Reset BOLD '✗ exceeded'"), "{styled}");
+    insta::assert_snapshot!("survival_no_color_styles", styles(&plain));
+}
+
+/// Narrow: what keeps a connection comes first after the state, then the
+/// mark; at 50 columns `>` brings them into view one by one.
+#[test]
+fn survival_narrow() {
+    let at_80 = text(&survival_screen(false, "", 80, 10));
+    assert!(title_and_header(&at_80).1.contains("KEPT BY"), "{at_80}");
+    let at_50 = text(&survival_screen(false, "", 50, 10));
+    assert!(!at_50.contains("KEPT BY"), "{at_50}");
+    let snap = survival_scene().snapshot(survival_now());
+    let area = ratatui::layout::Rect::new(0, 0, 50, 10);
+    let mut v = view(&snap, false, 10);
+    let mut shots = Vec::new();
+    for _ in 0..2 {
+        v.set_columns(render::column_steps(area, &snap, &live_status(), &v));
+        press(&mut v, &snap, &[ch('>')]);
+        shots.push(text(&draw(&snap, &live_status(), &mut v, 50, 10)));
+    }
+    assert!(
+        title_and_header(&shots[0]).1.contains("KEPT BY"),
+        "{}",
+        shots[0]
+    );
+    assert!(
+        title_and_header(&shots[1]).1.contains("AZURE-LB 240s"),
+        "{}",
+        shots[1]
+    );
+    insta::assert_snapshot!("survival_narrow_80", at_80);
+    insta::assert_snapshot!("survival_narrow_50", at_50);
+    insta::assert_snapshot!("survival_narrow_50_scrolled_1", shots[0]);
+    insta::assert_snapshot!("survival_narrow_50_scrolled_2", shots[1]);
+}
+
+/// The detail view of the row `port` is on, after `keys_`.
+fn survival_detail(port: &str, keys_: &str) -> String {
+    let snap = survival_scene().snapshot(survival_now());
+    let mut v = view(&snap, false, 10);
+    for c in port.chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    v.apply(Action::OpenDetail, &snap);
+    for c in keys_.chars() {
+        press(&mut v, &snap, &[ch(c)]);
+    }
+    text(&draw(
+        &snap,
+        &replay_status("survival.pcap"),
+        &mut v,
+        110,
+        40,
+    ))
+}
+
+/// The detail view pictures the longest silence against the path's
+/// timeout, and the heartbeat's beats beside the keepalive's probes.
+#[test]
+fn survival_in_the_detail_view() {
+    let ka = survival_detail("43000", "");
+    for want in [
+        "Kept by     TCP keepalive, likely idle 60s",
+        "✓ safe on azure-lb (240s): ka 60s keeps silences below it",
+        "█ longest silence 60s  ┆ allowed 60s  ┃ azure-lb 240s",
+        "ka →",
+    ] {
+        assert!(ka.contains(want), "{want:?}:\n{ka}");
+    }
+    let h2 = survival_detail("43100", "");
+    for want in [
+        "http2-ping heartbeat every 30s",
+        "h2 ping →",
+        "♥ 198.18.5.3:43100 beats to 198.18.5.4:50051",
+        "http2-ping every 30.00s · 5 beats, 5 answered",
+    ] {
+        assert!(h2.contains(want), "{want:?}:\n{h2}");
+    }
+    // Five beats, 30 s apart, in the last 240 s: five ticks on its row.
+    let beats = row_of(&h2, "h2 ping →").matches('│').count();
+    assert_eq!(beats, 5, "{h2}");
+    let gone = survival_detail("43300", "");
+    for want in [
+        "nothing seen: no keepalive probe, no heartbeat",
+        "✗ exceeded on azure-lb (240s): a silence of 400s was longer",
+        "┆ allowed: nothing keeps it short",
+    ] {
+        assert!(gone.contains(want), "{want:?}:\n{gone}");
+    }
+    // `t` works in the detail view too: the picture moves to AWS's 350 s.
+    let aws = survival_detail("43200", "t");
+    assert!(aws.contains("✓ safe on aws-nlb (350s)"), "{aws}");
+    assert!(aws.contains("[aws-nlb 350s] ✓"), "{aws}");
+    insta::assert_snapshot!("survival_detail_keepalive", ka);
+    insta::assert_snapshot!("survival_detail_h2", h2);
+    insta::assert_snapshot!("survival_detail_exceeded", gone);
+}
+
+/// Live, a socket's exact idle (read from it) counts: 120 s keeps the quiet
+/// connection under Google's 600 s; an idle inferred from the kernel's
+/// timer is shown (≈) but does not count.
+#[test]
+fn the_socket_s_exact_idle_counts_live() {
+    use kawatch::core::{KeepaliveSettings, SettingsFrom, TimerKind};
+    let with = |from| {
+        let k = KeepaliveSettings {
+            on: Some(true),
+            idle_s: Some(120),
+            intvl_s: None,
+            probes: None,
+            user_timeout_ms: None,
+            from: Some(from),
+        };
+        let s = socket(
+            v4([198, 18, 5, 7], 43300),
+            v4([198, 18, 5, 8], 6379),
+            k,
+            (TimerKind::Keepalive, 1_000, 0),
+            None,
+        );
+        let snap = kawatch::core::with_sockets(survival_scene().snapshot(survival_now()), vec![s]);
+        let mut v = view(&snap, false, 10);
+        v.path = 2; // gcp-fw 600 s
+        text(&draw(&snap, &live_status(), &mut v, 200, 10))
+    };
+    let exact = with(SettingsFrom::Socket);
+    let row = row_of(&exact, "43300");
+    assert!(
+        row.contains("ka 120s ") && row.contains("✓ safe"),
+        "{exact}"
+    );
+    let timer = with(SettingsFrom::Timer);
+    let row = row_of(&timer, "43300");
+    assert!(
+        row.contains("ka ≈120s ") && row.contains("! at risk"),
+        "{timer}"
+    );
+}
+
+/// The heartbeats capture (`kawatch_synth::cases::heartbeats`): gRPC's
+/// HTTP/2 PING, MQTT's PINGREQ, a server's WebSocket ping.
+#[test]
+fn fixture_heartbeats() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth/heartbeats.pcap");
+    let mut src = Source::open_file(&path, None).expect("fixture opens");
+    let mut an = Analyzer::new(src.link_type());
+    while let Next::Frame(f) = src.next_frame().expect("fixture reads") {
+        an.ingest_frame(f.ts, f.data);
+    }
+    let end = an.time_range().1.expect("frames");
+    let snap = an.snapshot(end);
+    let mut v = view(&snap, false, 20);
+    let mut status = replay_status("fixtures/synth/heartbeats.pcap");
+    status.finished = true;
+    let t = text(&draw(&snap, &status, &mut v, 160, 9));
+    for want in ["h2 ping 20s", "mqtt ping 60s", "ws ping 25s"] {
+        assert!(t.contains(want), "{want}:\n{t}");
+    }
+    insta::assert_snapshot!("fixture_heartbeats", t);
+}
+
+/// A silence under way counts as soon as it is longer than the timeout: the
+/// HTTP/2 PINGs stopped 5 minutes ago, so on Azure's 240 s the connection
+/// would be gone, whatever its period said.
+#[test]
+fn a_silence_under_way_counts() {
+    let an = survival_scene();
+    let row = |after: f64| {
+        let snap = an.snapshot(Timestamp::from_secs_f64(T0 + 620.2 + after));
+        let mut v = view(&snap, false, 10);
+        let t = text(&draw(&snap, &replay_status("x.pcap"), &mut v, 160, 10));
+        row_of(&t, "43100").to_owned()
+    };
+    assert!(row(200.0).contains("✓ safe"), "{}", row(200.0));
+    assert!(row(300.0).contains("✗ exceeded"), "{}", row(300.0));
+    assert!(row(300.0).contains("h2 ping 30s"), "still what kept it");
 }

@@ -188,6 +188,7 @@ fn opts(speed: Option<f64>) -> Options {
         limits: Limits::default(),
         zone: jiff::tz::TimeZone::UTC,
         local_sockets: false,
+        paths: kawatch::core::PathTimeout::defaults(),
     }
 }
 
@@ -387,7 +388,7 @@ fn detail_opens_scrolls_moves_and_closes() {
         &mut s,
     );
     let detail = s.shot("detail");
-    assert!(detail.contains("Outcome   dead"), "{detail}");
+    assert!(detail.contains("Kept by     TCP keepalive"), "{detail}");
     let scrolled = s.shot("scrolled");
     assert_ne!(scrolled, detail);
     let lines = |t: &str| t.lines().skip(1).take(3).collect::<Vec<_>>().join("\n");

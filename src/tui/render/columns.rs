@@ -4,14 +4,16 @@
 //! cell is made. The table, the fitting and the legend all read this list;
 //! adding a column is adding an entry.
 
+use super::survival;
 use crate::tui::fmt::{self, coarse, count_or_unknown, precise_or_unknown};
 use crate::tui::render::Theme;
 use kawatch_core::status::{self, State};
-use kawatch_core::Outcome;
 use kawatch_core::Timestamp;
 use kawatch_core::{FlowView, LocalSocket, ProberView, SettingsFrom, SocketIndex, TimerKind};
+use kawatch_core::{Outcome, PathTimeout};
 use ratatui::layout::Alignment;
 use ratatui::style::Style;
+use std::borrow::Cow;
 
 /// One cell: text and style.
 pub(crate) type Cell = (String, Style);
@@ -31,30 +33,40 @@ pub(crate) struct Row<'a> {
     pub(crate) socket: Option<&'a LocalSocket>,
     /// The replay reached the end of its capture: nothing counts down.
     pub(crate) ended: bool,
+    /// The path timeout in focus, if any.
+    pub(crate) path: Option<&'a PathTimeout>,
     /// Styles.
     pub(crate) theme: Theme,
 }
 
+/// A connection's socket on this box, as the kernel reports it: the
+/// probing side's when it is local, else either local side's.
+pub(crate) fn socket_for<'a>(flow: &FlowView, local: &SocketIndex<'a>) -> Option<&'a LocalSocket> {
+    status::primary(flow)
+        .map(|i| &flow.probers[i])
+        .and_then(|p| local.socket_at(p.endpoint, p.peer))
+        .or_else(|| local.socket_of(flow))
+}
+
 impl<'a> Row<'a> {
-    /// The row of `flow` in state `state` at `now`, with the local sockets.
+    /// The row of `flow` in state `state` at `now`, with the local sockets,
+    /// judged against the path timeout `path`.
     pub(crate) fn new(
         flow: &'a FlowView,
         state: State,
         now: Timestamp,
         local: &SocketIndex<'a>,
+        path: Option<&'a PathTimeout>,
         theme: Theme,
     ) -> Row<'a> {
-        let prober = status::primary(flow).map(|i| &flow.probers[i]);
-        let socket = prober
-            .and_then(|p| local.socket_at(p.endpoint, p.peer))
-            .or_else(|| local.socket_of(flow));
         Row {
             flow,
             state,
             now,
-            prober,
-            socket,
+            prober: status::primary(flow).map(|i| &flow.probers[i]),
+            socket: socket_for(flow, local),
             ended: false,
+            path,
             theme,
         }
     }
@@ -82,8 +94,10 @@ pub(crate) enum Priority {
 
 /// A column of the table.
 pub(crate) struct Column {
-    /// Header text; empty for none.
+    /// Header text; empty for none. Its name in the help and the tests.
     pub(crate) header: &'static str,
+    /// The header on screen when it names the path in focus instead.
+    pub(crate) heading: Option<fn(&PathTimeout) -> String>,
     /// How text sits in the column.
     pub(crate) align: Alignment,
     /// Whether it stays on a narrow terminal.
@@ -95,12 +109,23 @@ pub(crate) struct Column {
     pub(crate) cell: fn(&Row) -> Cell,
 }
 
+impl Column {
+    /// The header on screen, with `path` in focus.
+    pub(crate) fn title(&self, path: Option<&PathTimeout>) -> Cow<'static, str> {
+        match (self.heading, path) {
+            (Some(h), Some(p)) => Cow::Owned(h(p)),
+            _ => Cow::Borrowed(self.header),
+        }
+    }
+}
+
 const OBSERVED: &str = "observed keepalive idle, interval, probe count";
 
 /// The table's columns, in display order.
 pub(crate) const COLUMNS: &[Column] = &[
     Column {
         header: "ENDPOINT A",
+        heading: None,
         align: Alignment::Left,
         priority: Priority::Shrinks,
         help: None,
@@ -108,6 +133,7 @@ pub(crate) const COLUMNS: &[Column] = &[
     },
     Column {
         header: "",
+        heading: None,
         align: Alignment::Left,
         priority: Priority::Rank(1),
         help: Some((
@@ -118,6 +144,7 @@ pub(crate) const COLUMNS: &[Column] = &[
     },
     Column {
         header: "ENDPOINT B",
+        heading: None,
         align: Alignment::Left,
         priority: Priority::Shrinks,
         help: None,
@@ -125,6 +152,7 @@ pub(crate) const COLUMNS: &[Column] = &[
     },
     Column {
         header: "VLAN",
+        heading: None,
         align: Alignment::Left,
         priority: Priority::RankIfUsed(2),
         help: None,
@@ -132,15 +160,62 @@ pub(crate) const COLUMNS: &[Column] = &[
     },
     Column {
         header: "STATE",
+        heading: None,
         align: Alignment::Left,
         priority: Priority::Always,
         help: None,
         cell: |r| (r.state.word(), r.theme.state(r.state)),
     },
     Column {
+        header: "KEPT BY",
+        heading: None,
+        align: Alignment::Left,
+        priority: Priority::Rank(3),
+        help: Some((
+            "KEPT BY",
+            "what keeps silences short: ka = keepalive idle, or a heartbeat",
+        )),
+        cell: |r| match survival::keeper(r.flow, r.socket) {
+            Some(k) => plain(k.text()),
+            None => plain("nothing".into()),
+        },
+    },
+    Column {
+        header: "PATH",
+        heading: Some(survival::heading),
+        align: Alignment::Left,
+        priority: Priority::RankIfUsed(4),
+        help: Some((
+            "PATH",
+            "against the path timeout in focus: ✓ safe, ! at risk, ✗ exceeded",
+        )),
+        cell: |r| match r.path {
+            Some(p) => {
+                let v = survival::verdict(r.flow, r.state, r.now, r.socket, p);
+                // A connection no longer open: what it survived, dimmed.
+                let over = matches!(
+                    r.state,
+                    State::Dead
+                        | State::Reset { .. }
+                        | State::Closed
+                        | State::Closing
+                        | State::Opening
+                );
+                let style = if over {
+                    r.theme.dim()
+                } else {
+                    r.theme.verdict(v)
+                };
+                (survival::mark(v).into(), style)
+            }
+            None => plain(String::new()),
+        },
+    },
+    Column {
         header: "QUIET",
+        heading: None,
         align: Alignment::Right,
-        priority: Priority::Rank(12),
+        priority: Priority::Rank(14),
         help: Some(("QUIET", "time since data was last seen")),
         cell: |r| {
             let (act, lower) = status::last_activity(r.flow);
@@ -150,36 +225,41 @@ pub(crate) const COLUMNS: &[Column] = &[
     },
     Column {
         header: "IDLE",
+        heading: None,
         align: Alignment::Right,
-        priority: Priority::Rank(9),
+        priority: Priority::Rank(11),
         help: Some(("IDLE", OBSERVED)),
         cell: |r| dim_unknown(r, per_prober(r, |p| precise_or_unknown(p.idle_s))),
     },
     Column {
         header: "INTVL",
+        heading: None,
         align: Alignment::Right,
-        priority: Priority::Rank(10),
+        priority: Priority::Rank(12),
         help: Some(("INTVL", OBSERVED)),
         cell: |r| dim_unknown(r, per_prober(r, |p| precise_or_unknown(p.intvl_s))),
     },
     Column {
         header: "CNT",
+        heading: None,
         align: Alignment::Right,
-        priority: Priority::Rank(11),
+        priority: Priority::Rank(13),
         help: Some(("CNT", OBSERVED)),
         cell: |r| dim_unknown(r, per_prober(r, |p| count_or_unknown(p.probes))),
     },
     Column {
         header: "LIKELY idle/intvl/cnt",
+        heading: None,
         align: Alignment::Left,
-        priority: Priority::Rank(6),
+        priority: Priority::Rank(8),
         help: Some(("LIKELY", "whole-second settings: TCP_KEEPIDLE/INTVL/CNT")),
         cell: |r| plain(per_prober(r, fmt::settings_with_os)),
     },
     Column {
         header: "KEEPALIVE",
+        heading: None,
         align: Alignment::Left,
-        priority: Priority::RankIfUsed(4),
+        priority: Priority::RankIfUsed(6),
         help: Some((
             "KEEPALIVE",
             "local socket's idle/intvl/cnt: = read from it, ≈ from its timer",
@@ -191,8 +271,9 @@ pub(crate) const COLUMNS: &[Column] = &[
     },
     Column {
         header: "PROCESS",
+        heading: None,
         align: Alignment::Left,
-        priority: Priority::RankIfUsed(7),
+        priority: Priority::RankIfUsed(9),
         help: Some((
             "PROCESS",
             "the process on this box holding the socket [pid]",
@@ -207,8 +288,9 @@ pub(crate) const COLUMNS: &[Column] = &[
     },
     Column {
         header: "ANS/SENT",
+        heading: None,
         align: Alignment::Right,
-        priority: Priority::Rank(8),
+        priority: Priority::Rank(10),
         help: None,
         cell: |r| {
             plain(per_prober(r, |p| {
@@ -218,8 +300,9 @@ pub(crate) const COLUMNS: &[Column] = &[
     },
     Column {
         header: "LAST PROBE",
+        heading: None,
         align: Alignment::Right,
-        priority: Priority::Rank(5),
+        priority: Priority::Rank(7),
         help: None,
         cell: |r| {
             plain(per_prober(r, |p| {
@@ -232,8 +315,9 @@ pub(crate) const COLUMNS: &[Column] = &[
     },
     Column {
         header: "NEXT",
+        heading: None,
         align: Alignment::Left,
-        priority: Priority::Rank(3),
+        priority: Priority::Rank(5),
         help: Some((
             "NEXT",
             "next probe or give-up (this box's sockets: by the kernel's timer)",
@@ -485,6 +569,8 @@ mod tests {
             names,
             [
                 "→  ←  ⇄",
+                "KEPT BY",
+                "PATH",
                 "QUIET",
                 "IDLE INTVL CNT",
                 "LIKELY",

@@ -1,14 +1,14 @@
 //! The detail view of one connection: its state explained, and each probing
 //! side's timing, likely settings, what comes next and its probe timeline.
 
-use super::columns::arrow;
-use super::{areas, Theme};
+use super::columns::{arrow, socket_for};
+use super::{areas, survival, Theme};
 use crate::tui::app::{FlowId, ViewState};
 use crate::tui::fmt::{self, coarse, count_or_unknown, precise, precise_or_unknown};
 use kawatch_core::status::{self, State};
 use kawatch_core::Timestamp;
 use kawatch_core::{disagreements, LocalSocket, SettingsFrom, SocketIndex};
-use kawatch_core::{FlowView, ProberView, Snapshot};
+use kawatch_core::{FlowView, HeartbeatView, PathVerdict, ProberView, Snapshot};
 use kawatch_core::{Mark, Outcome};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -104,6 +104,9 @@ fn detail_lines(
         String::new()
     };
     lines.push(Line::from(vec![label("Data"), Span::raw(data + &zwp)]));
+    let local = SocketIndex::new(&snap.local);
+    lines.push(Line::raw(""));
+    survival_block(&mut lines, flow, st, now, socket_for(flow, &local), view, t);
     if flow.probers.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
@@ -119,7 +122,10 @@ fn detail_lines(
         lines.push(Line::raw(""));
         prober_block(&mut lines, flow, p, now, times, t);
     }
-    let local = SocketIndex::new(&snap.local);
+    for h in &flow.heartbeats {
+        lines.push(Line::raw(""));
+        heartbeat_block(&mut lines, h, now, times, t);
+    }
     for (end, peer) in [(flow.a, flow.b), (flow.b, flow.a)] {
         if let Some(s) = local.socket_at(end, peer) {
             lines.push(Line::raw(""));
@@ -436,4 +442,221 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, times: fmt::Cloc
                 .into(),
         },
     }
+}
+
+/// Cells of the detail view's pictures (the silence bar, the timelines).
+const PICTURE: usize = 50;
+
+/// Survival against the path timeout in focus: what keeps the silences
+/// short, the verdict (and the other paths'), a bar of the longest silence
+/// with the timeout and the allowed silence marked on it, and the timelines
+/// of keepalive probes and heartbeat beats over the timeout's window.
+fn survival_block(
+    lines: &mut Vec<Line<'static>>,
+    flow: &FlowView,
+    st: State,
+    now: Timestamp,
+    socket: Option<&LocalSocket>,
+    view: &ViewState,
+    t: Theme,
+) {
+    let label = |s: &str| Span::styled(format!("  {s:<12}"), t.label());
+    let keeper = survival::keeper(flow, socket);
+    let kept = match keeper {
+        Some(k) => Span::raw(k.describe()),
+        None => Span::styled(
+            "nothing seen: no keepalive probe, no heartbeat".to_owned(),
+            t.dim(),
+        ),
+    };
+    lines.push(Line::from(vec![label("Kept by"), kept]));
+    let silence = survival::silence_s(flow, st, now);
+    let allowed = survival::allowed_s(flow, socket);
+    let Some(path) = view.focused_path() else {
+        return;
+    };
+    let timeout = survival::span(path.timeout_s);
+    let v = survival::verdict(flow, st, now, socket, path);
+    let why = match (v, keeper.filter(survival::Keeper::counts)) {
+        (PathVerdict::Exceeded, _) => format!(
+            "a silence of {} was longer: it would have been dropped",
+            survival::span(silence)
+        ),
+        (PathVerdict::Safe, Some(k)) => format!("{} keeps silences below it", k.text()),
+        (_, Some(k)) => format!("{} does not keep silences below it", k.text()),
+        (_, None) => "nothing seen keeps silences below it".to_owned(),
+    };
+    lines.push(Line::from(vec![
+        label("Path"),
+        Span::styled(survival::mark(v), t.verdict(v)),
+        Span::raw(format!(" on {} ({timeout}): {why}", path.name)),
+    ]));
+    if view.paths.len() > 1 {
+        let mut others = vec![label("")];
+        for (i, p) in view.paths.iter().enumerate() {
+            let pv = survival::verdict(flow, st, now, socket, p);
+            others.push(Span::raw(if others.len() > 1 { " · " } else { "" }));
+            let name = format!("{} {}", p.name, survival::span(p.timeout_s));
+            others.push(if i == view.path {
+                Span::styled(format!("[{name}]"), t.label())
+            } else {
+                Span::raw(name)
+            });
+            others.push(Span::raw(" "));
+            others.push(Span::styled(
+                survival::mark(pv)
+                    .split(' ')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned(),
+                t.verdict(pv),
+            ));
+        }
+        others.push(Span::styled("   t: the next".to_owned(), t.dim()));
+        lines.push(Line::from(others));
+    }
+    // The bar: one cell a slice of the longest of the three, with room after it.
+    let scale = path.timeout_s.max(silence).max(allowed.unwrap_or(0.0)) * 1.15;
+    let at = |secs: f64| ((secs / scale * PICTURE as f64) as usize).min(PICTURE - 1);
+    let filled = ((silence / scale * PICTURE as f64).ceil() as usize).min(PICTURE);
+    let mut bar = vec![label("Silences")];
+    for i in 0..PICTURE {
+        let past = i > at(path.timeout_s);
+        let (c, style) = if i == at(path.timeout_s) {
+            ("┃", t.label())
+        } else if allowed.is_some_and(|a| i == at(a)) {
+            ("┆", t.label())
+        } else if i < filled {
+            ("█", t.verdict(if past { PathVerdict::Exceeded } else { v }))
+        } else {
+            ("·", t.dim())
+        };
+        bar.push(Span::styled(c, style));
+    }
+    lines.push(Line::from(bar));
+    let under_way = silence > flow.longest_silence_s;
+    let mut legend = vec![
+        label(""),
+        Span::raw(format!(
+            "█ longest silence {}{}",
+            survival::span(silence),
+            if under_way { " (under way)" } else { "" }
+        )),
+    ];
+    legend.push(Span::raw(match allowed {
+        Some(a) => format!("  ┆ allowed {}", survival::span(a)),
+        None => "  ┆ allowed: nothing keeps it short".to_owned(),
+    }));
+    legend.push(Span::raw(format!("  ┃ {} {timeout}", path.name)));
+    lines.push(Line::from(legend));
+    timelines(lines, flow, now, path.timeout_s, t);
+}
+
+/// The keepalive probes of each prober and the beats of each heartbeat, one
+/// row each, over the window a path's timeout watches: the last `span`
+/// seconds. A heartbeat's beats are placed back from its last one at its
+/// period (as many as it counted).
+fn timelines(lines: &mut Vec<Line<'static>>, flow: &FlowView, now: Timestamp, span: f64, t: Theme) {
+    if flow.probers.is_empty() && flow.heartbeats.is_empty() {
+        return;
+    }
+    let cell = span / PICTURE as f64;
+    // The cell of something `age` seconds before now, if in the window.
+    let slot = |age: f64| {
+        (age >= 0.0 && age < span).then(|| PICTURE - 1 - ((age / cell) as usize).min(PICTURE - 1))
+    };
+    let before = fmt::secs_between(now, flow.first_seen);
+    let dir = |from: kawatch_core::Endpoint| if from == flow.a { "→" } else { "←" };
+    let row = |name: String, ticks: Vec<usize>, style: Style| {
+        let mut spans = vec![Span::styled(format!("    {name:<10}"), t.label())];
+        for i in 0..PICTURE {
+            let age = (PICTURE - 1 - i) as f64 * cell;
+            spans.push(if ticks.contains(&i) {
+                Span::styled("│", style)
+            } else if age > before {
+                Span::raw(" ")
+            } else {
+                Span::styled("·", t.dim())
+            });
+        }
+        Line::from(spans)
+    };
+    lines.push(Line::from(vec![
+        Span::styled(format!("  {:<12}", "Timeline"), t.label()),
+        Span::styled(
+            format!(
+                "the last {} (the path's timeout): a packet in every stretch this long keeps it",
+                survival::span(span)
+            ),
+            t.dim(),
+        ),
+    ]));
+    for p in &flow.probers {
+        let ticks = p
+            .timeline
+            .iter()
+            .filter(|(_, m)| *m == Mark::Probe)
+            .filter_map(|&(ts, _)| slot(fmt::secs_between(now, ts)))
+            .collect();
+        lines.push(row(format!("ka {}", dir(p.endpoint)), ticks, Style::new()));
+    }
+    for h in &flow.heartbeats {
+        let last = fmt::secs_between(now, h.last_beat);
+        let ticks = (0..h.count)
+            .map(|k| last + f64::from(k) * h.period_s)
+            .take_while(|&age| age < span)
+            .filter_map(slot)
+            .collect();
+        let name = format!("{} {}", survival::short(h.protocol), dir(h.endpoint));
+        lines.push(row(name, ticks, t.state(State::Alive)));
+    }
+    lines.push(Line::from(vec![
+        Span::raw(format!("    {:<10}", "")),
+        Span::styled(
+            format!(
+                "{:<w$}now",
+                format!("{} ago", survival::span(span)),
+                w = PICTURE - 3
+            ),
+            t.dim(),
+        ),
+    ]));
+}
+
+/// A heartbeat: who beats whom, its protocol, period, beats and answers.
+fn heartbeat_block(
+    lines: &mut Vec<Line<'static>>,
+    h: &HeartbeatView,
+    now: Timestamp,
+    times: fmt::Clock,
+    t: Theme,
+) {
+    let label = |s: &str| Span::styled(format!("    {s:<10}"), t.label());
+    lines.push(Line::from(vec![
+        Span::styled(format!("  ♥ {}", h.endpoint), t.label()),
+        Span::raw(format!(" beats to {}", h.peer)),
+    ]));
+    lines.push(Line::from(vec![
+        label("Heartbeat"),
+        Span::raw(format!(
+            "{} every {} · {} beats, {} answered{}",
+            h.protocol.as_str(),
+            precise(h.period_s),
+            h.count,
+            h.answers,
+            if h.answered {
+                ""
+            } else {
+                " (mostly unanswered)"
+            }
+        )),
+    ]));
+    lines.push(Line::from(vec![
+        label("Last beat"),
+        Span::raw(format!(
+            "{} ({} ago)",
+            times.at(h.last_beat),
+            coarse(fmt::secs_between(now, h.last_beat))
+        )),
+    ]));
 }

@@ -12,6 +12,7 @@ mod detail;
 mod help;
 mod keys_line;
 mod status_line;
+mod survival;
 mod table;
 mod title;
 
@@ -88,6 +89,16 @@ impl Theme {
             State::Reset { by_peer: false } | State::Opening | State::Closing | State::Closed => {
                 self.dim()
             }
+        }
+    }
+
+    /// A survival mark: safe green, at risk yellow, exceeded red and bold.
+    pub(crate) fn verdict(&self, v: kawatch_core::PathVerdict) -> Style {
+        use kawatch_core::PathVerdict::*;
+        match v {
+            Safe => self.fg(Color::Green),
+            AtRisk => self.fg(Color::Yellow),
+            Exceeded => self.fg(Color::Red).add_modifier(Modifier::BOLD),
         }
     }
 

@@ -13,6 +13,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
+use std::borrow::Cow;
 
 /// Spaces between columns.
 const GAP: usize = 2;
@@ -41,8 +42,14 @@ pub(super) fn table(
         return false;
     }
     let (offset, rows) = visible_cells(area, snap, status, view, t);
+    let heads = headers(view);
     let width = area.width.saturating_sub(1) as usize;
-    let fit = fit_columns(width, &rows, view.hscroll.min(max_skip(width, &rows)));
+    let fit = fit_columns(
+        width,
+        &heads,
+        &rows,
+        view.hscroll.min(max_skip(width, &heads, &rows)),
+    );
     let widths = &fit.widths;
     // Each line is the shown columns' texts, in display order, GAP apart.
     let line = |first: &'static str, texts: &mut dyn Iterator<Item = (&str, Style)>| {
@@ -60,13 +67,13 @@ pub(super) fn table(
     lines.push(line(
         // Columns scrolled out on the left.
         if fit.left > 0 { "◀" } else { " " },
-        &mut COLUMNS.iter().map(|c| {
-            let style = if c.header.is_empty() {
+        &mut heads.iter().map(|h| {
+            let style = if h.is_empty() {
                 Style::new()
             } else {
                 t.header()
             };
-            (c.header, style)
+            (h.as_ref(), style)
         }),
     ));
     for (n, cells) in rows.iter().enumerate() {
@@ -110,7 +117,9 @@ fn visible_cells(
     let rows = visible
         .iter()
         .map(|r| {
-            let mut row = Row::new(&snap.flows[r.flow], r.state, snap.now, &local, t);
+            let flow = &snap.flows[r.flow];
+            let path = view.focused_path();
+            let mut row = Row::new(flow, r.state, snap.now, &local, path, t);
             row.ended = status.finished && !status.live;
             row.cells()
         })
@@ -132,18 +141,28 @@ pub fn column_steps(
         return ColumnSteps { next: 0, max: 0 };
     }
     let (_, rows) = visible_cells(body, snap, status, view, Theme { color: false });
+    let heads = headers(view);
     let width = body.width.saturating_sub(1) as usize;
-    let max = max_skip(width, &rows);
+    let max = max_skip(width, &heads, &rows);
     let now = view.hscroll.min(max);
-    let next = fit_columns(width, &rows, now)
+    let next = fit_columns(width, &heads, &rows, now)
         .next_right
         .map_or(now, |col| {
             (now + 1..=max)
-                .find(|&s| fit_columns(width, &rows, s).widths[col].is_some())
+                .find(|&s| fit_columns(width, &heads, &rows, s).widths[col].is_some())
                 // The first column of all, too wide unscrolled: past it.
                 .unwrap_or((now + 1).min(max))
         });
     ColumnSteps { next, max }
+}
+
+/// Every column's header on screen, in [`COLUMNS`] order (the path
+/// column's names the path in focus).
+fn headers(view: &ViewState) -> Vec<Cow<'static, str>> {
+    COLUMNS
+        .iter()
+        .map(|c| c.title(view.focused_path()))
+        .collect()
 }
 
 /// What is hidden on either side, for the right of the legend line:
@@ -226,8 +245,8 @@ impl Fit {
     }
 }
 
-/// Chooses the columns that fit `width`. `rows` hold every column's cell,
-/// in [`COLUMNS`] order.
+/// Chooses the columns that fit `width`. `heads` and `rows` hold every
+/// column's header and cell, in [`COLUMNS`] order.
 ///
 /// The endpoints and the state always show. The optional columns (those
 /// shown only when used, once some row uses them) come in priority order
@@ -235,14 +254,14 @@ impl Fit {
 /// those always shows (the endpoints give way to it, and it is cut if it
 /// must), then each while it fits; the first that does not fit ends the
 /// list (strict priority: no later, narrower column jumps in).
-fn fit_columns(width: usize, rows: &[Vec<Cell>], skip: usize) -> Fit {
-    let mut w: Vec<usize> = COLUMNS
+fn fit_columns(width: usize, heads: &[Cow<str>], rows: &[Vec<Cell>], skip: usize) -> Fit {
+    let mut w: Vec<usize> = heads
         .iter()
         .enumerate()
-        .map(|(i, c)| {
+        .map(|(i, h)| {
             rows.iter()
                 .map(|r| r[i].0.chars().count())
-                .fold(c.header.chars().count(), usize::max)
+                .fold(h.chars().count(), usize::max)
         })
         .collect();
     let mut ranked: Vec<(u8, usize)> = (0..COLUMNS.len())
@@ -317,9 +336,9 @@ fn fit_columns(width: usize, rows: &[Vec<Cell>], skip: usize) -> Fit {
 
 /// How far the optional columns of `rows` can scroll in `width`: the least
 /// scroll that hides none on the right.
-fn max_skip(width: usize, rows: &[Vec<Cell>]) -> usize {
+fn max_skip(width: usize, heads: &[Cow<str>], rows: &[Vec<Cell>]) -> usize {
     (0..COLUMNS.len())
-        .find(|&s| fit_columns(width, rows, s).right == 0)
+        .find(|&s| fit_columns(width, heads, rows, s).right == 0)
         .unwrap_or(0)
 }
 
@@ -411,6 +430,14 @@ mod tests {
         vec![row]
     }
 
+    fn heads() -> Vec<Cow<'static, str>> {
+        COLUMNS.iter().map(|c| Cow::Borrowed(c.header)).collect()
+    }
+
+    fn fit(width: usize, rows: &[Vec<Cell>]) -> Fit {
+        fit_columns(width, &heads(), rows, 0)
+    }
+
     fn shown(widths: &[Option<usize>]) -> Vec<&'static str> {
         COLUMNS
             .iter()
@@ -423,24 +450,22 @@ mod tests {
     #[test]
     fn a_column_shown_only_when_used_waits_for_text() {
         let wide = 500;
-        assert!(!shown(&fit_columns(wide, &rows_with("VLAN", ""), 0).widths).contains(&"VLAN"));
-        assert!(
-            shown(&fit_columns(wide, &rows_with("VLAN", "100.200"), 0).widths).contains(&"VLAN")
-        );
+        assert!(!shown(&fit(wide, &rows_with("VLAN", "")).widths).contains(&"VLAN"));
+        assert!(shown(&fit(wide, &rows_with("VLAN", "100.200")).widths).contains(&"VLAN"));
     }
 
     #[test]
     fn narrow_keeps_the_always_shown_in_display_order_and_stops_at_the_first_misfit() {
         let rows = rows_with("ENDPOINT A", "198.18.0.17:40800");
-        let all = shown(&fit_columns(500, &rows, 0).widths);
+        let all = shown(&fit(500, &rows).widths);
         assert_eq!(
             all.len(),
-            COLUMNS.len() - 3,
-            "all but those shown only when used: VLAN, KEEPALIVE, PROCESS"
+            COLUMNS.len() - 4,
+            "all but those shown only when used: VLAN, PATH, KEEPALIVE, PROCESS"
         );
-        let narrow = shown(&fit_columns(40, &rows, 0).widths);
+        let narrow = shown(&fit(40, &rows).widths);
         assert_eq!(narrow, ["ENDPOINT A", "", "ENDPOINT B", "STATE"]);
-        let tiny = fit_columns(10, &rows, 0).widths;
+        let tiny = fit(10, &rows).widths;
         assert_eq!(shown(&tiny), ["ENDPOINT A", "ENDPOINT B", "STATE"]);
         let a = COLUMNS.iter().position(|c| c.header == "ENDPOINT A");
         assert_eq!(

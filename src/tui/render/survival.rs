@@ -1,0 +1,269 @@
+//! Will a connection survive its path (issue 13)? What keeps its silences
+//! short ([`Keeper`]: TCP keepalive or an application heartbeat) and the
+//! verdict against a path's idle timeout, for the table's `KEPT BY` and
+//! path columns and the detail view's picture.
+//!
+//! The wire's part is the core's ([`kawatch_core::allowed_silence_s`]); live,
+//! a local socket whose keepalive was read from it (getsockopt) adds its
+//! exact idle, as [`PathVerdict::of`] says. An idle inferred from the
+//! kernel's timer (`≈`) is shown when nothing else is, but never counts: it
+//! is an underestimate until the timer has fired.
+
+use crate::tui::fmt;
+use kawatch_core::status::State;
+use kawatch_core::{FlowView, HeartbeatProtocol, LocalSocket, SettingsFrom, Timestamp};
+use kawatch_core::{PathTimeout, PathVerdict};
+
+/// Where a keepalive idle comes from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum IdleFrom {
+    /// This box's socket, read with getsockopt: exact.
+    Socket,
+    /// The likely whole-second idle of a side the wire saw probe.
+    Wire,
+    /// How often a side's answered probes recur (the capture began
+    /// mid-idle: no idle seen).
+    Cadence,
+    /// This box's socket, inferred from the kernel's timer: does not count.
+    Timer,
+}
+
+/// What keeps a connection's silences short.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Kind {
+    /// TCP keepalive.
+    Keepalive(IdleFrom),
+    /// An application heartbeat.
+    Heartbeat(HeartbeatProtocol),
+}
+
+/// One thing that keeps a connection's silences short, and how short.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) struct Keeper {
+    /// What it is.
+    pub(crate) kind: Kind,
+    /// The longest silence it allows: the keepalive idle or the
+    /// heartbeat's period, seconds.
+    pub(crate) secs: f64,
+}
+
+impl Keeper {
+    /// Whether it counts for the verdict (not a timer's estimate).
+    pub(crate) fn counts(&self) -> bool {
+        self.kind != Kind::Keepalive(IdleFrom::Timer)
+    }
+
+    /// `ka 60s`, `ka ≈60s` (from the kernel's timer), `h2 ping 30s`.
+    pub(crate) fn text(&self) -> String {
+        let what = match self.kind {
+            Kind::Keepalive(IdleFrom::Timer) => {
+                return format!("ka {}{}", crate::report::FROM_TIMER, span(self.secs));
+            }
+            Kind::Keepalive(_) => "ka",
+            Kind::Heartbeat(p) => short(p),
+        };
+        format!("{what} {}", span(self.secs))
+    }
+
+    /// In words, for the detail view: `TCP keepalive, idle 60s read from
+    /// this box's socket`.
+    pub(crate) fn describe(&self) -> String {
+        let t = span(self.secs);
+        match self.kind {
+            Kind::Keepalive(IdleFrom::Socket) => {
+                format!("TCP keepalive, idle {t} read from this box's socket")
+            }
+            Kind::Keepalive(IdleFrom::Wire) => format!("TCP keepalive, likely idle {t}"),
+            Kind::Keepalive(IdleFrom::Cadence) => {
+                format!("TCP keepalive, answered probes every {t}")
+            }
+            Kind::Keepalive(IdleFrom::Timer) => format!(
+                "TCP keepalive, idle ≈{t} from the kernel's timer (not counted: \
+                 read the socket as root)"
+            ),
+            Kind::Heartbeat(p) => format!("{} heartbeat every {t}", p.as_str()),
+        }
+    }
+}
+
+/// A heartbeat protocol's short name: `h2 ping`, `ws ping`, `amqp hb`.
+pub(crate) fn short(p: HeartbeatProtocol) -> &'static str {
+    match p {
+        HeartbeatProtocol::Http2Ping => "h2 ping",
+        HeartbeatProtocol::WebsocketPing => "ws ping",
+        HeartbeatProtocol::MqttPing => "mqtt ping",
+        HeartbeatProtocol::AmqpHeartbeat => "amqp hb",
+        HeartbeatProtocol::RedisPing => "redis ping",
+        HeartbeatProtocol::TlsPeriodic => "tls",
+        HeartbeatProtocol::SshPeriodic => "ssh",
+        HeartbeatProtocol::Periodic => "periodic",
+    }
+}
+
+/// Every keeper of a flow, the socket's first, then each prober's, then
+/// each heartbeat's. `socket`: the flow's socket on this box, if any.
+pub(crate) fn keepers(flow: &FlowView, socket: Option<&LocalSocket>) -> Vec<Keeper> {
+    let ka = |from, secs| Keeper {
+        kind: Kind::Keepalive(from),
+        secs,
+    };
+    let mut out = Vec::new();
+    if let Some(k) = socket.map(|s| &s.keepalive) {
+        if let (Some(true), Some(idle)) = (k.on, k.idle_s) {
+            match k.from {
+                Some(SettingsFrom::Socket) => out.push(ka(IdleFrom::Socket, f64::from(idle))),
+                Some(SettingsFrom::Timer) => out.push(ka(IdleFrom::Timer, f64::from(idle))),
+                None => {}
+            }
+        }
+    }
+    for p in &flow.probers {
+        match (p.likely.idle_s, p.cadence_s) {
+            (Some(idle), _) => out.push(ka(IdleFrom::Wire, f64::from(idle))),
+            (None, Some(c)) => out.push(ka(IdleFrom::Cadence, c)),
+            (None, None) => {}
+        }
+    }
+    out.extend(flow.heartbeats.iter().map(|h| Keeper {
+        kind: Kind::Heartbeat(h.protocol),
+        secs: h.period_s,
+    }));
+    out
+}
+
+/// What keeps the flow's silences shortest: the shortest keeper that
+/// counts (the first of equals), else a timer's estimate; `None`: nothing
+/// seen.
+pub(crate) fn keeper(flow: &FlowView, socket: Option<&LocalSocket>) -> Option<Keeper> {
+    let all = keepers(flow, socket);
+    let shortest = |it: &mut dyn Iterator<Item = Keeper>| {
+        it.reduce(|best, k| if k.secs < best.secs { k } else { best })
+    };
+    shortest(&mut all.iter().copied().filter(Keeper::counts))
+        .or_else(|| shortest(&mut all.iter().copied()))
+}
+
+/// The longest silence what keeps the flow allows, seconds: the core's
+/// [`kawatch_core::allowed_silence_s`], or the socket's exact idle when
+/// shorter. `None`: nothing keeps it.
+pub(crate) fn allowed_s(flow: &FlowView, socket: Option<&LocalSocket>) -> Option<f64> {
+    keeper(flow, socket).filter(Keeper::counts).map(|k| k.secs)
+}
+
+/// The longest silence seen: between two of the flow's segments, or, while
+/// it is open, since its last one (live, a silence under way counts as
+/// soon as it is longer).
+pub(crate) fn silence_s(flow: &FlowView, state: State, now: Timestamp) -> f64 {
+    let open = matches!(
+        state,
+        State::Alive | State::Idle | State::Active | State::Probing { .. } | State::Overdue
+    );
+    let current = if open {
+        fmt::secs_between(now, flow.last_seen).max(0.0)
+    } else {
+        0.0
+    };
+    flow.longest_silence_s.max(current)
+}
+
+/// Whether the flow survives `path`: [`PathVerdict::of`] its longest
+/// silence ([`silence_s`]) and what keeps it ([`allowed_s`]).
+pub(crate) fn verdict(
+    flow: &FlowView,
+    state: State,
+    now: Timestamp,
+    socket: Option<&LocalSocket>,
+    path: &PathTimeout,
+) -> PathVerdict {
+    PathVerdict::of(
+        silence_s(flow, state, now),
+        allowed_s(flow, socket),
+        path.timeout_s,
+    )
+}
+
+/// The verdict's mark: `✓ safe`, `! at risk`, `✗ exceeded`.
+pub(crate) fn mark(v: PathVerdict) -> &'static str {
+    match v {
+        PathVerdict::Safe => "✓ safe",
+        PathVerdict::AtRisk => "! at risk",
+        PathVerdict::Exceeded => "✗ exceeded",
+    }
+}
+
+/// A path as a column header: its name in capitals and its timeout,
+/// `AWS-NLB 350s`, `RFC5382 2h4m`.
+pub(crate) fn heading(path: &PathTimeout) -> String {
+    format!("{} {}", path.name.to_uppercase(), span(path.timeout_s))
+}
+
+/// A period or timeout, short: `2.5s`, `30s`, `350s`, `20m`, `2h`,
+/// `2h4m`, `5d`. Under 1000 s in seconds (whole, or tenths under 10 s);
+/// above, in days, hours and minutes when it is whole minutes.
+pub(crate) fn span(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s < 10.0 && (s - s.round()).abs() >= 0.05 {
+        return format!("{s:.1}s");
+    }
+    let n = s.round() as u64;
+    if n < 1000 || !n.is_multiple_of(60) {
+        return format!("{n}s");
+    }
+    let mut out = String::new();
+    let mut rest = n;
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if rest >= size {
+            out += &format!("{}{unit}", rest / size);
+            rest %= size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_short() {
+        let cases = [
+            (2.5, "2.5s"),
+            (5.02, "5s"),
+            (29.97, "30s"),
+            (45.02, "45s"),
+            (350.0, "350s"),
+            (600.0, "600s"),
+            (1_200.0, "20m"),
+            (7_200.0, "2h"),
+            (7_440.0, "2h4m"),
+            (432_000.0, "5d"),
+            (1_001.0, "1001s"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(span(secs), want, "{secs}");
+        }
+    }
+
+    #[test]
+    fn headings_name_the_path_and_its_timeout() {
+        let h: Vec<String> = PathTimeout::defaults().iter().map(heading).collect();
+        assert_eq!(
+            h,
+            [
+                "AZURE-LB 240s",
+                "AWS-NLB 350s",
+                "GCP-FW 600s",
+                "RFC5382 2h4m"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_protocol_has_a_short_name_of_its_own() {
+        let mut names: Vec<&str> = HeartbeatProtocol::ALL.iter().map(|&p| short(p)).collect();
+        assert_eq!(names[0], "h2 ping");
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), HeartbeatProtocol::ALL.len());
+    }
+}
