@@ -640,7 +640,12 @@ fn survives(at: &Scope<'_>, f: &FlowReport, path: &PathTimeout) -> Finding {
     Finding {
         observed,
         limit: Some(timeout),
-        ..at.finding("survives", None, Status::of(verdict == PathVerdict::Safe), message)
+        ..at.finding(
+            "survives",
+            None,
+            Status::of(verdict == PathVerdict::Safe),
+            message,
+        )
     }
 }
 

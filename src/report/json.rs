@@ -116,10 +116,13 @@ pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo) -
         report.files = files_of(f.inputs, &info.inputs);
     }
     if let Some((socket, notes)) = local.map(|l| l.of(f)) {
-        // A local socket's exact idle beats the wire's likely one.
+        // A local socket's exact idle beats the wire's likely one (one the
+        // kernel's timer suggests is an estimate, and does not count: as on
+        // the live screen).
         let exact = socket
             .iter()
             .filter(|s| s.keepalive == Some(true))
+            .filter(|s| s.settings_from == Some(kawatch_core::SettingsFrom::Socket))
             .filter_map(|s| s.idle_s)
             .min()
             .map(f64::from);

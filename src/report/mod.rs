@@ -18,8 +18,8 @@ pub use self::sockets::{write_sockets_json, write_sockets_table};
 pub use self::summary::{SourceInfo, Totals};
 pub use self::table::write_table;
 pub use self::types::{
-    EventReport, FlowReport, HeartbeatReport, PathReport, ProberReport, Report, Silence, SocketReport, SocketsReport,
-    SourceReport, Sysctl, REPORT_VERSION, SOCKETS_VERSION,
+    EventReport, FlowReport, HeartbeatReport, PathReport, ProberReport, Report, Silence,
+    SocketReport, SocketsReport, SourceReport, Sysctl, REPORT_VERSION, SOCKETS_VERSION,
 };
 
 use kawatch_core::FlowView;

@@ -311,12 +311,18 @@ fn kept_alive_by(f: &FlowReport) -> Option<String> {
     let mut ways: Vec<(f64, String)> = Vec::new();
     if let Some(Some(s)) = &f.socket {
         if let (Some(true), Some(idle)) = (s.keepalive, s.idle_s) {
-            ways.push((f64::from(idle), format!("keepalive {} (socket)", duration(f64::from(idle)))));
+            ways.push((
+                f64::from(idle),
+                format!("keepalive {} (socket)", duration(f64::from(idle))),
+            ));
         }
     }
     for p in &f.keepalive {
         if let Some(idle) = p.likely.idle_s {
-            ways.push((f64::from(idle), format!("keepalive {}", duration(f64::from(idle)))));
+            ways.push((
+                f64::from(idle),
+                format!("keepalive {}", duration(f64::from(idle))),
+            ));
         } else if let Some(every) = p.cadence_s {
             ways.push((every, format!("keepalive every {}", duration(every))));
         } else {
@@ -325,7 +331,10 @@ fn kept_alive_by(f: &FlowReport) -> Option<String> {
         }
     }
     for h in &f.heartbeats {
-        ways.push((h.period_s, format!("{} {}", h.protocol.as_str(), duration(h.period_s))));
+        ways.push((
+            h.period_s,
+            format!("{} {}", h.protocol.as_str(), duration(h.period_s)),
+        ));
     }
     ways.sort_by(|a, b| a.0.total_cmp(&b.0));
     ways.dedup_by(|a, b| a.1 == b.1);

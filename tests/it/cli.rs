@@ -243,9 +243,18 @@ fn report_formats_agree() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| format!("{}={}", p["name"].as_str().unwrap(), p["verdict"].as_str().unwrap()))
+        .map(|p| {
+            format!(
+                "{}={}",
+                p["name"].as_str().unwrap(),
+                p["verdict"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(verdicts.join("/"), "azure-lb=safe/aws-nlb=safe/gcp-fw=safe/rfc5382=safe");
+    assert_eq!(
+        verdicts.join("/"),
+        "azure-lb=safe/aws-nlb=safe/gcp-fw=safe/rfc5382=safe"
+    );
     assert!(
         lines[1].ends_with(&format!(",false,2.048,2,,{}", verdicts.join("/"))),
         "{csv}"
@@ -256,7 +265,6 @@ fn report_formats_agree() {
         ),
         "{csv}"
     );
-    assert!(lines[1].ends_with(",false"), "{csv}");
     let fields = |l: &str| l.split(',').count();
     assert_eq!(fields(lines[0]), fields(lines[1]), "{csv}");
 

@@ -699,9 +699,18 @@ fn path_verdicts_follow_each_flows_keepalive_idle() {
     let file = dir.join("ntop+nDPI__tests_cfgs_default_pcap_avast.pcap");
     let run = |args: &[&str]| {
         let out = kawatch().args(args).arg(&file).output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
-    let (code, json) = run(&["report", "-T", "json", "--path-timeout", "azure-lb,aws-nlb,gcp-fw"]);
+    let (code, json) = run(&[
+        "report",
+        "-T",
+        "json",
+        "--path-timeout",
+        "azure-lb,aws-nlb,gcp-fw",
+    ]);
     assert_eq!(code, Some(0));
     let r: Value = serde_json::from_str(&json).unwrap();
     let flow = |client: &str| -> &Value {
@@ -725,7 +734,11 @@ fn path_verdicts_follow_each_flows_keepalive_idle() {
         ("192.168.2.100:64357", 187.0, ["safe", "safe", "safe"]),
         ("192.168.2.100:58030", 249.0, ["exceeded", "safe", "safe"]),
         ("192.168.2.100:49758", 321.0, ["exceeded", "safe", "safe"]),
-        ("192.168.2.100:64903", 357.0, ["exceeded", "exceeded", "safe"]),
+        (
+            "192.168.2.100:64903",
+            357.0,
+            ["exceeded", "exceeded", "safe"],
+        ),
     ];
     for (client, idle, want) in cases {
         let f = flow(client);
