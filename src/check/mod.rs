@@ -970,6 +970,8 @@ mod tests {
                 zero_window_probes: 0,
                 partial: false,
                 silence: Silence::default(),
+                heartbeats: vec![],
+                path: vec![],
                 files: vec![],
                 keepalive: probers,
                 socket,

@@ -84,7 +84,7 @@ pub fn write_csv(
                 f.a,
                 f.b,
                 vlan.join("/"),
-                p.map(prober_cells).unwrap_or_else(|| ",".repeat(15)),
+                p.map_or_else(|| ",".repeat(15), prober_cells),
             )?;
             if src.name_rows {
                 writeln!(out, ",{}", quote(&src.row_name(f.inputs)))?;

@@ -4,6 +4,7 @@ use super::json::{flow as flow_report, Local};
 use super::summary::{SourceInfo, Totals};
 use super::types::FlowReport;
 use super::{NOT_APPLICABLE, UNKNOWN};
+use kawatch_core::path::duration_text as duration;
 use kawatch_core::{likely_text, FlowView, Outcome, PathVerdict, ProberView, Timestamp};
 use std::io::{self, Write};
 
@@ -274,7 +275,7 @@ impl Paths {
         if !self.rows.is_empty() {
             let mut table = vec![["FLOW", "KEPT ALIVE BY", "LONGEST SILENCE"]
                 .iter()
-                .map(|h| h.to_string())
+                .map(ToString::to_string)
                 .chain(self.header.iter().cloned())
                 .collect::<Vec<String>>()];
             table.extend(self.rows.iter().cloned());
@@ -344,51 +345,4 @@ fn kept_alive_by(f: &FlowReport) -> Option<String> {
             .collect::<Vec<_>>()
             .join(", ")
     })
-}
-
-/// Seconds as the table writes periods and timeouts: whole units where they
-/// divide evenly (`4m`, `2h4m`, `350s`), else seconds to a tenth (`24.8s`).
-fn duration(secs: f64) -> String {
-    if secs.fract() != 0.0 || secs < 1.0 {
-        return format!("{secs:.1}s");
-    }
-    let mut rest = secs as u64;
-    let mut out = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if rest >= size && rest % 60 == 0 {
-            out += &format!("{}{unit}", rest / size);
-            rest %= size;
-        }
-    }
-    if rest > 0 || out.is_empty() {
-        out += &format!("{rest}s");
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn probe_times_are_utc_iso_8601_with_milliseconds() {
-        let cases = [
-            (
-                Some(Timestamp::from_parts(1_700_000_002, 123_900_000)),
-                "2023-11-14T22:13:22.123Z",
-            ),
-            (
-                Some(Timestamp::from_parts(1_700_000_002, 0)),
-                "2023-11-14T22:13:22.000Z",
-            ),
-            (
-                Some(Timestamp::from_parts(1_782_907_387, 5_000_000)),
-                "2026-07-01T12:03:07.005Z",
-            ),
-            (None, "?"),
-        ];
-        for (ts, want) in cases {
-            assert_eq!(utc(ts), want, "{ts:?}");
-        }
-    }
 }

@@ -329,7 +329,7 @@ fn bad_policies_and_no_rules_are_usage_errors() {
         (
             "a path timeout that names nothing",
             vec!["check", "--policy", &bad_path, &alive],
-            "survives: path timeout \"aws-alb\": no such preset; give a preset (azure-lb 4m",
+            "survives: path timeout \"aws-alb\": no such preset; give a preset (azure-lb 240s",
         ),
         (
             "a bad --survives",

@@ -266,7 +266,7 @@ impl fmt::Display for BadPathTimeout {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "{} {}", p.name, duration_text(p.timeout_s))?;
+            write!(f, "{} {}", p.name, duration_text(f64::from(p.timeout_s)))?;
         }
         f.write_str("), a duration (300s, 5m, 2h4m) or a named one (corp-fw=30m)")
     }
@@ -274,20 +274,26 @@ impl fmt::Display for BadPathTimeout {
 
 impl std::error::Error for BadPathTimeout {}
 
-/// Whole seconds as the shortest text of days, hours, minutes and seconds:
-/// `350s`, `4m`, `2h4m`, `5d`.
-fn duration_text(secs: u32) -> String {
+/// A period or timeout as reports and the screen write it, short: `2.5s`,
+/// `30s`, `350s`, `20m`, `2h`, `2h4m`, `5d`. Under 1000 s in seconds (whole,
+/// or tenths under 10 s); above, in days, hours and minutes when it is whole
+/// minutes.
+pub fn duration_text(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s < 10.0 && (s - s.round()).abs() >= 0.05 {
+        return format!("{s:.1}s");
+    }
+    let n = s.round() as u64;
+    if n < 1000 || !n.is_multiple_of(60) {
+        return format!("{n}s");
+    }
     let mut out = String::new();
-    let mut rest = secs;
+    let mut rest = n;
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        // Units only where they divide evenly from here on: 350 s stays 350s.
-        if rest >= size && rest.is_multiple_of(60) {
+        if rest >= size {
             out += &format!("{}{unit}", rest / size);
             rest %= size;
         }
-    }
-    if rest > 0 || out.is_empty() {
-        out += &format!("{rest}s");
     }
     out
 }
@@ -470,10 +476,30 @@ mod tests {
         }
         assert_eq!(
             PathTimeout::parse("aws-alb").unwrap_err().to_string(),
-            "path timeout \"aws-alb\": no such preset; give a preset (azure-lb 4m, \
-             aws-nlb 350s, aws-nat 350s, gcp-fw 10m, gcp-nat 20m, rfc5382 2h4m, \
+            "path timeout \"aws-alb\": no such preset; give a preset (azure-lb 240s, \
+             aws-nlb 350s, aws-nat 350s, gcp-fw 600s, gcp-nat 20m, rfc5382 2h4m, \
              conntrack 5d), a duration (300s, 5m, 2h4m) or a named one (corp-fw=30m)"
         );
+    }
+
+    #[test]
+    fn durations_are_short() {
+        let cases = [
+            (2.5, "2.5s"),
+            (5.02, "5s"),
+            (29.97, "30s"),
+            (45.02, "45s"),
+            (350.0, "350s"),
+            (600.0, "600s"),
+            (1_200.0, "20m"),
+            (7_200.0, "2h"),
+            (7_440.0, "2h4m"),
+            (432_000.0, "5d"),
+            (1_001.0, "1001s"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(duration_text(secs), want, "{secs}");
+        }
     }
 
     #[test]

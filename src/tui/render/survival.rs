@@ -197,52 +197,14 @@ pub(crate) fn heading(path: &PathTimeout) -> String {
     format!("{} {}", path.name.to_uppercase(), span(path.timeout_s))
 }
 
-/// A period or timeout, short: `2.5s`, `30s`, `350s`, `20m`, `2h`,
-/// `2h4m`, `5d`. Under 1000 s in seconds (whole, or tenths under 10 s);
-/// above, in days, hours and minutes when it is whole minutes.
+/// A period or timeout, short ([`kawatch_core::path::duration_text`]).
 pub(crate) fn span(secs: f64) -> String {
-    let s = secs.max(0.0);
-    if s < 10.0 && (s - s.round()).abs() >= 0.05 {
-        return format!("{s:.1}s");
-    }
-    let n = s.round() as u64;
-    if n < 1000 || !n.is_multiple_of(60) {
-        return format!("{n}s");
-    }
-    let mut out = String::new();
-    let mut rest = n;
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if rest >= size {
-            out += &format!("{}{unit}", rest / size);
-            rest %= size;
-        }
-    }
-    out
+    kawatch_core::path::duration_text(secs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spans_are_short() {
-        let cases = [
-            (2.5, "2.5s"),
-            (5.02, "5s"),
-            (29.97, "30s"),
-            (45.02, "45s"),
-            (350.0, "350s"),
-            (600.0, "600s"),
-            (1_200.0, "20m"),
-            (7_200.0, "2h"),
-            (7_440.0, "2h4m"),
-            (432_000.0, "5d"),
-            (1_001.0, "1001s"),
-        ];
-        for (secs, want) in cases {
-            assert_eq!(span(secs), want, "{secs}");
-        }
-    }
 
     #[test]
     fn headings_name_the_path_and_its_timeout() {
