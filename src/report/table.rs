@@ -55,7 +55,7 @@ fn settings(p: &ProberView) -> String {
 /// (last activity to give-up) and the likely settings. `?` marks what is
 /// unknown, `-` what does not apply. Then, when any flow has keepalives or
 /// heartbeats or was silent longer than a path timeout, what keeps each
-/// such flow alive and its verdict on each path ([`write_paths`]).
+/// such flow alive and its verdict on each path.
 pub fn write_table(
     totals: &Totals,
     flows: impl Iterator<Item = FlowView>,
