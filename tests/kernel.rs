@@ -789,6 +789,17 @@ fn live_heartbeat_websocket_ping() {
     heartbeat_scenario("live_heartbeat_websocket_ping", heartbeats::Kind::WebSocket);
 }
 
+/// Both sides of a WebSocket ping, at different periods: two heartbeats,
+/// each side's pings answered by the other's pongs.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_heartbeat_websocket_both_sides_ping() {
+    heartbeat_scenario(
+        "live_heartbeat_websocket_both_sides_ping",
+        heartbeats::Kind::WebSocketBothPing,
+    );
+}
+
 /// An MQTT client (paho) with a short keepalive against mosquitto:
 /// PINGREQ answered by PINGRESP, `mqtt-ping`.
 #[test]

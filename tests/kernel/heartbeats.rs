@@ -44,6 +44,9 @@ use crate::sys::{
 pub(crate) enum Kind {
     /// python3-websockets, the client's `ping_interval`.
     WebSocket,
+    /// The same with the server pinging too, at another period: both sides
+    /// beat, each answering the other's pings.
+    WebSocketBothPing,
     /// mosquitto, and paho's client with a short keepalive.
     Mqtt,
     /// python3-grpcio, `grpc.keepalive_time_ms`.
@@ -59,8 +62,9 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 6] = [
+    pub(crate) const ALL: [Kind; 7] = [
         Kind::WebSocket,
+        Kind::WebSocketBothPing,
         Kind::Mqtt,
         Kind::Grpc,
         Kind::Redis,
@@ -71,6 +75,7 @@ impl Kind {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::WebSocket => "websocket",
+            Kind::WebSocketBothPing => "websocket-both-ping",
             Kind::Mqtt => "mqtt",
             Kind::Grpc => "grpc",
             Kind::Redis => "redis",
@@ -82,7 +87,7 @@ impl Kind {
     /// The name kawatch must give the heartbeat.
     fn protocol(self) -> HeartbeatProtocol {
         match self {
-            Kind::WebSocket => HeartbeatProtocol::WebsocketPing,
+            Kind::WebSocket | Kind::WebSocketBothPing => HeartbeatProtocol::WebsocketPing,
             Kind::Mqtt => HeartbeatProtocol::MqttPing,
             Kind::Grpc => HeartbeatProtocol::Http2Ping,
             Kind::Redis => HeartbeatProtocol::RedisPing,
@@ -92,7 +97,7 @@ impl Kind {
 
     fn port(self) -> u16 {
         match self {
-            Kind::WebSocket => 8765,
+            Kind::WebSocket | Kind::WebSocketBothPing => 8765,
             Kind::Mqtt => 1883,
             Kind::Grpc => 50051,
             Kind::Redis => 6379,
@@ -103,7 +108,7 @@ impl Kind {
     /// The Debian packages it needs (scripts/test installs them).
     fn packages(self) -> &'static str {
         match self {
-            Kind::WebSocket => "python3-websockets",
+            Kind::WebSocket | Kind::WebSocketBothPing => "python3-websockets",
             Kind::Mqtt => "mosquitto, python3-paho-mqtt",
             Kind::Grpc => "python3-grpcio",
             Kind::Redis => "redis-server, redis-tools",
@@ -131,6 +136,8 @@ pub(crate) struct Settings {
     pub v6: bool,
     /// The heartbeat period configured in the client, ms.
     pub period_ms: u32,
+    /// The server's, where it has one, ms.
+    pub server_period_ms: Option<u32>,
     /// How long the client stays connected and idle, s.
     pub idle_s: f64,
 }
@@ -145,17 +152,24 @@ impl Settings {
             3000
         } else if kind.whole_seconds() {
             rng.range(2, 3) * 1000
+        } else if kind == Kind::WebSocketBothPing {
+            rng.range(20, 25) * 100
         } else {
             rng.range(20, 30) * 100
         };
-        // Six periods: five beats or more, whatever the client's first
-        // beat waits for.
-        let idle_s = 6.0 * f64::from(period_ms) / 1000.0 + 0.5;
+        // Half a second or more apart, so that the two cadences drift
+        // across each other.
+        let server_period_ms =
+            (kind == Kind::WebSocketBothPing).then(|| period_ms + rng.range(5, 8) * 100);
+        // Six periods: five beats or more, whatever the first beat waits for.
+        let longest = period_ms.max(server_period_ms.unwrap_or(0));
+        let idle_s = 6.0 * f64::from(longest) / 1000.0 + 0.5;
         Settings {
             kind,
             seed,
             v6,
             period_ms,
+            server_period_ms,
             idle_s,
         }
     }
@@ -182,12 +196,14 @@ impl Settings {
 
     pub(crate) fn describe(&self) -> String {
         format!(
-            "{}: seed {} (KAWATCH_SEED={} replays it), {}, period {} ms, idle {:.1} s",
+            "{}: seed {} (KAWATCH_SEED={} replays it), {}, period {} ms{}, idle {:.1} s",
             self.kind.name(),
             self.seed,
             self.seed,
             if self.v6 { "IPv6" } else { "IPv4" },
             self.period_ms,
+            self.server_period_ms
+                .map_or_else(String::new, |ms| format!(" (the server's {ms} ms)")),
             self.idle_s
         )
     }
@@ -246,7 +262,7 @@ fn missing(kind: Kind) -> Option<String> {
         Kind::Mqtt => &["mosquitto"],
         Kind::Redis => &["redis-server", "redis-cli"],
         Kind::Ssh | Kind::SshTcpKeepalive => &["sshd", "ssh", "ssh-keygen"],
-        Kind::WebSocket | Kind::Grpc => &[],
+        Kind::WebSocket | Kind::WebSocketBothPing | Kind::Grpc => &[],
     };
     lacking.extend(
         programs
@@ -255,7 +271,7 @@ fn missing(kind: Kind) -> Option<String> {
             .map(|p| (*p).to_owned()),
     );
     let module = match kind {
-        Kind::WebSocket => Some("websockets"),
+        Kind::WebSocket | Kind::WebSocketBothPing => Some("websockets"),
         Kind::Mqtt => Some("paho.mqtt.client"),
         Kind::Grpc => Some("grpc"),
         Kind::Redis | Kind::Ssh | Kind::SshTcpKeepalive => None,
@@ -402,11 +418,22 @@ fn commands(s: &Settings, dir: &Path) -> Result<(Vec<String>, Vec<String>), Stri
         Ok(p.display().to_string())
     };
     Ok(match s.kind {
-        Kind::WebSocket => {
+        Kind::WebSocket | Kind::WebSocketBothPing => {
             let script = py("websocket.py", WEBSOCKET_PY)?;
             let interval = format!("{:.1}", s.period_s());
+            // 0: the server does not ping.
+            let server_interval =
+                format!("{:.1}", f64::from(s.server_period_ms.unwrap_or(0)) / 1000.0);
             (
-                strings(&[PYTHON, &script, "server", ip, &port, &lifetime]),
+                strings(&[
+                    PYTHON,
+                    &script,
+                    "server",
+                    ip,
+                    &port,
+                    &lifetime,
+                    &server_interval,
+                ]),
                 strings(&[PYTHON, &script, "client", ip, &port, &interval, &idle]),
             )
         }
@@ -771,42 +798,57 @@ pub(crate) fn problems(s: &Settings, flows: &[FlowView]) -> Vec<String> {
             show(conn)
         ));
     }
-    match &conn.heartbeats[..] {
-        [h] => {
-            if h.endpoint != client || h.peer != server {
-                out.push(format!(
-                    "the heartbeat is {}'s, expected the client's ({client})",
-                    h.endpoint
-                ));
-            }
-            if h.protocol != s.kind.protocol() {
-                out.push(format!(
-                    "protocol {}, expected {}",
-                    h.protocol,
-                    s.kind.protocol()
-                ));
-            }
-            let want = s.period_s();
-            if (h.period_s - want).abs() > 0.1 * want {
-                out.push(format!(
-                    "period {:.3} s, configured {want:.3} s (more than 10 % off)",
-                    h.period_s
-                ));
-            }
-            if h.count < 4 {
-                out.push(format!("only {} beats (at least 4 expected)", h.count));
-            }
-            if !h.answered || h.answers * 2 <= h.count {
-                out.push(format!(
-                    "not answered: {} answers to {} beats (every ping here gets its pong)",
-                    h.answers, h.count
-                ));
-            }
+    // The client's heartbeat, and the server's where it pings too.
+    let mut want = vec![("client", client, server, s.period_ms)];
+    if let Some(ms) = s.server_period_ms {
+        want.push(("server", server, client, ms));
+    }
+    if conn.heartbeats.len() != want.len() {
+        out.push(format!(
+            "expected {} heartbeat(s) (the {}), found {}",
+            want.len(),
+            want.iter()
+                .map(|w| w.0)
+                .collect::<Vec<_>>()
+                .join("'s and the "),
+            conn.heartbeats.len()
+        ));
+    }
+    for (side, from, to, period_ms) in want {
+        let Some(h) = conn.heartbeats.iter().find(|h| h.endpoint == from) else {
+            out.push(format!("no heartbeat from the {side} ({from})"));
+            continue;
+        };
+        let mut wrong = Vec::new();
+        if h.peer != to {
+            wrong.push(format!("its peer is {}, not {to}", h.peer));
         }
-        hbs => out.push(format!(
-            "expected exactly one heartbeat (the client's), found {}",
-            hbs.len()
-        )),
+        if h.protocol != s.kind.protocol() {
+            wrong.push(format!(
+                "protocol {}, expected {}",
+                h.protocol,
+                s.kind.protocol()
+            ));
+        }
+        let want = f64::from(period_ms) / 1000.0;
+        if (h.period_s - want).abs() > 0.1 * want {
+            wrong.push(format!(
+                "period {:.3} s, configured {want:.3} s (more than 10 % off)",
+                h.period_s
+            ));
+        }
+        if h.count < 4 {
+            wrong.push(format!("only {} beats (at least 4 expected)", h.count));
+        }
+        if !h.answered || h.answers * 2 <= h.count {
+            wrong.push(format!(
+                "not answered: {} answers to {} beats (every ping here gets its pong)",
+                h.answers, h.count
+            ));
+        }
+        for w in wrong {
+            out.push(format!("the {side}'s heartbeat: {w}"));
+        }
     }
     if !out.is_empty() {
         out.push(format!("the connection: {}", show(conn)));

@@ -1,6 +1,7 @@
 """WebSocket heartbeat for kawatch's kernel tests (Debian python3-websockets).
 
-server HOST PORT SECONDS: serves (never pinging itself) for at most SECONDS.
+server HOST PORT SECONDS INTERVAL: serves for at most SECONDS, pinging
+every INTERVAL seconds (0: never).
 client HOST PORT INTERVAL SECONDS: connects, sends one message, then stays
 idle for SECONDS while the library pings every INTERVAL seconds.
 """
@@ -15,8 +16,9 @@ async def echo(ws, path=None):
         await ws.send(message)
 
 
-async def server(host, port, seconds):
-    async with websockets.serve(echo, host, port, ping_interval=None):
+async def server(host, port, seconds, interval):
+    interval = interval or None
+    async with websockets.serve(echo, host, port, ping_interval=interval, ping_timeout=interval):
         print("ready", flush=True)
         await asyncio.sleep(seconds)
 
@@ -32,6 +34,6 @@ async def client(host, port, interval, seconds):
 if __name__ == "__main__":
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "server":
-        asyncio.run(server(host, port, float(sys.argv[4])))
+        asyncio.run(server(host, port, float(sys.argv[4]), float(sys.argv[5])))
     else:
         asyncio.run(client(host, port, float(sys.argv[4]), float(sys.argv[5])))
