@@ -770,7 +770,14 @@ fn heartbeat_scenario(test: &str, kind: heartbeats::Kind) {
             eprintln!("SKIPPED {test}: {why}");
         }
         Ok(heartbeats::Outcome::Ran(ran)) => fail_on(
-            heartbeats::problems(&ran.settings, &ran.flows),
+            heartbeats::problems(&ran.settings, &ran.flows)
+                .into_iter()
+                .chain(
+                    heartbeats::cut_problems(ran)
+                        .into_iter()
+                        .map(|p| format!("cut mid-heartbeat: {p}")),
+                )
+                .collect(),
             &format!(
                 "{test}: {}\n(seed {} for all the heartbeat scenarios)\n{}",
                 heartbeats::summary(ran),

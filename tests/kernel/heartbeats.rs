@@ -865,6 +865,103 @@ pub(crate) fn problems(s: &Settings, flows: &[FlowView]) -> Vec<String> {
     out
 }
 
+/// The capture cut to start in the middle of the beats, with the last four
+/// (or more) of each side's left: the connection is picked up without its
+/// handshake, and its heartbeats must still be found, named by their bytes
+/// (an SSH connection's by nothing left: its banner was cut off, so its
+/// beats are `periodic`), at their period, answered; and the probes, where
+/// there are some, are still a prober's.
+pub(crate) fn cut_problems(r: &Ran) -> Vec<String> {
+    let s = &r.settings;
+    let server = endpoint(s.server_ip(), s.kind.port());
+    let Some(conn) = r.flows.iter().find(|f| f.a == server || f.b == server) else {
+        return vec!["no connection to cut".to_owned()];
+    };
+    let Some(from) = conn
+        .heartbeats
+        .iter()
+        .map(|h| h.last_beat.as_secs_f64() - 3.5 * h.period_s)
+        .reduce(f64::min)
+    else {
+        return vec!["no heartbeat to cut into".to_owned()];
+    };
+    let cut = r.capture.with_extension("cut.pcap");
+    let kept = match crate::capture::cut_capture(&r.capture, &cut, from) {
+        Ok((kept, _)) => kept,
+        Err(e) => return vec![e],
+    };
+    let flows = match flows_of(&cut) {
+        Ok(f) => f,
+        Err(e) => return vec![e],
+    };
+    let mut out = Vec::new();
+    let conns: Vec<&FlowView> = flows
+        .iter()
+        .filter(|f| f.a == server || f.b == server)
+        .collect();
+    let [cut_conn] = conns[..] else {
+        return vec![format!(
+            "cut at {from:.6} ({kept} frames kept): expected one connection to {server}, found {}",
+            conns.len()
+        )];
+    };
+    if cut_conn.heartbeats.len() != conn.heartbeats.len() {
+        out.push(format!(
+            "{} heartbeat(s), the whole capture has {}",
+            cut_conn.heartbeats.len(),
+            conn.heartbeats.len()
+        ));
+    }
+    for whole in &conn.heartbeats {
+        let Some(h) = cut_conn
+            .heartbeats
+            .iter()
+            .find(|h| h.endpoint == whole.endpoint)
+        else {
+            out.push(format!("no heartbeat from {}", whole.endpoint));
+            continue;
+        };
+        let protocol = if whole.protocol == HeartbeatProtocol::SshPeriodic {
+            HeartbeatProtocol::Periodic
+        } else {
+            whole.protocol
+        };
+        if h.protocol != protocol {
+            out.push(format!(
+                "{}: protocol {}, expected {protocol}",
+                h.endpoint, h.protocol
+            ));
+        }
+        if (h.period_s - whole.period_s).abs() > 0.1 * whole.period_s {
+            out.push(format!(
+                "{}: period {:.3} s, {:.3} s in the whole capture",
+                h.endpoint, h.period_s, whole.period_s
+            ));
+        }
+        if h.count < 4 || !h.answered {
+            out.push(format!(
+                "{}: {} beats, {} answered (the last 4 were kept)",
+                h.endpoint, h.count, h.answers
+            ));
+        }
+    }
+    if cut_conn.probers.len() != usize::from(s.kind.probes()) {
+        out.push(format!(
+            "{} prober(s), expected {}",
+            cut_conn.probers.len(),
+            usize::from(s.kind.probes())
+        ));
+    }
+    if !out.is_empty() {
+        out.push(format!(
+            "cut at {from:.6} ({kept} frames kept, {}): {}",
+            cut.display(),
+            show(cut_conn)
+        ));
+    }
+    out
+}
+
 /// One line for the log: what was measured against what was set.
 pub(crate) fn summary(r: &Ran) -> String {
     let server = endpoint(r.settings.server_ip(), r.settings.kind.port());
