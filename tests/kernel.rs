@@ -788,6 +788,19 @@ fn heartbeat_scenario(test: &str, kind: heartbeats::Kind) {
     }
 }
 
+#[test]
+fn heartbeat_tests_cover_every_kind() {
+    // Every scenario that runs is judged by a test of its own.
+    let src = include_str!("kernel.rs");
+    for kind in heartbeats::Kind::ALL {
+        let call = format!("heartbeats::Kind::{kind:?}");
+        assert!(
+            src.contains(&format!("{call});")) || src.contains(&format!("{call},\n    );")),
+            "heartbeat scenario {kind:?} has no test"
+        );
+    }
+}
+
 /// A WebSocket client (python3-websockets) with `ping_interval`: masked
 /// pings answered by pongs, `websocket-ping`.
 #[test]
