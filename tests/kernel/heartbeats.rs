@@ -1,15 +1,18 @@
 //! Application heartbeats from real clients and servers (issue 13): a
-//! WebSocket client pinging (python3-websockets), an MQTT client's PINGREQ
-//! against mosquitto (python3-paho-mqtt: mosquitto's own clients refuse a
-//! keepalive under 5 s), gRPC keepalive pings (python3-grpcio: HTTP/2
-//! PING), `redis-cli -r N -i P PING` against redis-server, and OpenSSH's
-//! `ServerAliveInterval` against sshd.
+//! WebSocket client pinging (python3-websockets; in one scenario the server
+//! pings too, at another period), an MQTT client's PINGREQ against mosquitto
+//! (python3-paho-mqtt: libmosquitto, behind `mosquitto_sub`, refuses a
+//! keepalive under 5 s, and times it in whole seconds, so that now and then
+//! a gap comes a second short), gRPC keepalive pings (python3-grpcio:
+//! HTTP/2 PING), `redis-cli -r N -i P PING` against redis-server, and
+//! OpenSSH's `ServerAliveInterval` against sshd (`keepalive@openssh.com`
+//! wants a reply: sshd answers each).
 //!
 //! Each scenario gets its own namespace pair: the server runs in `b` with a
 //! configuration written for the test (listening on the test address only),
 //! the client in `a`, both as child processes killed on drop; tcpdump
 //! captures on `a`'s veth. The period (2 to 3 s) and the address family come
-//! from a printed seed. The capture then goes through kawatch's library
+//! from a printed seed; all the scenarios run at once (about 20 s). The capture then goes through kawatch's library
 //! (`events_of_file`, the analyser's flow views): the connection must carry
 //! exactly one heartbeat, the client's, named for its protocol, at the
 //! configured period (within 10 %), answered, with at least four beats, and
@@ -18,7 +21,9 @@
 //! servers' own keepalive is switched off where they have one). One more ssh
 //! scenario turns the client's TCP keepalive on with a 1 s idle: the kernel
 //! probes twice between beats, and the prober must be found beside the
-//! heartbeat, neither taken for the other.
+//! heartbeat, neither taken for the other. Each capture is also cut to
+//! start among the last beats: the heartbeats must be found without the
+//! connection's start.
 //!
 //! A scenario whose Debian packages are missing is skipped (it says so on
 //! stderr), or fails under `KAWATCH_STRICT=1`.
