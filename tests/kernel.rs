@@ -770,7 +770,7 @@ fn heartbeat_scenario(test: &str, kind: heartbeats::Kind) {
             eprintln!("SKIPPED {test}: {why}");
         }
         Ok(heartbeats::Outcome::Ran(ran)) => fail_on(
-            heartbeats::problems(&ran.settings, &ran.flows)
+            heartbeats::problems(&ran.settings.expect(), &ran.flows)
                 .into_iter()
                 .chain(
                     heartbeats::cut_problems(ran)
@@ -797,6 +797,88 @@ fn heartbeat_tests_cover_every_kind() {
         assert!(
             src.contains(&format!("{call});")) || src.contains(&format!("{call},\n    );")),
             "heartbeat scenario {kind:?} has no test"
+        );
+    }
+}
+
+/// The heartbeat scenarios' judge, without root, on the MQTT connection of
+/// the synthetic capture fixtures/synth/heartbeats.pcap (PINGREQ every 60 s,
+/// answered): the right expectations pass, and each wrong one is caught.
+#[test]
+fn heartbeat_judge_catches_what_is_wrong() {
+    use kawatch::core::HeartbeatProtocol;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth/heartbeats.pcap");
+    let server = kawatch::Endpoint::new([198, 18, 2, 2].into(), 1883);
+    let flows: Vec<_> = heartbeats::flows_of(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|f| f.b == server)
+        .collect();
+    let right = heartbeats::Expect {
+        server,
+        client_ip: [198, 18, 2, 1].into(),
+        protocol: HeartbeatProtocol::MqttPing,
+        period_ms: 60_000,
+        server_period_ms: None,
+        probes: false,
+    };
+    let found = heartbeats::problems(&right, &flows);
+    assert!(found.is_empty(), "{found:#?}");
+    let wrongs = [
+        (
+            "the period 15 % off",
+            heartbeats::Expect {
+                period_ms: 69_000,
+                ..right.clone()
+            },
+            "more than 10 % off",
+        ),
+        (
+            "another protocol",
+            heartbeats::Expect {
+                protocol: HeartbeatProtocol::RedisPing,
+                ..right.clone()
+            },
+            "protocol mqtt-ping, expected redis-ping",
+        ),
+        (
+            "the server beating too",
+            heartbeats::Expect {
+                server_period_ms: Some(25_000),
+                ..right.clone()
+            },
+            "no heartbeat from the server",
+        ),
+        (
+            "a prober",
+            heartbeats::Expect {
+                probes: true,
+                ..right.clone()
+            },
+            "expected one keepalive prober",
+        ),
+        (
+            "another client",
+            heartbeats::Expect {
+                client_ip: [198, 18, 2, 9].into(),
+                ..right.clone()
+            },
+            "not 198.18.2.9",
+        ),
+        (
+            "another server",
+            heartbeats::Expect {
+                server: kawatch::Endpoint::new([198, 18, 2, 2].into(), 1884),
+                ..right.clone()
+            },
+            "expected one connection",
+        ),
+    ];
+    for (what, expect, says) in wrongs {
+        let found = heartbeats::problems(&expect, &flows);
+        assert!(
+            found.iter().any(|p| p.contains(says)),
+            "{what}: expected a problem saying {says:?}, got {found:#?}"
         );
     }
 }

@@ -742,10 +742,36 @@ fn show(f: &FlowView) -> String {
     )
 }
 
+/// What kawatch must make of a scenario's capture.
+#[derive(Clone, Debug)]
+pub(crate) struct Expect {
+    pub server: Endpoint,
+    pub client_ip: IpAddr,
+    pub protocol: HeartbeatProtocol,
+    /// The client's heartbeat period, ms.
+    pub period_ms: u32,
+    /// The server's, if it beats too, ms.
+    pub server_period_ms: Option<u32>,
+    /// The client's kernel probes (after [`PROBE_IDLE_S`]).
+    pub probes: bool,
+}
+
+impl Settings {
+    pub(crate) fn expect(&self) -> Expect {
+        Expect {
+            server: endpoint(self.server_ip(), self.kind.port()),
+            client_ip: self.client_ip().parse().expect("test address"),
+            protocol: self.kind.protocol(),
+            period_ms: self.period_ms,
+            server_period_ms: self.server_period_ms,
+            probes: self.kind.probes(),
+        }
+    }
+}
+
 /// What is wrong with what kawatch made of the scenario's capture.
-pub(crate) fn problems(s: &Settings, flows: &[FlowView]) -> Vec<String> {
-    let server = endpoint(s.server_ip(), s.kind.port());
-    let client_ip: IpAddr = s.client_ip().parse().expect("test address");
+pub(crate) fn problems(s: &Expect, flows: &[FlowView]) -> Vec<String> {
+    let (server, client_ip) = (s.server, s.client_ip);
     let conns: Vec<&FlowView> = flows
         .iter()
         .filter(|f| f.a == server || f.b == server)
@@ -771,7 +797,7 @@ pub(crate) fn problems(s: &Settings, flows: &[FlowView]) -> Vec<String> {
             show(conn)
         ));
     }
-    if s.kind.probes() {
+    if s.probes {
         // The client's kernel probes after 1 s without anything received:
         // its prober is found beside the heartbeat, answered each time.
         match &conn.probers[..] {
@@ -828,12 +854,8 @@ pub(crate) fn problems(s: &Settings, flows: &[FlowView]) -> Vec<String> {
         if h.peer != to {
             wrong.push(format!("its peer is {}, not {to}", h.peer));
         }
-        if h.protocol != s.kind.protocol() {
-            wrong.push(format!(
-                "protocol {}, expected {}",
-                h.protocol,
-                s.kind.protocol()
-            ));
+        if h.protocol != s.protocol {
+            wrong.push(format!("protocol {}, expected {}", h.protocol, s.protocol));
         }
         let want = f64::from(period_ms) / 1000.0;
         if (h.period_s - want).abs() > 0.1 * want {
