@@ -379,6 +379,34 @@ impl Drop for Proc {
     }
 }
 
+/// On drop, kills every process left in the namespaces (by pid, as `ip
+/// netns pids` lists them): what the servers forked (sshd's session and its
+/// `sleep`) outlives the server when a scenario ends early.
+struct KillLeftovers(Vec<String>);
+
+impl Drop for KillLeftovers {
+    fn drop(&mut self) {
+        for ns in &self.0 {
+            let Ok(out) = netns_pids(ns) else {
+                continue;
+            };
+            for pid in out.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+                // SAFETY: kill(2) on a process inside this test's own namespace.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+fn netns_pids(ns: &str) -> Result<String, String> {
+    crate::sys::run_ok(
+        Command::new("ip").args(["netns", "pids", ns]),
+        Duration::from_secs(10),
+    )
+}
+
 /// Waits (bounded) until something listens on `port` in `ns`.
 fn wait_listening(ns: &str, port: u16, server: &mut Proc, limit: Duration) -> Result<(), String> {
     let deadline = Instant::now() + limit;
@@ -622,6 +650,8 @@ pub(crate) fn run(kind: Kind, seed: u64, out_dir: &Path) -> Result<Outcome, Stri
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (server_cmd, client_cmd) = commands(&settings, &dir)?;
     let pair = NetnsPair::create(&format!("hb-{}", kind.name()))?;
+    // Dropped before the pair: the namespaces are emptied, then deleted.
+    let leftovers = KillLeftovers(vec![pair.a.clone(), pair.b.clone()]);
 
     if kind.probes() {
         for (name, v) in [
@@ -678,6 +708,7 @@ pub(crate) fn run(kind: Kind, seed: u64, out_dir: &Path) -> Result<Outcome, Stri
     std::thread::sleep(Duration::from_millis(200));
     cap.stop(Duration::from_secs(10))?;
     drop(server);
+    drop(leftovers);
     drop(pair);
 
     let flows = flows_of(&file)?;
