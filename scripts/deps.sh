@@ -1,5 +1,7 @@
 # Sourced by the scripts here: makes sure Debian packages are installed.
 #   ensure_packages PKG...   installs the missing ones (as root, or with sudo)
+#   ensure_server_packages PKG...   the same, and stops and disables the
+#                            services the packages it installed started
 # Returns non-zero, after saying what to do, when they cannot be installed.
 
 missing_packages() {
@@ -26,6 +28,27 @@ ensure_packages() {
     # wireshark-common asks whether non-root users may capture; keep the default (no).
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+}
+
+ensure_server_packages() {
+    local new
+    new=$(missing_packages "$@" | tr '\n' ' ')
+    ensure_packages "$@" || return 1
+    [ -n "${new// /}" ] || return 0
+    # Only where systemd runs (a container's policy-rc.d keeps them from starting).
+    [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 || return 0
+    local sudo="" pkg units
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    for pkg in $new; do
+        case $pkg in
+            redis-server) units="redis-server" ;;
+            mosquitto) units="mosquitto" ;;
+            openssh-server) units="ssh ssh.socket" ;;
+            *) continue ;;
+        esac
+        echo "kawatch: $pkg was installed for the tests only: stopping and disabling $units" >&2
+        $sudo systemctl disable --now $units >/dev/null 2>&1 || true
+    done
 }
 
 ensure_cargo() {

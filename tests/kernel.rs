@@ -7,6 +7,12 @@
 //! nanosecond pcap, dumpcap pcapng), and checks `kawatch report --format json`
 //! on each capture and on each capture cut to start mid-idle.
 //!
+//! `live_heartbeat_*` (ignored too) run real clients and servers with
+//! application heartbeats (WebSocket, MQTT, gRPC, Redis, OpenSSH), each in
+//! its own namespace pair, all at once, and check through the library that
+//! kawatch names each heartbeat, its period and its answers, and never takes
+//! it for TCP keepalive (tests/kernel/heartbeats.rs).
+//!
 //! `fixtures::*` run everywhere: the same checks over the kernel-made captures
 //! in fixtures/kernel/, each described by its NAME.settings.json.
 //!
@@ -26,6 +32,8 @@ mod burst;
 mod capture;
 #[path = "kernel/expect.rs"]
 mod expect;
+#[path = "kernel/heartbeats.rs"]
+mod heartbeats;
 #[path = "kernel/rng.rs"]
 mod rng;
 #[path = "kernel/session.rs"]
@@ -720,6 +728,254 @@ fn live_sockets_without_ptrace_rights_infer_from_the_timer() {
     fail_on(
         sockets::inferred_problems(&setup, &doc),
         &format!("seed {seed} (KAWATCH_SEED={seed} replays it)\n{doc:#}"),
+    );
+}
+
+// ------------------------------------------------------------ heartbeats
+
+/// The heartbeat scenarios' results, run once and concurrently (each in
+/// its own namespace pair) by whichever test asks first.
+struct HeartbeatRuns {
+    seed: u64,
+    results: Vec<(heartbeats::Kind, Result<heartbeats::Outcome, String>)>,
+}
+
+static HEARTBEATS: OnceLock<HeartbeatRuns> = OnceLock::new();
+
+fn run_heartbeats() -> HeartbeatRuns {
+    let seed = rng::seed_from_env_or_clock().expect("seed");
+    let runs = work_dir("kernel-runs");
+    prune_old_runs(&runs);
+    if let Err(e) = sys::remove_stale_namespaces() {
+        eprintln!("heartbeats: could not remove stale namespaces: {e}");
+    }
+    let dir = runs.join(format!("{}-heartbeats", std::process::id()));
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = heartbeats::Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            let dir = dir.clone();
+            std::thread::spawn(move || heartbeats::run(kind, seed, &dir))
+        })
+        .collect();
+    let results: Vec<_> = heartbeats::Kind::ALL
+        .into_iter()
+        .zip(threads)
+        .map(|(kind, t)| {
+            let settings = heartbeats::Settings::draw(kind, seed);
+            let r = t
+                .join()
+                .unwrap_or_else(|_| Err("the scenario's thread panicked".to_owned()))
+                .map_err(|e| format!("{}\n{e}", settings.describe()));
+            (kind, r)
+        })
+        .collect();
+    eprintln!(
+        "heartbeat scenarios: seed {seed} (KAWATCH_SEED={seed} replays it), {:.1} s in all",
+        started.elapsed().as_secs_f64()
+    );
+    for (kind, r) in &results {
+        match r {
+            Ok(heartbeats::Outcome::Ran(ran)) => eprintln!("  {}", heartbeats::summary(ran)),
+            Ok(heartbeats::Outcome::Skipped(why)) => eprintln!("  {}: skipped: {why}", kind.name()),
+            Err(e) => eprintln!("  {}: could not run: {e}", kind.name()),
+        }
+    }
+    HeartbeatRuns { seed, results }
+}
+
+/// The scenario `kind` must have run and kawatch must have found its
+/// heartbeat; missing packages skip it (fail under KAWATCH_STRICT=1).
+fn heartbeat_scenario(test: &str, kind: heartbeats::Kind) {
+    let runs = HEARTBEATS.get_or_init(run_heartbeats);
+    let (_, result) = runs
+        .results
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .expect("every kind runs");
+    match result {
+        Err(e) => panic!("{test}: the scenario could not run:\n{e}"),
+        Ok(heartbeats::Outcome::Skipped(why)) => {
+            if std::env::var_os("KAWATCH_STRICT").is_some_and(|v| v == "1") {
+                panic!("{test}: {why} (KAWATCH_STRICT=1 requires it)");
+            }
+            eprintln!("SKIPPED {test}: {why}");
+        }
+        Ok(heartbeats::Outcome::Ran(ran)) => fail_on(
+            heartbeats::problems(&ran.settings.expect(), &ran.flows)
+                .into_iter()
+                .chain(
+                    heartbeats::cut_problems(ran)
+                        .into_iter()
+                        .map(|p| format!("cut mid-heartbeat: {p}")),
+                )
+                .collect(),
+            &format!(
+                "{test}: {}\n(seed {} for all the heartbeat scenarios)\n{}",
+                heartbeats::summary(ran),
+                runs.seed,
+                ran.logs
+            ),
+        ),
+    }
+}
+
+#[test]
+fn heartbeat_tests_cover_every_kind() {
+    // Every scenario that runs is judged by a test of its own.
+    let src = include_str!("kernel.rs");
+    for kind in heartbeats::Kind::ALL {
+        let call = format!("heartbeats::Kind::{kind:?}");
+        assert!(
+            src.contains(&format!("{call});")) || src.contains(&format!("{call},\n    );")),
+            "heartbeat scenario {kind:?} has no test"
+        );
+    }
+}
+
+/// The heartbeat scenarios' judge, without root, on the MQTT connection of
+/// the synthetic capture fixtures/synth/heartbeats.pcap (PINGREQ every 60 s,
+/// answered): the right expectations pass, and each wrong one is caught.
+#[test]
+fn heartbeat_judge_catches_what_is_wrong() {
+    use kawatch::core::HeartbeatProtocol;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth/heartbeats.pcap");
+    let server = kawatch::Endpoint::new([198, 18, 2, 2].into(), 1883);
+    let flows: Vec<_> = heartbeats::flows_of(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|f| f.b == server)
+        .collect();
+    let right = heartbeats::Expect {
+        server,
+        client_ip: [198, 18, 2, 1].into(),
+        protocol: HeartbeatProtocol::MqttPing,
+        period_ms: 60_000,
+        server_period_ms: None,
+        probes: false,
+    };
+    let found = heartbeats::problems(&right, &flows);
+    assert!(found.is_empty(), "{found:#?}");
+    let wrongs = [
+        (
+            "the period 15 % off",
+            heartbeats::Expect {
+                period_ms: 69_000,
+                ..right.clone()
+            },
+            "more than 10 % off",
+        ),
+        (
+            "another protocol",
+            heartbeats::Expect {
+                protocol: HeartbeatProtocol::RedisPing,
+                ..right.clone()
+            },
+            "protocol mqtt-ping, expected redis-ping",
+        ),
+        (
+            "the server beating too",
+            heartbeats::Expect {
+                server_period_ms: Some(25_000),
+                ..right.clone()
+            },
+            "no heartbeat from the server",
+        ),
+        (
+            "a prober",
+            heartbeats::Expect {
+                probes: true,
+                ..right.clone()
+            },
+            "expected one keepalive prober",
+        ),
+        (
+            "another client",
+            heartbeats::Expect {
+                client_ip: [198, 18, 2, 9].into(),
+                ..right.clone()
+            },
+            "not 198.18.2.9",
+        ),
+        (
+            "another server",
+            heartbeats::Expect {
+                server: kawatch::Endpoint::new([198, 18, 2, 2].into(), 1884),
+                ..right.clone()
+            },
+            "expected one connection",
+        ),
+    ];
+    for (what, expect, says) in wrongs {
+        let found = heartbeats::problems(&expect, &flows);
+        assert!(
+            found.iter().any(|p| p.contains(says)),
+            "{what}: expected a problem saying {says:?}, got {found:#?}"
+        );
+    }
+}
+
+/// A WebSocket client (python3-websockets) with `ping_interval`: masked
+/// pings answered by pongs, `websocket-ping`.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_heartbeat_websocket_ping() {
+    heartbeat_scenario("live_heartbeat_websocket_ping", heartbeats::Kind::WebSocket);
+}
+
+/// Both sides of a WebSocket ping, at different periods: two heartbeats,
+/// each side's pings answered by the other's pongs.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_heartbeat_websocket_both_sides_ping() {
+    heartbeat_scenario(
+        "live_heartbeat_websocket_both_sides_ping",
+        heartbeats::Kind::WebSocketBothPing,
+    );
+}
+
+/// An MQTT client (paho) with a short keepalive against mosquitto:
+/// PINGREQ answered by PINGRESP, `mqtt-ping`.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_heartbeat_mqtt_pingreq() {
+    heartbeat_scenario("live_heartbeat_mqtt_pingreq", heartbeats::Kind::Mqtt);
+}
+
+/// gRPC keepalive (python3-grpcio, `grpc.keepalive_time_ms`): HTTP/2 PING
+/// answered by PING ACK, `http2-ping`.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_heartbeat_grpc_http2_ping() {
+    heartbeat_scenario("live_heartbeat_grpc_http2_ping", heartbeats::Kind::Grpc);
+}
+
+/// `redis-cli -r N -i P PING` against redis-server: `PING` answered by
+/// `+PONG`, `redis-ping`.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_heartbeat_redis_ping() {
+    heartbeat_scenario("live_heartbeat_redis_ping", heartbeats::Kind::Redis);
+}
+
+/// OpenSSH's `ServerAliveInterval` against sshd: encrypted
+/// `keepalive@openssh.com` requests, each answered (the request wants a
+/// reply), `ssh-periodic`.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_heartbeat_ssh_server_alive() {
+    heartbeat_scenario("live_heartbeat_ssh_server_alive", heartbeats::Kind::Ssh);
+}
+
+/// The same with `TCPKeepAlive=yes` and a 1 s keepalive idle in the
+/// client's namespace: the kernel's probes between the beats make a prober,
+/// the beats still a heartbeat, and neither is taken for the other.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_heartbeat_ssh_beside_tcp_keepalive_probes() {
+    heartbeat_scenario(
+        "live_heartbeat_ssh_beside_tcp_keepalive_probes",
+        heartbeats::Kind::SshTcpKeepalive,
     );
 }
 
