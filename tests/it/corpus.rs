@@ -756,3 +756,35 @@ fn path_verdicts_follow_each_flows_keepalive_idle() {
     let (code, text) = run(&["check", "--survives", "gcp-fw", "--port", "64903"]);
     assert_eq!(code, Some(0), "{text}");
 }
+
+/// Heartbeats on a real capture, and a look-alike. In capture2 an IRC
+/// client polls its server with `ISON Thunfisch Smiley SmileyG` every 20 s,
+/// each answered by a 303 reply: an application heartbeat in all but name
+/// (`periodic`, answered). The server's chat lines to it are small too, and
+/// three of them once fell 2.2 s apart within 5 %: chance, not a heartbeat,
+/// and not reported as one.
+#[test]
+fn an_irc_poll_is_a_heartbeat_and_chat_lines_are_not() {
+    let Some(dir) = corpus() else { return };
+    let file = dir.join("cisco+mercury__unit_tests_pcaps_capture2.pcap");
+    let out = kawatch()
+        .args(["report", "-T", "json"])
+        .arg(&file)
+        .arg("tcp port 6667")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let flows = r["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 1, "{r:#}");
+    let f = &flows[0];
+    let beats = f["heartbeats"].as_array().unwrap();
+    assert_eq!(beats.len(), 1, "{f:#}");
+    let h = &beats[0];
+    assert_eq!(h["side"], "192.168.1.2:2848", "{h:#}");
+    assert_eq!(h["protocol"], "periodic", "{h:#}");
+    assert_eq!(h["answered"], true, "{h:#}");
+    within(h, "period_s", 20.0, 20.3);
+    assert!(f["keepalive"].as_array().unwrap().is_empty(), "{f:#}");
+    assert_eq!(f["silence"]["allowed_s"], h["period_s"], "{f:#}");
+}

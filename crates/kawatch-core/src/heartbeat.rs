@@ -25,7 +25,11 @@
 //! only its first and last beat and its shortest and longest gap, so it
 //! costs the same whatever its length; with every gap within the tolerance
 //! of the mean, the median is too.) A run of at least [`MIN_BEATS`] beats
-//! whose period is at least [`MIN_PERIOD`] is a **heartbeat**.
+//! whose period is at least [`MIN_PERIOD`] is a **heartbeat**; one more
+//! beat when the bytes name no protocol and the peer answered at most half
+//! of them (three small one-way messages evenly spaced by chance, say chat
+//! lines, are not a heartbeat; a small request answered by a small response
+//! at a steady period is).
 //!
 //! - A beat that breaks the cadence (a gap outside the tolerance: a one-off
 //!   small write, a doubling backoff) ends the run; a new run starts with
@@ -145,6 +149,17 @@ impl HeartbeatProtocol {
             HeartbeatProtocol::SshPeriodic => "ssh-periodic",
             HeartbeatProtocol::Periodic => "periodic",
         }
+    }
+
+    /// Whether the bytes name the protocol (not `tls-periodic`,
+    /// `ssh-periodic` or `periodic`, which only its size and rhythm tell).
+    pub fn is_named(self) -> bool {
+        !matches!(
+            self,
+            HeartbeatProtocol::TlsPeriodic
+                | HeartbeatProtocol::SshPeriodic
+                | HeartbeatProtocol::Periodic
+        )
     }
 
     /// The name two beats of one run agree on: a named beat beats an
@@ -436,9 +451,11 @@ impl Run {
         true
     }
 
-    /// The run as a heartbeat, if it is one.
+    /// The run as a heartbeat, if it is one: [`MIN_BEATS`] beats, one more
+    /// when their bytes name no protocol and the peer did not answer most.
     fn cadence(&self) -> Option<Cadence> {
-        if self.count < MIN_BEATS {
+        let weak = !self.protocol.is_named() && self.answered * 2 <= self.count;
+        if self.count < MIN_BEATS + u32::from(weak) {
             return None;
         }
         let gaps = self.count - 1;
@@ -753,13 +770,44 @@ mod tests {
         assert_eq!(MqttPing.merge(RedisPing), Periodic);
     }
 
-    /// A side's beats at these seconds, fed to one side's detector.
+    /// A side's beats at these seconds, fed to one side's detector, their
+    /// bytes naming a protocol (MQTT PINGREQ).
     fn beats(at: &[f64]) -> Beats {
+        beats_of(at, MqttPing, false)
+    }
+
+    /// A side's beats at these seconds, of `protocol`, each answered or not.
+    fn beats_of(at: &[f64], protocol: HeartbeatProtocol, answered: bool) -> Beats {
         let mut b = Beats::EMPTY;
         for &t in at {
-            b.beat(Timestamp::from_secs_f64(1_000.0 + t), Periodic);
+            let ts = Timestamp::from_secs_f64(1_000.0 + t);
+            b.beat(ts, protocol);
+            if answered {
+                assert!(b.run.answered_by(Timestamp(ts.0 + 20_000_000)));
+            }
         }
         b
+    }
+
+    /// Three unnamed beats the peer does not answer may be chance (chat
+    /// lines evenly spaced); a fourth, or answers, or a name make them a
+    /// heartbeat.
+    #[test]
+    fn unnamed_one_way_beats_need_one_more() {
+        let three = [0.0, 2.24, 4.49];
+        let four = [0.0, 2.24, 4.49, 6.72];
+        let cases = [
+            ("periodic, three, unanswered", &three[..], Periodic, false, None),
+            ("periodic, four, unanswered", &four[..], Periodic, false, Some(4)),
+            ("periodic, three, answered", &three[..], Periodic, true, Some(3)),
+            ("tls, three, unanswered", &three[..], TlsPeriodic, false, None),
+            ("ssh, three, answered", &three[..], SshPeriodic, true, Some(3)),
+            ("amqp, three, unanswered", &three[..], AmqpHeartbeat, false, Some(3)),
+        ];
+        for (case, at, protocol, answered, want) in cases {
+            let got = beats_of(at, protocol, answered).heartbeat().map(|c| c.count);
+            assert_eq!(got, want, "{case}");
+        }
     }
 
     /// A cadence case: its name, the beats' times, and the heartbeat
