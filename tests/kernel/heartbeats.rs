@@ -729,7 +729,84 @@ pub(crate) fn flows_of(path: &Path) -> Result<Vec<FlowView>, String> {
     for ev in &mut events {
         ev.map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    Ok(events.analyzer().flow_views().collect())
+    let flows: Vec<FlowView> = events.analyzer().flow_views().collect();
+    cli_agrees(path, &flows)?;
+    Ok(flows)
+}
+
+/// `kawatch report -T json` says what the library found: each flow's
+/// heartbeats (side, protocol, period, count), and with a heartbeat every
+/// few seconds, `safe` on every default path.
+fn cli_agrees(path: &Path, flows: &[FlowView]) -> Result<(), String> {
+    let out = std::process::Command::new(crate::expect::kawatch_bin())
+        .args(["report", "-T", "json"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("kawatch report: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "kawatch report {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("kawatch report: {e}"))?;
+    let listed = doc["flows"].as_array().cloned().unwrap_or_default();
+    for f in flows {
+        let Some(j) = listed
+            .iter()
+            .find(|j| j["a"] == f.a.to_string() && j["b"] == f.b.to_string())
+        else {
+            return Err(format!("{} <-> {}: not in the JSON report", f.a, f.b));
+        };
+        let seen: Vec<(String, String, u64, f64)> = j["heartbeats"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|h| {
+                (
+                    h["side"].as_str().unwrap_or_default().to_string(),
+                    h["protocol"].as_str().unwrap_or_default().to_string(),
+                    h["count"].as_u64().unwrap_or_default(),
+                    h["period_s"].as_f64().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, String, u64, f64)> = f
+            .heartbeats
+            .iter()
+            .map(|h| {
+                (
+                    h.endpoint.to_string(),
+                    h.protocol.as_str().to_string(),
+                    u64::from(h.count),
+                    (h.period_s * 1e6).round() / 1e6,
+                )
+            })
+            .collect();
+        if seen != want {
+            return Err(format!(
+                "{} <-> {}: the JSON's heartbeats {seen:?}, the library's {want:?}",
+                f.a, f.b
+            ));
+        }
+        let verdicts: Vec<&str> = j["path"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["verdict"].as_str())
+            .collect();
+        if !f.heartbeats.is_empty()
+            && (verdicts.len() != 4 || verdicts.iter().any(|v| *v != "safe"))
+        {
+            return Err(format!(
+                "{} <-> {}: a heartbeat every few seconds, yet path verdicts {verdicts:?}",
+                f.a, f.b
+            ));
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- judging

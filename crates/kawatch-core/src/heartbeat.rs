@@ -797,15 +797,53 @@ mod tests {
         let three = [0.0, 2.24, 4.49];
         let four = [0.0, 2.24, 4.49, 6.72];
         let cases = [
-            ("periodic, three, unanswered", &three[..], Periodic, false, None),
-            ("periodic, four, unanswered", &four[..], Periodic, false, Some(4)),
-            ("periodic, three, answered", &three[..], Periodic, true, Some(3)),
-            ("tls, three, unanswered", &three[..], TlsPeriodic, false, None),
-            ("ssh, three, answered", &three[..], SshPeriodic, true, Some(3)),
-            ("amqp, three, unanswered", &three[..], AmqpHeartbeat, false, Some(3)),
+            (
+                "periodic, three, unanswered",
+                &three[..],
+                Periodic,
+                false,
+                None,
+            ),
+            (
+                "periodic, four, unanswered",
+                &four[..],
+                Periodic,
+                false,
+                Some(4),
+            ),
+            (
+                "periodic, three, answered",
+                &three[..],
+                Periodic,
+                true,
+                Some(3),
+            ),
+            (
+                "tls, three, unanswered",
+                &three[..],
+                TlsPeriodic,
+                false,
+                None,
+            ),
+            (
+                "ssh, three, answered",
+                &three[..],
+                SshPeriodic,
+                true,
+                Some(3),
+            ),
+            (
+                "amqp, three, unanswered",
+                &three[..],
+                AmqpHeartbeat,
+                false,
+                Some(3),
+            ),
         ];
         for (case, at, protocol, answered, want) in cases {
-            let got = beats_of(at, protocol, answered).heartbeat().map(|c| c.count);
+            let got = beats_of(at, protocol, answered)
+                .heartbeat()
+                .map(|c| c.count);
             assert_eq!(got, want, "{case}");
         }
     }
