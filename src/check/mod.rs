@@ -113,7 +113,8 @@ pub struct Rule {
     /// idle or a heartbeat's period is below the timeout, and no silence
     /// longer than it was seen. Presets (`aws-nlb`, `azure-lb`, `gcp-fw`,
     /// ...), durations (`300s`) or `name=duration`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "some_one_or_many")]
+    #[schemars(with = "Option<OneOrMany<String>>")]
     pub survives: Option<Vec<String>>,
     /// At least this many flows match, or the rule fails: a rule whose
     /// selectors match nothing must not pass silently.
@@ -280,6 +281,9 @@ pub struct Finding {
     pub observed: Option<f64>,
     /// The limit.
     pub limit: Option<f64>,
+    /// `survives`: the path timeout's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// In words: what was seen, against what, and where the value came from.
     pub message: String,
 }
@@ -293,9 +297,9 @@ pub enum PolicyError {
     /// A rule that requires nothing.
     #[error("rule {0} requires nothing: give keepalive, max_idle, max_intvl, max_probes, max_detection, outcome, max_silence or survives")]
     Empty(String),
-    /// A `survives` entry that names no path timeout.
+    /// A `survives` entry that names no path timeout, or one path twice.
     #[error("rule {0}: survives: {1}")]
-    Path(String, kawatch_core::BadPathTimeout),
+    Path(String, String),
 }
 
 impl Policy {
@@ -388,13 +392,16 @@ impl Rule {
             || self.survives.is_some()
     }
 
-    /// The path timeouts `survives` names.
-    pub fn survives(&self) -> Result<Vec<PathTimeout>, BadPathTimeout> {
-        self.survives
+    /// The path timeouts `survives` names, each once.
+    pub fn survives(&self) -> Result<Vec<PathTimeout>, String> {
+        let given = self
+            .survives
             .iter()
             .flatten()
             .map(|p| PathTimeout::parse(p))
-            .collect()
+            .collect::<Result<Vec<_>, BadPathTimeout>>()
+            .map_err(|e| e.to_string())?;
+        PathTimeout::distinct(given)
     }
 
     /// The rule's name, or what it selects.
@@ -474,6 +481,7 @@ impl Rule {
             status: if enough { Status::Pass } else { Status::Fail },
             observed: Some(f64::from(matched)),
             limit: Some(f64::from(self.min_flows)),
+            path: None,
             message: if enough {
                 format!(
                     "{matched} flow{} matched (at least {})",
@@ -609,37 +617,50 @@ impl Rule {
 fn survives(at: &Scope<'_>, f: &FlowReport, path: &PathTimeout) -> Finding {
     let (longest, allowed) = (f.silence.longest_s, f.silence.allowed_s);
     let timeout = path.timeout_s;
-    // A bare duration is its own name.
-    let on = if path.name.starts_with(|c: char| c.is_ascii_digit()) {
-        path.name.clone()
-    } else {
-        format!("{} ({})", path.name, secs(timeout))
-    };
+    let on = path.label();
     let verdict = PathVerdict::of(longest, allowed, timeout);
+    let seen = secs(longest);
     let (observed, message) = match (verdict, allowed) {
         (PathVerdict::Exceeded, _) => (
             Some(longest),
-            format!("exceeded {on}: silent for {}, longer than its timeout", secs(longest)),
+            format!("exceeded {on}: silent for {seen}, longer than its timeout"),
         ),
         (PathVerdict::Safe, Some(a)) => (
             Some(a),
-            format!("survives {on}: its keepalive or heartbeat keeps silences within {}", secs(a)),
+            format!(
+                "survives {on}: its keepalive or heartbeat allows silences of at most {} \
+                 (the longest seen: {seen})",
+                secs(a)
+            ),
+        ),
+        (_, Some(a)) if a < timeout => (
+            Some(a),
+            format!(
+                "at risk on {on}: its keepalive or heartbeat allows silences of {}, too close \
+                 to the timeout (a timer up to 12.5 % late passes it)",
+                secs(a)
+            ),
         ),
         (_, Some(a)) => (
             Some(a),
             format!(
-                "at risk on {on}: its keepalive or heartbeat allows silences of {}, not below the timeout",
+                "at risk on {on}: its keepalive or heartbeat allows silences of {}, not below \
+                 the timeout",
                 secs(a)
             ),
         ),
         (_, None) => (
             None,
-            format!("at risk on {on}: no keepalive or heartbeat seen keeps its silences below the timeout"),
+            format!(
+                "at risk on {on}: no keepalive or heartbeat seen keeps its silences below the \
+                 timeout (the longest seen: {seen})"
+            ),
         ),
     };
     Finding {
         observed,
         limit: Some(timeout),
+        path: Some(path.name.clone()),
         ..at.finding(
             "survives",
             None,
@@ -680,6 +701,7 @@ impl Scope<'_> {
             status,
             observed: None,
             limit: None,
+            path: None,
             message,
         }
     }
@@ -889,6 +911,15 @@ where
         OneOrMany::One(t) => vec![t],
         OneOrMany::Many(v) => v,
     })
+}
+
+/// [`one_or_many`], present.
+fn some_one_or_many<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    one_or_many(d).map(Some)
 }
 
 /// A duration: seconds as a number, or text with a unit.

@@ -94,10 +94,15 @@ pub fn write_junit(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             suite.set_system_out(format!("warning: {}", r.warnings.join("\nwarning: ")));
         }
         for f in &rule.findings {
+            // `survives aws-nlb`: one case per path.
+            let requirement = match &f.path {
+                Some(path) => format!("{} {path}", f.requirement),
+                None => f.requirement.clone(),
+            };
             let name = match (&f.flow, &f.prober) {
-                (Some(flow), Some(p)) => format!("{flow} [{p}]: {}", f.requirement),
-                (Some(flow), None) => format!("{flow}: {}", f.requirement),
-                (None, _) => f.requirement.clone(),
+                (Some(flow), Some(p)) => format!("{flow} [{p}]: {requirement}"),
+                (Some(flow), None) => format!("{flow}: {requirement}"),
+                (None, _) => requirement,
             };
             let mut status = match f.status {
                 Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),

@@ -1,5 +1,4 @@
-//! `--format csv`: one row per prober, and one for each flow that only
-//! heartbeats keep alive.
+//! `--format csv`: one row per prober, and one for each flow without one.
 
 use super::json::{flow as flow_report, Local};
 use super::summary::micros;
@@ -15,8 +14,8 @@ fn opt<T: Display>(v: Option<T>) -> String {
 }
 
 /// Writes the header (unless `src` continues an earlier report) and one row
-/// per prober; a flow without probers whose heartbeats keep it alive gets
-/// one row with the prober's columns empty. After the prober's columns come
+/// per prober; a flow without probers gets one row with the prober's
+/// columns empty (its heartbeats and path verdicts still said). After the prober's columns come
 /// its flow's: `partial`, then the silences and what keeps it alive
 /// (`longest_silence_s`, `allowed_silence_s`, `heartbeats` as `side
 /// protocol period_s count answered|unanswered` joined with `/`, `path` as
@@ -40,9 +39,6 @@ pub fn write_csv(
         }
     }
     for f in flows {
-        if f.probers.is_empty() && f.heartbeats.is_empty() {
-            continue;
-        }
         let report = flow_report(&f, local, src);
         let vlan: Vec<String> = f.vlan.ids().iter().map(u16::to_string).collect();
         let heartbeats: Vec<String> = report

@@ -123,9 +123,14 @@ pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo) -
             .iter()
             .filter(|s| s.keepalive == Some(true))
             .filter(|s| s.settings_from == Some(kawatch_core::SettingsFrom::Socket))
-            .filter_map(|s| s.idle_s)
-            .min()
-            .map(f64::from);
+            .filter_map(|s| {
+                kawatch_core::keepalive_silence_s(
+                    s.idle_s.map(f64::from),
+                    s.intvl_s.map(f64::from),
+                    None,
+                )
+            })
+            .reduce(f64::min);
         if let Some(idle) = exact {
             let allowed = report.silence.allowed_s.map_or(idle, |a| a.min(idle));
             report.silence.allowed_s = Some(allowed);

@@ -42,7 +42,7 @@ pub enum Format {
     Table,
     /// One JSON object, `kawatch_report` version 1.
     Json,
-    /// One row per prober (and per flow only heartbeats keep alive).
+    /// One row per prober (and per flow without one).
     Csv,
     /// JSON Lines, one per classified segment.
     Events,

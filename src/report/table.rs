@@ -5,7 +5,10 @@ use super::summary::{SourceInfo, Totals};
 use super::types::FlowReport;
 use super::{NOT_APPLICABLE, UNKNOWN};
 use kawatch_core::path::duration_text as duration;
-use kawatch_core::{likely_text, FlowView, Outcome, PathVerdict, ProberView, Timestamp};
+use kawatch_core::{
+    keepalive_silence_s, likely_text, FlowView, Outcome, PathTimeout, PathVerdict, ProberView,
+    SettingsFrom, TcpState, Timestamp,
+};
 use std::io::{self, Write};
 
 /// A capture timestamp in UTC, ISO 8601 with milliseconds (cut, not
@@ -243,12 +246,11 @@ impl Paths {
                 .path
                 .iter()
                 .map(|p| {
-                    // A bare duration is its own name.
-                    if p.name.starts_with(|c: char| c.is_ascii_digit()) {
-                        p.name.clone()
-                    } else {
-                        format!("{} {}", p.name, duration(p.timeout_s))
+                    PathTimeout {
+                        name: p.name.clone(),
+                        timeout_s: p.timeout_s,
                     }
+                    .label()
                 })
                 .collect();
         }
@@ -258,9 +260,17 @@ impl Paths {
             self.unprotected += 1;
             return;
         }
+        // A connection already over: what kept it says little now.
+        let over = if f.keepalive.iter().any(|p| p.outcome == Outcome::Dead) {
+            " (gave up)"
+        } else if matches!(f.state, TcpState::Reset | TcpState::Closed) {
+            " (closed)"
+        } else {
+            ""
+        };
         let mut row = vec![
             format!("{} <> {}", f.a, f.b),
-            kept_by.unwrap_or_else(|| "nothing".into()),
+            kept_by.unwrap_or_else(|| "nothing".into()) + over,
             format!("{:.1}s", f.silence.longest_s),
         ];
         row.extend(f.path.iter().map(|p| p.verdict.as_str().replace('_', " ")));
@@ -297,38 +307,41 @@ impl Paths {
         }
         writeln!(
             out,
-            "safe: kept below the timeout · at risk: nothing keeps silences below it · \
-             exceeded: a longer silence was seen"
+            "safe: kept below the timeout, 12.5 % to spare for late timers · at risk: nothing \
+             seen keeps silences below it so · exceeded: a longer silence was seen"
         )
     }
 }
 
-/// What keeps a flow alive, shortest period first: `keepalive 60s` (a
-/// local socket's exact idle, else the likely idle from the wire),
+/// What keeps a flow alive, shortest period first: `keepalive 60s` (the
+/// longest silence it allows, [`keepalive_silence_s`], from a local
+/// socket's exact settings or the likely settings from the wire),
 /// `keepalive every 45s` (the cadence of answered probes, when the capture
 /// showed no idle), `keepalive, idle ?` (neither showed), `http2-ping 30s`;
 /// `None` when nothing does.
 fn kept_alive_by(f: &FlowReport) -> Option<String> {
     let mut ways: Vec<(f64, String)> = Vec::new();
     if let Some(Some(s)) = &f.socket {
-        if let (Some(true), Some(idle)) = (s.keepalive, s.idle_s) {
-            ways.push((
-                f64::from(idle),
-                format!("keepalive {} (socket)", duration(f64::from(idle))),
-            ));
+        let secs = keepalive_silence_s(s.idle_s.map(f64::from), s.intvl_s.map(f64::from), None);
+        if let (Some(true), Some(secs), Some(SettingsFrom::Socket)) =
+            (s.keepalive, secs, s.settings_from)
+        {
+            ways.push((secs, format!("keepalive {} (socket)", duration(secs))));
         }
     }
     for p in &f.keepalive {
-        if let Some(idle) = p.likely.idle_s {
-            ways.push((
-                f64::from(idle),
-                format!("keepalive {}", duration(f64::from(idle))),
-            ));
-        } else if let Some(every) = p.cadence_s {
-            ways.push((every, format!("keepalive every {}", duration(every))));
-        } else {
+        let secs = keepalive_silence_s(
+            p.likely.idle_s.map(f64::from),
+            p.likely.intvl_s.map(f64::from),
+            p.cadence_s,
+        );
+        match (p.likely.idle_s, secs) {
+            (Some(_), Some(secs)) => ways.push((secs, format!("keepalive {}", duration(secs)))),
+            (None, Some(every)) => {
+                ways.push((every, format!("keepalive every {}", duration(every))));
+            }
             // Probes, but neither their idle nor their cadence showed.
-            ways.push((f64::INFINITY, format!("keepalive, idle {UNKNOWN}")));
+            _ => ways.push((f64::INFINITY, format!("keepalive, idle {UNKNOWN}"))),
         }
     }
     for h in &f.heartbeats {

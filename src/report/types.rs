@@ -149,10 +149,11 @@ pub struct Silence {
     /// last is not counted).
     pub longest_s: f64,
     /// The longest silence the flow's own mechanisms allow, seconds: the
-    /// smallest of each side's keepalive idle (a local socket's exact
-    /// setting in a live report, else the likely setting from the wire, else
-    /// the cadence of its answered probes when the capture showed no idle)
-    /// and each heartbeat's period; null where nothing keeps the flow alive.
+    /// smallest of each side's keepalive ([`kawatch_core::keepalive_silence_s`]:
+    /// the larger of its idle and interval, from a local socket's exact
+    /// settings in a live report or the likely settings from the wire, and
+    /// the cadence of its answered probes) and each heartbeat's period; null
+    /// where nothing keeps the flow alive.
     pub allowed_s: Option<f64>,
 }
 
@@ -180,8 +181,8 @@ pub struct PathReport {
     pub name: String,
     /// The path's idle timeout, seconds.
     pub timeout_s: f64,
-    /// `safe`: the keepalive idle or a heartbeat's period is below the
-    /// timeout; `at_risk`: nothing seen keeps silences below it; `exceeded`:
+    /// `safe`: the allowed silence, a kernel timer's 12.5 % late, is below
+    /// the timeout; `at_risk`: nothing seen keeps silences below it; `exceeded`:
     /// a longer silence was observed (on that path the flow would already
     /// have been dropped).
     pub verdict: PathVerdict,

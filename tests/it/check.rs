@@ -147,11 +147,18 @@ fn rules_hold_fail_or_cannot_be_told() {
             &["3 flows matched"],
         ),
         case(
+            "a keepalive too close to the timeout: a late timer passes it",
+            &["--survives", "corp=3.3s"],
+            &alive,
+            1,
+            &["at risk on corp 3.3s: its keepalive or heartbeat allows silences of 3.07s, too close"],
+        ),
+        case(
             "nothing keeps a flow alive: at risk",
             &["--survives", "rfc5382", "--port", "5009"],
             &seed4,
             1,
-            &["at risk on rfc5382 (7440s): no keepalive or heartbeat seen"],
+            &["at risk on rfc5382 2h4m: no keepalive or heartbeat seen"],
         ),
         case(
             "real kernel: detection within 8 s (idle 1 + intvl 2 x 3)",

@@ -688,8 +688,9 @@ fn a_full_flow_table_evicts_but_keeps_every_prober() {
 
 /// Will these connections survive their path? The avast capture's client
 /// probes each flow at its own steady idle (187 to 357 s, SOURCES.md): a
-/// flow whose idle is below a path's timeout is safe there; one whose
-/// observed silence (its keepalive idle) is longer was already past it,
+/// flow whose idle is below a path's timeout, with room for a late timer,
+/// is safe there; one whose observed silence (its keepalive idle) is longer
+/// was already past it,
 /// so on that path it would have been dropped before its next probe. The
 /// 357 s flow is the one the issue names: over AWS's 350 s, under Google's
 /// 10-minute firewall timeout.
@@ -729,11 +730,17 @@ fn path_verdicts_follow_each_flows_keepalive_idle() {
             .map(|p| p["verdict"].as_str().unwrap().to_string())
             .collect()
     };
-    // (client, its keepalive idle, verdicts on azure-lb 240, aws-nlb 350, gcp-fw 600)
+    // (client, its keepalive idle: answered probes recur that often,
+    // verdicts on azure-lb 240, aws-nlb 350, gcp-fw 600). A 321 s idle is
+    // under 350 s, but a timer 12.5 % late is not: at risk.
     let cases = [
-        ("192.168.2.100:64357", 187.0, ["safe", "safe", "safe"]),
+        ("192.168.2.100:64357", 187.3, ["safe", "safe", "safe"]),
         ("192.168.2.100:58030", 249.0, ["exceeded", "safe", "safe"]),
-        ("192.168.2.100:49758", 321.0, ["exceeded", "safe", "safe"]),
+        (
+            "192.168.2.100:49758",
+            321.2,
+            ["exceeded", "at_risk", "safe"],
+        ),
         (
             "192.168.2.100:64903",
             357.0,
@@ -742,7 +749,7 @@ fn path_verdicts_follow_each_flows_keepalive_idle() {
     ];
     for (client, idle, want) in cases {
         let f = flow(client);
-        assert_eq!(f["silence"]["allowed_s"], idle, "{client}: {f:#}");
+        within(&f["silence"], "allowed_s", idle - 0.1, idle + 0.1);
         assert!(f["heartbeats"].as_array().unwrap().is_empty(), "{f:#}");
         assert_eq!(verdicts(f), want, "{client}: {f:#}");
     }
@@ -750,7 +757,7 @@ fn path_verdicts_follow_each_flows_keepalive_idle() {
     let (code, text) = run(&["check", "--survives", "aws-nlb", "--port", "64903"]);
     assert_eq!(code, Some(1), "{text}");
     assert!(
-        text.contains("survives: exceeded aws-nlb (350s): silent for 356.8"),
+        text.contains("survives: exceeded aws-nlb 350s: silent for 356.8"),
         "{text}"
     );
     let (code, text) = run(&["check", "--survives", "gcp-fw", "--port", "64903"]);

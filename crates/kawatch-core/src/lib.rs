@@ -113,7 +113,9 @@ pub use local::{
     SocketState, TimerKind,
 };
 pub use merge::{disagreements, with_sockets, Disagreement, SocketIndex};
-pub use path::{allowed_silence_s, verdict, BadPathTimeout, PathTimeout, PathVerdict};
+pub use path::{
+    allowed_silence_s, keepalive_silence_s, verdict, BadPathTimeout, PathTimeout, PathVerdict,
+};
 pub use prober::{Mark, Outcome};
 pub use segment::{BadEndpoint, Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
 pub use seq::SeqNumber;

@@ -165,6 +165,9 @@ impl PathTimeout {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_graphic()) {
                 return Err(bad("a name is letters, digits and punctuation"));
             }
+            if PathTimeout::preset(name).is_some() || name.eq_ignore_ascii_case("defaults") {
+                return Err(bad("that name is taken: give the path a name of its own"));
+            }
             let timeout_s = duration_s(duration.trim()).ok_or(bad("not a duration"))?;
             return Ok(PathTimeout {
                 name: name.to_owned(),
@@ -189,6 +192,41 @@ impl PathTimeout {
             None if text.starts_with(|c: char| c.is_ascii_digit()) => Err(bad("not a duration")),
             None => Err(bad("no such preset")),
         }
+    }
+}
+
+impl PathTimeout {
+    /// How reports name the path with its timeout: `aws-nlb 350s`,
+    /// `corp-fw 30m`; a bare duration is its own name (`300s`).
+    pub fn label(&self) -> String {
+        if self.name.starts_with(|c: char| c.is_ascii_digit()) {
+            self.name.clone()
+        } else {
+            format!("{} {}", self.name, duration_text(self.timeout_s))
+        }
+    }
+
+    /// The paths given, in order, each once: the same name twice with
+    /// different timeouts is refused (a name is one path).
+    pub fn distinct(
+        given: impl IntoIterator<Item = PathTimeout>,
+    ) -> Result<Vec<PathTimeout>, String> {
+        let mut out: Vec<PathTimeout> = Vec::new();
+        for p in given {
+            match out.iter().find(|q| q.name == p.name) {
+                Some(q) if q.timeout_s == p.timeout_s => {}
+                Some(q) => {
+                    return Err(format!(
+                        "path {:?} is given twice, as {} and as {}: give each path once",
+                        p.name,
+                        duration_text(q.timeout_s),
+                        duration_text(p.timeout_s)
+                    ))
+                }
+                None => out.push(p),
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -332,8 +370,8 @@ fn duration_s(text: &str) -> Option<f64> {
     serde(rename_all = "snake_case")
 )]
 pub enum PathVerdict {
-    /// Its keepalive idle or a heartbeat's period is below the timeout:
-    /// its silences stay shorter.
+    /// Its keepalive or a heartbeat keeps its silences below the timeout,
+    /// with [`TIMER_SLACK`] to spare.
     Safe,
     /// Nothing seen keeps its silences below the timeout.
     AtRisk,
@@ -355,8 +393,8 @@ impl PathVerdict {
     /// The verdict from a flow's longest observed silence, the longest
     /// silence its keepalive or heartbeats allow (none: nothing keeps it
     /// short), and a path's timeout, all seconds: exceeded when a silence
-    /// was longer than the timeout; else safe when the allowed silence is
-    /// below it; else at risk. [`verdict`] takes them from a flow; a live
+    /// was longer than the timeout; else safe when the allowed silence,
+    /// [`TIMER_SLACK`] late, is still below it; else at risk. [`verdict`] takes them from a flow; a live
     /// report whose local socket states its exact idle passes the smaller
     /// of that and [`allowed_silence_s`].
     pub fn of(
@@ -366,7 +404,7 @@ impl PathVerdict {
     ) -> PathVerdict {
         if longest_silence_s > timeout_s {
             PathVerdict::Exceeded
-        } else if allowed_silence_s.is_some_and(|a| a < timeout_s) {
+        } else if allowed_silence_s.is_some_and(|a| a * (1.0 + TIMER_SLACK) < timeout_s) {
             PathVerdict::Safe
         } else {
             PathVerdict::AtRisk
@@ -380,17 +418,45 @@ impl fmt::Display for PathVerdict {
     }
 }
 
+/// How late a kernel timer may fire, as a share of its timeout: the timer
+/// wheel rounds long timeouts up by up to 12.5 % (KEEPALIVE-FACTS item 7).
+/// A flow is safe on a path only with this margin: a 340 s keepalive idle
+/// behind a 350 s load balancer fires late often enough to lose the flow.
+pub const TIMER_SLACK: f64 = 0.125;
+
+/// The longest silence a side's keepalive allows, seconds, from its idle,
+/// its interval and the cadence of its answered probes, whichever are known:
+/// the first probe comes `idle` after the last segment received, and while
+/// the peer answers, probes recur every max(idle, intvl) (the timer re-arms
+/// for the interval after each probe: item 5), which the cadence measures.
+/// So the largest of them. `None` when neither the idle nor the cadence is
+/// known (one probe, mid-idle).
+pub fn keepalive_silence_s(
+    idle_s: Option<f64>,
+    intvl_s: Option<f64>,
+    cadence_s: Option<f64>,
+) -> Option<f64> {
+    if idle_s.is_none() && cadence_s.is_none() {
+        return None;
+    }
+    [idle_s, intvl_s, cadence_s]
+        .into_iter()
+        .flatten()
+        .reduce(f64::max)
+}
+
 /// The longest silence what the wire showed keeps a flow below, seconds:
-/// the smallest of each prober's keepalive idle (its likely whole-second
-/// setting; where the capture showed no idle, as when it began mid-idle,
-/// the cadence of its answered probes, which recur that often while the
-/// peer answers: item 5) and each heartbeat's period. `None` when the flow
-/// has neither.
+/// the smallest of each prober's [`keepalive_silence_s`] (its likely
+/// whole-second idle and interval, and the cadence of its answered probes)
+/// and each heartbeat's period. `None` when the flow has neither.
 pub fn allowed_silence_s(flow: &FlowView) -> Option<f64> {
-    let keepalive = flow
-        .probers
-        .iter()
-        .filter_map(|p| p.likely.idle_s.map(f64::from).or(p.cadence_s));
+    let keepalive = flow.probers.iter().filter_map(|p| {
+        keepalive_silence_s(
+            p.likely.idle_s.map(f64::from),
+            p.likely.intvl_s.map(f64::from),
+            p.cadence_s,
+        )
+    });
     let heartbeats = flow.heartbeats.iter().map(|h| h.period_s);
     keepalive.chain(heartbeats).reduce(f64::min)
 }
@@ -464,6 +530,14 @@ mod tests {
             ("1..5h", "not a duration"),
             ("-5m", "no such preset"),
             ("=5m", "a name is letters, digits and punctuation"),
+            (
+                "aws-nlb=10s",
+                "that name is taken: give the path a name of its own",
+            ),
+            (
+                "defaults=5m",
+                "that name is taken: give the path a name of its own",
+            ),
             ("corp=fast", "not a duration"),
         ];
         for (input, reason) in cases {
@@ -500,6 +574,21 @@ mod tests {
         for (secs, want) in cases {
             assert_eq!(duration_text(secs), want, "{secs}");
         }
+    }
+
+    #[test]
+    fn labels_and_duplicates() {
+        let p = |s: &str| PathTimeout::parse(s).unwrap();
+        assert_eq!(p("aws-nlb").label(), "aws-nlb 350s");
+        assert_eq!(p("corp=30m").label(), "corp 30m");
+        assert_eq!(p("10s").label(), "10s");
+        let same = PathTimeout::distinct([p("a=5m"), p("aws-nlb"), p("a=300s")]).unwrap();
+        assert_eq!(same, [p("a=5m"), p("aws-nlb")]);
+        let err = PathTimeout::distinct([p("a=5m"), p("a=6m")]).unwrap_err();
+        assert_eq!(
+            err,
+            "path \"a\" is given twice, as 300s and as 360s: give each path once"
+        );
     }
 
     #[test]
@@ -598,10 +687,40 @@ mod tests {
                 [Safe; 4],
             ),
             (
-                "Linux default keepalive, 2 h: only RFC 5382's floor",
+                "Linux default keepalive, 2 h: a late timer may pass even \
+                 RFC 5382's 2 h 4 min (a 2 h timer rounds up by up to 4 min 22 s at HZ=1000)",
                 flow(30.0, vec![prober(Some(7_200), None)], vec![]),
                 Some(7_200.0),
+                [AtRisk, AtRisk, AtRisk, AtRisk],
+            ),
+            (
+                "keepalive 6000 s: RFC 5382's floor with 12.5 % to spare",
+                flow(30.0, vec![prober(Some(6_000), None)], vec![]),
+                Some(6_000.0),
                 [AtRisk, AtRisk, AtRisk, Safe],
+            ),
+            (
+                "keepalive 320 s behind a 350 s NLB: a late timer may pass it",
+                flow(30.0, vec![prober(Some(320), None)], vec![]),
+                Some(320.0),
+                [AtRisk, AtRisk, Safe, Safe],
+            ),
+            (
+                "answered probes recur every max(idle, intvl): idle 200, intvl 300",
+                flow(
+                    30.0,
+                    vec![ProberView {
+                        likely: Settings {
+                            idle_s: Some(200),
+                            intvl_s: Some(300),
+                            probes: None,
+                        },
+                        ..prober(Some(200), None)
+                    }],
+                    vec![],
+                ),
+                Some(300.0),
+                [AtRisk, Safe, Safe, Safe],
             ),
             (
                 "the shorter of two probers",

@@ -202,11 +202,12 @@ fn looks_like_a_file(w: &str) -> bool {
 /// The idle timeouts of the paths a connection may cross.
 #[derive(Args, Debug, Default)]
 pub(crate) struct PathArgs {
-    /// Judge each flow against this path idle timeout: a preset (azure-lb
-    /// 4m, aws-nlb 350s, aws-nat 350s, gcp-fw 10m, gcp-nat 20m, rfc5382
-    /// 2h4m, conntrack 5d), a duration (300s, 5m), or NAME=DURATION;
-    /// repeatable or comma-separated; `defaults` stands for the default set
-    /// [default: azure-lb,aws-nlb,gcp-fw,rfc5382].
+    /// Judge each flow against this path idle timeout (`check`: require
+    /// each flow to survive it): a preset (azure-lb 240s, aws-nlb 350s,
+    /// aws-nat 350s, gcp-fw 600s, gcp-nat 20m, rfc5382 2h4m, conntrack 5d),
+    /// a duration (300s, 5m), or NAME=DURATION; repeatable or
+    /// comma-separated; `defaults` stands for the default set [default:
+    /// azure-lb,aws-nlb,gcp-fw,rfc5382].
     #[arg(long = "path-timeout", value_name = "NAME|DURATION", value_delimiter = ',', value_parser = parse_path)]
     pub(crate) given: Vec<PathChoice>,
 }
@@ -231,24 +232,17 @@ fn parse_path(s: &str) -> Result<PathChoice, String> {
 
 impl PathArgs {
     /// The path timeouts in force, in the order given (the defaults when
-    /// none are), each once.
-    pub(crate) fn paths(&self) -> Vec<PathTimeout> {
+    /// none are), each once; the same name with two timeouts is a usage
+    /// error.
+    pub(crate) fn paths(&self) -> Result<Vec<PathTimeout>> {
         if self.given.is_empty() {
-            return PathTimeout::defaults();
+            return Ok(PathTimeout::defaults());
         }
-        let mut out: Vec<PathTimeout> = Vec::new();
-        for choice in &self.given {
-            let more = match choice {
-                PathChoice::Defaults => PathTimeout::defaults(),
-                PathChoice::One(p) => vec![p.clone()],
-            };
-            for p in more {
-                if !out.iter().any(|q| q.name == p.name) {
-                    out.push(p);
-                }
-            }
-        }
-        out
+        let all = self.given.iter().flat_map(|choice| match choice {
+            PathChoice::Defaults => PathTimeout::defaults(),
+            PathChoice::One(p) => vec![p.clone()],
+        });
+        PathTimeout::distinct(all).map_err(usage)
     }
 }
 

@@ -100,6 +100,17 @@ fn parse_survives(s: &str) -> Result<String, String> {
 }
 
 impl CheckArgs {
+    /// The paths the flags' rule requires flows to survive: `--survives`,
+    /// and `--path-timeout` (the paths in force, which `check` requires).
+    fn survives(&self) -> Option<Vec<String>> {
+        let mut all = self.survives.clone();
+        if !self.capture.paths.given.is_empty() {
+            let paths = self.capture.paths.paths().ok()?;
+            all.extend(paths.iter().map(ToString::to_string));
+        }
+        (!all.is_empty()).then_some(all)
+    }
+
     /// The rule the flags make, if they require anything.
     fn rule(&self) -> Option<Rule> {
         let rule = Rule {
@@ -120,7 +131,7 @@ impl CheckArgs {
             max_detection: self.max_detection,
             outcome: self.no_dead.then(|| vec![Outcome::Alive, Outcome::Probing]),
             max_silence: self.max_silence,
-            survives: (!self.survives.is_empty()).then(|| self.survives.clone()),
+            survives: self.survives(),
             min_flows: self.min_flows.unwrap_or(1),
             unknown: self.unknown.unwrap_or_default(),
         };
@@ -129,6 +140,8 @@ impl CheckArgs {
 
     /// The policy file's rules, then the flags' rule.
     fn policy(&self) -> Result<Policy> {
+        // A path given twice with two timeouts is a usage error.
+        self.capture.paths.paths()?;
         let mut policy = match &self.policy {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -155,7 +168,8 @@ impl CheckArgs {
             None if policy.rules.is_empty() => {
                 return Err(usage(
                     "no rule given: add --require-keepalive, --max-idle D, --max-intvl D, \
-                     --max-probes N, --max-detection D, --no-dead, --max-silence D or --survives PATH, or --policy FILE",
+                     --max-probes N, --max-detection D, --no-dead, --max-silence D, --survives PATH or \
+                     --forbid-keepalive, or --policy FILE",
                 ))
             }
             None => {}
@@ -181,7 +195,6 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
             count: capture.count,
             since: capture.since,
             until: capture.until,
-            paths: capture.paths.paths(),
             ..RunOptions::default()
         };
         let (report, summary) = analyse(src, opts)?;

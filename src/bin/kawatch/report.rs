@@ -51,6 +51,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         Box::new(BufWriter::with_capacity(1 << 16, stdout.lock()))
     };
     let capture = &args.capture;
+    let paths = capture.paths.paths()?;
     let run = |src: &mut dyn FrameSource,
                out: &mut dyn Write,
                labeller: Option<&mut Labeller>,
@@ -70,7 +71,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
             labeller,
             name_rows: several,
             continues,
-            paths: capture.paths.paths(),
+            paths: paths.clone(),
         };
         match run_report(src, opts, out) {
             Ok(summary) => {

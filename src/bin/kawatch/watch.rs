@@ -124,7 +124,7 @@ pub(crate) fn watch(args: WatchArgs) -> Result<()> {
                 kawatch::tui::local_zone()
             },
             local_sockets: args.read.is_none() && !args.no_sockets,
-            paths: args.paths.paths(),
+            paths: args.paths.paths()?,
             limits: Limits {
                 max_flows: args.max_flows,
                 max_retired: args.max_retired,

@@ -33,6 +33,8 @@ pub(crate) struct Row<'a> {
     pub(crate) socket: Option<&'a LocalSocket>,
     /// The replay reached the end of its capture: nothing counts down.
     pub(crate) ended: bool,
+    /// A live capture: a silence under way counts toward the path verdict.
+    pub(crate) live: bool,
     /// The path timeout in focus, if any.
     pub(crate) path: Option<&'a PathTimeout>,
     /// Styles.
@@ -66,6 +68,7 @@ impl<'a> Row<'a> {
             prober: status::primary(flow).map(|i| &flow.probers[i]),
             socket: socket_for(flow, local),
             ended: false,
+            live: false,
             path,
             theme,
         }
@@ -191,7 +194,7 @@ pub(crate) const COLUMNS: &[Column] = &[
         )),
         cell: |r| match r.path {
             Some(p) => {
-                let v = survival::verdict(r.flow, r.state, r.now, r.socket, p);
+                let v = survival::verdict(r.flow, r.state, r.now, r.live, r.socket, p);
                 // A connection no longer open: what it survived, dimmed.
                 let over = matches!(
                     r.state,

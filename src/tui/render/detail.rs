@@ -470,33 +470,36 @@ fn survival_block(
         ),
     };
     lines.push(Line::from(vec![label("Kept by"), kept]));
-    let silence = survival::silence_s(flow, st, now);
+    let silence = survival::silence_s(flow, st, now, view.live);
     let allowed = survival::allowed_s(flow, socket);
     let Some(path) = view.focused_path() else {
         return;
     };
-    let timeout = survival::span(path.timeout_s);
-    let v = survival::verdict(flow, st, now, socket, path);
+    let v = survival::verdict(flow, st, now, view.live, socket, path);
     let why = match (v, keeper.filter(survival::Keeper::counts)) {
         (PathVerdict::Exceeded, _) => format!(
             "a silence of {} was longer: it would have been dropped",
             survival::span(silence)
         ),
         (PathVerdict::Safe, Some(k)) => format!("{} keeps silences below it", k.text()),
+        (_, Some(k)) if k.secs < path.timeout_s => format!(
+            "{} is too close to it: a late timer (up to 12.5 %) may pass it",
+            k.text()
+        ),
         (_, Some(k)) => format!("{} does not keep silences below it", k.text()),
         (_, None) => "nothing seen keeps silences below it".to_owned(),
     };
     lines.push(Line::from(vec![
         label("Path"),
         Span::styled(survival::mark(v), t.verdict(v)),
-        Span::raw(format!(" on {} ({timeout}): {why}", path.name)),
+        Span::raw(format!(" on {}: {why}", path.label())),
     ]));
     if view.paths.len() > 1 {
         let mut others = vec![label("")];
         for (i, p) in view.paths.iter().enumerate() {
-            let pv = survival::verdict(flow, st, now, socket, p);
+            let pv = survival::verdict(flow, st, now, view.live, socket, p);
             others.push(Span::raw(if others.len() > 1 { " · " } else { "" }));
-            let name = format!("{} {}", p.name, survival::span(p.timeout_s));
+            let name = p.label();
             others.push(if i == view.path {
                 Span::styled(format!("[{name}]"), t.label())
             } else {
@@ -547,7 +550,7 @@ fn survival_block(
         Some(a) => format!("  ┆ allowed {}", survival::span(a)),
         None => "  ┆ allowed: nothing keeps it short".to_owned(),
     }));
-    legend.push(Span::raw(format!("  ┃ {} {timeout}", path.name)));
+    legend.push(Span::raw(format!("  ┃ {}", path.label())));
     lines.push(Line::from(legend));
     timelines(lines, flow, now, path.timeout_s, t);
 }

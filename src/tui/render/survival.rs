@@ -11,7 +11,9 @@
 
 use crate::tui::fmt;
 use kawatch_core::status::State;
-use kawatch_core::{FlowView, HeartbeatProtocol, LocalSocket, SettingsFrom, Timestamp};
+use kawatch_core::{
+    keepalive_silence_s, FlowView, HeartbeatProtocol, LocalSocket, SettingsFrom, Timestamp,
+};
 use kawatch_core::{PathTimeout, PathVerdict};
 
 /// Where a keepalive idle comes from.
@@ -42,8 +44,9 @@ pub(crate) enum Kind {
 pub(crate) struct Keeper {
     /// What it is.
     pub(crate) kind: Kind,
-    /// The longest silence it allows: the keepalive idle or the
-    /// heartbeat's period, seconds.
+    /// The longest silence it allows, seconds: the keepalive's
+    /// ([`keepalive_silence_s`]: the larger of idle and interval, or the
+    /// answered probes' cadence) or the heartbeat's period.
     pub(crate) secs: f64,
 }
 
@@ -71,9 +74,11 @@ impl Keeper {
         let t = span(self.secs);
         match self.kind {
             Kind::Keepalive(IdleFrom::Socket) => {
-                format!("TCP keepalive, idle {t} read from this box's socket")
+                format!("TCP keepalive, keeps silences to {t} (this box's socket's settings)")
             }
-            Kind::Keepalive(IdleFrom::Wire) => format!("TCP keepalive, likely idle {t}"),
+            Kind::Keepalive(IdleFrom::Wire) => {
+                format!("TCP keepalive, keeps silences to {t} (its likely settings)")
+            }
             Kind::Keepalive(IdleFrom::Cadence) => {
                 format!("TCP keepalive, answered probes every {t}")
             }
@@ -110,18 +115,25 @@ pub(crate) fn keepers(flow: &FlowView, socket: Option<&LocalSocket>) -> Vec<Keep
     let mut out = Vec::new();
     if let Some(k) = socket.map(|s| &s.keepalive) {
         if let (Some(true), Some(idle)) = (k.on, k.idle_s) {
+            let secs = keepalive_silence_s(Some(f64::from(idle)), k.intvl_s.map(f64::from), None)
+                .unwrap_or(f64::from(idle));
             match k.from {
-                Some(SettingsFrom::Socket) => out.push(ka(IdleFrom::Socket, f64::from(idle))),
-                Some(SettingsFrom::Timer) => out.push(ka(IdleFrom::Timer, f64::from(idle))),
+                Some(SettingsFrom::Socket) => out.push(ka(IdleFrom::Socket, secs)),
+                Some(SettingsFrom::Timer) => out.push(ka(IdleFrom::Timer, secs)),
                 None => {}
             }
         }
     }
     for p in &flow.probers {
-        match (p.likely.idle_s, p.cadence_s) {
-            (Some(idle), _) => out.push(ka(IdleFrom::Wire, f64::from(idle))),
-            (None, Some(c)) => out.push(ka(IdleFrom::Cadence, c)),
-            (None, None) => {}
+        let secs = keepalive_silence_s(
+            p.likely.idle_s.map(f64::from),
+            p.likely.intvl_s.map(f64::from),
+            p.cadence_s,
+        );
+        match (p.likely.idle_s, secs) {
+            (Some(_), Some(secs)) => out.push(ka(IdleFrom::Wire, secs)),
+            (None, Some(secs)) => out.push(ka(IdleFrom::Cadence, secs)),
+            (_, None) => {}
         }
     }
     out.extend(flow.heartbeats.iter().map(|h| Keeper {
@@ -150,15 +162,16 @@ pub(crate) fn allowed_s(flow: &FlowView, socket: Option<&LocalSocket>) -> Option
     keeper(flow, socket).filter(Keeper::counts).map(|k| k.secs)
 }
 
-/// The longest silence seen: between two of the flow's segments, or, while
-/// it is open, since its last one (live, a silence under way counts as
-/// soon as it is longer).
-pub(crate) fn silence_s(flow: &FlowView, state: State, now: Timestamp) -> f64 {
+/// The longest silence seen: between two of the flow's segments, and live,
+/// while it is open, since its last one (a silence under way counts as soon
+/// as it is longer). A replay counts only the gaps between segments, as
+/// `kawatch report` does: a file's end says nothing of what came after.
+pub(crate) fn silence_s(flow: &FlowView, state: State, now: Timestamp, live: bool) -> f64 {
     let open = matches!(
         state,
         State::Alive | State::Idle | State::Active | State::Probing { .. } | State::Overdue
     );
-    let current = if open {
+    let current = if open && live {
         fmt::secs_between(now, flow.last_seen).max(0.0)
     } else {
         0.0
@@ -172,11 +185,12 @@ pub(crate) fn verdict(
     flow: &FlowView,
     state: State,
     now: Timestamp,
+    live: bool,
     socket: Option<&LocalSocket>,
     path: &PathTimeout,
 ) -> PathVerdict {
     PathVerdict::of(
-        silence_s(flow, state, now),
+        silence_s(flow, state, now, live),
         allowed_s(flow, socket),
         path.timeout_s,
     )
@@ -194,7 +208,12 @@ pub(crate) fn mark(v: PathVerdict) -> &'static str {
 /// A path as a column header: its name in capitals and its timeout,
 /// `AWS-NLB 350s`, `RFC5382 2h4m`.
 pub(crate) fn heading(path: &PathTimeout) -> String {
-    format!("{} {}", path.name.to_uppercase(), span(path.timeout_s))
+    if path.name.starts_with(|c: char| c.is_ascii_digit()) {
+        // A bare duration is its own name.
+        path.name.clone()
+    } else {
+        format!("{} {}", path.name.to_uppercase(), span(path.timeout_s))
+    }
 }
 
 /// A period or timeout, short ([`kawatch_core::path::duration_text`]).

@@ -121,6 +121,7 @@ fn visible_cells(
             let path = view.focused_path();
             let mut row = Row::new(flow, r.state, snap.now, &local, path, t);
             row.ended = status.finished && !status.live;
+            row.live = status.live;
             row.cells()
         })
         .collect();
