@@ -676,10 +676,18 @@ fn live_check_reads_the_local_sockets() {
         text.contains(&format!("idle {max_idle}s (the local socket's setting)")),
         "{ctx}: {text}"
     );
-    // A path whose timeout is a second above the largest idle: the sockets
-    // with keepalive on survive it by their exact settings (no probe has
-    // been sent yet in a 1-second capture), the one with it off does not.
-    let path = format!("{}s", max_idle + 1);
+    // A path whose timeout is just above what the slowest keepalive allows
+    // (the larger of its idle and interval, 12.5 % late for a late timer):
+    // the sockets with keepalive on survive it by their exact settings (no
+    // probe has been sent yet in a 1-second capture), the one with it off
+    // does not.
+    let slowest = v4
+        .iter()
+        .filter(|w| w.keepalive)
+        .map(|w| w.idle_s.max(w.intvl_s))
+        .max()
+        .unwrap();
+    let path = format!("{}s", (f64::from(slowest) * 1.125).ceil() as u32 + 1);
     let (code, text) = check(&["--survives", &path, "-T", "json"]);
     assert_eq!(code, Some(1), "{ctx}: {text}");
     let json = &text[..text.rfind('}').map_or(0, |i| i + 1)];
