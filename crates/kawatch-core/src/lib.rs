@@ -100,6 +100,7 @@ mod segment;
 mod seq;
 mod settings;
 mod snapshot;
+mod table;
 pub mod status;
 mod time;
 

@@ -153,7 +153,9 @@ pub(crate) struct Prober {
     /// When the peer answered with RST.
     pub peer_reset: Option<Timestamp>,
     /// Recent marks, oldest first once full (a ring of the last 16).
-    timeline: [(Timestamp, Option<Mark>); 16],
+    /// Their times and marks apart: 16 + 1 bytes a mark, not 24.
+    timeline_ts: [Timestamp; 16],
+    timeline: [Option<Mark>; 16],
     timeline_next: u8,
 }
 
@@ -263,13 +265,14 @@ impl Prober {
     pub(crate) fn timeline(&self) -> impl Iterator<Item = (Timestamp, Mark)> + '_ {
         let n = self.timeline.len();
         (0..n).filter_map(move |i| {
-            let (ts, mark) = self.timeline[(self.timeline_next as usize + i) % n];
-            mark.map(|m| (ts, m))
+            let at = (self.timeline_next as usize + i) % n;
+            self.timeline[at].map(|m| (self.timeline_ts[at], m))
         })
     }
 
     fn mark(&mut self, ts: Timestamp, mark: Mark) {
-        self.timeline[self.timeline_next as usize] = (ts, Some(mark));
+        self.timeline_ts[self.timeline_next as usize] = ts;
+        self.timeline[self.timeline_next as usize] = Some(mark);
         self.timeline_next = (self.timeline_next + 1) % self.timeline.len() as u8;
     }
 }
