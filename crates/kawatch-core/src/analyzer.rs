@@ -320,6 +320,29 @@ impl Analyzer {
         &self.events
     }
 
+    /// As [`Analyzer::ingest_link_frame`], for a frame decoded already
+    /// (elsewhere: another thread) with [`crate::decode_with_len`]: `seg`
+    /// is what it decoded to (`None`: not a TCP segment kawatch decodes),
+    /// its frame number anything (it gets the frame's number here). The
+    /// same frames give the same events and counts either way.
+    pub fn ingest_decoded(&mut self, ts: Timestamp, seg: Option<Segment>) -> &[Event] {
+        let number = self.next_frame_number();
+        self.counters.frames += 1;
+        self.saw(ts);
+        match seg {
+            Some(mut seg) => {
+                seg.frame = number;
+                self.counters.tcp_segments += 1;
+                self.process(&seg);
+            }
+            None => {
+                self.counters.undecoded += 1;
+                self.events.clear();
+            }
+        }
+        &self.events
+    }
+
     /// Counts a frame that cannot be decoded at all (its link type is not one
     /// kawatch decodes) as undecoded, so no frame goes uncounted.
     pub fn ingest_undecodable(&mut self, ts: Timestamp) -> &[Event] {

@@ -70,6 +70,8 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
             labeller,
             name_rows: several,
             continues,
+            // One input: its table is left to the exit.
+            no_teardown: !several,
         };
         match run_report(src, opts, out) {
             Ok(summary) => {
