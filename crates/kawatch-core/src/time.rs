@@ -80,6 +80,12 @@ impl fmt::Debug for Timestamp {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct OptTs(Timestamp);
 
+impl Default for OptTs {
+    fn default() -> OptTs {
+        OptTs::NONE
+    }
+}
+
 impl OptTs {
     /// None.
     pub(crate) const NONE: OptTs = OptTs(Timestamp(i128::MIN));
