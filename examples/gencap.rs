@@ -10,8 +10,8 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use kawatch_synth::writer::DEFAULT_SNAPLEN;
 use kawatch_core::Timestamp;
+use kawatch_synth::writer::DEFAULT_SNAPLEN;
 use kawatch_synth::{Config, Format, Generator, LinkType, Profile, Writer};
 use std::fs::File;
 use std::io::BufWriter;
@@ -68,7 +68,20 @@ fn tcp_frame(
     buf.clear();
     buf.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
     let total = (40 + len) as u16;
-    buf.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+    buf.extend_from_slice(&[
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        0,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+    ]);
     buf.extend_from_slice(&src);
     buf.extend_from_slice(&dst);
     let mut sum: u32 = 0;
@@ -91,7 +104,10 @@ fn tcp_frame(
 /// The client address and port of flood flow `i`: distinct for 2^32 flows.
 fn flood_client(i: u32) -> ([u8; 4], u16) {
     let host = i / 60_000;
-    ([10, (host >> 16) as u8, (host >> 8) as u8, host as u8], 1024 + (i % 60_000) as u16)
+    (
+        [10, (host >> 16) as u8, (host >> 8) as u8, host as u8],
+        1024 + (i % 60_000) as u16,
+    )
 }
 
 /// Writes a flood (see `--flood`); returns the frames written.
@@ -104,12 +120,24 @@ fn flood<W: std::io::Write>(w: &mut Writer<W>, kind: &str, flows: u32) -> Result
     let mut buf = Vec::with_capacity(128);
     let mut frames = 0;
     // 20 us apart: a million flows in 20 s.
-    let at = |i: u32, offset_s: i64| Timestamp::from_nanos(base + offset_s * 1_000_000_000 + i64::from(i) * 20_000);
+    let at = |i: u32, offset_s: i64| {
+        Timestamp::from_nanos(base + offset_s * 1_000_000_000 + i64::from(i) * 20_000)
+    };
     match kind {
         "syn" => {
             for i in 0..flows {
                 let (c, port) = flood_client(i);
-                tcp_frame(&mut buf, c, port, SERVER, 443, i.wrapping_mul(2_654_435_761), 0, SYN, 0);
+                tcp_frame(
+                    &mut buf,
+                    c,
+                    port,
+                    SERVER,
+                    443,
+                    i.wrapping_mul(2_654_435_761),
+                    0,
+                    SYN,
+                    0,
+                );
                 w.write(at(i, 0), &buf)?;
                 frames += 1;
             }

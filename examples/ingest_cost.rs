@@ -49,8 +49,8 @@ fn main() -> Result<()> {
                     let i = meta.len();
                     data[i * KEEP..i * KEEP + n].copy_from_slice(&p.data[..n]);
                     let ts = Timestamp::from_parts(
-                        p.header.ts.tv_sec as i64,
-                        p.header.ts.tv_usec as i64, // nanoseconds: opened with Precision::Nano
+                        p.header.ts.tv_sec,
+                        p.header.ts.tv_usec, // nanoseconds: opened with Precision::Nano
                     );
                     meta.push((ts, n, p.header.len));
                 }

@@ -359,7 +359,11 @@ fn read_capture(
     // A file is read on a second thread while this one analyses (not pipes
     // and live captures, which stop on Ctrl-C and at a live stop point).
     // Segments decoded there, unless the frames are written out (--write).
-    let decode = if labeller_none { Decode::Segments } else { Decode::Bytes };
+    let decode = if labeller_none {
+        Decode::Segments
+    } else {
+        Decode::Bytes
+    };
     if src.can_restart() && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
         read_ahead(src, decode, |ahead| read_all(&mut Frames::Ahead(ahead)))?;
     } else {

@@ -14,11 +14,11 @@ mod bpf;
 mod file;
 mod merge;
 
+pub use ahead::{read_ahead, Ahead, Decode};
 use bpf::Filter;
 use file::{FileReader, ReadError};
 use kawatch_core::LinkType;
 use kawatch_core::{Analyzer, Event, Timestamp};
-pub use ahead::{read_ahead, Ahead, Decode};
 pub use merge::Merged;
 use pcap::{Activated, Capture, Device, Offline, Precision};
 use std::ffi::CString;

@@ -398,10 +398,7 @@ impl Analyzer {
     /// Flows in the table with a heartbeat record.
     #[cfg(test)]
     pub(crate) fn heartbeat_records(&self) -> usize {
-        self.flows
-            .iter()
-            .filter(|f| f.heartbeats.is_some())
-            .count()
+        self.flows.iter().filter(|f| f.heartbeats.is_some()).count()
     }
 
     /// Drops closed flows quiet past the linger time and open flows idle past
@@ -805,7 +802,14 @@ fn confirm_steady_candidates(tx: &mut Side, rx: &Side, seg: &Segment, ev: &mut V
         return;
     }
     let probed = p.as_slice()[0].seq + 1;
-    confirm(tx, seg.src, seg.dst, rx.window == Some(0), MAX_CANDIDATES, ev);
+    confirm(
+        tx,
+        seg.src,
+        seg.dst,
+        rx.window == Some(0),
+        MAX_CANDIDATES,
+        ev,
+    );
     // The peer has acknowledged the probed byte: later repeats classify directly.
     tx.acked = Some(probed);
 }

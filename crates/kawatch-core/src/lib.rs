@@ -100,8 +100,8 @@ mod segment;
 mod seq;
 mod settings;
 mod snapshot;
-mod table;
 pub mod status;
+mod table;
 mod time;
 
 pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT, RETIRED_FLOW_BYTES};

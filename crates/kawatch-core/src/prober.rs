@@ -183,7 +183,8 @@ impl Prober {
             prev => {
                 // A cadence gap is one where the reply was the last thing heard:
                 // anything later restarted the idle clock.
-                let heard_only_reply = self.last_answer().is_some() && last_rx == self.last_answer();
+                let heard_only_reply =
+                    self.last_answer().is_some() && last_rx == self.last_answer();
                 if let Some(prev) = prev.filter(|_| heard_only_reply) {
                     let gap = ts - prev.ts;
                     if gap >= MIN_TIMER_GAP {

@@ -210,7 +210,10 @@ mod tests {
 
     fn key(n: u32) -> FlowKey {
         FlowKey {
-            lo: Endpoint::new(IpAddr::from([10, 0, (n >> 8) as u8, n as u8]), 1000 + (n >> 16) as u16),
+            lo: Endpoint::new(
+                IpAddr::from([10, 0, (n >> 8) as u8, n as u8]),
+                1000 + (n >> 16) as u16,
+            ),
             hi: Endpoint::new(IpAddr::from([10, 1, 0, 1]), 443),
             vlan: Vlan::NONE,
         }

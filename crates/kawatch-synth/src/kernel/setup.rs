@@ -92,7 +92,8 @@ pub(crate) fn start_time(seed: u64, duration_s: u32, profile: Profile, id: u32) 
 impl Flow {
     /// Flow `id` of the capture, about to connect.
     pub(crate) fn new(params: &Params, id: u32) -> Flow {
-        let (mut rng, kind, pre, start) = flow_head(params.seed, params.duration_s, params.profile, id);
+        let (mut rng, kind, pre, start) =
+            flow_head(params.seed, params.duration_s, params.profile, id);
         let v6 = rng.chance(0.15);
         let vlan = rng.chance(0.05).then(|| rng.range(10, 4000) as u16);
         let (ip, port, mac) = addresses(&mut rng, id, v6);
