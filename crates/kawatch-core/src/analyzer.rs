@@ -33,7 +33,7 @@ pub struct Limits {
     /// times this many when the table is full, so that a later segment of
     /// one starts a flow marked [`FlowView::partial`]: in two Bloom filters
     /// of about 32 bytes per flow in the table (2 MiB at the default), made
-    /// at the first eviction. A flow in the table costs about 350 bytes
+    /// at the first eviction. A flow in the table costs about 320 bytes
     /// (its state and the table's index), and each side that probed about
     /// 530 more: the default of 65,536 keeps a full table of flows that all
     /// probe under 64 MiB (issue 14's budget: 96 MiB in all for a flood).
@@ -526,7 +526,7 @@ impl Analyzer {
             && class == Class::Other
             && !f.syn()
             && !f.rst()
-            && tx.snd_nxt.is_none_or(|n| n < seg.seq + seg.payload_len);
+            && tx.snd_nxt().is_none_or(|n| n < seg.seq + seg.payload_len);
         let event = |kind| Event {
             frame: seg.frame,
             ts: seg.ts,
@@ -591,35 +591,37 @@ impl Analyzer {
         if f.syn() {
             // A new connection starts on this 4-tuple: this side's numbers
             // start again, and its SYN waits for the peer's (item 19).
-            tx.snd_nxt = Some(seg.seq + seg.seq_len());
-            tx.acked = None;
-            tx.syn_pending = (!f.ack()).then_some(seg.seq);
+            tx.set_snd_nxt(Some(seg.seq + seg.seq_len()));
+            tx.set_acked(None);
+            tx.set_syn_pending((!f.ack()).then_some(seg.seq));
             if f.ack() {
-                rx.syn_pending = None;
+                rx.set_syn_pending(None);
             }
         } else if !matches!(
             class,
             Class::Probe | Class::ZeroWindowProbe | Class::Candidate
         ) {
             let end = seg.seq + seg.seq_len();
-            tx.snd_nxt = Some(tx.snd_nxt.map_or(end, |n| n.max(end)));
+            tx.set_snd_nxt(Some(tx.snd_nxt().map_or(end, |n| n.max(end))));
         }
         if !f.syn() && !f.rst() && f.ack() {
-            if rx.syn_pending.is_some_and(|isn| seg.ack == isn + 1) {
-                rx.syn_pending = None;
+            if rx.syn_pending().is_some_and(|isn| seg.ack == isn + 1) {
+                rx.set_syn_pending(None);
             }
             // The SYN's sender acknowledging the peer: synchronised.
-            if tx.syn_pending.is_some() && rx.snd_nxt.is_some_and(|n| seg.ack == n) {
-                tx.syn_pending = None;
+            if tx.syn_pending().is_some() && rx.snd_nxt().is_some_and(|n| seg.ack == n) {
+                tx.set_syn_pending(None);
             }
         }
         if f.ack() {
-            rx.acked = Some(rx.acked.map_or(seg.ack, |a| a.max(seg.ack)));
+            rx.set_acked(Some(rx.acked().map_or(seg.ack, |a| a.max(seg.ack))));
         }
         if f.ack() || f.syn() {
-            tx.window = Some(seg.window);
+            tx.set_window(seg.window);
         }
-        tx.fin |= f.fin();
+        if f.fin() {
+            tx.set_fin();
+        }
         if seg.payload_len > 0 && matches!(class, Class::Other | Class::Reply) {
             flow.set_last_data(seg.ts);
         }
@@ -675,8 +677,8 @@ fn next_state(flow: &Flow, seg: &Segment) -> TcpState {
     match flow.state {
         _ if f.rst() => TcpState::Reset,
         TcpState::Reset => TcpState::Reset,
-        _ if flow.sides[0].fin && flow.sides[1].fin => TcpState::Closed,
-        _ if flow.sides[0].fin || flow.sides[1].fin => TcpState::Closing,
+        _ if flow.sides[0].fin() && flow.sides[1].fin() => TcpState::Closed,
+        _ if flow.sides[0].fin() || flow.sides[1].fin() => TcpState::Closing,
         TcpState::SynSent if f.ack() && !f.syn() => TcpState::Established,
         s => s,
     }
@@ -729,7 +731,7 @@ fn settle_own_candidates(tx: &mut Side, rx: &mut Side, seg: &Segment, ev: &mut V
     let Some(pending) = tx.pending() else {
         return;
     };
-    match candidates::by_own_next(pending.as_slice(), seg, rx.window) {
+    match candidates::by_own_next(pending.as_slice(), seg, rx.window()) {
         Verdict::Wait => {}
         Verdict::Probes { zero_window } => {
             confirm(tx, seg.src, seg.dst, zero_window, MAX_CANDIDATES, ev);
@@ -806,12 +808,12 @@ fn confirm_steady_candidates(tx: &mut Side, rx: &Side, seg: &Segment, ev: &mut V
         tx,
         seg.src,
         seg.dst,
-        rx.window == Some(0),
+        rx.window() == Some(0),
         MAX_CANDIDATES,
         ev,
     );
     // The peer has acknowledged the probed byte: later repeats classify directly.
-    tx.acked = Some(probed);
+    tx.set_acked(Some(probed));
 }
 
 #[cfg(test)]

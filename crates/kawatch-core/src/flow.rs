@@ -97,7 +97,7 @@ pub(crate) struct LoneByte {
 
 /// What one side has sent, and its keepalive record.
 ///
-/// The part every segment touches is inline (about 100 bytes); what only
+/// The part every segment touches is inline (88 bytes); what only
 /// probers and undecided candidates need is behind one pointer
 /// ([`SideCold`]), made when first needed. The side's address and port are
 /// its flow's key's (`lo` for side 0, `hi` for side 1).
@@ -112,22 +112,25 @@ pub(crate) struct Side {
     /// The last segment this side sent, to spot the same frame captured
     /// twice (within [`DUPLICATE_WINDOW`]).
     sent: Signature,
-    /// Highest seq + len this side has sent.
-    pub snd_nxt: Option<SeqNumber>,
-    /// Highest ACK the other side has sent for this side's data.
-    pub acked: Option<SeqNumber>,
-    /// The sequence number of a SYN this side sent that the peer has not
-    /// synchronised with yet (no SYN-ACK, no ACK of it): item 19.
-    pub syn_pending: Option<SeqNumber>,
-    /// Window this side last advertised.
-    pub window: Option<u16>,
-    /// FIN sent.
-    pub fin: bool,
+    /// [`Side::snd_nxt`], [`Side::acked`] and [`Side::syn_pending`], each
+    /// held when its bit of `has` is set (12 bytes, not 24).
+    seqs: [u32; 3],
+    /// [`Side::window`], held when its bit of `has` is set.
+    window: u16,
+    /// Which of `seqs` and `window` are held, and FIN sent ([`Side::fin`]).
+    has: u8,
     /// Zero-window probes this side sent.
     pub zero_window_probes: u32,
     /// The keepalive record and candidates, once needed.
     cold: Option<Box<SideCold>>,
 }
+
+/// `Side::seqs`' indices (and bits of `Side::has`), and `has`' other bits.
+const SND_NXT: usize = 0;
+const ACKED: usize = 1;
+const SYN_PENDING: usize = 2;
+const HAS_WINDOW: u8 = 1 << 3;
+const FIN: u8 = 1 << 4;
 
 /// What only a side that probed or sent candidates needs.
 #[derive(Clone, Debug, Default)]
@@ -172,11 +175,9 @@ impl Side {
             last_rx_activity: OptTs::NONE,
             sent_at: OptTs::NONE,
             sent: Signature::default(),
-            snd_nxt: None,
-            acked: None,
-            syn_pending: None,
-            window: None,
-            fin: false,
+            seqs: [0; 3],
+            window: 0,
+            has: 0,
             zero_window_probes: 0,
             cold: None,
         }
@@ -185,16 +186,94 @@ impl Side {
     /// What the classifier needs to know of this side.
     pub(crate) fn view(&self) -> SideView {
         SideView {
-            snd_nxt: self.snd_nxt,
-            acked: self.acked,
-            window: self.window,
-            syn_pending: self.syn_pending,
+            snd_nxt: self.snd_nxt(),
+            acked: self.acked(),
+            window: self.window(),
+            syn_pending: self.syn_pending(),
             outstanding_probe: self
                 .prober()
                 .filter(|p| p.outstanding)
                 .and_then(|p| p.last)
                 .map(|l| (l.seq, l.ack)),
         }
+    }
+
+    #[inline]
+    fn seq(&self, i: usize) -> Option<SeqNumber> {
+        (self.has & 1 << i != 0).then_some(SeqNumber(self.seqs[i]))
+    }
+
+    #[inline]
+    fn set_seq(&mut self, i: usize, v: Option<SeqNumber>) {
+        match v {
+            Some(SeqNumber(n)) => {
+                self.seqs[i] = n;
+                self.has |= 1 << i;
+            }
+            None => self.has &= !(1 << i),
+        }
+    }
+
+    /// Highest seq + len this side has sent.
+    #[inline]
+    pub(crate) fn snd_nxt(&self) -> Option<SeqNumber> {
+        self.seq(SND_NXT)
+    }
+
+    /// Sets [`Side::snd_nxt`].
+    #[inline]
+    pub(crate) fn set_snd_nxt(&mut self, v: Option<SeqNumber>) {
+        self.set_seq(SND_NXT, v);
+    }
+
+    /// Highest ACK the other side has sent for this side's data.
+    #[inline]
+    pub(crate) fn acked(&self) -> Option<SeqNumber> {
+        self.seq(ACKED)
+    }
+
+    /// Sets [`Side::acked`].
+    #[inline]
+    pub(crate) fn set_acked(&mut self, v: Option<SeqNumber>) {
+        self.set_seq(ACKED, v);
+    }
+
+    /// The sequence number of a SYN this side sent that the peer has not
+    /// synchronised with yet (no SYN-ACK, no ACK of it): item 19.
+    #[inline]
+    pub(crate) fn syn_pending(&self) -> Option<SeqNumber> {
+        self.seq(SYN_PENDING)
+    }
+
+    /// Sets [`Side::syn_pending`].
+    #[inline]
+    pub(crate) fn set_syn_pending(&mut self, v: Option<SeqNumber>) {
+        self.set_seq(SYN_PENDING, v);
+    }
+
+    /// Window this side last advertised.
+    #[inline]
+    pub(crate) fn window(&self) -> Option<u16> {
+        (self.has & HAS_WINDOW != 0).then_some(self.window)
+    }
+
+    /// Sets [`Side::window`].
+    #[inline]
+    pub(crate) fn set_window(&mut self, w: u16) {
+        self.window = w;
+        self.has |= HAS_WINDOW;
+    }
+
+    /// FIN sent.
+    #[inline]
+    pub(crate) fn fin(&self) -> bool {
+        self.has & FIN != 0
+    }
+
+    /// Records a FIN sent.
+    #[inline]
+    pub(crate) fn set_fin(&mut self) {
+        self.has |= FIN;
     }
 
     /// Last activity received from the peer (see the field).
@@ -386,11 +465,12 @@ mod size_tests {
         let flow = std::mem::size_of::<super::Flow>();
         let key = std::mem::size_of::<super::FlowKey>();
         eprintln!("Flow {flow} bytes, FlowKey {key} bytes");
-        // Every segment touches it: 336 bytes, the key's 48 included (448
-        // before the side's endpoints came from the key, optional times took
-        // 16 bytes, and the prober, candidates and lone byte went behind one
-        // pointer a side). What only probing sides need is apart.
-        assert!(flow <= 336, "Flow grew to {flow} bytes");
+        // Every segment touches it: 304 bytes, the key's 48 included (448
+        // before the side's endpoints came from the key, optional times and
+        // sequence numbers were packed, and the prober, candidates and lone
+        // byte went behind one pointer a side). What only probing sides
+        // need is apart.
+        assert!(flow <= 304, "Flow grew to {flow} bytes");
         let cold = std::mem::size_of::<super::SideCold>();
         assert!(cold <= 24, "a side's cold part grew to {cold} bytes");
     }
