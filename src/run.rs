@@ -1,7 +1,7 @@
 //! The report shell: drive a [`FrameSource`] through the [`Analyzer`] and write a
 //! report. File and live reports share it; the TUI has its own shell.
 
-use crate::capture::{CaptureError, FrameSource, Next};
+use crate::capture::{read_ahead, Ahead, CaptureError, Decode, FrameSource, Next};
 use crate::report::{
     flow_report, source_report, write_event, write_report, Format, Labeller, Local, Report,
     SourceInfo, Totals, REPORT_VERSION,
@@ -58,6 +58,9 @@ pub struct RunOptions<'a> {
     pub continues: bool,
     /// The path timeouts each flow is judged against.
     pub paths: Vec<PathTimeout>,
+    /// Leave the flow table to the process's exit rather than freeing it
+    /// flow by flow (a process that reports once and exits).
+    pub no_teardown: bool,
 }
 
 impl Default for RunOptions<'_> {
@@ -76,6 +79,7 @@ impl Default for RunOptions<'_> {
             name_rows: false,
             continues: false,
             paths: PathTimeout::defaults(),
+            no_teardown: false,
         }
     }
 }
@@ -169,7 +173,8 @@ pub fn run_report(
     out: &mut dyn Write,
 ) -> Result<RunSummary, RunError> {
     let format = opts.format;
-    let read = read_capture(src, opts, out)?;
+    let no_teardown = opts.no_teardown;
+    let mut read = read_capture(src, opts, out)?;
     let totals = Totals::of(&read.an);
     let local = read.local();
     write_report(
@@ -182,7 +187,11 @@ pub fn run_report(
     )?;
     out.flush()?;
     read.print_stats();
-    Ok(read.summary)
+    let summary = std::mem::take(&mut read.summary);
+    if no_teardown {
+        std::mem::forget(read);
+    }
+    Ok(summary)
 }
 
 /// Reads `src` as [`run_report`] does, and gives the report as a value
@@ -292,6 +301,7 @@ fn read_capture(
     let mut consumed: u64 = 24;
     let mut stopping = false;
     let mut labeller = opts.labeller;
+    let labeller_none = labeller.is_none();
     if let Some(l) = labeller.as_deref_mut() {
         l.start_input(src.name());
     }
@@ -303,68 +313,84 @@ fn read_capture(
     let in_window = |ts: Timestamp| {
         opts.since.is_none_or(|since| ts >= since) && opts.until.is_none_or(|until| ts <= until)
     };
-    loop {
-        if !stopping && (stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d)) {
-            if !live {
-                interrupted = true;
+    let mut read_all = |frames: &mut Frames<'_>| -> Result<(), RunError> {
+        loop {
+            if !stopping && (stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d)) {
+                if !live {
+                    interrupted = true;
+                    break;
+                }
+                // Read on to the stop point: everything the kernel accepted
+                // before now, and nothing after.
+                frames.stop();
+                stopping = true;
+            }
+            if opts.count.is_some_and(|c| an.counters().frames >= c) {
                 break;
             }
-            // Read on to the stop point: everything the kernel accepted
-            // before now, and nothing after.
-            src.stop();
-            stopping = true;
-        }
-        if opts.count.is_some_and(|c| an.counters().frames >= c) {
-            break;
-        }
-        match src.next_frame() {
-            Ok(Next::Frame(f)) => {
-                consumed += 16 + f.data.len() as u64;
-                if let Some(bar) = &progress {
-                    if an.counters().frames.is_multiple_of(8192) {
-                        bar.set_position(consumed);
+            match frames.next_frame() {
+                Ok(Next::Frame(f)) => {
+                    consumed += 16 + f.captured() as u64;
+                    if let Some(bar) = &progress {
+                        if an.counters().frames.is_multiple_of(8192) {
+                            bar.set_position(consumed);
+                        }
+                    }
+                    if names.len() > 1 {
+                        // (Merged frames are numbered in the merged stream: none skipped.)
+                        frame_inputs.push(u8::try_from(f.input).unwrap_or(u8::MAX));
+                    }
+                    if !in_window(f.ts) {
+                        an.skip_frames(f.skipped + 1);
+                        continue;
+                    }
+                    if let Some(l) = labeller.as_deref_mut() {
+                        l.offer(an.next_frame_number() + f.skipped, &f);
+                    }
+                    let events = f.ingest(&mut an);
+                    if let Some(l) = labeller.as_deref_mut() {
+                        l.label(events);
+                    }
+                    if opts.format == Format::Events {
+                        for ev in events {
+                            let file = match frame_inputs.get((ev.frame as usize).wrapping_sub(1)) {
+                                Some(&i) => names.get(usize::from(i)).map(String::as_str),
+                                None => row_name.as_deref(),
+                            };
+                            write_event(ev, file, out)?;
+                        }
                     }
                 }
-                if names.len() > 1 {
-                    // (Merged frames are numbered in the merged stream: none skipped.)
-                    frame_inputs.push(u8::try_from(f.input).unwrap_or(u8::MAX));
+                Ok(Next::Timeout) => {}
+                Ok(Next::End) => break,
+                // Ctrl-C interrupted a read waiting on a pipe (EINTR): whatever
+                // libpcap made of it, the read was stopped, not the input bad.
+                Err(_) if !live && stopped() => {
+                    interrupted = true;
+                    break;
                 }
-                if !in_window(f.ts) {
-                    an.skip_frames(f.skipped + 1);
-                    continue;
+                Err(e) if e.is_partial() => {
+                    truncated_reason = e.partial_reason();
+                    summary.warnings.push(e.to_string());
+                    break;
                 }
-                if let Some(l) = labeller.as_deref_mut() {
-                    l.offer(an.next_frame_number() + f.skipped, &f);
-                }
-                let events = f.ingest(&mut an);
-                if let Some(l) = labeller.as_deref_mut() {
-                    l.label(events);
-                }
-                if opts.format == Format::Events {
-                    for ev in events {
-                        let file = match frame_inputs.get((ev.frame as usize).wrapping_sub(1)) {
-                            Some(&i) => names.get(usize::from(i)).map(String::as_str),
-                            None => row_name.as_deref(),
-                        };
-                        write_event(ev, file, out)?;
-                    }
-                }
+                Err(e) => return Err(e.into()),
             }
-            Ok(Next::Timeout) => {}
-            Ok(Next::End) => break,
-            // Ctrl-C interrupted a read waiting on a pipe (EINTR): whatever
-            // libpcap made of it, the read was stopped, not the input bad.
-            Err(_) if !live && stopped() => {
-                interrupted = true;
-                break;
-            }
-            Err(e) if e.is_partial() => {
-                truncated_reason = e.partial_reason();
-                summary.warnings.push(e.to_string());
-                break;
-            }
-            Err(e) => return Err(e.into()),
         }
+        Ok(())
+    };
+    // A file is read on a second thread while this one analyses (not pipes
+    // and live captures, which stop on Ctrl-C and at a live stop point).
+    // Segments decoded there, unless the frames are written out (--write).
+    let decode = if labeller_none {
+        Decode::Segments
+    } else {
+        Decode::Bytes
+    };
+    if src.can_restart() && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+        read_ahead(src, decode, |ahead| read_all(&mut Frames::Ahead(ahead)))?;
+    } else {
+        read_all(&mut Frames::Direct(src))?;
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -414,6 +440,28 @@ fn read_capture(
         stats: src.stats(),
         summary,
     })
+}
+
+/// Where frames come from: the source itself, or a thread reading it ahead.
+enum Frames<'a> {
+    Direct(&'a mut dyn FrameSource),
+    Ahead(&'a mut Ahead),
+}
+
+impl Frames<'_> {
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        match self {
+            Frames::Direct(src) => src.next_frame(),
+            Frames::Ahead(a) => a.next_frame(),
+        }
+    }
+
+    /// Live captures: end at the stop point (see [`FrameSource::stop`]).
+    fn stop(&mut self) {
+        if let Frames::Direct(src) = self {
+            src.stop();
+        }
+    }
 }
 
 /// What to say when flows with keepalives were lost to the flow table's

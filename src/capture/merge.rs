@@ -109,6 +109,7 @@ impl FrameSource for Merged {
             link,
             input: i,
             skipped: 0,
+            decoded: None,
         }))
     }
 

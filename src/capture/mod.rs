@@ -9,10 +9,12 @@
 // started with SIGINT blocked, and a live read waits in poll(2).
 #![allow(unsafe_code)]
 
+mod ahead;
 mod bpf;
 mod file;
 mod merge;
 
+pub use ahead::{read_ahead, Ahead, Decode};
 use bpf::Filter;
 use file::{FileReader, ReadError};
 use kawatch_core::LinkType;
@@ -224,6 +226,27 @@ pub struct Frame<'a> {
     /// Frames of the input the filter left out just before this one (so
     /// frame numbers stay positions in the input).
     pub skipped: u64,
+    /// Decoded already, on the thread that read it ([`read_ahead`]): what
+    /// [`decode_with_len`](kawatch_core::decode_with_len) made of it, and
+    /// `data` is then empty.
+    pub decoded: Option<Decoded>,
+}
+
+/// A frame decoded on the thread that read it: its segment (`None`: not a
+/// TCP segment kawatch decodes) and how many bytes were captured.
+#[derive(Clone, Copy, Debug)]
+pub struct Decoded {
+    /// The segment; its frame number is set when it is ingested.
+    pub segment: Option<kawatch_core::Segment>,
+    /// Bytes captured.
+    pub caplen: u32,
+}
+
+impl Frame<'_> {
+    /// Bytes captured.
+    pub fn captured(&self) -> usize {
+        self.decoded.map_or(self.data.len(), |d| d.caplen as usize)
+    }
 }
 
 impl Frame<'_> {
@@ -232,9 +255,10 @@ impl Frame<'_> {
     pub fn ingest<'a>(&self, an: &'a mut Analyzer) -> &'a [Event] {
         an.set_input(self.input);
         an.skip_frames(self.skipped);
-        match self.link {
-            Some(link) => an.ingest_link_frame(link, self.ts, self.data, self.wire_len),
-            None => an.ingest_undecodable(self.ts),
+        match (self.link, self.decoded) {
+            (Some(_), Some(d)) => an.ingest_decoded(self.ts, d.segment),
+            (Some(link), None) => an.ingest_link_frame(link, self.ts, self.data, self.wire_len),
+            (None, _) => an.ingest_undecodable(self.ts),
         }
     }
 }
@@ -786,6 +810,7 @@ impl Source {
                     link: Some(self.link),
                     input: 0,
                     skipped: 0,
+                    decoded: None,
                 }))
             }
             Err(pcap::Error::TimeoutExpired) => {
@@ -946,6 +971,7 @@ impl NativeFile {
                 link: state.link,
                 input: 0,
                 skipped,
+                decoded: None,
             }));
         }
     }

@@ -103,8 +103,12 @@ pub fn write_json(
             info: src,
         },
     };
-    serde_json::to_writer_pretty(&mut *out, &r)?;
-    writeln!(out)
+    // Serialised through a buffer of its own: serde writes in many small
+    // pieces, each a call through `dyn Write` otherwise.
+    let mut w = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut w, &r)?;
+    writeln!(w)?;
+    w.flush()
 }
 
 /// A flow as the report writes it: with its socket in a live report, when

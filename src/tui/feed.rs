@@ -648,6 +648,7 @@ impl<S: FrameSource> Worker<S> {
                 link,
                 input: 0,
                 skipped: 0,
+                decoded: None,
             };
             frame.ingest(&mut self.an);
             self.spare = Some(data);

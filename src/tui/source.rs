@@ -96,6 +96,7 @@ impl FrameSource for Frames {
                     link: *link,
                     input: 0,
                     skipped: 0,
+                    decoded: None,
                 }))
             }
             None => match self.ends_with.take() {

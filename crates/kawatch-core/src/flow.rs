@@ -11,7 +11,7 @@ use crate::heartbeat::Heartbeats;
 use crate::prober::Prober;
 use crate::segment::{Endpoint, Segment, Vlan};
 use crate::seq::SeqNumber;
-use crate::time::{Span, Timestamp};
+use crate::time::{OptTs, Span, Timestamp};
 
 /// A flow's identity: the two endpoints in a canonical order, and the VLAN tags.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -96,40 +96,56 @@ pub(crate) struct LoneByte {
 }
 
 /// What one side has sent, and its keepalive record.
+///
+/// The part every segment touches is inline (88 bytes); what only
+/// probers and undecided candidates need is behind one pointer
+/// ([`SideCold`]), made when first needed. The side's address and port are
+/// its flow's key's (`lo` for side 0, `hi` for side 1).
 #[derive(Clone, Debug)]
 pub(crate) struct Side {
-    /// This side's address and port.
-    pub endpoint: Endpoint,
-    /// Highest seq + len this side has sent.
-    pub snd_nxt: Option<SeqNumber>,
-    /// Highest ACK the other side has sent for this side's data.
-    pub acked: Option<SeqNumber>,
-    /// Window this side last advertised.
-    pub window: Option<u16>,
     /// Last segment received from the peer that the kernel counts as activity
     /// (not the peer's probes: item 6).
-    pub last_rx_activity: Option<Timestamp>,
-    /// FIN sent.
-    pub fin: bool,
+    last_rx_activity: OptTs,
+    /// When the last segment this side sent ([`Side::sent`]) was seen; none
+    /// yet when absent.
+    sent_at: OptTs,
+    /// The last segment this side sent, to spot the same frame captured
+    /// twice (within [`DUPLICATE_WINDOW`]).
+    sent: Signature,
+    /// [`Side::snd_nxt`], [`Side::acked`] and [`Side::syn_pending`], each
+    /// held when its bit of `has` is set (12 bytes, not 24).
+    seqs: [u32; 3],
+    /// [`Side::window`], held when its bit of `has` is set.
+    window: u16,
+    /// Which of `seqs` and `window` are held, and FIN sent ([`Side::fin`]).
+    has: u8,
     /// Zero-window probes this side sent.
     pub zero_window_probes: u32,
+    /// The keepalive record and candidates, once needed.
+    cold: Option<Box<SideCold>>,
+}
+
+/// `Side::seqs`' indices (and bits of `Side::has`), and `has`' other bits.
+const SND_NXT: usize = 0;
+const ACKED: usize = 1;
+const SYN_PENDING: usize = 2;
+const HAS_WINDOW: u8 = 1 << 3;
+const FIN: u8 = 1 << 4;
+
+/// What only a side that probed or sent candidates needs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SideCold {
     /// Keepalive record, once this side has probed.
-    pub prober: Option<Box<Prober>>,
+    prober: Option<Box<Prober>>,
     /// Undecided mid-capture candidates.
-    pub pending: Option<Box<Pending>>,
-    /// The sequence number of a SYN this side sent that the peer has not
-    /// synchronised with yet (no SYN-ACK, no ACK of it): item 19.
-    pub syn_pending: Option<SeqNumber>,
+    pending: Option<Box<Pending>>,
     /// A lone 1-byte candidate the peer acknowledged without a D-SACK, and
     /// its answer: data, unless the same byte comes again as a probe (item 21).
-    pub lone_byte: Option<Box<LoneByte>>,
-    /// The last segment this side sent and when, to spot the same frame
-    /// captured twice (within [`DUPLICATE_WINDOW`]).
-    pub last_sent: Option<(Signature, Timestamp)>,
+    lone_byte: Option<Box<LoneByte>>,
 }
 
 /// What identifies a segment on the wire, to recognise duplicate captures.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(crate) struct Signature {
     seq: SeqNumber,
     ack: SeqNumber,
@@ -154,49 +170,187 @@ impl Signature {
 }
 
 impl Side {
-    fn new(endpoint: Endpoint) -> Side {
+    fn new() -> Side {
         Side {
-            endpoint,
-            snd_nxt: None,
-            acked: None,
-            window: None,
-            last_rx_activity: None,
-            fin: false,
+            last_rx_activity: OptTs::NONE,
+            sent_at: OptTs::NONE,
+            sent: Signature::default(),
+            seqs: [0; 3],
+            window: 0,
+            has: 0,
             zero_window_probes: 0,
-            prober: None,
-            pending: None,
-            syn_pending: None,
-            lone_byte: None,
-            last_sent: None,
+            cold: None,
         }
     }
 
     /// What the classifier needs to know of this side.
     pub(crate) fn view(&self) -> SideView {
         SideView {
-            snd_nxt: self.snd_nxt,
-            acked: self.acked,
-            window: self.window,
-            syn_pending: self.syn_pending,
+            snd_nxt: self.snd_nxt(),
+            acked: self.acked(),
+            window: self.window(),
+            syn_pending: self.syn_pending(),
             outstanding_probe: self
-                .prober
-                .as_deref()
+                .prober()
                 .filter(|p| p.outstanding)
                 .and_then(|p| p.last)
                 .map(|l| (l.seq, l.ack)),
         }
     }
 
+    #[inline]
+    fn seq(&self, i: usize) -> Option<SeqNumber> {
+        (self.has & 1 << i != 0).then_some(SeqNumber(self.seqs[i]))
+    }
+
+    #[inline]
+    fn set_seq(&mut self, i: usize, v: Option<SeqNumber>) {
+        match v {
+            Some(SeqNumber(n)) => {
+                self.seqs[i] = n;
+                self.has |= 1 << i;
+            }
+            None => self.has &= !(1 << i),
+        }
+    }
+
+    /// Highest seq + len this side has sent.
+    #[inline]
+    pub(crate) fn snd_nxt(&self) -> Option<SeqNumber> {
+        self.seq(SND_NXT)
+    }
+
+    /// Sets [`Side::snd_nxt`].
+    #[inline]
+    pub(crate) fn set_snd_nxt(&mut self, v: Option<SeqNumber>) {
+        self.set_seq(SND_NXT, v);
+    }
+
+    /// Highest ACK the other side has sent for this side's data.
+    #[inline]
+    pub(crate) fn acked(&self) -> Option<SeqNumber> {
+        self.seq(ACKED)
+    }
+
+    /// Sets [`Side::acked`].
+    #[inline]
+    pub(crate) fn set_acked(&mut self, v: Option<SeqNumber>) {
+        self.set_seq(ACKED, v);
+    }
+
+    /// The sequence number of a SYN this side sent that the peer has not
+    /// synchronised with yet (no SYN-ACK, no ACK of it): item 19.
+    #[inline]
+    pub(crate) fn syn_pending(&self) -> Option<SeqNumber> {
+        self.seq(SYN_PENDING)
+    }
+
+    /// Sets [`Side::syn_pending`].
+    #[inline]
+    pub(crate) fn set_syn_pending(&mut self, v: Option<SeqNumber>) {
+        self.set_seq(SYN_PENDING, v);
+    }
+
+    /// Window this side last advertised.
+    #[inline]
+    pub(crate) fn window(&self) -> Option<u16> {
+        (self.has & HAS_WINDOW != 0).then_some(self.window)
+    }
+
+    /// Sets [`Side::window`].
+    #[inline]
+    pub(crate) fn set_window(&mut self, w: u16) {
+        self.window = w;
+        self.has |= HAS_WINDOW;
+    }
+
+    /// FIN sent.
+    #[inline]
+    pub(crate) fn fin(&self) -> bool {
+        self.has & FIN != 0
+    }
+
+    /// Records a FIN sent.
+    #[inline]
+    pub(crate) fn set_fin(&mut self) {
+        self.has |= FIN;
+    }
+
+    /// Last activity received from the peer (see the field).
+    #[inline]
+    pub(crate) fn last_rx_activity(&self) -> Option<Timestamp> {
+        self.last_rx_activity.get()
+    }
+
+    /// Sets the last activity received from the peer.
+    #[inline]
+    pub(crate) fn set_last_rx_activity(&mut self, ts: Timestamp) {
+        self.last_rx_activity = OptTs::some(ts);
+    }
+
+    /// The last segment this side sent, and when.
+    #[inline]
+    pub(crate) fn last_sent(&self) -> Option<(Signature, Timestamp)> {
+        self.sent_at.get().map(|at| (self.sent, at))
+    }
+
+    /// Records the last segment this side sent.
+    #[inline]
+    pub(crate) fn set_last_sent(&mut self, sig: Signature, at: Timestamp) {
+        (self.sent, self.sent_at) = (sig, OptTs::some(at));
+    }
+
     /// The newest undecided candidate, if any.
     pub(crate) fn last_candidate(&self) -> Option<Candidate> {
-        self.pending
-            .as_deref()
-            .and_then(|p| p.as_slice().last().copied())
+        self.pending().and_then(|p| p.as_slice().last().copied())
+    }
+
+    fn cold_mut(&mut self) -> &mut SideCold {
+        self.cold.get_or_insert_with(Default::default)
+    }
+
+    /// The keepalive record, if this side probed.
+    #[inline]
+    pub(crate) fn prober(&self) -> Option<&Prober> {
+        self.cold.as_deref()?.prober.as_deref()
+    }
+
+    /// The keepalive record, if this side probed, to update.
+    #[inline]
+    pub(crate) fn prober_if_any(&mut self) -> Option<&mut Prober> {
+        self.cold.as_deref_mut()?.prober.as_deref_mut()
     }
 
     /// The keepalive record, created on first use.
     pub(crate) fn prober_mut(&mut self) -> &mut Prober {
-        self.prober.get_or_insert_with(Default::default)
+        self.cold_mut().prober.get_or_insert_with(Default::default)
+    }
+
+    /// The undecided candidates, if any.
+    #[inline]
+    pub(crate) fn pending(&self) -> Option<&Pending> {
+        self.cold.as_deref()?.pending.as_deref()
+    }
+
+    /// The undecided candidates, created on first use.
+    pub(crate) fn pending_mut(&mut self) -> &mut Pending {
+        self.cold_mut().pending.get_or_insert_with(Default::default)
+    }
+
+    /// Takes the undecided candidates out.
+    pub(crate) fn take_pending(&mut self) -> Option<Box<Pending>> {
+        self.cold.as_deref_mut()?.pending.take()
+    }
+
+    /// Takes the held lone byte out.
+    #[inline]
+    pub(crate) fn take_lone_byte(&mut self) -> Option<LoneByte> {
+        self.cold.as_deref_mut()?.lone_byte.take().map(|b| *b)
+    }
+
+    /// Holds a lone byte.
+    pub(crate) fn set_lone_byte(&mut self, lone: LoneByte) {
+        self.cold_mut().lone_byte = Some(Box::new(lone));
     }
 }
 
@@ -205,20 +359,21 @@ impl Side {
 pub(crate) struct Flow {
     /// Identity.
     pub key: FlowKey,
-    /// Index of side `a` (the initiator when its SYN was seen, else the first sender).
-    pub a: usize,
     /// Earliest segment's timestamp.
     pub first_seen: Timestamp,
     /// Latest segment's timestamp.
     pub last_seen: Timestamp,
     /// Last segment carrying payload that was not a probe.
-    pub last_data: Option<Timestamp>,
+    last_data: OptTs,
     /// Segments seen.
     pub segments: u64,
     /// The longest gap between two of its segments (either direction).
     pub longest_silence: Span,
     /// The inputs it was seen in, a bit each ([`crate::Analyzer::set_input`]).
     pub inputs: u32,
+    /// Index of side `a` (the initiator when its SYN was seen, else the
+    /// first sender): [`Flow::a`].
+    a: u8,
     /// Connection state.
     pub state: TcpState,
     /// Started partway through a connection whose earlier segments were seen
@@ -241,10 +396,10 @@ impl Flow {
         };
         Flow {
             key,
-            a,
+            a: a as u8,
             first_seen: seg.ts,
             last_seen: seg.ts,
-            last_data: None,
+            last_data: OptTs::NONE,
             segments: 0,
             longest_silence: Span(0),
             inputs: 0,
@@ -254,9 +409,42 @@ impl Flow {
                 TcpState::Established
             },
             partial: false,
-            sides: [Side::new(key.lo), Side::new(key.hi)],
+            sides: [Side::new(), Side::new()],
             heartbeats: None,
         }
+    }
+
+    /// Index of side `a` (the initiator when its SYN was seen, else the first sender).
+    #[inline]
+    pub(crate) fn a(&self) -> usize {
+        usize::from(self.a)
+    }
+
+    /// Side `i`'s address and port.
+    #[inline]
+    pub(crate) fn endpoint(&self, i: usize) -> Endpoint {
+        if i == 0 {
+            self.key.lo
+        } else {
+            self.key.hi
+        }
+    }
+
+    /// The last segment carrying payload that was not a probe.
+    #[inline]
+    pub(crate) fn last_data(&self) -> Option<Timestamp> {
+        self.last_data.get()
+    }
+
+    /// Sets the last segment carrying payload that was not a probe.
+    #[inline]
+    pub(crate) fn set_last_data(&mut self, ts: Timestamp) {
+        self.last_data = OptTs::some(ts);
+    }
+
+    /// Whether a side probed.
+    pub(crate) fn probed(&self) -> bool {
+        self.sides.iter().any(|s| s.prober().is_some())
     }
 
     /// The sending side and the receiving side of a segment sent by side `tx`.
@@ -277,12 +465,13 @@ mod size_tests {
         let flow = std::mem::size_of::<super::Flow>();
         let key = std::mem::size_of::<super::FlowKey>();
         eprintln!("Flow {flow} bytes, FlowKey {key} bytes");
-        // The heartbeat record is one pointer in the flow (440 bytes before it).
-        assert!(flow <= 448, "Flow grew to {flow} bytes");
-        assert!(
-            flow + key <= 512,
-            "per-flow state grew to {} bytes",
-            flow + key
-        );
+        // Every segment touches it: 304 bytes, the key's 48 included (448
+        // before the side's endpoints came from the key, optional times and
+        // sequence numbers were packed, and the prober, candidates and lone
+        // byte went behind one pointer a side). What only probing sides
+        // need is apart.
+        assert!(flow <= 304, "Flow grew to {flow} bytes");
+        let cold = std::mem::size_of::<super::SideCold>();
+        assert!(cold <= 24, "a side's cold part grew to {cold} bytes");
     }
 }

@@ -101,6 +101,7 @@ mod seq;
 mod settings;
 mod snapshot;
 pub mod status;
+mod table;
 mod time;
 
 pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT, RETIRED_FLOW_BYTES};

@@ -5,7 +5,7 @@
 //! gaps in milliseconds. Nothing here grows with the number of packets.
 
 use crate::seq::SeqNumber;
-use crate::time::{Span, Timestamp};
+use crate::time::{OptTs, Span, Timestamp};
 
 /// Gaps shorter than this cannot come from a keepalive timer: configured
 /// values are whole seconds and timers never fire early. (The capture
@@ -120,11 +120,11 @@ pub(crate) struct Prober {
     pub sent: u32,
     /// Probes answered by the peer's ACK.
     pub answered: u32,
-    /// The earliest probe's timestamp.
-    pub first_probe: Option<Timestamp>,
+    /// The earliest probe's timestamp ([`Prober::first_probe`]).
+    first_probe: OptTs,
     /// The latest probe's timestamp (not always the last one's: clocks step
     /// back, merged files interleave).
-    pub last_probe: Option<Timestamp>,
+    last_probe: OptTs,
     /// The last probe sent, in capture order.
     pub last: Option<LastProbe>,
     /// Whether the last probe is still unanswered.
@@ -132,7 +132,7 @@ pub(crate) struct Prober {
     /// Consecutive unanswered probes in the current run.
     pub run: u32,
     /// When the current run's first probe was sent.
-    pub run_start: Option<Timestamp>,
+    run_start: OptTs,
     /// Whether activity was seen before the current run's first probe, so no
     /// earlier probe of the run can have gone unseen.
     pub run_start_seen: bool,
@@ -144,16 +144,20 @@ pub(crate) struct Prober {
     /// Spacing of probes that follow an answered probe with nothing heard since the reply.
     pub cadence: GapRing,
     /// When the last answer arrived.
-    pub last_answer: Option<Timestamp>,
+    last_answer: OptTs,
     /// Give-up: when, after how many unanswered probes, when that run began,
     /// and whether activity before the run was seen.
     pub gave_up: Option<GiveUp>,
     /// Detection time: last activity received to give-up.
     pub detection: Option<Span>,
     /// When the peer answered with RST.
-    pub peer_reset: Option<Timestamp>,
+    peer_reset: OptTs,
     /// Recent marks, oldest first once full (a ring of the last 16).
-    timeline: [(Timestamp, Option<Mark>); 16],
+    /// Their times, as nanoseconds from the first mark's (exact within 292
+    /// years of it), and marks: 9 bytes a mark, not 24.
+    timeline_base: Timestamp,
+    timeline_ts: [i64; 16],
+    timeline: [Option<Mark>; 16],
     timeline_next: u8,
 }
 
@@ -179,7 +183,8 @@ impl Prober {
             prev => {
                 // A cadence gap is one where the reply was the last thing heard:
                 // anything later restarted the idle clock.
-                let heard_only_reply = self.last_answer.is_some() && last_rx == self.last_answer;
+                let heard_only_reply =
+                    self.last_answer().is_some() && last_rx == self.last_answer();
                 if let Some(prev) = prev.filter(|_| heard_only_reply) {
                     let gap = ts - prev.ts;
                     if gap >= MIN_TIMER_GAP {
@@ -195,13 +200,13 @@ impl Prober {
                     }
                 }
                 self.run = 1;
-                self.run_start = Some(ts);
+                self.run_start = OptTs::some(ts);
                 self.run_start_seen = last_rx.is_some_and(|rx| rx < ts);
             }
         }
         self.sent += 1;
-        self.first_probe = Some(self.first_probe.map_or(ts, |f| f.min(ts)));
-        self.last_probe = Some(self.last_probe.map_or(ts, |l| l.max(ts)));
+        self.first_probe = OptTs::some(self.first_probe().map_or(ts, |f| f.min(ts)));
+        self.last_probe = OptTs::some(self.last_probe().map_or(ts, |l| l.max(ts)));
         self.last = Some(LastProbe { ts, seq, ack });
         self.outstanding = true;
         self.mark(ts, Mark::Probe);
@@ -213,7 +218,7 @@ impl Prober {
             self.answered += 1;
             self.outstanding = false;
             self.run = 0;
-            self.last_answer = Some(ts);
+            self.last_answer = OptTs::some(ts);
             self.mark(ts, Mark::Answer);
         }
     }
@@ -230,7 +235,7 @@ impl Prober {
     /// The peer answered a probe with RST.
     pub(crate) fn on_peer_reset(&mut self, ts: Timestamp) {
         self.outstanding = false;
-        self.peer_reset = Some(ts);
+        self.peer_reset = OptTs::some(ts);
         self.mark(ts, Mark::PeerReset);
     }
 
@@ -239,16 +244,32 @@ impl Prober {
         self.gave_up = Some(GiveUp {
             ts,
             probes: self.run,
-            run_start: self.run_start.unwrap_or(ts),
+            run_start: self.run_start.get().unwrap_or(ts),
             run_start_seen: self.run_start_seen,
         });
         self.detection = last_rx.filter(|&rx| rx < ts).map(|rx| ts - rx);
         self.mark(ts, Mark::GiveUp);
     }
 
+    /// The earliest probe's timestamp.
+    pub(crate) fn first_probe(&self) -> Option<Timestamp> {
+        self.first_probe.get()
+    }
+
+    /// The latest probe's timestamp (not always the last one's: clocks step
+    /// back, merged files interleave).
+    pub(crate) fn last_probe(&self) -> Option<Timestamp> {
+        self.last_probe.get()
+    }
+
+    /// When the last answer arrived.
+    pub(crate) fn last_answer(&self) -> Option<Timestamp> {
+        self.last_answer.get()
+    }
+
     /// Where the probing stands.
     pub(crate) fn outcome(&self) -> Outcome {
-        if self.peer_reset.is_some() {
+        if self.peer_reset.get().is_some() {
             Outcome::Reset
         } else if self.gave_up.is_some() {
             Outcome::Dead
@@ -263,13 +284,17 @@ impl Prober {
     pub(crate) fn timeline(&self) -> impl Iterator<Item = (Timestamp, Mark)> + '_ {
         let n = self.timeline.len();
         (0..n).filter_map(move |i| {
-            let (ts, mark) = self.timeline[(self.timeline_next as usize + i) % n];
-            mark.map(|m| (ts, m))
+            let at = (self.timeline_next as usize + i) % n;
+            self.timeline[at].map(|m| (self.timeline_base.add_span(Span(self.timeline_ts[at])), m))
         })
     }
 
     fn mark(&mut self, ts: Timestamp, mark: Mark) {
-        self.timeline[self.timeline_next as usize] = (ts, Some(mark));
+        if self.timeline.iter().all(Option::is_none) {
+            self.timeline_base = ts;
+        }
+        self.timeline_ts[self.timeline_next as usize] = (ts - self.timeline_base).0;
+        self.timeline[self.timeline_next as usize] = Some(mark);
         self.timeline_next = (self.timeline_next + 1) % self.timeline.len() as u8;
     }
 }
@@ -359,7 +384,7 @@ mod tests {
             p.on_probe(t(at), SeqNumber(9), SeqNumber(5), rx);
         }
         assert_eq!(
-            (p.first_probe, p.last_probe),
+            (p.first_probe(), p.last_probe()),
             (Some(t(4.06 - 3600.0)), Some(t(3.03)))
         );
         assert_eq!(

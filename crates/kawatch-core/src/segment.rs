@@ -130,15 +130,21 @@ impl Vlan {
     }
 }
 
+impl Vlan {
+    /// The ids and the count in one word, for hashing.
+    #[inline]
+    pub(crate) fn word(&self) -> u64 {
+        self.ids
+            .iter()
+            .fold(u64::from(self.len), |w, &id| w << 16 | u64::from(id))
+    }
+}
+
 impl Hash for Vlan {
     /// One word for the flow table's hasher: the ids and the count.
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let word = self
-            .ids
-            .iter()
-            .fold(u64::from(self.len), |w, &id| w << 16 | u64::from(id));
-        state.write_u64(word);
+        state.write_u64(self.word());
     }
 }
 

@@ -141,18 +141,16 @@ pub struct Counters {
 
 /// One flow's view; `capture_start` is the capture's earliest timestamp.
 pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView {
-    let (a, b) = (&f.sides[f.a], &f.sides[1 - f.a]);
-    let mut probers: Vec<ProberView> = [a, b]
+    let ai = f.a();
+    let (a, b) = (&f.sides[ai], &f.sides[1 - ai]);
+    let (a_ep, b_ep) = (f.endpoint(ai), f.endpoint(1 - ai));
+    let mut probers: Vec<ProberView> = [(a, a_ep), (b, b_ep)]
         .into_iter()
-        .filter_map(|s| {
-            let p = s.prober.as_deref()?;
-            let peer = if s.endpoint == a.endpoint {
-                b.endpoint
-            } else {
-                a.endpoint
-            };
+        .filter_map(|(s, ep)| {
+            let p = s.prober()?;
+            let peer = if ep == a_ep { b_ep } else { a_ep };
             Some(prober_view(
-                s.endpoint,
+                ep,
                 peer,
                 s.zero_window_probes,
                 p,
@@ -162,19 +160,19 @@ pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView 
         .collect();
     probers.sort_by_key(|p| p.first_probe);
     let heartbeats = match f.heartbeats.as_deref() {
-        Some(h) => [(f.a, a, b), (1 - f.a, b, a)]
+        Some(h) => [(ai, a_ep, b_ep), (1 - ai, b_ep, a_ep)]
             .into_iter()
-            .filter_map(|(i, side, peer)| h.view(i, side.endpoint, peer.endpoint))
+            .filter_map(|(i, side, peer)| h.view(i, side, peer))
             .collect(),
         None => Vec::new(),
     };
     FlowView {
-        a: a.endpoint,
-        b: b.endpoint,
+        a: a_ep,
+        b: b_ep,
         vlan: f.key.vlan,
         first_seen: f.first_seen,
         last_seen: f.last_seen,
-        last_data: f.last_data,
+        last_data: f.last_data(),
         state: f.state,
         segments: f.segments,
         partial: f.partial,
@@ -261,8 +259,8 @@ fn prober_view(
                 _ => None,
             },
         ),
-        first_probe: p.first_probe,
-        last_probe: p.last_probe,
+        first_probe: p.first_probe(),
+        last_probe: p.last_probe(),
         unanswered: if p.outstanding { p.run } else { 0 },
         give_up_at,
         timeline: p.timeline().collect(),

@@ -74,6 +74,36 @@ impl fmt::Debug for Timestamp {
     }
 }
 
+/// An optional [`Timestamp`] in the timestamp's 16 bytes (an
+/// `Option<Timestamp>` takes 24): `i128::MIN`, which no capture time can
+/// be (seconds and nanoseconds from `i64`s stay within ±2^94 ns), is none.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct OptTs(Timestamp);
+
+impl Default for OptTs {
+    fn default() -> OptTs {
+        OptTs::NONE
+    }
+}
+
+impl OptTs {
+    /// None.
+    pub(crate) const NONE: OptTs = OptTs(Timestamp(i128::MIN));
+
+    /// `ts`.
+    #[inline]
+    pub(crate) fn some(ts: Timestamp) -> OptTs {
+        debug_assert!({ ts.0 } != i128::MIN);
+        OptTs(ts)
+    }
+
+    /// As an `Option`.
+    #[inline]
+    pub(crate) fn get(self) -> Option<Timestamp> {
+        (self != OptTs::NONE).then_some(self.0)
+    }
+}
+
 /// A signed time difference in nanoseconds.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug)]
 pub struct Span(pub i64);

@@ -29,6 +29,20 @@ pub struct Config {
     pub seed: u64,
     /// Capture length in seconds.
     pub duration_s: u32,
+    /// The mix of flow kinds.
+    pub profile: Profile,
+}
+
+/// The mix of flow kinds a generated capture draws from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Every kind: keepalives (short and long), plain, bulk, heartbeat,
+    /// zero-window and retransmission flows (about 565 bytes a frame).
+    #[default]
+    Mixed,
+    /// Mostly keepalive flows, little bulk data: small frames (about 370
+    /// bytes a frame) and most flows probing.
+    SmallFrames,
 }
 
 impl Config {
@@ -39,6 +53,7 @@ impl Config {
             packets,
             seed,
             duration_s: 3 * 3600,
+            profile: Profile::Mixed,
         }
     }
 }
@@ -80,7 +95,7 @@ impl Generator {
     /// A generator for `cfg`.
     pub fn new(cfg: Config) -> Generator {
         let mut starts: Vec<(i64, u32)> = (0..cfg.flows)
-            .map(|id| (start_time(cfg.seed, cfg.duration_s, id), id))
+            .map(|id| (start_time(cfg.seed, cfg.duration_s, cfg.profile, id), id))
             .collect();
         starts.sort_unstable();
         // Packets per flow the flows aim for, before the capture's cut; the
@@ -91,6 +106,7 @@ impl Generator {
                 seed: cfg.seed,
                 duration_s: cfg.duration_s,
                 budget_scale,
+                profile: cfg.profile,
             },
             cfg,
             starts,

@@ -42,7 +42,7 @@ pub mod writer;
 
 pub use capture::{Capture, Frame};
 pub use conversation::Conversation;
-pub use generator::{write_capture, Config, Generator};
+pub use generator::{write_capture, Config, Generator, Profile};
 pub use kernel::MAX_LATE;
 pub use link::LinkType;
 pub use time::{EPOCH_BASE_S, T0};

@@ -72,6 +72,8 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
             name_rows: several,
             continues,
             paths: paths.clone(),
+            // One input: its table is left to the exit.
+            no_teardown: !several,
         };
         match run_report(src, opts, out) {
             Ok(summary) => {

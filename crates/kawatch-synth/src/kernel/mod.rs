@@ -72,6 +72,8 @@ pub(crate) struct Params {
     pub(crate) duration_s: u32,
     /// Packets an average flow aims for.
     pub(crate) budget_scale: f64,
+    /// The mix of flow kinds.
+    pub(crate) profile: crate::generator::Profile,
 }
 
 /// Why the model sent a segment: a [`Role`] with the detail the model needs.

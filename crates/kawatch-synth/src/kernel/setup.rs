@@ -11,6 +11,7 @@ use super::observe::Observed;
 use super::queue::Queue;
 use super::wire::Wire;
 use super::{Ev, Flow, Params, Tcb, SMALL_RCVBUF};
+use crate::generator::Profile;
 use crate::rng::{splitmix64, Rng};
 use crate::time::{secs, NS, US};
 use crate::truth::{FlowEnd, FlowKind, KeepaliveConfig};
@@ -42,19 +43,30 @@ const SERVICE_PORTS: [u16; 8] = [22, 443, 5432, 6379, 3306, 8080, 9092, 5672];
 
 /// The draws every flow starts with: its RNG, kind, whether it started
 /// before the capture, and its start time.
-fn flow_head(seed: u64, duration_s: u32, id: u32) -> (Rng, FlowKind, bool, i64) {
+fn flow_head(seed: u64, duration_s: u32, profile: Profile, id: u32) -> (Rng, FlowKind, bool, i64) {
     let mut s = seed ^ 0x6B61_7761_7463_6821;
     let base = splitmix64(&mut s);
     let mut rng = Rng::new(base ^ (id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-    let kind = rng.weighted(&[
-        (24, FlowKind::Keepalive),
-        (18, FlowKind::KeepaliveLong),
-        (28, FlowKind::Plain),
-        (8, FlowKind::Bulk),
-        (8, FlowKind::Heartbeat),
-        (7, FlowKind::ZeroWindow),
-        (7, FlowKind::Retransmission),
-    ]);
+    let kind = match profile {
+        Profile::Mixed => rng.weighted(&[
+            (24, FlowKind::Keepalive),
+            (18, FlowKind::KeepaliveLong),
+            (28, FlowKind::Plain),
+            (8, FlowKind::Bulk),
+            (8, FlowKind::Heartbeat),
+            (7, FlowKind::ZeroWindow),
+            (7, FlowKind::Retransmission),
+        ]),
+        Profile::SmallFrames => rng.weighted(&[
+            (52, FlowKind::Keepalive),
+            (35, FlowKind::KeepaliveLong),
+            (6, FlowKind::Plain),
+            (1, FlowKind::Bulk),
+            (4, FlowKind::Heartbeat),
+            (1, FlowKind::ZeroWindow),
+            (1, FlowKind::Retransmission),
+        ]),
+    };
     let d = duration_s as f64;
     let pre = match kind {
         FlowKind::KeepaliveLong => rng.chance(0.5),
@@ -73,14 +85,15 @@ fn flow_head(seed: u64, duration_s: u32, id: u32) -> (Rng, FlowKind, bool, i64) 
 }
 
 /// When flow `id` connects (capture time, ns; negative before the capture).
-pub(crate) fn start_time(seed: u64, duration_s: u32, id: u32) -> i64 {
-    flow_head(seed, duration_s, id).3
+pub(crate) fn start_time(seed: u64, duration_s: u32, profile: Profile, id: u32) -> i64 {
+    flow_head(seed, duration_s, profile, id).3
 }
 
 impl Flow {
     /// Flow `id` of the capture, about to connect.
     pub(crate) fn new(params: &Params, id: u32) -> Flow {
-        let (mut rng, kind, pre, start) = flow_head(params.seed, params.duration_s, id);
+        let (mut rng, kind, pre, start) =
+            flow_head(params.seed, params.duration_s, params.profile, id);
         let v6 = rng.chance(0.15);
         let vlan = rng.chance(0.05).then(|| rng.range(10, 4000) as u16);
         let (ip, port, mac) = addresses(&mut rng, id, v6);
