@@ -972,8 +972,12 @@ pub(crate) fn problems(s: &Expect, flows: &[FlowView]) -> Vec<String> {
                 h.period_s
             ));
         }
-        if h.count < 4 {
-            wrong.push(format!("only {} beats (at least 4 expected)", h.count));
+        let least = kawatch::core::heartbeat::MIN_BEATS;
+        if h.count < least {
+            wrong.push(format!(
+                "only {} beats (at least {least} expected)",
+                h.count
+            ));
         }
         if !h.answered || h.answers * 2 <= h.count {
             wrong.push(format!(

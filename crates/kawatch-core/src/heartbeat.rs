@@ -42,7 +42,11 @@
 //!   reported once, with all its beats. A run of another cadence replaces
 //!   the earlier one: each side reports its most recent heartbeat.
 //!
-//! A heartbeat is **answered** when more than half of its beats were.
+//! A heartbeat is **answered** when more than half of its beats were. Its
+//! count leaves out the beats before the first whose bytes named its
+//! protocol (an MQTT client's CONNECT, sent one keepalive period before its
+//! first PINGREQ): they set the cadence going, and its period counts them,
+//! but they are not heartbeats.
 //!
 //! # Names
 //!
@@ -386,6 +390,12 @@ struct Run {
     max_gap: Span,
     /// What its beats' bytes agree on.
     protocol: HeartbeatProtocol,
+    /// Beats before the first whose bytes named the run's protocol (an MQTT
+    /// CONNECT before the PINGREQs): part of its cadence, not counted as
+    /// its beats.
+    lead: u32,
+    /// A beat of the run named a protocol.
+    named: bool,
 }
 
 impl Run {
@@ -398,6 +408,8 @@ impl Run {
         min_gap: Span(0),
         max_gap: Span(0),
         protocol: HeartbeatProtocol::Periodic,
+        lead: 0,
+        named: false,
     };
 
     /// A run of one beat.
@@ -407,6 +419,7 @@ impl Run {
             last: ts,
             count: 1,
             protocol,
+            named: protocol.is_named(),
             ..Run::EMPTY
         }
     }
@@ -430,6 +443,11 @@ impl Run {
         } else {
             self.min_gap = self.min_gap.min(gap);
             self.max_gap = self.max_gap.max(gap);
+        }
+        if !self.named && protocol.is_named() {
+            // The first beat that names the protocol: the ones before lead.
+            self.lead = self.count;
+            self.named = true;
         }
         self.last = ts;
         self.count += 1;
@@ -460,11 +478,17 @@ impl Run {
         }
         let gaps = self.count - 1;
         let period = Span((self.last - self.first).0 / i64::from(gaps));
+        // The lead beats set the cadence going but are not the protocol's.
+        let count = if self.protocol.is_named() {
+            self.count - self.lead
+        } else {
+            self.count
+        };
         (period >= MIN_PERIOD).then_some(Cadence {
             period,
             gaps,
-            count: self.count,
-            answered: self.answered,
+            count,
+            answered: self.answered.min(count),
             protocol: self.protocol,
             last: self.last,
         })
@@ -787,6 +811,46 @@ mod tests {
             }
         }
         b
+    }
+
+    /// An MQTT client's CONNECT starts its keepalive timer: it sets the
+    /// cadence going (the period counts it) but is not a PINGREQ.
+    #[test]
+    fn the_message_that_starts_a_cadence_is_not_counted() {
+        let mut b = Beats::EMPTY;
+        let at = |t: f64| Timestamp::from_secs_f64(1_000.0 + t);
+        b.beat(at(1.0), Periodic); // CONNECT
+        for t in [61.0, 121.0, 181.0] {
+            b.beat(at(t), MqttPing);
+        }
+        let c = b.heartbeat().unwrap();
+        assert_eq!(
+            (c.protocol, c.count, c.period),
+            (MqttPing, 3, Span(60_000_000_000))
+        );
+        // Two unnamed, then named: both lead.
+        let mut b = Beats::EMPTY;
+        for (t, p) in [
+            (0.0, Periodic),
+            (10.0, Periodic),
+            (20.0, MqttPing),
+            (30.0, MqttPing),
+        ] {
+            b.beat(at(t), p);
+        }
+        assert_eq!(b.heartbeat().map(|c| c.count), Some(2));
+        // Names that disagree make it periodic, every beat counted.
+        let mut b = Beats::EMPTY;
+        for (t, p) in [
+            (0.0, Periodic),
+            (10.0, MqttPing),
+            (20.0, RedisPing),
+            (30.0, Periodic),
+        ] {
+            b.beat(at(t), p);
+        }
+        let c = b.heartbeat().unwrap();
+        assert_eq!((c.protocol, c.count), (Periodic, 4));
     }
 
     /// Three unnamed beats the peer does not answer may be chance (chat
@@ -1204,7 +1268,7 @@ mod tests {
                         w.send(t, C, PINGREQ).send(t + 0.05, S, PINGRESP);
                     }
                 },
-                &[(C, MqttPing, 60.0, 4, true)],
+                &[(C, MqttPing, 60.0, 3, true)],
             ),
         ];
         for &(case, build, want) in cases {
