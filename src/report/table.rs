@@ -6,8 +6,8 @@ use super::types::FlowReport;
 use super::{NOT_APPLICABLE, UNKNOWN};
 use kawatch_core::path::duration_text as duration;
 use kawatch_core::{
-    keepalive_silence_s, likely_text, FlowView, Outcome, PathTimeout, PathVerdict, ProberView,
-    SettingsFrom, TcpState, Timestamp,
+    keepalive_silence_s, likely_text, prober_silence_s, FlowView, Outcome, PathTimeout,
+    PathVerdict, ProberView, SettingsFrom, TcpState, Timestamp,
 };
 use std::io::{self, Write};
 
@@ -330,11 +330,7 @@ fn kept_alive_by(f: &FlowReport) -> Option<String> {
         }
     }
     for p in &f.keepalive {
-        let secs = keepalive_silence_s(
-            p.likely.idle_s.map(f64::from),
-            p.likely.intvl_s.map(f64::from),
-            p.cadence_s,
-        );
+        let secs = prober_silence_s(&p.likely, p.cadence_s);
         match (p.likely.idle_s, secs) {
             (Some(_), Some(secs)) => ways.push((secs, format!("keepalive {}", duration(secs)))),
             (None, Some(every)) => {

@@ -2,7 +2,6 @@
 //! a capture so that it starts at a given time.
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -59,18 +58,8 @@ pub(crate) struct RunningCapture {
 
 impl RunningCapture {
     pub(crate) fn start(spec: CaptureSpec, limit: Duration) -> Result<RunningCapture, String> {
-        let mut cmd = Command::new("ip");
-        // If this test process dies without cleaning up (SIGKILL, abort), the
-        // capture must not go on forever: it gets SIGKILL with us.
-        // SAFETY: only async-signal-safe prctl(2) between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // If this test process dies without cleaning up, it must not go on.
+        let mut cmd = crate::sys::dies_with_us(Command::new("ip"));
         let mut child = cmd
             .args(["netns", "exec", &spec.netns, spec.program])
             .args(&spec.args)

@@ -30,7 +30,6 @@
 
 use std::fs::File;
 use std::net::IpAddr;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -307,16 +306,8 @@ impl Proc {
     fn spawn(what: &'static str, ns: &str, argv: &[String], log: &Path) -> Result<Proc, String> {
         let out = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
-        let mut cmd = Command::new("ip");
-        // SAFETY: only async-signal-safe prctl(2) between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // If this test process dies without cleaning up, it must not go on.
+        let mut cmd = crate::sys::dies_with_us(Command::new("ip"));
         let child = cmd
             .args(["netns", "exec", ns])
             .args(argv)

@@ -26,6 +26,22 @@ pub(crate) const ADDR_B4: &str = "198.18.0.2";
 pub(crate) const ADDR_A6: &str = "2001:db8:4b:1::1";
 pub(crate) const ADDR_B6: &str = "2001:db8:4b:1::2";
 
+/// A command that gets SIGKILL when this test process dies (SIGKILL,
+/// abort), so that a capture or a server it started never outlives it.
+pub(crate) fn dies_with_us(mut cmd: Command) -> Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe prctl(2) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
 /// Runs a command, killing it when it outlives `timeout`.
 pub(crate) fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
     let shown = format!("{cmd:?}");

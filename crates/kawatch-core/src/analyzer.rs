@@ -307,20 +307,8 @@ impl Analyzer {
         data: &[u8],
         wire_len: u32,
     ) -> &[Event] {
-        let number = self.next_frame_number();
-        self.counters.frames += 1;
-        self.saw(ts);
-        match decode_with_len(link, number, ts, data, wire_len) {
-            Some(seg) => {
-                self.counters.tcp_segments += 1;
-                self.process(&seg);
-            }
-            None => {
-                self.counters.undecoded += 1;
-                self.events.clear();
-            }
-        }
-        &self.events
+        let seg = decode_with_len(link, self.next_frame_number(), ts, data, wire_len);
+        self.ingest_decoded(ts, seg)
     }
 
     /// As [`Analyzer::ingest_link_frame`], for a frame decoded already

@@ -12,6 +12,7 @@
 //!
 //! Pure: plain values in, plain values out.
 
+use crate::settings::Settings;
 use crate::snapshot::FlowView;
 use std::fmt;
 
@@ -445,18 +446,25 @@ pub fn keepalive_silence_s(
         .reduce(f64::max)
 }
 
+/// [`keepalive_silence_s`] of a side the wire saw probe: its likely
+/// whole-second idle and interval, and the cadence of its answered probes.
+pub fn prober_silence_s(likely: &Settings, cadence_s: Option<f64>) -> Option<f64> {
+    keepalive_silence_s(
+        likely.idle_s.map(f64::from),
+        likely.intvl_s.map(f64::from),
+        cadence_s,
+    )
+}
+
 /// The longest silence what the wire showed keeps a flow below, seconds:
 /// the smallest of each prober's [`keepalive_silence_s`] (its likely
 /// whole-second idle and interval, and the cadence of its answered probes)
 /// and each heartbeat's period. `None` when the flow has neither.
 pub fn allowed_silence_s(flow: &FlowView) -> Option<f64> {
-    let keepalive = flow.probers.iter().filter_map(|p| {
-        keepalive_silence_s(
-            p.likely.idle_s.map(f64::from),
-            p.likely.intvl_s.map(f64::from),
-            p.cadence_s,
-        )
-    });
+    let keepalive = flow
+        .probers
+        .iter()
+        .filter_map(|p| prober_silence_s(&p.likely, p.cadence_s));
     let heartbeats = flow.heartbeats.iter().map(|h| h.period_s);
     keepalive.chain(heartbeats).reduce(f64::min)
 }

@@ -12,7 +12,8 @@
 use crate::tui::fmt;
 use kawatch_core::status::State;
 use kawatch_core::{
-    keepalive_silence_s, FlowView, HeartbeatProtocol, LocalSocket, SettingsFrom, Timestamp,
+    keepalive_silence_s, prober_silence_s, FlowView, HeartbeatProtocol, LocalSocket, SettingsFrom,
+    Timestamp,
 };
 use kawatch_core::{PathTimeout, PathVerdict};
 
@@ -125,11 +126,7 @@ pub(crate) fn keepers(flow: &FlowView, socket: Option<&LocalSocket>) -> Vec<Keep
         }
     }
     for p in &flow.probers {
-        let secs = keepalive_silence_s(
-            p.likely.idle_s.map(f64::from),
-            p.likely.intvl_s.map(f64::from),
-            p.cadence_s,
-        );
+        let secs = prober_silence_s(&p.likely, p.cadence_s);
         match (p.likely.idle_s, secs) {
             (Some(_), Some(secs)) => out.push(ka(IdleFrom::Wire, secs)),
             (None, Some(secs)) => out.push(ka(IdleFrom::Cadence, secs)),
