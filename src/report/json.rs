@@ -6,38 +6,20 @@ use super::types::{ts, EventReport, FlowReport, SocketReport, SourceReport, REPO
 use kawatch_core::Timestamp;
 use kawatch_core::{disagreements, SocketIndex};
 use kawatch_core::{Event, FlowView};
-use serde::ser::SerializeSeq;
 use serde::Serialize;
-use std::cell::Cell;
 use std::io::{self, Write};
+use std::sync::mpsc::sync_channel;
 
-/// A [`Report`](super::Report) whose flows are serialised straight from an
-/// iterator, so a report of a million flows is never held whole.
+/// The report's head: all of a [`Report`](super::Report) but its flows,
+/// which follow it streamed.
 #[derive(Serialize)]
-#[serde(bound = "")]
-struct StreamedReport<'a, I: Iterator<Item = FlowView>> {
+struct Head {
     kawatch_report: u32,
     source: SourceReport,
-    flows: Streamed<'a, I>,
 }
 
-/// A sequence serialised straight from an iterator, one element at a time.
-struct Streamed<'a, I> {
-    flows: Cell<Option<I>>,
-    local: Option<&'a Local<'a>>,
-    /// The input: the merged inputs' names, the path timeouts.
-    info: &'a SourceInfo,
-}
-
-impl<I: Iterator<Item = FlowView>> Serialize for Streamed<'_, I> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(None)?;
-        for f in self.flows.take().into_iter().flatten() {
-            seq.serialize_element(&flow(&f, self.local, self.info))?;
-        }
-        seq.end()
-    }
-}
+/// Flows one worker turns into JSON at a time.
+const FLOWS_PER_BATCH: usize = 64;
 
 /// A live report's view of this box's sockets, read when the capture ended.
 #[derive(Debug)]
@@ -86,7 +68,14 @@ pub(crate) fn source_report(totals: &Totals, src: &SourceInfo) -> SourceReport {
     }
 }
 
-/// Writes the JSON report (version [`REPORT_VERSION`]), flows streamed.
+/// Writes the JSON report (version [`REPORT_VERSION`]), flows streamed:
+/// byte for byte what `serde_json::to_writer_pretty` writes of the whole
+/// [`Report`](super::Report), and a newline.
+///
+/// The flows are turned into JSON in batches on every core but one's share
+/// (the report of a large capture is mostly this), and written in order
+/// as they come back; at most two batches a worker are in flight, so a
+/// report of a million flows is never held whole.
 pub fn write_json(
     totals: &Totals,
     flows: impl Iterator<Item = FlowView>,
@@ -94,21 +83,192 @@ pub fn write_json(
     local: Option<&Local<'_>>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let r = StreamedReport {
+    let head = Head {
         kawatch_report: REPORT_VERSION,
         source: source_report(totals, src),
-        flows: Streamed {
-            flows: Cell::new(Some(flows)),
-            local,
-            info: src,
-        },
     };
-    // Serialised through a buffer of its own: serde writes in many small
-    // pieces, each a call through `dyn Write` otherwise.
-    let mut w = io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer_pretty(&mut w, &r)?;
-    writeln!(w)?;
-    w.flush()
+    let mut text = serde_json::to_vec_pretty(&head)?;
+    // The flows go where the head's closing brace was.
+    text.truncate(text.len() - b"\n}".len());
+    text.extend_from_slice(b",\n  \"flows\": [");
+    out.write_all(&text)?;
+    // Every flow's text starts ",\n    "; the first one's without the comma.
+    let mut first = true;
+    let mut write = |chunk: &[u8]| {
+        let chunk = if std::mem::take(&mut first) {
+            &chunk[1..]
+        } else {
+            chunk
+        };
+        out.write_all(chunk)
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if workers < 2 {
+        let mut buf = Vec::new();
+        let mut flows = flows.peekable();
+        while flows.peek().is_some() {
+            let batch: Vec<FlowView> = flows.by_ref().take(FLOWS_PER_BATCH).collect();
+            buf.clear();
+            flows_json(&batch, local, src, &mut buf)?;
+            write(&buf)?;
+        }
+    } else {
+        in_parallel(flows, workers, local, src, &mut write)?;
+    }
+    out.write_all(if first { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
+    out.flush()
+}
+
+/// Turns `flows` into JSON on `workers` threads, batch `k` on worker `k %
+/// workers`, and hands the texts to `write` in the flows' order.
+fn in_parallel(
+    mut flows: impl Iterator<Item = FlowView>,
+    workers: usize,
+    local: Option<&Local<'_>>,
+    src: &SourceInfo,
+    write: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    std::thread::scope(|s| {
+        let mut to = Vec::with_capacity(workers);
+        let mut from = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (batch_tx, batch_rx) = sync_channel::<Vec<FlowView>>(2);
+            let (text_tx, text_rx) = sync_channel::<io::Result<Vec<u8>>>(2);
+            s.spawn(move || {
+                for batch in batch_rx {
+                    let mut text = Vec::with_capacity(batch.len() * 1536);
+                    let done = flows_json(&batch, local, src, &mut text).map(|()| text);
+                    if text_tx.send(done).is_err() {
+                        break; // The writer stopped (a write failed).
+                    }
+                }
+            });
+            to.push(batch_tx);
+            from.push(text_rx);
+        }
+        let (mut sent, mut written) = (0, 0);
+        let mut more = true;
+        loop {
+            while more && sent < written + 2 * workers {
+                let batch: Vec<FlowView> = flows.by_ref().take(FLOWS_PER_BATCH).collect();
+                more = batch.len() == FLOWS_PER_BATCH;
+                if batch.is_empty() {
+                    break;
+                }
+                to[sent % workers]
+                    .send(batch)
+                    .map_err(|_| io::Error::other("a report worker stopped"))?;
+                sent += 1;
+            }
+            if written == sent {
+                return Ok(());
+            }
+            let text = from[written % workers]
+                .recv()
+                .map_err(|_| io::Error::other("a report worker stopped"))??;
+            write(&text)?;
+            written += 1;
+        }
+    })
+}
+
+/// Appends each flow's JSON to `text`, each after ",\n" and at the depth
+/// of the report's flows (two levels in).
+fn flows_json(
+    flows: &[FlowView],
+    local: Option<&Local<'_>>,
+    src: &SourceInfo,
+    text: &mut Vec<u8>,
+) -> io::Result<()> {
+    for f in flows {
+        text.extend_from_slice(b",\n    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut *text, Indented::at(2));
+        flow(f, local, src).serialize(&mut ser)?;
+    }
+    Ok(())
+}
+
+/// serde_json's pretty layout (two spaces a level) starting `depth`
+/// levels in, so a part of a document is written as the whole would
+/// write it.
+struct Indented {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Indented {
+    fn at(depth: usize) -> Indented {
+        Indented {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> io::Result<()> {
+        const SPACES: &[u8] = b"                                ";
+        w.write_all(if comma { b",\n" } else { b"\n" })?;
+        let mut n = self.depth * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(bracket)
+    }
+}
+
+impl serde_json::ser::Formatter for Indented {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, !first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.newline(w, !first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// A flow as the report writes it: with its socket in a live report, when

@@ -836,3 +836,53 @@ fn the_library_gives_the_cli_events() {
         );
     }
 }
+
+/// `report --format json` writes its flows in batches on several threads;
+/// the text is serde_json's of the library's whole report, byte for byte,
+/// with flows (a fixture, the heartbeats fixture's several paths) and with
+/// none (a filter no frame passes). (A capture of thousands of flows, many
+/// batches, is compared in `generated`.)
+#[test]
+fn the_cli_writes_the_library_report_byte_for_byte() {
+    struct Case {
+        name: &'static str,
+        file: &'static str,
+        filter: Option<&'static str>,
+    }
+    let cases = [
+        Case {
+            name: "flows",
+            file: "fixtures/kernel/seed4-eth.pcap",
+            filter: None,
+        },
+        Case {
+            name: "heartbeats",
+            file: "fixtures/synth/heartbeats.pcap",
+            filter: None,
+        },
+        Case {
+            name: "no flows",
+            file: "fixtures/kernel/seed4-eth.pcap",
+            filter: Some("udp"),
+        },
+    ];
+    for case in cases {
+        let mut args = vec!["report", "--format", "json", case.file];
+        let mut lib = kawatch::Analysis::new(crate_root().join(case.file));
+        if let Some(f) = case.filter {
+            args.push(f);
+            lib = lib.filter(f);
+        }
+        let mut report = lib.run().expect("library report");
+        // The library was given the file's absolute path.
+        report.source.name = case.file.to_string();
+        let mut expected = serde_json::to_string_pretty(&report).expect("serialise");
+        expected.push('\n');
+        let got = kawatch(&args, 0);
+        assert!(
+            got == expected,
+            "{}: the CLI's JSON differs from the library's:\n{got}\n---\n{expected}",
+            case.name
+        );
+    }
+}
