@@ -16,6 +16,7 @@ use crate::decode::{decode_with_len, LinkType};
 use crate::event::{Event, EventKind};
 use crate::flow::{Flow, FlowKey, LoneByte, Side, Signature, TcpState, DUPLICATE_WINDOW};
 use crate::heartbeat;
+use crate::prober::Prober;
 use crate::segment::{Endpoint, Segment};
 use crate::snapshot::{flow_view, Counters, FlowView, Snapshot};
 use crate::table::FlowTable;
@@ -526,7 +527,7 @@ impl Analyzer {
             Class::Probe => {
                 confirm_lone_byte(tx, seg, ev);
                 let last_rx = tx.last_rx_activity();
-                tx.prober_mut().on_probe(seg.ts, seg.seq, seg.ack, last_rx);
+                tx.update_prober(|p| p.on_probe(seg.ts, seg.seq, seg.ack, last_rx));
                 ev.push(event(EventKind::Probe));
             }
             Class::ZeroWindowProbe => {
@@ -547,23 +548,24 @@ impl Analyzer {
             }
             Class::GiveUp => {
                 let last_rx = tx.last_rx_activity();
-                tx.prober_mut().on_give_up(seg.ts, last_rx);
+                tx.update_prober(|p| p.on_give_up(seg.ts, last_rx));
                 ev.push(event(EventKind::GiveUp));
             }
             Class::PeerReset => {
-                rx.prober_mut().on_peer_reset(seg.ts);
+                rx.update_prober(|p| p.on_peer_reset(seg.ts));
                 ev.push(event(EventKind::ProbeRst));
             }
             Class::Reply => {
                 rx.set_last_rx_activity(seg.ts);
-                rx.prober_mut().on_answer(seg.ts);
+                rx.update_prober(|p| p.on_answer(seg.ts));
                 ev.push(event(EventKind::ProbeAck));
             }
             Class::Other => {
                 if !seg.flags.rst() {
                     rx.set_last_rx_activity(seg.ts);
-                    if let Some(p) = rx.prober_if_any() {
-                        p.on_activity();
+                    // (Activity matters to a prober only after a probe.)
+                    if rx.outstanding() {
+                        rx.update_prober(Prober::on_activity);
                     }
                 }
             }
@@ -692,7 +694,7 @@ fn confirm(
             EventKind::ZeroWindowProbe
         } else {
             let last_rx = side.last_rx_activity();
-            side.prober_mut().on_probe(c.ts, c.seq, c.ack, last_rx);
+            side.update_prober(|p| p.on_probe(c.ts, c.seq, c.ack, last_rx));
             EventKind::Probe
         };
         ev.push(Event {
@@ -764,9 +766,10 @@ fn confirm_lone_byte(tx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
     if !same || !candidates::timer_spaced(&[c, Candidate { ts: seg.ts, ..c }]) {
         return;
     }
-    let p = tx.prober_mut();
-    p.on_probe(c.ts, c.seq, c.ack, None);
-    p.on_answer(lone.answer.1);
+    tx.update_prober(|p| {
+        p.on_probe(c.ts, c.seq, c.ack, None);
+        p.on_answer(lone.answer.1);
+    });
     ev.push(Event {
         frame: c.frame,
         ts: c.ts,

@@ -131,6 +131,13 @@ const ACKED: usize = 1;
 const SYN_PENDING: usize = 2;
 const HAS_WINDOW: u8 = 1 << 3;
 const FIN: u8 = 1 << 4;
+/// What the cold part holds, mirrored in `has` so that a segment reads the
+/// cold part (two more cache misses: it and the prober) only when it has
+/// something to read there: undecided candidates, a lone byte, or a probe
+/// still unanswered (the prober's [`Prober::outstanding`]).
+const PENDING: u8 = 1 << 5;
+const LONE_BYTE: u8 = 1 << 6;
+const OUTSTANDING: u8 = 1 << 7;
 
 /// What only a side that probed or sent candidates needs.
 #[derive(Clone, Debug, Default)]
@@ -190,11 +197,11 @@ impl Side {
             acked: self.acked(),
             window: self.window(),
             syn_pending: self.syn_pending(),
-            outstanding_probe: self
-                .prober()
-                .filter(|p| p.outstanding)
-                .and_then(|p| p.last)
-                .map(|l| (l.seq, l.ack)),
+            outstanding_probe: if self.outstanding() {
+                self.prober().and_then(|p| p.last).map(|l| (l.seq, l.ack))
+            } else {
+                None
+            },
         }
     }
 
@@ -315,41 +322,69 @@ impl Side {
         self.cold.as_deref()?.prober.as_deref()
     }
 
-    /// The keepalive record, if this side probed, to update.
+    /// Whether this side's last probe is unanswered (its prober's
+    /// [`Prober::outstanding`], read without reading the prober).
     #[inline]
-    pub(crate) fn prober_if_any(&mut self) -> Option<&mut Prober> {
-        self.cold.as_deref_mut()?.prober.as_deref_mut()
+    pub(crate) fn outstanding(&self) -> bool {
+        self.has & OUTSTANDING != 0
     }
 
-    /// The keepalive record, created on first use.
-    pub(crate) fn prober_mut(&mut self) -> &mut Prober {
-        self.cold_mut().prober.get_or_insert_with(Default::default)
+    /// Updates the keepalive record (made on first use) with `f`: the only
+    /// way to change it, so that [`Side::outstanding`] follows it.
+    pub(crate) fn update_prober<R>(&mut self, f: impl FnOnce(&mut Prober) -> R) -> R {
+        let p = self.cold_mut().prober.get_or_insert_with(Default::default);
+        let r = f(p);
+        let outstanding = p.outstanding;
+        self.set_bit(OUTSTANDING, outstanding);
+        r
+    }
+
+    #[inline]
+    fn set_bit(&mut self, bit: u8, on: bool) {
+        if on {
+            self.has |= bit;
+        } else {
+            self.has &= !bit;
+        }
     }
 
     /// The undecided candidates, if any.
     #[inline]
     pub(crate) fn pending(&self) -> Option<&Pending> {
+        if self.has & PENDING == 0 {
+            return None;
+        }
         self.cold.as_deref()?.pending.as_deref()
     }
 
     /// The undecided candidates, created on first use.
     pub(crate) fn pending_mut(&mut self) -> &mut Pending {
+        self.has |= PENDING;
         self.cold_mut().pending.get_or_insert_with(Default::default)
     }
 
     /// Takes the undecided candidates out.
     pub(crate) fn take_pending(&mut self) -> Option<Box<Pending>> {
+        if self.has & PENDING == 0 {
+            return None;
+        }
+        self.has &= !PENDING;
         self.cold.as_deref_mut()?.pending.take()
     }
 
     /// Takes the held lone byte out.
     #[inline]
     pub(crate) fn take_lone_byte(&mut self) -> Option<LoneByte> {
+        if self.has & LONE_BYTE == 0 {
+            return None;
+        }
+        self.has &= !LONE_BYTE;
         self.cold.as_deref_mut()?.lone_byte.take().map(|b| *b)
     }
 
     /// Holds a lone byte.
     pub(crate) fn set_lone_byte(&mut self, lone: LoneByte) {
+        self.has |= LONE_BYTE;
         self.cold_mut().lone_byte = Some(Box::new(lone));
     }
 }
