@@ -37,10 +37,10 @@ struct Meta {
     ts: Timestamp,
     wire_len: u32,
     link: Option<LinkType>,
-    input: usize,
+    input: u16,
     skipped: u64,
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
     decoded: Option<Decoded>,
 }
 
@@ -102,16 +102,16 @@ impl Ahead {
             self.next = 0;
             return self.next_frame();
         }
-        let m = self.batch.frames[self.next];
+        let m = &self.batch.frames[self.next];
         self.next += 1;
         Ok(Next::Frame(Frame {
             ts: m.ts,
-            data: &self.batch.bytes[m.start..m.end],
+            data: &self.batch.bytes[m.start as usize..m.end as usize],
             wire_len: m.wire_len,
             link: m.link,
-            input: m.input,
+            input: usize::from(m.input),
             skipped: m.skipped,
-            decoded: m.decoded,
+            decoded: m.decoded.as_ref(),
         }))
     }
 }
@@ -181,7 +181,7 @@ fn fill(
                         }),
                         _ => {
                             batch.bytes.extend_from_slice(f.data);
-                            f.decoded
+                            f.decoded.copied()
                         }
                     };
                     batch.frames.push(Meta {
@@ -189,10 +189,11 @@ fn fill(
                         ts: f.ts,
                         wire_len: f.wire_len,
                         link: f.link,
-                        input: f.input,
+                        // (Merged inputs are numbered in a byte.)
+                        input: u16::try_from(f.input).unwrap_or(u16::MAX),
                         skipped: f.skipped,
-                        start,
-                        end: batch.bytes.len(),
+                        start: start as u32,
+                        end: batch.bytes.len() as u32,
                     });
                 }
                 // (Files only: no live timeouts.)

@@ -229,7 +229,7 @@ pub struct Frame<'a> {
     /// Decoded already, on the thread that read it ([`read_ahead`]): what
     /// [`decode_with_len`](kawatch_core::decode_with_len) made of it, and
     /// `data` is then empty.
-    pub decoded: Option<Decoded>,
+    pub decoded: Option<&'a Decoded>,
 }
 
 /// A frame decoded on the thread that read it: its segment (`None`: not a
