@@ -379,15 +379,16 @@ fn read_capture(
         }
         Ok(())
     };
-    // A file is read on a second thread while this one analyses (not pipes
-    // and live captures, which stop on Ctrl-C and at a live stop point).
+    // A file or a live capture is read on a second thread while this one
+    // analyses (not a pipe: Ctrl-C must interrupt its read on this thread).
     // Segments decoded there, unless the frames are written out (--write).
     let decode = if labeller_none {
         Decode::Segments
     } else {
         Decode::Bytes
     };
-    if src.can_restart() && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+    if (src.can_restart() || live) && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    {
         read_ahead(src, decode, |ahead| read_all(&mut Frames::Ahead(ahead)))?;
     } else {
         read_all(&mut Frames::Direct(src))?;
@@ -458,8 +459,9 @@ impl Frames<'_> {
 
     /// Live captures: end at the stop point (see [`FrameSource::stop`]).
     fn stop(&mut self) {
-        if let Frames::Direct(src) = self {
-            src.stop();
+        match self {
+            Frames::Direct(src) => src.stop(),
+            Frames::Ahead(a) => a.stop(),
         }
     }
 }
