@@ -9,7 +9,10 @@
 //!   thread snapshots it on the wall clock. Two threads because libpcap in
 //!   immediate mode may block in its read until a packet arrives (on Linux
 //!   with TPACKET_V3 the read timeout never fires on an idle interface), and
-//!   the screen must keep moving with the clock all the same.
+//!   the screen must keep moving with the clock all the same. Told to
+//!   stop, the capture thread reads on to the stop point (what the kernel
+//!   accepted until then) and leaves tcpdump's counts ([`Counts`]), which
+//!   the screen prints on stderr once it has closed.
 //!
 //! A replay's time is the wall clock (`Timing::Real`), or moves only when
 //! the UI steps it (`Timing::Stepped`, for a scripted UI): each
@@ -67,6 +70,31 @@ pub struct FeedStatus {
     /// Live: what reading this box's sockets gave: how many, or why not,
     /// and what limited it (e.g. no ptrace rights: settings from the timer).
     pub local: Option<LocalStatus>,
+    /// Live, once the capture has ended (the screen closed): its packet
+    /// counts. Never on screen.
+    pub counts: Option<Counts>,
+}
+
+/// A live capture's packet counts at its end, as tcpdump prints them when
+/// it exits (and `kawatch report --interface` does).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Frames read and analysed.
+    pub captured: u64,
+    /// Packets the filter accepted, as the kernel counts them (the dropped
+    /// included).
+    pub received: u64,
+    /// Packets the kernel dropped: no room in the buffer, or at the interface.
+    pub dropped: u64,
+}
+
+impl std::fmt::Display for Counts {
+    /// tcpdump's three lines.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} packets captured", self.captured)?;
+        writeln!(f, "{} packets received by filter", self.received)?;
+        writeln!(f, "{} packets dropped by kernel", self.dropped)
+    }
 }
 
 /// What the live screen could read of this box's sockets.
@@ -161,6 +189,8 @@ pub(crate) struct Feed {
     handles: Vec<JoinHandle<()>>,
     /// Stepped time: the replay thread's answers to [`Control::Step`].
     steps: Option<Receiver<Instant>>,
+    /// Live: the capture thread's status, where it leaves its counts.
+    live: Option<Arc<Live>>,
 }
 
 impl Feed {
@@ -178,8 +208,11 @@ impl Feed {
         let (done_tx, done) = mpsc::channel();
         let out = Arc::clone(&slot);
         let mut steps = None;
+        let mut live = None;
         let handles = if src.is_live() {
-            spawn_live(src, limits, sockets, out, ctl_rx, done_tx)?
+            let (handles, l) = spawn_live(src, limits, sockets, out, ctl_rx, done_tx)?;
+            live = Some(l);
+            handles
         } else {
             let (time, answer) = match timing {
                 Timing::Real => (Time::Real, None),
@@ -207,6 +240,7 @@ impl Feed {
             done,
             handles,
             steps,
+            live,
         })
     }
 
@@ -243,18 +277,26 @@ impl Feed {
             .any(std::thread::JoinHandle::is_finished)
     }
 
-    /// Asks the threads to finish and waits up to `wait`. A thread blocked
-    /// in a read (an idle interface, a quiet pipe) is left behind; the
-    /// process exits anyway.
-    pub(crate) fn stop(self, wait: Duration) {
+    /// Asks the threads to finish and waits up to `wait` for each to say
+    /// so. A thread blocked in a read (a quiet pipe) is left behind; the
+    /// process exits anyway. Live: the capture thread first reads what the
+    /// kernel accepted before the stop ([`FrameSource::stop`]), and the
+    /// counts it ends with are returned (`None` if it had not ended by then).
+    pub(crate) fn stop(self, wait: Duration) -> Option<Counts> {
         self.send(Control::Quit);
-        if self.done.recv_timeout(wait).is_ok() {
-            for h in self.handles {
-                if h.is_finished() {
-                    let _ = h.join();
-                }
+        let deadline = Instant::now() + wait;
+        for _ in 0..self.handles.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.done.recv_timeout(left).is_err() {
+                break;
             }
         }
+        for h in self.handles {
+            if h.is_finished() {
+                let _ = h.join();
+            }
+        }
+        self.live.and_then(|l| lock(&l.status).counts)
     }
 }
 
@@ -276,6 +318,8 @@ struct Live {
 /// How often the live screen reads this box's sockets from the kernel.
 const SOCKETS_EVERY: Duration = Duration::from_millis(500);
 
+/// Starts the capture thread and the publisher; each says on `done` when it
+/// has ended.
 fn spawn_live<S: FrameSource + 'static>(
     src: S,
     limits: Limits,
@@ -283,7 +327,7 @@ fn spawn_live<S: FrameSource + 'static>(
     out: Arc<Mutex<Option<Published>>>,
     ctl: Receiver<Control>,
     done: Sender<()>,
-) -> std::io::Result<Vec<JoinHandle<()>>> {
+) -> std::io::Result<(Vec<JoinHandle<()>>, Arc<Live>)> {
     let live = Arc::new(Live {
         an: Mutex::new(Analyzer::with_limits(src.link_type(), limits)),
         status: Mutex::new(FeedStatus {
@@ -295,43 +339,65 @@ fn spawn_live<S: FrameSource + 'static>(
         stop: AtomicBool::new(false),
         sockets,
     });
-    let l = Arc::clone(&live);
+    let (l, captured) = (Arc::clone(&live), done.clone());
     let capture = std::thread::Builder::new()
         .name("kawatch-capture".into())
-        .spawn(move || live_capture(src, &l))?;
+        .spawn(move || {
+            live_capture(src, &l);
+            let _ = captured.send(());
+        })?;
+    let l = Arc::clone(&live);
     let publisher = std::thread::Builder::new()
         .name("kawatch-publish".into())
         .spawn(move || {
-            live_publish(&live, &out, &ctl);
+            live_publish(&l, &out, &ctl);
             let _ = done.send(());
         })?;
-    Ok(vec![capture, publisher])
+    Ok((vec![capture, publisher], live))
 }
 
-/// Reads frames into the analyser until told to stop or capture fails.
+/// Reads frames into the analyser until capture ends or fails. Told to
+/// stop, it stops the source and reads on to its end: what the kernel
+/// accepted before the stop. However it ends, the counts are left in the
+/// status.
 fn live_capture(mut src: impl FrameSource, live: &Live) {
     let mut next_stats = Instant::now();
-    while !live.stop.load(Ordering::Relaxed) {
-        if Instant::now() >= next_stats {
+    let mut captured: u64 = 0;
+    let mut stopping = false;
+    loop {
+        if !stopping && live.stop.load(Ordering::Relaxed) {
+            src.stop();
+            stopping = true;
+        }
+        if !stopping && Instant::now() >= next_stats {
             let drops = src.stats().map(|s| s.dropped as u64 + s.if_dropped as u64);
             lock(&live.status).drops = drops;
             next_stats = Instant::now() + PUBLISH_EVERY;
         }
         match src.next_frame() {
             Ok(Next::Frame(f)) => {
+                captured += 1;
                 f.ingest(&mut lock(&live.an));
             }
             Ok(Next::Timeout) => {}
             Ok(Next::End) => {
-                lock(&live.status).finished = true;
-                return;
+                // Asked to stop, the end is the stop point's, not the input's.
+                if !stopping {
+                    lock(&live.status).finished = true;
+                }
+                break;
             }
             Err(e) => {
                 lock(&live.status).error = Some(e.to_string());
-                return;
+                break;
             }
         }
     }
+    lock(&live.status).counts = src.stats().map(|s| Counts {
+        captured,
+        received: u64::from(s.received),
+        dropped: u64::from(s.dropped) + u64::from(s.if_dropped),
+    });
 }
 
 /// Publishes a snapshot at the wall clock on schedule and on request.
@@ -959,6 +1025,91 @@ mod tests {
         assert!(p.status.finished, "as fast as it reads: to the end");
         assert_eq!(p.snap.counters.frames, 22);
         feed.stop(Duration::from_secs(2));
+    }
+
+    /// A live capture held in memory: the first `before` frames come at
+    /// once, then only read timeouts until [`FrameSource::stop`], then the
+    /// rest (accepted by the kernel before the stop, still to be read), then
+    /// the end. The kernel counts every frame and `dropped` more.
+    struct InMemoryLive {
+        frames: Frames,
+        before: usize,
+        read: usize,
+        stopped: bool,
+        dropped: u32,
+    }
+
+    impl FrameSource for InMemoryLive {
+        fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+            if self.read == self.before && !self.stopped {
+                std::thread::sleep(ms(5));
+                return Ok(Next::Timeout);
+            }
+            self.read += 1;
+            self.frames.next_frame()
+        }
+        fn link_type(&self) -> LinkType {
+            self.frames.link_type()
+        }
+        fn link_name(&self) -> &str {
+            self.frames.link_name()
+        }
+        fn name(&self) -> &str {
+            "interface:kw0"
+        }
+        fn is_live(&self) -> bool {
+            true
+        }
+        fn stats(&mut self) -> Option<crate::capture::Stats> {
+            let all = u32::try_from(self.frames.len()).expect("a small fixture");
+            Some(crate::capture::Stats {
+                received: all + self.dropped,
+                dropped: self.dropped,
+                if_dropped: 0,
+            })
+        }
+        fn stop(&mut self) {
+            self.stopped = true;
+        }
+    }
+
+    /// Leaving a live capture reads what the kernel accepted before the
+    /// stop, and gives the counts as tcpdump prints them.
+    #[test]
+    fn a_live_capture_ends_with_its_counts() {
+        let frames = Frames::read(&mut fixture("null.pcap"));
+        let src = InMemoryLive {
+            frames,
+            before: 10,
+            read: 0,
+            stopped: false,
+            dropped: 3,
+        };
+        let feed = Feed::spawn(src, None, Limits::default(), Timing::Real, false).expect("threads");
+        let p = until(&feed, Duration::from_secs(10), |p| {
+            p.snap.counters.frames == 10 && p.status.drops == Some(3)
+        });
+        assert!(p.status.counts.is_none(), "only at the end");
+        let counts = feed.stop(Duration::from_secs(5));
+        let want = Counts {
+            captured: 22,
+            received: 25,
+            dropped: 3,
+        };
+        assert_eq!(counts, Some(want), "the 12 frames after the stop read too");
+        assert_eq!(
+            want.to_string(),
+            "22 packets captured\n25 packets received by filter\n3 packets dropped by kernel\n"
+        );
+    }
+
+    /// A replay has no counts.
+    #[test]
+    fn a_replay_ends_without_counts() {
+        let (feed, start) = stepped("null.pcap", None);
+        feed.step(start);
+        assert!(feed.take().expect("published").status.finished);
+        assert_eq!(feed.stop(Duration::from_secs(2)), None);
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub const TICK: Duration = Duration::from_millis(200);
 /// How long leaving waits for the capture threads.
 const STOP_WAIT: Duration = Duration::from_millis(500);
 
+/// Live, how long leaving waits for the capture thread to read what the
+/// kernel accepted before the stop (libpcap sources give up after 2 s).
+const LIVE_STOP_WAIT: Duration = Duration::from_millis(2500);
+
 /// How to run the UI.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -80,13 +84,20 @@ pub(crate) fn empty_snapshot() -> Snapshot {
 
 /// Runs the UI on the real terminal until the user quits: enters raw mode
 /// and the alternate screen, runs [`run_with`] on them and the terminal's
-/// keys, and restores the terminal on every way out. A capture failure is
-/// returned after that.
+/// keys, and restores the terminal on every way out. Then, live, prints the
+/// capture's counts on stderr as tcpdump does (and `kawatch report`): so
+/// many captured, received by filter, dropped by kernel. A capture failure
+/// is returned after that.
 pub fn run(src: impl FrameSource + 'static, opts: Options) -> anyhow::Result<()> {
     let mut tty = term::Tty::enter()?;
     let result = run_with(&mut tty.terminal, src, opts, &mut term::TtyEvents);
     drop(tty);
     let status = result?;
+    if let Some(counts) = status.counts {
+        // Not eprint!: a terminal that hung up must not turn leaving into a panic.
+        use std::io::Write;
+        let _ = write!(std::io::stderr(), "{counts}");
+    }
     match status.error {
         Some(e) => Err(anyhow::anyhow!("capture stopped: {e}")),
         None => {
@@ -101,7 +112,8 @@ pub fn run(src: impl FrameSource + 'static, opts: Options) -> anyhow::Result<()>
 /// The UI on `terminal`: captures from `src` on threads of its own, draws
 /// on every tick of `events`' clock and after keys, and applies the keys,
 /// until they say quit or the input ends. Returns the source's last status
-/// (how the capture ended: `finished`, `warning`, `error`).
+/// (how the capture ended: `finished`, `warning`, `error`; live, the
+/// `counts` it ended with).
 pub fn run_with<B, S, E>(
     terminal: &mut Terminal<B>,
     src: S,
@@ -127,10 +139,11 @@ where
     } else {
         Timing::Real
     };
+    let live = initial.live;
     let feed = Feed::spawn(src, opts.speed, opts.limits, timing, opts.local_sockets)?;
     let result = ui(terminal, &feed, initial, opts, events);
-    feed.stop(STOP_WAIT);
-    result
+    let counts = feed.stop(if live { LIVE_STOP_WAIT } else { STOP_WAIT });
+    result.map(|status| FeedStatus { counts, ..status })
 }
 
 fn ui<B, E>(
