@@ -387,7 +387,8 @@ fn read_capture(
     } else {
         Decode::Bytes
     };
-    if (src.can_restart() || live) && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    if (src.can_restart() || live)
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
     {
         read_ahead(src, decode, |ahead| read_all(&mut Frames::Ahead(ahead)))?;
     } else {

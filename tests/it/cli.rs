@@ -432,6 +432,12 @@ fn spawn(args: &[&str]) -> Child {
 /// Sends SIGINT to `child` once it has run for 300 ms and sleeps (blocked
 /// reading its input), or after 5 s at the latest.
 fn ctrl_c_when_blocked(child: &Child) {
+    signal_when_blocked(child, "INT");
+}
+
+/// Sends `kill -SIGNAL` to `child` once it has run for 300 ms and sleeps,
+/// or after 5 s at the latest.
+fn signal_when_blocked(child: &Child, signal: &str) {
     let started = Instant::now();
     let stat = format!("/proc/{}/stat", child.id());
     let sleeping = || {
@@ -447,10 +453,10 @@ fn ctrl_c_when_blocked(child: &Child) {
     // Let the read that blocks settle in.
     std::thread::sleep(Duration::from_millis(100));
     let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(sent.success(), "kill -INT failed");
+    assert!(sent.success(), "kill -{signal} failed");
 }
 
 fn mkfifo(path: &Path) {
@@ -585,6 +591,19 @@ fn first_four_frames() -> Vec<u8> {
 
 #[test]
 fn ctrl_c_on_a_stalled_pipe_reports_what_was_read() {
+    stopped_on_a_stalled_pipe_reports_what_was_read("INT");
+}
+
+/// As tcpdump: `kill` (SIGTERM) and a closed terminal (SIGHUP) stop a
+/// capture as Ctrl-C does, with the report of what was read.
+#[test]
+fn sigterm_and_sighup_report_what_was_read_as_ctrl_c_does() {
+    for signal in ["TERM", "HUP"] {
+        stopped_on_a_stalled_pipe_reports_what_was_read(signal);
+    }
+}
+
+fn stopped_on_a_stalled_pipe_reports_what_was_read(signal: &str) {
     let mut child = kawatch()
         .args(["report", "--format", "json", "-"])
         .stdin(Stdio::piped())
@@ -596,11 +615,11 @@ fn ctrl_c_on_a_stalled_pipe_reports_what_was_read() {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&first_four_frames()).unwrap();
     stdin.flush().unwrap();
-    ctrl_c_when_blocked(&child);
+    signal_when_blocked(&child, signal);
     let out = exit_within(child, Duration::from_secs(5))
-        .expect("kawatch report - ignored Ctrl-C on a stalled pipe");
+        .unwrap_or_else(|| panic!("kawatch report - ignored SIG{signal} on a stalled pipe"));
     drop(stdin);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "SIG{signal}: {}", stderr(&out));
     assert!(
         stderr(&out).contains("warning: interrupted after 4 packets"),
         "{}",

@@ -1,7 +1,7 @@
-//! Ctrl-C: the first asks kawatch to stop and report what it read; a second
-//! exits at once.
+//! Ctrl-C (and, as tcpdump takes them, SIGTERM and SIGHUP): the first asks
+//! kawatch to stop and report what it read; a second exits at once.
 
-// The OS calls here need unsafe: registering the SIGINT action (its code
+// The OS calls here need unsafe: registering the signals' action (its code
 // runs in a signal handler) and clearing SA_RESTART on it (sigaction).
 #![allow(unsafe_code)]
 
@@ -9,29 +9,33 @@ use crate::exit::INTERRUPTED;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Set by the first Ctrl-C.
+/// Set by the first Ctrl-C, SIGTERM or SIGHUP.
 pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
 
-/// Installs the Ctrl-C handler (signal-hook): the first Ctrl-C sets [`STOP`],
-/// so a read gives up and the report of what was read is written; a second
-/// exits at once with status 130.
+/// Installs the handler of Ctrl-C, SIGTERM and SIGHUP (signal-hook): the
+/// first sets [`STOP`], so a read gives up and the report of what was read
+/// is written (a `kill` or a closed terminal loses nothing, as with
+/// tcpdump); a second exits at once with status 130.
 ///
 /// Without `SA_RESTART`: signal-hook installs its handlers with it
 /// (signal-hook-registry 1.4, `Slot::new`), and under it a `read` waiting on
 /// a pipe or FIFO that sends nothing resumes after the handler and never
 /// returns. Cleared, the read fails with `EINTR` and kawatch reports.
 pub(crate) fn install_sigint() {
-    // SAFETY: the action is async-signal-safe: an atomic swap, then _exit.
-    let registered = unsafe {
-        signal_hook::low_level::register(signal_hook::consts::SIGINT, || {
-            if STOP.swap(true, Ordering::Relaxed) {
-                // A second Ctrl-C: the user means it.
-                signal_hook::low_level::exit(INTERRUPTED.into());
-            }
-        })
-    };
-    if let Err(e) = registered.and_then(|_| interrupt_reads(signal_hook::consts::SIGINT)) {
-        eprintln!("kawatch: warning: Ctrl-C may not stop a read that waits: {e}");
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        // SAFETY: the action is async-signal-safe: an atomic swap, then _exit.
+        let registered = unsafe {
+            signal_hook::low_level::register(sig, || {
+                if STOP.swap(true, Ordering::Relaxed) {
+                    // A second signal: the user means it.
+                    signal_hook::low_level::exit(INTERRUPTED.into());
+                }
+            })
+        };
+        if let Err(e) = registered.and_then(|_| interrupt_reads(sig)) {
+            eprintln!("kawatch: warning: signal {sig} may not stop a read that waits: {e}");
+        }
     }
 }
 
