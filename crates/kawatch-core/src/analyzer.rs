@@ -629,6 +629,11 @@ impl Analyzer {
                 flow_had_no_data,
             );
         }
+        debug_assert!(
+            flow.sides.iter().all(Side::mirrors_cold),
+            "a side's bits disagree with its cold part after frame {}",
+            seg.frame
+        );
     }
 
     /// Every flow's state at `now` (normally the last capture timestamp).

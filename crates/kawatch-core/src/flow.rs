@@ -387,6 +387,19 @@ impl Side {
         self.has |= LONE_BYTE;
         self.cold_mut().lone_byte = Some(Box::new(lone));
     }
+
+    /// Whether the bits of `has` that mirror the cold part say what it
+    /// holds (checked after every segment in debug builds: every test).
+    #[cfg(debug_assertions)]
+    pub(crate) fn mirrors_cold(&self) -> bool {
+        let cold = self.cold.as_deref();
+        (self.has & PENDING != 0) == cold.is_some_and(|c| c.pending.is_some())
+            && (self.has & LONE_BYTE != 0) == cold.is_some_and(|c| c.lone_byte.is_some())
+            && self.outstanding()
+                == cold
+                    .and_then(|c| c.prober.as_deref())
+                    .is_some_and(|p| p.outstanding)
+    }
 }
 
 /// One connection.
