@@ -390,7 +390,6 @@ impl Side {
 
     /// Whether the bits of `has` that mirror the cold part say what it
     /// holds (checked after every segment in debug builds: every test).
-    #[cfg(debug_assertions)]
     pub(crate) fn mirrors_cold(&self) -> bool {
         let cold = self.cold.as_deref();
         (self.has & PENDING != 0) == cold.is_some_and(|c| c.pending.is_some())
