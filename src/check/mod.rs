@@ -238,8 +238,13 @@ pub struct CheckReport {
         extend("const" = CHECK_VERSION)
     )]
     pub kawatch_check: u32,
-    /// Every rule held (warnings allowed).
+    /// Every rule held (warnings allowed), over the whole input: never when
+    /// `interrupted`.
     pub passed: bool,
+    /// A signal (Ctrl-C, SIGTERM, SIGHUP) cut a file or pipe short: the
+    /// rules covered only what was read, so the check did not pass (exit 130).
+    #[serde(default)]
+    pub interrupted: bool,
     /// The inputs the flows came from.
     pub inputs: Vec<String>,
     /// What kept an input from being read whole (cut off, damaged,
@@ -339,12 +344,15 @@ impl Policy {
             .iter()
             .map(|rule| rule.evaluate(reports, several))
             .collect();
-        let passed = rules
-            .iter()
-            .all(|r| r.findings.iter().all(|f| f.status != Status::Fail));
+        let interrupted = reports.iter().any(|r| r.source.interrupted);
+        let passed = !interrupted
+            && rules
+                .iter()
+                .all(|r| r.findings.iter().all(|f| f.status != Status::Fail));
         CheckReport {
             kawatch_check: CHECK_VERSION,
             passed,
+            interrupted,
             inputs: reports.iter().map(|r| r.source.name.clone()).collect(),
             warnings: Vec::new(),
             rules,

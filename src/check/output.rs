@@ -38,7 +38,16 @@ pub fn write_text(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
     }
     let failures = r.failures().count();
     let warnings = r.warnings().count();
-    if r.passed {
+    if r.interrupted {
+        writeln!(
+            out,
+            "kawatch check: NOT PASSED: interrupted before the end of its input \
+             ({failures} failure{} in {} rule{} over what was read)",
+            plural(failures),
+            r.rules.len(),
+            plural(r.rules.len())
+        )
+    } else if r.passed {
         writeln!(
             out,
             "kawatch check: passed ({} rule{}{})",
@@ -121,6 +130,19 @@ pub fn write_junit(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
             }
             suite.add_test_case(case);
         }
+        report.add_test_suite(suite);
+    }
+    if r.interrupted {
+        // Every rule's cases speak only of what was read: one more, failed,
+        // says the input was not read whole.
+        let mut suite = TestSuite::new("input");
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(
+            "interrupted before the end of its input: the rules covered only what was read",
+        );
+        let mut case = TestCase::new("read whole", status);
+        case.set_classname("kawatch.input");
+        suite.add_test_case(case);
         report.add_test_suite(suite);
     }
     report.serialize(&mut *out).map_err(io::Error::other)?;

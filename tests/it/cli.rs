@@ -900,3 +900,39 @@ fn a_second_ctrl_c_exits_at_once() {
     drop(stdout);
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
 }
+
+/// A check that a signal cuts short (a CI job's `timeout` sends SIGTERM)
+/// writes its result of what was read but is no pass: exit 130,
+/// `"passed": false, "interrupted": true`, and a failed JUnit case.
+#[test]
+fn a_check_cut_short_by_a_signal_does_not_pass() {
+    let (_d, junit) = temp("junit.xml");
+    let mut child = kawatch()
+        .args(["check", "--require-keepalive", "-T", "json", "--junit"])
+        .arg(&junit)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open, and never written to again: the probe is in what was read.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&first_four_frames()).unwrap();
+    stdin.flush().unwrap();
+    signal_when_blocked(&child, "TERM");
+    let out = exit_within(child, Duration::from_secs(5)).expect("kawatch check ignored SIGTERM");
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (r["passed"].as_bool(), r["interrupted"].as_bool()),
+        (Some(false), Some(true)),
+        "{r:#}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("read whole") && xml.contains("interrupted before the end"),
+        "{xml}"
+    );
+}

@@ -2,7 +2,7 @@
 //! rule holds, 1 when one fails.
 
 use crate::args::{CaptureArgs, Inputs};
-use crate::exit::{usage, OK, RULE_FAILED};
+use crate::exit::{usage, INTERRUPTED, OK, RULE_FAILED};
 use crate::report::open_input;
 use crate::signals::{install_sigint, STOP};
 use anyhow::{Context, Result};
@@ -179,7 +179,9 @@ impl CheckArgs {
     }
 }
 
-/// Runs the check; the exit status: 0 every rule holds, 1 one fails.
+/// Runs the check; the exit status: 0 every rule holds, 1 one fails, 130
+/// a signal cut a file or pipe short (the result of what was read is
+/// written all the same).
 pub(crate) fn check(args: CheckArgs) -> Result<u8> {
     install_sigint();
     let policy = args.policy()?;
@@ -254,5 +256,14 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
         write_junit(&result, &mut f)?;
         f.flush()?;
     }
-    Ok(if result.passed { OK } else { RULE_FAILED })
+    // A file or pipe a signal cut short was not checked whole: whatever the
+    // rules said of its part, that is no pass (a CI job's timeout must not
+    // turn into a green check).
+    Ok(if result.interrupted {
+        INTERRUPTED
+    } else if result.passed {
+        OK
+    } else {
+        RULE_FAILED
+    })
 }

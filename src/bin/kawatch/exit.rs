@@ -22,7 +22,8 @@ pub(crate) const PERMISSION: u8 = 4;
 /// Anything else: the output could not be written, the kernel's socket
 /// listing failed.
 pub(crate) const FAILURE: u8 = 5;
-/// Ctrl-C came before anything was read (as a shell reports SIGINT: 128 + 2).
+/// Ctrl-C (or SIGTERM, SIGHUP) came before anything was read, or cut a
+/// checked file short (as a shell reports SIGINT: 128 + 2).
 pub(crate) const INTERRUPTED: u8 = 130;
 
 /// A wrong argument, said in words that say what to do.

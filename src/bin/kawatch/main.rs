@@ -20,8 +20,8 @@ use std::process::ExitCode;
 ///
 /// Exit status: 0 success; 1 `check`: a rule failed; 2 wrong arguments;
 /// 3 an input cannot be read; 4 not permitted (to capture, to enter a
-/// namespace); 5 another failure (e.g. writing the output); 130 Ctrl-C before
-/// anything was read.
+/// namespace); 5 another failure (e.g. writing the output); 130 Ctrl-C
+/// (SIGTERM, SIGHUP) before anything was read, or a `check` it cut short.
 #[derive(Parser, Debug)]
 #[command(
     name = "kawatch",
