@@ -589,6 +589,22 @@ fn first_four_frames() -> Vec<u8> {
     all[..all.len() - 16 - last].to_vec()
 }
 
+/// Starts `cmd` reading standard input, a pipe that gets
+/// [`first_four_frames`] and is then kept open, silent; the pipe's end is
+/// handed back, to drop once the child has exited.
+fn on_a_stalled_pipe(cmd: &mut Command) -> (Child, std::process::ChildStdin) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&first_four_frames()).unwrap();
+    stdin.flush().unwrap();
+    (child, stdin)
+}
+
 #[test]
 fn ctrl_c_on_a_stalled_pipe_reports_what_was_read() {
     stopped_on_a_stalled_pipe_reports_what_was_read("INT");
@@ -604,17 +620,7 @@ fn sigterm_and_sighup_report_what_was_read_as_ctrl_c_does() {
 }
 
 fn stopped_on_a_stalled_pipe_reports_what_was_read(signal: &str) {
-    let mut child = kawatch()
-        .args(["report", "--format", "json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Kept open, and never written to again.
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&first_four_frames()).unwrap();
-    stdin.flush().unwrap();
+    let (child, stdin) = on_a_stalled_pipe(kawatch().args(["report", "--format", "json", "-"]));
     signal_when_blocked(&child, signal);
     let out = exit_within(child, Duration::from_secs(5))
         .unwrap_or_else(|| panic!("kawatch report - ignored SIG{signal} on a stalled pipe"));
@@ -907,19 +913,13 @@ fn a_second_ctrl_c_exits_at_once() {
 #[test]
 fn a_check_cut_short_by_a_signal_does_not_pass() {
     let (_d, junit) = temp("junit.xml");
-    let mut child = kawatch()
-        .args(["check", "--require-keepalive", "-T", "json", "--junit"])
-        .arg(&junit)
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Kept open, and never written to again: the probe is in what was read.
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&first_four_frames()).unwrap();
-    stdin.flush().unwrap();
+    // The probe is in what was read.
+    let (child, stdin) = on_a_stalled_pipe(
+        kawatch()
+            .args(["check", "--require-keepalive", "-T", "json", "--junit"])
+            .arg(&junit)
+            .arg("-"),
+    );
     signal_when_blocked(&child, "TERM");
     let out = exit_within(child, Duration::from_secs(5)).expect("kawatch check ignored SIGTERM");
     drop(stdin);
