@@ -20,7 +20,7 @@ use crate::prober::Prober;
 use crate::segment::{Endpoint, Segment};
 use crate::snapshot::{flow_view, Counters, FlowView, Snapshot};
 use crate::table::FlowTable;
-use crate::time::{Span, Timestamp};
+use crate::time::{Epoch, Span, Tick, Timestamp};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
@@ -232,6 +232,8 @@ pub struct Analyzer {
     counters: Counters,
     /// The earliest and latest capture timestamps seen.
     range: Option<(Timestamp, Timestamp)>,
+    /// The time flows' times count from: the first segment's.
+    epoch: Option<Epoch>,
     /// The bit of the input frames come from now ([`Analyzer::set_input`]).
     input_bit: u32,
     /// Frames of the input not handed in ([`Analyzer::skip_frames`]).
@@ -258,6 +260,7 @@ impl Analyzer {
             events: Vec::with_capacity(16),
             counters: Counters::default(),
             range: None,
+            epoch: None,
             input_bit: 1,
             skipped: 0,
         }
@@ -395,6 +398,10 @@ impl Analyzer {
     /// this now and then; file reports need not.
     pub fn expire(&mut self, now: Timestamp) -> usize {
         let limits = self.limits;
+        let Some(epoch) = self.epoch else {
+            return 0;
+        };
+        let now = epoch.tick(now);
         let gone: Vec<FlowKey> = self
             .flows
             .iter()
@@ -419,7 +426,7 @@ impl Analyzer {
     /// costs O(1) per new flow over time.
     fn make_room(&mut self) {
         // Slots, not keys: 24 bytes a flow for the scan, not 72.
-        let mut by_age: Vec<(bool, Timestamp, u32)> = self
+        let mut by_age: Vec<(bool, Tick, u32)> = self
             .flows
             .iter_slots()
             .map(|(i, f)| (!is_closed(f), f.last_seen, i))
@@ -458,12 +465,12 @@ impl Analyzer {
     /// since it left, or a new one (partial when the key's flow left
     /// unkept, unless the segment is a SYN starting a new connection).
     /// Makes room first when the table is full.
-    fn admit(&mut self, key: FlowKey, seg: &Segment, tx_i: usize) -> u32 {
+    fn admit(&mut self, key: FlowKey, seg: &Segment, now: Tick, tx_i: usize) -> u32 {
         // Before making room: retiring may forget this very key.
         let flow = match self.retired.take(&key) {
             Some(flow) => *flow,
             None => {
-                let mut flow = Flow::new(key, seg, tx_i);
+                let mut flow = Flow::new(key, seg, now, tx_i);
                 flow.partial = !seg.flags.syn() && self.forgotten.contains(&key);
                 flow
             }
@@ -476,36 +483,38 @@ impl Analyzer {
 
     fn process(&mut self, seg: &Segment) {
         self.events.clear();
+        let epoch = *self.epoch.get_or_insert(Epoch::at(seg.ts));
+        let now = epoch.tick(seg.ts);
         let (key, tx_i) = FlowKey::of(seg);
         let slot = match self.flows.find(&key) {
             Some(slot) => slot,
-            None => self.admit(key, seg, tx_i),
+            None => self.admit(key, seg, now, tx_i),
         };
         let flow = self.flows.at_mut(slot);
         let ev = &mut self.events;
         let sig = Signature::of(seg);
         if let Some((last, at)) = flow.sides[tx_i].last_sent() {
-            if last == sig && (seg.ts - at).0.abs() < DUPLICATE_WINDOW.0 {
+            if last == sig && (now - at).0.abs() < DUPLICATE_WINDOW.0 {
                 self.counters.duplicates += 1;
                 return;
             }
         }
-        flow.sides[tx_i].set_last_sent(sig, seg.ts);
+        flow.sides[tx_i].set_last_sent(sig, now);
         let flow_had_no_data = flow.last_data().is_none();
         flow.segments += 1;
         flow.inputs |= self.input_bit;
-        flow.first_seen = flow.first_seen.min(seg.ts);
-        let gap = seg.ts - flow.last_seen;
+        flow.first_seen = flow.first_seen.min(now);
+        let gap = now - flow.last_seen;
         if gap > flow.longest_silence {
             flow.longest_silence = gap;
         }
-        flow.last_seen = flow.last_seen.max(seg.ts);
+        flow.last_seen = flow.last_seen.max(now);
         let (tx, rx) = flow.split(tx_i);
 
         // 1. The sender's own undecided candidates, in the light of what it sends now.
-        settle_own_candidates(tx, rx, seg, ev);
+        settle_own_candidates(tx, rx, seg, epoch, ev);
         // 2. The receiver's candidates, in the light of the sender's ACK or RST.
-        settle_peer_candidates(rx, tx, seg, ev);
+        settle_peer_candidates(rx, tx, seg, epoch, ev);
         // 3. This segment.
         let class = classify(seg, &tx.view(), &rx.view());
         // Data the classifier calls data, reaching past what the sender had
@@ -525,13 +534,13 @@ impl Analyzer {
         };
         match class {
             Class::Probe => {
-                confirm_lone_byte(tx, seg, ev);
+                confirm_lone_byte(tx, seg, epoch, ev);
                 let last_rx = tx.last_rx_activity();
-                tx.update_prober(|p| p.on_probe(seg.ts, seg.seq, seg.ack, last_rx));
+                tx.update_prober(|p| p.on_probe(now, seg.seq, seg.ack, last_rx));
                 ev.push(event(EventKind::Probe));
             }
             Class::ZeroWindowProbe => {
-                tx.zero_window_probes += 1;
+                tx.count_zero_window_probe();
                 ev.push(event(EventKind::ZeroWindowProbe));
             }
             Class::Candidate => {
@@ -544,25 +553,25 @@ impl Analyzer {
                 };
                 // When full, the oldest is let go: too old to vouch for.
                 let _ = tx.pending_mut().push(c);
-                confirm_steady_candidates(tx, rx, seg, ev);
+                confirm_steady_candidates(tx, rx, seg, epoch, ev);
             }
             Class::GiveUp => {
                 let last_rx = tx.last_rx_activity();
-                tx.update_prober(|p| p.on_give_up(seg.ts, last_rx));
+                tx.update_prober(|p| p.on_give_up(now, last_rx));
                 ev.push(event(EventKind::GiveUp));
             }
             Class::PeerReset => {
-                rx.update_prober(|p| p.on_peer_reset(seg.ts));
+                rx.update_prober(|p| p.on_peer_reset(now));
                 ev.push(event(EventKind::ProbeRst));
             }
             Class::Reply => {
-                rx.set_last_rx_activity(seg.ts);
-                rx.update_prober(|p| p.on_answer(seg.ts));
+                rx.set_last_rx_activity(now);
+                rx.update_prober(|p| p.on_answer(now));
                 ev.push(event(EventKind::ProbeAck));
             }
             Class::Other => {
                 if !seg.flags.rst() {
-                    rx.set_last_rx_activity(seg.ts);
+                    rx.set_last_rx_activity(now);
                     // (Activity matters to a prober only after a probe.)
                     if rx.outstanding() {
                         rx.update_prober(Prober::on_activity);
@@ -613,7 +622,7 @@ impl Analyzer {
             tx.set_fin();
         }
         if seg.payload_len > 0 && matches!(class, Class::Other | Class::Reply) {
-            flow.set_last_data(seg.ts);
+            flow.set_last_data(now);
         }
         flow.state = next_state(flow, seg);
 
@@ -654,12 +663,13 @@ impl Analyzer {
     /// holding them all.
     pub fn flow_views(&self) -> impl Iterator<Item = FlowView> + '_ {
         let first_ts = self.time_range().0;
+        let epoch = self.epoch.unwrap_or_default();
         let mut all: Vec<&Flow> = self.flows.iter().chain(self.retired.iter()).collect();
         all.sort_unstable_by_key(|f| {
             let (a, b) = (f.endpoint(f.a()), f.endpoint(1 - f.a()));
             (f.first_seen, a, b, f.key.vlan)
         });
-        all.into_iter().map(move |f| flow_view(f, first_ts))
+        all.into_iter().map(move |f| flow_view(f, epoch, first_ts))
     }
 }
 
@@ -684,10 +694,10 @@ fn next_state(flow: &Flow, seg: &Segment) -> TcpState {
 /// The last one stays outstanding, for what follows to answer.
 fn confirm(
     side: &mut Side,
-    src: Endpoint,
-    dst: Endpoint,
+    (src, dst): (Endpoint, Endpoint),
     peer_window_zero: bool,
     upto: usize,
+    epoch: Epoch,
     ev: &mut Vec<Event>,
 ) {
     let Some(pending) = side.take_pending() else {
@@ -695,11 +705,11 @@ fn confirm(
     };
     for c in pending.as_slice().iter().take(upto) {
         let kind = if peer_window_zero {
-            side.zero_window_probes += 1;
+            side.count_zero_window_probe();
             EventKind::ZeroWindowProbe
         } else {
             let last_rx = side.last_rx_activity();
-            side.update_prober(|p| p.on_probe(c.ts, c.seq, c.ack, last_rx));
+            side.update_prober(|p| p.on_probe(epoch.tick(c.ts), c.seq, c.ack, last_rx));
             EventKind::Probe
         };
         ev.push(Event {
@@ -714,37 +724,50 @@ fn confirm(
 
 /// Candidates that turned out not to be probes were ordinary segments the
 /// peer received: activity for the peer's own idle clock.
-fn release(side: &mut Side, peer: &mut Side) {
+fn release(side: &mut Side, peer: &mut Side, epoch: Epoch) {
     if let Some(last) = side.last_candidate() {
         side.take_pending();
-        peer.set_last_rx_activity(peer.last_rx_activity().map_or(last.ts, |t| t.max(last.ts)));
+        let at = epoch.tick(last.ts);
+        peer.set_last_rx_activity(peer.last_rx_activity().map_or(at, |t| t.max(at)));
     }
 }
 
 /// The sender's own candidates, in the light of what it sends now.
-fn settle_own_candidates(tx: &mut Side, rx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
+fn settle_own_candidates(
+    tx: &mut Side,
+    rx: &mut Side,
+    seg: &Segment,
+    epoch: Epoch,
+    ev: &mut Vec<Event>,
+) {
     let Some(pending) = tx.pending() else {
         return;
     };
     match candidates::by_own_next(pending.as_slice(), seg, rx.window()) {
         Verdict::Wait => {}
         Verdict::Probes { zero_window } => {
-            confirm(tx, seg.src, seg.dst, zero_window, MAX_CANDIDATES, ev);
+            confirm(tx, (seg.src, seg.dst), zero_window, MAX_CANDIDATES, epoch, ev);
         }
-        Verdict::NotProbes | Verdict::LoneByte => release(tx, rx),
+        Verdict::NotProbes | Verdict::LoneByte => release(tx, rx, epoch),
     }
 }
 
 /// The receiver's candidates, in the light of the sender's ACK or RST. When
 /// they are probes, the segment itself is then classified as the reply.
-fn settle_peer_candidates(rx: &mut Side, tx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
+fn settle_peer_candidates(
+    rx: &mut Side,
+    tx: &mut Side,
+    seg: &Segment,
+    epoch: Epoch,
+    ev: &mut Vec<Event>,
+) {
     let Some(pending) = rx.pending() else {
         return;
     };
     match candidates::by_peer_answer(pending.as_slice(), seg) {
         Verdict::Wait => {}
         Verdict::Probes { zero_window } => {
-            confirm(rx, seg.dst, seg.src, zero_window, MAX_CANDIDATES, ev);
+            confirm(rx, (seg.dst, seg.src), zero_window, MAX_CANDIDATES, epoch, ev);
         }
         Verdict::LoneByte => {
             if let Some(cand) = rx.last_candidate() {
@@ -753,16 +776,16 @@ fn settle_peer_candidates(rx: &mut Side, tx: &mut Side, seg: &Segment, ev: &mut 
                     answer: (seg.frame, seg.ts),
                 });
             }
-            release(rx, tx);
+            release(rx, tx, epoch);
         }
-        Verdict::NotProbes => release(rx, tx),
+        Verdict::NotProbes => release(rx, tx, epoch),
     }
 }
 
 /// Item 21: a lone byte the peer acknowledged as data proves to have been a
 /// 1-byte probe when the same byte comes again as a probe, at a timer's
 /// spacing: it is registered, with its answer, before the probe that proves it.
-fn confirm_lone_byte(tx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
+fn confirm_lone_byte(tx: &mut Side, seg: &Segment, epoch: Epoch, ev: &mut Vec<Event>) {
     let Some(lone) = tx.take_lone_byte() else {
         return;
     };
@@ -772,8 +795,8 @@ fn confirm_lone_byte(tx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
         return;
     }
     tx.update_prober(|p| {
-        p.on_probe(c.ts, c.seq, c.ack, None);
-        p.on_answer(lone.answer.1);
+        p.on_probe(epoch.tick(c.ts), c.seq, c.ack, None);
+        p.on_answer(epoch.tick(lone.answer.1));
     });
     ev.push(Event {
         frame: c.frame,
@@ -792,7 +815,13 @@ fn confirm_lone_byte(tx: &mut Side, seg: &Segment, ev: &mut Vec<Event>) {
 }
 
 /// Candidates repeating at a steady, timer-like spacing are probes.
-fn confirm_steady_candidates(tx: &mut Side, rx: &Side, seg: &Segment, ev: &mut Vec<Event>) {
+fn confirm_steady_candidates(
+    tx: &mut Side,
+    rx: &Side,
+    seg: &Segment,
+    epoch: Epoch,
+    ev: &mut Vec<Event>,
+) {
     let Some(p) = tx.pending() else {
         return;
     };
@@ -802,10 +831,10 @@ fn confirm_steady_candidates(tx: &mut Side, rx: &Side, seg: &Segment, ev: &mut V
     let probed = p.as_slice()[0].seq + 1;
     confirm(
         tx,
-        seg.src,
-        seg.dst,
+        (seg.src, seg.dst),
         rx.window() == Some(0),
         MAX_CANDIDATES,
+        epoch,
         ev,
     );
     // The peer has acknowledged the probed byte: later repeats classify directly.

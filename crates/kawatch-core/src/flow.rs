@@ -11,7 +11,7 @@ use crate::heartbeat::Heartbeats;
 use crate::prober::Prober;
 use crate::segment::{Endpoint, Segment, Vlan};
 use crate::seq::SeqNumber;
-use crate::time::{OptTs, Span, Timestamp};
+use crate::time::{OptTick, Span, Tick, Timestamp};
 
 /// A flow's identity: the two endpoints in a canonical order, and the VLAN tags.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -97,18 +97,18 @@ pub(crate) struct LoneByte {
 
 /// What one side has sent, and its keepalive record.
 ///
-/// The part every segment touches is inline (88 bytes); what only
-/// probers and undecided candidates need is behind one pointer
-/// ([`SideCold`]), made when first needed. The side's address and port are
-/// its flow's key's (`lo` for side 0, `hi` for side 1).
+/// The part every segment touches is inline (48 bytes); what only
+/// probers, undecided candidates and zero-window probes need is behind one
+/// pointer ([`SideCold`]), made when first needed. The side's address and
+/// port are its flow's key's (`lo` for side 0, `hi` for side 1).
 #[derive(Clone, Debug)]
 pub(crate) struct Side {
     /// Last segment received from the peer that the kernel counts as activity
     /// (not the peer's probes: item 6).
-    last_rx_activity: OptTs,
+    last_rx_activity: OptTick,
     /// When the last segment this side sent ([`Side::sent`]) was seen; none
     /// yet when absent.
-    sent_at: OptTs,
+    sent_at: OptTick,
     /// The last segment this side sent, to spot the same frame captured
     /// twice (within [`DUPLICATE_WINDOW`]).
     sent: Signature,
@@ -119,8 +119,6 @@ pub(crate) struct Side {
     window: u16,
     /// Which of `seqs` and `window` are held, and FIN sent ([`Side::fin`]).
     has: u8,
-    /// Zero-window probes this side sent.
-    pub zero_window_probes: u32,
     /// The keepalive record and candidates, once needed.
     cold: Option<Box<SideCold>>,
 }
@@ -149,43 +147,53 @@ pub(crate) struct SideCold {
     /// A lone 1-byte candidate the peer acknowledged without a D-SACK, and
     /// its answer: data, unless the same byte comes again as a probe (item 21).
     lone_byte: Option<Box<LoneByte>>,
+    /// Zero-window probes this side sent.
+    zero_window_probes: u32,
 }
 
-/// What identifies a segment on the wire, to recognise duplicate captures.
+/// What identifies a segment on the wire, to recognise duplicate captures:
+/// a 64-bit digest of its sequence and acknowledgment numbers, length,
+/// flags, window and SACK block (8 bytes a side, not 24). Two different
+/// segments of one side within [`DUPLICATE_WINDOW`] share a digest once in
+/// 2^64.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub(crate) struct Signature {
-    seq: SeqNumber,
-    ack: SeqNumber,
-    len: u32,
-    flags: u8,
-    window: u16,
-    sack: Option<(SeqNumber, SeqNumber)>,
-}
+pub(crate) struct Signature(u64);
 
 impl Signature {
     /// The signature of a segment.
+    #[inline]
     pub(crate) fn of(seg: &Segment) -> Signature {
-        Signature {
-            seq: seg.seq,
-            ack: seg.ack,
-            len: seg.payload_len,
-            flags: seg.flags.0,
-            window: seg.window,
-            sack: seg.sack,
-        }
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let (sack, has_sack) = seg
+            .sack
+            .map_or((0, 0), |(l, r)| (u64::from(l.0) << 32 | u64::from(r.0), 1));
+        let a = u64::from(seg.seq.0) << 32 | u64::from(seg.ack.0);
+        let b = u64::from(seg.payload_len) << 32
+            | u64::from(seg.window) << 16
+            | u64::from(seg.flags.0) << 8
+            | has_sack;
+        // Each word folded in by an odd multiplier and a rotation, then
+        // murmur3's finaliser: distinct inputs collide only by chance.
+        let mut h = (a ^ K).wrapping_mul(K);
+        h = (h.rotate_left(29) ^ b).wrapping_mul(K);
+        h = (h.rotate_left(29) ^ sack).wrapping_mul(K);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        Signature(h ^ (h >> 33))
     }
 }
 
 impl Side {
     fn new() -> Side {
         Side {
-            last_rx_activity: OptTs::NONE,
-            sent_at: OptTs::NONE,
+            last_rx_activity: OptTick::NONE,
+            sent_at: OptTick::NONE,
             sent: Signature::default(),
             seqs: [0; 3],
             window: 0,
             has: 0,
-            zero_window_probes: 0,
             cold: None,
         }
     }
@@ -285,26 +293,37 @@ impl Side {
 
     /// Last activity received from the peer (see the field).
     #[inline]
-    pub(crate) fn last_rx_activity(&self) -> Option<Timestamp> {
+    pub(crate) fn last_rx_activity(&self) -> Option<Tick> {
         self.last_rx_activity.get()
     }
 
     /// Sets the last activity received from the peer.
     #[inline]
-    pub(crate) fn set_last_rx_activity(&mut self, ts: Timestamp) {
-        self.last_rx_activity = OptTs::some(ts);
+    pub(crate) fn set_last_rx_activity(&mut self, t: Tick) {
+        self.last_rx_activity = OptTick::some(t);
     }
 
     /// The last segment this side sent, and when.
     #[inline]
-    pub(crate) fn last_sent(&self) -> Option<(Signature, Timestamp)> {
+    pub(crate) fn last_sent(&self) -> Option<(Signature, Tick)> {
         self.sent_at.get().map(|at| (self.sent, at))
     }
 
     /// Records the last segment this side sent.
     #[inline]
-    pub(crate) fn set_last_sent(&mut self, sig: Signature, at: Timestamp) {
-        (self.sent, self.sent_at) = (sig, OptTs::some(at));
+    pub(crate) fn set_last_sent(&mut self, sig: Signature, at: Tick) {
+        (self.sent, self.sent_at) = (sig, OptTick::some(at));
+    }
+
+    /// Zero-window probes this side sent.
+    #[inline]
+    pub(crate) fn zero_window_probes(&self) -> u32 {
+        self.cold.as_deref().map_or(0, |c| c.zero_window_probes)
+    }
+
+    /// Counts a zero-window probe this side sent.
+    pub(crate) fn count_zero_window_probe(&mut self) {
+        self.cold_mut().zero_window_probes += 1;
     }
 
     /// The newest undecided candidate, if any.
@@ -406,12 +425,12 @@ impl Side {
 pub(crate) struct Flow {
     /// Identity.
     pub key: FlowKey,
-    /// Earliest segment's timestamp.
-    pub first_seen: Timestamp,
-    /// Latest segment's timestamp.
-    pub last_seen: Timestamp,
+    /// Earliest segment's time.
+    pub first_seen: Tick,
+    /// Latest segment's time.
+    pub last_seen: Tick,
     /// Last segment carrying payload that was not a probe.
-    last_data: OptTs,
+    last_data: OptTick,
     /// Segments seen.
     pub segments: u64,
     /// The longest gap between two of its segments (either direction).
@@ -434,8 +453,8 @@ pub(crate) struct Flow {
 }
 
 impl Flow {
-    /// A flow first seen with `seg`, sent by side `tx`.
-    pub(crate) fn new(key: FlowKey, seg: &Segment, tx: usize) -> Flow {
+    /// A flow first seen with `seg` (at `now`), sent by side `tx`.
+    pub(crate) fn new(key: FlowKey, seg: &Segment, now: Tick, tx: usize) -> Flow {
         let a = if seg.flags.syn() && seg.flags.ack() {
             1 - tx
         } else {
@@ -444,9 +463,9 @@ impl Flow {
         Flow {
             key,
             a: a as u8,
-            first_seen: seg.ts,
-            last_seen: seg.ts,
-            last_data: OptTs::NONE,
+            first_seen: now,
+            last_seen: now,
+            last_data: OptTick::NONE,
             segments: 0,
             longest_silence: Span(0),
             inputs: 0,
@@ -479,14 +498,14 @@ impl Flow {
 
     /// The last segment carrying payload that was not a probe.
     #[inline]
-    pub(crate) fn last_data(&self) -> Option<Timestamp> {
+    pub(crate) fn last_data(&self) -> Option<Tick> {
         self.last_data.get()
     }
 
     /// Sets the last segment carrying payload that was not a probe.
     #[inline]
-    pub(crate) fn set_last_data(&mut self, ts: Timestamp) {
-        self.last_data = OptTs::some(ts);
+    pub(crate) fn set_last_data(&mut self, t: Tick) {
+        self.last_data = OptTick::some(t);
     }
 
     /// Whether a side probed.
@@ -511,14 +530,16 @@ mod size_tests {
     fn flow_state_stays_small() {
         let flow = std::mem::size_of::<super::Flow>();
         let key = std::mem::size_of::<super::FlowKey>();
-        eprintln!("Flow {flow} bytes, FlowKey {key} bytes");
-        // Every segment touches it: 304 bytes, the key's 48 included (448
+        let prober = std::mem::size_of::<crate::prober::Prober>();
+        eprintln!("Flow {flow} bytes, FlowKey {key} bytes, Prober {prober} bytes");
+        // Every segment touches it: 200 bytes, the key's 48 included (448
         // before the side's endpoints came from the key, optional times and
-        // sequence numbers were packed, and the prober, candidates and lone
-        // byte went behind one pointer a side). What only probing sides
-        // need is apart.
-        assert!(flow <= 304, "Flow grew to {flow} bytes");
+        // sequence numbers were packed, the prober, candidates and lone
+        // byte went behind one pointer a side, times became 8-byte ticks
+        // and the duplicate signature a 64-bit digest). What only probing
+        // sides need is apart.
+        assert!(flow <= 200, "Flow grew to {flow} bytes");
         let cold = std::mem::size_of::<super::SideCold>();
-        assert!(cold <= 24, "a side's cold part grew to {cold} bytes");
+        assert!(cold <= 32, "a side's cold part grew to {cold} bytes");
     }
 }

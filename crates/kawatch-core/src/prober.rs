@@ -5,7 +5,7 @@
 //! gaps in milliseconds. Nothing here grows with the number of packets.
 
 use crate::seq::SeqNumber;
-use crate::time::{OptTs, Span, Timestamp};
+use crate::time::{OptTick, Span, Tick};
 
 /// Gaps shorter than this cannot come from a keepalive timer: configured
 /// values are whole seconds and timers never fire early. (The capture
@@ -93,11 +93,11 @@ pub enum Mark {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct GiveUp {
     /// When the RST was sent.
-    pub ts: Timestamp,
+    pub ts: Tick,
     /// Unanswered probes seen in the run before it.
     pub probes: u32,
     /// When the run's first probe was sent.
-    pub run_start: Timestamp,
+    pub run_start: Tick,
     /// Activity before the run was seen: the whole run is in the capture.
     pub run_start_seen: bool,
 }
@@ -106,7 +106,7 @@ pub(crate) struct GiveUp {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LastProbe {
     /// When it was sent.
-    pub ts: Timestamp,
+    pub ts: Tick,
     /// Its sequence number (snd_una - 1).
     pub seq: SeqNumber,
     /// Its acknowledgment number (the prober's rcv_nxt).
@@ -121,10 +121,10 @@ pub(crate) struct Prober {
     /// Probes answered by the peer's ACK.
     pub answered: u32,
     /// The earliest probe's timestamp ([`Prober::first_probe`]).
-    first_probe: OptTs,
+    first_probe: OptTick,
     /// The latest probe's timestamp (not always the last one's: clocks step
     /// back, merged files interleave).
-    last_probe: OptTs,
+    last_probe: OptTick,
     /// The last probe sent, in capture order.
     pub last: Option<LastProbe>,
     /// Whether the last probe is still unanswered.
@@ -132,7 +132,7 @@ pub(crate) struct Prober {
     /// Consecutive unanswered probes in the current run.
     pub run: u32,
     /// When the current run's first probe was sent.
-    run_start: OptTs,
+    run_start: OptTick,
     /// Whether activity was seen before the current run's first probe, so no
     /// earlier probe of the run can have gone unseen.
     pub run_start_seen: bool,
@@ -144,19 +144,17 @@ pub(crate) struct Prober {
     /// Spacing of probes that follow an answered probe with nothing heard since the reply.
     pub cadence: GapRing,
     /// When the last answer arrived.
-    last_answer: OptTs,
+    last_answer: OptTick,
     /// Give-up: when, after how many unanswered probes, when that run began,
     /// and whether activity before the run was seen.
     pub gave_up: Option<GiveUp>,
     /// Detection time: last activity received to give-up.
     pub detection: Option<Span>,
     /// When the peer answered with RST.
-    peer_reset: OptTs,
-    /// Recent marks, oldest first once full (a ring of the last 16).
-    /// Their times, as nanoseconds from the first mark's (exact within 292
-    /// years of it), and marks: 9 bytes a mark, not 24.
-    timeline_base: Timestamp,
-    timeline_ts: [i64; 16],
+    peer_reset: OptTick,
+    /// Recent marks, oldest first once full (a ring of the last 16): their
+    /// times and marks, 9 bytes a mark.
+    timeline_ts: [Tick; 16],
     timeline: [Option<Mark>; 16],
     timeline_next: u8,
 }
@@ -165,10 +163,10 @@ impl Prober {
     /// A probe was sent at `ts`; `last_rx` is the last activity this side received.
     pub(crate) fn on_probe(
         &mut self,
-        ts: Timestamp,
+        ts: Tick,
         seq: SeqNumber,
         ack: SeqNumber,
-        last_rx: Option<Timestamp>,
+        last_rx: Option<Tick>,
     ) {
         match self.last {
             Some(prev) if self.outstanding => {
@@ -200,25 +198,25 @@ impl Prober {
                     }
                 }
                 self.run = 1;
-                self.run_start = OptTs::some(ts);
+                self.run_start = OptTick::some(ts);
                 self.run_start_seen = last_rx.is_some_and(|rx| rx < ts);
             }
         }
         self.sent += 1;
-        self.first_probe = OptTs::some(self.first_probe().map_or(ts, |f| f.min(ts)));
-        self.last_probe = OptTs::some(self.last_probe().map_or(ts, |l| l.max(ts)));
+        self.first_probe = OptTick::some(self.first_probe().map_or(ts, |f| f.min(ts)));
+        self.last_probe = OptTick::some(self.last_probe().map_or(ts, |l| l.max(ts)));
         self.last = Some(LastProbe { ts, seq, ack });
         self.outstanding = true;
         self.mark(ts, Mark::Probe);
     }
 
     /// The peer answered the outstanding probe (any accepted segment does).
-    pub(crate) fn on_answer(&mut self, ts: Timestamp) {
+    pub(crate) fn on_answer(&mut self, ts: Tick) {
         if self.outstanding {
             self.answered += 1;
             self.outstanding = false;
             self.run = 0;
-            self.last_answer = OptTs::some(ts);
+            self.last_answer = OptTick::some(ts);
             self.mark(ts, Mark::Answer);
         }
     }
@@ -233,14 +231,14 @@ impl Prober {
     }
 
     /// The peer answered a probe with RST.
-    pub(crate) fn on_peer_reset(&mut self, ts: Timestamp) {
+    pub(crate) fn on_peer_reset(&mut self, ts: Tick) {
         self.outstanding = false;
-        self.peer_reset = OptTs::some(ts);
+        self.peer_reset = OptTick::some(ts);
         self.mark(ts, Mark::PeerReset);
     }
 
     /// The prober sent its RST after unanswered probes.
-    pub(crate) fn on_give_up(&mut self, ts: Timestamp, last_rx: Option<Timestamp>) {
+    pub(crate) fn on_give_up(&mut self, ts: Tick, last_rx: Option<Tick>) {
         self.gave_up = Some(GiveUp {
             ts,
             probes: self.run,
@@ -252,18 +250,18 @@ impl Prober {
     }
 
     /// The earliest probe's timestamp.
-    pub(crate) fn first_probe(&self) -> Option<Timestamp> {
+    pub(crate) fn first_probe(&self) -> Option<Tick> {
         self.first_probe.get()
     }
 
     /// The latest probe's timestamp (not always the last one's: clocks step
     /// back, merged files interleave).
-    pub(crate) fn last_probe(&self) -> Option<Timestamp> {
+    pub(crate) fn last_probe(&self) -> Option<Tick> {
         self.last_probe.get()
     }
 
     /// When the last answer arrived.
-    pub(crate) fn last_answer(&self) -> Option<Timestamp> {
+    pub(crate) fn last_answer(&self) -> Option<Tick> {
         self.last_answer.get()
     }
 
@@ -281,19 +279,16 @@ impl Prober {
     }
 
     /// The recent marks, oldest first.
-    pub(crate) fn timeline(&self) -> impl Iterator<Item = (Timestamp, Mark)> + '_ {
+    pub(crate) fn timeline(&self) -> impl Iterator<Item = (Tick, Mark)> + '_ {
         let n = self.timeline.len();
         (0..n).filter_map(move |i| {
             let at = (self.timeline_next as usize + i) % n;
-            self.timeline[at].map(|m| (self.timeline_base.add_span(Span(self.timeline_ts[at])), m))
+            self.timeline[at].map(|m| (self.timeline_ts[at], m))
         })
     }
 
-    fn mark(&mut self, ts: Timestamp, mark: Mark) {
-        if self.timeline.iter().all(Option::is_none) {
-            self.timeline_base = ts;
-        }
-        self.timeline_ts[self.timeline_next as usize] = (ts - self.timeline_base).0;
+    fn mark(&mut self, ts: Tick, mark: Mark) {
+        self.timeline_ts[self.timeline_next as usize] = ts;
         self.timeline[self.timeline_next as usize] = Some(mark);
         self.timeline_next = (self.timeline_next + 1) % self.timeline.len() as u8;
     }
@@ -303,8 +298,8 @@ impl Prober {
 mod tests {
     use super::*;
 
-    fn t(secs: f64) -> Timestamp {
-        Timestamp::from_secs_f64(1000.0 + secs)
+    fn t(secs: f64) -> Tick {
+        Tick((1e9 * (1000.0 + secs)).round() as i64)
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::segment::{Endpoint, Vlan};
 use crate::settings::{
     likely_secs, matching_defaults, Settings, LATE_CONSTANT, LATE_FRACTION, OS_DEFAULTS,
 };
-use crate::time::Timestamp;
+use crate::time::{Epoch, Timestamp};
 
 /// Every flow at a moment.
 #[derive(Clone, Debug)]
@@ -140,7 +140,7 @@ pub struct Counters {
 }
 
 /// One flow's view; `capture_start` is the capture's earliest timestamp.
-pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView {
+pub(crate) fn flow_view(f: &Flow, epoch: Epoch, capture_start: Option<Timestamp>) -> FlowView {
     let ai = f.a();
     let (a, b) = (&f.sides[ai], &f.sides[1 - ai]);
     let (a_ep, b_ep) = (f.endpoint(ai), f.endpoint(1 - ai));
@@ -150,10 +150,10 @@ pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView 
             let p = s.prober()?;
             let peer = if ep == a_ep { b_ep } else { a_ep };
             Some(prober_view(
-                ep,
-                peer,
-                s.zero_window_probes,
+                (ep, peer),
+                s.zero_window_probes(),
                 p,
+                epoch,
                 capture_start,
             ))
         })
@@ -170,15 +170,15 @@ pub(crate) fn flow_view(f: &Flow, capture_start: Option<Timestamp>) -> FlowView 
         a: a_ep,
         b: b_ep,
         vlan: f.key.vlan,
-        first_seen: f.first_seen,
-        last_seen: f.last_seen,
-        last_data: f.last_data(),
+        first_seen: epoch.time(f.first_seen),
+        last_seen: epoch.time(f.last_seen),
+        last_data: f.last_data().map(|t| epoch.time(t)),
         state: f.state,
         segments: f.segments,
         partial: f.partial,
         longest_silence_s: f.longest_silence.as_secs_f64(),
         inputs: f.inputs,
-        zero_window_probes: a.zero_window_probes + b.zero_window_probes,
+        zero_window_probes: a.zero_window_probes() + b.zero_window_probes(),
         probers,
         heartbeats,
     }
@@ -194,21 +194,26 @@ fn intvl_from_cadence(idle_s: Option<f64>, cadence_s: Option<f64>) -> Option<f64
 /// Whether a give-up's run of unanswered probes is wholly in the capture: the
 /// activity before it was seen, or it began more than an interval after the
 /// capture did (an earlier probe of the run would have been captured).
-fn whole_run_seen(g: &GiveUp, intvl_s: Option<f64>, capture_start: Option<Timestamp>) -> bool {
+fn whole_run_seen(
+    g: &GiveUp,
+    intvl_s: Option<f64>,
+    epoch: Epoch,
+    capture_start: Option<Timestamp>,
+) -> bool {
     if g.run_start_seen {
         return true;
     }
     match (intvl_s, capture_start) {
-        (Some(intvl), Some(start)) => (g.run_start - start).as_secs_f64() > intvl * 1.05,
+        (Some(intvl), Some(start)) => (epoch.time(g.run_start) - start).as_secs_f64() > intvl * 1.05,
         _ => false,
     }
 }
 
 fn prober_view(
-    endpoint: Endpoint,
-    peer: Endpoint,
+    (endpoint, peer): (Endpoint, Endpoint),
     zwp: u32,
     p: &Prober,
+    epoch: Epoch,
     capture_start: Option<Timestamp>,
 ) -> ProberView {
     let idle_s = p.idle_min.map(super::time::Span::as_secs_f64);
@@ -222,7 +227,7 @@ fn prober_view(
             .and_then(likely_secs),
         probes: p
             .gave_up
-            .filter(|g| whole_run_seen(g, intvl_s, capture_start))
+            .filter(|g| whole_run_seen(g, intvl_s, epoch, capture_start))
             .map(|g| g.probes),
     };
     let outcome = p.outcome();
@@ -234,7 +239,7 @@ fn prober_view(
             // for the interval until two unanswered probes show it).
             let remaining = linux_probes.saturating_sub(p.run) + 1;
             let step = likely.intvl_s.map_or(linux_intvl as f64, f64::from);
-            Some((last.ts.add_secs(step * remaining as f64), true))
+            Some((epoch.time(last.ts).add_secs(step * remaining as f64), true))
         }
         _ => None,
     };
@@ -259,10 +264,10 @@ fn prober_view(
                 _ => None,
             },
         ),
-        first_probe: p.first_probe(),
-        last_probe: p.last_probe(),
+        first_probe: p.first_probe().map(|t| epoch.time(t)),
+        last_probe: p.last_probe().map(|t| epoch.time(t)),
         unanswered: if p.outstanding { p.run } else { 0 },
         give_up_at,
-        timeline: p.timeline().collect(),
+        timeline: p.timeline().map(|(t, m)| (epoch.time(t), m)).collect(),
     }
 }

@@ -74,33 +74,80 @@ impl fmt::Debug for Timestamp {
     }
 }
 
-/// An optional [`Timestamp`] in the timestamp's 16 bytes (an
-/// `Option<Timestamp>` takes 24): `i128::MIN`, which no capture time can
-/// be (seconds and nanoseconds from `i64`s stay within ±2^94 ns), is none.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct OptTs(Timestamp);
+/// The analyser's time origin: its first segment's capture time. Per-flow
+/// state holds times as [`Tick`]s from it, 8 bytes each rather than a
+/// [`Timestamp`]'s 16, and every time converts back exactly.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Epoch(Timestamp);
 
-impl Default for OptTs {
-    fn default() -> OptTs {
-        OptTs::NONE
+impl Epoch {
+    /// The epoch at `ts`.
+    pub(crate) fn at(ts: Timestamp) -> Epoch {
+        Epoch(ts)
+    }
+
+    /// `ts` as nanoseconds from the epoch. Exact within 292 years of it;
+    /// beyond, clamped to the range (no capture spans that much: only a
+    /// made-up file mixing such dates would).
+    #[inline]
+    pub(crate) fn tick(self, ts: Timestamp) -> Tick {
+        Tick((ts - self.0).0.max(-i64::MAX))
+    }
+
+    /// The capture time of a tick (the inverse of [`Epoch::tick`]).
+    #[inline]
+    pub(crate) fn time(self, t: Tick) -> Timestamp {
+        self.0.add_span(Span(t.0))
     }
 }
 
-impl OptTs {
-    /// None.
-    pub(crate) const NONE: OptTs = OptTs(Timestamp(i128::MIN));
+/// A capture time as nanoseconds from the analyser's [`Epoch`]: what a
+/// flow's state stores.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug)]
+pub(crate) struct Tick(pub(crate) i64);
 
-    /// `ts`.
+impl Sub for Tick {
+    type Output = Span;
+    /// The signed difference, clamped to ±`i64::MAX` nanoseconds (as
+    /// [`Timestamp`]'s).
     #[inline]
-    pub(crate) fn some(ts: Timestamp) -> OptTs {
-        debug_assert!({ ts.0 } != i128::MIN);
-        OptTs(ts)
+    fn sub(self, rhs: Tick) -> Span {
+        Span(self.0.saturating_sub(rhs.0).max(-i64::MAX))
+    }
+}
+
+/// An optional [`Tick`] in 8 bytes: `i64::MIN`, which [`Epoch::tick`]
+/// never gives, is none.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct OptTick(i64);
+
+impl Default for OptTick {
+    fn default() -> OptTick {
+        OptTick::NONE
+    }
+}
+
+impl OptTick {
+    /// None.
+    pub(crate) const NONE: OptTick = OptTick(i64::MIN);
+
+    /// `t`.
+    #[inline]
+    pub(crate) fn some(t: Tick) -> OptTick {
+        debug_assert!(t.0 != i64::MIN);
+        OptTick(t.0)
     }
 
     /// As an `Option`.
     #[inline]
-    pub(crate) fn get(self) -> Option<Timestamp> {
-        (self != OptTs::NONE).then_some(self.0)
+    pub(crate) fn get(self) -> Option<Tick> {
+        (self != OptTick::NONE).then_some(Tick(self.0))
+    }
+}
+
+impl From<Option<Tick>> for OptTick {
+    fn from(t: Option<Tick>) -> OptTick {
+        t.map_or(OptTick::NONE, OptTick::some)
     }
 }
 
@@ -149,6 +196,24 @@ mod tests {
         let near = Timestamp::from_parts(i64::MIN, 0);
         assert_eq!(far - near, Span(i64::MAX));
         assert_eq!((near - far).0.checked_abs(), Some(i64::MAX));
+    }
+
+    #[test]
+    fn ticks_convert_back_exactly_and_clamp_beyond_292_years() {
+        let epoch = Epoch::at(Timestamp::from_parts(Y2300, 7));
+        for ts in [
+            Timestamp::from_parts(Y2300, 7),
+            Timestamp::from_parts(Y2300 - 3600, 999_999_999),
+            Timestamp::from_parts(Y2300 + 86_400 * 365 * 200, 1),
+        ] {
+            assert_eq!(epoch.time(epoch.tick(ts)), ts);
+        }
+        let far = epoch.tick(Timestamp::from_parts(i64::MAX, 0));
+        let near = epoch.tick(Timestamp::from_parts(i64::MIN, 0));
+        assert_eq!((far, near), (Tick(i64::MAX), Tick(-i64::MAX)));
+        assert_eq!(OptTick::some(near).get(), Some(near), "never the none mark");
+        assert_eq!(far - near, Span(i64::MAX));
+        assert_eq!(near - far, Span(-i64::MAX));
     }
 
     #[test]
