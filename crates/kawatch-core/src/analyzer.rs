@@ -632,7 +632,7 @@ impl Analyzer {
             heartbeat::on_data(
                 &mut flow.heartbeats,
                 tx_i,
-                seg.ts,
+                now,
                 seg.head.as_bytes(),
                 seg.payload_len,
                 flow_had_no_data,

@@ -206,7 +206,7 @@ impl Side {
             window: self.window(),
             syn_pending: self.syn_pending(),
             outstanding_probe: if self.outstanding() {
-                self.prober().and_then(|p| p.last).map(|l| (l.seq, l.ack))
+                self.prober().and_then(Prober::last).map(|l| (l.seq, l.ack))
             } else {
                 None
             },
@@ -531,7 +531,8 @@ mod size_tests {
         let flow = std::mem::size_of::<super::Flow>();
         let key = std::mem::size_of::<super::FlowKey>();
         let prober = std::mem::size_of::<crate::prober::Prober>();
-        eprintln!("Flow {flow} bytes, FlowKey {key} bytes, Prober {prober} bytes");
+        let beats = std::mem::size_of::<crate::heartbeat::Heartbeats>();
+        eprintln!("Flow {flow} B, FlowKey {key} B, Prober {prober} B, Heartbeats {beats} B");
         // Every segment touches it: 200 bytes, the key's 48 included (448
         // before the side's endpoints came from the key, optional times and
         // sequence numbers were packed, the prober, candidates and lone

@@ -60,7 +60,7 @@
 //! it, and beats named differently make it `periodic`.
 
 use crate::segment::Endpoint;
-use crate::time::{Span, Timestamp};
+use crate::time::{Epoch, Span, Tick, Timestamp};
 
 /// The largest payload that may be a beat, bytes. Cleartext heartbeats are
 /// tiny (MQTT PINGREQ 2, AMQP 8, Redis `PING` 14, HTTP/2 PING 17,
@@ -343,7 +343,7 @@ struct Cadence {
     answered: u32,
     protocol: HeartbeatProtocol,
     /// The latest beat.
-    last: Timestamp,
+    last: Tick,
 }
 
 impl Cadence {
@@ -376,9 +376,9 @@ impl Cadence {
 #[derive(Clone, Copy, Debug)]
 struct Run {
     /// The first beat.
-    first: Timestamp,
+    first: Tick,
     /// The last beat.
-    last: Timestamp,
+    last: Tick,
     /// Beats in the run (0: no run).
     count: u32,
     /// Beats answered.
@@ -400,8 +400,8 @@ struct Run {
 
 impl Run {
     const EMPTY: Run = Run {
-        first: Timestamp(0),
-        last: Timestamp(0),
+        first: Tick(0),
+        last: Tick(0),
         count: 0,
         answered: 0,
         last_answered: false,
@@ -413,7 +413,7 @@ impl Run {
     };
 
     /// A run of one beat.
-    fn start(ts: Timestamp, protocol: HeartbeatProtocol) -> Run {
+    fn start(ts: Tick, protocol: HeartbeatProtocol) -> Run {
         Run {
             first: ts,
             last: ts,
@@ -437,7 +437,7 @@ impl Run {
     }
 
     /// Adds a beat `gap` after the last.
-    fn push(&mut self, ts: Timestamp, gap: Span, protocol: HeartbeatProtocol) {
+    fn push(&mut self, ts: Tick, gap: Span, protocol: HeartbeatProtocol) {
         if self.count < 2 {
             (self.min_gap, self.max_gap) = (gap, gap);
         } else {
@@ -457,7 +457,7 @@ impl Run {
 
     /// The other side answered at `ts`, if that is within the answer window
     /// of the last beat: then the beat counts as answered (once).
-    fn answered_by(&mut self, ts: Timestamp) -> bool {
+    fn answered_by(&mut self, ts: Tick) -> bool {
         let gap = ts - self.last;
         if self.count == 0 || gap.0 < 0 || gap > ANSWER_WINDOW {
             return false;
@@ -509,7 +509,7 @@ impl Beats {
     };
 
     /// A beat at `ts`.
-    fn beat(&mut self, ts: Timestamp, protocol: HeartbeatProtocol) {
+    fn beat(&mut self, ts: Tick, protocol: HeartbeatProtocol) {
         let gap = ts - self.run.last;
         if self.run.count > 0 && gap.0 > 0 && self.run.steady_with(gap) {
             self.run.push(ts, gap, protocol);
@@ -564,7 +564,7 @@ impl Default for Heartbeats {
 impl Heartbeats {
     /// A small data segment (1 to [`MAX_BEAT_LEN`] bytes) from side `tx`,
     /// new and not a probe; `first_data` when it is the flow's first data.
-    fn on_small(&mut self, tx: usize, ts: Timestamp, head: &[u8], len: u32, first_data: bool) {
+    fn on_small(&mut self, tx: usize, ts: Tick, head: &[u8], len: u32, first_data: bool) {
         if first_data && head.starts_with(b"SSH-") {
             self.ssh = true;
         }
@@ -591,8 +591,8 @@ impl Heartbeats {
     pub(crate) fn view(
         &self,
         i: usize,
-        endpoint: Endpoint,
-        peer: Endpoint,
+        (endpoint, peer): (Endpoint, Endpoint),
+        epoch: Epoch,
     ) -> Option<HeartbeatView> {
         let c = self.sides[i].heartbeat()?;
         Some(HeartbeatView {
@@ -603,7 +603,7 @@ impl Heartbeats {
             count: c.count,
             answers: c.answered,
             answered: c.answered * 2 > c.count,
-            last_beat: c.last,
+            last_beat: epoch.time(c.last),
         })
     }
 }
@@ -616,7 +616,7 @@ impl Heartbeats {
 pub(crate) fn on_data(
     record: &mut Option<Box<Heartbeats>>,
     tx: usize,
-    ts: Timestamp,
+    ts: Tick,
     head: &[u8],
     len: u32,
     first_data: bool,
@@ -794,6 +794,11 @@ mod tests {
         assert_eq!(MqttPing.merge(RedisPing), Periodic);
     }
 
+    /// `t` seconds after a time 1000 s from the epoch.
+    fn tick(t: f64) -> Tick {
+        Tick((1e9 * (1_000.0 + t)).round() as i64)
+    }
+
     /// A side's beats at these seconds, fed to one side's detector, their
     /// bytes naming a protocol (MQTT PINGREQ).
     fn beats(at: &[f64]) -> Beats {
@@ -804,10 +809,10 @@ mod tests {
     fn beats_of(at: &[f64], protocol: HeartbeatProtocol, answered: bool) -> Beats {
         let mut b = Beats::EMPTY;
         for &t in at {
-            let ts = Timestamp::from_secs_f64(1_000.0 + t);
+            let ts = tick(t);
             b.beat(ts, protocol);
             if answered {
-                assert!(b.run.answered_by(Timestamp(ts.0 + 20_000_000)));
+                assert!(b.run.answered_by(Tick(ts.0 + 20_000_000)));
             }
         }
         b
@@ -818,7 +823,7 @@ mod tests {
     #[test]
     fn the_message_that_starts_a_cadence_is_not_counted() {
         let mut b = Beats::EMPTY;
-        let at = |t: f64| Timestamp::from_secs_f64(1_000.0 + t);
+        let at = tick;
         b.beat(at(1.0), Periodic); // CONNECT
         for t in [61.0, 121.0, 181.0] {
             b.beat(at(t), MqttPing);

@@ -5,7 +5,7 @@
 //! gaps in milliseconds. Nothing here grows with the number of packets.
 
 use crate::seq::SeqNumber;
-use crate::time::{OptTick, Span, Tick};
+use crate::time::{OptSpan, OptTick, Span, Tick};
 
 /// Gaps shorter than this cannot come from a keepalive timer: configured
 /// values are whole seconds and timers never fire early. (The capture
@@ -125,8 +125,11 @@ pub(crate) struct Prober {
     /// The latest probe's timestamp (not always the last one's: clocks step
     /// back, merged files interleave).
     last_probe: OptTick,
-    /// The last probe sent, in capture order.
-    pub last: Option<LastProbe>,
+    /// The last probe sent, in capture order ([`Prober::last`]): when
+    /// (none before the first), its sequence and acknowledgment numbers.
+    last_ts: OptTick,
+    last_seq: SeqNumber,
+    last_ack: SeqNumber,
     /// Whether the last probe is still unanswered.
     pub outstanding: bool,
     /// Consecutive unanswered probes in the current run.
@@ -138,7 +141,7 @@ pub(crate) struct Prober {
     pub run_start_seen: bool,
     /// Smallest idle observed: first probe of an episode minus the last
     /// activity received (other than the reply to this side's own probe).
-    pub idle_min: Option<Span>,
+    idle_min: OptSpan,
     /// Spacing of consecutive unanswered probes.
     pub intvl: GapRing,
     /// Spacing of probes that follow an answered probe with nothing heard since the reply.
@@ -149,7 +152,7 @@ pub(crate) struct Prober {
     /// and whether activity before the run was seen.
     pub gave_up: Option<GiveUp>,
     /// Detection time: last activity received to give-up.
-    pub detection: Option<Span>,
+    detection: OptSpan,
     /// When the peer answered with RST.
     peer_reset: OptTick,
     /// Recent marks, oldest first once full (a ring of the last 16): their
@@ -168,7 +171,7 @@ impl Prober {
         ack: SeqNumber,
         last_rx: Option<Tick>,
     ) {
-        match self.last {
+        match self.last() {
             Some(prev) if self.outstanding => {
                 // A gap that runs backwards (the clock stepped back) is no
                 // timer's: like a sub-second one, it is not measured.
@@ -194,7 +197,8 @@ impl Prober {
                 if let Some(rx) = last_rx.filter(|&rx| rx < ts && !heard_only_reply) {
                     let idle = ts - rx;
                     if idle >= MIN_TIMER_GAP {
-                        self.idle_min = Some(self.idle_min.map_or(idle, |m| m.min(idle)));
+                        let min = self.idle_min().map_or(idle, |m| m.min(idle));
+                        self.idle_min = Some(min).into();
                     }
                 }
                 self.run = 1;
@@ -205,7 +209,7 @@ impl Prober {
         self.sent += 1;
         self.first_probe = OptTick::some(self.first_probe().map_or(ts, |f| f.min(ts)));
         self.last_probe = OptTick::some(self.last_probe().map_or(ts, |l| l.max(ts)));
-        self.last = Some(LastProbe { ts, seq, ack });
+        (self.last_ts, self.last_seq, self.last_ack) = (OptTick::some(ts), seq, ack);
         self.outstanding = true;
         self.mark(ts, Mark::Probe);
     }
@@ -245,8 +249,29 @@ impl Prober {
             run_start: self.run_start.get().unwrap_or(ts),
             run_start_seen: self.run_start_seen,
         });
-        self.detection = last_rx.filter(|&rx| rx < ts).map(|rx| ts - rx);
+        self.detection = last_rx.filter(|&rx| rx < ts).map(|rx| ts - rx).into();
         self.mark(ts, Mark::GiveUp);
+    }
+
+    /// The last probe sent, in capture order.
+    #[inline]
+    pub(crate) fn last(&self) -> Option<LastProbe> {
+        self.last_ts.get().map(|ts| LastProbe {
+            ts,
+            seq: self.last_seq,
+            ack: self.last_ack,
+        })
+    }
+
+    /// Smallest idle observed: first probe of an episode minus the last
+    /// activity received (other than the reply to this side's own probe).
+    pub(crate) fn idle_min(&self) -> Option<Span> {
+        self.idle_min.get()
+    }
+
+    /// Detection time: last activity received to give-up.
+    pub(crate) fn detection(&self) -> Option<Span> {
+        self.detection.get()
     }
 
     /// The earliest probe's timestamp.
@@ -317,12 +342,12 @@ mod tests {
             Some((3, true))
         );
         assert_eq!(
-            p.idle_min.map(super::super::time::Span::as_millis_u32),
+            p.idle_min().map(super::super::time::Span::as_millis_u32),
             Some(2000)
         );
         assert_eq!(p.intvl.median_secs(), Some(1.03));
         assert_eq!(
-            p.detection.map(super::super::time::Span::as_millis_u32),
+            p.detection().map(super::super::time::Span::as_millis_u32),
             Some(5080)
         );
     }
@@ -341,7 +366,7 @@ mod tests {
         assert!(p.intvl.is_empty());
         assert_eq!(p.cadence.median_secs(), Some(3.07));
         assert_eq!(
-            p.idle_min.map(super::super::time::Span::as_millis_u32),
+            p.idle_min().map(super::super::time::Span::as_millis_u32),
             Some(2000)
         );
         assert_eq!(p.answered, 3);
@@ -355,7 +380,7 @@ mod tests {
         p.on_probe(t(0.0), SeqNumber(9), SeqNumber(5), None);
         p.on_answer(t(0.001));
         p.on_probe(t(2.02), SeqNumber(9), SeqNumber(5), Some(t(0.001)));
-        assert_eq!(p.idle_min, None);
+        assert_eq!(p.idle_min(), None);
         assert_eq!(p.cadence.median_secs(), Some(2.02));
     }
 
@@ -365,7 +390,7 @@ mod tests {
         p.on_probe(t(0.14), SeqNumber(1), SeqNumber(1), Some(t(0.0)));
         p.on_answer(t(0.15));
         p.on_probe(t(0.35), SeqNumber(1), SeqNumber(1), Some(t(0.15)));
-        assert_eq!(p.idle_min, None);
+        assert_eq!(p.idle_min(), None);
         assert!(p.cadence.is_empty());
     }
 
@@ -387,7 +412,7 @@ mod tests {
             Some(1.03),
             "the backward gap is no interval"
         );
-        assert_eq!(p.idle_min.map(Span::as_millis_u32), Some(2000));
+        assert_eq!(p.idle_min().map(Span::as_millis_u32), Some(2000));
         assert_eq!(p.run, 4);
     }
 

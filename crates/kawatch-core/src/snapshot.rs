@@ -162,7 +162,7 @@ pub(crate) fn flow_view(f: &Flow, epoch: Epoch, capture_start: Option<Timestamp>
     let heartbeats = match f.heartbeats.as_deref() {
         Some(h) => [(ai, a_ep, b_ep), (1 - ai, b_ep, a_ep)]
             .into_iter()
-            .filter_map(|(i, side, peer)| h.view(i, side, peer))
+            .filter_map(|(i, side, peer)| h.view(i, (side, peer), epoch))
             .collect(),
         None => Vec::new(),
     };
@@ -216,7 +216,7 @@ fn prober_view(
     epoch: Epoch,
     capture_start: Option<Timestamp>,
 ) -> ProberView {
-    let idle_s = p.idle_min.map(super::time::Span::as_secs_f64);
+    let idle_s = p.idle_min().map(super::time::Span::as_secs_f64);
     let intvl_s = p.intvl.median_secs();
     let cadence_s = p.cadence.median_secs();
     let probes = p.gave_up.map(|g| g.probes);
@@ -231,7 +231,7 @@ fn prober_view(
             .map(|g| g.probes),
     };
     let outcome = p.outcome();
-    let give_up_at = match (outcome, p.last) {
+    let give_up_at = match (outcome, p.last()) {
         (Outcome::Probing, Some(last)) => {
             let (_, _, linux_intvl, linux_probes) = OS_DEFAULTS[0];
             // The probe count is only seen at a give-up, which ends probing,
@@ -258,7 +258,7 @@ fn prober_view(
         cadence_s,
         // Observed when the give-up and the activity before it were both seen;
         // else idle + intvl x probes where all three are known.
-        detection_s: p.detection.map(super::time::Span::as_secs_f64).or(
+        detection_s: p.detection().map(super::time::Span::as_secs_f64).or(
             match (idle_s, intvl_s, probes) {
                 (Some(i), Some(v), Some(n)) => Some(i + v * n as f64),
                 _ => None,

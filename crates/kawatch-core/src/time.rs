@@ -151,6 +151,32 @@ impl From<Option<Tick>> for OptTick {
     }
 }
 
+/// An optional [`Span`] in 8 bytes: `i64::MIN`, which no difference of
+/// times gives (they clamp to ±`i64::MAX`), is none.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct OptSpan(i64);
+
+impl Default for OptSpan {
+    fn default() -> OptSpan {
+        OptSpan(i64::MIN)
+    }
+}
+
+impl From<Option<Span>> for OptSpan {
+    #[inline]
+    fn from(s: Option<Span>) -> OptSpan {
+        OptSpan(s.map_or(i64::MIN, |s| s.0.max(-i64::MAX)))
+    }
+}
+
+impl OptSpan {
+    /// As an `Option`.
+    #[inline]
+    pub(crate) fn get(self) -> Option<Span> {
+        (self.0 != i64::MIN).then_some(Span(self.0))
+    }
+}
+
 /// A signed time difference in nanoseconds.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug)]
 pub struct Span(pub i64);
