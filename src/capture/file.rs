@@ -19,7 +19,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Bytes the buffer holds; it grows only for a record larger than this.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 256 << 10;
 
 /// The largest captured length a record may have, and the snapshot length
 /// of an interface that states none (libpcap's `max_snaplen_for_dlt` for

@@ -34,15 +34,15 @@ pub struct Limits {
     /// times this many when the table is full, so that a later segment of
     /// one starts a flow marked [`FlowView::partial`]: in two Bloom filters
     /// of about 32 bytes per flow in the table (2 MiB at the default), made
-    /// at the first eviction. A flow in the table costs about 320 bytes
+    /// at the first eviction. A flow in the table costs about 216 bytes
     /// (its state and the table's index), and each side that probed about
-    /// 530 more: the default of 65,536 keeps a full table of flows that all
-    /// probe under 64 MiB (issue 14's budget: 96 MiB in all for a flood).
+    /// 424 more: the default of 65,536 keeps a full table of flows that all
+    /// probe under 48 MiB (issue 14's budget: 96 MiB in all for a flood).
     pub max_flows: usize,
     /// Most flows with keepalives kept whole after they left the table:
-    /// [`RETIRED_FLOW_BYTES`] (456 bytes) each, and about 530 more per side
-    /// that probed, so about 1 KiB for a flow with one prober (216 more when
-    /// its sides sent small data: its heartbeat record). They are listed,
+    /// [`RETIRED_FLOW_BYTES`] (320 bytes) each, and about 424 more per side
+    /// that probed, so about 750 bytes for a flow with one prober (128 more
+    /// when its sides sent small data: its heartbeat record). They are listed,
     /// and one seen again goes back in the table and continues as if it had
     /// never left (it left while silent, so none of its segments was
     /// missed). When full, the one kept longest is dropped and counted in
@@ -72,8 +72,8 @@ impl Default for Limits {
 pub const MIN_IDLE_TIMEOUT: Span = Span(7_440 * 1_000_000_000);
 
 /// What a flow kept whole after it left the table costs, in bytes, besides
-/// its keepalive records (one per side that probed, about 530 bytes each)
-/// and its heartbeat record (216 bytes, when a side sent small data): the
+/// its keepalive records (one per side that probed, about 424 bytes each)
+/// and its heartbeat record (120 bytes, when a side sent small data): the
 /// flow's state and its entries in the store and in the store's order.
 pub const RETIRED_FLOW_BYTES: usize = std::mem::size_of::<Flow>()
     + std::mem::size_of::<(FlowKey, (u64, Box<Flow>))>()
@@ -1591,23 +1591,23 @@ mod tests {
         eprintln!(
             "kept flow {RETIRED_FLOW_BYTES} bytes + {prober} per prober + {heartbeats} of heartbeats"
         );
-        const { assert!(RETIRED_FLOW_BYTES <= 456) };
+        const { assert!(RETIRED_FLOW_BYTES <= 320) };
         assert!(
-            heartbeats <= 216,
+            heartbeats <= 120,
             "a heartbeat record is {heartbeats} bytes"
         );
-        // A side that probed: its record, and its cold part (one allocation
-        // of 32 bytes).
-        let side = prober + 32;
-        assert!(prober <= 496, "a prober is {prober} bytes");
+        // A side that probed: its cold part, the record inline (one
+        // allocation).
+        let side = std::mem::size_of::<crate::flow::SideCold>();
+        assert!(prober <= 392, "a prober is {prober} bytes");
         assert!(
-            RETIRED_FLOW_BYTES + side <= 1_024,
-            "a kept flow with one prober is {} bytes, over 1 KiB",
+            RETIRED_FLOW_BYTES + side <= 768,
+            "a kept flow with one prober is {} bytes, over 768",
             RETIRED_FLOW_BYTES + side
         );
         assert!(
-            RETIRED_FLOW_BYTES + 2 * side <= 1_600,
-            "a kept flow with two probers is {} bytes, over 1.6 KiB",
+            RETIRED_FLOW_BYTES + 2 * side <= 1_200,
+            "a kept flow with two probers is {} bytes, over 1,200",
             RETIRED_FLOW_BYTES + 2 * side
         );
     }

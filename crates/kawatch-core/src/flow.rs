@@ -130,18 +130,22 @@ const SYN_PENDING: usize = 2;
 const HAS_WINDOW: u8 = 1 << 3;
 const FIN: u8 = 1 << 4;
 /// What the cold part holds, mirrored in `has` so that a segment reads the
-/// cold part (two more cache misses: it and the prober) only when it has
+/// cold part (a cache miss or more) only when it has
 /// something to read there: undecided candidates, a lone byte, or a probe
 /// still unanswered (the prober's [`Prober::outstanding`]).
 const PENDING: u8 = 1 << 5;
 const LONE_BYTE: u8 = 1 << 6;
 const OUTSTANDING: u8 = 1 << 7;
 
-/// What only a side that probed or sent candidates needs.
+/// What only a side that probed or sent candidates needs. The keepalive
+/// record is inline (one allocation and one pointer to follow, not two):
+/// nearly every side with a cold part probes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SideCold {
-    /// Keepalive record, once this side has probed.
-    prober: Option<Box<Prober>>,
+    /// Keepalive record, meaningful once `probed`.
+    prober: Prober,
+    /// Whether this side has a keepalive record ([`Side::prober`]).
+    probed: bool,
     /// Undecided mid-capture candidates.
     pending: Option<Box<Pending>>,
     /// A lone 1-byte candidate the peer acknowledged without a D-SACK, and
@@ -338,7 +342,7 @@ impl Side {
     /// The keepalive record, if this side probed.
     #[inline]
     pub(crate) fn prober(&self) -> Option<&Prober> {
-        self.cold.as_deref()?.prober.as_deref()
+        self.cold.as_deref().filter(|c| c.probed).map(|c| &c.prober)
     }
 
     /// Whether this side's last probe is unanswered (its prober's
@@ -351,9 +355,10 @@ impl Side {
     /// Updates the keepalive record (made on first use) with `f`: the only
     /// way to change it, so that [`Side::outstanding`] follows it.
     pub(crate) fn update_prober<R>(&mut self, f: impl FnOnce(&mut Prober) -> R) -> R {
-        let p = self.cold_mut().prober.get_or_insert_with(Default::default);
-        let r = f(p);
-        let outstanding = p.outstanding;
+        let cold = self.cold_mut();
+        cold.probed = true;
+        let r = f(&mut cold.prober);
+        let outstanding = cold.prober.outstanding;
         self.set_bit(OUTSTANDING, outstanding);
         r
     }
@@ -413,10 +418,7 @@ impl Side {
         let cold = self.cold.as_deref();
         (self.has & PENDING != 0) == cold.is_some_and(|c| c.pending.is_some())
             && (self.has & LONE_BYTE != 0) == cold.is_some_and(|c| c.lone_byte.is_some())
-            && self.outstanding()
-                == cold
-                    .and_then(|c| c.prober.as_deref())
-                    .is_some_and(|p| p.outstanding)
+            && self.outstanding() == self.prober().is_some_and(|p| p.outstanding)
     }
 }
 
@@ -541,6 +543,8 @@ mod size_tests {
         // sides need is apart.
         assert!(flow <= 200, "Flow grew to {flow} bytes");
         let cold = std::mem::size_of::<super::SideCold>();
-        assert!(cold <= 32, "a side's cold part grew to {cold} bytes");
+        assert!(cold <= 416, "a side's cold part grew to {cold} bytes");
+        assert!(prober <= 392, "Prober grew to {prober} bytes");
+        assert!(beats <= 120, "Heartbeats grew to {beats} bytes");
     }
 }

@@ -495,11 +495,13 @@ impl Run {
     }
 }
 
-/// One side's beats: its current run, and its latest heartbeat before it.
+/// One side's beats: its current run, and its latest heartbeat before it
+/// (boxed: most flows' small segments never make one, and a record is made
+/// for every flow that sends one).
 #[derive(Clone, Debug)]
 struct Beats {
     run: Run,
-    found: Option<Cadence>,
+    found: Option<Box<Cadence>>,
 }
 
 impl Beats {
@@ -524,17 +526,18 @@ impl Beats {
     fn end_run(&mut self) {
         let run = std::mem::replace(&mut self.run, Run::EMPTY);
         if let Some(c) = run.cadence() {
-            self.found = Some(match self.found {
-                Some(f) if f.same_as(&c) => f.add(c),
-                _ => c,
-            });
+            match &mut self.found {
+                Some(f) if f.same_as(&c) => **f = f.add(c),
+                Some(f) => **f = c,
+                None => self.found = Some(Box::new(c)),
+            }
         }
     }
 
     /// The side's heartbeat: the current run's (with the earlier runs of
     /// its cadence), else the latest found.
     fn heartbeat(&self) -> Option<Cadence> {
-        match (self.found, self.run.cadence()) {
+        match (self.found.as_deref().copied(), self.run.cadence()) {
             (Some(f), Some(c)) if f.same_as(&c) => Some(f.add(c)),
             (_, Some(c)) => Some(c),
             (f, None) => f,
