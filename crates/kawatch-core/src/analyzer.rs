@@ -36,12 +36,13 @@ pub struct Limits {
     /// of about 32 bytes per flow in the table (2 MiB at the default), made
     /// at the first eviction. A flow in the table costs about 216 bytes
     /// (its state and the table's index), and each side that probed about
-    /// 424 more: the default of 65,536 keeps a full table of flows that all
+    /// 264 more (a report's; the live screen's keep a timeline, about 150
+    /// more): the default of 65,536 keeps a full table of flows that all
     /// probe under 48 MiB (issue 14's budget: 96 MiB in all for a flood).
     pub max_flows: usize,
     /// Most flows with keepalives kept whole after they left the table:
-    /// [`RETIRED_FLOW_BYTES`] (320 bytes) each, and about 424 more per side
-    /// that probed, so about 750 bytes for a flow with one prober (128 more
+    /// [`RETIRED_FLOW_BYTES`] (320 bytes) each, and about 264 more per side
+    /// that probed, so about 600 bytes for a flow with one prober (128 more
     /// when its sides sent small data: its heartbeat record). They are listed,
     /// and one seen again goes back in the table and continues as if it had
     /// never left (it left while silent, so none of its segments was
@@ -72,7 +73,7 @@ impl Default for Limits {
 pub const MIN_IDLE_TIMEOUT: Span = Span(7_440 * 1_000_000_000);
 
 /// What a flow kept whole after it left the table costs, in bytes, besides
-/// its keepalive records (one per side that probed, about 424 bytes each)
+/// its keepalive records (one per side that probed, about 264 bytes each)
 /// and its heartbeat record (120 bytes, when a side sent small data): the
 /// flow's state and its entries in the store and in the store's order.
 pub const RETIRED_FLOW_BYTES: usize = std::mem::size_of::<Flow>()
@@ -234,6 +235,8 @@ pub struct Analyzer {
     range: Option<(Timestamp, Timestamp)>,
     /// The time flows' times count from: the first segment's.
     epoch: Option<Epoch>,
+    /// Whether probers keep their recent marks ([`Analyzer::keep_timelines`]).
+    timelines: bool,
     /// The bit of the input frames come from now ([`Analyzer::set_input`]).
     input_bit: u32,
     /// Frames of the input not handed in ([`Analyzer::skip_frames`]).
@@ -261,9 +264,18 @@ impl Analyzer {
             counters: Counters::default(),
             range: None,
             epoch: None,
+            timelines: true,
             input_bit: 1,
             skipped: 0,
         }
+    }
+
+    /// Whether each prober keeps its recent probes and answers, the
+    /// timeline of a detail view ([`ProberView::timeline`](crate::ProberView::timeline)):
+    /// yes unless told otherwise. A report, which shows none, saves about
+    /// 150 bytes a prober by saying no before the first frame.
+    pub fn keep_timelines(&mut self, keep: bool) {
+        self.timelines = keep;
     }
 
     /// Says that `n` frames of the input were left out before the next one
@@ -485,6 +497,10 @@ impl Analyzer {
         self.events.clear();
         let epoch = *self.epoch.get_or_insert(Epoch::at(seg.ts));
         let now = epoch.tick(seg.ts);
+        let cx = Cx {
+            epoch,
+            timelines: self.timelines,
+        };
         let (key, tx_i) = FlowKey::of(seg);
         let slot = match self.flows.find(&key) {
             Some(slot) => slot,
@@ -512,9 +528,9 @@ impl Analyzer {
         let (tx, rx) = flow.split(tx_i);
 
         // 1. The sender's own undecided candidates, in the light of what it sends now.
-        settle_own_candidates(tx, rx, seg, epoch, ev);
+        settle_own_candidates(tx, rx, seg, cx, ev);
         // 2. The receiver's candidates, in the light of the sender's ACK or RST.
-        settle_peer_candidates(rx, tx, seg, epoch, ev);
+        settle_peer_candidates(rx, tx, seg, cx, ev);
         // 3. This segment.
         let class = classify(seg, &tx.view(), &rx.view());
         // Data the classifier calls data, reaching past what the sender had
@@ -534,9 +550,9 @@ impl Analyzer {
         };
         match class {
             Class::Probe => {
-                confirm_lone_byte(tx, seg, epoch, ev);
+                confirm_lone_byte(tx, seg, cx, ev);
                 let last_rx = tx.last_rx_activity();
-                tx.update_prober(|p| p.on_probe(now, seg.seq, seg.ack, last_rx));
+                tx.update_prober(cx.timelines, |p| p.on_probe(now, seg.seq, seg.ack, last_rx));
                 ev.push(event(EventKind::Probe));
             }
             Class::ZeroWindowProbe => {
@@ -553,20 +569,20 @@ impl Analyzer {
                 };
                 // When full, the oldest is let go: too old to vouch for.
                 let _ = tx.pending_mut().push(c);
-                confirm_steady_candidates(tx, rx, seg, epoch, ev);
+                confirm_steady_candidates(tx, rx, seg, cx, ev);
             }
             Class::GiveUp => {
                 let last_rx = tx.last_rx_activity();
-                tx.update_prober(|p| p.on_give_up(now, last_rx));
+                tx.update_prober(cx.timelines, |p| p.on_give_up(now, last_rx));
                 ev.push(event(EventKind::GiveUp));
             }
             Class::PeerReset => {
-                rx.update_prober(|p| p.on_peer_reset(now));
+                rx.update_prober(cx.timelines, |p| p.on_peer_reset(now));
                 ev.push(event(EventKind::ProbeRst));
             }
             Class::Reply => {
                 rx.set_last_rx_activity(now);
-                rx.update_prober(|p| p.on_answer(now));
+                rx.update_prober(cx.timelines, |p| p.on_answer(now));
                 ev.push(event(EventKind::ProbeAck));
             }
             Class::Other => {
@@ -574,7 +590,7 @@ impl Analyzer {
                     rx.set_last_rx_activity(now);
                     // (Activity matters to a prober only after a probe.)
                     if rx.outstanding() {
-                        rx.update_prober(Prober::on_activity);
+                        rx.update_prober(cx.timelines, Prober::on_activity);
                     }
                 }
             }
@@ -673,6 +689,14 @@ impl Analyzer {
     }
 }
 
+/// What the steps of a segment's processing need of the analyser: its
+/// epoch, and whether probers keep timelines.
+#[derive(Clone, Copy, Debug)]
+struct Cx {
+    epoch: Epoch,
+    timelines: bool,
+}
+
 fn is_closed(f: &Flow) -> bool {
     matches!(f.state, TcpState::Closed | TcpState::Reset)
 }
@@ -697,7 +721,7 @@ fn confirm(
     (src, dst): (Endpoint, Endpoint),
     peer_window_zero: bool,
     upto: usize,
-    epoch: Epoch,
+    cx: Cx,
     ev: &mut Vec<Event>,
 ) {
     let Some(pending) = side.take_pending() else {
@@ -709,7 +733,9 @@ fn confirm(
             EventKind::ZeroWindowProbe
         } else {
             let last_rx = side.last_rx_activity();
-            side.update_prober(|p| p.on_probe(epoch.tick(c.ts), c.seq, c.ack, last_rx));
+            side.update_prober(cx.timelines, |p| {
+                p.on_probe(cx.epoch.tick(c.ts), c.seq, c.ack, last_rx)
+            });
             EventKind::Probe
         };
         ev.push(Event {
@@ -724,31 +750,25 @@ fn confirm(
 
 /// Candidates that turned out not to be probes were ordinary segments the
 /// peer received: activity for the peer's own idle clock.
-fn release(side: &mut Side, peer: &mut Side, epoch: Epoch) {
+fn release(side: &mut Side, peer: &mut Side, cx: Cx) {
     if let Some(last) = side.last_candidate() {
         side.take_pending();
-        let at = epoch.tick(last.ts);
+        let at = cx.epoch.tick(last.ts);
         peer.set_last_rx_activity(peer.last_rx_activity().map_or(at, |t| t.max(at)));
     }
 }
 
 /// The sender's own candidates, in the light of what it sends now.
-fn settle_own_candidates(
-    tx: &mut Side,
-    rx: &mut Side,
-    seg: &Segment,
-    epoch: Epoch,
-    ev: &mut Vec<Event>,
-) {
+fn settle_own_candidates(tx: &mut Side, rx: &mut Side, seg: &Segment, cx: Cx, ev: &mut Vec<Event>) {
     let Some(pending) = tx.pending() else {
         return;
     };
     match candidates::by_own_next(pending.as_slice(), seg, rx.window()) {
         Verdict::Wait => {}
         Verdict::Probes { zero_window } => {
-            confirm(tx, (seg.src, seg.dst), zero_window, MAX_CANDIDATES, epoch, ev);
+            confirm(tx, (seg.src, seg.dst), zero_window, MAX_CANDIDATES, cx, ev);
         }
-        Verdict::NotProbes | Verdict::LoneByte => release(tx, rx, epoch),
+        Verdict::NotProbes | Verdict::LoneByte => release(tx, rx, cx),
     }
 }
 
@@ -758,7 +778,7 @@ fn settle_peer_candidates(
     rx: &mut Side,
     tx: &mut Side,
     seg: &Segment,
-    epoch: Epoch,
+    cx: Cx,
     ev: &mut Vec<Event>,
 ) {
     let Some(pending) = rx.pending() else {
@@ -767,7 +787,7 @@ fn settle_peer_candidates(
     match candidates::by_peer_answer(pending.as_slice(), seg) {
         Verdict::Wait => {}
         Verdict::Probes { zero_window } => {
-            confirm(rx, (seg.dst, seg.src), zero_window, MAX_CANDIDATES, epoch, ev);
+            confirm(rx, (seg.dst, seg.src), zero_window, MAX_CANDIDATES, cx, ev);
         }
         Verdict::LoneByte => {
             if let Some(cand) = rx.last_candidate() {
@@ -776,16 +796,16 @@ fn settle_peer_candidates(
                     answer: (seg.frame, seg.ts),
                 });
             }
-            release(rx, tx, epoch);
+            release(rx, tx, cx);
         }
-        Verdict::NotProbes => release(rx, tx, epoch),
+        Verdict::NotProbes => release(rx, tx, cx),
     }
 }
 
 /// Item 21: a lone byte the peer acknowledged as data proves to have been a
 /// 1-byte probe when the same byte comes again as a probe, at a timer's
 /// spacing: it is registered, with its answer, before the probe that proves it.
-fn confirm_lone_byte(tx: &mut Side, seg: &Segment, epoch: Epoch, ev: &mut Vec<Event>) {
+fn confirm_lone_byte(tx: &mut Side, seg: &Segment, cx: Cx, ev: &mut Vec<Event>) {
     let Some(lone) = tx.take_lone_byte() else {
         return;
     };
@@ -794,9 +814,9 @@ fn confirm_lone_byte(tx: &mut Side, seg: &Segment, epoch: Epoch, ev: &mut Vec<Ev
     if !same || !candidates::timer_spaced(&[c, Candidate { ts: seg.ts, ..c }]) {
         return;
     }
-    tx.update_prober(|p| {
-        p.on_probe(epoch.tick(c.ts), c.seq, c.ack, None);
-        p.on_answer(epoch.tick(lone.answer.1));
+    tx.update_prober(cx.timelines, |p| {
+        p.on_probe(cx.epoch.tick(c.ts), c.seq, c.ack, None);
+        p.on_answer(cx.epoch.tick(lone.answer.1));
     });
     ev.push(Event {
         frame: c.frame,
@@ -815,13 +835,7 @@ fn confirm_lone_byte(tx: &mut Side, seg: &Segment, epoch: Epoch, ev: &mut Vec<Ev
 }
 
 /// Candidates repeating at a steady, timer-like spacing are probes.
-fn confirm_steady_candidates(
-    tx: &mut Side,
-    rx: &Side,
-    seg: &Segment,
-    epoch: Epoch,
-    ev: &mut Vec<Event>,
-) {
+fn confirm_steady_candidates(tx: &mut Side, rx: &Side, seg: &Segment, cx: Cx, ev: &mut Vec<Event>) {
     let Some(p) = tx.pending() else {
         return;
     };
@@ -834,7 +848,7 @@ fn confirm_steady_candidates(
         (seg.src, seg.dst),
         rx.window() == Some(0),
         MAX_CANDIDATES,
-        epoch,
+        cx,
         ev,
     );
     // The peer has acknowledged the probed byte: later repeats classify directly.
@@ -1599,15 +1613,15 @@ mod tests {
         // A side that probed: its cold part, the record inline (one
         // allocation).
         let side = std::mem::size_of::<crate::flow::SideCold>();
-        assert!(prober <= 392, "a prober is {prober} bytes");
+        assert!(prober <= 232, "a prober is {prober} bytes");
         assert!(
-            RETIRED_FLOW_BYTES + side <= 768,
-            "a kept flow with one prober is {} bytes, over 768",
+            RETIRED_FLOW_BYTES + side <= 600,
+            "a kept flow with one prober is {} bytes, over 600",
             RETIRED_FLOW_BYTES + side
         );
         assert!(
-            RETIRED_FLOW_BYTES + 2 * side <= 1_200,
-            "a kept flow with two probers is {} bytes, over 1,200",
+            RETIRED_FLOW_BYTES + 2 * side <= 850,
+            "a kept flow with two probers is {} bytes, over 850",
             RETIRED_FLOW_BYTES + 2 * side
         );
     }

@@ -142,17 +142,14 @@ const OUTSTANDING: u8 = 1 << 7;
 /// nearly every side with a cold part probes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SideCold {
-    /// Keepalive record, meaningful once `probed`.
+    /// Keepalive record, this side's once it sent a probe ([`Side::prober`]);
+    /// and its count of zero-window probes.
     prober: Prober,
-    /// Whether this side has a keepalive record ([`Side::prober`]).
-    probed: bool,
     /// Undecided mid-capture candidates.
     pending: Option<Box<Pending>>,
     /// A lone 1-byte candidate the peer acknowledged without a D-SACK, and
     /// its answer: data, unless the same byte comes again as a probe (item 21).
     lone_byte: Option<Box<LoneByte>>,
-    /// Zero-window probes this side sent.
-    zero_window_probes: u32,
 }
 
 /// What identifies a segment on the wire, to recognise duplicate captures:
@@ -322,12 +319,14 @@ impl Side {
     /// Zero-window probes this side sent.
     #[inline]
     pub(crate) fn zero_window_probes(&self) -> u32 {
-        self.cold.as_deref().map_or(0, |c| c.zero_window_probes)
+        self.cold
+            .as_deref()
+            .map_or(0, |c| c.prober.zero_window_probes)
     }
 
     /// Counts a zero-window probe this side sent.
     pub(crate) fn count_zero_window_probe(&mut self) {
-        self.cold_mut().zero_window_probes += 1;
+        self.cold_mut().prober.zero_window_probes += 1;
     }
 
     /// The newest undecided candidate, if any.
@@ -342,7 +341,12 @@ impl Side {
     /// The keepalive record, if this side probed.
     #[inline]
     pub(crate) fn prober(&self) -> Option<&Prober> {
-        self.cold.as_deref().filter(|c| c.probed).map(|c| &c.prober)
+        // Every change but a probe needs one outstanding (the classifier
+        // calls nothing a reply, a peer's RST or a give-up without one).
+        self.cold
+            .as_deref()
+            .map(|c| &c.prober)
+            .filter(|p| p.sent > 0)
     }
 
     /// Whether this side's last probe is unanswered (its prober's
@@ -352,11 +356,18 @@ impl Side {
         self.has & OUTSTANDING != 0
     }
 
-    /// Updates the keepalive record (made on first use) with `f`: the only
-    /// way to change it, so that [`Side::outstanding`] follows it.
-    pub(crate) fn update_prober<R>(&mut self, f: impl FnOnce(&mut Prober) -> R) -> R {
+    /// Updates the keepalive record (made on first use, keeping a timeline
+    /// when `timeline`) with `f`: the only way to change it, so that
+    /// [`Side::outstanding`] follows it.
+    pub(crate) fn update_prober<R>(
+        &mut self,
+        timeline: bool,
+        f: impl FnOnce(&mut Prober) -> R,
+    ) -> R {
         let cold = self.cold_mut();
-        cold.probed = true;
+        if timeline && cold.prober.sent == 0 {
+            cold.prober.keep_timeline();
+        }
         let r = f(&mut cold.prober);
         let outstanding = cold.prober.outstanding;
         self.set_bit(OUTSTANDING, outstanding);
@@ -543,8 +554,8 @@ mod size_tests {
         // sides need is apart.
         assert!(flow <= 200, "Flow grew to {flow} bytes");
         let cold = std::mem::size_of::<super::SideCold>();
-        assert!(cold <= 416, "a side's cold part grew to {cold} bytes");
-        assert!(prober <= 392, "Prober grew to {prober} bytes");
+        assert!(cold <= 248, "a side's cold part grew to {cold} bytes");
+        assert!(prober <= 232, "Prober grew to {prober} bytes");
         assert!(beats <= 120, "Heartbeats grew to {beats} bytes");
     }
 }

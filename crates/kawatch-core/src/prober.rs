@@ -42,10 +42,16 @@ impl Outcome {
     }
 }
 
-/// A bounded ring of gaps in milliseconds; keeps the most recent `N`.
+/// Gaps a [`GapRing`] keeps.
+const GAPS: usize = 16;
+
+/// A bounded ring of gaps in milliseconds; keeps the most recent [`GAPS`].
+/// Packed to 2-byte alignment (66 bytes, not 68): the gaps are copied out
+/// and back, never borrowed.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C, packed(2))]
 pub(crate) struct GapRing {
-    gaps: [u32; 16],
+    gaps: [u32; GAPS],
     len: u8,
     next: u8,
 }
@@ -53,9 +59,11 @@ pub(crate) struct GapRing {
 impl GapRing {
     /// Records a gap.
     pub(crate) fn push(&mut self, gap: Span) {
-        self.gaps[self.next as usize] = gap.as_millis_u32();
-        self.next = (self.next + 1) % self.gaps.len() as u8;
-        self.len = (self.len + 1).min(self.gaps.len() as u8);
+        let mut gaps = self.gaps;
+        gaps[self.next as usize] = gap.as_millis_u32();
+        self.gaps = gaps;
+        self.next = (self.next + 1) % GAPS as u8;
+        self.len = (self.len + 1).min(GAPS as u8);
     }
 
     /// Whether no gap is held.
@@ -100,6 +108,8 @@ pub(crate) struct GiveUp {
     pub run_start: Tick,
     /// Activity before the run was seen: the whole run is in the capture.
     pub run_start_seen: bool,
+    /// Detection time: last activity received to the give-up.
+    pub detection: Option<Span>,
 }
 
 /// The last probe sent.
@@ -116,8 +126,12 @@ pub(crate) struct LastProbe {
 /// One side's keepalive record.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Prober {
-    /// Probes sent.
+    /// Probes sent: the record is this side's keepalive record once one
+    /// was ([`Side::prober`](crate::flow::Side::prober)).
     pub sent: u32,
+    /// Zero-window probes this side sent: not keepalives, counted beside
+    /// them, whether or not the side ever sent one.
+    pub zero_window_probes: u32,
     /// Probes answered by the peer's ACK.
     pub answered: u32,
     /// The earliest probe's timestamp ([`Prober::first_probe`]).
@@ -149,17 +163,23 @@ pub(crate) struct Prober {
     /// When the last answer arrived.
     last_answer: OptTick,
     /// Give-up: when, after how many unanswered probes, when that run began,
-    /// and whether activity before the run was seen.
-    pub gave_up: Option<GiveUp>,
-    /// Detection time: last activity received to give-up.
-    detection: OptSpan,
+    /// whether activity before the run was seen, and the detection time
+    /// (boxed: most probers never give up).
+    pub gave_up: Option<Box<GiveUp>>,
     /// When the peer answered with RST.
     peer_reset: OptTick,
-    /// Recent marks, oldest first once full (a ring of the last 16): their
-    /// times and marks, 9 bytes a mark.
-    timeline_ts: [Tick; 16],
-    timeline: [Option<Mark>; 16],
-    timeline_next: u8,
+    /// Recent marks, for a detail view: kept only when asked for
+    /// ([`Prober::keep_timeline`]), as a report shows none.
+    timeline: Option<Box<Timeline>>,
+}
+
+/// A prober's recent marks, oldest first once full (a ring of the last 16):
+/// their times and marks, 9 bytes a mark.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Timeline {
+    ts: [Tick; 16],
+    marks: [Option<Mark>; 16],
+    next: u8,
 }
 
 impl Prober {
@@ -243,13 +263,13 @@ impl Prober {
 
     /// The prober sent its RST after unanswered probes.
     pub(crate) fn on_give_up(&mut self, ts: Tick, last_rx: Option<Tick>) {
-        self.gave_up = Some(GiveUp {
+        self.gave_up = Some(Box::new(GiveUp {
             ts,
             probes: self.run,
             run_start: self.run_start.get().unwrap_or(ts),
             run_start_seen: self.run_start_seen,
-        });
-        self.detection = last_rx.filter(|&rx| rx < ts).map(|rx| ts - rx).into();
+            detection: last_rx.filter(|&rx| rx < ts).map(|rx| ts - rx),
+        }));
         self.mark(ts, Mark::GiveUp);
     }
 
@@ -269,9 +289,9 @@ impl Prober {
         self.idle_min.get()
     }
 
-    /// Detection time: last activity received to give-up.
+    /// Detection time: last activity received to the give-up.
     pub(crate) fn detection(&self) -> Option<Span> {
-        self.detection.get()
+        self.gave_up.as_ref()?.detection
     }
 
     /// The earliest probe's timestamp.
@@ -303,19 +323,28 @@ impl Prober {
         }
     }
 
-    /// The recent marks, oldest first.
+    /// Keeps the recent marks from now on ([`Prober::timeline`]).
+    pub(crate) fn keep_timeline(&mut self) {
+        self.timeline.get_or_insert_with(Default::default);
+    }
+
+    /// The recent marks, oldest first (none unless kept).
     pub(crate) fn timeline(&self) -> impl Iterator<Item = (Tick, Mark)> + '_ {
-        let n = self.timeline.len();
-        (0..n).filter_map(move |i| {
-            let at = (self.timeline_next as usize + i) % n;
-            self.timeline[at].map(|m| (self.timeline_ts[at], m))
+        self.timeline.iter().flat_map(|t| {
+            let n = t.marks.len();
+            (0..n).filter_map(move |i| {
+                let at = (t.next as usize + i) % n;
+                t.marks[at].map(|m| (t.ts[at], m))
+            })
         })
     }
 
     fn mark(&mut self, ts: Tick, mark: Mark) {
-        self.timeline_ts[self.timeline_next as usize] = ts;
-        self.timeline[self.timeline_next as usize] = Some(mark);
-        self.timeline_next = (self.timeline_next + 1) % self.timeline.len() as u8;
+        if let Some(t) = self.timeline.as_deref_mut() {
+            t.ts[t.next as usize] = ts;
+            t.marks[t.next as usize] = Some(mark);
+            t.next = (t.next + 1) % t.marks.len() as u8;
+        }
     }
 }
 
@@ -338,7 +367,7 @@ mod tests {
         p.on_give_up(t(5.08), rx);
         assert_eq!(p.outcome(), Outcome::Dead);
         assert_eq!(
-            p.gave_up.map(|g| (g.probes, g.run_start_seen)),
+            p.gave_up.as_ref().map(|g| (g.probes, g.run_start_seen)),
             Some((3, true))
         );
         assert_eq!(
@@ -419,6 +448,9 @@ mod tests {
     #[test]
     fn timeline_keeps_the_last_sixteen_in_order() {
         let mut p = Prober::default();
+        p.on_probe(t(0.0), SeqNumber(1), SeqNumber(1), None);
+        assert_eq!(p.timeline().count(), 0, "none kept unless asked for");
+        p.keep_timeline();
         for i in 0..20 {
             p.on_probe(t(i as f64 * 2.0), SeqNumber(1), SeqNumber(1), None);
         }

@@ -204,7 +204,9 @@ fn whole_run_seen(
         return true;
     }
     match (intvl_s, capture_start) {
-        (Some(intvl), Some(start)) => (epoch.time(g.run_start) - start).as_secs_f64() > intvl * 1.05,
+        (Some(intvl), Some(start)) => {
+            (epoch.time(g.run_start) - start).as_secs_f64() > intvl * 1.05
+        }
         _ => false,
     }
 }
@@ -219,7 +221,7 @@ fn prober_view(
     let idle_s = p.idle_min().map(super::time::Span::as_secs_f64);
     let intvl_s = p.intvl.median_secs();
     let cadence_s = p.cadence.median_secs();
-    let probes = p.gave_up.map(|g| g.probes);
+    let probes = p.gave_up.as_ref().map(|g| g.probes);
     let likely = Settings {
         idle_s: idle_s.and_then(likely_secs),
         intvl_s: intvl_s
@@ -227,6 +229,7 @@ fn prober_view(
             .and_then(likely_secs),
         probes: p
             .gave_up
+            .as_deref()
             .filter(|g| whole_run_seen(g, intvl_s, epoch, capture_start))
             .map(|g| g.probes),
     };

@@ -80,7 +80,7 @@ pub(crate) struct CaptureArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
     pub(crate) max_flows: usize,
     /// Most evicted connections with keepalives kept whole, still listed and
-    /// continued if they speak again: about 750 bytes each (1.2 KiB when both
+    /// continued if they speak again: about 600 bytes each (850 when both
     /// sides probe). Beyond it the one kept longest is dropped, counted as
     /// lost, and warned of.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_retired, value_parser = parse_max_retired)]

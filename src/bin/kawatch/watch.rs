@@ -56,7 +56,7 @@ pub(crate) struct WatchArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows, value_parser = parse_max_flows)]
     max_flows: usize,
     /// Most evicted connections with keepalives kept whole, still listed and
-    /// continued if they speak again: about 750 bytes each (1.2 KiB when both
+    /// continued if they speak again: about 750 bytes each (1.1 KiB when both
     /// sides probe). Beyond it the one kept longest is dropped, counted as
     /// lost.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_retired, value_parser = parse_max_retired)]
