@@ -36,6 +36,8 @@ fn main() -> Result<()> {
         .with_context(|| format!("opening {path}"))?;
     let link = LinkType::from_dlt(cap.get_datalink().0).context("a link type kawatch decodes")?;
     let mut an = Analyzer::with_limits(link, limits);
+    // As `kawatch report` analyses: no prober timelines (a report shows none).
+    an.keep_timelines(false);
     let mut data = vec![0u8; BATCH * KEEP];
     let mut meta: Vec<(Timestamp, usize, u32)> = Vec::with_capacity(BATCH);
     let (mut frames, mut spent) = (0u64, Duration::ZERO);

@@ -862,7 +862,7 @@ mod tests {
     use super::*;
     use crate::segment::{PayloadHead, TcpFlags, Vlan};
     use crate::seq::SeqNumber;
-    use crate::Outcome;
+    use crate::{Mark, Outcome};
 
     const A: u8 = TcpFlags::ACK;
     const S: u8 = TcpFlags::SYN;
@@ -950,6 +950,45 @@ mod tests {
 
     fn close(a: Option<f64>, b: f64) -> bool {
         a.is_some_and(|a| (a - b).abs() < 1e-6)
+    }
+
+    /// A report keeps no prober timelines (`keep_timelines(false)`); the
+    /// screen does. Nothing else may differ: same events, same numbers.
+    #[test]
+    fn timelines_are_kept_unless_told_not_and_change_nothing_else() {
+        let script = |w: &mut Wire| {
+            w.established()
+                // The client's probes answered twice, then unanswered to a give-up.
+                .send(2.00, By::C, A, 100, 501, 0, 1000)
+                .send(2.01, By::S, A, 501, 101, 0, 1000)
+                .send(4.02, By::C, A, 100, 501, 0, 1000)
+                .send(4.03, By::S, A, 501, 101, 0, 1000)
+                .send(6.04, By::C, A, 100, 501, 0, 1000)
+                .send(7.05, By::C, A, 100, 501, 0, 1000)
+                .send(8.06, By::C, R | A, 101, 501, 0, 0);
+        };
+        let (mut kept, mut not) = (Wire::new(), Wire::new());
+        not.an.keep_timelines(false);
+        script(&mut kept);
+        script(&mut not);
+        assert_eq!(kept.kinds(), not.kinds());
+        let now = Timestamp::from_secs_f64(2_000_000.0);
+        let mut with = kept.an.snapshot(now);
+        let without = not.an.snapshot(now);
+        let marks: Vec<Mark> = with.flows[0].probers[0]
+            .timeline
+            .iter()
+            .map(|m| m.1)
+            .collect();
+        use Mark::{Answer, GiveUp, Probe};
+        assert_eq!(
+            marks,
+            [Probe, Answer, Probe, Answer, Probe, Probe, GiveUp],
+            "the screen's timeline"
+        );
+        assert!(without.flows[0].probers[0].timeline.is_empty());
+        with.flows[0].probers[0].timeline.clear();
+        assert_eq!(format!("{with:?}"), format!("{without:?}"));
     }
 
     #[test]

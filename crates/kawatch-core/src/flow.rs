@@ -538,6 +538,132 @@ impl Flow {
 }
 
 #[cfg(test)]
+mod signature_tests {
+    use super::Signature;
+    use crate::segment::{Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
+    use crate::seq::SeqNumber;
+    use crate::time::Timestamp;
+
+    fn seg() -> Segment {
+        Segment {
+            frame: 1,
+            ts: Timestamp::from_secs_f64(1_000.0),
+            src: Endpoint::new([198, 18, 0, 1].into(), 40000),
+            dst: Endpoint::new([198, 18, 0, 2].into(), 5000),
+            vlan: Vlan::NONE,
+            seq: SeqNumber(1000),
+            ack: SeqNumber(2000),
+            flags: TcpFlags(TcpFlags::ACK),
+            window: 512,
+            payload_len: 0,
+            sack: None,
+            head: PayloadHead::EMPTY,
+        }
+    }
+
+    /// The digest tells apart segments that differ in any field it covers
+    /// (fields shifted into one another's place included); the same segment
+    /// captured again, as another frame a little later, has the same one.
+    #[test]
+    fn segments_differing_in_one_field_differ_in_signature() {
+        let base = seg();
+        let variants: [(&str, Segment); 9] = [
+            (
+                "seq",
+                Segment {
+                    seq: SeqNumber(1001),
+                    ..base
+                },
+            ),
+            (
+                "ack",
+                Segment {
+                    ack: SeqNumber(2001),
+                    ..base
+                },
+            ),
+            (
+                "length",
+                Segment {
+                    payload_len: 1,
+                    ..base
+                },
+            ),
+            (
+                "flags",
+                Segment {
+                    flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
+                    ..base
+                },
+            ),
+            (
+                "window",
+                Segment {
+                    window: 513,
+                    ..base
+                },
+            ),
+            (
+                "a SACK block",
+                Segment {
+                    sack: Some((SeqNumber(0), SeqNumber(0))),
+                    ..base
+                },
+            ),
+            (
+                "seq and ack swapped",
+                Segment {
+                    seq: SeqNumber(2000),
+                    ack: SeqNumber(1000),
+                    ..base
+                },
+            ),
+            (
+                "length in the window",
+                Segment {
+                    payload_len: 512,
+                    window: 0,
+                    ..base
+                },
+            ),
+            (
+                "window in the flags",
+                Segment {
+                    window: 0x10,
+                    flags: TcpFlags(0),
+                    ..base
+                },
+            ),
+        ];
+        let mut seen = vec![Signature::of(&base)];
+        for (what, v) in &variants {
+            let sig = Signature::of(v);
+            assert!(!seen.contains(&sig), "{what}: a signature seen already");
+            seen.push(sig);
+        }
+        let sacked = Segment {
+            sack: Some((SeqNumber(5), SeqNumber(9))),
+            ..base
+        };
+        let other = Segment {
+            sack: Some((SeqNumber(5), SeqNumber(10))),
+            ..base
+        };
+        assert_ne!(Signature::of(&sacked), Signature::of(&other), "SACK edges");
+        let again = Segment {
+            frame: 2,
+            ts: Timestamp::from_secs_f64(1_000.0001),
+            ..base
+        };
+        assert_eq!(
+            Signature::of(&again),
+            Signature::of(&base),
+            "the same segment again"
+        );
+    }
+}
+
+#[cfg(test)]
 mod size_tests {
     #[test]
     fn flow_state_stays_small() {
