@@ -734,7 +734,7 @@ fn confirm(
         } else {
             let last_rx = side.last_rx_activity();
             side.update_prober(cx.timelines, |p| {
-                p.on_probe(cx.epoch.tick(c.ts), c.seq, c.ack, last_rx)
+                p.on_probe(cx.epoch.tick(c.ts), c.seq, c.ack, last_rx);
             });
             EventKind::Probe
         };
