@@ -652,7 +652,7 @@ mod signature_tests {
         assert_ne!(Signature::of(&sacked), Signature::of(&other), "SACK edges");
         let again = Segment {
             frame: 2,
-            ts: Timestamp::from_secs_f64(1_000.0001),
+            ts: Timestamp::from_secs_f64(1_000.000_1),
             ..base
         };
         assert_eq!(
