@@ -219,6 +219,45 @@ fn key_hash(key: &FlowKey) -> u64 {
     h.finish()
 }
 
+/// The times flows' times count from ([`Tick`]s, 8 bytes, not a
+/// [`Timestamp`]'s 16): the first segment's, and another for a flow first
+/// seen more than 146 years from every one so far (a frame with a garbage
+/// time, say), so that one such frame does not put every other flow out of
+/// range. Each flow names its epoch in a byte; past [`MAX_EPOCHS`] a new
+/// flow counts from the first, and its times clamp if out of its range.
+#[derive(Debug, Default)]
+struct Epochs(Vec<Epoch>);
+
+/// The most epochs [`Epochs`] makes.
+const MAX_EPOCHS: usize = 256;
+
+impl Epochs {
+    /// The epoch of a flow first seen at `ts`.
+    fn for_new(&mut self, ts: Timestamp) -> u8 {
+        if let Some(i) = self.0.iter().position(|e| e.holds(ts)) {
+            return i as u8;
+        }
+        if self.0.len() < MAX_EPOCHS {
+            self.0.push(Epoch::at(ts));
+            return (self.0.len() - 1) as u8;
+        }
+        0
+    }
+
+    /// Epoch `i` (the default before any flow: no tick refers to it).
+    #[inline]
+    fn get(&self, i: u8) -> Epoch {
+        self.0.get(usize::from(i)).copied().unwrap_or_default()
+    }
+
+    /// A flow's time as nanoseconds from the first epoch, to order flows
+    /// of different epochs (clamped: exact within 292 years of it).
+    fn order(&self, i: u8, t: Tick) -> i64 {
+        let offset = self.get(0).tick(self.get(i).time(Tick(0)));
+        offset.0.saturating_add(t.0)
+    }
+}
+
 /// The keepalive analyser for one capture.
 #[derive(Debug)]
 pub struct Analyzer {
@@ -233,8 +272,8 @@ pub struct Analyzer {
     counters: Counters,
     /// The earliest and latest capture timestamps seen.
     range: Option<(Timestamp, Timestamp)>,
-    /// The time flows' times count from: the first segment's.
-    epoch: Option<Epoch>,
+    /// The times flows' times count from.
+    epochs: Epochs,
     /// Whether probers keep their recent marks ([`Analyzer::keep_timelines`]).
     timelines: bool,
     /// The bit of the input frames come from now ([`Analyzer::set_input`]).
@@ -263,7 +302,7 @@ impl Analyzer {
             events: Vec::with_capacity(16),
             counters: Counters::default(),
             range: None,
-            epoch: None,
+            epochs: Epochs::default(),
             timelines: true,
             input_bit: 1,
             skipped: 0,
@@ -410,15 +449,12 @@ impl Analyzer {
     /// this now and then; file reports need not.
     pub fn expire(&mut self, now: Timestamp) -> usize {
         let limits = self.limits;
-        let Some(epoch) = self.epoch else {
-            return 0;
-        };
-        let now = epoch.tick(now);
+        let epochs = &self.epochs;
         let gone: Vec<FlowKey> = self
             .flows
             .iter()
             .filter(|f| {
-                let quiet = now - f.last_seen;
+                let quiet = now - epochs.get(f.epoch).time(f.last_seen);
                 if is_closed(f) {
                     quiet > limits.closed_linger
                 } else {
@@ -438,10 +474,11 @@ impl Analyzer {
     /// costs O(1) per new flow over time.
     fn make_room(&mut self) {
         // Slots, not keys: 24 bytes a flow for the scan, not 72.
-        let mut by_age: Vec<(bool, Tick, u32)> = self
+        let epochs = &self.epochs;
+        let mut by_age: Vec<(bool, i64, u32)> = self
             .flows
             .iter_slots()
-            .map(|(i, f)| (!is_closed(f), f.last_seen, i))
+            .map(|(i, f)| (!is_closed(f), epochs.order(f.epoch, f.last_seen), i))
             .collect();
         let n = (by_age.len() / 16).max(1);
         if n < by_age.len() {
@@ -477,12 +514,14 @@ impl Analyzer {
     /// since it left, or a new one (partial when the key's flow left
     /// unkept, unless the segment is a SYN starting a new connection).
     /// Makes room first when the table is full.
-    fn admit(&mut self, key: FlowKey, seg: &Segment, now: Tick, tx_i: usize) -> u32 {
+    fn admit(&mut self, key: FlowKey, seg: &Segment, tx_i: usize) -> u32 {
         // Before making room: retiring may forget this very key.
         let flow = match self.retired.take(&key) {
             Some(flow) => *flow,
             None => {
-                let mut flow = Flow::new(key, seg, now, tx_i);
+                let epoch = self.epochs.for_new(seg.ts);
+                let now = self.epochs.get(epoch).tick(seg.ts);
+                let mut flow = Flow::new(key, seg, (epoch, now), tx_i);
                 flow.partial = !seg.flags.syn() && self.forgotten.contains(&key);
                 flow
             }
@@ -495,18 +534,18 @@ impl Analyzer {
 
     fn process(&mut self, seg: &Segment) {
         self.events.clear();
-        let epoch = *self.epoch.get_or_insert(Epoch::at(seg.ts));
+        let (key, tx_i) = FlowKey::of(seg);
+        let slot = match self.flows.find(&key) {
+            Some(slot) => slot,
+            None => self.admit(key, seg, tx_i),
+        };
+        let flow = self.flows.at_mut(slot);
+        let epoch = self.epochs.get(flow.epoch);
         let now = epoch.tick(seg.ts);
         let cx = Cx {
             epoch,
             timelines: self.timelines,
         };
-        let (key, tx_i) = FlowKey::of(seg);
-        let slot = match self.flows.find(&key) {
-            Some(slot) => slot,
-            None => self.admit(key, seg, now, tx_i),
-        };
-        let flow = self.flows.at_mut(slot);
         let ev = &mut self.events;
         let sig = Signature::of(seg);
         if let Some((last, at)) = flow.sides[tx_i].last_sent() {
@@ -679,13 +718,14 @@ impl Analyzer {
     /// holding them all.
     pub fn flow_views(&self) -> impl Iterator<Item = FlowView> + '_ {
         let first_ts = self.time_range().0;
-        let epoch = self.epoch.unwrap_or_default();
+        let epochs = &self.epochs;
         let mut all: Vec<&Flow> = self.flows.iter().chain(self.retired.iter()).collect();
         all.sort_unstable_by_key(|f| {
             let (a, b) = (f.endpoint(f.a()), f.endpoint(1 - f.a()));
-            (f.first_seen, a, b, f.key.vlan)
+            (epochs.get(f.epoch).time(f.first_seen), a, b, f.key.vlan)
         });
-        all.into_iter().map(move |f| flow_view(f, epoch, first_ts))
+        all.into_iter()
+            .map(move |f| flow_view(f, epochs.get(f.epoch), first_ts))
     }
 }
 
@@ -989,6 +1029,40 @@ mod tests {
         assert!(without.flows[0].probers[0].timeline.is_empty());
         with.flows[0].probers[0].timeline.clear();
         assert_eq!(format!("{with:?}"), format!("{without:?}"));
+    }
+
+    /// A frame with a garbage time (a corrupt pcapng block, 10^11 years
+    /// off) seen first puts no other flow out of its times' range: the
+    /// capture's own flow reads as it does without it.
+    #[test]
+    fn a_garbage_time_first_puts_no_other_flow_out_of_range() {
+        let script = |w: &mut Wire| {
+            w.established()
+                .send(2.00, By::C, A, 100, 501, 0, 1000)
+                .send(3.03, By::C, A, 100, 501, 0, 1000)
+                .send(4.06, By::C, A, 100, 501, 0, 1000)
+                .send(5.08, By::C, R | A, 101, 501, 0, 0);
+        };
+        let garbage_at = Timestamp::from_parts(i64::MAX / 4, 7);
+        let garbage = Segment {
+            ts: garbage_at,
+            src: Endpoint::new([198, 18, 0, 9].into(), 40009),
+            ..seg_at(0.0, By::C, A, 1, 1, 0)
+        };
+        let (mut clean, mut dirty) = (Wire::new(), Wire::new());
+        script(&mut clean);
+        dirty.an.ingest(&garbage);
+        script(&mut dirty);
+        assert_eq!(clean.kinds(), dirty.kinds());
+        let now = Timestamp::from_secs_f64(2_000_000.0);
+        let (a, b) = (clean.an.snapshot(now), dirty.an.snapshot(now));
+        let own = |s: &Snapshot| {
+            let f = s.flows.iter().find(|f| f.a.port == 40000).cloned();
+            format!("{f:?}")
+        };
+        assert_eq!(own(&a), own(&b));
+        let g = b.flows.iter().find(|f| f.a.port == 40009).unwrap();
+        assert_eq!((g.first_seen, g.last_seen), (garbage_at, garbage_at));
     }
 
     #[test]

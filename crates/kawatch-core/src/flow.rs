@@ -453,6 +453,8 @@ pub(crate) struct Flow {
     /// Index of side `a` (the initiator when its SYN was seen, else the
     /// first sender): [`Flow::a`].
     a: u8,
+    /// Which of the analyser's epochs its times count from.
+    pub epoch: u8,
     /// Connection state.
     pub state: TcpState,
     /// Started partway through a connection whose earlier segments were seen
@@ -466,8 +468,8 @@ pub(crate) struct Flow {
 }
 
 impl Flow {
-    /// A flow first seen with `seg` (at `now`), sent by side `tx`.
-    pub(crate) fn new(key: FlowKey, seg: &Segment, now: Tick, tx: usize) -> Flow {
+    /// A flow first seen with `seg` (at `now` of epoch `epoch`), sent by side `tx`.
+    pub(crate) fn new(key: FlowKey, seg: &Segment, (epoch, now): (u8, Tick), tx: usize) -> Flow {
         let a = if seg.flags.syn() && seg.flags.ack() {
             1 - tx
         } else {
@@ -476,6 +478,7 @@ impl Flow {
         Flow {
             key,
             a: a as u8,
+            epoch,
             first_seen: now,
             last_seen: now,
             last_data: OptTick::NONE,

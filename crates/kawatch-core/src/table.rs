@@ -235,7 +235,7 @@ mod tests {
             sack: None,
             head: PayloadHead::default(),
         };
-        Flow::new(k, &seg, crate::time::Tick(i64::from(n)), 0)
+        Flow::new(k, &seg, (0, crate::time::Tick(i64::from(n))), 0)
     }
 
     #[test]

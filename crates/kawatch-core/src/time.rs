@@ -94,6 +94,13 @@ impl Epoch {
         Tick((ts - self.0).0.max(-i64::MAX))
     }
 
+    /// Whether `ts` is within 146 years of the epoch, half a tick's
+    /// range: a flow first seen then keeps exact times for 146 years more.
+    #[inline]
+    pub(crate) fn holds(self, ts: Timestamp) -> bool {
+        (ts - self.0).0.unsigned_abs() <= (i64::MAX / 2) as u64
+    }
+
     /// The capture time of a tick (the inverse of [`Epoch::tick`]).
     #[inline]
     pub(crate) fn time(self, t: Tick) -> Timestamp {
