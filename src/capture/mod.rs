@@ -256,7 +256,7 @@ impl Frame<'_> {
         an.set_input(self.input);
         an.skip_frames(self.skipped);
         match (self.link, self.decoded) {
-            (Some(_), Some(d)) => an.ingest_decoded(self.ts, d.segment),
+            (Some(_), Some(d)) => an.ingest_decoded_ref(self.ts, d.segment.as_ref()),
             (Some(link), None) => an.ingest_link_frame(link, self.ts, self.data, self.wire_len),
             (None, _) => an.ingest_undecodable(self.ts),
         }

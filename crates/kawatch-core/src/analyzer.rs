@@ -372,14 +372,19 @@ impl Analyzer {
     /// its frame number anything (it gets the frame's number here). The
     /// same frames give the same events and counts either way.
     pub fn ingest_decoded(&mut self, ts: Timestamp, seg: Option<Segment>) -> &[Event] {
+        self.ingest_decoded_ref(ts, seg.as_ref())
+    }
+
+    /// As [`Analyzer::ingest_decoded`], the segment lent rather than given
+    /// (read where the reading thread left it, not copied).
+    pub fn ingest_decoded_ref(&mut self, ts: Timestamp, seg: Option<&Segment>) -> &[Event] {
         let number = self.next_frame_number();
         self.counters.frames += 1;
         self.saw(ts);
         match seg {
-            Some(mut seg) => {
-                seg.frame = number;
+            Some(seg) => {
                 self.counters.tcp_segments += 1;
-                self.process(&seg);
+                self.process(seg, number);
             }
             None => {
                 self.counters.undecoded += 1;
@@ -402,7 +407,7 @@ impl Analyzer {
     /// Feeds one decoded segment; returns the events it decided.
     pub fn ingest(&mut self, seg: &Segment) -> &[Event] {
         self.saw(seg.ts);
-        self.process(seg);
+        self.process(seg, seg.frame);
         &self.events
     }
 
@@ -532,7 +537,8 @@ impl Analyzer {
         self.flows.insert(flow)
     }
 
-    fn process(&mut self, seg: &Segment) {
+    /// Processes `seg`, frame `frame` of the input (its own `frame` unread).
+    fn process(&mut self, seg: &Segment, frame: u64) {
         self.events.clear();
         let (key, tx_i) = FlowKey::of(seg);
         let slot = match self.flows.find(&key) {
@@ -545,6 +551,7 @@ impl Analyzer {
         let cx = Cx {
             epoch,
             timelines: self.timelines,
+            frame,
         };
         let ev = &mut self.events;
         let sig = Signature::of(seg);
@@ -581,7 +588,7 @@ impl Analyzer {
             && !f.rst()
             && tx.snd_nxt().is_none_or(|n| n < seg.seq + seg.payload_len);
         let event = |kind| Event {
-            frame: seg.frame,
+            frame,
             ts: seg.ts,
             kind,
             src: seg.src,
@@ -600,7 +607,7 @@ impl Analyzer {
             }
             Class::Candidate => {
                 let c = Candidate {
-                    frame: seg.frame,
+                    frame,
                     ts: seg.ts,
                     seq: seg.seq,
                     ack: seg.ack,
@@ -696,7 +703,7 @@ impl Analyzer {
         debug_assert!(
             flow.sides.iter().all(Side::mirrors_cold),
             "a side's bits disagree with its cold part after frame {}",
-            seg.frame
+            frame
         );
     }
 
@@ -729,12 +736,14 @@ impl Analyzer {
     }
 }
 
-/// What the steps of a segment's processing need of the analyser: its
-/// epoch, and whether probers keep timelines.
+/// What the steps of a segment's processing need beside the segment: the
+/// analyser's epoch for its flow, whether probers keep timelines, and the
+/// segment's frame number.
 #[derive(Clone, Copy, Debug)]
 struct Cx {
     epoch: Epoch,
     timelines: bool,
+    frame: u64,
 }
 
 fn is_closed(f: &Flow) -> bool {
@@ -833,7 +842,7 @@ fn settle_peer_candidates(
             if let Some(cand) = rx.last_candidate() {
                 rx.set_lone_byte(LoneByte {
                     cand,
-                    answer: (seg.frame, seg.ts),
+                    answer: (cx.frame, seg.ts),
                 });
             }
             release(rx, tx, cx);
