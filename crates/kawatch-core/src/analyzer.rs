@@ -702,8 +702,7 @@ impl Analyzer {
         }
         debug_assert!(
             flow.sides.iter().all(Side::mirrors_cold),
-            "a side's bits disagree with its cold part after frame {}",
-            frame
+            "a side's bits disagree with its cold part after frame {frame}"
         );
     }
 
