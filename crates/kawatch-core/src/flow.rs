@@ -434,10 +434,28 @@ impl Side {
 }
 
 /// One connection.
+///
+/// Laid out in this order (`repr(C)`): the key and the byte that tells a
+/// table slot in use (`state`'s niche) share the record's first cache line,
+/// so a lookup that finds another key reads one line of the record, not its
+/// last and its first.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub(crate) struct Flow {
     /// Identity.
     pub key: FlowKey,
+    /// Connection state.
+    pub state: TcpState,
+    /// Index of side `a` (the initiator when its SYN was seen, else the
+    /// first sender): [`Flow::a`].
+    a: u8,
+    /// Which of the analyser's epochs its times count from.
+    pub epoch: u8,
+    /// Started partway through a connection whose earlier segments were seen
+    /// but left the table unkept.
+    pub partial: bool,
+    /// The inputs it was seen in, a bit each ([`crate::Analyzer::set_input`]).
+    pub inputs: u32,
     /// Earliest segment's time.
     pub first_seen: Tick,
     /// Latest segment's time.
@@ -448,23 +466,11 @@ pub(crate) struct Flow {
     pub segments: u64,
     /// The longest gap between two of its segments (either direction).
     pub longest_silence: Span,
-    /// The inputs it was seen in, a bit each ([`crate::Analyzer::set_input`]).
-    pub inputs: u32,
-    /// Index of side `a` (the initiator when its SYN was seen, else the
-    /// first sender): [`Flow::a`].
-    a: u8,
-    /// Which of the analyser's epochs its times count from.
-    pub epoch: u8,
-    /// Connection state.
-    pub state: TcpState,
-    /// Started partway through a connection whose earlier segments were seen
-    /// but left the table unkept.
-    pub partial: bool,
-    /// The two sides: 0 = `key.lo`, 1 = `key.hi`.
-    pub sides: [Side; 2],
     /// Application heartbeats, both sides: made when a side first sends a
     /// small data segment (see [`crate::heartbeat`]).
     pub heartbeats: Option<Box<Heartbeats>>,
+    /// The two sides: 0 = `key.lo`, 1 = `key.hi`.
+    pub sides: [Side; 2],
 }
 
 impl Flow {
