@@ -901,6 +901,28 @@ mod tests {
         feed.stop(Duration::from_secs(2));
     }
 
+    /// The screen's detail view shows each prober's recent probes and
+    /// answers: its analyser keeps the timelines a report's leaves out.
+    #[test]
+    fn the_screen_keeps_probe_timelines() {
+        let (feed, start) = stepped("dead_give_up.pcap", None);
+        feed.step(start);
+        let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
+        let marks: Vec<_> = p
+            .snap
+            .flows
+            .iter()
+            .flat_map(|f| &f.probers)
+            .flat_map(|pr| pr.timeline.iter().map(|m| m.1))
+            .collect();
+        assert!(
+            marks.contains(&kawatch_core::Mark::Probe)
+                && marks.contains(&kawatch_core::Mark::GiveUp),
+            "{marks:?}"
+        );
+        feed.stop(Duration::from_secs(2));
+    }
+
     #[test]
     fn paced_wall_clock_replay_reaches_the_end() {
         // 8.2 s of capture at 40x: about 0.2 s.
