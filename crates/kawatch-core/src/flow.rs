@@ -26,6 +26,7 @@ pub(crate) struct FlowKey {
 
 impl FlowKey {
     /// The key of a segment's flow, and which side sent it (0 = `lo`, 1 = `hi`).
+    #[inline]
     pub(crate) fn of(seg: &Segment) -> (FlowKey, usize) {
         if seg.src <= seg.dst {
             (
