@@ -996,6 +996,16 @@ mod tests {
         }
     }
 
+    /// Item 4's wire: idle 2, intvl 1, cnt 3, the peer silent; the client
+    /// gives up with an RST.
+    fn silent_peer_until_give_up(w: &mut Wire) {
+        w.established()
+            .send(2.00, By::C, A, 100, 501, 0, 1000)
+            .send(3.03, By::C, A, 100, 501, 0, 1000)
+            .send(4.06, By::C, A, 100, 501, 0, 1000)
+            .send(5.08, By::C, R | A, 101, 501, 0, 0);
+    }
+
     fn close(a: Option<f64>, b: f64) -> bool {
         a.is_some_and(|a| (a - b).abs() < 1e-6)
     }
@@ -1044,13 +1054,6 @@ mod tests {
     /// capture's own flow reads as it does without it.
     #[test]
     fn a_garbage_time_first_puts_no_other_flow_out_of_range() {
-        let script = |w: &mut Wire| {
-            w.established()
-                .send(2.00, By::C, A, 100, 501, 0, 1000)
-                .send(3.03, By::C, A, 100, 501, 0, 1000)
-                .send(4.06, By::C, A, 100, 501, 0, 1000)
-                .send(5.08, By::C, R | A, 101, 501, 0, 0);
-        };
         let garbage_at = Timestamp::from_parts(i64::MAX / 4, 7);
         let garbage = Segment {
             ts: garbage_at,
@@ -1058,9 +1061,9 @@ mod tests {
             ..seg_at(0.0, By::C, A, 1, 1, 0)
         };
         let (mut clean, mut dirty) = (Wire::new(), Wire::new());
-        script(&mut clean);
+        silent_peer_until_give_up(&mut clean);
         dirty.an.ingest(&garbage);
-        script(&mut dirty);
+        silent_peer_until_give_up(&mut dirty);
         assert_eq!(clean.kinds(), dirty.kinds());
         let now = Timestamp::from_secs_f64(2_000_000.0);
         let (a, b) = (clean.an.snapshot(now), dirty.an.snapshot(now));
@@ -1076,11 +1079,7 @@ mod tests {
     #[test]
     fn item_4_silent_peer_until_give_up() {
         let mut w = Wire::new();
-        w.established()
-            .send(2.00, By::C, A, 100, 501, 0, 1000)
-            .send(3.03, By::C, A, 100, 501, 0, 1000)
-            .send(4.06, By::C, A, 100, 501, 0, 1000)
-            .send(5.08, By::C, R | A, 101, 501, 0, 0);
+        silent_peer_until_give_up(&mut w);
         let p = w.prober(40000);
         assert_eq!(p.outcome, Outcome::Dead);
         assert_eq!(

@@ -176,7 +176,7 @@ pub(crate) struct Prober {
 /// A prober's recent marks, oldest first once full (a ring of the last 16):
 /// their times and marks, 9 bytes a mark.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Timeline {
+struct Timeline {
     ts: [Tick; 16],
     marks: [Option<Mark>; 16],
     next: u8,

@@ -87,11 +87,11 @@ impl Epoch {
     }
 
     /// `ts` as nanoseconds from the epoch. Exact within 292 years of it;
-    /// beyond, clamped to the range (no capture spans that much: only a
-    /// made-up file mixing such dates would).
+    /// beyond, clamped to ±`i64::MAX` as every [`Span`] is (no capture
+    /// spans that much: only a made-up file mixing such dates would).
     #[inline]
     pub(crate) fn tick(self, ts: Timestamp) -> Tick {
-        Tick((ts - self.0).0.max(-i64::MAX))
+        Tick((ts - self.0).0)
     }
 
     /// Whether `ts` is within 146 years of the epoch, half a tick's
@@ -149,12 +149,6 @@ impl OptTick {
     #[inline]
     pub(crate) fn get(self) -> Option<Tick> {
         (self != OptTick::NONE).then_some(Tick(self.0))
-    }
-}
-
-impl From<Option<Tick>> for OptTick {
-    fn from(t: Option<Tick>) -> OptTick {
-        t.map_or(OptTick::NONE, OptTick::some)
     }
 }
 
