@@ -182,8 +182,7 @@ fn flows_json(
 ) -> io::Result<()> {
     for f in flows {
         text.extend_from_slice(b",\n    ");
-        let mut ser = serde_json::Serializer::with_formatter(&mut *text, Indented::at(2));
-        flow(f, local, src).serialize(&mut ser)?;
+        super::pretty::flow(text, 2, &flow(f, local, src));
     }
     Ok(())
 }
@@ -191,13 +190,13 @@ fn flows_json(
 /// serde_json's pretty layout (two spaces a level) starting `depth`
 /// levels in, so a part of a document is written as the whole would
 /// write it.
-struct Indented {
+pub(crate) struct Indented {
     depth: usize,
     has_value: bool,
 }
 
 impl Indented {
-    fn at(depth: usize) -> Indented {
+    pub(crate) fn at(depth: usize) -> Indented {
         Indented {
             depth,
             has_value: false,

@@ -4,6 +4,7 @@
 mod csv;
 mod json;
 mod pcapng;
+mod pretty;
 mod sockets;
 mod summary;
 mod table;

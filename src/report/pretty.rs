@@ -1,0 +1,518 @@
+//! A flow's JSON written straight into a buffer: byte for byte what
+//! serde_json's pretty printer writes of the same [`FlowReport`] inside the
+//! report, at about twice its speed (no dispatch per member, no scan of
+//! member names for escapes). The report's flows are most of a large
+//! report's writing, and it follows the capture's reading, so this is
+//! wall time.
+//!
+//! The types stay the one definition of the contract: the tests hold this
+//! writer to serde_json's output of the same values (every golden report,
+//! and generated flows with any strings and numbers), and what only a live
+//! report has (the socket) is written by serde here too.
+
+use super::json::Indented;
+use super::types::{FlowReport, HeartbeatReport, PathReport, ProberReport};
+use kawatch_core::Endpoint;
+use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter};
+use std::io::Write as _;
+
+/// Appends `f`'s JSON, its opening brace at `depth` levels of two spaces
+/// (its members one deeper), as serde_json's pretty printer lays it out.
+pub(crate) fn flow(out: &mut Vec<u8>, depth: usize, f: &FlowReport) {
+    let mut w = Pretty { out, depth };
+    let mut o = w.open(b'{');
+    w.key(&mut o, "a");
+    w.endpoint(&f.a);
+    w.key(&mut o, "b");
+    w.endpoint(&f.b);
+    w.key(&mut o, "vlan");
+    let mut a = w.open(b'[');
+    for &id in &f.vlan {
+        w.item(&mut a);
+        w.u64(u64::from(id));
+    }
+    w.close(a, b']');
+    w.key(&mut o, "first_seen");
+    w.f64(f.first_seen);
+    w.key(&mut o, "last_seen");
+    w.f64(f.last_seen);
+    w.key(&mut o, "state");
+    w.serde(&f.state);
+    w.key(&mut o, "segments");
+    w.u64(f.segments);
+    w.key(&mut o, "zero_window_probes");
+    w.u64(u64::from(f.zero_window_probes));
+    w.key(&mut o, "partial");
+    w.bool(f.partial);
+    w.key(&mut o, "silence");
+    let mut s = w.open(b'{');
+    w.key(&mut s, "longest_s");
+    w.f64(f.silence.longest_s);
+    w.key(&mut s, "allowed_s");
+    w.opt_f64(f.silence.allowed_s);
+    w.close(s, b'}');
+    w.key(&mut o, "heartbeats");
+    w.array(&f.heartbeats, heartbeat);
+    w.key(&mut o, "path");
+    w.array(&f.path, path);
+    if !f.files.is_empty() {
+        w.key(&mut o, "files");
+        w.array(&f.files, |w, s| w.str(s));
+    }
+    w.key(&mut o, "keepalive");
+    w.array(&f.keepalive, prober);
+    if let Some(socket) = &f.socket {
+        w.key(&mut o, "socket");
+        w.serde(socket);
+    }
+    if let Some(notes) = &f.disagreements {
+        w.key(&mut o, "disagreements");
+        w.array(notes, |w, s| w.str(s));
+    }
+    w.close(o, b'}');
+}
+
+fn heartbeat(w: &mut Pretty<'_>, h: &HeartbeatReport) {
+    let mut o = w.open(b'{');
+    w.key(&mut o, "side");
+    w.endpoint(&h.side);
+    w.key(&mut o, "protocol");
+    w.serde(&h.protocol);
+    w.key(&mut o, "period_s");
+    w.f64(h.period_s);
+    w.key(&mut o, "count");
+    w.u64(u64::from(h.count));
+    w.key(&mut o, "answered");
+    w.bool(h.answered);
+    w.close(o, b'}');
+}
+
+fn path(w: &mut Pretty<'_>, p: &PathReport) {
+    let mut o = w.open(b'{');
+    w.key(&mut o, "name");
+    w.str(&p.name);
+    w.key(&mut o, "timeout_s");
+    w.f64(p.timeout_s);
+    w.key(&mut o, "verdict");
+    w.serde(&p.verdict);
+    w.close(o, b'}');
+}
+
+fn prober(w: &mut Pretty<'_>, p: &ProberReport) {
+    let mut o = w.open(b'{');
+    w.key(&mut o, "prober");
+    w.endpoint(&p.prober);
+    w.key(&mut o, "probes_sent");
+    w.u64(u64::from(p.probes_sent));
+    w.key(&mut o, "probes_answered");
+    w.u64(u64::from(p.probes_answered));
+    w.key(&mut o, "zero_window_probes");
+    w.u64(u64::from(p.zero_window_probes));
+    w.key(&mut o, "idle_s");
+    w.opt_f64(p.idle_s);
+    w.key(&mut o, "intvl_s");
+    w.opt_f64(p.intvl_s);
+    w.key(&mut o, "probes");
+    w.opt_u32(p.probes);
+    w.key(&mut o, "outcome");
+    w.serde(&p.outcome);
+    w.key(&mut o, "likely");
+    let mut l = w.open(b'{');
+    w.key(&mut l, "idle_s");
+    w.opt_u32(p.likely.idle_s);
+    w.key(&mut l, "intvl_s");
+    w.opt_u32(p.likely.intvl_s);
+    w.key(&mut l, "probes");
+    w.opt_u32(p.likely.probes);
+    w.close(l, b'}');
+    w.key(&mut o, "os_defaults");
+    w.array(&p.os_defaults, |w, s| w.str(s));
+    w.key(&mut o, "cadence_s");
+    w.opt_f64(p.cadence_s);
+    w.key(&mut o, "detection_s");
+    w.opt_f64(p.detection_s);
+    w.key(&mut o, "first_probe");
+    w.opt_f64(p.first_probe);
+    w.key(&mut o, "last_probe");
+    w.opt_f64(p.last_probe);
+    w.close(o, b'}');
+}
+
+/// JSON text in serde_json's pretty layout: an object's members and an
+/// array's items each on a line of its own, two spaces a level.
+struct Pretty<'a> {
+    out: &'a mut Vec<u8>,
+    depth: usize,
+}
+
+/// An object or array being written: whether it has a member yet.
+struct Open {
+    empty: bool,
+}
+
+impl Pretty<'_> {
+    fn open(&mut self, bracket: u8) -> Open {
+        self.out.push(bracket);
+        self.depth += 1;
+        Open { empty: true }
+    }
+
+    fn close(&mut self, open: Open, bracket: u8) {
+        self.depth -= 1;
+        if !open.empty {
+            self.newline();
+        }
+        self.out.push(bracket);
+    }
+
+    fn newline(&mut self) {
+        const SPACES: &[u8] = b"                                ";
+        self.out.push(b'\n');
+        let mut n = self.depth * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            self.out.extend_from_slice(&SPACES[..k]);
+            n -= k;
+        }
+    }
+
+    /// Starts an array's next item.
+    #[inline]
+    fn item(&mut self, open: &mut Open) {
+        if !std::mem::replace(&mut open.empty, false) {
+            self.out.push(b',');
+        }
+        self.newline();
+    }
+
+    /// Starts an object's next member (`name` needs no escaping; inlined,
+    /// so its copy is of a known size).
+    #[inline(always)]
+    fn key(&mut self, open: &mut Open, name: &str) {
+        self.item(open);
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\": ");
+    }
+
+    fn array<T>(&mut self, items: &[T], mut each: impl FnMut(&mut Self, &T)) {
+        let mut a = self.open(b'[');
+        for item in items {
+            self.item(&mut a);
+            each(self, item);
+        }
+        self.close(a, b']');
+    }
+
+    fn u64(&mut self, v: u64) {
+        write_ok(CompactFormatter.write_u64(self.out, v));
+    }
+
+    fn opt_u32(&mut self, v: Option<u32>) {
+        match v {
+            Some(v) => self.u64(u64::from(v)),
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    /// As serde_json writes an `f64`: shortest round-trip digits, `null`
+    /// when not finite.
+    fn f64(&mut self, v: f64) {
+        if v.is_finite() {
+            write_ok(CompactFormatter.write_f64(self.out, v));
+        } else {
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
+    fn opt_f64(&mut self, v: Option<f64>) {
+        match v {
+            Some(v) => self.f64(v),
+            None => self.out.extend_from_slice(b"null"),
+        }
+    }
+
+    fn bool(&mut self, v: bool) {
+        self.out
+            .extend_from_slice(if v { b"true" } else { b"false" });
+    }
+
+    /// An endpoint as its `Display` (`192.0.2.1:80`, `[2001:db8::1]:80`):
+    /// nothing in it to escape.
+    fn endpoint(&mut self, e: &Endpoint) {
+        write_ok(write!(self.out, "\"{e}\""));
+    }
+
+    /// A string, escaped as serde_json escapes: `"`, `\` and control
+    /// characters (`\n`-style where JSON has one, else `\u00XX`).
+    fn str(&mut self, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.out.push(b'"');
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let short = match b {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                0x08 => b'b',
+                0x09 => b't',
+                0x0A => b'n',
+                0x0C => b'f',
+                0x0D => b'r',
+                0x00..=0x1F => b'u',
+                _ => continue,
+            };
+            self.out.extend_from_slice(&bytes[start..i]);
+            self.out.extend_from_slice(&[b'\\', short]);
+            if short == b'u' {
+                self.out.extend_from_slice(&[
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xF)],
+                ]);
+            }
+            start = i + 1;
+        }
+        self.out.extend_from_slice(&bytes[start..]);
+        self.out.push(b'"');
+    }
+
+    /// Anything else (an enum's name, a live report's socket) as serde
+    /// writes it here.
+    fn serde<T: Serialize>(&mut self, v: &T) {
+        let mut ser =
+            serde_json::Serializer::with_formatter(&mut *self.out, Indented::at(self.depth));
+        write_ok(v.serialize(&mut ser).map_err(std::io::Error::from));
+    }
+}
+
+/// A write into a `Vec` cannot fail, nor can serialising the report's
+/// types (no maps with non-string keys, no failing `Serialize`).
+fn write_ok(r: std::io::Result<()>) {
+    debug_assert!(r.is_ok(), "writing JSON into memory failed: {r:?}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::types::{Silence, SocketReport};
+    use kawatch_core::{HeartbeatProtocol, Outcome, PathVerdict, Settings, TcpState};
+    use proptest::prelude::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    /// serde_json's text of `f`, placed as the report places a flow.
+    fn by_serde(f: &FlowReport) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Indented::at(2));
+        f.serialize(&mut ser).expect("serialises");
+        out
+    }
+
+    fn by_hand(f: &FlowReport) -> Vec<u8> {
+        let mut out = Vec::new();
+        flow(&mut out, 2, f);
+        out
+    }
+
+    fn endpoint() -> impl Strategy<Value = Endpoint> {
+        let ip = prop_oneof![
+            any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+            // Groups zeroed at random, so `::` shortening is exercised.
+            (any::<u128>(), any::<u8>()).prop_map(|(v, zeros)| {
+                let mask = (0..8)
+                    .filter(|g| zeros & (1 << g) != 0)
+                    .fold(0u128, |m, g| m | 0xFFFF << (16 * g));
+                IpAddr::V6(Ipv6Addr::from(v & !mask))
+            }),
+        ];
+        (ip, any::<u16>()).prop_map(|(ip, port)| Endpoint { ip, port })
+    }
+
+    /// Any number, the ones serde_json writes specially included.
+    fn number() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(-0.0),
+            Just(1e21),
+            Just(5e-324),
+            (0u64..4_000_000_000_000).prop_map(|us| us as f64 / 1e6),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![any::<String>(), "[\"\\\\\u{0}-\u{1f}\u{7f}é✓a-z]{0,12}"]
+    }
+
+    fn prober() -> impl Strategy<Value = ProberReport> {
+        (
+            (
+                endpoint(),
+                any::<(u32, u32, u32)>(),
+                proptest::option::of(number()),
+                proptest::option::of(number()),
+            ),
+            (
+                proptest::option::of(any::<u32>()),
+                0..4usize,
+                any::<[Option<u32>; 3]>(),
+            ),
+            (
+                proptest::collection::vec(text(), 0..3),
+                proptest::collection::vec(proptest::option::of(number()), 4),
+            ),
+        )
+            .prop_map(
+                |(
+                    (prober, (sent, answered, zwp), idle_s, intvl_s),
+                    (probes, outcome, likely),
+                    (os_defaults, t),
+                )| {
+                    ProberReport {
+                        prober,
+                        probes_sent: sent,
+                        probes_answered: answered,
+                        zero_window_probes: zwp,
+                        idle_s,
+                        intvl_s,
+                        probes,
+                        outcome: [
+                            Outcome::Alive,
+                            Outcome::Probing,
+                            Outcome::Dead,
+                            Outcome::Reset,
+                        ][outcome],
+                        likely: Settings {
+                            idle_s: likely[0],
+                            intvl_s: likely[1],
+                            probes: likely[2],
+                        },
+                        os_defaults,
+                        cadence_s: t[0],
+                        detection_s: t[1],
+                        first_probe: t[2],
+                        last_probe: t[3],
+                    }
+                },
+            )
+    }
+
+    fn flow_report() -> impl Strategy<Value = FlowReport> {
+        let heartbeat = (endpoint(), number(), any::<u32>(), any::<bool>(), 0..3usize).prop_map(
+            |(side, period_s, count, answered, p)| HeartbeatReport {
+                side,
+                protocol: [
+                    HeartbeatProtocol::Periodic,
+                    HeartbeatProtocol::TlsPeriodic,
+                    HeartbeatProtocol::RedisPing,
+                ][p],
+                period_s,
+                count,
+                answered,
+            },
+        );
+        let path = (text(), number(), 0..3usize).prop_map(|(name, timeout_s, v)| PathReport {
+            name,
+            timeout_s,
+            verdict: [
+                PathVerdict::Safe,
+                PathVerdict::AtRisk,
+                PathVerdict::Exceeded,
+            ][v],
+        });
+        (
+            (
+                endpoint(),
+                endpoint(),
+                proptest::collection::vec(any::<u16>(), 0..3),
+                number(),
+                number(),
+            ),
+            (
+                0..4usize,
+                any::<u64>(),
+                any::<u32>(),
+                any::<bool>(),
+                number(),
+                proptest::option::of(number()),
+            ),
+            (
+                proptest::collection::vec(heartbeat, 0..3),
+                proptest::collection::vec(path, 0..4),
+                proptest::collection::vec(text(), 0..3),
+                proptest::collection::vec(prober(), 0..3),
+            ),
+            (
+                0..3usize,
+                proptest::option::of(proptest::collection::vec(text(), 0..3)),
+            ),
+        )
+            .prop_map(
+                |(
+                    (a, b, vlan, first_seen, last_seen),
+                    (state, segments, zwp, partial, longest_s, allowed_s),
+                    (heartbeats, path, files, keepalive),
+                    (socket, disagreements),
+                )| {
+                    FlowReport {
+                        a,
+                        b,
+                        vlan,
+                        first_seen,
+                        last_seen,
+                        state: [
+                            TcpState::SynSent,
+                            TcpState::Established,
+                            TcpState::Closed,
+                            TcpState::Reset,
+                        ][state],
+                        segments,
+                        zero_window_probes: zwp,
+                        partial,
+                        silence: Silence {
+                            longest_s,
+                            allowed_s,
+                        },
+                        heartbeats,
+                        path,
+                        files,
+                        keepalive,
+                        socket: [None, Some(None), Some(Some(socket_report(a, b)))][socket].clone(),
+                        disagreements,
+                    }
+                },
+            )
+    }
+
+    fn socket_report(local: Endpoint, remote: Endpoint) -> SocketReport {
+        SocketReport {
+            local,
+            remote,
+            state: "established".into(),
+            pid: Some(4242),
+            process: Some("sshd \"x\"".into()),
+            keepalive: Some(true),
+            idle_s: Some(7200),
+            intvl_s: Some(75),
+            probes: None,
+            user_timeout_ms: None,
+            settings_from: None,
+            timer: "keepalive".into(),
+            next_probe_in_s: Some(12.5),
+            probes_out: Some(0),
+            last_data_recv_s: None,
+            last_data_sent_s: Some(0.25),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn writes_what_serde_writes(f in flow_report()) {
+            let (hand, serde) = (by_hand(&f), by_serde(&f));
+            prop_assert_eq!(String::from_utf8_lossy(&hand), String::from_utf8_lossy(&serde));
+        }
+    }
+}
