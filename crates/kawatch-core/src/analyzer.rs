@@ -1399,12 +1399,12 @@ mod tests {
         an.ingest(&flow_seg(99, 200.0, A)); // table full: one must go
         assert_eq!(an.counters().evicted, 1);
         assert!(
-            an.flows.iter().all(|f| f.key.lo.port != 10_000),
+            an.flows.iter().all(|f| f.endpoint(0).port != 10_000),
             "the reset flow leaves first"
         );
         an.ingest(&flow_seg(98, 201.0, A));
         assert!(
-            an.flows.iter().all(|f| f.key.lo.port != 10_001),
+            an.flows.iter().all(|f| f.endpoint(0).port != 10_001),
             "then the idle longest"
         );
     }
@@ -1515,7 +1515,10 @@ mod tests {
             feed(&mut whole, &before);
             leave(&mut an);
             assert!(an.counters().evicted >= 1, "{name}: flow 0 left");
-            assert!(an.flows.iter().all(|f| f.key.lo.port != 20_000), "{name}");
+            assert!(
+                an.flows.iter().all(|f| f.endpoint(0).port != 20_000),
+                "{name}"
+            );
             feed(&mut an, &after);
             feed(&mut whole, &after);
 
@@ -1750,11 +1753,11 @@ mod tests {
     fn forgotten_keys_are_remembered_without_misses_and_few_false_hits() {
         let key = |n: u32| {
             let [a, b, c, d] = n.to_be_bytes();
-            FlowKey {
-                lo: Endpoint::new([10, a, b, c].into(), 1000 + u16::from(d)),
-                hi: Endpoint::new([198, 18, 0, 2].into(), 443),
-                vlan: Vlan::NONE,
-            }
+            FlowKey::new(
+                Endpoint::new([10, a, b, c].into(), 1000 + u16::from(d)),
+                Endpoint::new([198, 18, 0, 2].into(), 443),
+                Vlan::NONE,
+            )
         };
         let flows = 1_000;
         let per_filter = flows * FORGOTTEN_PER_FLOW;

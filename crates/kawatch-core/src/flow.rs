@@ -12,41 +12,102 @@ use crate::prober::Prober;
 use crate::segment::{Endpoint, Segment, Vlan};
 use crate::seq::SeqNumber;
 use crate::time::{OptTick, Span, Tick, Timestamp};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// A flow's identity: the two endpoints in a canonical order, and the VLAN tags.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+/// A flow's identity: the two endpoints in a canonical order (the lower
+/// first, as [`Endpoint`]'s order has it), and the VLAN tags. Held as
+/// aligned words, not as [`Endpoint`]s (an `IpAddr` is a 17-byte enum): a
+/// key is made, compared and hashed on every segment, so it is made with
+/// no branch on the family beyond reading it, compared as six words, and
+/// hashed the same way.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct FlowKey {
-    /// The lower endpoint.
-    pub lo: Endpoint,
-    /// The higher endpoint.
-    pub hi: Endpoint,
+    /// Each endpoint's address, high and low 64 bits (IPv4 in the low 32).
+    addr: [[u64; 2]; 2],
+    /// Each endpoint's port, with [`V6`] set for an IPv6 address.
+    port: [u32; 2],
     /// VLAN tags (the same 4-tuple on two VLANs is two flows).
     pub vlan: Vlan,
 }
 
+/// [`FlowKey::port`]'s bit for an IPv6 endpoint: above the port, so that
+/// comparing (family, address, port) orders as [`Endpoint`] does (IPv4 first).
+const V6: u32 = 1 << 16;
+
+/// An endpoint as a key holds it.
+#[inline]
+fn words(e: &Endpoint) -> ([u64; 2], u32) {
+    match e.ip {
+        IpAddr::V4(a) => ([0, u64::from(u32::from(a))], u32::from(e.port)),
+        IpAddr::V6(a) => {
+            let v = u128::from(a);
+            ([(v >> 64) as u64, v as u64], V6 | u32::from(e.port))
+        }
+    }
+}
+
 impl FlowKey {
-    /// The key of a segment's flow, and which side sent it (0 = `lo`, 1 = `hi`).
+    /// The key of a segment's flow, and which side sent it (0 = the lower
+    /// endpoint, 1 = the higher).
     #[inline]
     pub(crate) fn of(seg: &Segment) -> (FlowKey, usize) {
-        if seg.src <= seg.dst {
-            (
-                FlowKey {
-                    lo: seg.src,
-                    hi: seg.dst,
-                    vlan: seg.vlan,
-                },
-                0,
-            )
+        let (sa, sp) = words(&seg.src);
+        let (da, dp) = words(&seg.dst);
+        let tx = usize::from((sp & V6, sa, sp) > (dp & V6, da, dp));
+        let (addr, port) = if tx == 0 {
+            ([sa, da], [sp, dp])
         } else {
-            (
-                FlowKey {
-                    lo: seg.dst,
-                    hi: seg.src,
-                    vlan: seg.vlan,
-                },
-                1,
-            )
+            ([da, sa], [dp, sp])
+        };
+        let key = FlowKey {
+            addr,
+            port,
+            vlan: seg.vlan,
+        };
+        (key, tx)
+    }
+
+    /// The key of the flow between `lo` and `hi` (`lo` the lower).
+    #[cfg(test)]
+    pub(crate) fn new(lo: Endpoint, hi: Endpoint, vlan: Vlan) -> FlowKey {
+        debug_assert!(lo <= hi, "{lo} is not below {hi}");
+        let ((a, p), (b, q)) = (words(&lo), words(&hi));
+        FlowKey {
+            addr: [a, b],
+            port: [p, q],
+            vlan,
         }
+    }
+
+    /// Endpoint `i`: 0 the lower, 1 the higher.
+    #[inline]
+    pub(crate) fn endpoint(&self, i: usize) -> Endpoint {
+        let ([hi, lo], port) = (self.addr[i], self.port[i]);
+        let ip = if port & V6 == 0 {
+            IpAddr::V4(Ipv4Addr::from(lo as u32))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(u128::from(hi) << 64 | u128::from(lo)))
+        };
+        Endpoint::new(ip, port as u16)
+    }
+
+    /// The key as six words, for the flow table's hash.
+    #[inline]
+    pub(crate) fn as_words(&self) -> [u64; 6] {
+        let [[a, b], [c, d]] = self.addr;
+        let ports = u64::from(self.port[0]) << 32 | u64::from(self.port[1]);
+        [a, b, c, d, ports, self.vlan.word()]
+    }
+}
+
+/// As a key of endpoints and tags hashes (the retired flows' map and the
+/// forgotten keys' filter hash with it; the table has its own hash).
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.endpoint(0).hash(h);
+        self.endpoint(1).hash(h);
+        self.vlan.hash(h);
     }
 }
 
@@ -470,7 +531,7 @@ pub(crate) struct Flow {
     /// Application heartbeats, both sides: made when a side first sends a
     /// small data segment (see [`crate::heartbeat`]).
     pub heartbeats: Option<Box<Heartbeats>>,
-    /// The two sides: 0 = `key.lo`, 1 = `key.hi`.
+    /// The two sides: 0 = the key's lower endpoint, 1 = its higher.
     pub sides: [Side; 2],
 }
 
@@ -512,11 +573,7 @@ impl Flow {
     /// Side `i`'s address and port.
     #[inline]
     pub(crate) fn endpoint(&self, i: usize) -> Endpoint {
-        if i == 0 {
-            self.key.lo
-        } else {
-            self.key.hi
-        }
+        self.key.endpoint(i)
     }
 
     /// The last segment carrying payload that was not a probe.
@@ -693,5 +750,93 @@ mod size_tests {
         assert!(cold <= 248, "a side's cold part grew to {cold} bytes");
         assert!(prober <= 232, "Prober grew to {prober} bytes");
         assert!(beats <= 120, "Heartbeats grew to {beats} bytes");
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::FlowKey;
+    use crate::segment::{Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
+    use crate::seq::SeqNumber;
+    use crate::time::Timestamp;
+    use proptest::prelude::*;
+    use std::hash::{BuildHasher, Hash};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    fn seg(src: Endpoint, dst: Endpoint, vlan: Vlan) -> Segment {
+        Segment {
+            frame: 1,
+            ts: Timestamp::from_secs_f64(1.0),
+            src,
+            dst,
+            vlan,
+            seq: SeqNumber(1),
+            ack: SeqNumber(1),
+            flags: TcpFlags(TcpFlags::ACK),
+            window: 1000,
+            payload_len: 0,
+            sack: None,
+            head: PayloadHead::default(),
+        }
+    }
+
+    /// Addresses near each other and across families, so that the order's
+    /// every step (family, high word, low word, port) decides some pairs.
+    fn endpoint() -> impl Strategy<Value = Endpoint> {
+        let ip = prop_oneof![
+            (0u32..4).prop_map(|a| IpAddr::V4(Ipv4Addr::from(0xC612_0000 + a))),
+            any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+            (0u128..3, 0u128..3).prop_map(|(h, l)| IpAddr::V6(Ipv6Addr::from(h << 64 | l))),
+            // An IPv4-mapped IPv6 address is not its IPv4 address.
+            any::<u32>().prop_map(|a| IpAddr::V6(Ipv4Addr::from(a).to_ipv6_mapped())),
+            any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))),
+        ];
+        (ip, prop_oneof![0u16..3, any::<u16>()]).prop_map(|(ip, port)| Endpoint { ip, port })
+    }
+
+    fn hash_of(v: &impl Hash) -> u64 {
+        std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(v)
+    }
+
+    proptest! {
+        /// The key orders its endpoints as `Endpoint`'s order does, names
+        /// the sender's side, gives the endpoints back, tells keys apart
+        /// exactly when their endpoints or tags differ, and hashes as the
+        /// endpoints and tags do (the retired map and the forgotten filter
+        /// rely on that hash).
+        #[test]
+        fn keys_are_their_endpoints_in_order(
+            a in endpoint(),
+            b in endpoint(),
+            c in endpoint(),
+            tag in proptest::option::of(any::<u16>()),
+        ) {
+            let mut vlan = Vlan::NONE;
+            if let Some(t) = tag {
+                vlan.push(t);
+            }
+            let (key, tx) = FlowKey::of(&seg(a, b, vlan));
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            prop_assert_eq!(tx, usize::from(a > b));
+            prop_assert_eq!((key.endpoint(0), key.endpoint(1)), (lo, hi));
+            prop_assert_eq!(FlowKey::of(&seg(b, a, vlan)), (key, 1 - tx), "the same flow from its other side");
+            let other = FlowKey::of(&seg(a, c, vlan)).0;
+            prop_assert_eq!(key == other, (lo, hi) == if a <= c { (a, c) } else { (c, a) });
+            prop_assert_eq!(hash_of(&key), hash_of(&(lo, hi, vlan)));
+        }
+    }
+
+    #[test]
+    fn vlan_tags_tell_flows_apart() {
+        let (a, b) = (
+            Endpoint::new([198, 18, 0, 1].into(), 40000),
+            Endpoint::new([198, 18, 0, 2].into(), 22),
+        );
+        let mut tagged = Vlan::NONE;
+        tagged.push(7);
+        assert_ne!(
+            FlowKey::of(&seg(a, b, Vlan::NONE)).0,
+            FlowKey::of(&seg(a, b, tagged)).0
+        );
     }
 }

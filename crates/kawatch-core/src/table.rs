@@ -13,7 +13,6 @@
 //!   11 to 21 bytes per flow, 32 during a doubling.
 
 use crate::flow::{Flow, FlowKey};
-use std::net::IpAddr;
 
 /// Flows per chunk (a power of two).
 const CHUNK_SHIFT: u32 = 11;
@@ -38,23 +37,10 @@ pub(crate) struct FlowTable {
 #[inline]
 pub(crate) fn hash(key: &FlowKey) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    #[inline]
-    fn ip_words(ip: &IpAddr) -> (u64, u64) {
-        match ip {
-            IpAddr::V4(a) => (u64::from(u32::from(*a)), 4),
-            IpAddr::V6(a) => {
-                let v = u128::from(*a);
-                ((v as u64) ^ ((v >> 64) as u64).rotate_left(29), 6)
-            }
-        }
+    let mut h = K;
+    for w in key.as_words() {
+        h = (h.rotate_left(23) ^ w).wrapping_mul(K);
     }
-    let (a, fa) = ip_words(&key.lo.ip);
-    let (b, fb) = ip_words(&key.hi.ip);
-    let ports = u64::from(key.lo.port) << 48 | u64::from(key.hi.port) << 32 | fa << 8 | fb;
-    let mut h = (a ^ K).wrapping_mul(K);
-    h = (h.rotate_left(23) ^ b).wrapping_mul(K);
-    h = (h.rotate_left(23) ^ ports).wrapping_mul(K);
-    h = (h.rotate_left(23) ^ key.vlan.word()).wrapping_mul(K);
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
@@ -207,16 +193,17 @@ mod tests {
     use crate::segment::{Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
     use crate::seq::SeqNumber;
     use crate::time::Timestamp;
+    use std::net::IpAddr;
 
     fn key(n: u32) -> FlowKey {
-        FlowKey {
-            lo: Endpoint::new(
+        FlowKey::new(
+            Endpoint::new(
                 IpAddr::from([10, 0, (n >> 8) as u8, n as u8]),
                 1000 + (n >> 16) as u16,
             ),
-            hi: Endpoint::new(IpAddr::from([10, 1, 0, 1]), 443),
-            vlan: Vlan::NONE,
-        }
+            Endpoint::new(IpAddr::from([10, 1, 0, 1]), 443),
+            Vlan::NONE,
+        )
     }
 
     fn flow(n: u32) -> Flow {
@@ -224,8 +211,8 @@ mod tests {
         let seg = Segment {
             frame: 1,
             ts: Timestamp::from_nanos(i64::from(n)),
-            src: k.lo,
-            dst: k.hi,
+            src: k.endpoint(0),
+            dst: k.endpoint(1),
             vlan: Vlan::NONE,
             seq: SeqNumber(1),
             ack: SeqNumber(1),
