@@ -274,7 +274,8 @@ impl serde_json::ser::Formatter for Indented {
 /// several inputs are read as one the ones it was seen in, and judged
 /// against the input's path timeouts.
 pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo) -> FlowReport {
-    let mut report = FlowReport::of(f);
+    // Judged once, at the end, against the input's paths.
+    let mut report = FlowReport::unjudged(f);
     if info.inputs.len() > 1 {
         report.files = files_of(f.inputs, &info.inputs);
     }

@@ -16,6 +16,7 @@ use kawatch_core::Endpoint;
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
 use std::io::Write as _;
+use std::net::IpAddr;
 
 /// Appends `f`'s JSON, its opening brace at `depth` levels of two spaces
 /// (its members one deeper), as serde_json's pretty printer lays it out.
@@ -239,9 +240,24 @@ impl Pretty<'_> {
     }
 
     /// An endpoint as its `Display` (`192.0.2.1:80`, `[2001:db8::1]:80`):
-    /// nothing in it to escape.
+    /// nothing in it to escape. IPv4's digits are written here, IPv6's
+    /// (with its `::`) by `Display`.
     fn endpoint(&mut self, e: &Endpoint) {
-        write_ok(write!(self.out, "\"{e}\""));
+        match e.ip {
+            IpAddr::V4(a) => {
+                self.out.push(b'"');
+                for (i, octet) in a.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b'.');
+                    }
+                    self.u64(u64::from(octet));
+                }
+                self.out.push(b':');
+                self.u64(u64::from(e.port));
+                self.out.push(b'"');
+            }
+            IpAddr::V6(_) => write_ok(write!(self.out, "\"{e}\"")),
+        }
     }
 
     /// A string, escaped as serde_json escapes: `"`, `\` and control
@@ -300,7 +316,7 @@ mod tests {
     use crate::report::types::{Silence, SocketReport};
     use kawatch_core::{HeartbeatProtocol, Outcome, PathVerdict, Settings, TcpState};
     use proptest::prelude::*;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     /// serde_json's text of `f`, placed as the report places a flow.
     fn by_serde(f: &FlowReport) -> Vec<u8> {

@@ -334,7 +334,14 @@ impl FlowReport {
     /// judged against the default path timeouts ([`PathTimeout::defaults`];
     /// [`FlowReport::judge`] others).
     pub fn of(f: &FlowView) -> FlowReport {
-        let mut report = FlowReport {
+        let mut report = FlowReport::unjudged(f);
+        report.judge(&PathTimeout::defaults());
+        report
+    }
+
+    /// As [`FlowReport::of`], `path` left empty for [`FlowReport::judge`].
+    pub(crate) fn unjudged(f: &FlowView) -> FlowReport {
+        FlowReport {
             a: f.a,
             b: f.b,
             vlan: f.vlan.ids().to_vec(),
@@ -354,9 +361,7 @@ impl FlowReport {
             keepalive: f.probers.iter().map(ProberReport::of).collect(),
             socket: None,
             disagreements: None,
-        };
-        report.judge(&PathTimeout::defaults());
-        report
+        }
     }
 
     /// Sets `path`: the verdict against each of `paths`, from `silence`
