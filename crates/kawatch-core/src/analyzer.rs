@@ -728,7 +728,7 @@ impl Analyzer {
         let mut all: Vec<&Flow> = self.flows.iter().chain(self.retired.iter()).collect();
         all.sort_unstable_by_key(|f| {
             let (a, b) = (f.endpoint(f.a()), f.endpoint(1 - f.a()));
-            (epochs.get(f.epoch).time(f.first_seen), a, b, f.key.vlan)
+            (epochs.get(f.epoch).time(f.first_seen), a, b, f.key.vlan())
         });
         all.into_iter()
             .map(move |f| flow_view(f, epochs.get(f.epoch), first_ts))

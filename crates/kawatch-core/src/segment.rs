@@ -138,6 +138,15 @@ impl Vlan {
             .iter()
             .fold(u64::from(self.len), |w, &id| w << 16 | u64::from(id))
     }
+
+    /// The tags whose [`Vlan::word`] is `w`.
+    #[inline]
+    pub(crate) fn from_word(w: u64) -> Vlan {
+        Vlan {
+            ids: [(w >> 32) as u16, (w >> 16) as u16, w as u16],
+            len: (w >> 48) as u8,
+        }
+    }
 }
 
 impl Hash for Vlan {

@@ -169,7 +169,7 @@ pub(crate) fn flow_view(f: &Flow, epoch: Epoch, capture_start: Option<Timestamp>
     FlowView {
         a: a_ep,
         b: b_ep,
-        vlan: f.key.vlan,
+        vlan: f.key.vlan(),
         first_seen: epoch.time(f.first_seen),
         last_seen: epoch.time(f.last_seen),
         last_data: f.last_data().map(|t| epoch.time(t)),

@@ -45,6 +45,7 @@ pub(crate) enum Class {
 }
 
 /// Classifies `seg`, sent by the side `tx` to the side `rx`.
+#[inline]
 pub(crate) fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
     let f = seg.flags;
     if f.syn() {
