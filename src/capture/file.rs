@@ -279,7 +279,10 @@ impl<R: Read> FileReader<R> {
                 ))),
             };
         }
-        let h = &self.buf[self.pos..self.pos + header];
+        // (The fields are in the first 16 bytes of the header, whatever its size.)
+        let h: &[u8; 16] = self.buf[self.pos..self.pos + 16]
+            .try_into()
+            .expect("16 bytes");
         let secs = u32_at(h, 0, big_endian);
         let frac = u32_at(h, 4, big_endian);
         let caplen = u32_at(h, 8, big_endian);
@@ -530,12 +533,22 @@ impl<R: Read> FileReader<R> {
     }
 
     /// Bytes read and not yet parsed.
+    #[inline]
     fn available(&self) -> usize {
         self.end - self.pos
     }
 
     /// Makes `n` bytes from `pos` available; `false` when the input ends first.
+    #[inline]
     fn fill(&mut self, n: usize) -> Result<bool, ReadError> {
+        if self.available() >= n {
+            return Ok(true);
+        }
+        self.read_more(n)
+    }
+
+    /// [`FileReader::fill`] when the bytes are not there yet: reads on.
+    fn read_more(&mut self, n: usize) -> Result<bool, ReadError> {
         while self.available() < n {
             if self.eof {
                 return Ok(false);
@@ -565,8 +578,9 @@ impl<R: Read> FileReader<R> {
     }
 }
 
+#[inline]
 fn u16_at(b: &[u8], at: usize, big_endian: bool) -> u16 {
-    let raw = [b[at], b[at + 1]];
+    let raw: [u8; 2] = b[at..at + 2].try_into().expect("two bytes");
     if big_endian {
         u16::from_be_bytes(raw)
     } else {
@@ -574,8 +588,9 @@ fn u16_at(b: &[u8], at: usize, big_endian: bool) -> u16 {
     }
 }
 
+#[inline]
 fn u32_at(b: &[u8], at: usize, big_endian: bool) -> u32 {
-    let raw = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    let raw: [u8; 4] = b[at..at + 4].try_into().expect("four bytes");
     if big_endian {
         u32::from_be_bytes(raw)
     } else {
