@@ -316,6 +316,17 @@ fn read_capture(
     let in_window = |ts: Timestamp| {
         opts.since.is_none_or(|since| ts >= since) && opts.until.is_none_or(|until| ts <= until)
     };
+    // A file whose frames need nothing but analysing: no count, time
+    // limit or window, progress bar, merged inputs, labels or events.
+    let plain = !live
+        && opts.count.is_none()
+        && opts.duration.is_none()
+        && progress.is_none()
+        && names.len() <= 1
+        && opts.since.is_none()
+        && opts.until.is_none()
+        && labeller_none
+        && opts.format != Format::Events;
     let mut read_all = |frames: &mut Frames<'_>| -> Result<(), RunError> {
         loop {
             if !stopping && (stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d)) {
@@ -331,7 +342,17 @@ fn read_capture(
             if opts.count.is_some_and(|c| an.counters().frames >= c) {
                 break;
             }
-            match frames.next_frame() {
+            let next = match frames {
+                // Nothing to do per frame but analyse it: the frames go
+                // in a batch at a time (the stop is checked before each).
+                Frames::Ahead(a) if plain => match a.ingest_all(&mut an, stopped) {
+                    Ok(true) => continue,
+                    Ok(false) => Ok(Next::End),
+                    Err(e) => Err(e),
+                },
+                _ => frames.next_frame(),
+            };
+            match next {
                 Ok(Next::Frame(f)) => {
                     consumed += 16 + f.captured() as u64;
                     if let Some(bar) = &progress {

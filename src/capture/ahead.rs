@@ -10,7 +10,7 @@
 //! end of the input, or its error) comes after its last frame.
 
 use super::{CaptureError, Decoded, Frame, FrameSource, Next};
-use kawatch_core::{decode_with_len, LinkType, Timestamp};
+use kawatch_core::{decode_with_len, Analyzer, LinkType, Timestamp};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -82,29 +82,40 @@ pub struct Ahead {
 impl Ahead {
     /// The next frame, or the end of the input (or the error that ended it).
     pub fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
-        if self.next == self.batch.frames.len() {
-            if let Some(end) = self.batch.end.take() {
-                self.ended = true;
-                return end.map(|()| Next::End);
-            }
-            if self.ended {
-                return Ok(Next::End);
-            }
-            let Ok(full) = self.full.recv() else {
-                // The reader stopped (it panicked): no more frames.
-                self.ended = true;
-                return Ok(Next::End);
-            };
-            let mut old = std::mem::replace(&mut self.batch, full);
-            old.clear();
-            // The reader may have stopped: then the batch is not needed.
-            let _ = self.empty.try_send(old);
-            self.next = 0;
-            return self.next_frame();
+        if !self.advance()? {
+            return Ok(Next::End);
         }
-        let m = &self.batch.frames[self.next];
         self.next += 1;
-        Ok(Next::Frame(Frame {
+        Ok(Next::Frame(self.frame(self.next - 1)))
+    }
+
+    /// Feeds every frame to `an`, as [`Frame::ingest`] does, until the
+    /// input ends (`Ok(false)`), `stop` says so before a frame (`Ok(true)`),
+    /// or the input fails: what a caller with nothing else to do per frame
+    /// calls, a batch at a time with no frame handed out.
+    pub fn ingest_all(
+        &mut self,
+        an: &mut Analyzer,
+        stop: impl Fn() -> bool,
+    ) -> Result<bool, CaptureError> {
+        while self.advance()? {
+            for i in self.next..self.batch.frames.len() {
+                if stop() {
+                    self.next = i;
+                    return Ok(true);
+                }
+                self.frame(i).ingest(an);
+            }
+            self.next = self.batch.frames.len();
+        }
+        Ok(false)
+    }
+
+    /// Frame `i` of the batch.
+    #[inline]
+    fn frame(&self, i: usize) -> Frame<'_> {
+        let m = &self.batch.frames[i];
+        Frame {
             ts: m.ts,
             data: &self.batch.bytes[m.start as usize..m.end as usize],
             wire_len: m.wire_len,
@@ -112,7 +123,33 @@ impl Ahead {
             input: usize::from(m.input),
             skipped: m.skipped,
             decoded: m.decoded.as_ref(),
-        }))
+        }
+    }
+
+    /// Makes the next frame the batch's (the next batch taken when this
+    /// one is done); `false` at the end of the input, the error that ended
+    /// it once its frames are all given.
+    fn advance(&mut self) -> Result<bool, CaptureError> {
+        while self.next == self.batch.frames.len() {
+            if let Some(end) = self.batch.end.take() {
+                self.ended = true;
+                return end.map(|()| false);
+            }
+            if self.ended {
+                return Ok(false);
+            }
+            let Ok(full) = self.full.recv() else {
+                // The reader stopped (it panicked): no more frames.
+                self.ended = true;
+                return Ok(false);
+            };
+            let mut old = std::mem::replace(&mut self.batch, full);
+            old.clear();
+            // The reader may have stopped: then the batch is not needed.
+            let _ = self.empty.try_send(old);
+            self.next = 0;
+        }
+        Ok(true)
     }
 }
 
