@@ -71,9 +71,9 @@ impl FlowTable {
         self.slot_mut(i).as_mut().expect("a live slot")
     }
 
-    /// The index position holding `key`, if held.
+    /// The index position holding `key`, and its flow's slot, if held.
     #[inline]
-    fn position(&self, key: &FlowKey) -> Option<usize> {
+    fn position(&self, key: &FlowKey) -> Option<(usize, u32)> {
         if self.len == 0 {
             return None;
         }
@@ -88,7 +88,7 @@ impl FlowTable {
             if e >> 32 == tag {
                 let i = (e as u32) - 1;
                 if self.slot(i).as_ref().is_some_and(|f| f.key == *key) {
-                    return Some(pos);
+                    return Some((pos, i));
                 }
             }
             pos = (pos + 1) & mask;
@@ -98,7 +98,7 @@ impl FlowTable {
     /// The slot of `key`'s flow, if held.
     #[inline]
     pub(crate) fn find(&self, key: &FlowKey) -> Option<u32> {
-        self.position(key).map(|pos| (self.index[pos] as u32) - 1)
+        self.position(key).map(|(_, i)| i)
     }
 
     /// Adds a flow whose key is not held; returns its slot.
@@ -148,8 +148,7 @@ impl FlowTable {
 
     /// Takes `key`'s flow out, if held.
     pub(crate) fn remove(&mut self, key: &FlowKey) -> Option<Flow> {
-        let pos = self.position(key)?;
-        let i = (self.index[pos] as u32) - 1;
+        let (pos, i) = self.position(key)?;
         // Backward-shift deletion: entries after the hole that may move
         // back to it (their home is not between the hole and them) do.
         let mask = self.index.len() - 1;
