@@ -39,7 +39,7 @@ pub(crate) fn flow(out: &mut Vec<u8>, depth: usize, f: &FlowReport) {
     w.key(&mut o, "last_seen");
     w.f64(f.last_seen);
     w.key(&mut o, "state");
-    w.serde(&f.state);
+    w.name(f.state.as_str());
     w.key(&mut o, "segments");
     w.u64(f.segments);
     w.key(&mut o, "zero_window_probes");
@@ -79,7 +79,7 @@ fn heartbeat(w: &mut Pretty<'_>, h: &HeartbeatReport) {
     w.key(&mut o, "side");
     w.endpoint(&h.side);
     w.key(&mut o, "protocol");
-    w.serde(&h.protocol);
+    w.name(h.protocol.as_str());
     w.key(&mut o, "period_s");
     w.f64(h.period_s);
     w.key(&mut o, "count");
@@ -96,7 +96,7 @@ fn path(w: &mut Pretty<'_>, p: &PathReport) {
     w.key(&mut o, "timeout_s");
     w.f64(p.timeout_s);
     w.key(&mut o, "verdict");
-    w.serde(&p.verdict);
+    w.name(p.verdict.as_str());
     w.close(o, b'}');
 }
 
@@ -117,7 +117,7 @@ fn prober(w: &mut Pretty<'_>, p: &ProberReport) {
     w.key(&mut o, "probes");
     w.opt_u32(p.probes);
     w.key(&mut o, "outcome");
-    w.serde(&p.outcome);
+    w.name(p.outcome.as_str());
     w.key(&mut o, "likely");
     let mut l = w.open(b'{');
     w.key(&mut l, "idle_s");
@@ -295,8 +295,15 @@ impl Pretty<'_> {
         self.out.push(b'"');
     }
 
-    /// Anything else (an enum's name, a live report's socket) as serde
-    /// writes it here.
+    /// An enum's name (its `as_str`, which is its serde name: the tests
+    /// hold every variant to it), which needs no escaping.
+    fn name(&mut self, name: &str) {
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(b'"');
+    }
+
+    /// Anything else (a live report's socket) as serde writes it here.
     fn serde<T: Serialize>(&mut self, v: &T) {
         let mut ser =
             serde_json::Serializer::with_formatter(&mut *self.out, Indented::at(self.depth));
@@ -330,6 +337,42 @@ mod tests {
         let mut out = Vec::new();
         flow(&mut out, 2, f);
         out
+    }
+
+    // Every variant of the enums written by name (the writer's `as_str`
+    // must be serde's name for each).
+    const STATES: [TcpState; 5] = [
+        TcpState::SynSent,
+        TcpState::Established,
+        TcpState::Closing,
+        TcpState::Closed,
+        TcpState::Reset,
+    ];
+    const OUTCOMES: [Outcome; 4] = [
+        Outcome::Alive,
+        Outcome::Probing,
+        Outcome::Dead,
+        Outcome::Reset,
+    ];
+    const VERDICTS: [PathVerdict; 3] = [
+        PathVerdict::Safe,
+        PathVerdict::AtRisk,
+        PathVerdict::Exceeded,
+    ];
+
+    /// Fails to compile when a variant is added and not listed above.
+    #[allow(dead_code)]
+    fn every_variant_is_listed(s: TcpState, o: Outcome, v: PathVerdict) {
+        use {Outcome as O, PathVerdict as V, TcpState as S};
+        match s {
+            S::SynSent | S::Established | S::Closing | S::Closed | S::Reset => {}
+        }
+        match o {
+            O::Alive | O::Probing | O::Dead | O::Reset => {}
+        }
+        match v {
+            V::Safe | V::AtRisk | V::Exceeded => {}
+        }
     }
 
     fn endpoint() -> impl Strategy<Value = Endpoint> {
@@ -373,7 +416,7 @@ mod tests {
             ),
             (
                 proptest::option::of(any::<u32>()),
-                0..4usize,
+                0..OUTCOMES.len(),
                 any::<[Option<u32>; 3]>(),
             ),
             (
@@ -395,12 +438,7 @@ mod tests {
                         idle_s,
                         intvl_s,
                         probes,
-                        outcome: [
-                            Outcome::Alive,
-                            Outcome::Probing,
-                            Outcome::Dead,
-                            Outcome::Reset,
-                        ][outcome],
+                        outcome: OUTCOMES[outcome],
                         likely: Settings {
                             idle_s: likely[0],
                             intvl_s: likely[1],
@@ -417,28 +455,26 @@ mod tests {
     }
 
     fn flow_report() -> impl Strategy<Value = FlowReport> {
-        let heartbeat = (endpoint(), number(), any::<u32>(), any::<bool>(), 0..3usize).prop_map(
-            |(side, period_s, count, answered, p)| HeartbeatReport {
+        let heartbeat = (
+            endpoint(),
+            number(),
+            any::<u32>(),
+            any::<bool>(),
+            0..HeartbeatProtocol::ALL.len(),
+        )
+            .prop_map(|(side, period_s, count, answered, p)| HeartbeatReport {
                 side,
-                protocol: [
-                    HeartbeatProtocol::Periodic,
-                    HeartbeatProtocol::TlsPeriodic,
-                    HeartbeatProtocol::RedisPing,
-                ][p],
+                protocol: HeartbeatProtocol::ALL[p],
                 period_s,
                 count,
                 answered,
-            },
-        );
-        let path = (text(), number(), 0..3usize).prop_map(|(name, timeout_s, v)| PathReport {
-            name,
-            timeout_s,
-            verdict: [
-                PathVerdict::Safe,
-                PathVerdict::AtRisk,
-                PathVerdict::Exceeded,
-            ][v],
-        });
+            });
+        let path =
+            (text(), number(), 0..VERDICTS.len()).prop_map(|(name, timeout_s, v)| PathReport {
+                name,
+                timeout_s,
+                verdict: VERDICTS[v],
+            });
         (
             (
                 endpoint(),
@@ -448,7 +484,7 @@ mod tests {
                 number(),
             ),
             (
-                0..4usize,
+                0..STATES.len(),
                 any::<u64>(),
                 any::<u32>(),
                 any::<bool>(),
@@ -479,12 +515,7 @@ mod tests {
                         vlan,
                         first_seen,
                         last_seen,
-                        state: [
-                            TcpState::SynSent,
-                            TcpState::Established,
-                            TcpState::Closed,
-                            TcpState::Reset,
-                        ][state],
+                        state: STATES[state],
                         segments,
                         zero_window_probes: zwp,
                         partial,
