@@ -952,7 +952,11 @@ impl NativeFile {
                 }
                 Err(e) => return Err(read_failure(name, *frames, e)),
             };
-            let state = self.link_state(record.link, names)?;
+            let state = match self.links.first() {
+                // (The file's first link type, nearly always its only one.)
+                Some(&s) if s.linktype == record.link => s,
+                _ => self.link_state(record.link, names)?,
+            };
             let data = self.reader.data(&record);
             let pass = match (&self.filter, state.program) {
                 (Some(filter), Pass::Program(p)) => filter.matches(p, data, record.wire_len),
