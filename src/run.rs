@@ -1,7 +1,7 @@
 //! The report shell: drive a [`FrameSource`] through the [`Analyzer`] and write a
 //! report. File and live reports share it; the TUI has its own shell.
 
-use crate::capture::{read_ahead, Ahead, CaptureError, Decode, FrameSource, Next};
+use crate::capture::{read_ahead, Ahead, CaptureError, Decode, Fed, FrameSource, Next};
 use crate::report::{
     flow_report, source_report, write_event, write_report, Format, Labeller, Local, Report,
     SourceInfo, Totals, REPORT_VERSION,
@@ -317,11 +317,11 @@ fn read_capture(
         opts.since.is_none_or(|since| ts >= since) && opts.until.is_none_or(|until| ts <= until)
     };
     // A file whose frames need nothing but analysing: no count, time
-    // limit or window, progress bar, merged inputs, labels or events.
+    // limit or window, merged inputs, labels or events (a progress bar
+    // moves a batch at a time).
     let plain = !live
         && opts.count.is_none()
         && opts.duration.is_none()
-        && progress.is_none()
         && names.len() <= 1
         && opts.since.is_none()
         && opts.until.is_none()
@@ -345,9 +345,15 @@ fn read_capture(
             let next = match frames {
                 // Nothing to do per frame but analyse it: the frames go
                 // in a batch at a time (the stop is checked before each).
-                Frames::Ahead(a) if plain => match a.ingest_all(&mut an, stopped) {
-                    Ok(true) => continue,
-                    Ok(false) => Ok(Next::End),
+                Frames::Ahead(a) if plain => match a.ingest_batch(&mut an, stopped) {
+                    Ok(Fed::Batch { bytes } | Fed::Stopped { bytes }) => {
+                        consumed += bytes;
+                        if let Some(bar) = &progress {
+                            bar.set_position(consumed);
+                        }
+                        continue;
+                    }
+                    Ok(Fed::End) => Ok(Next::End),
                     Err(e) => Err(e),
                 },
                 _ => frames.next_frame(),

@@ -69,6 +69,24 @@ impl Batch {
     }
 }
 
+/// What [`Ahead::ingest_batch`] did; `bytes`: the frames' records' bytes
+/// fed (captured bytes and 16 of record header each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fed {
+    /// A batch's frames.
+    Batch {
+        /// Bytes fed.
+        bytes: u64,
+    },
+    /// Frames up to a stop.
+    Stopped {
+        /// Bytes fed.
+        bytes: u64,
+    },
+    /// None: the input ended.
+    End,
+}
+
 /// The analysis side: frames as [`FrameSource::next_frame`] gives them.
 #[derive(Debug)]
 pub struct Ahead {
@@ -89,26 +107,31 @@ impl Ahead {
         Ok(Next::Frame(self.frame(self.next - 1)))
     }
 
-    /// Feeds every frame to `an`, as [`Frame::ingest`] does, until the
-    /// input ends (`Ok(false)`), `stop` says so before a frame (`Ok(true)`),
-    /// or the input fails: what a caller with nothing else to do per frame
-    /// calls, a batch at a time with no frame handed out.
-    pub fn ingest_all(
+    /// Feeds the frames of a batch to `an`, as [`Frame::ingest`] does (the
+    /// rest of the current one, else the next), `stop` checked before each:
+    /// what a caller with nothing else to do per frame calls, no frame
+    /// handed out. The input's end, or the error that ended it, comes once
+    /// every frame is fed.
+    pub fn ingest_batch(
         &mut self,
         an: &mut Analyzer,
         stop: impl Fn() -> bool,
-    ) -> Result<bool, CaptureError> {
-        while self.advance()? {
-            for i in self.next..self.batch.frames.len() {
-                if stop() {
-                    self.next = i;
-                    return Ok(true);
-                }
-                self.frame(i).ingest(an);
-            }
-            self.next = self.batch.frames.len();
+    ) -> Result<Fed, CaptureError> {
+        if !self.advance()? {
+            return Ok(Fed::End);
         }
-        Ok(false)
+        let mut bytes = 0;
+        for i in self.next..self.batch.frames.len() {
+            if stop() {
+                self.next = i;
+                return Ok(Fed::Stopped { bytes });
+            }
+            let f = self.frame(i);
+            bytes += 16 + f.captured() as u64;
+            f.ingest(an);
+        }
+        self.next = self.batch.frames.len();
+        Ok(Fed::Batch { bytes })
     }
 
     /// Frame `i` of the batch.

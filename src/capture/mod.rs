@@ -14,7 +14,7 @@ mod bpf;
 mod file;
 mod merge;
 
-pub use ahead::{read_ahead, Ahead, Decode};
+pub use ahead::{read_ahead, Ahead, Decode, Fed};
 use bpf::Filter;
 use file::{FileReader, ReadError};
 use kawatch_core::LinkType;
