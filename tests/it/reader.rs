@@ -258,3 +258,63 @@ fn an_interface_kawatch_cannot_decode_is_counted() {
         String::from_utf8_lossy(&o.stderr).contains("link type 105 (IEEE802_11) is not supported")
     );
 }
+
+/// What the analyser made of a capture: its counts and every flow's view.
+fn analysed(an: &kawatch::Analyzer) -> String {
+    let flows: Vec<String> = an.flow_views().map(|f| format!("{f:?}")).collect();
+    format!("{:?}\n{}", an.counters(), flows.join("\n"))
+}
+
+/// The batch feed (`Ahead::ingest_batch`, what a plain report of a file
+/// uses) gives the analyser what frame-by-frame reading gives it, on every
+/// fixture and corpus capture; and a stop mid-batch feeds exactly the
+/// frames before it, the rest following when fed on.
+#[test]
+fn the_batch_feed_gives_what_frame_by_frame_reading_gives() {
+    use kawatch::capture::{read_ahead, Decode, Fed};
+    use kawatch::Analyzer;
+    use std::cell::Cell;
+    let open = |path: &Path| Source::open_file(path, None).expect("opens");
+    for path in all_captures() {
+        let name = path.display().to_string();
+        let mut src = open(&path);
+        let mut by_frame = Analyzer::new(src.link_type());
+        loop {
+            match src.next_frame() {
+                Ok(Next::Frame(f)) => {
+                    f.ingest(&mut by_frame);
+                }
+                Ok(Next::Timeout) => {}
+                Ok(Next::End) | Err(_) => break,
+            }
+        }
+        // Stopped after every 700th frame (mid-batch: batches hold 1,024),
+        // then fed on.
+        let mut src = open(&path);
+        let mut batched = Analyzer::new(src.link_type());
+        let asked = Cell::new(0u64);
+        let (stops, total) = read_ahead(&mut src, Decode::Segments, |ahead| {
+            let (mut stops, mut total) = (0u64, 0u64);
+            loop {
+                let stop = || {
+                    asked.set(asked.get() + 1);
+                    asked.get().is_multiple_of(700)
+                };
+                match ahead.ingest_batch(&mut batched, stop) {
+                    Ok(Fed::Batch { .. }) => {}
+                    Ok(Fed::Stopped { .. }) => stops += 1,
+                    Ok(Fed::End) | Err(_) => break,
+                }
+                total = batched.counters().frames;
+            }
+            (stops, total)
+        });
+        assert_eq!(analysed(&batched), analysed(&by_frame), "{name}");
+        // (Each stop asks again before the frame it held back.)
+        assert_eq!(
+            stops,
+            (total + stops) / 700,
+            "{name}: every 700th ask stopped"
+        );
+    }
+}
