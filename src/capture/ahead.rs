@@ -69,8 +69,9 @@ impl Batch {
     }
 }
 
-/// What [`Ahead::ingest_batch`] did; `bytes`: the frames' records' bytes
-/// fed (captured bytes and 16 of record header each).
+/// What [`Ahead::ingest_batch`] did; `bytes`: an estimate of the file's
+/// bytes fed, for a progress bar (each frame's captured bytes and 16 of
+/// record header, whatever the format's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fed {
     /// A batch's frames.

@@ -279,7 +279,8 @@ impl<R: Read> FileReader<R> {
                 ))),
             };
         }
-        // (The fields are in the first 16 bytes of the header, whatever its size.)
+        // (The fields are in the first 16 bytes of the header, 16 or 24 long.)
+        debug_assert!(header >= 16, "a pcap record header of {header} bytes");
         let h: &[u8; 16] = self.buf[self.pos..self.pos + 16]
             .try_into()
             .expect("16 bytes");

@@ -5,14 +5,16 @@
 //! report's writing, and it follows the capture's reading, so this is
 //! wall time.
 //!
-//! The types stay the one definition of the contract: the tests hold this
-//! writer to serde_json's output of the same values (every golden report,
-//! and generated flows with any strings and numbers), and what only a live
-//! report has (the socket) is written by serde here too.
+//! The types stay the one definition of the contract: every member is
+//! named here (one added to a type and not written here does not compile),
+//! the tests hold this writer to serde_json's output of the same values
+//! (every golden report, and generated flows with any strings and
+//! numbers), and what only a live report has (the socket) is written by
+//! serde here too.
 
 use super::json::Indented;
-use super::types::{FlowReport, HeartbeatReport, PathReport, ProberReport};
-use kawatch_core::Endpoint;
+use super::types::{FlowReport, HeartbeatReport, PathReport, ProberReport, Silence};
+use kawatch_core::{Endpoint, Settings};
 use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -20,53 +22,71 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// Appends `f`'s JSON, its opening brace at `depth` levels of two spaces
 /// (its members one deeper), as serde_json's pretty printer lays it out.
 pub(crate) fn flow(out: &mut Vec<u8>, depth: usize, f: &FlowReport) {
+    // Every member named, so that one added to the type and not written
+    // here does not compile.
+    let FlowReport {
+        a,
+        b,
+        vlan,
+        first_seen,
+        last_seen,
+        state,
+        segments,
+        zero_window_probes,
+        partial,
+        silence: Silence {
+            longest_s,
+            allowed_s,
+        },
+        heartbeats,
+        path: paths,
+        files,
+        keepalive,
+        socket,
+        disagreements,
+    } = f;
     let mut w = Pretty { out, depth };
     let mut o = w.open(b'{');
     w.key(&mut o, "a");
-    w.endpoint(&f.a);
+    w.endpoint(a);
     w.key(&mut o, "b");
-    w.endpoint(&f.b);
+    w.endpoint(b);
     w.key(&mut o, "vlan");
-    let mut a = w.open(b'[');
-    for &id in &f.vlan {
-        w.item(&mut a);
-        w.u64(u64::from(id));
-    }
-    w.close(a, b']');
+    w.array(vlan, |w, &id| w.u64(u64::from(id)));
     w.key(&mut o, "first_seen");
-    w.f64(f.first_seen);
+    w.f64(*first_seen);
     w.key(&mut o, "last_seen");
-    w.f64(f.last_seen);
+    w.f64(*last_seen);
     w.key(&mut o, "state");
-    w.name(f.state.as_str());
+    w.name(state.as_str());
     w.key(&mut o, "segments");
-    w.u64(f.segments);
+    w.u64(*segments);
     w.key(&mut o, "zero_window_probes");
-    w.u64(u64::from(f.zero_window_probes));
+    w.u64(u64::from(*zero_window_probes));
     w.key(&mut o, "partial");
-    w.bool(f.partial);
+    w.bool(*partial);
     w.key(&mut o, "silence");
     let mut s = w.open(b'{');
     w.key(&mut s, "longest_s");
-    w.f64(f.silence.longest_s);
+    w.f64(*longest_s);
     w.key(&mut s, "allowed_s");
-    w.opt_f64(f.silence.allowed_s);
+    w.opt_f64(*allowed_s);
     w.close(s, b'}');
     w.key(&mut o, "heartbeats");
-    w.array(&f.heartbeats, heartbeat);
+    w.array(heartbeats, heartbeat);
     w.key(&mut o, "path");
-    w.array(&f.path, path);
-    if !f.files.is_empty() {
+    w.array(paths, path);
+    if !files.is_empty() {
         w.key(&mut o, "files");
-        w.array(&f.files, |w, s| w.str(s));
+        w.array(files, |w, s| w.str(s));
     }
     w.key(&mut o, "keepalive");
-    w.array(&f.keepalive, prober);
-    if let Some(socket) = &f.socket {
+    w.array(keepalive, prober);
+    if let Some(socket) = socket {
         w.key(&mut o, "socket");
         w.serde(socket);
     }
-    if let Some(notes) = &f.disagreements {
+    if let Some(notes) = disagreements {
         w.key(&mut o, "disagreements");
         w.array(notes, |w, s| w.str(s));
     }
@@ -74,68 +94,101 @@ pub(crate) fn flow(out: &mut Vec<u8>, depth: usize, f: &FlowReport) {
 }
 
 fn heartbeat(w: &mut Pretty<'_>, h: &HeartbeatReport) {
+    let HeartbeatReport {
+        side,
+        protocol,
+        period_s,
+        count,
+        answered,
+    } = h;
     let mut o = w.open(b'{');
     w.key(&mut o, "side");
-    w.endpoint(&h.side);
+    w.endpoint(side);
     w.key(&mut o, "protocol");
-    w.name(h.protocol.as_str());
+    w.name(protocol.as_str());
     w.key(&mut o, "period_s");
-    w.f64(h.period_s);
+    w.f64(*period_s);
     w.key(&mut o, "count");
-    w.u64(u64::from(h.count));
+    w.u64(u64::from(*count));
     w.key(&mut o, "answered");
-    w.bool(h.answered);
+    w.bool(*answered);
     w.close(o, b'}');
 }
 
 fn path(w: &mut Pretty<'_>, p: &PathReport) {
+    let PathReport {
+        name,
+        timeout_s,
+        verdict,
+    } = p;
     let mut o = w.open(b'{');
     w.key(&mut o, "name");
-    w.str(&p.name);
+    w.str(name);
     w.key(&mut o, "timeout_s");
-    w.f64(p.timeout_s);
+    w.f64(*timeout_s);
     w.key(&mut o, "verdict");
-    w.name(p.verdict.as_str());
+    w.name(verdict.as_str());
     w.close(o, b'}');
 }
 
 fn prober(w: &mut Pretty<'_>, p: &ProberReport) {
+    let ProberReport {
+        prober,
+        probes_sent,
+        probes_answered,
+        zero_window_probes,
+        idle_s,
+        intvl_s,
+        probes,
+        outcome,
+        likely:
+            Settings {
+                idle_s: likely_idle_s,
+                intvl_s: likely_intvl_s,
+                probes: likely_probes,
+            },
+        os_defaults,
+        cadence_s,
+        detection_s,
+        first_probe,
+        last_probe,
+    } = p;
     let mut o = w.open(b'{');
     w.key(&mut o, "prober");
-    w.endpoint(&p.prober);
+    w.endpoint(prober);
     w.key(&mut o, "probes_sent");
-    w.u64(u64::from(p.probes_sent));
+    w.u64(u64::from(*probes_sent));
     w.key(&mut o, "probes_answered");
-    w.u64(u64::from(p.probes_answered));
+    w.u64(u64::from(*probes_answered));
     w.key(&mut o, "zero_window_probes");
-    w.u64(u64::from(p.zero_window_probes));
+    w.u64(u64::from(*zero_window_probes));
     w.key(&mut o, "idle_s");
-    w.opt_f64(p.idle_s);
+    w.opt_f64(*idle_s);
     w.key(&mut o, "intvl_s");
-    w.opt_f64(p.intvl_s);
+    w.opt_f64(*intvl_s);
     w.key(&mut o, "probes");
-    w.opt_u32(p.probes);
+    w.opt_u32(*probes);
     w.key(&mut o, "outcome");
-    w.name(p.outcome.as_str());
+    w.name(outcome.as_str());
     w.key(&mut o, "likely");
     let mut l = w.open(b'{');
     w.key(&mut l, "idle_s");
-    w.opt_u32(p.likely.idle_s);
+    w.opt_u32(*likely_idle_s);
     w.key(&mut l, "intvl_s");
-    w.opt_u32(p.likely.intvl_s);
+    w.opt_u32(*likely_intvl_s);
     w.key(&mut l, "probes");
-    w.opt_u32(p.likely.probes);
+    w.opt_u32(*likely_probes);
     w.close(l, b'}');
     w.key(&mut o, "os_defaults");
-    w.array(&p.os_defaults, |w, s| w.str(s));
+    w.array(os_defaults, |w, s| w.str(s));
     w.key(&mut o, "cadence_s");
-    w.opt_f64(p.cadence_s);
+    w.opt_f64(*cadence_s);
     w.key(&mut o, "detection_s");
-    w.opt_f64(p.detection_s);
+    w.opt_f64(*detection_s);
     w.key(&mut o, "first_probe");
-    w.opt_f64(p.first_probe);
+    w.opt_f64(*first_probe);
     w.key(&mut o, "last_probe");
-    w.opt_f64(p.last_probe);
+    w.opt_f64(*last_probe);
     w.close(o, b'}');
 }
 
@@ -382,8 +435,8 @@ fn write_ok(r: std::io::Result<()>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::types::{Silence, SocketReport};
-    use kawatch_core::{HeartbeatProtocol, Outcome, PathVerdict, Settings, TcpState};
+    use crate::report::types::SocketReport;
+    use kawatch_core::{HeartbeatProtocol, Outcome, PathVerdict, TcpState};
     use proptest::prelude::*;
 
     /// serde_json's text of `f`, placed as the report places a flow.

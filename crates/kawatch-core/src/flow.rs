@@ -21,7 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// key is made, compared and hashed on every segment, so it is made with
 /// no branch on the family beyond reading it, compared as six words, and
 /// hashed the same way.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FlowKey {
     /// Each endpoint's address, high and low 64 bits (IPv4 in the low 32).
     addr: [[u64; 2]; 2],
@@ -108,8 +108,23 @@ impl FlowKey {
     }
 }
 
-/// As a key of endpoints and tags hashes (the retired flows' map and the
-/// forgotten keys' filter hash with it; the table has its own hash).
+/// The endpoints and tags, not the words.
+impl std::fmt::Debug for FlowKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "FlowKey({} {} {:?})",
+            self.endpoint(0),
+            self.endpoint(1),
+            self.vlan()
+        )
+    }
+}
+
+/// Hashes the endpoints and tags, as the key held them before it held
+/// words: the retired flows' map and the forgotten keys' filter hash with
+/// it (the table has its own hash of the words). Equal keys have equal
+/// endpoints and tags, so this agrees with `Eq`.
 impl Hash for FlowKey {
     fn hash<H: Hasher>(&self, h: &mut H) {
         self.endpoint(0).hash(h);
