@@ -629,24 +629,20 @@ impl Flow {
 #[cfg(test)]
 mod signature_tests {
     use super::Signature;
-    use crate::segment::{Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
+    use crate::segment::{Endpoint, Segment, TcpFlags};
     use crate::seq::SeqNumber;
     use crate::time::Timestamp;
 
     fn seg() -> Segment {
         Segment {
-            frame: 1,
             ts: Timestamp::from_secs_f64(1_000.0),
-            src: Endpoint::new([198, 18, 0, 1].into(), 40000),
-            dst: Endpoint::new([198, 18, 0, 2].into(), 5000),
-            vlan: Vlan::NONE,
             seq: SeqNumber(1000),
             ack: SeqNumber(2000),
-            flags: TcpFlags(TcpFlags::ACK),
             window: 512,
-            payload_len: 0,
-            sack: None,
-            head: PayloadHead::EMPTY,
+            ..Segment::test_ack(
+                Endpoint::new([198, 18, 0, 1].into(), 40000),
+                Endpoint::new([198, 18, 0, 2].into(), 5000),
+            )
         }
     }
 
@@ -778,27 +774,15 @@ mod size_tests {
 #[cfg(test)]
 mod key_tests {
     use super::FlowKey;
-    use crate::segment::{Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
-    use crate::seq::SeqNumber;
-    use crate::time::Timestamp;
+    use crate::segment::{Endpoint, Segment, Vlan};
     use proptest::prelude::*;
     use std::hash::{BuildHasher, Hash};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
     fn seg(src: Endpoint, dst: Endpoint, vlan: Vlan) -> Segment {
         Segment {
-            frame: 1,
-            ts: Timestamp::from_secs_f64(1.0),
-            src,
-            dst,
             vlan,
-            seq: SeqNumber(1),
-            ack: SeqNumber(1),
-            flags: TcpFlags(TcpFlags::ACK),
-            window: 1000,
-            payload_len: 0,
-            sack: None,
-            head: PayloadHead::default(),
+            ..Segment::test_ack(src, dst)
         }
     }
 

@@ -328,6 +328,29 @@ impl fmt::Debug for PayloadHead {
     }
 }
 
+/// Tests' segment: a bare ACK from `src` to `dst` (sequence and
+/// acknowledgment 1, window 1000, untagged, at time 0); a test changes
+/// what it needs with struct update syntax.
+#[cfg(test)]
+impl Segment {
+    pub(crate) fn test_ack(src: Endpoint, dst: Endpoint) -> Segment {
+        Segment {
+            frame: 1,
+            ts: Timestamp(0),
+            src,
+            dst,
+            vlan: Vlan::NONE,
+            seq: SeqNumber(1),
+            ack: SeqNumber(1),
+            flags: TcpFlags(TcpFlags::ACK),
+            window: 1000,
+            payload_len: 0,
+            sack: None,
+            head: PayloadHead::EMPTY,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

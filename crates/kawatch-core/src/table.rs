@@ -189,8 +189,7 @@ impl FlowTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::{Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
-    use crate::seq::SeqNumber;
+    use crate::segment::{Endpoint, Segment, Vlan};
     use crate::time::Timestamp;
     use std::net::IpAddr;
 
@@ -208,18 +207,8 @@ mod tests {
     fn flow(n: u32) -> Flow {
         let k = key(n);
         let seg = Segment {
-            frame: 1,
             ts: Timestamp::from_nanos(i64::from(n)),
-            src: k.endpoint(0),
-            dst: k.endpoint(1),
-            vlan: Vlan::NONE,
-            seq: SeqNumber(1),
-            ack: SeqNumber(1),
-            flags: TcpFlags(TcpFlags::ACK),
-            window: 1000,
-            payload_len: 0,
-            sack: None,
-            head: PayloadHead::default(),
+            ..Segment::test_ack(k.endpoint(0), k.endpoint(1))
         };
         Flow::new(k, &seg, (0, crate::time::Tick(i64::from(n))), 0)
     }
