@@ -1,7 +1,9 @@
 //! The report shell: drive a [`FrameSource`] through the [`Analyzer`] and write a
 //! report. File and live reports share it; the TUI has its own shell.
 
-use crate::capture::{read_ahead, Ahead, CaptureError, Decode, Fed, FrameSource, Next};
+use crate::capture::{
+    read_ahead, read_batched, Ahead, CaptureError, Decode, Fed, FrameSource, Next,
+};
 use crate::report::{
     flow_report, source_report, write_event, write_report, Format, Labeller, Local, Report,
     SourceInfo, Totals, REPORT_VERSION,
@@ -327,7 +329,7 @@ fn read_capture(
         && opts.until.is_none()
         && labeller_none
         && opts.format != Format::Events;
-    let mut read_all = |frames: &mut Frames<'_>| -> Result<(), RunError> {
+    let mut read_all = |frames: &mut Frames<'_, '_>| -> Result<(), RunError> {
         loop {
             if !stopping && (stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d)) {
                 if !live {
@@ -414,16 +416,19 @@ fn read_capture(
     // 2-core VM a reader thread doubled kawatch's CPU per packet at 100k
     // packets/s, 3.8-4.4 to 7.2-8.6 µs, and took the sender's core; the
     // kernel's ring is the live buffer). Segments decoded there, unless the
-    // frames are written out (--write).
+    // frames are written out (--write). On one core, in batches all the
+    // same, on this thread.
     let decode = if labeller_none {
         Decode::Segments
     } else {
         Decode::Bytes
     };
-    if src.can_restart() && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+    if !src.can_restart() {
+        read_all(&mut Frames::Direct(src))?;
+    } else if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
         read_ahead(src, decode, |ahead| read_all(&mut Frames::Ahead(ahead)))?;
     } else {
-        read_all(&mut Frames::Direct(src))?;
+        read_batched(src, decode, |ahead| read_all(&mut Frames::Ahead(ahead)))?;
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -475,13 +480,14 @@ fn read_capture(
     })
 }
 
-/// Where frames come from: the source itself, or a thread reading it ahead.
-enum Frames<'a> {
+/// Where frames come from: the source itself, or batches of it (read ahead
+/// on a second thread, or on this one).
+enum Frames<'a, 'b> {
     Direct(&'a mut dyn FrameSource),
-    Ahead(&'a mut Ahead),
+    Ahead(&'a mut Ahead<'b>),
 }
 
-impl Frames<'_> {
+impl Frames<'_, '_> {
     fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
         match self {
             Frames::Direct(src) => src.next_frame(),

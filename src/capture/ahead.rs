@@ -22,9 +22,10 @@ pub(crate) const BATCH_BYTES: usize = 256 << 10;
 const AHEAD: usize = 4;
 
 /// What the reader's thread hands over of each frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Decode {
     /// Its segment, decoded there ([`Frame::decoded`]).
+    #[default]
     Segments,
     /// Its bytes.
     Bytes,
@@ -41,31 +42,116 @@ struct Meta {
     skipped: u64,
     start: u32,
     end: u32,
-    decoded: Option<Decoded>,
+    /// Whether `decoded` is the frame's.
+    is_decoded: bool,
+    decoded: Decoded,
 }
 
-/// Frames read ahead, and how the reading ended if it did.
+impl Meta {
+    /// A slot not yet filled.
+    const EMPTY: Meta = Meta {
+        ts: Timestamp(0),
+        wire_len: 0,
+        link: None,
+        input: 0,
+        skipped: 0,
+        start: 0,
+        end: 0,
+        is_decoded: false,
+        decoded: Decoded {
+            segment: None,
+            caplen: 0,
+        },
+    };
+}
+
+/// Frames read ahead, and how the reading ended if it did: what the
+/// reader's thread fills ([`FrameSource::fill_batch`]) and hands over.
 #[derive(Debug, Default)]
-struct Batch {
+pub struct Batch {
+    /// Slots for [`BATCH_FRAMES`] frames (none in a batch never filled),
+    /// written in place: the first `len` hold frames.
     frames: Vec<Meta>,
+    len: usize,
     bytes: Vec<u8>,
     /// After the frames: the input ended (`Ok`) or could not be read on.
     end: Option<Result<(), CaptureError>>,
+    /// What to make of each frame.
+    decode: Decode,
 }
 
 impl Batch {
-    fn new() -> Batch {
+    fn new(decode: Decode) -> Batch {
         Batch {
-            frames: Vec::with_capacity(BATCH_FRAMES),
+            frames: vec![Meta::EMPTY; BATCH_FRAMES],
+            len: 0,
             bytes: Vec::with_capacity(BATCH_BYTES),
             end: None,
+            decode,
         }
     }
 
     fn clear(&mut self) {
-        self.frames.clear();
+        self.len = 0;
         self.bytes.clear();
         self.end = None;
+    }
+
+    /// Whether the batch takes another frame: it has room, and the input
+    /// has not ended.
+    #[inline]
+    pub(crate) fn wants_more(&self) -> bool {
+        self.len < self.frames.len() && self.bytes.len() < BATCH_BYTES && self.end.is_none()
+    }
+
+    /// Adds `f`: its segment, decoded here when the batch decodes and `f`
+    /// is not yet, else its bytes. The frame's slot is written in place.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, f: &Frame<'_>) {
+        let m = &mut self.frames[self.len];
+        self.len += 1;
+        m.ts = f.ts;
+        m.wire_len = f.wire_len;
+        m.link = f.link;
+        // (Merged inputs are numbered in a byte.)
+        m.input = u16::try_from(f.input).unwrap_or(u16::MAX);
+        m.skipped = f.skipped;
+        m.start = self.bytes.len() as u32;
+        match (self.decode, f.link, f.decoded) {
+            (Decode::Segments, Some(link), None) => {
+                m.decoded.segment = decode_with_len(link, 0, f.ts, f.data, f.wire_len);
+                m.decoded.caplen = f.data.len() as u32;
+                m.is_decoded = true;
+            }
+            (_, _, decoded) => {
+                self.bytes.extend_from_slice(f.data);
+                m.is_decoded = decoded.is_some();
+                if let Some(d) = decoded {
+                    m.decoded = *d;
+                }
+            }
+        }
+        m.end = self.bytes.len() as u32;
+    }
+
+    /// Ends the batch's frames: the input ended (`Ok`), or it could not be
+    /// read on.
+    pub(crate) fn end(&mut self, how: Result<(), CaptureError>) {
+        self.end = Some(how);
+    }
+}
+
+/// Fills `batch` from `src` a frame at a time, until it is full or the
+/// input ends: [`FrameSource::fill_batch`] where a source has no faster way.
+pub(crate) fn fill_frame_by_frame<S: FrameSource + ?Sized>(src: &mut S, batch: &mut Batch) {
+    while batch.wants_more() {
+        match src.next_frame() {
+            Ok(Next::Frame(f)) => batch.push(&f),
+            // (Files only: no live timeouts.)
+            Ok(Next::Timeout) => {}
+            Ok(Next::End) => batch.end(Ok(())),
+            Err(e) => batch.end(Err(e)),
+        }
     }
 }
 
@@ -89,16 +175,36 @@ pub enum Fed {
 }
 
 /// The analysis side: frames as [`FrameSource::next_frame`] gives them.
-#[derive(Debug)]
-pub struct Ahead {
-    full: Receiver<Batch>,
-    empty: SyncSender<Batch>,
+pub struct Ahead<'a> {
+    feed: Feed<'a>,
     batch: Batch,
     next: usize,
     ended: bool,
 }
 
-impl Ahead {
+/// Where an [`Ahead`]'s batches come from.
+enum Feed<'a> {
+    /// The reader's thread ([`read_ahead`]).
+    Thread {
+        full: Receiver<Batch>,
+        empty: SyncSender<Batch>,
+    },
+    /// This thread, a batch at a time ([`read_batched`]).
+    Here(&'a mut dyn FrameSource, Decode),
+}
+
+impl std::fmt::Debug for Ahead<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ahead")
+            .field("on_thread", &matches!(self.feed, Feed::Thread { .. }))
+            .field("batch", &self.batch)
+            .field("next", &self.next)
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl Ahead<'_> {
     /// The next frame, or the end of the input (or the error that ended it).
     pub fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
         if !self.advance()? {
@@ -122,7 +228,7 @@ impl Ahead {
             return Ok(Fed::End);
         }
         let mut bytes = 0;
-        for i in self.next..self.batch.frames.len() {
+        for i in self.next..self.batch.len {
             if stop() {
                 self.next = i;
                 return Ok(Fed::Stopped { bytes });
@@ -131,7 +237,7 @@ impl Ahead {
             bytes += 16 + f.captured() as u64;
             f.ingest(an);
         }
-        self.next = self.batch.frames.len();
+        self.next = self.batch.len;
         Ok(Fed::Batch { bytes })
     }
 
@@ -146,7 +252,7 @@ impl Ahead {
             link: m.link,
             input: usize::from(m.input),
             skipped: m.skipped,
-            decoded: m.decoded.as_ref(),
+            decoded: m.is_decoded.then_some(&m.decoded),
         }
     }
 
@@ -154,7 +260,7 @@ impl Ahead {
     /// one is done); `false` at the end of the input, the error that ended
     /// it once its frames are all given.
     fn advance(&mut self) -> Result<bool, CaptureError> {
-        while self.next == self.batch.frames.len() {
+        while self.next == self.batch.len {
             if let Some(end) = self.batch.end.take() {
                 self.ended = true;
                 return end.map(|()| false);
@@ -162,15 +268,26 @@ impl Ahead {
             if self.ended {
                 return Ok(false);
             }
-            let Ok(full) = self.full.recv() else {
-                // The reader stopped (it panicked): no more frames.
-                self.ended = true;
-                return Ok(false);
-            };
-            let mut old = std::mem::replace(&mut self.batch, full);
-            old.clear();
-            // The reader may have stopped: then the batch is not needed.
-            let _ = self.empty.try_send(old);
+            match &mut self.feed {
+                Feed::Thread { full, empty } => {
+                    let Ok(full) = full.recv() else {
+                        // The reader stopped (it panicked): no more frames.
+                        self.ended = true;
+                        return Ok(false);
+                    };
+                    let mut old = std::mem::replace(&mut self.batch, full);
+                    old.clear();
+                    // The reader may have stopped: then the batch is not needed.
+                    let _ = empty.try_send(old);
+                }
+                Feed::Here(src, decode) => {
+                    if self.batch.frames.is_empty() {
+                        self.batch = Batch::new(*decode);
+                    }
+                    self.batch.clear();
+                    src.fill_batch(&mut self.batch);
+                }
+            }
             self.next = 0;
         }
         Ok(true)
@@ -184,7 +301,7 @@ impl Ahead {
 pub fn read_ahead<R>(
     src: &mut dyn FrameSource,
     decode: Decode,
-    analyse: impl FnOnce(&mut Ahead) -> R,
+    analyse: impl FnOnce(&mut Ahead<'_>) -> R,
 ) -> R {
     let stop = AtomicBool::new(false);
     let (full_tx, full_rx) = sync_channel::<Batch>(AHEAD);
@@ -193,8 +310,10 @@ pub fn read_ahead<R>(
         let stop = &stop;
         s.spawn(move || fill(src, decode, &full_tx, &empty_rx, stop));
         let mut ahead = Ahead {
-            full: full_rx,
-            empty: empty_tx,
+            feed: Feed::Thread {
+                full: full_rx,
+                empty: empty_tx,
+            },
             batch: Batch::default(),
             next: 0,
             ended: false,
@@ -204,6 +323,24 @@ pub fn read_ahead<R>(
         // Dropping the channels' ends wakes a reader waiting on either.
         drop(ahead);
         r
+    })
+}
+
+/// Runs `analyse` over `src`'s frames as [`read_ahead`] does, each batch
+/// read on this thread when the last is done: for one core, where a
+/// second thread only takes turns with this one, the frames still go
+/// straight from the file's buffer into a batch (and are decoded there)
+/// rather than one call each.
+pub fn read_batched<R>(
+    src: &mut dyn FrameSource,
+    decode: Decode,
+    analyse: impl FnOnce(&mut Ahead<'_>) -> R,
+) -> R {
+    analyse(&mut Ahead {
+        feed: Feed::Here(src, decode),
+        batch: Batch::default(),
+        next: 0,
+        ended: false,
     })
 }
 
@@ -221,48 +358,14 @@ fn fill(
             Ok(b) => b,
             Err(_) if made < AHEAD + 2 => {
                 made += 1;
-                Batch::new()
+                Batch::new(decode)
             }
             Err(_) => match empty.recv() {
                 Ok(b) => b,
                 Err(_) => return,
             },
         };
-        while batch.frames.len() < BATCH_FRAMES
-            && batch.bytes.len() < BATCH_BYTES
-            && batch.end.is_none()
-        {
-            match src.next_frame() {
-                Ok(Next::Frame(f)) => {
-                    let start = batch.bytes.len();
-                    let decoded = match (decode, f.link) {
-                        (Decode::Segments, Some(link)) if f.decoded.is_none() => Some(Decoded {
-                            segment: decode_with_len(link, 0, f.ts, f.data, f.wire_len),
-                            caplen: f.data.len() as u32,
-                        }),
-                        _ => {
-                            batch.bytes.extend_from_slice(f.data);
-                            f.decoded.copied()
-                        }
-                    };
-                    batch.frames.push(Meta {
-                        decoded,
-                        ts: f.ts,
-                        wire_len: f.wire_len,
-                        link: f.link,
-                        // (Merged inputs are numbered in a byte.)
-                        input: u16::try_from(f.input).unwrap_or(u16::MAX),
-                        skipped: f.skipped,
-                        start: start as u32,
-                        end: batch.bytes.len() as u32,
-                    });
-                }
-                // (Files only: no live timeouts.)
-                Ok(Next::Timeout) => {}
-                Ok(Next::End) => batch.end = Some(Ok(())),
-                Err(e) => batch.end = Some(Err(e)),
-            }
-        }
+        src.fill_batch(&mut batch);
         let last = batch.end.is_some();
         if full.send(batch).is_err() || last || stop.load(Ordering::Relaxed) {
             return;

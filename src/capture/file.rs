@@ -63,9 +63,13 @@ enum Resolution {
 
 impl Resolution {
     /// `units` of this resolution, in nanoseconds.
+    #[inline]
     fn nanos(self, units: u64) -> i128 {
         let units = i128::from(units);
         match self {
+            // (pcap's two: no power worked out for each frame.)
+            Resolution::Decimal(6) => units * 1_000,
+            Resolution::Decimal(9) => units,
             Resolution::Decimal(e) if e <= 9 => units * 10i128.pow(9 - u32::from(e)),
             // Finer than a nanosecond: 10^38 is the largest power an i128 holds.
             Resolution::Decimal(e) => match 10i128.checked_pow(u32::from(e) - 9) {
@@ -263,6 +267,7 @@ impl<R: Read> FileReader<R> {
     }
 
     /// The next frame; `None` at the end of the input.
+    #[inline]
     pub(crate) fn next(&mut self) -> Result<Option<Record>, ReadError> {
         match self.layout {
             Layout::Pcap { big_endian, header } => self.next_pcap(big_endian, header),
@@ -270,7 +275,29 @@ impl<R: Read> FileReader<R> {
         }
     }
 
+    /// A classic pcap record. A whole record already in the buffer (nearly
+    /// always) is taken here; reading on, the input's end and damage are
+    /// [`FileReader::next_pcap_slow`]'s.
+    #[inline(always)]
     fn next_pcap(&mut self, big_endian: bool, header: usize) -> Result<Option<Record>, ReadError> {
+        // (The fields are in the first 16 bytes of the header, 16 or 24 long.)
+        debug_assert!(header >= 16, "a pcap record header of {header} bytes");
+        if let Some(h) = self.buf[self.pos..self.end].first_chunk::<16>() {
+            let caplen = u32_at(h, 8, big_endian);
+            if caplen <= MAX_SNAPLEN && self.available() >= header + caplen as usize {
+                return Ok(Some(self.take_pcap(big_endian, header)));
+            }
+        }
+        self.next_pcap_slow(big_endian, header)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn next_pcap_slow(
+        &mut self,
+        big_endian: bool,
+        header: usize,
+    ) -> Result<Option<Record>, ReadError> {
         if !self.fill(header)? {
             return match self.available() {
                 0 => Ok(None),
@@ -279,8 +306,24 @@ impl<R: Read> FileReader<R> {
                 ))),
             };
         }
-        // (The fields are in the first 16 bytes of the header, 16 or 24 long.)
-        debug_assert!(header >= 16, "a pcap record header of {header} bytes");
+        let caplen = u32_at(&self.buf[self.pos..], 8, big_endian);
+        if caplen > MAX_SNAPLEN {
+            return Err(ReadError::Damaged(format!(
+                "invalid packet capture length {caplen}, bigger than maximum of {MAX_SNAPLEN}"
+            )));
+        }
+        if !self.fill(header + caplen as usize)? {
+            return Err(ReadError::Truncated(format!(
+                "truncated dump file; tried to read {caplen} captured bytes, only got {}",
+                self.available() - header
+            )));
+        }
+        Ok(Some(self.take_pcap(big_endian, header)))
+    }
+
+    /// The pcap record at `pos`, whole in the buffer and its length checked.
+    #[inline(always)]
+    fn take_pcap(&mut self, big_endian: bool, header: usize) -> Record {
         let h: &[u8; 16] = self.buf[self.pos..self.pos + 16]
             .try_into()
             .expect("16 bytes");
@@ -288,28 +331,15 @@ impl<R: Read> FileReader<R> {
         let frac = u32_at(h, 4, big_endian);
         let caplen = u32_at(h, 8, big_endian);
         let wire_len = u32_at(h, 12, big_endian);
-        if caplen > MAX_SNAPLEN {
-            return Err(ReadError::Damaged(format!(
-                "invalid packet capture length {caplen}, bigger than maximum of {MAX_SNAPLEN}"
-            )));
-        }
-        let total = header + caplen as usize;
-        if !self.fill(total)? {
-            return Err(ReadError::Truncated(format!(
-                "truncated dump file; tried to read {caplen} captured bytes, only got {}",
-                self.available() - header
-            )));
-        }
         let iface = &self.interfaces[0];
         let start = self.pos + header;
-        self.pos += total;
-        let nanos = iface.resolution.nanos(u64::from(frac));
-        Ok(Some(Record {
-            ts: Timestamp(i128::from(secs) * NS + nanos),
+        self.pos = start + caplen as usize;
+        Record {
+            ts: Timestamp(i128::from(secs) * NS + iface.resolution.nanos(u64::from(frac))),
             data: start..start + caplen.min(iface.snaplen) as usize,
             wire_len,
             link: iface.link,
-        }))
+        }
     }
 
     /// The byte order of the block at `pos` (8 bytes available): a section

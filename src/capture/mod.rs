@@ -14,9 +14,9 @@ mod bpf;
 mod file;
 mod merge;
 
-pub use ahead::{read_ahead, Ahead, Decode, Fed};
+pub use ahead::{read_ahead, read_batched, Ahead, Batch, Decode, Fed};
 use bpf::Filter;
-use file::{FileReader, ReadError};
+use file::{FileReader, ReadError, Record};
 use kawatch_core::LinkType;
 use kawatch_core::{Analyzer, Event, Timestamp};
 pub use merge::Merged;
@@ -940,11 +940,54 @@ impl NativeFile {
         names: &mut String,
         name: &str,
     ) -> Result<Next<'a>, CaptureError> {
+        Ok(match self.next_passing(frames, names, name)? {
+            Some((record, link, skipped)) => Next::Frame(Frame {
+                ts: record.ts,
+                data: self.reader.data(&record),
+                wire_len: record.wire_len,
+                link,
+                input: 0,
+                skipped,
+                decoded: None,
+            }),
+            None => Next::End,
+        })
+    }
+
+    /// As [`NativeFile::next_frame`] into `batch` until it is full or the
+    /// input ends, with no frame handed out between.
+    fn fill_batch(&mut self, frames: &mut u64, names: &mut String, name: &str, batch: &mut Batch) {
+        while batch.wants_more() {
+            match self.next_passing(frames, names, name) {
+                Ok(Some((record, link, skipped))) => batch.push(&Frame {
+                    ts: record.ts,
+                    data: self.reader.data(&record),
+                    wire_len: record.wire_len,
+                    link,
+                    input: 0,
+                    skipped,
+                    decoded: None,
+                }),
+                Ok(None) => batch.end(Ok(())),
+                Err(e) => batch.end(Err(e)),
+            }
+        }
+    }
+
+    /// The next record that passes the filter, its link type, and how many
+    /// the filter left out before it; `None` at the end.
+    #[inline(always)]
+    fn next_passing(
+        &mut self,
+        frames: &mut u64,
+        names: &mut String,
+        name: &str,
+    ) -> Result<Option<(Record, Option<LinkType>, u64)>, CaptureError> {
         let mut skipped = 0;
         loop {
             let record = match self.reader.next() {
                 Ok(Some(r)) => r,
-                Ok(None) => return Ok(Next::End),
+                Ok(None) => return Ok(None),
                 Err(ReadError::Interrupted) => {
                     return Err(CaptureError::Interrupted {
                         name: name.to_string(),
@@ -957,9 +1000,10 @@ impl NativeFile {
                 Some(&s) if s.linktype == record.link => s,
                 _ => self.link_state(record.link, names)?,
             };
-            let data = self.reader.data(&record);
             let pass = match (&self.filter, state.program) {
-                (Some(filter), Pass::Program(p)) => filter.matches(p, data, record.wire_len),
+                (Some(filter), Pass::Program(p)) => {
+                    filter.matches(p, self.reader.data(&record), record.wire_len)
+                }
                 (_, Pass::None) => false,
                 _ => true,
             };
@@ -968,15 +1012,7 @@ impl NativeFile {
                 continue;
             }
             *frames += 1;
-            return Ok(Next::Frame(Frame {
-                ts: record.ts,
-                data: self.reader.data(&record),
-                wire_len: record.wire_len,
-                link: state.link,
-                input: 0,
-                skipped,
-                decoded: None,
-            }));
+            return Ok(Some((record, state.link, skipped)));
         }
     }
 
@@ -1091,6 +1127,12 @@ pub trait FrameSource: Send {
     fn restart(&mut self) -> Result<bool, CaptureError> {
         Ok(false)
     }
+    /// Reads frames into `batch` until it is full or the input ends (the
+    /// end, or the error, kept in it): what [`read_ahead`]'s reader calls.
+    /// The default reads them with [`next_frame`](FrameSource::next_frame).
+    fn fill_batch(&mut self, batch: &mut Batch) {
+        ahead::fill_frame_by_frame(self, batch);
+    }
 }
 
 impl FrameSource for Source {
@@ -1128,6 +1170,16 @@ impl FrameSource for Source {
 
     fn can_restart(&self) -> bool {
         self.can_reopen()
+    }
+
+    /// A file's frames go straight from its buffer into the batch.
+    fn fill_batch(&mut self, batch: &mut Batch) {
+        match (&mut self.input, self.stop) {
+            (Input::File(f), None) => {
+                f.fill_batch(&mut self.frames, &mut self.dlt_name, &self.name, batch);
+            }
+            _ => ahead::fill_frame_by_frame(self, batch),
+        }
     }
 
     /// Opens the file again (a regular file, as it was opened).

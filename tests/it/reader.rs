@@ -259,24 +259,35 @@ fn an_interface_kawatch_cannot_decode_is_counted() {
     );
 }
 
-/// What the analyser made of a capture: its counts and every flow's view.
+/// What the analyser made of a capture: its counts, the next frame's
+/// number (frames a filter left out count), and every flow's view.
 fn analysed(an: &kawatch::Analyzer) -> String {
     let flows: Vec<String> = an.flow_views().map(|f| format!("{f:?}")).collect();
-    format!("{:?}\n{}", an.counters(), flows.join("\n"))
+    format!(
+        "{:?} next frame {}\n{}",
+        an.counters(),
+        an.next_frame_number(),
+        flows.join("\n")
+    )
 }
 
 /// The batch feed (`Ahead::ingest_batch`, what a plain report of a file
-/// uses) gives the analyser what frame-by-frame reading gives it, on every
-/// fixture and corpus capture; and a stop mid-batch feeds exactly the
-/// frames before it, the rest following when fed on.
+/// uses, batches read on a second thread or, on one core, on this one)
+/// gives the analyser what frame-by-frame reading gives it, on every
+/// fixture and corpus capture, with and without a filter; and a stop
+/// mid-batch feeds exactly the frames before it, the rest following when
+/// fed on.
 #[test]
 fn the_batch_feed_gives_what_frame_by_frame_reading_gives() {
-    use kawatch::capture::{read_ahead, Decode, Fed};
+    use kawatch::capture::{read_ahead, read_batched, Ahead, Decode, Fed};
     use kawatch::Analyzer;
     use std::cell::Cell;
-    let open = |path: &Path| Source::open_file(path, None).expect("opens");
-    for path in all_captures() {
-        let name = path.display().to_string();
+    let filters = [None, Some("greater 100 or tcp[tcpflags] & tcp-syn != 0")];
+    for (path, filter) in all_captures()
+        .into_iter()
+        .flat_map(|p| filters.map(|f| (p.clone(), f)))
+    {
+        let open = |path: &Path| Source::open_file(path, filter).expect("opens");
         let mut src = open(&path);
         let mut by_frame = Analyzer::new(src.link_type());
         loop {
@@ -288,33 +299,41 @@ fn the_batch_feed_gives_what_frame_by_frame_reading_gives() {
                 Ok(Next::End) | Err(_) => break,
             }
         }
-        // Stopped after every 700th frame (mid-batch: batches hold 1,024),
-        // then fed on.
-        let mut src = open(&path);
-        let mut batched = Analyzer::new(src.link_type());
-        let asked = Cell::new(0u64);
-        let (stops, total) = read_ahead(&mut src, Decode::Segments, |ahead| {
-            let (mut stops, mut total) = (0u64, 0u64);
-            loop {
-                let stop = || {
-                    asked.set(asked.get() + 1);
-                    asked.get().is_multiple_of(700)
-                };
-                match ahead.ingest_batch(&mut batched, stop) {
-                    Ok(Fed::Batch { .. }) => {}
-                    Ok(Fed::Stopped { .. }) => stops += 1,
-                    Ok(Fed::End) | Err(_) => break,
+        for on_thread in [true, false] {
+            let name = format!("{} ({filter:?}, on a thread: {on_thread})", path.display());
+            // Stopped after every 700th frame (mid-batch: batches hold
+            // 1,024), then fed on.
+            let mut src = open(&path);
+            let mut batched = Analyzer::new(src.link_type());
+            let asked = Cell::new(0u64);
+            let feed = |ahead: &mut Ahead<'_>| {
+                let (mut stops, mut total) = (0u64, 0u64);
+                loop {
+                    let stop = || {
+                        asked.set(asked.get() + 1);
+                        asked.get().is_multiple_of(700)
+                    };
+                    match ahead.ingest_batch(&mut batched, stop) {
+                        Ok(Fed::Batch { .. }) => {}
+                        Ok(Fed::Stopped { .. }) => stops += 1,
+                        Ok(Fed::End) | Err(_) => break,
+                    }
+                    total = batched.counters().frames;
                 }
-                total = batched.counters().frames;
-            }
-            (stops, total)
-        });
-        assert_eq!(analysed(&batched), analysed(&by_frame), "{name}");
-        // (Each stop asks again before the frame it held back.)
-        assert_eq!(
-            stops,
-            (total + stops) / 700,
-            "{name}: every 700th ask stopped"
-        );
+                (stops, total)
+            };
+            let (stops, total) = if on_thread {
+                read_ahead(&mut src, Decode::Segments, feed)
+            } else {
+                read_batched(&mut src, Decode::Segments, feed)
+            };
+            assert_eq!(analysed(&batched), analysed(&by_frame), "{name}");
+            // (Each stop asks again before the frame it held back.)
+            assert_eq!(
+                stops,
+                (total + stops) / 700,
+                "{name}: every 700th ask stopped"
+            );
+        }
     }
 }
