@@ -180,9 +180,10 @@ fn flows_json(
     src: &SourceInfo,
     text: &mut Vec<u8>,
 ) -> io::Result<()> {
+    let mut writer = super::pretty::FlowWriter::default();
     for f in flows {
         text.extend_from_slice(b",\n    ");
-        super::pretty::flow(text, 2, &flow(f, local, src));
+        writer.flow(text, 2, &flow(f, local, src));
     }
     Ok(())
 }

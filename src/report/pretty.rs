@@ -19,9 +19,37 @@ use serde::Serialize;
 use serde_json::ser::{CompactFormatter, Formatter};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Appends `f`'s JSON, its opening brace at `depth` levels of two spaces
-/// (its members one deeper), as serde_json's pretty printer lays it out.
-pub(crate) fn flow(out: &mut Vec<u8>, depth: usize, f: &FlowReport) {
+/// Writes flows' JSON. What the flows of a report share, their path
+/// timeouts' names and seconds, is written once and copied after: four
+/// path timeouts by default, a float and a string each, in every flow.
+#[derive(Debug, Default)]
+pub(crate) struct FlowWriter {
+    paths: Vec<PathText>,
+}
+
+/// A path timeout's text up to its verdict: from its opening brace to its
+/// `timeout_s`, at `depth`.
+#[derive(Debug)]
+struct PathText {
+    depth: usize,
+    name: String,
+    timeout_bits: u64,
+    text: Vec<u8>,
+}
+
+impl FlowWriter {
+    /// Path timeouts kept written, at most (a report has a few).
+    const PATHS_KEPT: usize = 32;
+
+    /// Appends `f`'s JSON, its opening brace at `depth` levels of two
+    /// spaces (its members one deeper), as serde_json's pretty printer lays
+    /// it out.
+    pub(crate) fn flow(&mut self, out: &mut Vec<u8>, depth: usize, f: &FlowReport) {
+        flow(out, depth, f, &mut self.paths);
+    }
+}
+
+fn flow(out: &mut Vec<u8>, depth: usize, f: &FlowReport, paths_written: &mut Vec<PathText>) {
     // Every member named, so that one added to the type and not written
     // here does not compile.
     let FlowReport {
@@ -75,7 +103,7 @@ pub(crate) fn flow(out: &mut Vec<u8>, depth: usize, f: &FlowReport) {
     w.key(&mut o, "heartbeats");
     w.array(heartbeats, heartbeat);
     w.key(&mut o, "path");
-    w.array(paths, path);
+    w.array(paths, |w, p| path(w, p, paths_written));
     if !files.is_empty() {
         w.key(&mut o, "files");
         w.array(files, |w, s| w.str(s));
@@ -115,17 +143,42 @@ fn heartbeat(w: &mut Pretty<'_>, h: &HeartbeatReport) {
     w.close(o, b'}');
 }
 
-fn path(w: &mut Pretty<'_>, p: &PathReport) {
+/// A path timeout's verdict; its name and seconds copied when written
+/// before at this depth.
+fn path(w: &mut Pretty<'_>, p: &PathReport, written: &mut Vec<PathText>) {
     let PathReport {
         name,
         timeout_s,
         verdict,
     } = p;
-    let mut o = w.open(b'{');
-    w.key(&mut o, "name");
-    w.str(name);
-    w.key(&mut o, "timeout_s");
-    w.f64(*timeout_s);
+    let (depth, timeout_bits) = (w.depth, timeout_s.to_bits());
+    let mut o = match written
+        .iter()
+        .find(|t| t.depth == depth && t.timeout_bits == timeout_bits && t.name == *name)
+    {
+        Some(t) => {
+            w.out.extend_from_slice(&t.text);
+            w.depth += 1;
+            Open { empty: false }
+        }
+        None => {
+            let start = w.out.len();
+            let mut o = w.open(b'{');
+            w.key(&mut o, "name");
+            w.str(name);
+            w.key(&mut o, "timeout_s");
+            w.f64(*timeout_s);
+            if written.len() < FlowWriter::PATHS_KEPT {
+                written.push(PathText {
+                    depth,
+                    name: name.clone(),
+                    timeout_bits,
+                    text: w.out[start..].to_vec(),
+                });
+            }
+            o
+        }
+    };
     w.key(&mut o, "verdict");
     w.name(verdict.as_str());
     w.close(o, b'}');
@@ -441,15 +494,19 @@ mod tests {
 
     /// serde_json's text of `f`, placed as the report places a flow.
     fn by_serde(f: &FlowReport) -> Vec<u8> {
+        by_serde_at(f, 2)
+    }
+
+    fn by_serde_at(f: &FlowReport, depth: usize) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, Indented::at(2));
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Indented::at(depth));
         f.serialize(&mut ser).expect("serialises");
         out
     }
 
     fn by_hand(f: &FlowReport) -> Vec<u8> {
         let mut out = Vec::new();
-        flow(&mut out, 2, f);
+        FlowWriter::default().flow(&mut out, 2, f);
         out
     }
 
@@ -572,6 +629,14 @@ mod tests {
             )
     }
 
+    fn path_report() -> impl Strategy<Value = PathReport> {
+        (text(), number(), 0..VERDICTS.len()).prop_map(|(name, timeout_s, v)| PathReport {
+            name,
+            timeout_s,
+            verdict: VERDICTS[v],
+        })
+    }
+
     fn flow_report() -> impl Strategy<Value = FlowReport> {
         let heartbeat = (
             endpoint(),
@@ -587,12 +652,7 @@ mod tests {
                 count,
                 answered,
             });
-        let path =
-            (text(), number(), 0..VERDICTS.len()).prop_map(|(name, timeout_s, v)| PathReport {
-                name,
-                timeout_s,
-                verdict: VERDICTS[v],
-            });
+        let path = path_report();
         (
             (
                 endpoint(),
@@ -692,6 +752,39 @@ mod tests {
         fn writes_what_serde_writes(f in flow_report()) {
             let (hand, serde) = (by_hand(&f), by_serde(&f));
             prop_assert_eq!(String::from_utf8_lossy(&hand), String::from_utf8_lossy(&serde));
+        }
+
+        /// Flows written one after another by one writer, at one depth
+        /// or another, sharing some path timeouts (what it writes once and
+        /// copies after) and not others: each as serde writes it alone.
+        #[test]
+        fn each_of_several_flows_is_what_serde_writes(
+            flows in proptest::collection::vec(flow_report(), 1..6),
+            shared in proptest::collection::vec(path_report(), 0..3),
+        ) {
+            let mut writer = FlowWriter::default();
+            for (i, mut f) in flows.into_iter().enumerate() {
+                // Every other flow has the shared ones first, with its own verdicts.
+                if i % 2 == 0 {
+                    let verdicts = f.path.iter().map(|p| p.verdict).chain(VERDICTS);
+                    let mut path: Vec<PathReport> = shared
+                        .iter()
+                        .zip(verdicts)
+                        .map(|(p, verdict)| PathReport { verdict, ..p.clone() })
+                        .collect();
+                    path.append(&mut f.path);
+                    f.path = path;
+                }
+                let depth = [2, 2, 1, 2, 3][i % 5];
+                let mut hand = Vec::new();
+                writer.flow(&mut hand, depth, &f);
+                let serde = by_serde_at(&f, depth);
+                prop_assert_eq!(
+                    String::from_utf8_lossy(&hand),
+                    String::from_utf8_lossy(&serde),
+                    "flow {}", i
+                );
+            }
         }
     }
 }
