@@ -253,14 +253,35 @@ impl Frame<'_> {
     /// Feeds the frame to `an`; the events it decided. A frame of a link
     /// type kawatch does not decode counts as undecoded.
     pub fn ingest<'a>(&self, an: &'a mut Analyzer) -> &'a [Event] {
-        an.set_input(self.input);
-        an.skip_frames(self.skipped);
         match (self.link, self.decoded) {
-            (Some(_), Some(d)) => an.ingest_decoded_ref(self.ts, d.segment.as_ref()),
-            (Some(link), None) => an.ingest_link_frame(link, self.ts, self.data, self.wire_len),
-            (None, _) => an.ingest_undecodable(self.ts),
+            (Some(_), Some(d)) => ingest_decoded(an, self.input, self.skipped, self.ts, d),
+            (Some(link), None) => {
+                an.set_input(self.input);
+                an.skip_frames(self.skipped);
+                an.ingest_link_frame(link, self.ts, self.data, self.wire_len)
+            }
+            (None, _) => {
+                an.set_input(self.input);
+                an.skip_frames(self.skipped);
+                an.ingest_undecodable(self.ts)
+            }
         }
     }
+}
+
+/// [`Frame::ingest`] of a frame of a link type kawatch decodes, decoded
+/// already: from input `input`, after `skipped` frames the filter left out.
+#[inline(always)]
+pub(crate) fn ingest_decoded<'a>(
+    an: &'a mut Analyzer,
+    input: usize,
+    skipped: u64,
+    ts: Timestamp,
+    d: &Decoded,
+) -> &'a [Event] {
+    an.set_input(input);
+    an.skip_frames(skipped);
+    an.ingest_decoded_ref(ts, d.segment.as_ref())
 }
 
 /// Which reader reads capture files and standard input.
