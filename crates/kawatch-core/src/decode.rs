@@ -69,6 +69,7 @@ pub fn decode(link: LinkType, frame: u64, ts: Timestamp, data: &[u8]) -> Option<
 /// unfragmented or IPv6 without extension headers; a complete TCP header) take
 /// a direct path; everything else goes through etherparse's lax slicer. Both
 /// give the same answer (see the property test).
+#[inline]
 pub fn decode_with_len(
     link: LinkType,
     frame: u64,
@@ -96,6 +97,8 @@ fn decode_cut(
 }
 
 /// The general path: etherparse's lax slicing.
+#[cold]
+#[inline(never)]
 fn decode_lax(
     link: LinkType,
     frame: u64,
@@ -211,7 +214,9 @@ mod fast {
     }
 
     /// `None` when the frame is not of a shape this path handles; `cut`
-    /// bytes of it were not captured.
+    /// bytes of it were not captured. (Inlined where the segment is to be
+    /// kept, so that it is written there rather than copied.)
+    #[inline(always)]
     pub(super) fn decode(
         link: LinkType,
         frame: u64,

@@ -288,7 +288,13 @@ impl PayloadHead {
     pub fn new(payload: &[u8]) -> PayloadHead {
         let n = payload.len().min(Self::MAX);
         let mut bytes = [0; Self::MAX];
-        bytes[..n].copy_from_slice(&payload[..n]);
+        // (A copy of a size known here when the payload is long enough,
+        // none when there is none: a call to `memcpy` only for the rest.)
+        match payload.first_chunk::<{ Self::MAX }>() {
+            Some(head) => bytes = *head,
+            None if n > 0 => bytes[..n].copy_from_slice(&payload[..n]),
+            None => {}
+        }
         PayloadHead {
             bytes,
             len: n as u8,
@@ -359,8 +365,18 @@ mod tests {
     fn a_payload_head_keeps_at_most_sixteen_bytes() {
         assert_eq!(PayloadHead::new(&[]).as_bytes(), &[] as &[u8]);
         assert_eq!(PayloadHead::new(&[0xc0, 0]).as_bytes(), &[0xc0, 0]);
-        let long: Vec<u8> = (0..40).collect();
+        let long: Vec<u8> = (1..=40).collect();
         assert_eq!(PayloadHead::new(&long).as_bytes(), &long[..16]);
+        // Every length either side of the kept sixteen: the bytes there
+        // are, and zeros past them (heads compare whole).
+        for n in 0..=17 {
+            let head = PayloadHead::new(&long[..n]);
+            assert_eq!(head.as_bytes(), &long[..n.min(16)], "{n} bytes");
+            let mut want = PayloadHead::EMPTY;
+            want.bytes[..n.min(16)].copy_from_slice(&long[..n.min(16)]);
+            want.len = n.min(16) as u8;
+            assert_eq!(head, want, "{n} bytes");
+        }
         assert_eq!(format!("{:?}", PayloadHead::new(&[0xc0, 0])), "[c0 00]");
         assert!(
             std::mem::size_of::<Segment>() <= 128,
