@@ -2,7 +2,9 @@
 //! written out, flows streamed one at a time.
 
 use super::summary::{files_of, SourceInfo, Totals};
-use super::types::{ts, EventReport, FlowReport, SocketReport, SourceReport, REPORT_VERSION};
+use super::types::{
+    ts, EventReport, FlowReport, SocketReport, SourceReport, Spare, REPORT_VERSION,
+};
 use kawatch_core::Timestamp;
 use kawatch_core::{disagreements, SocketIndex};
 use kawatch_core::{Event, FlowView};
@@ -181,9 +183,12 @@ fn flows_json(
     text: &mut Vec<u8>,
 ) -> io::Result<()> {
     let mut writer = super::pretty::FlowWriter::default();
+    let mut spare = Spare::default();
     for f in flows {
         text.extend_from_slice(b",\n    ");
-        writer.flow(text, 2, &flow(f, local, src));
+        let report = flow_in(f, local, src, spare);
+        writer.flow(text, 2, &report);
+        spare = report.into_spare();
     }
     Ok(())
 }
@@ -275,8 +280,13 @@ impl serde_json::ser::Formatter for Indented {
 /// several inputs are read as one the ones it was seen in, and judged
 /// against the input's path timeouts.
 pub(crate) fn flow(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo) -> FlowReport {
+    flow_in(f, local, info, Spare::default())
+}
+
+/// As [`flow`], in an earlier report's allocations.
+fn flow_in(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo, spare: Spare) -> FlowReport {
     // Judged once, at the end, against the input's paths.
-    let mut report = FlowReport::unjudged(f);
+    let mut report = FlowReport::unjudged_in(f, spare);
     if info.inputs.len() > 1 {
         report.files = files_of(f.inputs, &info.inputs);
     }

@@ -341,10 +341,28 @@ impl FlowReport {
 
     /// As [`FlowReport::of`], `path` left empty for [`FlowReport::judge`].
     pub(crate) fn unjudged(f: &FlowView) -> FlowReport {
+        FlowReport::unjudged_in(f, Spare::default())
+    }
+
+    /// As [`FlowReport::unjudged`], in `spare`'s allocations (its `path`
+    /// kept for [`FlowReport::judge`] to write over).
+    pub(crate) fn unjudged_in(f: &FlowView, spare: Spare) -> FlowReport {
+        let Spare {
+            mut vlan,
+            mut heartbeats,
+            path,
+            mut keepalive,
+        } = spare;
+        vlan.clear();
+        vlan.extend_from_slice(f.vlan.ids());
+        heartbeats.clear();
+        heartbeats.extend(f.heartbeats.iter().map(HeartbeatReport::of));
+        keepalive.clear();
+        keepalive.extend(f.probers.iter().map(ProberReport::of));
         FlowReport {
             a: f.a,
             b: f.b,
-            vlan: f.vlan.ids().to_vec(),
+            vlan,
             first_seen: ts(f.first_seen),
             last_seen: ts(f.last_seen),
             state: f.state,
@@ -355,10 +373,10 @@ impl FlowReport {
                 longest_s: micros(f.longest_silence_s),
                 allowed_s: allowed_silence_s(f).map(micros),
             },
-            heartbeats: f.heartbeats.iter().map(HeartbeatReport::of).collect(),
-            path: Vec::new(),
+            heartbeats,
+            path,
             files: Vec::new(),
-            keepalive: f.probers.iter().map(ProberReport::of).collect(),
+            keepalive,
             socket: None,
             disagreements: None,
         }
@@ -367,19 +385,46 @@ impl FlowReport {
     /// Sets `path`: the verdict against each of `paths`, from `silence`
     /// (so a live report's exact socket idle counts once set there).
     pub fn judge(&mut self, paths: &[PathTimeout]) {
-        self.path = paths
-            .iter()
-            .map(|p| PathReport {
-                name: p.name.clone(),
-                timeout_s: p.timeout_s,
-                verdict: PathVerdict::of(
-                    self.silence.longest_s,
-                    self.silence.allowed_s,
-                    p.timeout_s,
-                ),
-            })
-            .collect();
+        let (longest, allowed) = (self.silence.longest_s, self.silence.allowed_s);
+        self.path.truncate(paths.len());
+        for (i, p) in paths.iter().enumerate() {
+            let verdict = PathVerdict::of(longest, allowed, p.timeout_s);
+            match self.path.get_mut(i) {
+                // (An earlier report's entry: its name's allocation used again.)
+                Some(r) => {
+                    r.name.clone_from(&p.name);
+                    r.timeout_s = p.timeout_s;
+                    r.verdict = verdict;
+                }
+                None => self.path.push(PathReport {
+                    name: p.name.clone(),
+                    timeout_s: p.timeout_s,
+                    verdict,
+                }),
+            }
+        }
     }
+
+    /// What of this report's allocations a next one can use.
+    pub(crate) fn into_spare(self) -> Spare {
+        Spare {
+            vlan: self.vlan,
+            heartbeats: self.heartbeats,
+            path: self.path,
+            keepalive: self.keepalive,
+        }
+    }
+}
+
+/// A written report's lists, to be filled again
+/// ([`FlowReport::unjudged_in`]): a report of many flows allocates for
+/// the first only.
+#[derive(Debug, Default)]
+pub(crate) struct Spare {
+    vlan: Vec<u16>,
+    heartbeats: Vec<HeartbeatReport>,
+    path: Vec<PathReport>,
+    keepalive: Vec<ProberReport>,
 }
 
 impl HeartbeatReport {
