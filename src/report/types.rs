@@ -476,3 +476,60 @@ impl EventReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{Next, Source};
+    use kawatch_core::Analyzer;
+
+    /// Every flow of the fixtures that have probers, heartbeats and tags.
+    fn flows() -> Vec<FlowView> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut flows = Vec::new();
+        for name in ["both_sides_probing", "heartbeats", "vlan", "dead_give_up"] {
+            let path = root.join(format!("fixtures/synth/{name}.pcap"));
+            let mut src = Source::open_file(&path, None).expect("opens");
+            let mut an = Analyzer::new(src.link_type());
+            while let Ok(Next::Frame(f)) = src.next_frame() {
+                f.ingest(&mut an);
+            }
+            flows.extend(an.flow_views());
+        }
+        flows
+    }
+
+    /// A report made in an earlier one's allocations, and judged against
+    /// more, fewer or other path timeouts than it was, is the report made
+    /// anew.
+    #[test]
+    fn a_report_in_spare_allocations_is_the_report_made_anew() {
+        let path = |s: &str| PathTimeout::parse(s).expect("a path timeout");
+        let judged_against = [
+            PathTimeout::defaults(),
+            vec![path("corp-fw=30m"), path("300s")],
+            Vec::new(),
+            vec![
+                path("5m"),
+                path("aws-nlb"),
+                path("a=1s"),
+                path("b=2h"),
+                path("7s"),
+            ],
+        ];
+        let flows = flows();
+        assert!(flows.iter().any(|f| !f.heartbeats.is_empty()));
+        assert!(flows.iter().any(|f| f.probers.len() == 2));
+        assert!(flows.iter().any(|f| !f.vlan.ids().is_empty()));
+        let mut spare = Spare::default();
+        for (i, f) in flows.iter().enumerate() {
+            let paths = &judged_against[i % judged_against.len()];
+            let mut anew = FlowReport::unjudged(f);
+            anew.judge(paths);
+            let mut again = FlowReport::unjudged_in(f, spare);
+            again.judge(paths);
+            assert_eq!(again, anew, "flow {i}");
+            spare = again.into_spare();
+        }
+    }
+}
