@@ -321,6 +321,46 @@ impl<R: Read> FileReader<R> {
         Ok(Some(self.take_pcap(big_endian, header)))
     }
 
+    /// A classic pcap file's records that are whole in the buffer, each
+    /// handed to `take` with its bytes until `take` says no more (`false`)
+    /// or none is: [`FileReader::next`] without a call and a `Result` a
+    /// record, for a caller that wants them all. Reading on, the end, damage
+    /// and pcapng are left to [`FileReader::next`].
+    #[inline]
+    pub(crate) fn whole_pcap_records(&mut self, take: impl FnMut(Record, &[u8]) -> bool) {
+        match self.layout {
+            Layout::Pcap {
+                big_endian: true,
+                header,
+            } => self.whole_records::<true>(header, take),
+            Layout::Pcap {
+                big_endian: false,
+                header,
+            } => self.whole_records::<false>(header, take),
+            Layout::Pcapng { .. } => {}
+        }
+    }
+
+    /// [`FileReader::whole_pcap_records`] in one byte order.
+    #[inline(always)]
+    fn whole_records<const BIG_ENDIAN: bool>(
+        &mut self,
+        header: usize,
+        mut take: impl FnMut(Record, &[u8]) -> bool,
+    ) {
+        while let Some(h) = self.buf[self.pos..self.end].first_chunk::<16>() {
+            let caplen = u32_at(h, 8, BIG_ENDIAN);
+            if caplen > MAX_SNAPLEN || self.available() < header + caplen as usize {
+                return;
+            }
+            let record = self.take_pcap(BIG_ENDIAN, header);
+            let data = record.data.clone();
+            if !take(record, &self.buf[data]) {
+                return;
+            }
+        }
+    }
+
     /// The pcap record at `pos`, whole in the buffer and its length checked.
     #[inline(always)]
     fn take_pcap(&mut self, big_endian: bool, header: usize) -> Record {

@@ -979,6 +979,29 @@ impl NativeFile {
     /// input ends, with no frame handed out between.
     fn fill_batch(&mut self, frames: &mut u64, names: &mut String, name: &str, batch: &mut Batch) {
         while batch.wants_more() {
+            // No filter, and the link type met (a classic pcap file has
+            // one): the records whole in the buffer go straight in.
+            if let (None, Some(&state)) = (&self.filter, self.links.first()) {
+                self.reader.whole_pcap_records(|record, data| {
+                    // (A pcap file's records all have its link type.)
+                    debug_assert_eq!(record.link, state.linktype);
+                    *frames += 1;
+                    batch.push(&Frame {
+                        ts: record.ts,
+                        data,
+                        wire_len: record.wire_len,
+                        link: state.link,
+                        input: 0,
+                        skipped: 0,
+                        decoded: None,
+                    });
+                    batch.wants_more()
+                });
+                if !batch.wants_more() {
+                    break;
+                }
+            }
+            // One the general way: reading on, the end, pcapng, a filter.
             match self.next_passing(frames, names, name) {
                 Ok(Some((record, link, skipped))) => batch.push(&Frame {
                     ts: record.ts,

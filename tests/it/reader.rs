@@ -337,3 +337,68 @@ fn the_batch_feed_gives_what_frame_by_frame_reading_gives() {
         }
     }
 }
+
+/// Each frame a batch holds (read on a second thread, or on this one) is
+/// the frame the source hands out, decoded there as the analyser decodes
+/// it: its time, lengths, link type, frames skipped before it, and segment
+/// (its payload's length from the wire's, where the snaplen cut it); on
+/// every fixture and corpus capture, with and without a filter.
+#[test]
+fn a_batch_holds_each_frame_the_source_gives() {
+    use kawatch::capture::{read_ahead, read_batched, Ahead, Decode};
+    use kawatch_core::decode_with_len;
+    let filters = [None, Some("greater 100 or tcp[tcpflags] & tcp-syn != 0")];
+    for (path, filter) in all_captures()
+        .into_iter()
+        .flat_map(|p| filters.map(|f| (p.clone(), f)))
+    {
+        let open = |path: &Path| Source::open_file(path, filter).expect("opens");
+        let mut src = open(&path);
+        let mut want = Vec::new();
+        while let Ok(Next::Frame(f)) = src.next_frame() {
+            let seg = f
+                .link
+                .and_then(|l| decode_with_len(l, 0, f.ts, f.data, f.wire_len));
+            want.push(format!(
+                "{:?} {} {:?} {} {} {seg:?}",
+                f.ts,
+                f.wire_len,
+                f.link,
+                f.skipped,
+                f.captured()
+            ));
+        }
+        for on_thread in [true, false] {
+            let name = format!("{} ({filter:?}, on a thread: {on_thread})", path.display());
+            let mut src = open(&path);
+            let held = |ahead: &mut Ahead<'_>| {
+                let mut held = Vec::new();
+                while let Ok(Next::Frame(f)) = ahead.next_frame() {
+                    let seg = match f.link {
+                        Some(_) => f.decoded.expect("decoded on the reading side").segment,
+                        None => None,
+                    };
+                    held.push(format!(
+                        "{:?} {} {:?} {} {} {:?}",
+                        f.ts,
+                        f.wire_len,
+                        f.link,
+                        f.skipped,
+                        f.captured(),
+                        seg
+                    ));
+                }
+                held
+            };
+            let held = if on_thread {
+                read_ahead(&mut src, Decode::Segments, held)
+            } else {
+                read_batched(&mut src, Decode::Segments, held)
+            };
+            assert_eq!(held.len(), want.len(), "{name}: frames");
+            for (i, (h, w)) in held.iter().zip(&want).enumerate() {
+                assert_eq!(h, w, "{name}: frame {}", i + 1);
+            }
+        }
+    }
+}
