@@ -321,44 +321,31 @@ impl<R: Read> FileReader<R> {
         Ok(Some(self.take_pcap(big_endian, header)))
     }
 
-    /// A classic pcap file's records that are whole in the buffer, each
-    /// handed to `take` with its bytes until `take` says no more (`false`)
-    /// or none is: [`FileReader::next`] without a call and a `Result` a
-    /// record, for a caller that wants them all. Reading on, the end, damage
-    /// and pcapng are left to [`FileReader::next`].
-    #[inline]
-    pub(crate) fn whole_pcap_records(&mut self, take: impl FnMut(Record, &[u8]) -> bool) {
+    /// A classic pcap file's byte order (big-endian?) and record header
+    /// size; `None` for pcapng.
+    pub(crate) fn pcap_layout(&self) -> Option<(bool, usize)> {
         match self.layout {
-            Layout::Pcap {
-                big_endian: true,
-                header,
-            } => self.whole_records::<true>(header, take),
-            Layout::Pcap {
-                big_endian: false,
-                header,
-            } => self.whole_records::<false>(header, take),
-            Layout::Pcapng { .. } => {}
+            Layout::Pcap { big_endian, header } => Some((big_endian, header)),
+            Layout::Pcapng { .. } => None,
         }
     }
 
-    /// [`FileReader::whole_pcap_records`] in one byte order.
+    /// A classic pcap file's next record (in the byte order its layout
+    /// states, [`FileReader::pcap_layout`]) when it is whole in the buffer:
+    /// [`FileReader::next`] for a caller taking many in a row, no `Result`
+    /// made a record. `None`: reading on, the end or damage, which are
+    /// [`FileReader::next`]'s.
     #[inline(always)]
-    fn whole_records<const BIG_ENDIAN: bool>(
+    pub(crate) fn next_whole_pcap<const BIG_ENDIAN: bool>(
         &mut self,
         header: usize,
-        mut take: impl FnMut(Record, &[u8]) -> bool,
-    ) {
-        while let Some(h) = self.buf[self.pos..self.end].first_chunk::<16>() {
-            let caplen = u32_at(h, 8, BIG_ENDIAN);
-            if caplen > MAX_SNAPLEN || self.available() < header + caplen as usize {
-                return;
-            }
-            let record = self.take_pcap(BIG_ENDIAN, header);
-            let data = record.data.clone();
-            if !take(record, &self.buf[data]) {
-                return;
-            }
+    ) -> Option<Record> {
+        let h = self.buf[self.pos..self.end].first_chunk::<16>()?;
+        let caplen = u32_at(h, 8, BIG_ENDIAN);
+        if caplen > MAX_SNAPLEN || self.available() < header + caplen as usize {
+            return None;
         }
+        Some(self.take_pcap(BIG_ENDIAN, header))
     }
 
     /// The pcap record at `pos`, whole in the buffer and its length checked.

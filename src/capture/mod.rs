@@ -981,22 +981,14 @@ impl NativeFile {
         while batch.wants_more() {
             // No filter, and the link type met (a classic pcap file has
             // one): the records whole in the buffer go straight in.
-            if let (None, Some(&state)) = (&self.filter, self.links.first()) {
-                self.reader.whole_pcap_records(|record, data| {
-                    // (A pcap file's records all have its link type.)
-                    debug_assert_eq!(record.link, state.linktype);
-                    *frames += 1;
-                    batch.push(&Frame {
-                        ts: record.ts,
-                        data,
-                        wire_len: record.wire_len,
-                        link: state.link,
-                        input: 0,
-                        skipped: 0,
-                        decoded: None,
-                    });
-                    batch.wants_more()
-                });
+            if let (None, Some(&state), Some((big_endian, header))) =
+                (&self.filter, self.links.first(), self.reader.pcap_layout())
+            {
+                if big_endian {
+                    self.fill_whole::<true>(header, frames, state, batch);
+                } else {
+                    self.fill_whole::<false>(header, frames, state, batch);
+                }
                 if !batch.wants_more() {
                     break;
                 }
@@ -1014,6 +1006,35 @@ impl NativeFile {
                 }),
                 Ok(None) => batch.end(Ok(())),
                 Err(e) => batch.end(Err(e)),
+            }
+        }
+    }
+
+    /// Of a classic pcap file read with no filter: the records whole in
+    /// the buffer into `batch`, until it is full or none is; `state` the
+    /// file's link type's (all its records have it).
+    #[inline(always)]
+    fn fill_whole<const BIG_ENDIAN: bool>(
+        &mut self,
+        header: usize,
+        frames: &mut u64,
+        state: LinkState,
+        batch: &mut Batch,
+    ) {
+        while let Some(record) = self.reader.next_whole_pcap::<BIG_ENDIAN>(header) {
+            debug_assert_eq!(record.link, state.linktype);
+            *frames += 1;
+            batch.push(&Frame {
+                ts: record.ts,
+                data: self.reader.data(&record),
+                wire_len: record.wire_len,
+                link: state.link,
+                input: 0,
+                skipped: 0,
+                decoded: None,
+            });
+            if !batch.wants_more() {
+                return;
             }
         }
     }
