@@ -417,13 +417,15 @@ fn read_capture(
     // packets/s, 3.8-4.4 to 7.2-8.6 µs, and took the sender's core; the
     // kernel's ring is the live buffer). Segments decoded there, unless the
     // frames are written out (--write). On one core, in batches all the
-    // same, on this thread.
+    // same, on this thread. Not with a frame count: the count is exact.
     let decode = if labeller_none {
         Decode::Segments
     } else {
         Decode::Bytes
     };
-    if !src.can_restart() {
+    if !src.can_restart() || opts.count.is_some() {
+        // (With a frame count, nothing past it is read: a link type met only
+        // there is not named, its filter warning not given.)
         read_all(&mut Frames::Direct(src))?;
     } else if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
         read_ahead(src, decode, |ahead| read_all(&mut Frames::Ahead(ahead)))?;

@@ -402,3 +402,82 @@ fn a_batch_holds_each_frame_the_source_gives() {
         }
     }
 }
+
+/// A frame count stops the reading at the count, on one core as on two: a
+/// link type whose interface a pcapng file declares only past it is not
+/// named, nor is a filter said not to apply to it (a file read ahead, on a
+/// thread or in batches, would have met it).
+#[test]
+fn a_frame_count_reads_nothing_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Conversation::new(
+        kawatch_synth::conversation::Host::v4([198, 18, 0, 1], 40000, 1),
+        kawatch_synth::conversation::Host::v4([198, 18, 0, 2], 5000, 2),
+    );
+    c.handshake()
+        .wait(1.0)
+        .data(kawatch_synth::conversation::A, 10);
+    let frames = kawatch_synth::Capture::new(LinkType::Ethernet, Format::PcapMicro)
+        .with(c)
+        .frames();
+    assert!(frames.len() >= 4, "{} frames", frames.len());
+    let mut w = Writer::new(
+        Vec::new(),
+        Format::Pcapng { tsresol: 6 },
+        LinkType::Ethernet,
+    );
+    for f in &frames {
+        w.write_record(f.ts, &f.data, f.orig_len).unwrap();
+    }
+    // An interface of raw IP declared after the Ethernet frames, and a frame on it.
+    let raw = w.interface(LinkType::Other(101), 65535).unwrap();
+    w.write_record_on(raw, frames[0].ts, &[0x45, 0, 0, 20], 20)
+        .unwrap();
+    let path = dir.path().join("late-interface.pcapng");
+    std::fs::write(&path, w.finish().unwrap()).unwrap();
+    let p = path.to_str().unwrap();
+    let filter = "ether host 02:00:00:00:00:01";
+    let kawatch = env!("CARGO_BIN_EXE_kawatch");
+    // Two cores as the machine has them; one, where taskset is there to pin it.
+    let pinned = std::process::Command::new("taskset")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !pinned {
+        eprintln!("a_frame_count_reads_nothing_past_it: one core skipped: no taskset");
+    }
+    for one_core in [false, true].into_iter().filter(|&one| !one || pinned) {
+        let read = |args: &[&str]| {
+            let mut cmd = if one_core {
+                let mut c = std::process::Command::new("taskset");
+                c.args(["-c", "0", kawatch]);
+                c
+            } else {
+                std::process::Command::new(kawatch)
+            };
+            let o = cmd.args(args).output().expect("runs kawatch");
+            assert!(
+                o.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+            (r, String::from_utf8_lossy(&o.stderr).into_owned())
+        };
+        let (all, _) = read(&["report", "--format", "json", p]);
+        assert_eq!(
+            all["source"]["linktype"], "EN10MB,RAW",
+            "one core: {one_core}"
+        );
+        let (counted, stderr) = read(&["report", "--format", "json", "-c", "2", p, filter]);
+        assert_eq!(
+            counted["source"]["linktype"], "EN10MB",
+            "one core: {one_core}"
+        );
+        assert_eq!(counted["source"]["frames"], 2, "one core: {one_core}");
+        assert!(
+            !stderr.contains("does not apply"),
+            "one core: {one_core}: {stderr}"
+        );
+    }
+}
