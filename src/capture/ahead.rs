@@ -284,8 +284,11 @@ impl Ahead<'_> {
                     };
                     let mut old = std::mem::replace(&mut self.batch, full);
                     old.clear();
-                    // The reader may have stopped: then the batch is not needed.
-                    let _ = empty.try_send(old);
+                    // The reader may have stopped: then the batch is not
+                    // needed. (The first, never filled, has no slots.)
+                    if !old.frames.is_empty() {
+                        let _ = empty.try_send(old);
+                    }
                 }
                 Feed::Here(src, decode) => {
                     if self.batch.frames.is_empty() {
