@@ -962,15 +962,7 @@ impl NativeFile {
         name: &str,
     ) -> Result<Next<'a>, CaptureError> {
         Ok(match self.next_passing(frames, names, name)? {
-            Some((record, link, skipped)) => Next::Frame(Frame {
-                ts: record.ts,
-                data: self.reader.data(&record),
-                wire_len: record.wire_len,
-                link,
-                input: 0,
-                skipped,
-                decoded: None,
-            }),
+            Some((record, link, skipped)) => Next::Frame(self.frame(&record, link, skipped)),
             None => Next::End,
         })
     }
@@ -995,15 +987,9 @@ impl NativeFile {
             }
             // One the general way: reading on, the end, pcapng, a filter.
             match self.next_passing(frames, names, name) {
-                Ok(Some((record, link, skipped))) => batch.push(&Frame {
-                    ts: record.ts,
-                    data: self.reader.data(&record),
-                    wire_len: record.wire_len,
-                    link,
-                    input: 0,
-                    skipped,
-                    decoded: None,
-                }),
+                Ok(Some((record, link, skipped))) => {
+                    batch.push(&self.frame(&record, link, skipped));
+                }
                 Ok(None) => batch.end(Ok(())),
                 Err(e) => batch.end(Err(e)),
             }
@@ -1024,18 +1010,25 @@ impl NativeFile {
         while let Some(record) = self.reader.next_whole_pcap::<BIG_ENDIAN>(header) {
             debug_assert_eq!(record.link, state.linktype);
             *frames += 1;
-            batch.push(&Frame {
-                ts: record.ts,
-                data: self.reader.data(&record),
-                wire_len: record.wire_len,
-                link: state.link,
-                input: 0,
-                skipped: 0,
-                decoded: None,
-            });
+            batch.push(&self.frame(&record, state.link, 0));
             if !batch.wants_more() {
                 return;
             }
+        }
+    }
+
+    /// `record` as a frame of link type `link`, after `skipped` frames the
+    /// filter left out.
+    #[inline(always)]
+    fn frame(&self, record: &Record, link: Option<LinkType>, skipped: u64) -> Frame<'_> {
+        Frame {
+            ts: record.ts,
+            data: self.reader.data(record),
+            wire_len: record.wire_len,
+            link,
+            input: 0,
+            skipped,
+            decoded: None,
         }
     }
 

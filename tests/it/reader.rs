@@ -50,6 +50,16 @@ fn read_all(path: &Path, reader: Reader, filter: Option<&str>) -> Result<Read, C
 }
 
 /// Every capture under fixtures/, and the corpus's where it is present.
+/// A filter that reads the wire length (`greater`), the link layer and TCP.
+const FILTER: &str = "greater 100 or tcp[tcpflags] & tcp-syn != 0";
+
+/// Every capture of [`all_captures`], with no filter and with [`FILTER`].
+fn captures_and_filters() -> impl Iterator<Item = (PathBuf, Option<&'static str>)> {
+    all_captures()
+        .into_iter()
+        .flat_map(|p| [None, Some(FILTER)].map(|f| (p.clone(), f)))
+}
+
 fn all_captures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fixture_captures()
         .iter()
@@ -86,7 +96,7 @@ fn both_readers_hand_over_the_same_frames() {
     let mut libpcap_refused = Vec::new();
     // No filter; and one that reads the wire length (`greater`), the link
     // layer and TCP: cut frames must be filtered by their wire length.
-    for filter in [None, Some("greater 100 or tcp[tcpflags] & tcp-syn != 0")] {
+    for filter in [None, Some(FILTER)] {
         for path in &captures {
             let name = path.display();
             let native = read_all(path, Reader::Native, filter)
@@ -282,11 +292,7 @@ fn the_batch_feed_gives_what_frame_by_frame_reading_gives() {
     use kawatch::capture::{read_ahead, read_batched, Ahead, Decode, Fed};
     use kawatch::Analyzer;
     use std::cell::Cell;
-    let filters = [None, Some("greater 100 or tcp[tcpflags] & tcp-syn != 0")];
-    for (path, filter) in all_captures()
-        .into_iter()
-        .flat_map(|p| filters.map(|f| (p.clone(), f)))
-    {
+    for (path, filter) in captures_and_filters() {
         let open = |path: &Path| Source::open_file(path, filter).expect("opens");
         let mut src = open(&path);
         let mut by_frame = Analyzer::new(src.link_type());
@@ -347,11 +353,7 @@ fn the_batch_feed_gives_what_frame_by_frame_reading_gives() {
 fn a_batch_holds_each_frame_the_source_gives() {
     use kawatch::capture::{read_ahead, read_batched, Ahead, Decode};
     use kawatch_core::decode_with_len;
-    let filters = [None, Some("greater 100 or tcp[tcpflags] & tcp-syn != 0")];
-    for (path, filter) in all_captures()
-        .into_iter()
-        .flat_map(|p| filters.map(|f| (p.clone(), f)))
-    {
+    for (path, filter) in captures_and_filters() {
         let open = |path: &Path| Source::open_file(path, filter).expect("opens");
         let mut src = open(&path);
         let mut want = Vec::new();
