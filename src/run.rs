@@ -2,7 +2,7 @@
 //! report. File and live reports share it; the TUI has its own shell.
 
 use crate::capture::{
-    read_ahead, read_batched, Ahead, CaptureError, Decode, Fed, FrameSource, Next,
+    one_core, read_ahead, read_batched, Ahead, CaptureError, Decode, Fed, FrameSource, Next,
 };
 use crate::report::{
     flow_report, source_report, write_event, write_report, Format, Labeller, Local, Report,
@@ -427,7 +427,7 @@ fn read_capture(
         // (With a frame count, nothing past it is read: a link type met only
         // there is not named, its filter warning not given.)
         read_all(&mut Frames::Direct(src))?;
-    } else if std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+    } else if !one_core() {
         read_ahead(src, decode, |ahead| read_all(&mut Frames::Ahead(ahead)))?;
     } else {
         read_batched(src, decode, |ahead| read_all(&mut Frames::Ahead(ahead)))?;

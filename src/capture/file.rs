@@ -3,16 +3,18 @@
 //! pcapng with every section and interface it holds (link types, snapshot
 //! lengths, byte orders and timestamp resolutions may differ between them).
 //!
-//! Records are parsed in place in one buffer read a megabyte at a time, and
-//! each frame is handed out as a slice of it. What libpcap 1.10 gets wrong
-//! here is read as the formats define it: a pcap record's seconds are
-//! unsigned (past 2038), and a pcapng file may mix link types and byte
-//! orders (libpcap refuses such files). Everything else follows libpcap,
+//! Records are parsed in place, in one buffer read 256 KiB at a time or in
+//! the file's pages mapped ([`super::mapped`]: a regular file, on one
+//! core), and each frame is handed out as a slice of them. What libpcap
+//! 1.10 gets wrong here is read as the formats define it: a pcap record's
+//! seconds are unsigned (past 2038), and a pcapng file may mix link types
+//! and byte orders (libpcap refuses such files). Everything else follows libpcap,
 //! which stays the reference reader (`--reader libpcap`): the same limits on
 //! captured lengths and block sizes, records longer than their interface's
 //! snapshot length cut to it, and a differential test holding both readers
 //! to the same frames.
 
+use super::mapped::Mapping;
 use kawatch_core::Timestamp;
 use std::io::{self, Read};
 use std::ops::Range;
@@ -153,7 +155,7 @@ enum Block {
 /// Reads frames from a pcap or pcapng input, record by record.
 pub(crate) struct FileReader<R> {
     input: R,
-    buf: Vec<u8>,
+    buf: Store,
     /// The first byte not yet parsed.
     pos: usize,
     /// The end of the bytes read.
@@ -179,11 +181,30 @@ impl<R: Read> FileReader<R> {
     ) -> Result<FileReader<R>, ReadError> {
         let mut buf = vec![0u8; CHUNK.max(head.len())];
         buf[..head.len()].copy_from_slice(head);
+        FileReader::start(input, Store::Read(buf), head.len(), stop)
+    }
+
+    /// Reads the capture in place from `mapping`, `input`'s bytes mapped.
+    pub(crate) fn open_mapped(
+        input: R,
+        mapping: Mapping,
+        stop: Option<&'static AtomicBool>,
+    ) -> Result<FileReader<R>, ReadError> {
+        FileReader::start(input, Store::Mapped(mapping), 0, stop)
+    }
+
+    /// Reads the capture's header from `buf`, its first `end` bytes read.
+    fn start(
+        input: R,
+        buf: Store,
+        end: usize,
+        stop: Option<&'static AtomicBool>,
+    ) -> Result<FileReader<R>, ReadError> {
         let mut r = FileReader {
             input,
             buf,
             pos: 0,
-            end: head.len(),
+            end,
             eof: false,
             layout: Layout::Pcap {
                 big_endian: false,
@@ -611,17 +632,27 @@ impl<R: Read> FileReader<R> {
             if self.eof {
                 return Ok(false);
             }
-            if self.pos + n > self.buf.len() {
+            let buf = match &mut self.buf {
+                Store::Read(buf) => buf,
+                Store::Mapped(m) => {
+                    let end = m.advance(self.pos, self.pos + n).map_err(ReadError::Io)?;
+                    // (Fewer than before when the file was cut short.)
+                    self.end = end.max(self.pos);
+                    self.eof = self.available() < n;
+                    continue;
+                }
+            };
+            if self.pos + n > buf.len() {
                 // Move what is left to the front, and grow for a record
                 // larger than the buffer.
-                self.buf.copy_within(self.pos..self.end, 0);
+                buf.copy_within(self.pos..self.end, 0);
                 self.end -= self.pos;
                 self.pos = 0;
-                if n > self.buf.len() {
-                    self.buf.resize(n.next_multiple_of(CHUNK), 0);
+                if n > buf.len() {
+                    buf.resize(n.next_multiple_of(CHUNK), 0);
                 }
             }
-            match self.input.read(&mut self.buf[self.end..]) {
+            match self.input.read(&mut buf[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(got) => self.end += got,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
@@ -633,6 +664,26 @@ impl<R: Read> FileReader<R> {
             }
         }
         Ok(true)
+    }
+}
+
+/// Where the records are parsed from.
+enum Store {
+    /// A buffer the input is read into, [`CHUNK`] at a time.
+    Read(Vec<u8>),
+    /// The file's pages, mapped.
+    Mapped(Mapping),
+}
+
+impl std::ops::Deref for Store {
+    type Target = [u8];
+
+    #[inline(always)]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Store::Read(buf) => buf,
+            Store::Mapped(m) => m.bytes(),
+        }
     }
 }
 
@@ -1006,6 +1057,166 @@ mod tests {
         STOP.store(true, Ordering::Relaxed);
         // The header was read whole; the next read is interrupted.
         assert!(matches!(r.next(), Err(ReadError::Interrupted)));
+    }
+
+    /// `bytes` as a file, and the frames read from it both ways: read
+    /// into the buffer, and mapped.
+    fn read_file_both_ways(bytes: &[u8]) -> [(Frames, Option<String>); 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("capture");
+        std::fs::write(&path, bytes).unwrap();
+        let both = read_path_both_ways(&path);
+        both.map(|(frames, err)| (frames, err.map(|e| format!("{e:?}"))))
+    }
+
+    /// The frames of the capture at `path` read into the buffer, and mapped.
+    fn read_path_both_ways(path: &std::path::Path) -> [(Frames, Option<ReadError>); 2] {
+        let file = std::fs::File::open(path).unwrap();
+        let read = FileReader::open(&file, &[], None).map(|mut r| read_all(&mut r));
+        let mapping = Mapping::new(&file).expect("a regular file with bytes maps");
+        let mapped = FileReader::open_mapped(&file, mapping, None).map(|mut r| read_all(&mut r));
+        [read, mapped].map(|r| r.unwrap_or_else(|e| (Vec::new(), Some(e))))
+    }
+
+    /// A file mapped reads as the same file read, record for record, and
+    /// ends the same way: every fixture and corpus capture, records across
+    /// windows and one larger than a window, and damaged files.
+    #[test]
+    fn a_mapped_file_reads_as_the_file_read() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut paths = Vec::new();
+        let mut dirs = vec![root.join("fixtures")];
+        let corpus = root.join("../shared/corpus");
+        if corpus.is_dir() {
+            dirs.push(corpus);
+        } else {
+            eprintln!("SKIP file::a_mapped_file_reads_as_the_file_read corpus: ../shared/corpus is not beside the repository");
+        }
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|e| e == "pcap" || e == "pcapng") {
+                    paths.push(p);
+                }
+            }
+        }
+        assert!(paths.len() >= 10, "captures found: {}", paths.len());
+        for path in &paths {
+            let [read, mapped] = read_path_both_ways(path);
+            let name = path.display();
+            assert!(read.0 == mapped.0, "{name}: different frames");
+            assert_eq!(
+                format!("{:?}", read.1),
+                format!("{:?}", mapped.1),
+                "{name}: different ends"
+            );
+        }
+        // Records across the window's edges, and one larger than a window.
+        let mut bytes = [shb(), idb(1, 0, &[])].concat();
+        for i in 0..2_000u32 {
+            bytes.extend(epb(
+                0,
+                u64::from(i),
+                &vec![i as u8; (i as usize * 37) % 1500],
+                1500,
+            ));
+        }
+        let big = vec![0xab; 600 << 10];
+        bytes.extend(epb(0, 1 << 20, &big, big.len() as u32));
+        bytes.extend(epb(0, 1 << 21, &[1, 2, 3], 3));
+        let classic: Vec<u8> = [pcap_header(0xa1b2_c3d4, 0, 1)]
+            .into_iter()
+            .chain((0..3_000u32).map(|i| {
+                let data = vec![i as u8; (i as usize * 53) % 1200];
+                let n = data.len() as u32;
+                [&[i, 0, n, n + 4].map(u32::to_le_bytes).concat()[..], &data].concat()
+            }))
+            .collect::<Vec<_>>()
+            .concat();
+        let cut = classic.len() - 7;
+        for (name, bytes) in [
+            ("pcapng", &bytes[..]),
+            ("pcap", &classic[..]),
+            ("pcap cut inside its last record", &classic[..cut]),
+            (
+                "pcapng cut inside its large block",
+                &bytes[..bytes.len() - 300_000],
+            ),
+        ] {
+            let [read, mapped] = read_file_both_ways(bytes);
+            assert!(read.0.len() > 1_000, "{name}: {} frames", read.0.len());
+            assert!(read.0 == mapped.0, "{name}: different frames");
+            assert_eq!(read.1, mapped.1, "{name}: different ends");
+            assert_eq!(
+                read.1.is_some(),
+                name.contains("cut"),
+                "{name}: {:?}",
+                read.1
+            );
+        }
+    }
+
+    /// A file cut short after it was mapped ends where it was cut, read as
+    /// a truncated capture (no bus error); one that grew is read on. As
+    /// read(2) would.
+    #[test]
+    fn a_mapped_file_cut_short_or_grown_is_read_as_it_is_now() {
+        use std::io::Write;
+        let record = |i: u32| {
+            let data = vec![i as u8; 1000];
+            [
+                &[i, 0, 1000, 1000].map(u32::to_le_bytes).concat()[..],
+                &data,
+            ]
+            .concat()
+        };
+        let head = pcap_header(0xa1b2_c3d4, 0, 1);
+        let bytes: Vec<u8> = [head.clone()]
+            .into_iter()
+            .chain((0..4_000).map(record))
+            .collect::<Vec<_>>()
+            .concat();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("capture");
+
+        // Cut 2 MB in, in the middle of a record, after the first was read.
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+        let first = r.next().unwrap().unwrap();
+        assert_eq!(r.data(&first), &[0u8; 1000][..]);
+        let cut = 24 + 2_000 * 1016 + 500;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(cut as u64)
+            .unwrap();
+        let (rest, end) = read_all(&mut r);
+        assert_eq!(rest.len(), 1_999, "the records before the cut");
+        let end = format!("{end:?}");
+        assert!(
+            end.contains("Truncated")
+                && end.contains("tried to read 1000 captured bytes, only got 484"),
+            "{end}"
+        );
+
+        // Grown after it was mapped: the records added are read too.
+        std::fs::write(&path, &bytes[..24 + 10 * 1016]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&bytes[24 + 10 * 1016..])
+            .unwrap();
+        let (all, end) = read_all(&mut r);
+        assert!(end.is_none(), "{end:?}");
+        assert_eq!(all.len(), 4_000);
+        assert_eq!(all[3_999].1, vec![3_999u32 as u8; 1000]);
     }
 
     proptest::proptest! {

@@ -12,6 +12,7 @@
 mod ahead;
 mod bpf;
 mod file;
+mod mapped;
 mod merge;
 
 pub use ahead::{read_ahead, read_batched, Ahead, Batch, Decode, Fed};
@@ -549,7 +550,7 @@ impl Source {
             return Err(CaptureError::Compressed { name });
         }
         if opts.reader == Reader::Native {
-            return Source::native(file, &head, name, opts);
+            return Source::native(file, &head, name, opts, regular);
         }
         let (fd, feeder) = if regular {
             file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
@@ -614,15 +615,18 @@ impl Source {
         if head == [0x1f, 0x8b] {
             return Err(CaptureError::Compressed { name });
         }
-        Source::native(file, &head, name, opts)
+        Source::native(file, &head, name, opts, false)
     }
 
-    /// kawatch's own reader over `file`, whose first bytes `head` were read.
+    /// kawatch's own reader over `file`, whose first bytes `head` were
+    /// read; in place, its pages mapped, when `map` (a regular file) and
+    /// the process has [`one_core`].
     fn native(
         file: File,
         head: &[u8],
         name: String,
         opts: &OpenOptions<'_>,
+        map: bool,
     ) -> Result<Source, CaptureError> {
         let read_error = |e: ReadError| match e {
             ReadError::NotACapture(reason) => CaptureError::NotACapture {
@@ -637,7 +641,16 @@ impl Source {
             },
             e => read_failure(&name, 0, e),
         };
-        let mut reader = FileReader::open(file, head, opts.stop).map_err(read_error)?;
+        let mapping = if map && one_core() {
+            mapped::Mapping::new(&file)
+        } else {
+            None
+        };
+        let mut reader = match mapping {
+            Some(m) => FileReader::open_mapped(file, m, opts.stop),
+            None => FileReader::open(file, head, opts.stop),
+        }
+        .map_err(read_error)?;
         let leading: Vec<u32> = reader
             .leading_interfaces()
             .map_err(read_error)?
@@ -1145,6 +1158,14 @@ fn read_failure(name: &str, frames: u64, e: ReadError) -> CaptureError {
             reason: e.to_string(),
         },
     }
+}
+
+/// Whether this process has only one core to run on (its CPU affinity or
+/// quota): the reading of a file then shares the analysis' core, so it is
+/// read in batches on the analysis' thread ([`read_batched`]), and in place
+/// (mapped, not copied by the kernel first).
+pub fn one_core() -> bool {
+    std::thread::available_parallelism().map_or(true, |n| n.get() == 1)
 }
 
 /// A stream of captured frames: a [`Source`], frames in memory, several

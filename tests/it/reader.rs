@@ -483,3 +483,47 @@ fn a_frame_count_reads_nothing_past_it() {
         );
     }
 }
+
+/// On one core a file is read on the analysis' thread and in place (its
+/// pages mapped, not copied); on two, read on a thread of its own into a
+/// buffer. Both give the same report, stderr and exit status, on every
+/// fixture and corpus capture, with and without a filter.
+#[test]
+fn one_core_and_two_give_the_same_reports() {
+    let pinned = std::process::Command::new("taskset")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !pinned {
+        skip(
+            "reader::one_core_and_two_give_the_same_reports",
+            "no taskset to pin kawatch to one core",
+        );
+        return;
+    }
+    let kawatch = env!("CARGO_BIN_EXE_kawatch");
+    let mut compared = 0;
+    for (path, filter) in captures_and_filters() {
+        let mut args = vec!["report", "--format", "json", path.to_str().unwrap()];
+        args.extend(filter);
+        let two = std::process::Command::new(kawatch)
+            .args(&args)
+            .output()
+            .unwrap();
+        let one = std::process::Command::new("taskset")
+            .args(["-c", "0", kawatch])
+            .args(&args)
+            .output()
+            .unwrap();
+        let name = format!("{} ({filter:?})", path.display());
+        assert_eq!(one.status.code(), two.status.code(), "{name}");
+        assert!(one.stdout == two.stdout, "{name}: the reports differ");
+        assert_eq!(
+            String::from_utf8_lossy(&one.stderr),
+            String::from_utf8_lossy(&two.stderr),
+            "{name}"
+        );
+        compared += 1;
+    }
+    assert!(compared >= 20, "{compared} reports compared");
+}

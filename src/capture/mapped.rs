@@ -1,0 +1,272 @@
+//! A capture file read in place: its pages mapped into memory (mmap(2)), so
+//! the kernel does not copy the file into a buffer first. Where the reading
+//! shares the analysis' one core, that copy was a tenth of the CPU time (on
+//! two cores it runs beside the analysis and costs no wall time, and the
+//! mapping would cost resident memory: [`super::one_core`]).
+//!
+//! - The reader sees the file a window at a time ([`WINDOW`]). Each step
+//!   first asks the file's size: a file cut short while kawatch reads it
+//!   ends there, read as a truncated capture, as with read(2); a file that
+//!   grew is mapped again and read on.
+//! - The pages behind the reader are given back (madvise(2)
+//!   `MADV_DONTNEED`), and the map asks for small pages
+//!   (`MADV_NOHUGEPAGE`), so the process holds about a megabyte of the
+//!   file, not all of it.
+//! - One case is left: a file cut between that size check and the reading of
+//!   the window. Touching a page past the file's new end raises SIGBUS; the
+//!   handler here ends the process with a message saying so (exit status 3,
+//!   an input that cannot be read) instead of a bare "Bus error". Standard
+//!   input is never mapped: `kawatch report - < FILE` reads the file with
+//!   read(2).
+
+// The OS calls here need unsafe: mmap(2) and madvise(2) on a file (through
+// memmap2), and sigaction(2) for the SIGBUS handler.
+#![allow(unsafe_code)]
+
+use memmap2::{Mmap, UncheckedAdvice};
+use std::fs::File;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Once;
+
+/// Bytes the reader is shown past what it asked for, at each step.
+const WINDOW: usize = 256 << 10;
+
+/// Pages are given back in multiples of this (a multiple of every page size
+/// Linux uses: 4, 16 and 64 KiB).
+const GIVE_BACK: usize = 64 << 10;
+
+/// A regular file's bytes, mapped.
+pub(crate) struct Mapping {
+    file: File,
+    map: Mmap,
+    /// The pages below this offset were given back.
+    given_back: usize,
+    /// This mapping's slot in [`REGIONS`], if it got one.
+    region: Option<usize>,
+}
+
+impl std::fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("len", &self.map.len())
+            .field("given_back", &self.given_back)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Mapping {
+    /// `file` mapped, when it is a regular file with bytes in it; `None`
+    /// for anything else (or a map the system refuses): read it instead.
+    pub(crate) fn new(file: &File) -> Option<Mapping> {
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() == 0 {
+            return None;
+        }
+        let file = file.try_clone().ok()?;
+        // SAFETY: the map is only read. Were the file cut short under it, a
+        // read past its new end faults (SIGBUS) rather than reading freed
+        // memory: the size is checked before each window is shown
+        // (`advance`), and `on_sigbus` ends the process for the race left.
+        let map = unsafe { Mmap::map(&file) }.ok()?;
+        small_pages(&map);
+        install_handler();
+        let region = register(&map);
+        Some(Mapping {
+            file,
+            map,
+            given_back: 0,
+            region,
+        })
+    }
+
+    /// The file's bytes (only up to what [`Mapping::advance`] showed are read).
+    #[inline(always)]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// The end of the bytes to show the reader, which asks for those below
+    /// `want` and has parsed those below `parsed`: `want` and up to a
+    /// [`WINDOW`] past it where the file has them, fewer where it ends
+    /// first. Gives back the pages below `parsed`.
+    pub(crate) fn advance(&mut self, parsed: usize, want: usize) -> io::Result<usize> {
+        let behind = parsed / GIVE_BACK * GIVE_BACK;
+        if behind > self.given_back {
+            // SAFETY: nothing refers to these bytes any more (a frame's
+            // bytes are lent only until the next read); and were one
+            // still, the page would be read again from the file.
+            let done = unsafe {
+                self.map.unchecked_advise_range(
+                    UncheckedAdvice::DontNeed,
+                    self.given_back,
+                    behind - self.given_back,
+                )
+            };
+            // (A refusal only keeps the pages.)
+            if done.is_ok() {
+                self.given_back = behind;
+            }
+        }
+        let size = usize::try_from(self.file.metadata()?.len()).unwrap_or(usize::MAX);
+        if want > self.map.len() && size > self.map.len() {
+            // Grown since mapped: map it again (its pages below `behind`
+            // are not touched, so not held).
+            // SAFETY: as in `Mapping::new`.
+            let map = unsafe { Mmap::map(&self.file) }?;
+            small_pages(&map);
+            unregister(self.region.take());
+            self.region = register(&map);
+            self.map = map;
+        }
+        Ok(size.min(self.map.len()).min(want.saturating_add(WINDOW)))
+    }
+}
+
+/// Asks that `map` be mapped in small pages: a fault then maps the pages
+/// around it, not a whole large folio of the page cache (up to 2 MiB more
+/// held at a time, measured).
+fn small_pages(map: &Mmap) {
+    // (A refusal only costs memory.)
+    let _ = map.advise(memmap2::Advice::NoHugePage);
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        unregister(self.region.take());
+    }
+}
+
+/// The mappings live now, as (start, length), for the SIGBUS handler to
+/// tell a fault in one of them from any other; (0, 0) for a free slot.
+static REGIONS: [(AtomicUsize, AtomicUsize); 16] =
+    [const { (AtomicUsize::new(0), AtomicUsize::new(0)) }; 16];
+
+fn register(map: &Mmap) -> Option<usize> {
+    let start = map.as_ptr() as usize;
+    let slot = REGIONS.iter().position(|(s, _)| {
+        s.compare_exchange(0, start, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    })?;
+    REGIONS[slot].1.store(map.len(), Ordering::Release);
+    Some(slot)
+}
+
+fn unregister(slot: Option<usize>) {
+    if let Some(i) = slot {
+        REGIONS[i].1.store(0, Ordering::Release);
+        REGIONS[i].0.store(0, Ordering::Release);
+    }
+}
+
+/// Installs [`on_sigbus`], once.
+fn install_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a zeroed sigaction is a valid one to fill; the handler
+        // only calls async-signal-safe functions.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigbus as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESETHAND;
+            libc::sigemptyset(&raw mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &raw const action, std::ptr::null_mut());
+        }
+    });
+}
+
+/// A read of a mapped capture that the file no longer backs: ends the
+/// process with a message (exit status 3). Any other bus error returns,
+/// the default action restored (`SA_RESETHAND`), and takes its usual course.
+extern "C" fn on_sigbus(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for a SIGBUS.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    let ours = REGIONS.iter().any(|(s, l)| {
+        let (s, l) = (s.load(Ordering::Acquire), l.load(Ordering::Acquire));
+        s != 0 && addr >= s && addr - s < l
+    });
+    if ours {
+        const MSG: &[u8] = b"kawatch: error: the capture file was cut short (or could not be \
+read) while kawatch read it; run again once nothing writes to it, or read it \
+through standard input (kawatch report - < FILE)\n";
+        // SAFETY: write(2) and _exit(2) are async-signal-safe.
+        unsafe {
+            libc::write(2, MSG.as_ptr().cast(), MSG.len());
+            libc::_exit(3);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Set in the child process of [`a_file_cut_under_the_reader_ends_with_a_message`].
+    const CHILD: &str = "KAWATCH_TEST_SIGBUS_CHILD";
+
+    /// The one case the size checks cannot catch, a file cut inside the
+    /// window already shown, ends the process with a message and exit
+    /// status 3, not a bare bus error. (Run in a child process: it ends.)
+    #[test]
+    fn a_file_cut_under_the_reader_ends_with_a_message() {
+        let name = "capture::mapped::tests::a_file_cut_under_the_reader_ends_with_a_message";
+        if let Some(path) = std::env::var_os(CHILD) {
+            let file = File::open(&path).unwrap();
+            let mut m = Mapping::new(&file).expect("maps");
+            assert_eq!(m.advance(0, 16).unwrap(), 16 + WINDOW);
+            File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(0)
+                .unwrap();
+            // A page past the file's end: SIGBUS.
+            let byte = std::hint::black_box(m.bytes()[100_000]);
+            panic!("read {byte} past the file's end");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("capture");
+        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, &path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("the capture file was cut short"),
+            "{stderr}"
+        );
+    }
+
+    /// A bus error outside any mapped capture is not reported as one: the
+    /// handler leaves it to the default action (the process is killed by
+    /// SIGBUS), and a mapping dropped leaves no region behind.
+    #[test]
+    fn only_a_live_mapping_is_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("capture");
+        std::fs::write(&path, [1u8; 4096]).unwrap();
+        let file = File::open(&path).unwrap();
+        let m = Mapping::new(&file).expect("maps");
+        let start = m.bytes().as_ptr() as usize;
+        let held = |start: usize| {
+            REGIONS.iter().any(|(s, l)| {
+                s.load(Ordering::Acquire) == start && l.load(Ordering::Acquire) == 4096
+            })
+        };
+        assert!(held(start));
+        drop(m);
+        assert!(!held(start));
+        assert!(
+            Mapping::new(&File::open(dir.path()).unwrap()).is_none(),
+            "a directory"
+        );
+        std::fs::write(&path, []).unwrap();
+        assert!(
+            Mapping::new(&File::open(&path).unwrap()).is_none(),
+            "an empty file"
+        );
+    }
+}
