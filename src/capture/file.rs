@@ -305,7 +305,10 @@ impl<R: Read> FileReader<R> {
         debug_assert!(header >= 16, "a pcap record header of {header} bytes");
         if let Some(h) = self.buf[self.pos..self.end].first_chunk::<16>() {
             let caplen = u32_at(h, 8, big_endian);
-            if caplen <= MAX_SNAPLEN && self.available() >= header + caplen as usize {
+            // (No bytes captured: rare, and what a mapped file cut short
+            // reads; the slow path tells which.)
+            if caplen.wrapping_sub(1) < MAX_SNAPLEN && self.available() >= header + caplen as usize
+            {
                 return Ok(Some(self.take_pcap(big_endian, header)));
             }
         }
@@ -328,6 +331,11 @@ impl<R: Read> FileReader<R> {
             };
         }
         let caplen = u32_at(&self.buf[self.pos..], 8, big_endian);
+        if caplen == 0 && u32_at(&self.buf[self.pos..], 12, big_endian) == 0 {
+            if let Some(cut) = self.cut_at(self.pos) {
+                return Err(cut);
+            }
+        }
         if caplen > MAX_SNAPLEN {
             return Err(ReadError::Damaged(format!(
                 "invalid packet capture length {caplen}, bigger than maximum of {MAX_SNAPLEN}"
@@ -363,7 +371,8 @@ impl<R: Read> FileReader<R> {
     ) -> Option<Record> {
         let h = self.buf[self.pos..self.end].first_chunk::<16>()?;
         let caplen = u32_at(h, 8, BIG_ENDIAN);
-        if caplen > MAX_SNAPLEN || self.available() < header + caplen as usize {
+        // (As in `next_pcap`: none captured goes the slow way.)
+        if caplen.wrapping_sub(1) >= MAX_SNAPLEN || self.available() < header + caplen as usize {
             return None;
         }
         Some(self.take_pcap(BIG_ENDIAN, header))
@@ -446,6 +455,9 @@ impl<R: Read> FileReader<R> {
         let block_type = u32_at(&self.buf[at..], 0, big_endian);
         let total = u32_at(&self.buf[at..], 4, big_endian);
         if total < 12 || !total.is_multiple_of(4) {
+            if let Some(cut) = self.cut_at(at) {
+                return Err(cut);
+            }
             return Err(ReadError::Damaged(format!(
                 "a pcapng block has a length of {total}, not a multiple of 4 of at least 12"
             )));
@@ -611,6 +623,29 @@ impl<R: Read> FileReader<R> {
         }))
     }
 
+    /// Of a mapped file: the error that ends it when it was cut short at or
+    /// before `at` while it was read, so that what follows reads as zeros
+    /// (see [`super::mapped`]); `None` when it was not, or it is read.
+    #[cold]
+    fn cut_at(&self, at: usize) -> Option<ReadError> {
+        let Store::Mapped(m) = &self.buf else {
+            return None;
+        };
+        let size = m.size_now().ok()?;
+        if size > at as u64 {
+            return None;
+        }
+        let mut reason = format!("the file was cut to {size} bytes while kawatch read it");
+        // (What was read before the size was last checked was read whole.)
+        let from = size.max(m.checked_at() as u64);
+        if at as u64 > from {
+            reason += &format!(
+                "; the frames read from its bytes {from} to {at} may have been read after the cut, as zeros"
+            );
+        }
+        Some(ReadError::Truncated(reason))
+    }
+
     /// Bytes read and not yet parsed.
     #[inline]
     fn available(&self) -> usize {
@@ -636,6 +671,12 @@ impl<R: Read> FileReader<R> {
                 Store::Read(buf) => buf,
                 Store::Mapped(m) => {
                     let end = m.advance(self.pos, self.pos + n).map_err(ReadError::Io)?;
+                    if end < self.pos {
+                        // Cut short below what was read already.
+                        if let Some(cut) = self.cut_at(self.pos) {
+                            return Err(cut);
+                        }
+                    }
                     // (Fewer than before when the file was cut short.)
                     self.end = end.max(self.pos);
                     self.eof = self.available() < n;
@@ -1217,6 +1258,70 @@ mod tests {
         assert!(end.is_none(), "{end:?}");
         assert_eq!(all.len(), 4_000);
         assert_eq!(all[3_999].1, vec![3_999u32 as u8; 1000]);
+    }
+
+    /// A file cut inside the window the reader was already shown (its pages
+    /// read as zeros past the cut: `mapped`'s handler) ends as truncated,
+    /// saying where it was cut and which bytes read after the cut may be
+    /// wrong: cut to nothing, inside a record, and between two records. A
+    /// record of no bytes in a file not cut is read as before.
+    #[test]
+    fn a_mapped_file_cut_inside_its_window_ends_as_truncated() {
+        let record = |i: u32| {
+            let data = vec![i as u8 | 1; 1000];
+            [
+                &[i + 1, 0, 1000, 1000].map(u32::to_le_bytes).concat()[..],
+                &data,
+            ]
+            .concat()
+        };
+        let bytes: Vec<u8> = [pcap_header(0xa1b2_c3d4, 0, 1)]
+            .into_iter()
+            .chain((0..400).map(record))
+            .collect::<Vec<_>>()
+            .concat();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("capture");
+        // (cut, frames in all, the error's words)
+        let at = |i: usize| 24 + i * 1016;
+        let cases = [
+            (0, 1, "cut to 0 bytes while kawatch read it; the frames read from its bytes 0 to 1040 may have been read after the cut"),
+            // Inside the fourth record, whose bytes past the cut read as
+            // zeros in the page the cut left.
+            (at(3) + 500, 4, "cut to 3572 bytes while kawatch read it; the frames read from its bytes 3572 to 4088 may have been read after the cut"),
+            (at(50), 50, "cut to 50824 bytes while kawatch read it"),
+        ];
+        for (cut, frames, words) in cases {
+            std::fs::write(&path, &bytes).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+            let first = r.next().unwrap().unwrap();
+            assert_eq!(r.data(&first), &[1u8; 1000][..]);
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(cut as u64)
+                .unwrap();
+            let (rest, end) = read_all(&mut r);
+            let end = format!("{end:?}");
+            assert_eq!(rest.len() + 1, frames, "cut at {cut}: {end}");
+            assert!(
+                end.contains("Truncated") && end.contains(words),
+                "cut at {cut}: {end}"
+            );
+            if cut == at(50) {
+                assert!(!end.contains("may have been"), "{end}");
+                assert!(rest.iter().all(|f| f.1.len() == 1000 && f.1[0] != 0));
+            }
+        }
+        // A record of no bytes (nor wire length) in a whole file.
+        let empty: Vec<u8> = [0u32, 0, 0, 0].map(u32::to_le_bytes).concat();
+        let whole = [&bytes[..at(2)], &empty, &bytes[at(2)..]].concat();
+        let [read, mapped] = read_file_both_ways(&whole);
+        assert!(read.1.is_none(), "{:?}", read.1);
+        assert_eq!(read.0.len(), 401);
+        assert!(read.0 == mapped.0 && read.1 == mapped.1);
     }
 
     proptest::proptest! {

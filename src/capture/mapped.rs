@@ -12,12 +12,16 @@
 //!   `MADV_DONTNEED`), and the map asks for small pages
 //!   (`MADV_NOHUGEPAGE`), so the process holds about a megabyte of the
 //!   file, not all of it.
-//! - One case is left: a file cut between that size check and the reading of
-//!   the window. Touching a page past the file's new end raises SIGBUS; the
-//!   handler here ends the process with a message saying so (exit status 3,
-//!   an input that cannot be read) instead of a bare "Bus error". Standard
-//!   input is never mapped: `kawatch report - < FILE` reads the file with
-//!   read(2).
+//! - A file cut inside the window already shown: a read of a page past
+//!   its new end faults (SIGBUS). The handler here maps zeros over the rest
+//!   of the mapping and returns, so the reader reads zeros where the file
+//!   ended. A record header of zero lengths makes the reader ask the size
+//!   (`FileReader`'s `cut_at`), which tells it the file was cut: it ends the
+//!   file as truncated (the report of what was read, with a warning), its
+//!   warning naming the bytes past the cut read since the size was last
+//!   checked, which may have been read as zeros. Should the system refuse
+//!   the zeros' memory, the handler ends kawatch with a message (exit
+//!   status 3). Standard input is never mapped.
 
 // The OS calls here need unsafe: mmap(2) and madvise(2) on a file (through
 // memmap2), and sigaction(2) for the SIGBUS handler.
@@ -44,6 +48,9 @@ pub(crate) struct Mapping {
     given_back: usize,
     /// This mapping's slot in [`REGIONS`], if it got one.
     region: Option<usize>,
+    /// Where the reader was when the size was last checked: what it read
+    /// before, it read while the file held it.
+    checked_at: usize,
 }
 
 impl std::fmt::Debug for Mapping {
@@ -64,19 +71,22 @@ impl Mapping {
             return None;
         }
         let file = file.try_clone().ok()?;
+        install_handler();
         // SAFETY: the map is only read. Were the file cut short under it, a
         // read past its new end faults (SIGBUS) rather than reading freed
         // memory: the size is checked before each window is shown
-        // (`advance`), and `on_sigbus` ends the process for the race left.
+        // (`advance`), and `on_sigbus` puts zeros in the place of what was
+        // cut inside a window already shown.
         let map = unsafe { Mmap::map(&file) }.ok()?;
         small_pages(&map);
-        install_handler();
-        let region = register(&map);
+        // (Unregistered, a cut would end the process: read it instead.)
+        let region = Some(register(&map)?);
         Some(Mapping {
             file,
             map,
             given_back: 0,
             region,
+            checked_at: 0,
         })
     }
 
@@ -84,6 +94,18 @@ impl Mapping {
     #[inline(always)]
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    /// The file's size now.
+    pub(crate) fn size_now(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    /// Where the reader was when the file's size was last checked (by
+    /// [`Mapping::advance`]): the bytes it read before were read while the
+    /// file held them.
+    pub(crate) fn checked_at(&self) -> usize {
+        self.checked_at
     }
 
     /// The end of the bytes to show the reader, which asks for those below
@@ -109,6 +131,7 @@ impl Mapping {
             }
         }
         let size = usize::try_from(self.file.metadata()?.len()).unwrap_or(usize::MAX);
+        self.checked_at = parsed;
         if want > self.map.len() && size > self.map.len() {
             // Grown since mapped: map it again (its pages below `behind`
             // are not touched, so not held).
@@ -116,7 +139,9 @@ impl Mapping {
             let map = unsafe { Mmap::map(&self.file) }?;
             small_pages(&map);
             unregister(self.region.take());
-            self.region = register(&map);
+            // (Were there no slot now, the registry holds 16 other maps.)
+            self.region =
+                Some(register(&map).ok_or_else(|| io::Error::other("too many files mapped"))?);
             self.map = map;
         }
         Ok(size.min(self.map.len()).min(want.saturating_add(WINDOW)))
@@ -159,37 +184,65 @@ fn unregister(slot: Option<usize>) {
     }
 }
 
+/// The system's page size, for [`on_sigbus`].
+static PAGE: AtomicUsize = AtomicUsize::new(4096);
+
 /// Installs [`on_sigbus`], once.
 fn install_handler() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // SAFETY: a zeroed sigaction is a valid one to fill; the handler
-        // only calls async-signal-safe functions.
+        // SAFETY: sysconf has no preconditions; a zeroed sigaction is a
+        // valid one to fill, and the handler only makes calls that are
+        // safe in a signal handler (mmap, sigaction, write, _exit).
         unsafe {
+            if let Ok(page) = usize::try_from(libc::sysconf(libc::_SC_PAGESIZE)) {
+                PAGE.store(page, Ordering::Relaxed);
+            }
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_sigbus as *const () as usize;
-            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESETHAND;
+            action.sa_flags = libc::SA_SIGINFO;
             libc::sigemptyset(&raw mut action.sa_mask);
             libc::sigaction(libc::SIGBUS, &raw const action, std::ptr::null_mut());
         }
     });
 }
 
-/// A read of a mapped capture that the file no longer backs: ends the
-/// process with a message (exit status 3). Any other bus error returns,
-/// the default action restored (`SA_RESETHAND`), and takes its usual course.
+/// A read of a mapped capture past the end of a file cut short: zeros are
+/// mapped from the faulting page to the mapping's end, and the read goes on
+/// (the reader then finds the cut: the module's docs). Any other bus error
+/// gets the default action back and, returning, takes its usual course.
 extern "C" fn on_sigbus(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for a SIGBUS.
     let addr = unsafe { (*info).si_addr() } as usize;
-    let ours = REGIONS.iter().any(|(s, l)| {
+    let region = REGIONS.iter().find_map(|(s, l)| {
         let (s, l) = (s.load(Ordering::Acquire), l.load(Ordering::Acquire));
-        s != 0 && addr >= s && addr - s < l
+        (s != 0 && addr >= s && addr - s < l).then_some((s, l))
     });
-    if ours {
-        const MSG: &[u8] = b"kawatch: error: the capture file was cut short (or could not be \
-read) while kawatch read it; run again once nothing writes to it, or read it \
-through standard input (kawatch report - < FILE)\n";
-        // SAFETY: write(2) and _exit(2) are async-signal-safe.
+    let Some((start, len)) = region else {
+        // SAFETY: a default disposition is always valid to set.
+        unsafe {
+            libc::signal(libc::SIGBUS, libc::SIG_DFL);
+        }
+        return;
+    };
+    let page = addr & !(PAGE.load(Ordering::Relaxed) - 1);
+    // SAFETY: [page, start + len) lies in the mapping, which only the
+    // reading thread reads, and only as bytes: anonymous zero pages in its
+    // place are bytes too.
+    let zeros = unsafe {
+        libc::mmap(
+            page as *mut libc::c_void,
+            start + len - page,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if zeros == libc::MAP_FAILED {
+        const MSG: &[u8] = b"kawatch: error: the capture file was cut short while kawatch \
+read it, and no memory was left to read on; run again once nothing writes to it\n";
+        // SAFETY: write(2) and _exit(2) are safe in a signal handler.
         unsafe {
             libc::write(2, MSG.as_ptr().cast(), MSG.len());
             libc::_exit(3);
@@ -201,48 +254,53 @@ through standard input (kawatch report - < FILE)\n";
 mod tests {
     use super::*;
 
-    /// Set in the child process of [`a_file_cut_under_the_reader_ends_with_a_message`].
+    /// Set in the child process of [`a_bus_error_elsewhere_keeps_its_default_action`].
     const CHILD: &str = "KAWATCH_TEST_SIGBUS_CHILD";
 
-    /// The one case the size checks cannot catch, a file cut inside the
-    /// window already shown, ends the process with a message and exit
-    /// status 3, not a bare bus error. (Run in a child process: it ends.)
+    /// A bus error outside any mapped capture (here a map of a file cut
+    /// short, made without [`Mapping`]) is not taken for one: with the
+    /// handler installed, the process still dies of SIGBUS. (Run in a
+    /// child process.)
     #[test]
-    fn a_file_cut_under_the_reader_ends_with_a_message() {
-        let name = "capture::mapped::tests::a_file_cut_under_the_reader_ends_with_a_message";
-        if let Some(path) = std::env::var_os(CHILD) {
-            let file = File::open(&path).unwrap();
-            let mut m = Mapping::new(&file).expect("maps");
-            assert_eq!(m.advance(0, 16).unwrap(), 16 + WINDOW);
+    fn a_bus_error_elsewhere_keeps_its_default_action() {
+        use std::os::unix::process::ExitStatusExt;
+        let name = "capture::mapped::tests::a_bus_error_elsewhere_keeps_its_default_action";
+        if let Some(dir) = std::env::var_os(CHILD) {
+            let dir = std::path::Path::new(&dir);
+            let ours = File::open(dir.join("ours")).unwrap();
+            let _m = Mapping::new(&ours).expect("maps, and installs the handler");
+            let path = dir.join("other");
+            let other = File::open(&path).unwrap();
+            // SAFETY: the test means to fault.
+            let map = unsafe { Mmap::map(&other) }.unwrap();
             File::options()
                 .write(true)
                 .open(&path)
                 .unwrap()
                 .set_len(0)
                 .unwrap();
-            // A page past the file's end: SIGBUS.
-            let byte = std::hint::black_box(m.bytes()[100_000]);
+            let byte = std::hint::black_box(map[100]);
             panic!("read {byte} past the file's end");
         }
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("capture");
-        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+        std::fs::write(dir.path().join("ours"), [1u8; 8192]).unwrap();
+        std::fs::write(dir.path().join("other"), [2u8; 8192]).unwrap();
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args([name, "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD, &path)
+            .env(CHILD, dir.path())
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(3), "{stderr}");
-        assert!(
-            stderr.contains("the capture file was cut short"),
-            "{stderr}"
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGBUS),
+            "{:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 
-    /// A bus error outside any mapped capture is not reported as one: the
-    /// handler leaves it to the default action (the process is killed by
-    /// SIGBUS), and a mapping dropped leaves no region behind.
+    /// The registry holds a live mapping and not a dropped one; a directory
+    /// and an empty file are not mapped.
     #[test]
     fn only_a_live_mapping_is_ours() {
         let dir = tempfile::tempdir().unwrap();
