@@ -332,7 +332,7 @@ impl<R: Read> FileReader<R> {
         }
         let caplen = u32_at(&self.buf[self.pos..], 8, big_endian);
         if caplen == 0 && u32_at(&self.buf[self.pos..], 12, big_endian) == 0 {
-            if let Some(cut) = self.cut_at(self.pos) {
+            if let Some(cut) = self.cut_at(self.pos, header) {
                 return Err(cut);
             }
         }
@@ -442,8 +442,21 @@ impl<R: Read> FileReader<R> {
         }
     }
 
-    /// Parses the next pcapng block.
+    /// Parses the next pcapng block. A mapped file cut inside the block's
+    /// first 12 bytes (read as zeros) ends as cut, not as damaged.
     fn block(&mut self) -> Result<Block, ReadError> {
+        let at = self.pos;
+        match self.block_inner() {
+            Err(ReadError::Damaged(_) | ReadError::NotACapture(_))
+                if self.cut_at(at, 12).is_some() =>
+            {
+                Err(self.cut_at(at, 12).expect("cut"))
+            }
+            r => r,
+        }
+    }
+
+    fn block_inner(&mut self) -> Result<Block, ReadError> {
         if !self.fill(8)? {
             return match self.available() {
                 0 => Ok(Block::End),
@@ -455,9 +468,6 @@ impl<R: Read> FileReader<R> {
         let block_type = u32_at(&self.buf[at..], 0, big_endian);
         let total = u32_at(&self.buf[at..], 4, big_endian);
         if total < 12 || !total.is_multiple_of(4) {
-            if let Some(cut) = self.cut_at(at) {
-                return Err(cut);
-            }
             return Err(ReadError::Damaged(format!(
                 "a pcapng block has a length of {total}, not a multiple of 4 of at least 12"
             )));
@@ -472,6 +482,13 @@ impl<R: Read> FileReader<R> {
         }
         // Filling may have moved the block to the buffer's start.
         let at = self.pos;
+        // A block's length ends it too; where it does not (zeros in a
+        // mapped file cut inside the block), the file may have been cut.
+        if u32_at(&self.buf[at + total as usize - 4..], 0, big_endian) != total {
+            if let Some(cut) = self.cut_at(at, total as usize) {
+                return Err(cut);
+            }
+        }
         self.pos += total as usize;
         let body = at + 8..at + total as usize - 4;
         match block_type {
@@ -623,16 +640,19 @@ impl<R: Read> FileReader<R> {
         }))
     }
 
-    /// Of a mapped file: the error that ends it when it was cut short at or
-    /// before `at` while it was read, so that what follows reads as zeros
-    /// (see [`super::mapped`]); `None` when it was not, or it is read.
+    /// Of a mapped file: the error that ends it when it was cut short
+    /// before `at + need` (the end of what is being parsed) while it was
+    /// read, so that what follows reads as zeros (see [`super::mapped`]);
+    /// `None` when it was not, or it is read.
     #[cold]
-    fn cut_at(&self, at: usize) -> Option<ReadError> {
+    fn cut_at(&self, at: usize, need: usize) -> Option<ReadError> {
         let Store::Mapped(m) = &self.buf else {
             return None;
         };
-        let size = m.size_now().ok()?;
-        if size > at as u64 {
+        // Where the file's bytes end: its size now, or where zeros stand in
+        // for its pages (after a cut, even if it grew back since).
+        let size = m.size_now().ok()?.min(m.zeroed_from() as u64);
+        if size >= (at + need) as u64 {
             return None;
         }
         let mut reason = format!("the file was cut to {size} bytes while kawatch read it");
@@ -673,7 +693,7 @@ impl<R: Read> FileReader<R> {
                     let end = m.advance(self.pos, self.pos + n).map_err(ReadError::Io)?;
                     if end < self.pos {
                         // Cut short below what was read already.
-                        if let Some(cut) = self.cut_at(self.pos) {
+                        if let Some(cut) = self.cut_at(self.pos, 0) {
                             return Err(cut);
                         }
                     }
@@ -1315,6 +1335,88 @@ mod tests {
                 assert!(rest.iter().all(|f| f.1.len() == 1000 && f.1[0] != 0));
             }
         }
+        // Cut inside the third record's header: its lengths read as zeros,
+        // not as a record of no bytes from 1970. Read record by record
+        // and as `fill_whole` reads (whole records first).
+        for cut in [at(2) + 1, at(2) + 7, at(2) + 8, at(2) + 12] {
+            for whole_first in [false, true] {
+                std::fs::write(&path, &bytes).unwrap();
+                let file = std::fs::File::open(&path).unwrap();
+                let mut r =
+                    FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+                assert!(r.next().unwrap().is_some());
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .unwrap()
+                    .set_len(cut as u64)
+                    .unwrap();
+                let mut got = Vec::new();
+                if whole_first {
+                    while let Some(rec) = r.next_whole_pcap::<false>(16) {
+                        got.push(rec.ts.0);
+                    }
+                }
+                let (rest, end) = read_all(&mut r);
+                got.extend(rest.iter().map(|f| f.0));
+                let end = format!("{end:?}");
+                assert!(
+                    end.contains("Truncated") && end.contains(&format!("cut to {cut} bytes")),
+                    "cut at {cut}: {end}"
+                );
+                assert!(
+                    got.iter().all(|&ts| ts >= 1_000_000_000),
+                    "cut at {cut}: a frame from 1970: {got:?}"
+                );
+                assert!(got.len() <= 2, "cut at {cut}: {} frames", got.len());
+            }
+        }
+        // Cut, a page read as zeros, then the file written again whole
+        // before the reader came to the zeros: they are still a cut.
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+        assert!(r.next().unwrap().is_some());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert_eq!(std::hint::black_box(r.buf[5000]), 0, "zeros past the cut");
+        std::fs::write(&path, &bytes).unwrap();
+        let (rest, end) = read_all(&mut r);
+        let end = format!("{end:?}");
+        assert!(
+            end.contains("Truncated") && end.contains("cut to 4096 bytes"),
+            "{end}"
+        );
+        assert_eq!(rest.len(), 3, "the records before the zeros: {end}");
+
+        // Cut to nothing once the reader is past its first window: only
+        // what it read since the size was last checked is in doubt.
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+        for _ in 0..300 {
+            assert!(r.next().unwrap().is_some());
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        let (_, end) = read_all(&mut r);
+        let end = format!("{end:?}");
+        let from: u64 = end
+            .split("from its bytes ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{end}"));
+        assert!((200_000..at(300) as u64).contains(&from), "{end}");
+
         // A record of no bytes (nor wire length) in a whole file.
         let empty: Vec<u8> = [0u32, 0, 0, 0].map(u32::to_le_bytes).concat();
         let whole = [&bytes[..at(2)], &empty, &bytes[at(2)..]].concat();
@@ -1322,6 +1424,55 @@ mod tests {
         assert!(read.1.is_none(), "{:?}", read.1);
         assert_eq!(read.0.len(), 401);
         assert!(read.0 == mapped.0 && read.1 == mapped.1);
+    }
+
+    /// A pcapng file cut inside a block (a packet's, a section's or an
+    /// interface's header, read as zeros) ends as cut, not as damaged and
+    /// not with a frame from 1970.
+    #[test]
+    fn a_mapped_pcapng_cut_inside_a_block_ends_as_truncated() {
+        let epbs = |n: u64| -> Vec<u8> {
+            (0..n)
+                .flat_map(|i| epb(0, 1_700_000_000_000_000 + i, &vec![7u8; 997], 997))
+                .collect()
+        };
+        let head = [shb(), idb(1, 0, &option(9, &[6])), epbs(3)].concat();
+        let second = [shb(), idb(1, 0, &option(9, &[6])), epbs(3)].concat();
+        let bytes = [&head[..], &second].concat();
+        let epb_len = epbs(1).len();
+        let first_epb = shb().len() + idb(1, 0, &option(9, &[6])).len();
+        let cases = [
+            ("a packet's interface", first_epb + epb_len + 8),
+            ("a packet's time", first_epb + epb_len + 17),
+            ("a packet's lengths", first_epb + epb_len + 22),
+            ("a section's byte-order magic", head.len() + 8),
+            ("a section's version", head.len() + 13),
+            ("an interface's link type", head.len() + shb().len() + 9),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("capture");
+        for (name, cut) in cases {
+            std::fs::write(&path, &bytes).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
+            let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+            assert!(r.next().unwrap().is_some(), "{name}");
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(cut as u64)
+                .unwrap();
+            let (rest, end) = read_all(&mut r);
+            let end = format!("{end:?}");
+            assert!(
+                end.contains("Truncated") && end.contains(&format!("cut to {cut} bytes")),
+                "{name}: {end}"
+            );
+            assert!(
+                rest.iter().all(|f| f.0 > 1_000_000_000 * 1_000_000_000),
+                "{name}: {rest:?}"
+            );
+        }
     }
 
     proptest::proptest! {

@@ -14,14 +14,17 @@
 //!   file, not all of it.
 //! - A file cut inside the window already shown: a read of a page past
 //!   its new end faults (SIGBUS). The handler here maps zeros over the rest
-//!   of the mapping and returns, so the reader reads zeros where the file
-//!   ended. A record header of zero lengths makes the reader ask the size
-//!   (`FileReader`'s `cut_at`), which tells it the file was cut: it ends the
-//!   file as truncated (the report of what was read, with a warning), its
+//!   of the mapping, notes where they start, and returns, so the reader
+//!   reads zeros where the file ended. A pcap record header of zero lengths,
+//!   or a pcapng block that is not whole (its two lengths differ) or not
+//!   valid, makes the reader ask (`FileReader`'s `cut_at`) whether the file
+//!   now ends, or zeros stand, before the end of what it parses: then it
+//!   ends the file as truncated (the report of what was read, with a
 //!   warning naming the bytes past the cut read since the size was last
-//!   checked, which may have been read as zeros. Should the system refuse
-//!   the zeros' memory, the handler ends kawatch with a message (exit
-//!   status 3). Standard input is never mapped.
+//!   checked, which may have been read as zeros), even if the file has
+//!   grown back since. Should the system refuse the zeros' memory, the
+//!   handler ends kawatch with a message (exit status 3). Standard input is
+//!   never mapped.
 
 // The OS calls here need unsafe: mmap(2) and madvise(2) on a file (through
 // memmap2), and sigaction(2) for the SIGBUS handler.
@@ -101,6 +104,14 @@ impl Mapping {
         Ok(self.file.metadata()?.len())
     }
 
+    /// Where zeros stand in for the file's pages, from here on: a read
+    /// faulted there after the file was cut short (`usize::MAX`: nowhere).
+    /// They stay even if the file grows back.
+    pub(crate) fn zeroed_from(&self) -> usize {
+        self.region
+            .map_or(usize::MAX, |i| ZEROED[i].load(Ordering::Acquire))
+    }
+
     /// Where the reader was when the file's size was last checked (by
     /// [`Mapping::advance`]): the bytes it read before were read while the
     /// file held them.
@@ -167,12 +178,17 @@ impl Drop for Mapping {
 static REGIONS: [(AtomicUsize, AtomicUsize); 16] =
     [const { (AtomicUsize::new(0), AtomicUsize::new(0)) }; 16];
 
+/// Per slot of [`REGIONS`]: the offset from which [`on_sigbus`] mapped
+/// zeros over the file's pages (`usize::MAX`: none).
+static ZEROED: [AtomicUsize; 16] = [const { AtomicUsize::new(usize::MAX) }; 16];
+
 fn register(map: &Mmap) -> Option<usize> {
     let start = map.as_ptr() as usize;
     let slot = REGIONS.iter().position(|(s, _)| {
         s.compare_exchange(0, start, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     })?;
+    ZEROED[slot].store(usize::MAX, Ordering::Release);
     REGIONS[slot].1.store(map.len(), Ordering::Release);
     Some(slot)
 }
@@ -193,7 +209,8 @@ fn install_handler() {
     ONCE.call_once(|| {
         // SAFETY: sysconf has no preconditions; a zeroed sigaction is a
         // valid one to fill, and the handler only makes calls that are
-        // safe in a signal handler (mmap, sigaction, write, _exit).
+        // safe in a signal handler (mmap, signal, raise, write, _exit) and
+        // lock-free atomic ones.
         unsafe {
             if let Ok(page) = usize::try_from(libc::sysconf(libc::_SC_PAGESIZE)) {
                 PAGE.store(page, Ordering::Relaxed);
@@ -209,19 +226,23 @@ fn install_handler() {
 
 /// A read of a mapped capture past the end of a file cut short: zeros are
 /// mapped from the faulting page to the mapping's end, and the read goes on
-/// (the reader then finds the cut: the module's docs). Any other bus error
-/// gets the default action back and, returning, takes its usual course.
+/// (the reader then finds the cut: the module's docs). Any other bus error,
+/// or a SIGBUS sent by a process, gets the default action back and is
+/// raised again.
 extern "C" fn on_sigbus(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for a SIGBUS.
-    let addr = unsafe { (*info).si_addr() } as usize;
-    let region = REGIONS.iter().find_map(|(s, l)| {
+    let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+    // (A fault's code is positive; a SIGBUS sent by a process is not.)
+    let region = REGIONS.iter().enumerate().find_map(|(i, (s, l))| {
         let (s, l) = (s.load(Ordering::Acquire), l.load(Ordering::Acquire));
-        (s != 0 && addr >= s && addr - s < l).then_some((s, l))
+        (code > 0 && s != 0 && addr >= s && addr - s < l).then_some((i, s, l))
     });
-    let Some((start, len)) = region else {
-        // SAFETY: a default disposition is always valid to set.
+    let Some((slot, start, len)) = region else {
+        // SAFETY: setting the default disposition and raising are safe in a
+        // signal handler; a fault would also recur on return.
         unsafe {
             libc::signal(libc::SIGBUS, libc::SIG_DFL);
+            libc::raise(libc::SIGBUS);
         }
         return;
     };
@@ -239,6 +260,8 @@ extern "C" fn on_sigbus(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc
             0,
         )
     };
+    // (Lock-free: safe in a signal handler.)
+    ZEROED[slot].fetch_min(page - start, Ordering::AcqRel);
     if zeros == libc::MAP_FAILED {
         const MSG: &[u8] = b"kawatch: error: the capture file was cut short while kawatch \
 read it, and no memory was left to read on; run again once nothing writes to it\n";
@@ -297,6 +320,42 @@ mod tests {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// Set in the child process of [`a_file_past_the_registry_is_read_not_mapped`].
+    const CHILD_MANY: &str = "KAWATCH_TEST_MANY_MAPPINGS";
+
+    /// With every slot of the registry taken, a file is not mapped (a cut
+    /// in it would end the process): it is read. (In a child process, whose
+    /// registry no other test shares.)
+    #[test]
+    fn a_file_past_the_registry_is_read_not_mapped() {
+        let name = "capture::mapped::tests::a_file_past_the_registry_is_read_not_mapped";
+        if let Some(dir) = std::env::var_os(CHILD_MANY) {
+            let path = std::path::Path::new(&dir).join("capture");
+            let file = File::open(path).unwrap();
+            let held: Vec<Mapping> = (0..REGIONS.len())
+                .map(|i| Mapping::new(&file).unwrap_or_else(|| panic!("mapping {i}")))
+                .collect();
+            assert!(Mapping::new(&file).is_none(), "no slot left");
+            drop(held);
+            assert!(Mapping::new(&file).is_some(), "slots given back");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("capture"), [1u8; 4096]).unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_MANY, dir.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("1 passed"), "{stdout}");
     }
 
     /// The registry holds a live mapping and not a dropped one; a directory
