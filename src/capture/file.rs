@@ -8,11 +8,11 @@
 //! core), and each frame is handed out as a slice of them. What libpcap
 //! 1.10 gets wrong here is read as the formats define it: a pcap record's
 //! seconds are unsigned (past 2038), and a pcapng file may mix link types
-//! and byte orders (libpcap refuses such files). Everything else follows libpcap,
-//! which stays the reference reader (`--reader libpcap`): the same limits on
-//! captured lengths and block sizes, records longer than their interface's
-//! snapshot length cut to it, and a differential test holding both readers
-//! to the same frames.
+//! and byte orders (libpcap refuses such files). Everything else follows
+//! libpcap, which stays the reference reader (`--reader libpcap`): the same
+//! limits on captured lengths and block sizes, records longer than their
+//! interface's snapshot length cut to it, and a differential test holding
+//! both readers to the same frames.
 
 use super::mapped::Mapping;
 use kawatch_core::Timestamp;
@@ -447,10 +447,8 @@ impl<R: Read> FileReader<R> {
     fn block(&mut self) -> Result<Block, ReadError> {
         let at = self.pos;
         match self.block_inner() {
-            Err(ReadError::Damaged(_) | ReadError::NotACapture(_))
-                if self.cut_at(at, 12).is_some() =>
-            {
-                Err(self.cut_at(at, 12).expect("cut"))
+            Err(e @ (ReadError::Damaged(_) | ReadError::NotACapture(_))) => {
+                Err(self.cut_at(at, 12).unwrap_or(e))
             }
             r => r,
         }
@@ -1120,6 +1118,24 @@ mod tests {
         assert!(matches!(r.next(), Err(ReadError::Interrupted)));
     }
 
+    /// `bytes` written to `path`, and a reader of it mapped.
+    fn mapped_file(path: &std::path::Path, bytes: &[u8]) -> FileReader<std::fs::File> {
+        std::fs::write(path, bytes).unwrap();
+        let file = std::fs::File::open(path).unwrap();
+        let mapping = Mapping::new(&file).expect("a regular file with bytes maps");
+        FileReader::open_mapped(file, mapping, None).unwrap()
+    }
+
+    /// Cuts the file at `path` to `len` bytes, as `truncate` would.
+    fn cut_file(path: &std::path::Path, len: usize) {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(len as u64)
+            .unwrap();
+    }
+
     /// `bytes` as a file, and the frames read from it both ways: read
     /// into the buffer, and mapped.
     fn read_file_both_ways(bytes: &[u8]) -> [(Frames, Option<String>); 2] {
@@ -1243,18 +1259,11 @@ mod tests {
         let path = dir.path().join("capture");
 
         // Cut 2 MB in, in the middle of a record, after the first was read.
-        std::fs::write(&path, &bytes).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
-        let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+        let mut r = mapped_file(&path, &bytes);
         let first = r.next().unwrap().unwrap();
         assert_eq!(r.data(&first), &[0u8; 1000][..]);
         let cut = 24 + 2_000 * 1016 + 500;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(cut as u64)
-            .unwrap();
+        cut_file(&path, cut);
         let (rest, end) = read_all(&mut r);
         assert_eq!(rest.len(), 1_999, "the records before the cut");
         let end = format!("{end:?}");
@@ -1265,9 +1274,7 @@ mod tests {
         );
 
         // Grown after it was mapped: the records added are read too.
-        std::fs::write(&path, &bytes[..24 + 10 * 1016]).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
-        let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+        let mut r = mapped_file(&path, &bytes[..24 + 10 * 1016]);
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
@@ -1312,17 +1319,10 @@ mod tests {
             (at(50), 50, "cut to 50824 bytes while kawatch read it"),
         ];
         for (cut, frames, words) in cases {
-            std::fs::write(&path, &bytes).unwrap();
-            let file = std::fs::File::open(&path).unwrap();
-            let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+            let mut r = mapped_file(&path, &bytes);
             let first = r.next().unwrap().unwrap();
             assert_eq!(r.data(&first), &[1u8; 1000][..]);
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .unwrap()
-                .set_len(cut as u64)
-                .unwrap();
+            cut_file(&path, cut);
             let (rest, end) = read_all(&mut r);
             let end = format!("{end:?}");
             assert_eq!(rest.len() + 1, frames, "cut at {cut}: {end}");
@@ -1340,17 +1340,9 @@ mod tests {
         // and as `fill_whole` reads (whole records first).
         for cut in [at(2) + 1, at(2) + 7, at(2) + 8, at(2) + 12] {
             for whole_first in [false, true] {
-                std::fs::write(&path, &bytes).unwrap();
-                let file = std::fs::File::open(&path).unwrap();
-                let mut r =
-                    FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+                let mut r = mapped_file(&path, &bytes);
                 assert!(r.next().unwrap().is_some());
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .unwrap()
-                    .set_len(cut as u64)
-                    .unwrap();
+                cut_file(&path, cut);
                 let mut got = Vec::new();
                 if whole_first {
                     while let Some(rec) = r.next_whole_pcap::<false>(16) {
@@ -1373,16 +1365,9 @@ mod tests {
         }
         // Cut, a page read as zeros, then the file written again whole
         // before the reader came to the zeros: they are still a cut.
-        std::fs::write(&path, &bytes).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
-        let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+        let mut r = mapped_file(&path, &bytes);
         assert!(r.next().unwrap().is_some());
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        cut_file(&path, 0);
         assert_eq!(std::hint::black_box(r.buf[5000]), 0, "zeros past the cut");
         std::fs::write(&path, &bytes).unwrap();
         let (rest, end) = read_all(&mut r);
@@ -1395,18 +1380,11 @@ mod tests {
 
         // Cut to nothing once the reader is past its first window: only
         // what it read since the size was last checked is in doubt.
-        std::fs::write(&path, &bytes).unwrap();
-        let file = std::fs::File::open(&path).unwrap();
-        let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+        let mut r = mapped_file(&path, &bytes);
         for _ in 0..300 {
             assert!(r.next().unwrap().is_some());
         }
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        cut_file(&path, 0);
         let (_, end) = read_all(&mut r);
         let end = format!("{end:?}");
         let from: u64 = end
@@ -1452,16 +1430,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("capture");
         for (name, cut) in cases {
-            std::fs::write(&path, &bytes).unwrap();
-            let file = std::fs::File::open(&path).unwrap();
-            let mut r = FileReader::open_mapped(&file, Mapping::new(&file).unwrap(), None).unwrap();
+            let mut r = mapped_file(&path, &bytes);
             assert!(r.next().unwrap().is_some(), "{name}");
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .unwrap()
-                .set_len(cut as u64)
-                .unwrap();
+            cut_file(&path, cut);
             let (rest, end) = read_all(&mut r);
             let end = format!("{end:?}");
             assert!(

@@ -277,6 +277,17 @@ read it, and no memory was left to read on; run again once nothing writes to it\
 mod tests {
     use super::*;
 
+    /// Runs the test `name` alone in a child process of this test binary,
+    /// with `var` set to `dir`: the test's own child part (a process that
+    /// faults, or whose registry no other test shares).
+    fn in_child(name: &str, var: &str, dir: &std::path::Path) -> std::process::Output {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(var, dir)
+            .output()
+            .unwrap()
+    }
+
     /// Set in the child process of [`a_bus_error_elsewhere_keeps_its_default_action`].
     const CHILD: &str = "KAWATCH_TEST_SIGBUS_CHILD";
 
@@ -308,11 +319,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ours"), [1u8; 8192]).unwrap();
         std::fs::write(dir.path().join("other"), [2u8; 8192]).unwrap();
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([name, "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD, dir.path())
-            .output()
-            .unwrap();
+        let out = in_child(name, CHILD, dir.path());
         assert_eq!(
             out.status.signal(),
             Some(libc::SIGBUS),
@@ -344,11 +351,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("capture"), [1u8; 4096]).unwrap();
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([name, "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_MANY, dir.path())
-            .output()
-            .unwrap();
+        let out = in_child(name, CHILD_MANY, dir.path());
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),

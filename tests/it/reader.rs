@@ -215,16 +215,22 @@ fn pcapng_sections_of_either_byte_order() {
     assert_eq!(mixed["source"]["frames"], 10);
 }
 
+/// A conversation between two test hosts (198.18.0.1:40000 and
+/// 198.18.0.2:5000), nothing sent yet.
+fn two_hosts() -> Conversation {
+    Conversation::new(
+        kawatch_synth::conversation::Host::v4([198, 18, 0, 1], 40000, 1),
+        kawatch_synth::conversation::Host::v4([198, 18, 0, 2], 5000, 2),
+    )
+}
+
 /// An interface of a link type kawatch does not decode (802.11 here) does
 /// not refuse the file: its frames are counted as undecoded, the others
 /// read. A file with no interface kawatch decodes is refused, naming it.
 #[test]
 fn an_interface_kawatch_cannot_decode_is_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = Conversation::new(
-        kawatch_synth::conversation::Host::v4([198, 18, 0, 1], 40000, 1),
-        kawatch_synth::conversation::Host::v4([198, 18, 0, 2], 5000, 2),
-    );
+    let mut c = two_hosts();
     c.handshake()
         .wait(2.0)
         .probe(kawatch_synth::conversation::A);
@@ -412,10 +418,7 @@ fn a_batch_holds_each_frame_the_source_gives() {
 #[test]
 fn a_frame_count_reads_nothing_past_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = Conversation::new(
-        kawatch_synth::conversation::Host::v4([198, 18, 0, 1], 40000, 1),
-        kawatch_synth::conversation::Host::v4([198, 18, 0, 2], 5000, 2),
-    );
+    let mut c = two_hosts();
     c.handshake()
         .wait(1.0)
         .data(kawatch_synth::conversation::A, 10);
