@@ -5,11 +5,11 @@ use crate::capture::{
     one_core, read_ahead, read_batched, Ahead, CaptureError, Decode, Fed, FrameSource, Next,
 };
 use crate::report::{
-    flow_report, source_report, write_event, write_report, Format, Labeller, Local, Report,
+    flow_report, source_report, write_event, write_report, Flows, Format, Labeller, Local, Report,
     SourceInfo, Totals, REPORT_VERSION,
 };
 use kawatch_core::Timestamp;
-use kawatch_core::{with_sockets, Endpoint, FlowView, LocalSocket, SocketIndex};
+use kawatch_core::{with_sockets, Endpoint, LocalSocket, SocketIndex};
 use kawatch_core::{Analyzer, Limits, PathTimeout};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -235,16 +235,17 @@ impl Read {
         })
     }
 
-    /// The report's flows: a file's streamed from the analyser; a live
-    /// capture's with this box's connections the wire has not shown.
-    fn flows(&self) -> Box<dyn Iterator<Item = FlowView> + '_> {
+    /// The report's flows: a file's from the analyser, each view built as
+    /// it is written; a live capture's with this box's connections the
+    /// wire has not shown.
+    fn flows(&self) -> Flows<'_> {
         match &self.sockets {
-            Some(sockets) => Box::new(
+            Some(sockets) => Flows::Views(Box::new(
                 with_sockets(self.an.snapshot(wall_clock()), sockets.clone())
                     .flows
                     .into_iter(),
-            ),
-            None => Box::new(self.an.flow_views()),
+            )),
+            None => Flows::Ordered(self.an.report_order()),
         }
     }
 
@@ -256,6 +257,7 @@ impl Read {
             source: source_report(&Totals::of(&self.an), &self.info),
             flows: self
                 .flows()
+                .into_views()
                 .map(|f| flow_report(&f, local.as_ref(), &self.info))
                 .collect(),
         }

@@ -5,6 +5,7 @@ use super::summary::{files_of, SourceInfo, Totals};
 use super::types::{
     ts, EventReport, FlowReport, SocketReport, SourceReport, Spare, REPORT_VERSION,
 };
+use super::Flows;
 use kawatch_core::Timestamp;
 use kawatch_core::{disagreements, SocketIndex};
 use kawatch_core::{Event, FlowView};
@@ -77,10 +78,11 @@ pub(crate) fn source_report(totals: &Totals, src: &SourceInfo) -> SourceReport {
 /// The flows are turned into JSON in batches on every core but one's share
 /// (the report of a large capture is mostly this), and written in order
 /// as they come back; at most two batches a worker are in flight, so a
-/// report of a million flows is never held whole.
+/// report of a million flows is never held whole. An analyser's flows
+/// ([`Flows::Ordered`]) have their views built by the workers too.
 pub fn write_json(
     totals: &Totals,
-    flows: impl Iterator<Item = FlowView>,
+    flows: Flows<'_>,
     src: &SourceInfo,
     local: Option<&Local<'_>>,
     out: &mut dyn Write,
@@ -105,42 +107,61 @@ pub fn write_json(
         out.write_all(chunk)
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if workers < 2 {
-        let mut buf = Vec::new();
-        let mut flows = flows.peekable();
-        while flows.peek().is_some() {
-            let batch: Vec<FlowView> = flows.by_ref().take(FLOWS_PER_BATCH).collect();
-            buf.clear();
-            flows_json(&batch, local, src, &mut buf)?;
-            write(&buf)?;
+    match flows {
+        Flows::Ordered(order) => {
+            let n = order.len();
+            let batches = (0..n)
+                .step_by(FLOWS_PER_BATCH)
+                .map(|lo| lo..(lo + FLOWS_PER_BATCH).min(n));
+            let json = |batch: std::ops::Range<usize>, text: &mut Vec<u8>| {
+                flows_json(batch.filter_map(|i| order.view(i)), local, src, text);
+            };
+            in_batches(batches, workers, &json, &mut write)?;
         }
-    } else {
-        in_parallel(flows, workers, local, src, &mut write)?;
+        Flows::Views(mut views) => {
+            let batches = std::iter::from_fn(|| {
+                let batch: Vec<FlowView> = views.by_ref().take(FLOWS_PER_BATCH).collect();
+                (!batch.is_empty()).then_some(batch)
+            });
+            let json = |batch: Vec<FlowView>, text: &mut Vec<u8>| {
+                flows_json(batch.into_iter(), local, src, text);
+            };
+            in_batches(batches, workers, &json, &mut write)?;
+        }
     }
     out.write_all(if first { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
     out.flush()
 }
 
-/// Turns `flows` into JSON on `workers` threads, batch `k` on worker `k %
-/// workers`, and hands the texts to `write` in the flows' order.
-fn in_parallel(
-    mut flows: impl Iterator<Item = FlowView>,
+/// Turns each batch into JSON with `json`, on `workers` threads (batch `k`
+/// on worker `k % workers`; on this thread when there is one), and hands
+/// the texts to `write` in the batches' order.
+fn in_batches<B: Send>(
+    mut batches: impl Iterator<Item = B>,
     workers: usize,
-    local: Option<&Local<'_>>,
-    src: &SourceInfo,
+    json: &(dyn Fn(B, &mut Vec<u8>) + Sync),
     write: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
+    if workers < 2 {
+        let mut text = Vec::new();
+        for batch in batches {
+            text.clear();
+            json(batch, &mut text);
+            write(&text)?;
+        }
+        return Ok(());
+    }
     std::thread::scope(|s| {
         let mut to = Vec::with_capacity(workers);
         let mut from = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let (batch_tx, batch_rx) = sync_channel::<Vec<FlowView>>(2);
-            let (text_tx, text_rx) = sync_channel::<io::Result<Vec<u8>>>(2);
+            let (batch_tx, batch_rx) = sync_channel::<B>(2);
+            let (text_tx, text_rx) = sync_channel::<Vec<u8>>(2);
             s.spawn(move || {
                 for batch in batch_rx {
-                    let mut text = Vec::with_capacity(batch.len() * 1536);
-                    let done = flows_json(&batch, local, src, &mut text).map(|()| text);
-                    if text_tx.send(done).is_err() {
+                    let mut text = Vec::with_capacity(FLOWS_PER_BATCH * 1536);
+                    json(batch, &mut text);
+                    if text_tx.send(text).is_err() {
                         break; // The writer stopped (a write failed).
                     }
                 }
@@ -152,11 +173,10 @@ fn in_parallel(
         let mut more = true;
         loop {
             while more && sent < written + 2 * workers {
-                let batch: Vec<FlowView> = flows.by_ref().take(FLOWS_PER_BATCH).collect();
-                more = batch.len() == FLOWS_PER_BATCH;
-                if batch.is_empty() {
+                let Some(batch) = batches.next() else {
+                    more = false;
                     break;
-                }
+                };
                 to[sent % workers]
                     .send(batch)
                     .map_err(|_| io::Error::other("a report worker stopped"))?;
@@ -167,7 +187,7 @@ fn in_parallel(
             }
             let text = from[written % workers]
                 .recv()
-                .map_err(|_| io::Error::other("a report worker stopped"))??;
+                .map_err(|_| io::Error::other("a report worker stopped"))?;
             write(&text)?;
             written += 1;
         }
@@ -177,20 +197,19 @@ fn in_parallel(
 /// Appends each flow's JSON to `text`, each after ",\n" and at the depth
 /// of the report's flows (two levels in).
 fn flows_json(
-    flows: &[FlowView],
+    flows: impl Iterator<Item = FlowView>,
     local: Option<&Local<'_>>,
     src: &SourceInfo,
     text: &mut Vec<u8>,
-) -> io::Result<()> {
+) {
     let mut writer = super::pretty::FlowWriter::default();
     let mut spare = Spare::default();
     for f in flows {
         text.extend_from_slice(b",\n    ");
-        let report = flow_in(f, local, src, spare);
+        let report = flow_in(&f, local, src, spare);
         writer.flow(text, 2, &report);
         spare = report.into_spare();
     }
-    Ok(())
 }
 
 /// serde_json's pretty layout (two spaces a level) starting `depth`

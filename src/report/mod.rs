@@ -23,7 +23,7 @@ pub use self::types::{
     SocketReport, SocketsReport, SourceReport, Sysctl, REPORT_VERSION, SOCKETS_VERSION,
 };
 
-use kawatch_core::FlowView;
+use kawatch_core::{FlowView, ReportOrder};
 use std::io::{self, Write};
 
 /// What the readable outputs (the table report, `kawatch sockets`, the live
@@ -49,21 +49,49 @@ pub enum Format {
     Events,
 }
 
+/// A report's flows, in the report's order.
+pub enum Flows<'a> {
+    /// An analyser's: each flow's view is built where it is written (a JSON
+    /// report builds them on its workers, beside the writing).
+    Ordered(ReportOrder<'a>),
+    /// Views built already, or by the iterator as it goes.
+    Views(Box<dyn Iterator<Item = FlowView> + 'a>),
+}
+
+impl<'a> Flows<'a> {
+    /// Every flow's view, in order, each built when reached.
+    pub fn into_views(self) -> Box<dyn Iterator<Item = FlowView> + 'a> {
+        match self {
+            Flows::Ordered(order) => Box::new(order.into_views()),
+            Flows::Views(views) => views,
+        }
+    }
+}
+
+impl std::fmt::Debug for Flows<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Flows::Ordered(order) => write!(f, "Flows::Ordered({} flows)", order.len()),
+            Flows::Views(_) => f.write_str("Flows::Views(..)"),
+        }
+    }
+}
+
 /// Writes the end-of-input report in `format`, streaming `flows` one at a
 /// time (events are written as they come with [`write_event`]; for them
 /// this writes nothing).
 pub fn write_report(
     format: Format,
     totals: &Totals,
-    flows: impl Iterator<Item = FlowView>,
+    flows: Flows<'_>,
     src: &SourceInfo,
     local: Option<&Local<'_>>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Table => write_table(totals, flows, src, local, out),
+        Format::Table => write_table(totals, flows.into_views(), src, local, out),
         Format::Json => write_json(totals, flows, src, local, out),
-        Format::Csv => write_csv(flows, src, local, out),
+        Format::Csv => write_csv(flows.into_views(), src, local, out),
         Format::Events => Ok(()),
     }
 }

@@ -723,14 +723,58 @@ impl Analyzer {
     /// built only when the iterator reaches it: a report streams them without
     /// holding them all.
     pub fn flow_views(&self) -> impl Iterator<Item = FlowView> + '_ {
-        let first_ts = self.time_range().0;
+        self.report_order().into_views()
+    }
+
+    /// Every flow in report order (as [`Analyzer::flow_views`]), its view
+    /// built when asked for by position: a report written on several
+    /// threads has each build the views of the flows it writes.
+    pub fn report_order(&self) -> ReportOrder<'_> {
         let epochs = &self.epochs;
-        let mut all: Vec<&Flow> = self.flows.iter().chain(self.retired.iter()).collect();
-        all.sort_unstable_by_key(|f| {
+        let mut flows: Vec<&Flow> = self.flows.iter().chain(self.retired.iter()).collect();
+        flows.sort_unstable_by_key(|f| {
             let (a, b) = (f.endpoint(f.a()), f.endpoint(1 - f.a()));
             (epochs.get(f.epoch).time(f.first_seen), a, b, f.key.vlan())
         });
-        all.into_iter()
+        ReportOrder {
+            flows,
+            epochs,
+            first_ts: self.time_range().0,
+        }
+    }
+}
+
+/// An analyser's flows in report order ([`Analyzer::report_order`]), each
+/// one's [`FlowView`] built on demand, on any thread.
+#[derive(Debug)]
+pub struct ReportOrder<'a> {
+    flows: Vec<&'a Flow>,
+    epochs: &'a Epochs,
+    first_ts: Option<Timestamp>,
+}
+
+impl<'a> ReportOrder<'a> {
+    /// Flows.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// The view of the `i`th flow in report order, or `None` past the last.
+    pub fn view(&self, i: usize) -> Option<FlowView> {
+        let f = *self.flows.get(i)?;
+        Some(flow_view(f, self.epochs.get(f.epoch), self.first_ts))
+    }
+
+    /// Every flow's view, in order, each built when reached.
+    pub fn into_views(self) -> impl Iterator<Item = FlowView> + 'a {
+        let (epochs, first_ts) = (self.epochs, self.first_ts);
+        self.flows
+            .into_iter()
             .map(move |f| flow_view(f, epochs.get(f.epoch), first_ts))
     }
 }
@@ -1382,6 +1426,32 @@ mod tests {
             sack: None,
             head: PayloadHead::EMPTY,
         }
+    }
+
+    #[test]
+    fn report_order_views_each_flow_as_flow_views_does() {
+        let mut an = Analyzer::new(LinkType::Ethernet);
+        // First seen out of the order they are held in.
+        for i in 0..13 {
+            an.ingest(&flow_seg(i, f64::from(7 * i % 13), A));
+        }
+        let order = an.report_order();
+        assert_eq!(order.len(), 13);
+        assert!(!order.is_empty());
+        let views: Vec<FlowView> = an.flow_views().collect();
+        for (i, v) in views.iter().enumerate() {
+            let by_position = order.view(i).expect("a flow at every position");
+            assert_eq!(format!("{by_position:?}"), format!("{v:?}"), "flow {i}");
+        }
+        assert!(order.view(13).is_none(), "nothing past the last flow");
+        assert!(
+            views.windows(2).all(|w| w[0].first_seen < w[1].first_seen),
+            "first seen first"
+        );
+        let by_iterator: Vec<String> = order.into_views().map(|v| format!("{v:?}")).collect();
+        let expected: Vec<String> = views.iter().map(|v| format!("{v:?}")).collect();
+        assert_eq!(by_iterator, expected);
+        assert!(Analyzer::new(LinkType::Ethernet).report_order().is_empty());
     }
 
     #[test]

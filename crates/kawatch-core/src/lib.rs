@@ -104,7 +104,7 @@ pub mod status;
 mod table;
 mod time;
 
-pub use analyzer::{Analyzer, Limits, MIN_IDLE_TIMEOUT, RETIRED_FLOW_BYTES};
+pub use analyzer::{Analyzer, Limits, ReportOrder, MIN_IDLE_TIMEOUT, RETIRED_FLOW_BYTES};
 pub use decode::{decode, decode_with_len, LinkType};
 pub use event::{Event, EventKind};
 pub use flow::TcpState;
