@@ -580,6 +580,22 @@ fn live_capture_stopped_by_sigint_mid_burst_loses_nothing() {
     }
 }
 
+/// A live capture hands a lone frame on a quiet interface to the reader
+/// within about its read timeout (100 ms), not when its ring block fills:
+/// the live screen shows a probe at once, though the kernel hands frames
+/// over a block at a time.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_capture_hands_over_a_lone_frame_within_its_timeout() {
+    let delay = burst::lone_frame_delay(std::time::Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("a lone frame on lo reached the reader after {delay:?}");
+    assert!(
+        delay < std::time::Duration::from_millis(600),
+        "a lone frame took {delay:?} to reach the reader (the block timeout is 100 ms)"
+    );
+}
+
 /// `kawatch sockets` as root lists every socket of the namespace exactly:
 /// off, explicit settings, inherited (non-default) namespace defaults,
 /// TCP_USER_TIMEOUT, a child process's socket; IPv4 and IPv6.

@@ -169,7 +169,10 @@ impl CaptureError {
     }
 }
 
-/// How long a live read waits for a packet before returning [`Next::Timeout`].
+/// How long a live read waits for a packet before returning [`Next::Timeout`];
+/// also how long the kernel holds a ring block that is not full before it
+/// hands it over (libpcap's read timeout is TPACKET_V3's block timeout), so
+/// a frame reaches kawatch at most about this late.
 const POLL_MS: i32 = 100;
 
 /// Bytes kept per live frame unless `--snaplen` says otherwise: every header
@@ -177,20 +180,20 @@ const POLL_MS: i32 = 100;
 /// headers, TCP with options) and the first bytes of payload. Segment lengths
 /// come from the IP header, so a cut frame loses nothing kawatch reads.
 ///
-/// It matters for loss: in immediate mode libpcap uses TPACKET_V2, whose ring
-/// holds fixed slots sized from the snaplen. At libpcap's default of 262144
-/// (about 64 KiB on an offloading Ethernet device) a 2 MiB ring has 16 slots,
-/// and a burst of 17 packets while the reader waits for a CPU is dropped.
+/// The ring (TPACKET_V3) packs frames by the bytes kept of each, so a small
+/// snaplen also means more frames held while the reader waits for a CPU.
 pub const LIVE_SNAPLEN: i32 = 256;
 
-/// Kernel ring for live captures unless `--buffer-size` says otherwise: about
-/// 24,000 slots of [`LIVE_SNAPLEN`] bytes, so the reader can lose the CPU for
-/// tens of milliseconds at 100k packets/s without a kernel drop.
+/// Kernel ring for live captures unless `--buffer-size` says otherwise:
+/// about 24,000 frames of [`LIVE_SNAPLEN`] bytes, so the reader can lose the
+/// CPU for tens of milliseconds at 100k packets/s without a kernel drop.
 pub const LIVE_BUFFER_BYTES: i32 = 8 << 20;
 
 /// After [`Source::stop`], how long to wait for frames the kernel counted but
-/// has not yet handed over (they are being copied into the ring).
-const STOP_QUIET: Duration = Duration::from_millis(50);
+/// has not yet handed over: being copied into the ring, or in a block not
+/// yet full, which the kernel hands over within about [`POLL_MS`] of its
+/// first frame.
+const STOP_QUIET: Duration = Duration::from_millis(2 * POLL_MS as u64);
 
 /// After [`Source::stop`], the longest the drain may take in all.
 const STOP_LIMIT: Duration = Duration::from_secs(2);
@@ -703,7 +706,13 @@ impl Source {
         })
     }
 
-    /// Opens a live capture in immediate mode (a probe shows at once).
+    /// Opens a live capture. Not in libpcap's immediate mode: the kernel
+    /// hands frames over a ring block at a time (TPACKET_V3), when the block
+    /// is full or within about [`POLL_MS`] of its first frame, so kawatch wakes once a
+    /// block, not once a frame. Measured with `scripts/bench`'s live part, it
+    /// spends a quarter of the CPU a packet that immediate mode did, and the
+    /// sender, whose CPU copies each frame into the ring, sends more; a
+    /// probe shows at most [`POLL_MS`] late.
     pub fn open_live(opts: &LiveOptions, filter: Option<&str>) -> Result<Source, CaptureError> {
         let devices = Device::list().unwrap_or_default();
         let interface = match &opts.interface {
@@ -728,7 +737,7 @@ impl Source {
                 name: interface.clone(),
                 reason: e.to_string(),
             })?
-            .immediate_mode(true)
+            .immediate_mode(false)
             .promisc(opts.promisc)
             .snaplen(opts.snaplen.unwrap_or(LIVE_SNAPLEN))
             .timeout(POLL_MS)
@@ -752,8 +761,9 @@ impl Source {
                 }
             }
         })?;
-        // In immediate mode libpcap's read timeout need not fire while no packet
-        // comes, so reads are non-blocking and `next_frame` waits in poll(2).
+        // libpcap's read timeout need not fire while no packet comes (with
+        // TPACKET_V3 on an idle interface it never does), so reads are
+        // non-blocking and `next_frame` waits in poll(2).
         let cap = cap.setnonblock().map_err(|e| CaptureError::Pcap {
             name: interface.clone(),
             reason: e.to_string(),

@@ -6,10 +6,10 @@
 //!
 //! * Replay: one thread reads, paces and publishes.
 //! * Live: a capture thread reads and feeds the analyser, and a publisher
-//!   thread snapshots it on the wall clock. Two threads because libpcap in
-//!   immediate mode may block in its read until a packet arrives (on Linux
-//!   with TPACKET_V3 the read timeout never fires on an idle interface), and
-//!   the screen must keep moving with the clock all the same. Told to
+//!   thread snapshots it on the wall clock. Two threads because a libpcap
+//!   read may block until a packet arrives (on Linux with TPACKET_V3 the
+//!   read timeout never fires on an idle interface), and the screen must
+//!   keep moving with the clock all the same. Told to
 //!   stop, the capture thread reads on to the stop point (what the kernel
 //!   accepted until then) and leaves tcpdump's counts ([`Counts`]), which
 //!   the screen prints on stderr once it has closed.
