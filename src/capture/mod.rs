@@ -708,11 +708,11 @@ impl Source {
 
     /// Opens a live capture. Not in libpcap's immediate mode: the kernel
     /// hands frames over a ring block at a time (TPACKET_V3), when the block
-    /// is full or within about [`POLL_MS`] of its first frame, so kawatch wakes once a
-    /// block, not once a frame. Measured with `scripts/bench`'s live part, it
-    /// spends a quarter of the CPU a packet that immediate mode did, and the
-    /// sender, whose CPU copies each frame into the ring, sends more; a
-    /// probe shows at most [`POLL_MS`] late.
+    /// is full or within about 100 ms of its first frame, so kawatch wakes
+    /// once a block, not once a frame. Measured with `scripts/bench`'s live
+    /// part, it spends a quarter of the CPU a packet that immediate mode
+    /// did, and the sender, whose CPU copies each frame into the ring, sends
+    /// more; a probe shows at most about 100 ms late.
     pub fn open_live(opts: &LiveOptions, filter: Option<&str>) -> Result<Source, CaptureError> {
         let devices = Device::list().unwrap_or_default();
         let interface = match &opts.interface {
