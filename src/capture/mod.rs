@@ -189,6 +189,13 @@ pub const LIVE_SNAPLEN: i32 = 256;
 /// CPU for tens of milliseconds at 100k packets/s without a kernel drop.
 pub const LIVE_BUFFER_BYTES: i32 = 8 << 20;
 
+/// A ring smaller than this is read frame by frame (libpcap's immediate
+/// mode, TPACKET_V2). Otherwise the kernel hands frames over in blocks of
+/// 256 KiB (libpcap's size), and a ring of a few blocks drops frames while
+/// kawatch reads one: at 256 KiB, one block, a steady 19 k packets/s lost
+/// hundreds a second that immediate mode kept.
+pub const IMMEDIATE_BELOW_BYTES: i32 = 2 << 20;
+
 /// After [`Source::stop`], how long to wait for frames the kernel counted but
 /// has not yet handed over: being copied into the ring, or in a block not
 /// yet full, which the kernel hands over within about [`POLL_MS`] of its
@@ -706,13 +713,17 @@ impl Source {
         })
     }
 
-    /// Opens a live capture. Not in libpcap's immediate mode: the kernel
-    /// hands frames over a ring block at a time (TPACKET_V3), when the block
-    /// is full or within about 100 ms of its first frame, so kawatch wakes
-    /// once a block, not once a frame. Measured with `scripts/bench`'s live
-    /// part, it spends a quarter of the CPU a packet that immediate mode
-    /// did, and the sender, whose CPU copies each frame into the ring, sends
-    /// more; a probe shows at most about 100 ms late.
+    /// Opens a live capture. Not in libpcap's immediate mode (unless the
+    /// ring is smaller than [`IMMEDIATE_BELOW_BYTES`]): the kernel hands
+    /// frames over a ring block at a time (TPACKET_V3), when the block is
+    /// full or within about 100 ms of its first frame, so kawatch wakes once
+    /// a block, not once a frame. Measured with `scripts/bench`'s live part,
+    /// it spends a quarter of the CPU a packet that immediate mode did, and
+    /// the sender, whose CPU copies each frame into the ring, sends more; a
+    /// probe shows at most about 100 ms late. The price: at low rates each
+    /// 100 ms with a frame takes a block, so a reader stopped for longer
+    /// than the ring's blocks times 100 ms (3.2 s at the default 8 MiB, e.g.
+    /// suspended by Ctrl-Z) loses frames, counted as the kernel's drops.
     pub fn open_live(opts: &LiveOptions, filter: Option<&str>) -> Result<Source, CaptureError> {
         let devices = Device::list().unwrap_or_default();
         let interface = match &opts.interface {
@@ -732,17 +743,18 @@ impl Source {
                 available: names(&devices),
             });
         }
+        let buffer = opts.buffer_size.unwrap_or(LIVE_BUFFER_BYTES);
         let inactive = Capture::from_device(interface.as_str())
             .map_err(|e| CaptureError::Pcap {
                 name: interface.clone(),
                 reason: e.to_string(),
             })?
-            .immediate_mode(false)
+            .immediate_mode(buffer < IMMEDIATE_BELOW_BYTES)
             .promisc(opts.promisc)
             .snaplen(opts.snaplen.unwrap_or(LIVE_SNAPLEN))
             .timeout(POLL_MS)
             .precision(Precision::Nano)
-            .buffer_size(opts.buffer_size.unwrap_or(LIVE_BUFFER_BYTES));
+            .buffer_size(buffer);
         let cap = inactive.open().map_err(|e| {
             let reason = e.to_string();
             if reason.to_lowercase().contains("permission")

@@ -199,35 +199,50 @@ pub(crate) fn burst_capture(how: StopBy, dir: &Path, port: u16) -> Result<String
     Ok(stderr)
 }
 
-/// How long a lone frame on a quiet interface takes to reach kawatch's
-/// reader: one UDP datagram on `lo`, alone in a ring block that never fills,
-/// which the kernel must hand over on its block timeout (libpcap's read
-/// timeout) rather than when the block is full. `Err` when it does not come
-/// within `limit`, or the capture cannot be opened.
-pub(crate) fn lone_frame_delay(limit: Duration) -> Result<Duration, String> {
+/// How long lone frames on a quiet interface take to reach kawatch's
+/// reader, with a ring of `buffer` bytes (the default when `None`): `count`
+/// UDP datagrams on `lo`, 30 ms apart, each alone in the ring, timed from
+/// its sending to its reading. In blocks (the default ring) the kernel
+/// hands each over on its block timeout (libpcap's read timeout), not when
+/// the block is full; frame by frame (a small ring) at once. `Err` when one
+/// does not come within `limit`, or the capture cannot be opened.
+pub(crate) fn lone_frame_delays(
+    buffer: Option<i32>,
+    count: usize,
+    limit: Duration,
+) -> Result<Vec<Duration>, String> {
     use kawatch::capture::{LiveOptions, Next, Source};
     use std::net::UdpSocket;
     let receiver = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
     let port = receiver.local_addr().map_err(|e| e.to_string())?.port();
     let opts = LiveOptions {
         interface: Some("lo".to_owned()),
+        buffer_size: buffer,
         ..LiveOptions::default()
     };
     let mut src = Source::open_live(&opts, Some(&format!("udp and dst port {port}")))
         .map_err(|e| format!("opening a capture on lo: {e}"))?;
     let sender = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
-    let sent = Instant::now();
-    sender
-        .send_to(b"kawatch", ("127.0.0.1", port))
-        .map_err(|e| format!("send: {e}"))?;
-    while sent.elapsed() < limit {
-        match src.next_frame().map_err(|e| e.to_string())? {
-            Next::Frame(_) => return Ok(sent.elapsed()),
-            Next::Timeout => {}
-            Next::End => return Err("the capture ended".to_owned()),
+    let mut delays = Vec::with_capacity(count);
+    for _ in 0..count {
+        std::thread::sleep(Duration::from_millis(30));
+        let sent = Instant::now();
+        sender
+            .send_to(b"kawatch", ("127.0.0.1", port))
+            .map_err(|e| format!("send: {e}"))?;
+        loop {
+            if sent.elapsed() > limit {
+                return Err(format!(
+                    "a datagram sent on lo did not reach the reader within {limit:?}"
+                ));
+            }
+            match src.next_frame().map_err(|e| e.to_string())? {
+                Next::Frame(_) => break,
+                Next::Timeout => {}
+                Next::End => return Err("the capture ended".to_owned()),
+            }
         }
+        delays.push(sent.elapsed());
     }
-    Err(format!(
-        "the datagram sent on lo did not reach the reader within {limit:?}"
-    ))
+    Ok(delays)
 }

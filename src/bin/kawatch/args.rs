@@ -32,7 +32,8 @@ pub(crate) struct CaptureArgs {
     /// With --interface: capture in promiscuous mode.
     #[arg(long)]
     pub(crate) promisc: bool,
-    /// With --interface: kernel capture buffer size in bytes [default: 8 MiB].
+    /// With --interface: kernel capture buffer size in bytes [default: 8 MiB;
+    /// below 2 MiB it is read frame by frame, in libpcap's immediate mode].
     #[arg(long, value_name = "BYTES", value_parser = parse_buffer_size)]
     pub(crate) buffer_size: Option<i32>,
     /// With --interface: bytes kept per frame [default: 256, all the headers kawatch reads].

@@ -45,7 +45,8 @@ pub(crate) struct WatchArgs {
     /// offset in force at its moment).
     #[arg(long)]
     utc: bool,
-    /// Live: kernel capture buffer size in bytes [default: 8 MiB].
+    /// Live: kernel capture buffer size in bytes [default: 8 MiB; below 2 MiB
+    /// it is read frame by frame, in libpcap's immediate mode].
     #[arg(long, value_name = "BYTES", conflicts_with = "read", value_parser = parse_buffer_size)]
     buffer_size: Option<i32>,
     /// Live: bytes kept per frame [default: 256, all the headers kawatch reads].
