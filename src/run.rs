@@ -393,6 +393,11 @@ fn read_capture(
                             };
                             write_event(ev, file, out)?;
                         }
+                        // Live, an event is news: out now, not when a
+                        // buffer fills or the capture ends.
+                        if live && !events.is_empty() {
+                            out.flush()?;
+                        }
                     }
                 }
                 Ok(Next::Timeout) => {}

@@ -608,6 +608,22 @@ fn live_capture_hands_over_a_lone_frame_within_its_timeout() {
     );
 }
 
+/// `kawatch report -i --format events` writes each event as the capture
+/// decides it (as `tcpdump -l` would), not when its buffer fills or the
+/// capture ends: a probe across the pair is readable while kawatch runs.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_events_are_written_as_they_come() {
+    use std::time::Duration;
+    let (after, running) =
+        burst::first_live_event(Duration::from_secs(12)).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("the first probe event was read {after:?} after kawatch started");
+    assert!(
+        running,
+        "the probe event came only as kawatch ended ({after:?})"
+    );
+}
+
 /// `kawatch sockets` as root lists every socket of the namespace exactly:
 /// off, explicit settings, inherited (non-default) namespace defaults,
 /// TCP_USER_TIMEOUT, a child process's socket; IPv4 and IPv6.

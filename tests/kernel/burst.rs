@@ -246,3 +246,87 @@ pub(crate) fn lone_frame_delays(
     }
     Ok(delays)
 }
+
+/// `kawatch report -i --format events` on a live capture, a connection
+/// with keepalive every second across the pair: how long after kawatch
+/// started its first probe event could be read from its stdout, and
+/// whether kawatch was still running then. `Err` when no probe event came
+/// within `limit`.
+pub(crate) fn first_live_event(limit: Duration) -> Result<(Duration, bool), String> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    let pair = NetnsPair::create("events")?;
+    let port = 7201;
+    let listener = tcp_socket_in(&pair.b, Domain::IPV4).map_err(|e| e.to_string())?;
+    let server: SocketAddr = format!("{ADDR_B4}:{port}").parse().expect("address");
+    listener
+        .set_reuse_address(true)
+        .map_err(|e| e.to_string())?;
+    listener
+        .bind(&server.into())
+        .map_err(|e| format!("bind {server}: {e}"))?;
+    listener.listen(1).map_err(|e| e.to_string())?;
+    let mut child = Command::new(kawatch_bin())
+        .args(["report", "--netns", &pair.a, "-i", VETH_A])
+        .args(["--format", "events", "--no-sockets", "--duration", "20"])
+        .args([format!("tcp port {port}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("kawatch: {e}"))?;
+    let started = Instant::now();
+    let (tx, rx) = mpsc::channel::<(bool, String)>();
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let out_tx = tx.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if out_tx.send((true, line)).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send((false, line)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut result = Err(format!("no probe event within {limit:?}"));
+    let mut connected = None;
+    while started.elapsed() < limit {
+        let Ok((is_out, line)) = rx.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        if !is_out && line.contains("listening on") && connected.is_none() {
+            // Capturing: the connection, its SYN seen, then idle with keepalive.
+            let sock = tcp_socket_in(&pair.a, Domain::IPV4).map_err(|e| e.to_string())?;
+            let ka = socket2::TcpKeepalive::new()
+                .with_time(Duration::from_secs(1))
+                .with_interval(Duration::from_secs(1));
+            sock.set_tcp_keepalive(&ka).map_err(|e| e.to_string())?;
+            sock.connect_timeout(&server.into(), Duration::from_secs(5))
+                .map_err(|e| format!("connect {server}: {e}"))?;
+            let (peer, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+            connected = Some((sock, peer));
+        }
+        if is_out && line.contains("\"kind\":\"probe\"") {
+            let running = matches!(child.try_wait(), Ok(None));
+            result = Ok((started.elapsed(), running));
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(connected);
+    result
+}
