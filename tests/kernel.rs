@@ -624,6 +624,20 @@ fn live_events_are_written_as_they_come() {
     );
 }
 
+/// Stopped by SIGINT on `lo` while packets keep coming (ten a second),
+/// `report -i` exits at once: the first frame stamped after the stop ends
+/// the drain, where the kernel's double count on `lo` never would.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_capture_on_lo_stops_promptly_under_traffic() {
+    let after = burst::lo_stop_delay().unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("kawatch exited {after:?} after SIGINT");
+    assert!(
+        after < std::time::Duration::from_millis(800),
+        "kawatch took {after:?} to exit after SIGINT under traffic on lo"
+    );
+}
+
 /// `kawatch sockets` as root lists every socket of the namespace exactly:
 /// off, explicit settings, inherited (non-default) namespace defaults,
 /// TCP_USER_TIMEOUT, a child process's socket; IPv4 and IPv6.

@@ -472,6 +472,11 @@ struct StopPoint {
     stats: Stats,
     /// Frames to have read in all when the drain is complete.
     target: u64,
+    /// The stop's moment on the wall clock, the kernel's timestamps' clock:
+    /// a frame stamped later came after the stop, and so did every frame
+    /// behind it in the ring. It ends the drain where the count cannot (on
+    /// `lo` the kernel counts each packet twice, and libpcap keeps one).
+    at: Timestamp,
     /// When the drain gives up waiting for the rest.
     deadline: Instant,
 }
@@ -845,7 +850,6 @@ impl Source {
         let (poll_fd, stop) = (self.poll_fd, self.stop);
         match cap.next_packet() {
             Ok(p) => {
-                self.frames += 1;
                 // time_t and suseconds_t are i64 here but not on every target.
                 #[allow(clippy::unnecessary_cast)]
                 let (secs, nanos) = (p.header.ts.tv_sec as i64, p.header.ts.tv_usec as i64);
@@ -859,6 +863,15 @@ impl Source {
                     secs
                 };
                 let ts = Timestamp::from_parts(secs, nanos);
+                if let Some(stop) = stop.filter(|s| ts > s.at) {
+                    // After the stop: everything before it has been read.
+                    self.stop = Some(StopPoint {
+                        deadline: Instant::now(),
+                        ..stop
+                    });
+                    return Ok(Next::End);
+                }
+                self.frames += 1;
                 Ok(Next::Frame(Frame {
                     ts,
                     data: p.data,
@@ -921,12 +934,21 @@ impl Source {
         let Some(stats) = self.kernel_stats() else {
             return;
         };
+        // Read after the counts: a frame they count was stamped before.
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let at = Timestamp::from_parts(
+            i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
+            i64::from(since_epoch.subsec_nanos()),
+        );
         // Received counts the dropped too; those never reach the ring.
         let accepted = u64::from(stats.received).saturating_sub(u64::from(stats.dropped));
         self.stop = Some(StopPoint {
             stats,
             target: accepted.max(self.frames),
             deadline: Instant::now() + STOP_LIMIT,
+            at,
         });
     }
 

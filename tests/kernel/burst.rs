@@ -330,3 +330,80 @@ pub(crate) fn first_live_event(limit: Duration) -> Result<(Duration, bool), Stri
     drop(connected);
     result
 }
+
+/// `kawatch report -i lo` stopped by SIGINT while a datagram arrives every
+/// 100 ms: how long it takes to exit after the signal. On `lo` the kernel
+/// counts each packet twice, so the stop point is never reached by count;
+/// the first frame stamped after the stop ends the drain. `Err` when it
+/// does not start or exit within its bounds.
+pub(crate) fn lo_stop_delay() -> Result<Duration, String> {
+    use std::io::BufRead;
+    use std::net::UdpSocket;
+    use std::process::{Command, Stdio};
+    let receiver = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+    let port = receiver.local_addr().map_err(|e| e.to_string())?.port();
+    let mut child = Command::new(kawatch_bin())
+        .args(["report", "-i", "lo", "--format", "json", "--no-sockets"])
+        .arg(format!("udp and dst port {port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("kawatch: {e}"))?;
+    let stderr = child.stderr.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let began = Instant::now();
+    while !rx
+        .recv_timeout(Duration::from_millis(100))
+        .is_ok_and(|l| l.contains("listening on"))
+    {
+        if began.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("kawatch did not start listening on lo".to_owned());
+        }
+    }
+    let sender = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+    let send = |n: u32| -> Result<(), String> {
+        for _ in 0..n {
+            sender
+                .send_to(b"kawatch", ("127.0.0.1", port))
+                .map_err(|e| format!("send: {e}"))?;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    };
+    send(15)?;
+    let signalled = Instant::now();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .map_err(|e| format!("kill: {e}"))?;
+    // Traffic goes on while kawatch stops; bounded.
+    let mut exited = None;
+    for _ in 0..50 {
+        if let Ok(Some(_)) = child.try_wait() {
+            exited = Some(signalled.elapsed());
+            break;
+        }
+        send(1)?;
+    }
+    match exited {
+        Some(after) => Ok(after),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err("kawatch did not exit within 5 s of SIGINT".to_owned())
+        }
+    }
+}
