@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+pub use crate::capture::wall_clock;
 use thiserror::Error;
 
 /// Why a report could not be produced.
@@ -523,14 +525,6 @@ fn lost_warning(lost: u64, limits: Limits) -> String {
         limits.max_retired,
         s = if lost == 1 { "" } else { "s" },
     )
-}
-
-/// The wall clock as a capture timestamp (live captures only).
-pub fn wall_clock() -> Timestamp {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_parts(d.as_secs() as i64, d.subsec_nanos() as i64)
 }
 
 fn progress_bar(total: u64) -> indicatif::ProgressBar {

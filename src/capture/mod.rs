@@ -189,6 +189,18 @@ pub const LIVE_SNAPLEN: i32 = 256;
 /// CPU for tens of milliseconds at 100k packets/s without a kernel drop.
 pub const LIVE_BUFFER_BYTES: i32 = 8 << 20;
 
+/// The wall clock as a capture timestamp: the clock a live capture's
+/// frames are stamped by.
+pub fn wall_clock() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_parts(
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        i64::from(d.subsec_nanos()),
+    )
+}
+
 /// A ring smaller than this is read frame by frame (libpcap's immediate
 /// mode, TPACKET_V2). Otherwise the kernel hands frames over in blocks of
 /// 256 KiB (libpcap's size), and a ring of a few blocks drops frames while
@@ -935,13 +947,7 @@ impl Source {
             return;
         };
         // Read after the counts: a frame they count was stamped before.
-        let since_epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let at = Timestamp::from_parts(
-            i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
-            i64::from(since_epoch.subsec_nanos()),
-        );
+        let at = wall_clock();
         // Received counts the dropped too; those never reach the ring.
         let accepted = u64::from(stats.received).saturating_sub(u64::from(stats.dropped));
         self.stop = Some(StopPoint {

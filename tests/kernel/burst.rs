@@ -41,15 +41,7 @@ const TRAFFIC_LIMIT: Duration = Duration::from_secs(20);
 
 impl Traffic {
     fn start(pair: &NetnsPair, port: u16) -> Result<Traffic, String> {
-        let listener = tcp_socket_in(&pair.b, Domain::IPV4).map_err(|e| e.to_string())?;
-        let server: SocketAddr = format!("{ADDR_B4}:{port}").parse().expect("address");
-        listener
-            .set_reuse_address(true)
-            .map_err(|e| e.to_string())?;
-        listener
-            .bind(&server.into())
-            .map_err(|e| format!("bind {server}: {e}"))?;
-        listener.listen(16).map_err(|e| e.to_string())?;
+        let (listener, server) = listen_in(&pair.b, port, 16)?;
         let stop = Arc::new(AtomicBool::new(false));
         let writes = Arc::new(AtomicU64::new(0));
         let mut threads = Vec::new();
@@ -253,20 +245,11 @@ pub(crate) fn lone_frame_delays(
 /// whether kawatch was still running then. `Err` when no probe event came
 /// within `limit`.
 pub(crate) fn first_live_event(limit: Duration) -> Result<(Duration, bool), String> {
-    use std::io::BufRead;
     use std::process::{Command, Stdio};
     use std::sync::mpsc;
     let pair = NetnsPair::create("events")?;
     let port = 7201;
-    let listener = tcp_socket_in(&pair.b, Domain::IPV4).map_err(|e| e.to_string())?;
-    let server: SocketAddr = format!("{ADDR_B4}:{port}").parse().expect("address");
-    listener
-        .set_reuse_address(true)
-        .map_err(|e| e.to_string())?;
-    listener
-        .bind(&server.into())
-        .map_err(|e| format!("bind {server}: {e}"))?;
-    listener.listen(1).map_err(|e| e.to_string())?;
+    let (listener, server) = listen_in(&pair.b, port, 1)?;
     let mut child = Command::new(kawatch_bin())
         .args(["report", "--netns", &pair.a, "-i", VETH_A])
         .args(["--format", "events", "--no-sockets", "--duration", "20"])
@@ -280,27 +263,8 @@ pub(crate) fn first_live_event(limit: Duration) -> Result<(Duration, bool), Stri
     let (tx, rx) = mpsc::channel::<(bool, String)>();
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
-    let out_tx = tx.clone();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if out_tx.send((true, line)).is_err() {
-                break;
-            }
-        }
-    });
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if tx.send((false, line)).is_err() {
-                break;
-            }
-        }
-    });
+    send_lines(stdout, tx.clone(), |line| (true, line));
+    send_lines(stderr, tx, |line| (false, line));
     let mut result = Err(format!("no probe event within {limit:?}"));
     let mut connected = None;
     while started.elapsed() < limit {
@@ -337,7 +301,6 @@ pub(crate) fn first_live_event(limit: Duration) -> Result<(Duration, bool), Stri
 /// the first frame stamped after the stop ends the drain. `Err` when it
 /// does not start or exit within its bounds.
 pub(crate) fn lo_stop_delay() -> Result<Duration, String> {
-    use std::io::BufRead;
     use std::net::UdpSocket;
     use std::process::{Command, Stdio};
     let receiver = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
@@ -352,16 +315,7 @@ pub(crate) fn lo_stop_delay() -> Result<Duration, String> {
         .map_err(|e| format!("kawatch: {e}"))?;
     let stderr = child.stderr.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    send_lines(stderr, tx, |line| line);
     let began = Instant::now();
     while !rx
         .recv_timeout(Duration::from_millis(100))
@@ -406,4 +360,35 @@ pub(crate) fn lo_stop_delay() -> Result<Duration, String> {
             Err("kawatch did not exit within 5 s of SIGINT".to_owned())
         }
     }
+}
+
+/// A TCP listener on `ADDR_B4:port` in namespace `ns`.
+fn listen_in(ns: &str, port: u16, backlog: i32) -> Result<(Socket, SocketAddr), String> {
+    let listener = tcp_socket_in(ns, Domain::IPV4).map_err(|e| e.to_string())?;
+    let server: SocketAddr = format!("{ADDR_B4}:{port}").parse().expect("address");
+    listener
+        .set_reuse_address(true)
+        .map_err(|e| e.to_string())?;
+    listener
+        .bind(&server.into())
+        .map_err(|e| format!("bind {server}: {e}"))?;
+    listener.listen(backlog).map_err(|e| e.to_string())?;
+    Ok((listener, server))
+}
+
+/// Sends each line read from `from` to `to`, as `each` makes it, on a
+/// thread of its own, until the end or the receiver is gone.
+fn send_lines<T: Send + 'static>(
+    from: impl Read + Send + 'static,
+    to: std::sync::mpsc::Sender<T>,
+    each: fn(String) -> T,
+) {
+    use std::io::BufRead;
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(from).lines().map_while(Result::ok) {
+            if to.send(each(line)).is_err() {
+                break;
+            }
+        }
+    });
 }
