@@ -157,7 +157,7 @@ impl Analysis {
             Ok((report, _)) => Ok(report),
             Err(RunError::Capture(e)) => Err(e),
             // `analyse` writes nothing (its output is a sink).
-            Err(RunError::Output(e)) => Err(CaptureError::Unreadable {
+            Err(RunError::Output(e) | RunError::Frames(e)) => Err(CaptureError::Unreadable {
                 path: self.path.display().to_string(),
                 reason: e.to_string(),
             }),

@@ -29,6 +29,9 @@ pub enum RunError {
     /// Writing the report failed.
     #[error("writing the report")]
     Output(#[from] io::Error),
+    /// Writing the labelled frames (`-w`) failed.
+    #[error("writing the labelled frames")]
+    Frames(#[source] io::Error),
 }
 
 /// How to run a report.
@@ -312,7 +315,7 @@ fn read_capture(
     let mut labeller = opts.labeller;
     let labeller_none = labeller.is_none();
     if let Some(l) = labeller.as_deref_mut() {
-        l.start_input(src.name());
+        l.start_input(src.name()).map_err(RunError::Frames)?;
     }
     let row_name = opts.name_rows.then(|| src.name().to_string());
     // Several inputs merged: each frame's input (a byte each), so an event
@@ -380,12 +383,10 @@ fn read_capture(
                         an.skip_frames(f.skipped + 1);
                         continue;
                     }
-                    if let Some(l) = labeller.as_deref_mut() {
-                        l.offer(an.next_frame_number() + f.skipped, &f);
-                    }
+                    let number = an.next_frame_number() + f.skipped;
                     let events = f.ingest(&mut an);
                     if let Some(l) = labeller.as_deref_mut() {
-                        l.label(events);
+                        l.label(number, &f, events);
                     }
                     if opts.format == Format::Events {
                         for ev in events {
@@ -401,8 +402,18 @@ fn read_capture(
                             out.flush()?;
                         }
                     }
+                    if let Some(l) = labeller.as_deref_mut() {
+                        l.analysed(number, &f, &an, live.then_some(f.ts))
+                            .map_err(RunError::Frames)?;
+                    }
                 }
-                Ok(Next::Timeout) => {}
+                Ok(Next::Timeout) => {
+                    // Live and quiet: what is settled goes out, and what waits
+                    // for an undecided frame waits no more than LIVE_WAIT.
+                    if let Some(l) = labeller.as_deref_mut() {
+                        l.quiet(&an, wall_clock()).map_err(RunError::Frames)?;
+                    }
+                }
                 Ok(Next::End) => break,
                 // Ctrl-C interrupted a read waiting on a pipe (EINTR): whatever
                 // libpcap made of it, the read was stopped, not the input bad.

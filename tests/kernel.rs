@@ -616,11 +616,30 @@ fn live_capture_hands_over_a_lone_frame_within_its_timeout() {
 fn live_events_are_written_as_they_come() {
     use std::time::Duration;
     let (after, running) =
-        burst::first_live_event(Duration::from_secs(12)).unwrap_or_else(|e| panic!("{e}"));
+        burst::first_live_event(Duration::from_secs(12), burst::LiveOutput::Events)
+            .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("the first probe event was read {after:?} after kawatch started");
     assert!(
         running,
         "the probe event came only as kawatch ended ({after:?})"
+    );
+}
+
+/// `kawatch report -i -w -` writes each labelled frame as the capture
+/// settles it (within a quarter second, and a second at most behind a frame
+/// still undecided), as `tcpdump -U -w -` does, not when the capture ends:
+/// a probe's frame is readable from the pcapng stream while kawatch runs.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_labelled_frames_are_written_as_they_come() {
+    use std::time::Duration;
+    let (after, running) =
+        burst::first_live_event(Duration::from_secs(12), burst::LiveOutput::Frames)
+            .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("the first probe's frame was read {after:?} after kawatch started");
+    assert!(
+        running,
+        "the probe's frame came only as kawatch ended ({after:?})"
     );
 }
 

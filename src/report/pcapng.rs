@@ -3,19 +3,42 @@
 //! a packet comment, so that Wireshark shows kawatch's classification beside
 //! its own.
 //!
-//! Some frames are labelled only when later ones decide them (a probe seen
-//! at the start of a capture is known for one when the next comes), so
+//! The file is written as the capture is read, in frame order, in bounded
+//! memory. Most frames are labelled as they are analysed; some only when
+//! later ones decide them (a probe seen at the start of a capture is known
+//! for one when the next comes: the analyser's
+//! [`undecided_frames`](kawatch_core::Analyzer::undecided_frames)). So
 //! copies of the frames that could be labelled, those carrying at most one
-//! byte of payload, are held for a while, and the file is written at the end
-//! in frame order.
+//! byte of payload, are held until the analyser has decided them, and a
+//! labelled frame waits to be written until no earlier frame can still be.
+//! A frame undecided for long does not hold the rest back for ever: past
+//! [`MAX_WAITING`] labelled frames (and, live, past [`LIVE_WAIT`]), the
+//! oldest are written, and that frame, if labelled later, comes after them.
 
 use crate::capture::Frame;
-use kawatch_core::{decode_with_len, Event, EventKind, LinkType, Timestamp};
+use kawatch_core::{Analyzer, Event, EventKind, LinkType, Timestamp};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
+use std::time::Duration;
 
-/// Frames held at most, waiting for a label (the oldest leave first).
+/// Copies held at most of frames a later event may name (the oldest leave
+/// first).
 const MAX_HELD: usize = 1 << 18;
+
+/// Labelled frames held at most, waiting for an earlier undecided one.
+pub(crate) const MAX_WAITING: usize = 1 << 14;
+
+/// Live, how long a labelled frame waits at most for an earlier undecided
+/// one before it is written.
+pub(crate) const LIVE_WAIT: Duration = Duration::from_secs(1);
+
+/// Live, how often the analyser is asked at most (and the file flushed).
+pub(crate) const LIVE_SETTLE: Duration = Duration::from_millis(250);
+
+/// The analyser is asked what it has not decided once per this many frames
+/// at least, or per a quarter of its flows when it has more (the question
+/// reads every flow).
+const SETTLE_FRAMES: u64 = 1 << 14;
 
 /// A frame's copy.
 #[derive(Debug)]
@@ -26,84 +49,223 @@ struct Copy {
     data: Vec<u8>,
 }
 
-/// Collects the labelled frames of one or several inputs.
-#[derive(Debug, Default)]
+/// A labelled frame waiting to be written: its copy and the events that
+/// name it (their words are written out with it).
+#[derive(Debug)]
+struct Labelled {
+    copy: Copy,
+    first: Event,
+    more: Vec<Event>,
+}
+
+impl Copy {
+    /// A copy of `f`, of a link type kawatch decodes (the only frames an
+    /// event names).
+    fn of(f: &Frame<'_>) -> Option<Copy> {
+        Some(Copy {
+            ts: f.ts,
+            link: f.link?,
+            wire_len: f.wire_len,
+            data: f.data.to_vec(),
+        })
+    }
+}
+
+/// Labels the keepalive-related frames of one or several inputs and writes
+/// them out, as pcapng, as they are settled.
 pub struct Labeller {
     /// The input being read: its position among the inputs, and its name.
     input: (usize, String),
-    /// Copies of recent frames that could be labelled, by frame number.
+    /// Copies of frames that could still be labelled, by frame number.
     held: VecDeque<(u64, Copy)>,
-    /// Labelled frames by (input, frame number), with their labels.
-    labelled: BTreeMap<(usize, u64), (Copy, Vec<String>)>,
+    /// Labelled frames not written yet, by (input, frame number), with
+    /// the events that name them.
+    labelled: BTreeMap<(usize, u64), Labelled>,
+    /// The inputs' names, by position.
+    names: Vec<String>,
     /// Labels that came after their frame's copy had left.
     missed: u64,
+    /// Frames since the analyser was last asked what it has not decided.
+    since_settled: u64,
+    /// Live, when it was.
+    settled_at: Option<Timestamp>,
+    /// What it answered (scratch).
+    undecided: Vec<u64>,
+    /// Where the file goes.
+    out: Box<dyn Write>,
+    /// The interfaces written, one per link type.
+    links: Vec<LinkType>,
+    /// Whether the section header is written.
+    started: bool,
+    /// Frames written.
+    written: u64,
+    /// [`SETTLE_FRAMES`] (smaller in tests).
+    settle_every: u64,
+    /// [`MAX_WAITING`] (smaller in tests).
+    max_waiting: usize,
+}
+
+impl std::fmt::Debug for Labeller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Labeller")
+            .field("input", &self.input)
+            .field("held", &self.held.len())
+            .field("labelled", &self.labelled.len())
+            .field("missed", &self.missed)
+            .field("written", &self.written)
+            .finish()
+    }
 }
 
 impl Labeller {
-    /// Nothing collected yet.
-    pub fn new() -> Labeller {
-        Labeller::default()
+    /// Nothing collected yet; the file goes to `out`.
+    pub fn new(out: Box<dyn Write>) -> Labeller {
+        Labeller {
+            input: (0, String::new()),
+            held: VecDeque::new(),
+            labelled: BTreeMap::new(),
+            names: Vec::new(),
+            missed: 0,
+            since_settled: 0,
+            settled_at: None,
+            undecided: Vec::new(),
+            out,
+            links: Vec::new(),
+            started: false,
+            written: 0,
+            settle_every: SETTLE_FRAMES,
+            max_waiting: MAX_WAITING,
+        }
     }
 
     /// Frames from now on come from the input named `name` (frame numbers
-    /// start again at 1 for each).
-    pub fn start_input(&mut self, name: &str) {
-        let next = if self.input.1.is_empty() && self.labelled.is_empty() {
-            0
-        } else {
-            self.input.0 + 1
-        };
-        self.input = (next, name.to_string());
+    /// start again at 1 for each): the frames of the one before are written.
+    pub fn start_input(&mut self, name: &str) -> io::Result<()> {
+        self.write_while(|_, _| true)?;
+        self.input = (self.names.len(), name.to_string());
+        self.names.push(name.to_string());
         self.held.clear();
+        self.since_settled = 0;
+        Ok(())
     }
 
-    /// Before frame number `frame` is analysed: keeps a copy if it could be
-    /// labelled (a TCP segment with at most one byte of payload).
-    pub fn offer(&mut self, frame: u64, f: &Frame<'_>) {
-        let Some(link) = f.link else { return };
-        let small = decode_with_len(link, frame, f.ts, f.data, f.wire_len)
-            .is_some_and(|seg| seg.payload_len <= 1);
-        if !small {
-            return;
-        }
-        if self.held.len() >= MAX_HELD {
-            self.held.pop_front();
-        }
-        self.held.push_back((
-            frame,
-            Copy {
-                ts: f.ts,
-                link,
-                wire_len: f.wire_len,
-                data: f.data.to_vec(),
-            },
-        ));
-    }
-
-    /// Labels the frames `events` name.
-    pub fn label(&mut self, events: &[Event]) {
+    /// After frame number `frame`, `f`, is analysed into `events`: labels
+    /// the frames they name (this one copied, earlier ones from the copies
+    /// held).
+    pub fn label(&mut self, frame: u64, f: &Frame<'_>, events: &[Event]) {
         for ev in events {
-            let text = format!(
-                "kawatch: {} ({} -> {}; {} frame {})",
-                describe(ev.kind),
-                ev.src,
-                ev.dst,
-                self.input.1,
-                ev.frame
-            );
             let key = (self.input.0, ev.frame);
-            if let Some((_, labels)) = self.labelled.get_mut(&key) {
-                labels.push(text);
+            if let Some(l) = self.labelled.get_mut(&key) {
+                l.more.push(*ev);
                 continue;
             }
-            match self.held.binary_search_by_key(&ev.frame, |(n, _)| *n) {
-                Ok(i) => {
-                    let (_, copy) = self.held.remove(i).expect("found");
-                    self.labelled.insert(key, (copy, vec![text]));
+            let copy = if ev.frame == frame {
+                Copy::of(f)
+            } else {
+                match self.held.binary_search_by_key(&ev.frame, |(n, _)| *n) {
+                    Ok(i) => self.held.remove(i).map(|(_, copy)| copy),
+                    Err(_) => None,
                 }
-                Err(_) => self.missed += 1,
+            };
+            match copy {
+                Some(copy) => {
+                    let first = *ev;
+                    let more = Vec::new();
+                    self.labelled.insert(key, Labelled { copy, first, more });
+                }
+                None => self.missed += 1,
             }
         }
+    }
+
+    /// After frame number `frame`, `f`, is analysed by `an` (and labelled):
+    /// keeps a copy of it if a later event may name it; now and then, asks
+    /// `an` what it has not decided and writes what is settled. Live, `now`
+    /// is the frame's time (the wall clock's): settled every
+    /// [`LIVE_SETTLE`] too, so that the file follows the capture.
+    pub fn analysed(
+        &mut self,
+        frame: u64,
+        f: &Frame<'_>,
+        an: &Analyzer,
+        now: Option<Timestamp>,
+    ) -> io::Result<()> {
+        if an.last_frame_undecided() && !self.labelled.contains_key(&(self.input.0, frame)) {
+            if let Some(copy) = Copy::of(f) {
+                if self.held.len() >= MAX_HELD {
+                    self.held.pop_front();
+                }
+                self.held.push_back((frame, copy));
+            }
+        }
+        self.since_settled += 1;
+        if self.since_settled >= self.settle_every.max(an.flow_count() as u64)
+            || self.labelled.len() > self.max_waiting
+            || now.is_some_and(|now| self.live_due(now))
+        {
+            self.settle(an, now)?;
+        }
+        Ok(())
+    }
+
+    /// Live, when no frame came for a while: as [`Labeller::analysed`]
+    /// with the wall clock's `now`.
+    pub fn quiet(&mut self, an: &Analyzer, now: Timestamp) -> io::Result<()> {
+        if self.live_due(now) {
+            self.settle(an, Some(now))?;
+        }
+        Ok(())
+    }
+
+    fn live_due(&self, now: Timestamp) -> bool {
+        self.settled_at
+            .is_none_or(|at| now >= at.add_secs(LIVE_SETTLE.as_secs_f64()))
+    }
+
+    /// Asks `an` what it has not decided: the copies of other frames go,
+    /// and the labelled frames no undecided one comes before are written
+    /// (with those labelled before `now - LIVE_WAIT`, when `now` is given:
+    /// a live capture's wall clock), then the output is flushed.
+    fn settle(&mut self, an: &Analyzer, now: Option<Timestamp>) -> io::Result<()> {
+        self.since_settled = 0;
+        if now.is_some() {
+            self.settled_at = now;
+        }
+        if self.held.is_empty() && self.labelled.is_empty() {
+            return Ok(());
+        }
+        an.undecided_frames(&mut self.undecided);
+        self.undecided.sort_unstable();
+        let undecided = &self.undecided;
+        self.held
+            .retain(|(n, _)| undecided.binary_search(n).is_ok());
+        let first = undecided.first().copied().unwrap_or(u64::MAX);
+        let input = self.input.0;
+        let before = now.map(|now| now.add_secs(-LIVE_WAIT.as_secs_f64()));
+        let written = self.written;
+        self.write_while(|key, l| {
+            key.0 < input || key.1 < first || before.is_some_and(|b| l.copy.ts < b)
+        })?;
+        // Bounded: the oldest go out when too many wait.
+        let excess = self.labelled.len().saturating_sub(self.max_waiting);
+        let mut n = 0;
+        self.write_while(|_, _| {
+            n += 1;
+            n <= excess
+        })?;
+        if self.written > written {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes every frame left, in order, and flushes: the file is whole.
+    /// Returns how many frames it holds.
+    pub fn finish(mut self) -> io::Result<u64> {
+        self.write_while(|_, _| true)?;
+        self.start()?;
+        self.out.flush()?;
+        Ok(self.written)
     }
 
     /// Labels whose frame had left before it was decided (never in
@@ -112,35 +274,75 @@ impl Labeller {
         self.missed
     }
 
-    /// How many frames are labelled.
+    /// How many frames are labelled and wait to be written.
     pub fn len(&self) -> usize {
         self.labelled.len()
     }
 
-    /// Whether none is.
+    /// Whether none waits.
     pub fn is_empty(&self) -> bool {
         self.labelled.is_empty()
     }
 
-    /// Writes the labelled frames, in input and frame order, as pcapng:
-    /// one interface per link type, nanosecond timestamps, each frame's
-    /// labels as its comments.
-    pub fn write_pcapng(&self, out: &mut dyn Write) -> io::Result<()> {
-        let mut links: Vec<LinkType> = Vec::new();
-        block(out, 0x0a0d_0d0a, &section_header())?;
-        for (copy, labels) in self.labelled.values() {
-            let iface = match links.iter().position(|&l| l == copy.link) {
+    /// The section header, once.
+    fn start(&mut self) -> io::Result<()> {
+        if !self.started {
+            self.started = true;
+            block(&mut *self.out, 0x0a0d_0d0a, &section_header())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the labelled frames, first first, while `go` says so.
+    fn write_while(
+        &mut self,
+        mut go: impl FnMut(&(usize, u64), &Labelled) -> bool,
+    ) -> io::Result<()> {
+        let mut body = Vec::new();
+        let mut text = String::new();
+        while let Some(first) = self.labelled.first_entry() {
+            if !go(first.key(), first.get()) {
+                break;
+            }
+            let (input, _) = *first.key();
+            let l = first.remove();
+            self.start()?;
+            let iface = match self.links.iter().position(|&k| k == l.copy.link) {
                 Some(i) => i,
                 None => {
-                    links.push(copy.link);
-                    block(out, 1, &interface(copy.link))?;
-                    links.len() - 1
+                    self.links.push(l.copy.link);
+                    block(&mut *self.out, 1, &interface(l.copy.link))?;
+                    self.links.len() - 1
                 }
             };
-            block(out, 6, &packet(iface as u32, copy, labels))?;
+            body.clear();
+            packet_head(&mut body, iface as u32, &l.copy);
+            for ev in std::iter::once(&l.first).chain(&l.more) {
+                text.clear();
+                let name = self.names.get(input).map_or("", String::as_str);
+                label(&mut text, ev, name);
+                push_option(&mut body, 1, text.as_bytes()); // opt_comment
+            }
+            push_option(&mut body, 0, &[]);
+            block(&mut *self.out, 6, &body)?;
+            self.written += 1;
         }
-        out.flush()
+        Ok(())
     }
+}
+
+/// An event's words, as a frame's comment.
+fn label(text: &mut String, ev: &Event, input: &str) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        text,
+        "kawatch: {} ({} -> {}; {} frame {})",
+        describe(ev.kind),
+        ev.src,
+        ev.dst,
+        input,
+        ev.frame
+    );
 }
 
 /// A label's words.
@@ -187,9 +389,9 @@ fn interface(link: LinkType) -> Vec<u8> {
     b
 }
 
-fn packet(iface: u32, copy: &Copy, labels: &[String]) -> Vec<u8> {
+/// An enhanced packet block's body up to its options.
+fn packet_head(b: &mut Vec<u8>, iface: u32, copy: &Copy) {
     let units = u64::try_from(copy.ts.0.max(0)).unwrap_or(u64::MAX);
-    let mut b = Vec::with_capacity(32 + copy.data.len() + 96);
     b.extend_from_slice(&iface.to_le_bytes());
     b.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
     b.extend_from_slice(&(units as u32).to_le_bytes());
@@ -197,11 +399,6 @@ fn packet(iface: u32, copy: &Copy, labels: &[String]) -> Vec<u8> {
     b.extend_from_slice(&copy.wire_len.to_le_bytes());
     b.extend_from_slice(&copy.data);
     b.resize(b.len().next_multiple_of(4), 0);
-    for label in labels {
-        push_option(&mut b, 1, label.as_bytes()); // opt_comment
-    }
-    push_option(&mut b, 0, &[]);
-    b
 }
 
 /// An option: code, length, value padded to 32 bits.
@@ -222,4 +419,144 @@ fn block(out: &mut dyn Write, block_type: u32, body: &[u8]) -> io::Result<()> {
     out.write_all(&total)?;
     out.write_all(body)?;
     out.write_all(&total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kawatch_synth::conversation::{A, B};
+    use kawatch_synth::{Capture, Conversation, Format};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// A writer the test reads while the labeller writes.
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The frame numbers the packet blocks' first comments name, in file order.
+    fn written_frames(file: &[u8]) -> Vec<u64> {
+        let mut frames = Vec::new();
+        let mut at = 0;
+        while at + 8 <= file.len() {
+            let kind = u32::from_le_bytes(file[at..at + 4].try_into().unwrap());
+            let len = u32::from_le_bytes(file[at + 4..at + 8].try_into().unwrap()) as usize;
+            if kind == 6 {
+                let text = String::from_utf8_lossy(&file[at..at + len]);
+                let n = text.split(" frame ").nth(1).unwrap();
+                let digits: String = n.chars().take_while(char::is_ascii_digit).collect();
+                frames.push(digits.parse().unwrap());
+            }
+            at += len;
+        }
+        frames
+    }
+
+    /// Two connections: one seen from the middle of its idle time, whose
+    /// unanswered probes are decided only once their spacing shows, and one
+    /// whose answered probes are labelled as they come, between them.
+    fn capture() -> Vec<kawatch_synth::Frame> {
+        let host = |ip: u8, port| kawatch_synth::conversation::Host::v4([198, 18, 0, ip], port, ip);
+        let mut late = Conversation::new(host(1, 40000), host(2, 5000));
+        for _ in 0..4 {
+            late.probe(A).wait(5.0);
+        }
+        let mut now = Conversation::new(host(3, 40001), host(4, 5001));
+        now.handshake();
+        for _ in 0..40 {
+            now.wait(0.5).probe(A).probe_ack(B);
+        }
+        Capture::new(kawatch_synth::LinkType::Ethernet, Format::PcapNano)
+            .with(late)
+            .with(now)
+            .frames()
+    }
+
+    /// Feeds `frames` to an analyser and `l` as `kawatch report -w` does;
+    /// returns how many labelled frames waited at most.
+    fn feed(
+        l: &mut Labeller,
+        frames: &[kawatch_synth::Frame],
+        mut after: impl FnMut(u64, &Labeller),
+    ) -> usize {
+        let mut an = Analyzer::new(kawatch_core::LinkType::Ethernet);
+        let mut most = 0;
+        for f in frames {
+            let f = Frame {
+                ts: Timestamp(f.ts.0),
+                data: &f.data,
+                wire_len: f.orig_len,
+                link: Some(kawatch_core::LinkType::Ethernet),
+                input: 0,
+                skipped: 0,
+                decoded: None,
+            };
+            let number = an.next_frame_number();
+            let events = f.ingest(&mut an);
+            l.label(number, &f, events);
+            l.analysed(number, &f, &an, None).unwrap();
+            most = most.max(l.len());
+            after(number, l);
+        }
+        most
+    }
+
+    #[test]
+    fn frames_are_written_as_they_settle_in_frame_order() {
+        let frames = capture();
+        let out = Shared::default();
+        let mut l = Labeller::new(Box::new(out.clone()));
+        l.settle_every = 4;
+        let mut seen_while_reading = 0;
+        feed(&mut l, &frames, |_, _| {
+            seen_while_reading = written_frames(&out.0.borrow()).len();
+        });
+        let before_end = written_frames(&out.0.borrow());
+        l.finish().unwrap();
+        let all = written_frames(&out.0.borrow());
+        // 4 late probes, 40 probes and 40 answers.
+        assert_eq!(all.len(), 84, "{all:?}");
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "frame order: {all:?}");
+        assert!(
+            seen_while_reading > 0 && before_end.len() < all.len(),
+            "written while read: {} of {} before the end",
+            before_end.len(),
+            all.len()
+        );
+        // The same bytes as all written at the end.
+        let whole = Shared::default();
+        let mut at_end = Labeller::new(Box::new(whole.clone()));
+        at_end.settle_every = u64::MAX;
+        feed(&mut at_end, &frames, |_, _| {});
+        at_end.finish().unwrap();
+        assert_eq!(*whole.0.borrow(), *out.0.borrow());
+    }
+
+    #[test]
+    fn a_frame_undecided_for_long_holds_back_only_so_many() {
+        let frames = capture();
+        let out = Shared::default();
+        let mut l = Labeller::new(Box::new(out.clone()));
+        (l.settle_every, l.max_waiting) = (4, 10);
+        let most = feed(&mut l, &frames, |_, _| {});
+        assert!(most <= 10 + 1, "{most} waited");
+        l.finish().unwrap();
+        let all = written_frames(&out.0.borrow());
+        assert_eq!(all.len(), 84);
+        // The late probes came after frames that followed them.
+        assert!(all.windows(2).any(|w| w[0] > w[1]), "{all:?}");
+        let mut sorted = all.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 84, "each once");
+    }
 }

@@ -239,20 +239,39 @@ pub(crate) fn lone_frame_delays(
     Ok(delays)
 }
 
-/// `kawatch report -i --format events` on a live capture, a connection
-/// with keepalive every second across the pair: how long after kawatch
-/// started its first probe event could be read from its stdout, and
-/// whether kawatch was still running then. `Err` when no probe event came
-/// within `limit`.
-pub(crate) fn first_live_event(limit: Duration) -> Result<(Duration, bool), String> {
+/// What [`first_live_event`] reads from `kawatch report -i`'s stdout.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LiveOutput {
+    /// `--format events`: the probe's event.
+    Events,
+    /// `-w -`: the probe's frame, labelled, in the pcapng stream.
+    Frames,
+}
+
+/// `kawatch report -i` on a live capture (`--format events` or `-w -`), a
+/// connection with keepalive every second across the pair: how long after
+/// kawatch started its first probe could be read from its stdout, and
+/// whether kawatch was still running then. `Err` when no probe came within
+/// `limit`.
+pub(crate) fn first_live_event(
+    limit: Duration,
+    output: LiveOutput,
+) -> Result<(Duration, bool), String> {
     use std::process::{Command, Stdio};
     use std::sync::mpsc;
-    let pair = NetnsPair::create("events")?;
+    let pair = NetnsPair::create(match output {
+        LiveOutput::Events => "events",
+        LiveOutput::Frames => "frames",
+    })?;
     let port = 7201;
     let (listener, server) = listen_in(&pair.b, port, 1)?;
     let mut child = Command::new(kawatch_bin())
         .args(["report", "--netns", &pair.a, "-i", VETH_A])
-        .args(["--format", "events", "--no-sockets", "--duration", "20"])
+        .args(match output {
+            LiveOutput::Events => ["--format", "events"],
+            LiveOutput::Frames => ["-w", "-"],
+        })
+        .args(["--no-sockets", "--duration", "20"])
         .args([format!("tcp port {port}")])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -283,7 +302,11 @@ pub(crate) fn first_live_event(limit: Duration) -> Result<(Duration, bool), Stri
             let (peer, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
             connected = Some((sock, peer));
         }
-        if is_out && line.contains("\"kind\":\"probe\"") {
+        let probe = match output {
+            LiveOutput::Events => "\"kind\":\"probe\"",
+            LiveOutput::Frames => "kawatch: keepalive probe (",
+        };
+        if is_out && line.contains(probe) {
             let running = matches!(child.try_wait(), Ok(None));
             result = Ok((started.elapsed(), running));
             break;
@@ -385,8 +408,15 @@ fn send_lines<T: Send + 'static>(
 ) {
     use std::io::BufRead;
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(from).lines().map_while(Result::ok) {
-            if to.send(each(line)).is_err() {
+        // Split at newlines, not read as text: `-w -` writes pcapng.
+        for line in std::io::BufReader::new(from)
+            .split(b'\n')
+            .map_while(Result::ok)
+        {
+            if to
+                .send(each(String::from_utf8_lossy(&line).into_owned()))
+                .is_err()
+            {
                 break;
             }
         }

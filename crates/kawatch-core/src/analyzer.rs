@@ -280,7 +280,12 @@ pub struct Analyzer {
     input_bit: u32,
     /// Frames of the input not handed in ([`Analyzer::skip_frames`]).
     skipped: u64,
+    /// The last segment's frame number and flow slot.
+    last: (u64, u32),
 }
+
+/// [`Analyzer::last`] when the last frame was no segment.
+const NO_LAST: (u64, u32) = (0, u32::MAX);
 
 impl Analyzer {
     /// An analyser for frames of the given link type.
@@ -303,6 +308,7 @@ impl Analyzer {
             counters: Counters::default(),
             range: None,
             epochs: Epochs::default(),
+            last: NO_LAST,
             timelines: true,
             input_bit: 1,
             skipped: 0,
@@ -388,6 +394,7 @@ impl Analyzer {
             }
             None => {
                 self.counters.undecoded += 1;
+                self.last = NO_LAST;
                 self.events.clear();
             }
         }
@@ -399,6 +406,7 @@ impl Analyzer {
     pub fn ingest_undecodable(&mut self, ts: Timestamp) -> &[Event] {
         self.counters.frames += 1;
         self.counters.undecoded += 1;
+        self.last = NO_LAST;
         self.saw(ts);
         self.events.clear();
         &self.events
@@ -447,6 +455,30 @@ impl Analyzer {
     #[cfg(test)]
     pub(crate) fn heartbeat_records(&self) -> usize {
         self.flows.iter().filter(|f| f.heartbeats.is_some()).count()
+    }
+
+    /// Puts in `out` (cleared first; in no order) the frames a later event
+    /// may still name: the mid-capture candidates not decided yet, and the
+    /// lone bytes held with their answers (item 21), of the flows in the
+    /// table and of those kept after leaving it. Every other frame's events
+    /// have all come. Reads every flow: call it now and then, not per frame.
+    pub fn undecided_frames(&self, out: &mut Vec<u64>) {
+        out.clear();
+        for flow in self.flows.iter().chain(self.retired.iter()) {
+            for side in &flow.sides {
+                side.undecided_frames(out);
+            }
+        }
+    }
+
+    /// Whether the frame last analysed is among
+    /// [`Analyzer::undecided_frames`]: a later event may name it. What `-w`
+    /// keeps a copy of, beside the frames named at once.
+    pub fn last_frame_undecided(&self) -> bool {
+        let (frame, slot) = self.last;
+        self.flows
+            .get(slot)
+            .is_some_and(|f| f.sides.iter().any(|s| s.holds(frame)))
     }
 
     /// Drops closed flows quiet past the linger time and open flows idle past
@@ -545,6 +577,7 @@ impl Analyzer {
             Some(slot) => slot,
             None => self.admit(key, seg, tx_i),
         };
+        self.last = (frame, slot);
         let flow = self.flows.at_mut(slot);
         let epoch = self.epochs.get(flow.epoch);
         let now = epoch.tick(seg.ts);
@@ -1349,6 +1382,55 @@ mod tests {
             w.kinds()
         );
         assert_eq!(w.kinds().first(), Some(&(1, EventKind::Probe)));
+    }
+
+    #[test]
+    fn undecided_frames_are_those_a_later_event_may_name() {
+        let undecided = |w: &Wire| {
+            let mut v = Vec::new();
+            w.an.undecided_frames(&mut v);
+            v.sort_unstable();
+            v
+        };
+        // Mid-capture candidates wait for what decides them.
+        let mut w = Wire::new();
+        w.send(0.0, By::C, A, 100, 501, 0, 1000)
+            .send(1.02, By::C, A, 100, 501, 0, 1000);
+        assert_eq!(undecided(&w), [1, 2]);
+        assert!(w.an.last_frame_undecided());
+        assert_eq!(w.kinds(), []);
+        // The prober's RST decides them: probes, named then.
+        w.send(2.04, By::C, R, 101, 0, 0, 0);
+        assert_eq!(undecided(&w), [] as [u64; 0]);
+        assert!(!w.an.last_frame_undecided());
+        assert_eq!(
+            w.kinds(),
+            [
+                (1, EventKind::Probe),
+                (2, EventKind::Probe),
+                (3, EventKind::GiveUp)
+            ]
+        );
+        // Not probes: let go, and never named.
+        let mut w = Wire::new();
+        w.send(0.0, By::C, A, 101, 501, 0, 1000);
+        assert_eq!(undecided(&w), [1]);
+        w.send(0.01, By::S, A, 501, 101, 10, 1000);
+        assert_eq!((undecided(&w), w.kinds()), (vec![], vec![]));
+        // A lone byte acknowledged as data is held with its answer (item 21)
+        // until the same byte comes again.
+        let mut w = Wire::new();
+        w.send(0.0, By::C, A, 100, 501, 1, 1000)
+            .send(0.0002, By::S, A, 501, 101, 0, 1000);
+        assert_eq!(undecided(&w), [1, 2]);
+        assert!(w.an.last_frame_undecided(), "the answer is held");
+        w.an.ingest_undecodable(Timestamp::from_secs_f64(1_000_001.0));
+        assert!(!w.an.last_frame_undecided(), "no segment");
+        w.send(45.0, By::C, A, 100, 501, 1, 1000);
+        assert!(w
+            .kinds()
+            .starts_with(&[(1, EventKind::Probe), (2, EventKind::ProbeAck)]));
+        assert!(!undecided(&w).contains(&1), "{:?}", undecided(&w));
     }
 
     /// A segment from `by` at `at` with no SACK.

@@ -64,6 +64,15 @@ impl FlowTable {
         &mut self.chunks[(i >> CHUNK_SHIFT) as usize][i as usize & (CHUNK - 1)]
     }
 
+    /// The flow in slot `i`, if one is.
+    #[inline]
+    pub(crate) fn get(&self, i: u32) -> Option<&Flow> {
+        self.chunks
+            .get((i >> CHUNK_SHIFT) as usize)?
+            .get(i as usize & (CHUNK - 1))?
+            .as_ref()
+    }
+
     /// The flow in slot `i` (one [`FlowTable::find`] or
     /// [`FlowTable::insert`] returned, with no removal since).
     #[inline]

@@ -43,7 +43,14 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         }
         _ => None,
     };
-    let mut labeller = args.write.is_some().then(Labeller::new);
+    let frames_name = args.write.as_deref().unwrap_or("-");
+    let mut labeller = args.write.is_some().then(|| {
+        let out: Box<dyn Write> = match frames_file {
+            Some(f) => Box::new(BufWriter::new(f)),
+            None => Box::new(BufWriter::new(io::stdout().lock())),
+        };
+        Labeller::new(out)
+    });
     let stdout = io::stdout();
     let mut out: Box<dyn Write> = if frames_to_stdout {
         Box::new(io::sink())
@@ -82,7 +89,14 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 }
                 Ok(())
             }
-            Err(RunError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(RunError::Output(e) | RunError::Frames(e))
+                if e.kind() == io::ErrorKind::BrokenPipe =>
+            {
+                Ok(())
+            }
+            Err(RunError::Frames(e)) => {
+                Err(anyhow::Error::new(e).context(format!("writing {frames_name}")))
+            }
             Err(e) => Err(anyhow::Error::new(e)),
         }
     };
@@ -152,7 +166,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
     }
     drop(out);
     if let Some(labeller) = labeller {
-        write_frames(&labeller, frames_file, args.write.as_deref().unwrap_or("-"))?;
+        write_frames(labeller, frames_name)?;
     }
     match failed {
         Some(e) => Err(e.context("not every input could be read")),
@@ -169,20 +183,18 @@ pub(crate) fn open_input(file: &str, open: &OpenOptions<'_>) -> Result<Source> {
     })
 }
 
-/// `-w`: the labelled frames into `file`, or standard output.
-fn write_frames(labeller: &Labeller, file: Option<File>, name: &str) -> Result<()> {
-    let written = match file {
-        Some(f) => labeller.write_pcapng(&mut BufWriter::new(f)),
-        None => labeller.write_pcapng(&mut BufWriter::new(io::stdout().lock())),
-    };
-    match written {
+/// `-w`: the labelled frames still waiting written, the file ended.
+fn write_frames(labeller: Labeller, name: &str) -> Result<()> {
+    let missed = labeller.missed();
+    match labeller.finish() {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-        r => r.with_context(|| format!("writing {name}"))?,
+        r => {
+            r.with_context(|| format!("writing {name}"))?;
+        }
     }
-    if labeller.missed() > 0 {
+    if missed > 0 {
         eprintln!(
-            "kawatch: warning: {} labelled frames were decided too long after they were read to be written to {name}",
-            labeller.missed()
+            "kawatch: warning: {missed} labelled frames were decided too long after they were read to be written to {name}"
         );
     }
     Ok(())
