@@ -58,6 +58,9 @@ pub struct RunOptions<'a> {
     pub until: Option<Timestamp>,
     /// `-w`: collect the keepalive-related frames, labelled.
     pub labeller: Option<&'a mut Labeller>,
+    /// `--format events`: flushed after each frame's events, as `tcpdump
+    /// -l` (always, live).
+    pub line_buffered: bool,
     /// Name the input in each row (events, CSV): several inputs are read.
     pub name_rows: bool,
     /// This report follows another in the same output (see
@@ -83,6 +86,7 @@ impl Default for RunOptions<'_> {
             since: None,
             until: None,
             labeller: None,
+            line_buffered: false,
             name_rows: false,
             continues: false,
             paths: PathTimeout::defaults(),
@@ -398,7 +402,7 @@ fn read_capture(
                         }
                         // Live, an event is news: out now, not when a
                         // buffer fills or the capture ends.
-                        if live && !events.is_empty() {
+                        if (live || opts.line_buffered) && !events.is_empty() {
                             out.flush()?;
                         }
                     }

@@ -103,6 +103,8 @@ pub struct Labeller {
     settle_every: u64,
     /// [`MAX_WAITING`] (smaller in tests).
     max_waiting: usize,
+    /// `-U`: settled by capture time, as live.
+    packet_buffered: bool,
 }
 
 impl std::fmt::Debug for Labeller {
@@ -135,7 +137,16 @@ impl Labeller {
             written: 0,
             settle_every: SETTLE_FRAMES,
             max_waiting: MAX_WAITING,
+            packet_buffered: false,
         }
+    }
+
+    /// Settles as a live capture does (every quarter second, frames
+    /// waiting a second at most), by the frames' capture times: `-U`, for a
+    /// file or pipe still being written.
+    pub fn packet_buffered(mut self) -> Labeller {
+        self.packet_buffered = true;
+        self
     }
 
     /// Frames from now on come from the input named `name` (frame numbers
@@ -181,8 +192,8 @@ impl Labeller {
     /// After frame number `frame`, `f`, is analysed by `an` (and labelled):
     /// keeps a copy of it if a later event may name it; now and then, asks
     /// `an` what it has not decided and writes what is settled. Live, `now`
-    /// is the frame's time (the wall clock's): settled every
-    /// [`LIVE_SETTLE`] too, so that the file follows the capture.
+    /// is the frame's time (the wall clock's): settled every quarter
+    /// second too, so that the file follows the capture.
     pub fn analysed(
         &mut self,
         frame: u64,
@@ -199,6 +210,7 @@ impl Labeller {
             }
         }
         self.since_settled += 1;
+        let now = now.or(self.packet_buffered.then_some(f.ts));
         if self.since_settled >= self.settle_every.max(an.flow_count() as u64)
             || self.labelled.len() > self.max_waiting
             || now.is_some_and(|now| self.live_due(now))

@@ -519,3 +519,70 @@ fn running_as_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+/// What kawatch writes to stdout, read from a pipe fed with `input` that
+/// stays open: how long until `needle` appeared, and whether kawatch was
+/// still reading then. `None` when it did not within 10 s.
+fn seen_while_input_open(args: &[&str], input: &[u8], needle: &[u8]) -> Option<bool> {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let mut child = kawatch()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run kawatch");
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(input).expect("feed kawatch");
+    stdin.flush().unwrap();
+    let mut stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    let needle = needle.to_vec();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+            if seen.windows(needle.len()).any(|w| w == needle) {
+                let _ = tx.send(());
+                return;
+            }
+        }
+    });
+    let found = rx.recv_timeout(Duration::from_secs(10)).is_ok();
+    let running = matches!(child.try_wait(), Ok(None));
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    found.then_some(running)
+}
+
+/// `-l` and `-U`, as tcpdump's: from a pipe fed by a capture still running,
+/// events (`-l`) and labelled frames (`-U -w -`) come out as they are
+/// decided, not when a buffer fills or the input ends.
+#[test]
+fn line_and_packet_buffered_output_follows_a_pipe() {
+    let input = std::fs::read(fixture("dead_give_up.pcap")).unwrap();
+    let cases: [(&str, &[&str], &[u8]); 2] = [
+        (
+            "-l",
+            &["report", "--format", "events", "-l", "-"],
+            b"\"kind\":\"probe\"",
+        ),
+        (
+            "-U -w -",
+            &["report", "-U", "-w", "-", "-"],
+            b"kawatch: keepalive probe (",
+        ),
+    ];
+    for (name, args, needle) in cases {
+        assert_eq!(
+            seen_while_input_open(args, &input, needle),
+            Some(true),
+            "{name}: the first probe is written while the pipe is still open"
+        );
+    }
+}

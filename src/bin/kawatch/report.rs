@@ -22,6 +22,16 @@ pub(crate) struct ReportArgs {
     /// packet comment; `-` for standard output (then no report is written).
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub(crate) write: Option<String>,
+    /// With `--format events`: write each frame's events as they are
+    /// decided, not when a buffer fills, as `tcpdump -l` (for a pipe fed by a
+    /// capture still running; a live capture's events always are).
+    #[arg(short = 'l', long = "line-buffered")]
+    pub(crate) line_buffered: bool,
+    /// With `-w`: write the labelled frames as they settle (a quarter second
+    /// of capture time at most), not in large steps, as `tcpdump -U` (for a
+    /// pipe fed by a capture still running; a live capture's always are).
+    #[arg(short = 'U', long = "packet-buffered")]
+    pub(crate) packet_buffered: bool,
     #[command(flatten)]
     pub(crate) capture: CaptureArgs,
 }
@@ -49,7 +59,12 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
             Some(f) => Box::new(BufWriter::new(f)),
             None => Box::new(BufWriter::new(io::stdout().lock())),
         };
-        Labeller::new(out)
+        let labeller = Labeller::new(out);
+        if args.packet_buffered {
+            labeller.packet_buffered()
+        } else {
+            labeller
+        }
     });
     let stdout = io::stdout();
     let mut out: Box<dyn Write> = if frames_to_stdout {
@@ -76,6 +91,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
             since: capture.since,
             until: capture.until,
             labeller,
+            line_buffered: args.line_buffered,
             name_rows: several,
             continues,
             paths: paths.clone(),
