@@ -10,12 +10,12 @@
 //! [`undecided_frames`](kawatch_core::Analyzer::undecided_frames)). So
 //! copies of the frames that could be labelled, those carrying at most one
 //! byte of payload, are held until the analyser has decided them, and a
-//! labelled frame waits to be written until no earlier frame can still be.
+//! labelled frame is written as soon as no earlier frame can still be.
 //! A frame undecided for long does not hold the rest back for ever: past
 //! [`MAX_WAITING`] labelled frames (and, live, past [`LIVE_WAIT`]), the
 //! oldest are written, and that frame, if labelled later, comes after them.
 
-use crate::capture::Frame;
+use crate::capture::{wall_clock, Frame};
 use kawatch_core::{Analyzer, Event, EventKind, LinkType, Timestamp};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
@@ -87,7 +87,7 @@ pub struct Labeller {
     missed: u64,
     /// Frames since the analyser was last asked what it has not decided.
     since_settled: u64,
-    /// Live, when it was.
+    /// Live or `-U`, when it was.
     settled_at: Option<Timestamp>,
     /// What it answered (scratch).
     undecided: Vec<u64>,
@@ -103,8 +103,12 @@ pub struct Labeller {
     settle_every: u64,
     /// [`MAX_WAITING`] (smaller in tests).
     max_waiting: usize,
-    /// `-U`: settled by capture time, as live.
+    /// `-U`: flushed as written, settled every quarter second.
     packet_buffered: bool,
+    /// Times the analyser was asked.
+    settles: u64,
+    /// Whether frames were written since the last flush.
+    unflushed: bool,
 }
 
 impl std::fmt::Debug for Labeller {
@@ -138,12 +142,15 @@ impl Labeller {
             settle_every: SETTLE_FRAMES,
             max_waiting: MAX_WAITING,
             packet_buffered: false,
+            settles: 0,
+            unflushed: false,
         }
     }
 
-    /// Settles as a live capture does (every quarter second, frames
-    /// waiting a second at most), by the frames' capture times: `-U`, for a
-    /// file or pipe still being written.
+    /// Writes each frame out as soon as nothing before it can still be
+    /// labelled, and asks the analyser what it has not decided every quarter
+    /// second: `-U`, for a file or pipe still being written. The file holds
+    /// the same frames in the same order.
     pub fn packet_buffered(mut self) -> Labeller {
         self.packet_buffered = true;
         self
@@ -190,10 +197,11 @@ impl Labeller {
     }
 
     /// After frame number `frame`, `f`, is analysed by `an` (and labelled):
-    /// keeps a copy of it if a later event may name it; now and then, asks
-    /// `an` what it has not decided and writes what is settled. Live, `now`
-    /// is the frame's time (the wall clock's): settled every quarter
-    /// second too, so that the file follows the capture.
+    /// keeps a copy of it if a later event may name it, and writes the
+    /// labelled frames no held copy comes before. Now and then asks `an`
+    /// what it has not decided, to let go of the copies it has decided.
+    /// Live, `now` is the frame's time (the wall clock's): asked every
+    /// quarter second too, so that the file follows the capture.
     pub fn analysed(
         &mut self,
         frame: u64,
@@ -209,13 +217,24 @@ impl Labeller {
                 self.held.push_back((frame, copy));
             }
         }
+        self.write_settled(None)?;
         self.since_settled += 1;
-        let now = now.or(self.packet_buffered.then_some(f.ts));
+        // Too many wait: the oldest go (asking the analyser first, to let go
+        // of the copies it decided, once per half the bound at most).
+        if self.labelled.len() > self.max_waiting
+            && self.since_settled < self.max_waiting as u64 / 2
+        {
+            self.write_oldest(self.labelled.len() - self.max_waiting)?;
+        }
+        // `-U`: by the wall clock, so that the file's order is the same.
+        let due_at = now.or_else(|| self.packet_buffered.then(wall_clock));
         if self.since_settled >= self.settle_every.max(an.flow_count() as u64)
             || self.labelled.len() > self.max_waiting
-            || now.is_some_and(|now| self.live_due(now))
+            || due_at.is_some_and(|at| self.due(at))
         {
-            self.settle(an, now)?;
+            self.settle(an, due_at, now)?;
+        } else if self.packet_buffered {
+            self.flush()?;
         }
         Ok(())
     }
@@ -223,52 +242,72 @@ impl Labeller {
     /// Live, when no frame came for a while: as [`Labeller::analysed`]
     /// with the wall clock's `now`.
     pub fn quiet(&mut self, an: &Analyzer, now: Timestamp) -> io::Result<()> {
-        if self.live_due(now) {
-            self.settle(an, Some(now))?;
+        if self.due(now) {
+            self.settle(an, Some(now), Some(now))?;
         }
         Ok(())
     }
 
-    fn live_due(&self, now: Timestamp) -> bool {
+    /// Whether a quarter second has passed since the last settling, at `now`.
+    fn due(&self, now: Timestamp) -> bool {
         self.settled_at
             .is_none_or(|at| now >= at.add_secs(LIVE_SETTLE.as_secs_f64()))
     }
 
     /// Asks `an` what it has not decided: the copies of other frames go,
     /// and the labelled frames no undecided one comes before are written
-    /// (with those labelled before `now - LIVE_WAIT`, when `now` is given:
-    /// a live capture's wall clock), then the output is flushed.
-    fn settle(&mut self, an: &Analyzer, now: Option<Timestamp>) -> io::Result<()> {
+    /// (live, with those labelled before `live - LIVE_WAIT`), and the
+    /// oldest when too many wait; then the output is flushed. `at`: when,
+    /// for the next [`Labeller::due`].
+    fn settle(
+        &mut self,
+        an: &Analyzer,
+        at: Option<Timestamp>,
+        live: Option<Timestamp>,
+    ) -> io::Result<()> {
         self.since_settled = 0;
-        if now.is_some() {
-            self.settled_at = now;
+        self.settles += 1;
+        if at.is_some() {
+            self.settled_at = at;
         }
-        if self.held.is_empty() && self.labelled.is_empty() {
-            return Ok(());
+        if !self.held.is_empty() {
+            an.undecided_frames(&mut self.undecided);
+            self.undecided.sort_unstable();
+            let undecided = &self.undecided;
+            self.held
+                .retain(|(n, _)| undecided.binary_search(n).is_ok());
         }
-        an.undecided_frames(&mut self.undecided);
-        self.undecided.sort_unstable();
-        let undecided = &self.undecided;
-        self.held
-            .retain(|(n, _)| undecided.binary_search(n).is_ok());
-        let first = undecided.first().copied().unwrap_or(u64::MAX);
-        let input = self.input.0;
-        let before = now.map(|now| now.add_secs(-LIVE_WAIT.as_secs_f64()));
-        let written = self.written;
-        self.write_while(|key, l| {
-            key.0 < input || key.1 < first || before.is_some_and(|b| l.copy.ts < b)
-        })?;
-        // Bounded: the oldest go out when too many wait.
-        let excess = self.labelled.len().saturating_sub(self.max_waiting);
-        let mut n = 0;
-        self.write_while(|_, _| {
-            n += 1;
-            n <= excess
-        })?;
-        if self.written > written {
+        self.write_settled(live.map(|now| now.add_secs(-LIVE_WAIT.as_secs_f64())))?;
+        // Bounded: when too many wait, the oldest go.
+        self.write_oldest(self.labelled.len().saturating_sub(self.max_waiting))?;
+        self.flush()
+    }
+
+    /// Flushes what was written since the last flush.
+    fn flush(&mut self) -> io::Result<()> {
+        if std::mem::take(&mut self.unflushed) {
             self.out.flush()?;
         }
         Ok(())
+    }
+
+    /// Writes the `n` oldest labelled frames, whatever comes before them.
+    fn write_oldest(&mut self, n: usize) -> io::Result<()> {
+        let mut k = 0;
+        self.write_while(|_, _| {
+            k += 1;
+            k <= n
+        })
+    }
+
+    /// Writes the labelled frames no held copy comes before (and those
+    /// labelled before `before`, the live wait).
+    fn write_settled(&mut self, before: Option<Timestamp>) -> io::Result<()> {
+        let input = self.input.0;
+        let first = self.held.front().map_or(u64::MAX, |(n, _)| *n);
+        self.write_while(|key, l| {
+            key.0 < input || key.1 < first || before.is_some_and(|b| l.copy.ts < b)
+        })
     }
 
     /// Writes every frame left, in order, and flushes: the file is whole.
@@ -338,6 +377,7 @@ impl Labeller {
             push_option(&mut body, 0, &[]);
             block(&mut *self.out, 6, &body)?;
             self.written += 1;
+            self.unflushed = true;
         }
         Ok(())
     }
@@ -441,16 +481,18 @@ mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    /// A writer the test reads while the labeller writes.
+    /// A writer the test reads while the labeller writes: what was flushed
+    /// (as a pipe's reader would see it).
     #[derive(Clone, Default)]
-    struct Shared(Rc<RefCell<Vec<u8>>>);
+    struct Shared(Rc<RefCell<Vec<u8>>>, Rc<RefCell<Vec<u8>>>);
 
     impl Write for Shared {
         fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(b);
+            self.1.borrow_mut().extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> io::Result<()> {
+            self.0.borrow_mut().append(&mut self.1.borrow_mut());
             Ok(())
         }
     }
@@ -532,17 +574,17 @@ mod tests {
         feed(&mut l, &frames, |_, _| {
             seen_while_reading = written_frames(&out.0.borrow()).len();
         });
-        let before_end = written_frames(&out.0.borrow());
+        let before_end = l.written;
         l.finish().unwrap();
         let all = written_frames(&out.0.borrow());
         // 4 late probes, 40 probes and 40 answers.
         assert_eq!(all.len(), 84, "{all:?}");
         assert!(all.windows(2).all(|w| w[0] < w[1]), "frame order: {all:?}");
+        // Each written once nothing before it was undecided: all of them
+        // before the end (the late probes decided by the fourth).
         assert!(
-            seen_while_reading > 0 && before_end.len() < all.len(),
-            "written while read: {} of {} before the end",
-            before_end.len(),
-            all.len()
+            seen_while_reading > 0 && before_end == 84,
+            "written while read: {before_end} of 84 before the end, {seen_while_reading} flushed"
         );
         // The same bytes as all written at the end.
         let whole = Shared::default();
@@ -553,6 +595,64 @@ mod tests {
         assert_eq!(*whole.0.borrow(), *out.0.borrow());
     }
 
+    /// One connection whose probes and answers are each labelled as they
+    /// come.
+    fn answered() -> Vec<kawatch_synth::Frame> {
+        let host = |ip: u8, port| kawatch_synth::conversation::Host::v4([198, 18, 0, ip], port, ip);
+        let mut now = Conversation::new(host(3, 40001), host(4, 5001));
+        now.handshake();
+        for _ in 0..10 {
+            now.wait(75.0).probe(A).probe_ack(B);
+        }
+        Capture::new(kawatch_synth::LinkType::Ethernet, Format::PcapNano)
+            .with(now)
+            .frames()
+    }
+
+    #[test]
+    fn a_labelled_frame_with_nothing_undecided_before_it_goes_out_at_once() {
+        for packet_buffered in [false, true] {
+            let out = Shared::default();
+            let mut l = Labeller::new(Box::new(out.clone()));
+            if packet_buffered {
+                l = l.packet_buffered();
+            }
+            let mut late = Vec::new();
+            feed(&mut l, &answered(), |frame, l| {
+                let flushed = written_frames(&out.0.borrow()).len() as u64;
+                if !l.is_empty() || (packet_buffered && flushed < l.written) {
+                    late.push(frame);
+                }
+            });
+            assert!(
+                late.is_empty(),
+                "-U {packet_buffered}: frames waited after {late:?}"
+            );
+            assert_eq!(l.written, 20);
+            // Asked at most on the first frame and a quarter second later
+            // (-U): not per frame.
+            assert!(
+                l.settles <= 2,
+                "-U {packet_buffered}: asked {} times",
+                l.settles
+            );
+        }
+    }
+
+    #[test]
+    fn packet_buffered_writes_the_same_file() {
+        let frames = capture();
+        let (a, b) = (Shared::default(), Shared::default());
+        let mut plain = Labeller::new(Box::new(a.clone()));
+        feed(&mut plain, &frames, |_, _| {});
+        plain.finish().unwrap();
+        let mut prompt = Labeller::new(Box::new(b.clone())).packet_buffered();
+        prompt.settle_every = 4;
+        feed(&mut prompt, &frames, |_, _| {});
+        prompt.finish().unwrap();
+        assert_eq!(*a.0.borrow(), *b.0.borrow());
+    }
+
     #[test]
     fn a_frame_undecided_for_long_holds_back_only_so_many() {
         let frames = capture();
@@ -561,6 +661,21 @@ mod tests {
         (l.settle_every, l.max_waiting) = (4, 10);
         let most = feed(&mut l, &frames, |_, _| {});
         assert!(most <= 10 + 1, "{most} waited");
+        // Over the bound, the oldest go down to half: the analyser is then
+        // asked once per five more frames at most, not once per frame.
+        let mut l = Labeller::new(Box::new(Shared::default()));
+        (l.settle_every, l.max_waiting) = (u64::MAX, 10);
+        feed(&mut l, &frames, |_, _| {});
+        assert!(
+            l.settles <= 88 / 5,
+            "asked {} times for 88 frames",
+            l.settles
+        );
+        let mut l = Labeller::new(Box::new(out.clone()));
+        (l.settle_every, l.max_waiting) = (4, 10);
+        out.0.borrow_mut().clear();
+        out.1.borrow_mut().clear();
+        feed(&mut l, &frames, |_, _| {});
         l.finish().unwrap();
         let all = written_frames(&out.0.borrow());
         assert_eq!(all.len(), 84);

@@ -27,10 +27,11 @@ pub(crate) struct ReportArgs {
     /// capture still running; a live capture's events always are).
     #[arg(short = 'l', long = "line-buffered")]
     pub(crate) line_buffered: bool,
-    /// With `-w`: write the labelled frames as they settle (a quarter second
-    /// of capture time at most), not in large steps, as `tcpdump -U` (for a
-    /// pipe fed by a capture still running; a live capture's always are).
-    #[arg(short = 'U', long = "packet-buffered")]
+    /// With `-w`: write each labelled frame as soon as no frame before it
+    /// can still be labelled, and flush it, as `tcpdump -U` (for a pipe fed
+    /// by a capture still running; a live capture's are flushed every
+    /// quarter second). The file is the same.
+    #[arg(short = 'U', long = "packet-buffered", requires = "write")]
     pub(crate) packet_buffered: bool,
     #[command(flatten)]
     pub(crate) capture: CaptureArgs,
@@ -53,6 +54,12 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         }
         _ => None,
     };
+    if args.line_buffered && args.format != Format::Events && !frames_to_stdout {
+        eprintln!(
+            "kawatch: warning: -l changes nothing here: only --format events is written as the capture is read; the {} report is written when it ends",
+            clap::ValueEnum::to_possible_value(&args.format).map_or_else(String::new, |v| v.get_name().to_string())
+        );
+    }
     let frames_name = args.write.as_deref().unwrap_or("-");
     let mut labeller = args.write.is_some().then(|| {
         let out: Box<dyn Write> = match frames_file {
@@ -105,11 +112,15 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 }
                 Ok(())
             }
-            Err(RunError::Output(e) | RunError::Frames(e))
-                if e.kind() == io::ErrorKind::BrokenPipe =>
-            {
+            Err(RunError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+                if args.write.is_some() && !frames_to_stdout {
+                    eprintln!(
+                        "kawatch: warning: the report's output was closed, so reading stopped there: {frames_name} holds the labelled frames read until then"
+                    );
+                }
                 Ok(())
             }
+            Err(RunError::Frames(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             Err(RunError::Frames(e)) => {
                 Err(anyhow::Error::new(e).context(format!("writing {frames_name}")))
             }
