@@ -7,17 +7,17 @@
 //! memory. Most frames are labelled as they are analysed; some only when
 //! later ones decide them (a probe seen at the start of a capture is known
 //! for one when the next comes: the analyser's
-//! [`undecided_frames`](kawatch_core::Analyzer::undecided_frames)). So
-//! copies of the frames that could be labelled, those carrying at most one
-//! byte of payload, are held until the analyser has decided them, and a
-//! labelled frame is written as soon as no earlier frame can still be.
+//! [`undecided_frames`](kawatch_core::Analyzer::undecided_frames)). So a
+//! copy of each frame the analyser leaves undecided is held until it has
+//! decided it, and a labelled frame is written as soon as no copy of an
+//! earlier frame is held.
 //! A frame undecided for long does not hold the rest back for ever: past
 //! [`MAX_WAITING`] labelled frames (and, live, past [`LIVE_WAIT`]), the
 //! oldest are written, and that frame, if labelled later, comes after them.
 
 use crate::capture::{wall_clock, Frame};
 use kawatch_core::{Analyzer, Event, EventKind, LinkType, Timestamp};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -35,8 +35,8 @@ pub(crate) const LIVE_WAIT: Duration = Duration::from_secs(1);
 /// Live, how often the analyser is asked at most (and the file flushed).
 pub(crate) const LIVE_SETTLE: Duration = Duration::from_millis(250);
 
-/// The analyser is asked what it has not decided once per this many frames
-/// at least, or per a quarter of its flows when it has more (the question
+/// The analyser is asked what it has not decided once per this many frames,
+/// or per as many frames as it has flows when it has more (the question
 /// reads every flow).
 const SETTLE_FRAMES: u64 = 1 << 14;
 
@@ -54,6 +54,9 @@ struct Copy {
 #[derive(Debug)]
 struct Labelled {
     copy: Copy,
+    /// When it was labelled: its capture time, or under `-U` the wall
+    /// clock's (what the live wait counts from).
+    at: Timestamp,
     first: Event,
     more: Vec<Event>,
 }
@@ -77,7 +80,7 @@ pub struct Labeller {
     /// The input being read: its position among the inputs, and its name.
     input: (usize, String),
     /// Copies of frames that could still be labelled, by frame number.
-    held: VecDeque<(u64, Copy)>,
+    held: BTreeMap<u64, Copy>,
     /// Labelled frames not written yet, by (input, frame number), with
     /// the events that name them.
     labelled: BTreeMap<(usize, u64), Labelled>,
@@ -128,7 +131,7 @@ impl Labeller {
     pub fn new(out: Box<dyn Write>) -> Labeller {
         Labeller {
             input: (0, String::new()),
-            held: VecDeque::new(),
+            held: BTreeMap::new(),
             labelled: BTreeMap::new(),
             names: Vec::new(),
             missed: 0,
@@ -147,10 +150,11 @@ impl Labeller {
         }
     }
 
-    /// Writes each frame out as soon as nothing before it can still be
-    /// labelled, and asks the analyser what it has not decided every quarter
-    /// second: `-U`, for a file or pipe still being written. The file holds
-    /// the same frames in the same order.
+    /// `-U`, for a file or pipe still being written: the file begins at
+    /// once, each frame is flushed as soon as nothing before it can still be
+    /// labelled, and, as live, the analyser is asked what it has not decided
+    /// every quarter second and a frame waits a second at most (by the wall
+    /// clock) for an earlier undecided one.
     pub fn packet_buffered(mut self) -> Labeller {
         self.packet_buffered = true;
         self
@@ -159,6 +163,11 @@ impl Labeller {
     /// Frames from now on come from the input named `name` (frame numbers
     /// start again at 1 for each): the frames of the one before are written.
     pub fn start_input(&mut self, name: &str) -> io::Result<()> {
+        if self.packet_buffered {
+            // As `tcpdump -U`: a reader sees the file begin at once.
+            self.start()?;
+            self.flush()?;
+        }
         self.write_while(|_, _| true)?;
         self.input = (self.names.len(), name.to_string());
         self.names.push(name.to_string());
@@ -180,16 +189,25 @@ impl Labeller {
             let copy = if ev.frame == frame {
                 Copy::of(f)
             } else {
-                match self.held.binary_search_by_key(&ev.frame, |(n, _)| *n) {
-                    Ok(i) => self.held.remove(i).map(|(_, copy)| copy),
-                    Err(_) => None,
-                }
+                self.held.remove(&ev.frame)
             };
             match copy {
                 Some(copy) => {
-                    let first = *ev;
-                    let more = Vec::new();
-                    self.labelled.insert(key, Labelled { copy, first, more });
+                    let at = if self.packet_buffered {
+                        wall_clock()
+                    } else {
+                        copy.ts
+                    };
+                    let (first, more) = (*ev, Vec::new());
+                    self.labelled.insert(
+                        key,
+                        Labelled {
+                            copy,
+                            at,
+                            first,
+                            more,
+                        },
+                    );
                 }
                 None => self.missed += 1,
             }
@@ -212,9 +230,9 @@ impl Labeller {
         if an.last_frame_undecided() && !self.labelled.contains_key(&(self.input.0, frame)) {
             if let Some(copy) = Copy::of(f) {
                 if self.held.len() >= MAX_HELD {
-                    self.held.pop_front();
+                    self.held.pop_first();
                 }
-                self.held.push_back((frame, copy));
+                self.held.insert(frame, copy);
             }
         }
         self.write_settled(None)?;
@@ -226,13 +244,13 @@ impl Labeller {
         {
             self.write_oldest(self.labelled.len() - self.max_waiting)?;
         }
-        // `-U`: by the wall clock, so that the file's order is the same.
-        let due_at = now.or_else(|| self.packet_buffered.then(wall_clock));
+        // `-U`: as live, by the wall clock (a pipe's frames may be old).
+        let now = now.or_else(|| self.packet_buffered.then(wall_clock));
         if self.since_settled >= self.settle_every.max(an.flow_count() as u64)
             || self.labelled.len() > self.max_waiting
-            || due_at.is_some_and(|at| self.due(at))
+            || now.is_some_and(|now| self.due(now))
         {
-            self.settle(an, due_at, now)?;
+            self.settle(an, now)?;
         } else if self.packet_buffered {
             self.flush()?;
         }
@@ -243,7 +261,7 @@ impl Labeller {
     /// with the wall clock's `now`.
     pub fn quiet(&mut self, an: &Analyzer, now: Timestamp) -> io::Result<()> {
         if self.due(now) {
-            self.settle(an, Some(now), Some(now))?;
+            self.settle(an, Some(now))?;
         }
         Ok(())
     }
@@ -256,28 +274,22 @@ impl Labeller {
 
     /// Asks `an` what it has not decided: the copies of other frames go,
     /// and the labelled frames no undecided one comes before are written
-    /// (live, with those labelled before `live - LIVE_WAIT`), and the
-    /// oldest when too many wait; then the output is flushed. `at`: when,
-    /// for the next [`Labeller::due`].
-    fn settle(
-        &mut self,
-        an: &Analyzer,
-        at: Option<Timestamp>,
-        live: Option<Timestamp>,
-    ) -> io::Result<()> {
+    /// (live or `-U`, at `now`: with those labelled before `now -
+    /// LIVE_WAIT`), and the oldest when too many wait; then the output is
+    /// flushed.
+    fn settle(&mut self, an: &Analyzer, now: Option<Timestamp>) -> io::Result<()> {
         self.since_settled = 0;
         self.settles += 1;
-        if at.is_some() {
-            self.settled_at = at;
+        if now.is_some() {
+            self.settled_at = now;
         }
         if !self.held.is_empty() {
             an.undecided_frames(&mut self.undecided);
             self.undecided.sort_unstable();
             let undecided = &self.undecided;
-            self.held
-                .retain(|(n, _)| undecided.binary_search(n).is_ok());
+            self.held.retain(|n, _| undecided.binary_search(n).is_ok());
         }
-        self.write_settled(live.map(|now| now.add_secs(-LIVE_WAIT.as_secs_f64())))?;
+        self.write_settled(now.map(|now| now.add_secs(-LIVE_WAIT.as_secs_f64())))?;
         // Bounded: when too many wait, the oldest go.
         self.write_oldest(self.labelled.len().saturating_sub(self.max_waiting))?;
         self.flush()
@@ -304,9 +316,9 @@ impl Labeller {
     /// labelled before `before`, the live wait).
     fn write_settled(&mut self, before: Option<Timestamp>) -> io::Result<()> {
         let input = self.input.0;
-        let first = self.held.front().map_or(u64::MAX, |(n, _)| *n);
+        let first = self.held.first_key_value().map_or(u64::MAX, |(n, _)| *n);
         self.write_while(|key, l| {
-            key.0 < input || key.1 < first || before.is_some_and(|b| l.copy.ts < b)
+            key.0 < input || key.1 < first || before.is_some_and(|b| l.at < b)
         })
     }
 
@@ -320,7 +332,7 @@ impl Labeller {
     }
 
     /// Labels whose frame had left before it was decided (never in
-    /// practice: that takes more than 262,144 small frames in between).
+    /// practice: that takes more than 262,144 frames undecided at once).
     pub fn missed(&self) -> u64 {
         self.missed
     }
@@ -339,6 +351,7 @@ impl Labeller {
     fn start(&mut self) -> io::Result<()> {
         if !self.started {
             self.started = true;
+            self.unflushed = true;
             block(&mut *self.out, 0x0a0d_0d0a, &section_header())?;
         }
         Ok(())
@@ -637,6 +650,21 @@ mod tests {
                 l.settles
             );
         }
+    }
+
+    #[test]
+    fn packet_buffered_begins_the_file_at_once() {
+        let out = Shared::default();
+        let mut l = Labeller::new(Box::new(out.clone())).packet_buffered();
+        l.start_input("x").unwrap();
+        assert_eq!(out.0.borrow()[..4], 0x0a0d_0d0au32.to_le_bytes());
+        let out = Shared::default();
+        let mut l = Labeller::new(Box::new(out.clone()));
+        l.start_input("x").unwrap();
+        assert!(
+            out.0.borrow().is_empty(),
+            "without -U, with the first frame"
+        );
     }
 
     #[test]

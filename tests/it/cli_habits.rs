@@ -585,4 +585,19 @@ fn line_and_packet_buffered_output_follows_a_pipe() {
             "{name}: the first probe is written while the pipe is still open"
         );
     }
+    // Where they would change nothing, kawatch says so.
+    let alive = fixture("alive.pcap");
+    for args in [
+        vec!["report", "-l", &alive],
+        vec!["report", "-l", "-w", "-", &alive],
+    ] {
+        let o = ok(&args);
+        assert!(
+            stderr(&o).contains("-l changes nothing"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    let o = run(&["report", "-U", &alive]);
+    assert_eq!(o.status.code(), Some(2), "-U without -w");
 }

@@ -30,7 +30,8 @@ pub(crate) struct ReportArgs {
     /// With `-w`: write each labelled frame as soon as no frame before it
     /// can still be labelled, and flush it, as `tcpdump -U` (for a pipe fed
     /// by a capture still running; a live capture's are flushed every
-    /// quarter second). The file is the same.
+    /// quarter second). As live, a frame waits a second at most for an
+    /// earlier one still undecided.
     #[arg(short = 'U', long = "packet-buffered", requires = "write")]
     pub(crate) packet_buffered: bool,
     #[command(flatten)]
@@ -54,7 +55,11 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         }
         _ => None,
     };
-    if args.line_buffered && args.format != Format::Events && !frames_to_stdout {
+    if args.line_buffered && frames_to_stdout {
+        eprintln!(
+            "kawatch: warning: -l changes nothing here: with -w -, standard output is the labelled frames (-U writes them as they come)"
+        );
+    } else if args.line_buffered && args.format != Format::Events {
         eprintln!(
             "kawatch: warning: -l changes nothing here: only --format events is written as the capture is read; the {} report is written when it ends",
             clap::ValueEnum::to_possible_value(&args.format).map_or_else(String::new, |v| v.get_name().to_string())
@@ -113,7 +118,9 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 Ok(())
             }
             Err(RunError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
-                if args.write.is_some() && !frames_to_stdout {
+                // (Events are written as the capture is read; the other
+                // formats after it, when the file is whole.)
+                if args.write.is_some() && !frames_to_stdout && args.format == Format::Events {
                     eprintln!(
                         "kawatch: warning: the report's output was closed, so reading stopped there: {frames_name} holds the labelled frames read until then"
                     );
