@@ -614,15 +614,7 @@ fn live_capture_hands_over_a_lone_frame_within_its_timeout() {
 #[test]
 #[ignore = "needs root and network namespaces; run scripts/test as root"]
 fn live_events_are_written_as_they_come() {
-    use std::time::Duration;
-    let (after, running) =
-        burst::first_live_event(Duration::from_secs(12), burst::LiveOutput::Events)
-            .unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("the first probe event was read {after:?} after kawatch started");
-    assert!(
-        running,
-        "the probe event came only as kawatch ended ({after:?})"
-    );
+    first_probe_comes_while_running(burst::LiveOutput::Events, "probe event");
 }
 
 /// `kawatch report -i -w -` writes each labelled frame as the capture
@@ -632,15 +624,15 @@ fn live_events_are_written_as_they_come() {
 #[test]
 #[ignore = "needs root and network namespaces; run scripts/test as root"]
 fn live_labelled_frames_are_written_as_they_come() {
-    use std::time::Duration;
-    let (after, running) =
-        burst::first_live_event(Duration::from_secs(12), burst::LiveOutput::Frames)
-            .unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("the first probe's frame was read {after:?} after kawatch started");
-    assert!(
-        running,
-        "the probe's frame came only as kawatch ended ({after:?})"
-    );
+    first_probe_comes_while_running(burst::LiveOutput::Frames, "probe's frame");
+}
+
+/// The first probe (`what`) in `output` is read while kawatch still runs.
+fn first_probe_comes_while_running(output: burst::LiveOutput, what: &str) {
+    let (after, running) = burst::first_live_event(std::time::Duration::from_secs(12), output)
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("the first {what} was read {after:?} after kawatch started");
+    assert!(running, "the {what} came only as kawatch ended ({after:?})");
 }
 
 /// Stopped by SIGINT on `lo` while packets keep coming (ten a second),

@@ -532,19 +532,37 @@ mod tests {
     /// unanswered probes are decided only once their spacing shows, and one
     /// whose answered probes are labelled as they come, between them.
     fn capture() -> Vec<kawatch_synth::Frame> {
-        let host = |ip: u8, port| kawatch_synth::conversation::Host::v4([198, 18, 0, ip], port, ip);
-        let mut late = Conversation::new(host(1, 40000), host(2, 5000));
+        let mut late = connection(1);
         for _ in 0..4 {
             late.probe(A).wait(5.0);
         }
-        let mut now = Conversation::new(host(3, 40001), host(4, 5001));
+        let mut now = connection(3);
         now.handshake();
         for _ in 0..40 {
             now.wait(0.5).probe(A).probe_ack(B);
         }
-        Capture::new(kawatch_synth::LinkType::Ethernet, Format::PcapNano)
-            .with(late)
-            .with(now)
+        frames_of([late, now])
+    }
+
+    /// A connection from 198.18.0.`n` to 198.18.0.`n + 1`.
+    fn connection(n: u8) -> Conversation {
+        let host = |ip: u8, port| kawatch_synth::conversation::Host::v4([198, 18, 0, ip], port, ip);
+        Conversation::new(
+            host(n, 40000 + u16::from(n)),
+            host(n + 1, 5000 + u16::from(n)),
+        )
+    }
+
+    /// Their frames, in one Ethernet capture.
+    fn frames_of(
+        conversations: impl IntoIterator<Item = Conversation>,
+    ) -> Vec<kawatch_synth::Frame> {
+        conversations
+            .into_iter()
+            .fold(
+                Capture::new(kawatch_synth::LinkType::Ethernet, Format::PcapNano),
+                Capture::with,
+            )
             .frames()
     }
 
@@ -611,15 +629,12 @@ mod tests {
     /// One connection whose probes and answers are each labelled as they
     /// come.
     fn answered() -> Vec<kawatch_synth::Frame> {
-        let host = |ip: u8, port| kawatch_synth::conversation::Host::v4([198, 18, 0, ip], port, ip);
-        let mut now = Conversation::new(host(3, 40001), host(4, 5001));
+        let mut now = connection(3);
         now.handshake();
         for _ in 0..10 {
             now.wait(75.0).probe(A).probe_ack(B);
         }
-        Capture::new(kawatch_synth::LinkType::Ethernet, Format::PcapNano)
-            .with(now)
-            .frames()
+        frames_of([now])
     }
 
     #[test]

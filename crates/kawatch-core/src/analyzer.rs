@@ -466,7 +466,7 @@ impl Analyzer {
         out.clear();
         for flow in self.flows.iter().chain(self.retired.iter()) {
             for side in &flow.sides {
-                side.undecided_frames(out);
+                out.extend(side.undecided_frames());
             }
         }
     }
@@ -476,9 +476,11 @@ impl Analyzer {
     /// keeps a copy of, beside the frames named at once.
     pub fn last_frame_undecided(&self) -> bool {
         let (frame, slot) = self.last;
-        self.flows
-            .get(slot)
-            .is_some_and(|f| f.sides.iter().any(|s| s.holds(frame)))
+        self.flows.get(slot).is_some_and(|f| {
+            f.sides
+                .iter()
+                .any(|s| s.undecided_frames().any(|n| n == frame))
+        })
     }
 
     /// Drops closed flows quiet past the linger time and open flows idle past

@@ -491,36 +491,17 @@ impl Side {
         self.cold.as_deref_mut()?.pending.take()
     }
 
-    /// Whether frame `frame` is among [`Side::undecided_frames`].
-    pub(crate) fn holds(&self, frame: u64) -> bool {
-        if self.has & (PENDING | LONE_BYTE) == 0 {
-            return false;
-        }
-        self.pending()
-            .is_some_and(|p| p.as_slice().iter().any(|c| c.frame == frame))
-            || self
-                .cold
-                .as_deref()
-                .and_then(|c| c.lone_byte.as_deref())
-                .is_some_and(|l| {
-                    self.has & LONE_BYTE != 0 && (l.cand.frame == frame || l.answer.0 == frame)
-                })
-    }
-
-    /// Adds the frames a later event may still name: its undecided
-    /// candidates', and its held lone byte's with that byte's answer.
-    pub(crate) fn undecided_frames(&self, out: &mut Vec<u64>) {
-        if self.has & (PENDING | LONE_BYTE) == 0 {
-            return;
-        }
-        if let Some(p) = self.pending() {
-            out.extend(p.as_slice().iter().map(|c| c.frame));
-        }
-        if self.has & LONE_BYTE != 0 {
-            if let Some(lone) = self.cold.as_deref().and_then(|c| c.lone_byte.as_deref()) {
-                out.extend([lone.cand.frame, lone.answer.0]);
-            }
-        }
+    /// The frames a later event may still name: its undecided candidates',
+    /// and its held lone byte's with that byte's answer.
+    pub(crate) fn undecided_frames(&self) -> impl Iterator<Item = u64> + '_ {
+        let pending = self.pending().map(Pending::as_slice).unwrap_or_default();
+        let lone = (self.has & LONE_BYTE != 0)
+            .then(|| self.cold.as_deref()?.lone_byte.as_deref())
+            .flatten();
+        pending
+            .iter()
+            .map(|c| c.frame)
+            .chain(lone.into_iter().flat_map(|l| [l.cand.frame, l.answer.0]))
     }
 
     /// Takes the held lone byte out.
