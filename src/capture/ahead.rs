@@ -12,7 +12,7 @@
 use super::{ingest_decoded, CaptureError, Decoded, Frame, FrameSource, Next};
 use kawatch_core::{decode_with_len, Analyzer, LinkType, Timestamp};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 
 /// Frames a batch holds at most.
 pub(crate) const BATCH_FRAMES: usize = 1024;
@@ -20,6 +20,11 @@ pub(crate) const BATCH_FRAMES: usize = 1024;
 pub(crate) const BATCH_BYTES: usize = 256 << 10;
 /// Batches filled ahead of the analysis, at most.
 const AHEAD: usize = 4;
+/// Emptied batches go back to the reader this many at a time (all of them
+/// before the analysis waits for the next): a reader faster than the
+/// analysis, out of batches to fill, is woken once for that many rather
+/// than once a batch (a wake-up is dear in a virtual machine).
+const RETURN_AT: usize = 3;
 
 /// What the reader's thread hands over of each frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -188,6 +193,8 @@ enum Feed<'a> {
     Thread {
         full: Receiver<Batch>,
         empty: SyncSender<Batch>,
+        /// Emptied batches not yet given back ([`RETURN_AT`]).
+        spent: Vec<Batch>,
     },
     /// This thread, a batch at a time ([`read_batched`]).
     Here(&'a mut dyn FrameSource, Decode),
@@ -276,18 +283,30 @@ impl Ahead<'_> {
                 return Ok(false);
             }
             match &mut self.feed {
-                Feed::Thread { full, empty } => {
-                    let Ok(full) = full.recv() else {
+                Feed::Thread { full, empty, spent } => {
+                    let next = match full.try_recv() {
+                        Ok(b) => Ok(b),
+                        Err(TryRecvError::Empty) => {
+                            // About to wait: the reader gets every
+                            // emptied batch first.
+                            give_back(spent, empty);
+                            full.recv().map_err(|_| ())
+                        }
+                        Err(TryRecvError::Disconnected) => Err(()),
+                    };
+                    let Ok(full) = next else {
                         // The reader stopped (it panicked): no more frames.
                         self.ended = true;
                         return Ok(false);
                     };
                     let mut old = std::mem::replace(&mut self.batch, full);
                     old.clear();
-                    // The reader may have stopped: then the batch is not
-                    // needed. (The first, never filled, has no slots.)
+                    // (The first, never filled, has no slots.)
                     if !old.frames.is_empty() {
-                        let _ = empty.try_send(old);
+                        spent.push(old);
+                        if spent.len() >= RETURN_AT {
+                            give_back(spent, empty);
+                        }
                     }
                 }
                 Feed::Here(src, decode) => {
@@ -304,6 +323,14 @@ impl Ahead<'_> {
     }
 }
 
+/// Gives the emptied batches back to the reader. It may have stopped: then
+/// they are not needed.
+fn give_back(spent: &mut Vec<Batch>, empty: &SyncSender<Batch>) {
+    for b in spent.drain(..) {
+        let _ = empty.try_send(b);
+    }
+}
+
 /// Runs `analyse` over `src`'s frames with `src` read on a second thread.
 /// When `analyse` returns (at the end, or early: Ctrl-C, a frame count),
 /// the reader stops at its next batch; `src` is then the caller's again
@@ -314,7 +341,9 @@ pub fn read_ahead<R>(
     analyse: impl FnOnce(&mut Ahead<'_>) -> R,
 ) -> R {
     let stop = AtomicBool::new(false);
-    let (full_tx, full_rx) = sync_channel::<Batch>(AHEAD);
+    // Room in both channels for every batch made: the reader waits only
+    // for an emptied batch, never to hand over a full one.
+    let (full_tx, full_rx) = sync_channel::<Batch>(AHEAD + 2);
     let (empty_tx, empty_rx) = sync_channel::<Batch>(AHEAD + 2);
     std::thread::scope(|s| {
         let stop = &stop;
@@ -323,6 +352,7 @@ pub fn read_ahead<R>(
             feed: Feed::Thread {
                 full: full_rx,
                 empty: empty_tx,
+                spent: Vec::with_capacity(AHEAD + 2),
             },
             batch: Batch::default(),
             next: 0,

@@ -726,15 +726,22 @@ impl Analyzer {
         // 5. Application heartbeats: small new data only makes a record;
         // larger data ends the runs of one that exists. Never a probe.
         if new_data {
-            heartbeat::on_data(
+            let open = flow.beats_open();
+            let open = heartbeat::on_data(
                 &mut flow.heartbeats,
-                tx_i,
-                now,
+                open,
+                (tx_i, now),
                 seg.head.as_bytes(),
                 seg.payload_len,
                 flow_had_no_data,
             );
+            flow.set_beats_open(open);
         }
+        debug_assert_eq!(
+            flow.beats_open(),
+            flow.heartbeats.as_ref().is_some_and(|h| h.runs_going()),
+            "the flow's bit disagrees with its heartbeat record after frame {frame}"
+        );
         debug_assert!(
             flow.sides.iter().all(Side::mirrors_cold),
             "a side's bits disagree with its cold part after frame {frame}"

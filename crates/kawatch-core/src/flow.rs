@@ -530,6 +530,11 @@ impl Side {
     }
 }
 
+/// [`Flow`]'s bit set while a side of its heartbeat record has a run of
+/// beats going: data larger than a beat reads the record only then (most
+/// data is large, and the record is another cache line).
+const BEATS_OPEN: u8 = 2;
+
 /// One connection.
 ///
 /// Laid out in this order (`repr(C)`): the key and the byte that tells a
@@ -543,9 +548,9 @@ pub(crate) struct Flow {
     pub key: FlowKey,
     /// Connection state.
     pub state: TcpState,
-    /// Index of side `a` (the initiator when its SYN was seen, else the
-    /// first sender): [`Flow::a`].
-    a: u8,
+    /// Bit 0: the index of side `a` (the initiator when its SYN was seen,
+    /// else the first sender): [`Flow::a`]. Bit 1: [`BEATS_OPEN`].
+    bits: u8,
     /// Which of the analyser's epochs its times count from.
     pub epoch: u8,
     /// Started partway through a connection whose earlier segments were seen
@@ -580,7 +585,7 @@ impl Flow {
         };
         Flow {
             key,
-            a: a as u8,
+            bits: a as u8,
             epoch,
             first_seen: now,
             last_seen: now,
@@ -602,7 +607,20 @@ impl Flow {
     /// Index of side `a` (the initiator when its SYN was seen, else the first sender).
     #[inline]
     pub(crate) fn a(&self) -> usize {
-        usize::from(self.a)
+        usize::from(self.bits & 1)
+    }
+
+    /// Whether a side of its heartbeat record may have a run of beats
+    /// going ([`BEATS_OPEN`]).
+    #[inline]
+    pub(crate) fn beats_open(&self) -> bool {
+        self.bits & BEATS_OPEN != 0
+    }
+
+    /// Sets [`Flow::beats_open`].
+    #[inline]
+    pub(crate) fn set_beats_open(&mut self, open: bool) {
+        self.bits = self.bits & !BEATS_OPEN | if open { BEATS_OPEN } else { 0 };
     }
 
     /// Side `i`'s address and port.

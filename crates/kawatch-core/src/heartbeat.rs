@@ -583,6 +583,11 @@ impl Heartbeats {
         me.beat(ts, protocol);
     }
 
+    /// Whether a side has a run of beats going ([`crate::flow::Flow::beats_open`]).
+    pub(crate) fn runs_going(&self) -> bool {
+        self.sides.iter().any(|s| s.run.count > 0)
+    }
+
     /// Data larger than a beat, from either side: both sides' runs end.
     fn on_large(&mut self) {
         for side in &mut self.sides {
@@ -615,24 +620,33 @@ impl Heartbeats {
 /// `head`: new (no retransmission), and neither a probe nor a probe
 /// candidate. A small one is a beat (the record made if need be); a larger
 /// one ends the runs of a record that exists. `first_data` when no data was
-/// seen on the flow before.
+/// seen on the flow before. `open`: whether a run of the record may be
+/// going (a larger segment reads the record only then); returns it after
+/// the segment.
 pub(crate) fn on_data(
     record: &mut Option<Box<Heartbeats>>,
-    tx: usize,
-    ts: Tick,
+    open: bool,
+    (tx, ts): (usize, Tick),
     head: &[u8],
     len: u32,
     first_data: bool,
-) {
+) -> bool {
     if len == 0 {
-        return;
+        return open;
     }
     if len <= MAX_BEAT_LEN {
         record
             .get_or_insert_with(Default::default)
             .on_small(tx, ts, head, len, first_data);
-    } else if let Some(r) = record.as_deref_mut() {
-        r.on_large();
+        // A beat starts or extends a run, or answers the peer's going one.
+        true
+    } else {
+        if open {
+            if let Some(r) = record.as_deref_mut() {
+                r.on_large();
+            }
+        }
+        false
     }
 }
 
