@@ -18,7 +18,9 @@ use super::mapped::Mapping;
 use kawatch_core::Timestamp;
 use std::io::{self, Read};
 use std::ops::Range;
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Bytes the buffer holds; it grows only for a record larger than this.
 const CHUNK: usize = 256 << 10;
@@ -54,6 +56,9 @@ pub(crate) enum ReadError {
     Io(io::Error),
     /// The stop flag was set while a read waited (Ctrl-C).
     Interrupted,
+    /// Nothing came within [`FileReader::wake_when_quiet`]'s wait: no
+    /// error, the record is read on at the next call.
+    Quiet,
 }
 
 /// A timestamp unit: 10^-n or 2^-n of a second (pcapng's `if_tsresol`).
@@ -166,6 +171,8 @@ pub(crate) struct FileReader<R> {
     interfaces: Vec<Interface>,
     /// Set (by a Ctrl-C handler) to end a read waiting on a pipe.
     stop: Option<&'static AtomicBool>,
+    /// [`FileReader::wake_when_quiet`]'s descriptor and wait.
+    wake: Option<(RawFd, Duration)>,
 }
 
 impl<R: Read> FileReader<R> {
@@ -212,6 +219,7 @@ impl<R: Read> FileReader<R> {
             },
             interfaces: Vec::new(),
             stop,
+            wake: None,
         };
         if !r.fill(4)? {
             return Err(ReadError::NotACapture(format!(
@@ -285,6 +293,14 @@ impl<R: Read> FileReader<R> {
     /// The bytes of `record`, the last one [`FileReader::next`] gave.
     pub(crate) fn data(&self, record: &Record) -> &[u8] {
         &self.buf[record.data.clone()]
+    }
+
+    /// From now on, a read that would wait longer than `wait` for `fd`
+    /// (the input's descriptor: a pipe) is [`ReadError::Quiet`] instead, the
+    /// record read on at the next call: so that a caller with something to
+    /// do when its input falls silent gets to do it.
+    pub(crate) fn wake_when_quiet(&mut self, fd: RawFd, wait: Duration) {
+        self.wake = Some((fd, wait));
     }
 
     /// The next frame; `None` at the end of the input.
@@ -709,6 +725,14 @@ impl<R: Read> FileReader<R> {
                 self.pos = 0;
                 if n > buf.len() {
                     buf.resize(n.next_multiple_of(CHUNK), 0);
+                }
+            }
+            if let Some((fd, wait)) = self.wake {
+                // (Woken early by a signal: quiet too; Ctrl-C is the
+                // caller's to see.)
+                let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+                if !super::wait_readable(Some(fd), ms) {
+                    return Err(ReadError::Quiet);
                 }
             }
             match self.input.read(&mut buf[self.end..]) {

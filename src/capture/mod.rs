@@ -329,6 +329,10 @@ pub struct OpenOptions<'a> {
     /// Set (by a Ctrl-C handler installed without `SA_RESTART`) to give up
     /// a wait: for a FIFO's writer, or for bytes from a pipe.
     pub stop: Option<&'static AtomicBool>,
+    /// A pipe or FIFO read by kawatch's own reader: when nothing comes for
+    /// this long, [`Source::next_frame`] gives [`Next::Timeout`], as a
+    /// live capture does (`report -U` writes what waited).
+    pub wake: Option<Duration>,
 }
 
 /// What the next read gave.
@@ -336,7 +340,8 @@ pub struct OpenOptions<'a> {
 pub enum Next<'a> {
     /// A frame.
     Frame(Frame<'a>),
-    /// Live capture: no frame within 100 ms.
+    /// Live capture: no frame within 100 ms; a pipe opened with
+    /// [`OpenOptions::wake`]: none within that.
     Timeout,
     /// End of the input.
     End,
@@ -398,6 +403,20 @@ struct NativeFile {
     links: Vec<LinkState>,
     /// What the caller should be told (see [`Source::take_warnings`]).
     warnings: Vec<String>,
+    /// Frames the filter left out before the input fell silent
+    /// ([`Passing::Quiet`]).
+    skipped_quiet: u64,
+}
+
+/// What [`NativeFile::next_passing`] read.
+enum Passing {
+    /// A record that passes the filter, its link type, and how many the
+    /// filter left out before it.
+    Frame(Record, Option<LinkType>, u64),
+    /// A pipe fell silent ([`OpenOptions::wake`]).
+    Quiet,
+    /// The end of the input.
+    End,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -553,6 +572,7 @@ impl Source {
             filter: r.filter.as_deref(),
             reader: r.reader,
             stop: r.stop,
+            wake: None,
         };
         Some(Source::open_file_with(&r.path, &opts))
     }
@@ -673,11 +693,19 @@ impl Source {
         } else {
             None
         };
+        // (A regular file is always readable: only a pipe waits.)
+        let wake = opts
+            .wake
+            .filter(|_| file.metadata().is_ok_and(|m| !m.is_file()))
+            .map(|wait| (file.as_raw_fd(), wait));
         let mut reader = match mapping {
             Some(m) => FileReader::open_mapped(file, m, opts.stop),
             None => FileReader::open(file, head, opts.stop),
         }
         .map_err(read_error)?;
+        if let Some((fd, wait)) = wake {
+            reader.wake_when_quiet(fd, wait);
+        }
         let leading: Vec<u32> = reader
             .leading_interfaces()
             .map_err(read_error)?
@@ -711,6 +739,7 @@ impl Source {
             filter,
             links: Vec::new(),
             warnings: Vec::new(),
+            skipped_quiet: 0,
         };
         let mut names = String::new();
         for l in leading {
@@ -1025,8 +1054,11 @@ impl NativeFile {
         name: &str,
     ) -> Result<Next<'a>, CaptureError> {
         Ok(match self.next_passing(frames, names, name)? {
-            Some((record, link, skipped)) => Next::Frame(self.frame(&record, link, skipped)),
-            None => Next::End,
+            Passing::Frame(record, link, skipped) => {
+                Next::Frame(self.frame(&record, link, skipped))
+            }
+            Passing::Quiet => Next::Timeout,
+            Passing::End => Next::End,
         })
     }
 
@@ -1050,10 +1082,12 @@ impl NativeFile {
             }
             // One the general way: reading on, the end, pcapng, a filter.
             match self.next_passing(frames, names, name) {
-                Ok(Some((record, link, skipped))) => {
+                Ok(Passing::Frame(record, link, skipped)) => {
                     batch.push(&self.frame(&record, link, skipped));
                 }
-                Ok(None) => batch.end(Ok(())),
+                // A pipe fell silent: what the batch holds goes now.
+                Ok(Passing::Quiet) => return,
+                Ok(Passing::End) => batch.end(Ok(())),
                 Err(e) => batch.end(Err(e)),
             }
         }
@@ -1096,19 +1130,25 @@ impl NativeFile {
     }
 
     /// The next record that passes the filter, its link type, and how many
-    /// the filter left out before it; `None` at the end.
+    /// the filter left out before it; or the input's silence, or its end.
     #[inline(always)]
     fn next_passing(
         &mut self,
         frames: &mut u64,
         names: &mut String,
         name: &str,
-    ) -> Result<Option<(Record, Option<LinkType>, u64)>, CaptureError> {
-        let mut skipped = 0;
+    ) -> Result<Passing, CaptureError> {
+        let mut skipped = std::mem::take(&mut self.skipped_quiet);
         loop {
             let record = match self.reader.next() {
                 Ok(Some(r)) => r,
-                Ok(None) => return Ok(None),
+                Ok(None) => return Ok(Passing::End),
+                // (Those the filter left out so far are counted with the
+                // frame that passes.)
+                Err(ReadError::Quiet) => {
+                    self.skipped_quiet = skipped;
+                    return Ok(Passing::Quiet);
+                }
                 Err(ReadError::Interrupted) => {
                     return Err(CaptureError::Interrupted {
                         name: name.to_string(),
@@ -1133,7 +1173,7 @@ impl NativeFile {
                 continue;
             }
             *frames += 1;
-            return Ok(Some((record, state.link, skipped)));
+            return Ok(Passing::Frame(record, state.link, skipped));
         }
     }
 
@@ -1190,6 +1230,11 @@ fn read_failure(name: &str, frames: u64, e: ReadError) -> CaptureError {
     match e {
         ReadError::Truncated(reason) => CaptureError::Truncated { name, reason },
         ReadError::Interrupted => CaptureError::Interrupted { name },
+        // (Only where nothing can wait: what was read is the report's.)
+        ReadError::Quiet => CaptureError::Truncated {
+            name,
+            reason: "the input fell silent where it could not be waited for".into(),
+        },
         ReadError::NotACapture(reason) | ReadError::Damaged(reason) if frames == 0 => {
             CaptureError::DamagedAtStart { name, reason }
         }

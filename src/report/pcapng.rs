@@ -127,6 +127,11 @@ impl std::fmt::Debug for Labeller {
 }
 
 impl Labeller {
+    /// How long a silent input (a pipe) may keep a `-U` labeller from the
+    /// reader before [`Labeller::quiet`] is called: as often as a live one
+    /// settles.
+    pub const QUIET_WAKE: Duration = LIVE_SETTLE;
+
     /// Nothing collected yet; the file goes to `out`.
     pub fn new(out: Box<dyn Write>) -> Labeller {
         Labeller {

@@ -10,6 +10,7 @@ use kawatch_synth::{cases, Format, LinkType, Writer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 fn fixture(name: &str) -> String {
     crate::fixtures::crate_root()
@@ -521,13 +522,17 @@ fn running_as_root() -> bool {
 }
 
 /// What kawatch writes to stdout, read from a pipe fed with `input` that
-/// stays open: how long until `needle` appeared, and whether kawatch was
-/// still reading then. `None` when it did not within 10 s.
-fn seen_while_input_open(args: &[&str], input: &[u8], needle: &[u8]) -> Option<bool> {
+/// stays open: whether kawatch was still reading when `needle` appeared;
+/// `None` when it did not within `within`.
+fn seen_while_input_open(
+    args: &[&str],
+    input: &[u8],
+    needle: &[u8],
+    within: std::time::Duration,
+) -> Option<bool> {
     use std::io::{Read, Write};
     use std::process::Stdio;
     use std::sync::mpsc;
-    use std::time::Duration;
     let mut child = kawatch()
         .args(args)
         .stdin(Stdio::piped())
@@ -552,7 +557,7 @@ fn seen_while_input_open(args: &[&str], input: &[u8], needle: &[u8]) -> Option<b
             }
         }
     });
-    let found = rx.recv_timeout(Duration::from_secs(10)).is_ok();
+    let found = rx.recv_timeout(within).is_ok();
     let running = matches!(child.try_wait(), Ok(None));
     drop(stdin);
     let _ = child.kill();
@@ -580,7 +585,7 @@ fn line_and_packet_buffered_output_follows_a_pipe() {
     ];
     for (name, args, needle) in cases {
         assert_eq!(
-            seen_while_input_open(args, &input, needle),
+            seen_while_input_open(args, &input, needle, Duration::from_secs(10)),
             Some(true),
             "{name}: the first probe is written while the pipe is still open"
         );
@@ -600,4 +605,115 @@ fn line_and_packet_buffered_output_follows_a_pipe() {
     }
     let o = run(&["report", "-U", &alive]);
     assert_eq!(o.status.code(), Some(2), "-U without -w");
+}
+
+/// `-U` from a pipe that falls silent: a labelled frame waiting behind an
+/// earlier one the analyser cannot decide yet (a connection first seen
+/// mid-idle: its lone empty ACK may be a probe) is written within about a
+/// second of the silence, as live, not when the pipe next speaks or closes.
+#[test]
+fn packet_buffered_writes_what_waited_when_a_pipe_falls_silent() {
+    use kawatch_synth::conversation::{Host, A, B};
+    use kawatch_synth::{Capture, Conversation};
+    let host = |ip: u8, port| Host::v4([198, 18, 0, ip], port, ip);
+    let mut undecided = Conversation::new(host(1, 40001), host(2, 5001));
+    undecided.probe(A);
+    let mut labelled = Conversation::new(host(3, 40003), host(4, 5003));
+    labelled
+        .wait(1.0)
+        .handshake()
+        .wait(2.0)
+        .probe(A)
+        .probe_ack(B);
+    let input = Capture::new(LinkType::Ethernet, Format::PcapNano)
+        .with(undecided)
+        .with(labelled)
+        .to_bytes();
+    let needle = b"kawatch: keepalive probe (";
+    assert_eq!(
+        seen_while_input_open(
+            &["report", "-U", "-w", "-", "-"],
+            &input,
+            needle,
+            Duration::from_secs(10)
+        ),
+        Some(true),
+        "the probe's frame is written while the silent pipe is open"
+    );
+    // Without -U the file is written as a file read is: the probe's frame
+    // waits for the undecided one, here until the pipe closes.
+    assert_eq!(
+        seen_while_input_open(
+            &["report", "-w", "-", "-"],
+            &input,
+            needle,
+            Duration::from_secs(3)
+        ),
+        None,
+        "without -U nothing waits on the clock"
+    );
+}
+
+/// A pipe that falls silent between frames a filter leaves out and the
+/// next that passes does not change what `-U` reports: every event names
+/// the frame it names when the same bytes come without a pause.
+#[test]
+fn a_silence_after_filtered_frames_keeps_the_frame_numbers() {
+    use kawatch_synth::conversation::{Host, A, B};
+    use kawatch_synth::{Capture, Conversation};
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let host = |ip: u8, port| Host::v4([198, 18, 0, ip], port, ip);
+    let mut left_out = Conversation::new(host(1, 40001), host(2, 5001));
+    left_out.handshake().data(A, 100).ack(B);
+    let mut passing = Conversation::new(host(3, 40003), host(4, 5003));
+    passing
+        .wait(5.0)
+        .handshake()
+        .wait(2.0)
+        .probe(A)
+        .probe_ack(B);
+    let capture = |c: Vec<Conversation>| {
+        c.into_iter()
+            .fold(
+                Capture::new(LinkType::Ethernet, Format::PcapNano),
+                Capture::with,
+            )
+            .to_bytes()
+    };
+    let first = capture(vec![left_out.clone()]).len();
+    let input = capture(vec![left_out, passing]);
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("labelled.pcapng");
+    let frames = frames.to_str().unwrap();
+    let args = [
+        "report", "--format", "events", "-U", "-w", frames, "port", "5003", "-r", "-",
+    ];
+    let events = |pause: Duration| {
+        let mut child = kawatch()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run kawatch");
+        let mut stdin = child.stdin.take().expect("piped");
+        stdin.write_all(&input[..first]).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(pause);
+        stdin.write_all(&input[first..]).unwrap();
+        drop(stdin);
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        out
+    };
+    let steady = events(Duration::ZERO);
+    assert!(steady.contains("\"kind\":\"probe\""), "{steady}");
+    assert_eq!(events(Duration::from_millis(800)), steady);
 }

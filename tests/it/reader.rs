@@ -26,6 +26,7 @@ fn read_all(path: &Path, reader: Reader, filter: Option<&str>) -> Result<Read, C
             filter,
             reader,
             stop: None,
+            wake: None,
         },
     )?;
     let mut frames = Vec::new();

@@ -218,6 +218,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
                 filter: Some(&filter),
                 reader: capture.reader,
                 stop: Some(&STOP),
+                wake: None,
             };
             if capture.merge {
                 let sources = files

@@ -31,7 +31,7 @@ pub(crate) struct ReportArgs {
     /// can still be labelled, and flush it, as `tcpdump -U` (for a pipe fed
     /// by a capture still running; a live capture's are flushed every
     /// quarter second). As live, a frame waits a second at most for an
-    /// earlier one still undecided.
+    /// earlier one still undecided, also while the pipe is silent.
     #[arg(short = 'U', long = "packet-buffered", requires = "write")]
     pub(crate) packet_buffered: bool,
     #[command(flatten)]
@@ -146,6 +146,9 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 filter: Some(&filter),
                 reader: capture.reader,
                 stop: Some(&STOP),
+                // -U from a pipe that falls silent: what waits is written
+                // as it would be live.
+                wake: args.packet_buffered.then_some(Labeller::QUIET_WAKE),
             };
             let several = files.len() > 1;
             if capture.merge {

@@ -99,6 +99,7 @@ pub(crate) fn watch(args: WatchArgs) -> Result<()> {
         filter: Some(&filter),
         reader: args.reader,
         stop: None,
+        wake: None,
     };
     let src = match &args.read {
         Some(file) if file == "-" => Source::open_stdin_with(&open)?,
