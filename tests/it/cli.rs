@@ -625,11 +625,63 @@ fn stopped_on_a_stalled_pipe_reports_what_was_read(signal: &str) {
     let out = exit_within(child, Duration::from_secs(5))
         .unwrap_or_else(|| panic!("kawatch report - ignored SIG{signal} on a stalled pipe"));
     drop(stdin);
-    assert_eq!(out.status.code(), Some(0), "SIG{signal}: {}", stderr(&out));
+    assert_stopped_with_the_report(&out, &format!("SIG{signal}"));
+}
+
+/// A stop delivered twice at once is one stop: `timeout(1)` signals its
+/// command and then the command's process group, so a script's `timeout 60
+/// kawatch report ...` sends its SIGTERM twice, microseconds apart. kawatch
+/// reports what it read, as for one; only a second signal from a tenth of a
+/// second after the first exits at once ([`a_second_ctrl_c_exits_at_once`]).
+#[test]
+fn a_stop_signalled_twice_at_once_still_reports() {
+    // Twice, 20 ms apart, while kawatch writes a report to a pipe not read
+    // yet: the first has been handled when the second comes, and kawatch
+    // is still there to take it.
+    let (_d, path) = temp("many.pcap");
+    write_pcap(&path, LinkType::Ethernet, &many_syns(3000));
+    let mut child = spawn(&["report", "--format", "json", path.to_str().unwrap()]);
+    let mut stdout = child.stdout.take().expect("piped");
+    signal_when_blocked(&child, "TERM");
+    std::thread::sleep(Duration::from_millis(20));
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM failed");
+    std::thread::sleep(Duration::from_millis(300));
     assert!(
-        stderr(&out).contains("warning: interrupted after 4 packets"),
+        child.try_wait().unwrap().is_none(),
+        "the same stop twice is one stop: the report is still being written"
+    );
+    let reader = std::thread::spawn(move || {
+        let mut report = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut report).unwrap();
+        report
+    });
+    let out = exit_within(child, Duration::from_secs(10)).expect("kawatch report finishes");
+    let report: Value = serde_json::from_slice(&reader.join().unwrap()).expect("a whole report");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report["flows"].as_array().map(Vec::len), Some(3000));
+    // As a CI job's timeout sends it (its status kawatch's).
+    let (child, stdin) = on_a_stalled_pipe(
+        Command::new("timeout")
+            .args(["--preserve-status", "-s", "TERM", "1"])
+            .arg(env!("CARGO_BIN_EXE_kawatch"))
+            .args(["report", "--format", "json", "-"]),
+    );
+    let out = exit_within(child, Duration::from_secs(10)).expect("timeout(1) did not stop kawatch");
+    drop(stdin);
+    assert_stopped_with_the_report(&out, "timeout -s TERM");
+}
+
+/// `out` is a report stopped after the stalled pipe's four frames, exit 0.
+fn assert_stopped_with_the_report(out: &Output, how: &str) {
+    assert_eq!(out.status.code(), Some(0), "{how}: {}", stderr(out));
+    assert!(
+        stderr(out).contains("warning: interrupted after 4 packets"),
         "{}",
-        stderr(&out)
+        stderr(out)
     );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
