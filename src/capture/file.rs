@@ -728,10 +728,13 @@ impl<R: Read> FileReader<R> {
                 }
             }
             if let Some((fd, wait)) = self.wake {
-                // (Woken early by a signal: quiet too; Ctrl-C is the
-                // caller's to see.)
                 let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
                 if !super::wait_readable(Some(fd), ms) {
+                    // Silent, or a signal woke the wait: Ctrl-C stops here,
+                    // as it stops a read.
+                    if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                        return Err(ReadError::Interrupted);
+                    }
                     return Err(ReadError::Quiet);
                 }
             }

@@ -57,14 +57,16 @@ impl Merged {
     }
 
     /// Reads ahead one frame from every source that has none waiting.
-    fn fill(&mut self) -> Result<(), CaptureError> {
+    fn fill(&mut self) -> Result<Filled, CaptureError> {
         for input in &mut self.inputs {
             while input.next.is_none() && !input.ended {
                 match input.src.next_frame() {
                     Ok(Next::Frame(f)) => {
                         input.next = Some((f.ts, f.wire_len, f.link, f.data.to_vec()));
                     }
-                    Ok(Next::Timeout) => {}
+                    // A pipe fell silent (`OpenOptions::wake`): the caller
+                    // hears of it, and the next call waits on.
+                    Ok(Next::Timeout) => return Ok(Filled::Quiet),
                     Ok(Next::End) => input.ended = true,
                     // The first such error ends the merged read as it would
                     // a single file's; any other is a warning.
@@ -81,13 +83,23 @@ impl Merged {
             }
             self.warnings.extend(input.src.take_warnings());
         }
-        Ok(())
+        Ok(Filled::Ready)
     }
+}
+
+/// What [`Merged::fill`] did.
+enum Filled {
+    /// Every input holds its next frame, or has ended.
+    Ready,
+    /// An input fell silent first.
+    Quiet,
 }
 
 impl FrameSource for Merged {
     fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
-        self.fill()?;
+        if let Filled::Quiet = self.fill()? {
+            return Ok(Next::Timeout);
+        }
         let earliest = self
             .inputs
             .iter()

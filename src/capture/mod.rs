@@ -703,15 +703,17 @@ impl Source {
             None => FileReader::open(file, head, opts.stop),
         }
         .map_err(read_error)?;
-        if let Some((fd, wait)) = wake {
-            reader.wake_when_quiet(fd, wait);
-        }
         let leading: Vec<u32> = reader
             .leading_interfaces()
             .map_err(read_error)?
             .iter()
             .map(|i| i.link)
             .collect();
+        // (Only now: opening waits for the leading blocks, however long a
+        // pcapng writer takes to its first packet.)
+        if let Some((fd, wait)) = wake {
+            reader.wake_when_quiet(fd, wait);
+        }
         let Some(&first) = leading.first() else {
             return Err(CaptureError::NotACapture {
                 name,

@@ -720,40 +720,76 @@ fn ctrl_c_before_a_capture_header_says_nothing_was_read() {
     assert!(out.stdout.is_empty(), "no report");
 }
 
+/// Ctrl-C stops a read of FIFOs whose writers fell silent, with the report
+/// of what was read: one FIFO; with `-U` (whose reader wakes every quarter
+/// second to write what waited); and two merged with `-U`.
 #[test]
 fn ctrl_c_on_a_stalled_fifo_reports_what_was_read() {
-    let (_d, fifo) = temp("stalled.fifo");
-    mkfifo(&fifo);
-    let (done, wait) = std::sync::mpsc::channel::<()>();
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || {
-            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo)?;
-            f.write_all(&first_four_frames())?;
-            // Held open, silent, until the test is done.
-            let _ = wait.recv_timeout(Duration::from_secs(20));
-            std::io::Result::Ok(())
-        })
-    };
-    let child = spawn(&["report", fifo.to_str().unwrap()]);
-    ctrl_c_when_blocked(&child);
-    let out = exit_within(child, Duration::from_secs(5));
-    let _ = done.send(());
-    release_writer(&fifo);
-    let _ = writer.join();
-    let out = out.expect("kawatch report FIFO ignored Ctrl-C on a silent writer");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let table = String::from_utf8_lossy(&out.stdout);
-    let summary = table.lines().next().unwrap_or_default();
-    assert!(
-        summary.contains("4 frames") && summary.contains("interrupted"),
-        "{table}"
-    );
-    assert!(
-        stderr(&out).contains("warning: interrupted after 4 packets"),
-        "{}",
-        stderr(&out)
-    );
+    let cases: [(&str, &[&str], usize); 3] = [
+        ("one FIFO", &[], 1),
+        ("-U", &["-U", "-w", "WRITE"], 1),
+        ("--merge -U", &["--merge", "-U", "-w", "WRITE"], 2),
+    ];
+    for (name, args, fifos) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let written = dir.path().join("labelled.pcapng");
+        let paths: Vec<PathBuf> = (0..fifos)
+            .map(|i| dir.path().join(format!("stalled{i}.fifo")))
+            .collect();
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+        let writers: Vec<_> = paths
+            .iter()
+            .map(|fifo| {
+                mkfifo(fifo);
+                let (fifo, wait) = (fifo.clone(), std::sync::Arc::clone(&wait));
+                std::thread::spawn(move || {
+                    let mut f = std::fs::OpenOptions::new().write(true).open(&fifo)?;
+                    f.write_all(&first_four_frames())?;
+                    // Held open, silent, until the test is done.
+                    let _ = wait.lock().unwrap().recv_timeout(Duration::from_secs(20));
+                    std::io::Result::Ok(())
+                })
+            })
+            .collect();
+        let mut argv = vec!["report"];
+        argv.extend(args.iter().map(|&a| {
+            if a == "WRITE" {
+                written.to_str().unwrap()
+            } else {
+                a
+            }
+        }));
+        argv.extend(paths.iter().map(|p| p.to_str().unwrap()));
+        let child = spawn(&argv);
+        ctrl_c_when_blocked(&child);
+        let out = exit_within(child, Duration::from_secs(5));
+        for _ in 0..fifos {
+            let _ = done.send(());
+        }
+        for fifo in &paths {
+            release_writer(fifo);
+        }
+        for w in writers {
+            let _ = w.join();
+        }
+        let out = out.unwrap_or_else(|| panic!("{name}: Ctrl-C ignored on a silent writer"));
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        // (Merged, each input's next frame is read ahead to choose the
+        // earliest: the one held when the read stops is not analysed.)
+        let frames = 4 * fifos - (fifos - 1);
+        let table = String::from_utf8_lossy(&out.stdout);
+        let summary = table.lines().next().unwrap_or_default();
+        assert!(
+            summary.contains(&format!("{frames} frames")) && summary.contains("interrupted"),
+            "{name}: {table}"
+        );
+        assert!(
+            stderr(&out).contains(&format!("warning: interrupted after {frames} packets")),
+            "{name}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]

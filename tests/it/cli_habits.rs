@@ -654,6 +654,53 @@ fn packet_buffered_writes_what_waited_when_a_pipe_falls_silent() {
     );
 }
 
+/// `-U` from a pcapng pipe whose first packet comes long after its header
+/// blocks (`tshark -w -` or `dumpcap -w -` on a quiet interface): opening
+/// waits for the interfaces as long as it takes, and the report is whole.
+#[test]
+fn packet_buffered_waits_for_a_pcapng_pipe_first_packet() {
+    use kawatch_synth::conversation::{Host, A, B};
+    use kawatch_synth::{Capture, Conversation};
+    use std::io::Write;
+    use std::process::Stdio;
+    let host = |ip: u8, port| Host::v4([198, 18, 0, ip], port, ip);
+    let mut c = Conversation::new(host(3, 40003), host(4, 5003));
+    c.handshake().wait(2.0).probe(A).probe_ack(B);
+    let format = Format::Pcapng { tsresol: 9 };
+    let header = Capture::new(LinkType::Ethernet, format).to_bytes().len();
+    let input = Capture::new(LinkType::Ethernet, format).with(c).to_bytes();
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("labelled.pcapng");
+    let frames = frames.to_str().unwrap();
+    let mut child = kawatch()
+        .args(["report", "--format", "json", "-U", "-w", frames, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kawatch");
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(&input[..header]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    // (A kawatch that gave up at the silence has closed the pipe: its
+    // status and stderr say why.)
+    let _ = stdin.write_all(&input[header..]);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("a report");
+    assert_eq!(r["flows"][0]["keepalive"][0]["probes_sent"], 1, "{r}");
+    let written = Source::open_file(Path::new(frames), None).map(|mut s| {
+        std::iter::from_fn(|| match s.next_frame() {
+            Ok(Next::Frame(_)) => Some(()),
+            _ => None,
+        })
+        .count()
+    });
+    assert_eq!(written.ok(), Some(2), "the probe and its answer written");
+}
+
 /// A pipe that falls silent between frames a filter leaves out and the
 /// next that passes does not change what `-U` reports: every event names
 /// the frame it names when the same bytes come without a pause.
