@@ -607,28 +607,68 @@ fn line_and_packet_buffered_output_follows_a_pipe() {
     assert_eq!(o.status.code(), Some(2), "-U without -w");
 }
 
+/// A connection from 198.18.0.`n` (port 40000 + `n`) to 198.18.0.`n + 1`
+/// (port 5000 + `n`).
+fn conversation(n: u8) -> kawatch_synth::Conversation {
+    use kawatch_synth::conversation::Host;
+    let host = |ip: u8, port| Host::v4([198, 18, 0, ip], port, ip);
+    kawatch_synth::Conversation::new(
+        host(n, 40000 + u16::from(n)),
+        host(n + 1, 5000 + u16::from(n)),
+    )
+}
+
+/// `conversations` in one capture of `format`, as bytes.
+fn capture_of(format: Format, conversations: &[&kawatch_synth::Conversation]) -> Vec<u8> {
+    conversations
+        .iter()
+        .fold(
+            kawatch_synth::Capture::new(LinkType::Ethernet, format),
+            |c, &conversation| c.with(conversation.clone()),
+        )
+        .to_bytes()
+}
+
+/// `kawatch ARGS` reading a pipe fed `input[..split]`, then after `pause`
+/// the rest, then closed: what it wrote and how it exited.
+fn fed_with_a_pause(args: &[&str], input: &[u8], split: usize, pause: Duration) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = kawatch()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kawatch");
+    let mut stdin = child.stdin.take().expect("piped");
+    stdin.write_all(&input[..split]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(pause);
+    // (A kawatch that gave up at the silence has closed the pipe: its
+    // status and stderr say why.)
+    let _ = stdin.write_all(&input[split..]);
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
 /// `-U` from a pipe that falls silent: a labelled frame waiting behind an
 /// earlier one the analyser cannot decide yet (a connection first seen
 /// mid-idle: its lone empty ACK may be a probe) is written within about a
 /// second of the silence, as live, not when the pipe next speaks or closes.
 #[test]
 fn packet_buffered_writes_what_waited_when_a_pipe_falls_silent() {
-    use kawatch_synth::conversation::{Host, A, B};
-    use kawatch_synth::{Capture, Conversation};
-    let host = |ip: u8, port| Host::v4([198, 18, 0, ip], port, ip);
-    let mut undecided = Conversation::new(host(1, 40001), host(2, 5001));
+    use kawatch_synth::conversation::{A, B};
+    let mut undecided = conversation(1);
     undecided.probe(A);
-    let mut labelled = Conversation::new(host(3, 40003), host(4, 5003));
+    let mut labelled = conversation(3);
     labelled
         .wait(1.0)
         .handshake()
         .wait(2.0)
         .probe(A)
         .probe_ack(B);
-    let input = Capture::new(LinkType::Ethernet, Format::PcapNano)
-        .with(undecided)
-        .with(labelled)
-        .to_bytes();
+    let input = capture_of(Format::PcapNano, &[&undecided, &labelled]);
     let needle = b"kawatch: keepalive probe (";
     assert_eq!(
         seen_while_input_open(
@@ -659,35 +699,21 @@ fn packet_buffered_writes_what_waited_when_a_pipe_falls_silent() {
 /// waits for the interfaces as long as it takes, and the report is whole.
 #[test]
 fn packet_buffered_waits_for_a_pcapng_pipe_first_packet() {
-    use kawatch_synth::conversation::{Host, A, B};
-    use kawatch_synth::{Capture, Conversation};
-    use std::io::Write;
-    use std::process::Stdio;
-    let host = |ip: u8, port| Host::v4([198, 18, 0, ip], port, ip);
-    let mut c = Conversation::new(host(3, 40003), host(4, 5003));
+    use kawatch_synth::conversation::{A, B};
+    let mut c = conversation(3);
     c.handshake().wait(2.0).probe(A).probe_ack(B);
     let format = Format::Pcapng { tsresol: 9 };
-    let header = Capture::new(LinkType::Ethernet, format).to_bytes().len();
-    let input = Capture::new(LinkType::Ethernet, format).with(c).to_bytes();
+    let header = capture_of(format, &[]).len();
+    let input = capture_of(format, &[&c]);
     let dir = tempfile::tempdir().unwrap();
     let frames = dir.path().join("labelled.pcapng");
     let frames = frames.to_str().unwrap();
-    let mut child = kawatch()
-        .args(["report", "--format", "json", "-U", "-w", frames, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run kawatch");
-    let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(&input[..header]).unwrap();
-    stdin.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
-    // (A kawatch that gave up at the silence has closed the pipe: its
-    // status and stderr say why.)
-    let _ = stdin.write_all(&input[header..]);
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
+    let out = fed_with_a_pause(
+        &["report", "--format", "json", "-U", "-w", frames, "-"],
+        &input,
+        header,
+        Duration::from_millis(800),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let r: Value = serde_json::from_slice(&out.stdout).expect("a report");
     assert_eq!(r["flows"][0]["keepalive"][0]["probes_sent"], 1, "{r}");
@@ -706,30 +732,18 @@ fn packet_buffered_waits_for_a_pcapng_pipe_first_packet() {
 /// the frame it names when the same bytes come without a pause.
 #[test]
 fn a_silence_after_filtered_frames_keeps_the_frame_numbers() {
-    use kawatch_synth::conversation::{Host, A, B};
-    use kawatch_synth::{Capture, Conversation};
-    use std::io::{Read, Write};
-    use std::process::Stdio;
-    let host = |ip: u8, port| Host::v4([198, 18, 0, ip], port, ip);
-    let mut left_out = Conversation::new(host(1, 40001), host(2, 5001));
+    use kawatch_synth::conversation::{A, B};
+    let mut left_out = conversation(1);
     left_out.handshake().data(A, 100).ack(B);
-    let mut passing = Conversation::new(host(3, 40003), host(4, 5003));
+    let mut passing = conversation(3);
     passing
         .wait(5.0)
         .handshake()
         .wait(2.0)
         .probe(A)
         .probe_ack(B);
-    let capture = |c: Vec<Conversation>| {
-        c.into_iter()
-            .fold(
-                Capture::new(LinkType::Ethernet, Format::PcapNano),
-                Capture::with,
-            )
-            .to_bytes()
-    };
-    let first = capture(vec![left_out.clone()]).len();
-    let input = capture(vec![left_out, passing]);
+    let first = capture_of(Format::PcapNano, &[&left_out]).len();
+    let input = capture_of(Format::PcapNano, &[&left_out, &passing]);
     let dir = tempfile::tempdir().unwrap();
     let frames = dir.path().join("labelled.pcapng");
     let frames = frames.to_str().unwrap();
@@ -737,28 +751,9 @@ fn a_silence_after_filtered_frames_keeps_the_frame_numbers() {
         "report", "--format", "events", "-U", "-w", frames, "port", "5003", "-r", "-",
     ];
     let events = |pause: Duration| {
-        let mut child = kawatch()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run kawatch");
-        let mut stdin = child.stdin.take().expect("piped");
-        stdin.write_all(&input[..first]).unwrap();
-        stdin.flush().unwrap();
-        std::thread::sleep(pause);
-        stdin.write_all(&input[first..]).unwrap();
-        drop(stdin);
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        assert!(child.wait().unwrap().success());
-        out
+        let out = fed_with_a_pause(&args, &input, first, pause);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
     };
     let steady = events(Duration::ZERO);
     assert!(steady.contains("\"kind\":\"probe\""), "{steady}");
