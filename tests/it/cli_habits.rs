@@ -546,14 +546,20 @@ fn seen_while_input_open(
     let mut stdout = child.stdout.take().expect("piped");
     let (tx, rx) = mpsc::channel();
     let needle = needle.to_vec();
+    // The reader keeps draining after the needle: were it to close the
+    // pipe, kawatch's next write would end it on a broken pipe before it
+    // is asked whether it still runs.
     std::thread::spawn(move || {
         let mut seen = Vec::new();
         let mut buf = [0u8; 4096];
+        let mut found = false;
         while let Ok(n @ 1..) = stdout.read(&mut buf) {
-            seen.extend_from_slice(&buf[..n]);
-            if seen.windows(needle.len()).any(|w| w == needle) {
-                let _ = tx.send(());
-                return;
+            if !found {
+                seen.extend_from_slice(&buf[..n]);
+                found = seen.windows(needle.len()).any(|w| w == needle);
+                if found {
+                    let _ = tx.send(());
+                }
             }
         }
     });
