@@ -459,6 +459,62 @@ fn signal_when_blocked(child: &Child, signal: &str) {
     assert!(sent.success(), "kill -{signal} failed");
 }
 
+/// Sends `signal` to `child` with kill(2): at once, where a kill(1) may
+/// be slow to start on a busy machine.
+fn send_signal(child: &Child, signal: libc::c_int) {
+    #[allow(unsafe_code)]
+    // SAFETY: kill(2) on the pid of a child not yet waited for.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+}
+
+/// Waits until `child` has taken `signal`, sent to it: pending neither for
+/// the process nor for a thread (`/proc/PID/status`); 5 s at most.
+fn until_taken(child: &Child, signal: libc::c_int) {
+    let bit = 1u64 << (signal - 1);
+    let status = format!("/proc/{}/status", child.id());
+    let pending = || {
+        std::fs::read_to_string(&status).is_ok_and(|s| {
+            s.lines()
+                .filter_map(|l| l.strip_prefix("SigPnd:").or(l.strip_prefix("ShdPnd:")))
+                .any(|mask| u64::from_str_radix(mask.trim(), 16).is_ok_and(|m| m & bit != 0))
+        })
+    };
+    let began = Instant::now();
+    while pending() && began.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Waits until `stdout`, a pipe from kawatch this test does not read, is
+/// full: kawatch has read its input and is blocked writing its report.
+/// 10 s at most.
+fn until_full(stdout: &std::process::ChildStdout) {
+    use std::os::fd::AsRawFd;
+    let fd = stdout.as_raw_fd();
+    let size_and_queued = || {
+        let mut queued: libc::c_int = 0;
+        #[allow(unsafe_code)]
+        // SAFETY: fcntl(2) and ioctl(2) on an open pipe; FIONREAD writes
+        // one c_int.
+        let size = unsafe {
+            libc::ioctl(fd, libc::FIONREAD, &mut queued);
+            libc::fcntl(fd, libc::F_GETPIPE_SZ)
+        };
+        (size, queued)
+    };
+    let began = Instant::now();
+    loop {
+        let (size, queued) = size_and_queued();
+        // Full but for a page at most: the tail of one write may sit in a
+        // page of its own.
+        if (size > 0 && queued > size - 4096) || began.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn mkfifo(path: &Path) {
     let made = Command::new("mkfifo").arg(path).status().unwrap();
     assert!(made.success(), "mkfifo {}", path.display());
@@ -635,21 +691,17 @@ fn stopped_on_a_stalled_pipe_reports_what_was_read(signal: &str) {
 /// second after the first exits at once ([`a_second_ctrl_c_exits_at_once`]).
 #[test]
 fn a_stop_signalled_twice_at_once_still_reports() {
-    // Twice, 20 ms apart, while kawatch writes a report to a pipe not read
-    // yet: the first has been handled when the second comes, and kawatch
-    // is still there to take it.
+    // Twice while kawatch writes a report to a pipe not read yet, the
+    // second as soon as the first is taken: the first has been handled
+    // when the second comes, and kawatch is still there to take it.
     let (_d, path) = temp("many.pcap");
     write_pcap(&path, LinkType::Ethernet, &many_syns(3000));
     let mut child = spawn(&["report", "--format", "json", path.to_str().unwrap()]);
     let mut stdout = child.stdout.take().expect("piped");
-    signal_when_blocked(&child, "TERM");
-    std::thread::sleep(Duration::from_millis(20));
-    // Sent from here, not by a kill(1) that a busy machine may be slow to
-    // start: the two signals stay well inside the window.
-    #[allow(unsafe_code)]
-    // SAFETY: kill(2) on the pid of a child not yet waited for.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    until_full(&stdout);
+    send_signal(&child, libc::SIGTERM);
+    until_taken(&child, libc::SIGTERM);
+    send_signal(&child, libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         child.try_wait().unwrap().is_none(),
@@ -667,7 +719,7 @@ fn a_stop_signalled_twice_at_once_still_reports() {
     // As a CI job's timeout sends it (its status kawatch's).
     let (child, stdin) = on_a_stalled_pipe(
         Command::new("timeout")
-            .args(["--preserve-status", "-s", "TERM", "1"])
+            .args(["--preserve-status", "-s", "TERM", "3"])
             .arg(env!("CARGO_BIN_EXE_kawatch"))
             .args(["report", "--format", "json", "-"]),
     );
@@ -739,14 +791,17 @@ fn ctrl_c_on_a_stalled_fifo_reports_what_was_read() {
             .collect();
         let (done, wait) = std::sync::mpsc::channel::<()>();
         let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+        let (written_tx, written_rx) = std::sync::mpsc::channel::<()>();
         let writers: Vec<_> = paths
             .iter()
             .map(|fifo| {
                 mkfifo(fifo);
                 let (fifo, wait) = (fifo.clone(), std::sync::Arc::clone(&wait));
+                let written = written_tx.clone();
                 std::thread::spawn(move || {
                     let mut f = std::fs::OpenOptions::new().write(true).open(&fifo)?;
                     f.write_all(&first_four_frames())?;
+                    let _ = written.send(());
                     // Held open, silent, until the test is done.
                     let _ = wait.lock().unwrap().recv_timeout(Duration::from_secs(20));
                     std::io::Result::Ok(())
@@ -763,6 +818,11 @@ fn ctrl_c_on_a_stalled_fifo_reports_what_was_read() {
         }));
         argv.extend(paths.iter().map(|p| p.to_str().unwrap()));
         let child = spawn(&argv);
+        // Every FIFO's frames written (kawatch opens them one by one), and
+        // kawatch blocked on the silence after them.
+        for _ in 0..fifos {
+            let _ = written_rx.recv_timeout(Duration::from_secs(10));
+        }
         ctrl_c_when_blocked(&child);
         let out = exit_within(child, Duration::from_secs(5));
         for _ in 0..fifos {
@@ -978,18 +1038,15 @@ fn a_second_ctrl_c_exits_at_once() {
     let mut child = spawn(&["report", "--format", "json", path.to_str().unwrap()]);
     // Its standard output is a pipe this test never reads: the report
     // (more than a pipe holds) blocks in a write.
-    let stdout = child.stdout.take();
-    ctrl_c_when_blocked(&child);
+    let stdout = child.stdout.take().expect("piped");
+    until_full(&stdout);
+    send_signal(&child, libc::SIGINT);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         child.try_wait().unwrap().is_none(),
         "the first Ctrl-C asks to stop reading; the write goes on"
     );
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill -INT failed");
+    send_signal(&child, libc::SIGINT);
     let out = exit_within(child, Duration::from_secs(5))
         .expect("kawatch ignored a second Ctrl-C while blocked writing");
     drop(stdout);

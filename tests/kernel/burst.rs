@@ -362,10 +362,11 @@ pub(crate) fn lo_stop_delay() -> Result<Duration, String> {
     };
     send(15)?;
     let signalled = Instant::now();
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .map_err(|e| format!("kill: {e}"))?;
+    // SAFETY: kill(2) on the pid of a child not yet waited for (sent from
+    // here: a kill(1) slow to start would count against kawatch).
+    if unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) } != 0 {
+        return Err(format!("kill: {}", std::io::Error::last_os_error()));
+    }
     // Traffic goes on while kawatch stops; bounded.
     let mut exited = None;
     for _ in 0..50 {

@@ -249,6 +249,32 @@ pub(crate) fn iptables(ns: &str, v6: bool, rule: &[&str]) -> Result<(), String> 
     netns_exec(ns, &args).map(|_| ())
 }
 
+/// The firewall mark that [`drop_marked`]'s rules drop on output.
+const DROP_MARK: u32 = 0x4b;
+
+/// In `ns`, drops every packet a socket marked by [`set_dropped`] sends
+/// (IPv4 and IPv6): a scenario then cuts a socket off, and lets it speak
+/// again, with no program started in its timed window.
+pub(crate) fn drop_marked(ns: &str) -> Result<(), String> {
+    let mark = DROP_MARK.to_string();
+    for v6 in [false, true] {
+        iptables(
+            ns,
+            v6,
+            &["-A", "OUTPUT", "-m", "mark", "--mark", &mark, "-j", "DROP"],
+        )?;
+    }
+    Ok(())
+}
+
+/// Whether what `socket` sends (its ACKs and RSTs too) is dropped on
+/// output, by its namespace's [`drop_marked`] rules.
+pub(crate) fn set_dropped(socket: &Socket, dropped: bool) -> Result<(), String> {
+    socket
+        .set_mark(if dropped { DROP_MARK } else { 0 })
+        .map_err(|e| format!("SO_MARK: {e}"))
+}
+
 /// The subset of `struct tcp_info` this suite reads.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TcpInfo {
@@ -256,6 +282,7 @@ pub(crate) struct TcpInfo {
     pub unacked: u32,
     pub last_ack_recv_ms: u32,
     pub notsent_bytes: u32,
+    pub total_retrans: u32,
 }
 
 pub(crate) fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
@@ -279,6 +306,7 @@ pub(crate) fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
         unacked: info.tcpi_unacked,
         last_ack_recv_ms: info.tcpi_last_ack_recv,
         notsent_bytes: info.tcpi_notsent_bytes,
+        total_retrans: info.tcpi_total_retrans,
     })
 }
 
