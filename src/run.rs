@@ -341,21 +341,26 @@ fn read_capture(
         && labeller_none
         && opts.format != Format::Events;
     let mut read_all = |frames: &mut Frames<'_, '_>| -> Result<(), RunError> {
+        // A stopped read of a file or pipe: what was read and not yet
+        // analysed (a merge's frames read ahead) is analysed, and no more.
+        let mut draining = false;
         loop {
             if !stopping && (stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d)) {
-                if !live {
-                    interrupted = true;
-                    break;
-                }
-                // Read on to the stop point: everything the kernel accepted
-                // before now, and nothing after.
-                frames.stop();
                 stopping = true;
+                if live {
+                    // Read on to the stop point: everything the kernel
+                    // accepted before now, and nothing after.
+                    frames.stop();
+                } else {
+                    interrupted = true;
+                    draining = true;
+                }
             }
             if opts.count.is_some_and(|c| an.counters().frames >= c) {
                 break;
             }
             let next = match frames {
+                _ if draining => Ok(frames.next_held().map_or(Next::End, Next::Frame)),
                 // Nothing to do per frame but analyse it: the frames go
                 // in a batch at a time (the stop is checked before each).
                 Frames::Ahead(a) if plain => match a.ingest_batch(&mut an, stopped) {
@@ -422,8 +427,7 @@ fn read_capture(
                 // Ctrl-C interrupted a read waiting on a pipe (EINTR): whatever
                 // libpcap made of it, the read was stopped, not the input bad.
                 Err(_) if !live && stopped() => {
-                    interrupted = true;
-                    break;
+                    (interrupted, stopping, draining) = (true, true, true);
                 }
                 Err(e) if e.is_partial() => {
                     truncated_reason = e.partial_reason();
@@ -518,6 +522,16 @@ impl Frames<'_, '_> {
         match self {
             Frames::Direct(src) => src.next_frame(),
             Frames::Ahead(a) => a.next_frame(),
+        }
+    }
+
+    /// A stopped read's frames read and not yet handed out (see
+    /// [`FrameSource::next_held`]); batches read ahead from a file are not
+    /// (the file still holds them).
+    fn next_held(&mut self) -> Option<crate::capture::Frame<'_>> {
+        match self {
+            Frames::Direct(src) => src.next_held(),
+            Frames::Ahead(_) => None,
         }
     }
 

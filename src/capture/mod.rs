@@ -1284,6 +1284,13 @@ pub trait FrameSource: Send {
     }
     /// Live captures: end here (see [`Source::stop`]); nothing for files.
     fn stop(&mut self) {}
+    /// Once a read is stopped: the next of the frames already read and not
+    /// yet handed out, earliest first (a merged read's frame read ahead
+    /// from each input, which a pipe cannot give again); `None` when none
+    /// is left. A single input holds none.
+    fn next_held(&mut self) -> Option<Frame<'_>> {
+        None
+    }
     /// Problems met while reading that did not stop it; taken.
     fn take_warnings(&mut self) -> Vec<String> {
         Vec::new()
