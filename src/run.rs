@@ -341,26 +341,21 @@ fn read_capture(
         && labeller_none
         && opts.format != Format::Events;
     let mut read_all = |frames: &mut Frames<'_, '_>| -> Result<(), RunError> {
-        // A stopped read of a file or pipe: what was read and not yet
-        // analysed (a merge's frames read ahead) is analysed, and no more.
-        let mut draining = false;
         loop {
             if !stopping && (stopped() || opts.duration.is_some_and(|d| started.elapsed() >= d)) {
-                stopping = true;
-                if live {
-                    // Read on to the stop point: everything the kernel
-                    // accepted before now, and nothing after.
-                    frames.stop();
-                } else {
+                if !live {
                     interrupted = true;
-                    draining = true;
+                    break;
                 }
+                // Read on to the stop point: everything the kernel accepted
+                // before now, and nothing after.
+                frames.stop();
+                stopping = true;
             }
             if opts.count.is_some_and(|c| an.counters().frames >= c) {
                 break;
             }
             let next = match frames {
-                _ if draining => Ok(frames.next_held().map_or(Next::End, Next::Frame)),
                 // Nothing to do per frame but analyse it: the frames go
                 // in a batch at a time (the stop is checked before each).
                 Frames::Ahead(a) if plain => match a.ingest_batch(&mut an, stopped) {
@@ -427,7 +422,8 @@ fn read_capture(
                 // Ctrl-C interrupted a read waiting on a pipe (EINTR): whatever
                 // libpcap made of it, the read was stopped, not the input bad.
                 Err(_) if !live && stopped() => {
-                    (interrupted, stopping, draining) = (true, true, true);
+                    interrupted = true;
+                    break;
                 }
                 Err(e) if e.is_partial() => {
                     truncated_reason = e.partial_reason();
@@ -469,8 +465,19 @@ fn read_capture(
     summary.frames = an.counters().frames;
     if interrupted {
         summary.interrupted = true;
+        let held = match src.frames_held() {
+            0 => String::new(),
+            1 => "; 1 packet read ahead to keep the inputs in time order is left out \
+                  (an earlier packet of another input may not have been read)"
+                .to_string(),
+            n => format!(
+                "; {n} packets read ahead to keep the inputs in time order are left out \
+                 (an earlier packet of another input may not have been read)"
+            ),
+        };
         summary.warnings.push(format!(
-            "interrupted after {} packets, before the end of {}: the report covers only what was read",
+            "interrupted after {} packets, before the end of {}: the report covers only what was \
+             read{held}",
             summary.frames,
             src.name()
         ));
@@ -522,16 +529,6 @@ impl Frames<'_, '_> {
         match self {
             Frames::Direct(src) => src.next_frame(),
             Frames::Ahead(a) => a.next_frame(),
-        }
-    }
-
-    /// A stopped read's frames read and not yet handed out (see
-    /// [`FrameSource::next_held`]); batches read ahead from a file are not
-    /// (the file still holds them).
-    fn next_held(&mut self) -> Option<crate::capture::Frame<'_>> {
-        match self {
-            Frames::Direct(src) => src.next_held(),
-            Frames::Ahead(_) => None,
         }
     }
 

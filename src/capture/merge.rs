@@ -95,19 +95,26 @@ enum Filled {
     Quiet,
 }
 
-impl Merged {
-    /// The earliest of the frames read ahead, taken; `None` when no input
-    /// holds one.
-    fn take_earliest(&mut self) -> Option<Frame<'_>> {
-        let (_, i) = self
+impl FrameSource for Merged {
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        if let Filled::Quiet = self.fill()? {
+            return Ok(Next::Timeout);
+        }
+        let earliest = self
             .inputs
             .iter()
             .enumerate()
             .filter_map(|(i, input)| input.next.as_ref().map(|n| (n.0, i)))
-            .min()?;
-        let (ts, wire_len, link, data) = self.inputs[i].next.take()?;
+            .min();
+        let Some((_, i)) = earliest else {
+            return match self.partial.take() {
+                Some(e) => Err(e),
+                None => Ok(Next::End),
+            };
+        };
+        let (ts, wire_len, link, data) = self.inputs[i].next.take().expect("read ahead");
         self.out = data;
-        Some(Frame {
+        Ok(Next::Frame(Frame {
             ts,
             data: &self.out,
             wire_len,
@@ -115,26 +122,7 @@ impl Merged {
             input: i,
             skipped: 0,
             decoded: None,
-        })
-    }
-}
-
-impl FrameSource for Merged {
-    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
-        if let Filled::Quiet = self.fill()? {
-            return Ok(Next::Timeout);
-        }
-        if self.inputs.iter().all(|input| input.next.is_none()) {
-            return match self.partial.take() {
-                Some(e) => Err(e),
-                None => Ok(Next::End),
-            };
-        }
-        Ok(self.take_earliest().map_or(Next::End, Next::Frame))
-    }
-
-    fn next_held(&mut self) -> Option<Frame<'_>> {
-        self.take_earliest()
+        }))
     }
 
     fn link_type(&self) -> LinkType {
@@ -157,6 +145,10 @@ impl FrameSource for Merged {
 
     fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+
+    fn frames_held(&self) -> usize {
+        self.inputs.iter().filter(|i| i.next.is_some()).count()
     }
 
     fn input_names(&self) -> Vec<String> {

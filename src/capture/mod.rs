@@ -1284,12 +1284,12 @@ pub trait FrameSource: Send {
     }
     /// Live captures: end here (see [`Source::stop`]); nothing for files.
     fn stop(&mut self) {}
-    /// Once a read is stopped: the next of the frames already read and not
-    /// yet handed out, earliest first (a merged read's frame read ahead
-    /// from each input, which a pipe cannot give again); `None` when none
-    /// is left. A single input holds none.
-    fn next_held(&mut self) -> Option<Frame<'_>> {
-        None
+    /// Frames read and not handed out yet: a merged read's frame read ahead
+    /// from each input, to hand out the earliest. A stopped read leaves
+    /// them out (another input's earlier frame may not have been read), and
+    /// its warning counts them.
+    fn frames_held(&self) -> usize {
+        0
     }
     /// Problems met while reading that did not stop it; taken.
     fn take_warnings(&mut self) -> Vec<String> {
