@@ -1,6 +1,7 @@
 //! The report shell: drive a [`FrameSource`] through the [`Analyzer`] and write a
 //! report. File and live reports share it; the TUI has its own shell.
 
+use crate::capture::SocketFilter;
 use crate::capture::{
     one_core, read_ahead, read_batched, Ahead, CaptureError, Decode, Fed, FrameSource, Next,
 };
@@ -9,7 +10,7 @@ use crate::report::{
     SourceInfo, Totals, REPORT_VERSION,
 };
 use kawatch_core::Timestamp;
-use kawatch_core::{with_sockets, Endpoint, LocalSocket, SocketIndex};
+use kawatch_core::{with_sockets, Endpoint, LocalSocket, SocketIndex, SocketState};
 use kawatch_core::{Analyzer, Limits, PathTimeout};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -110,14 +111,21 @@ struct SocketPoller {
 type LastSeen = HashMap<(Endpoint, Endpoint), LocalSocket>;
 
 impl SocketPoller {
-    fn start(max: usize) -> SocketPoller {
+    /// Reads the sockets every [`SOCKETS_EVERY`], those the capture's
+    /// `filter` lets through ([`SocketFilter`]), at most `max`.
+    fn start(max: usize, filter: Option<String>) -> SocketPoller {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let poll = move || {
+            let filter = filter.as_deref().and_then(SocketFilter::new);
+            let admits = |s: &LocalSocket| {
+                s.state == SocketState::Listen
+                    || filter.as_ref().is_none_or(|f| f.admits(s.local, s.remote))
+            };
             let mut last = LastSeen::new();
             let mut read = || -> Result<(), String> {
                 let l = crate::sockets::list().map_err(|e| e.to_string())?;
-                for s in l.sockets {
+                for s in l.sockets.into_iter().chain(l.listening).filter(admits) {
                     if last.len() < max || last.contains_key(&(s.local, s.remote)) {
                         last.insert((s.local, s.remote), s);
                     }
@@ -307,8 +315,12 @@ fn read_capture(
             src.link_name()
         );
     }
-    let poller =
-        (src.is_live() && opts.local_sockets).then(|| SocketPoller::start(opts.limits.max_flows));
+    let poller = (src.is_live() && opts.local_sockets).then(|| {
+        SocketPoller::start(
+            opts.limits.max_flows,
+            src.capture_filter().map(str::to_owned),
+        )
+    });
     let live = src.is_live();
     let mut truncated_reason = None;
     let mut interrupted = false;

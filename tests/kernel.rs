@@ -787,6 +787,68 @@ fn live_check_reads_the_local_sockets() {
     );
 }
 
+/// A loopback connection, both ends this box's and the wire silent: one
+/// flow, its side `a` the connecting end and its socket the end with
+/// keepalive on, so `--side client` finds the client's keepalive and
+/// `--side server` the server's lack of it; and a capture filter leaves
+/// out the sockets whose packets it would leave out.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_loopback_connections_and_the_capture_filter() {
+    let seed = rng::seed_from_env_or_clock().expect("seed");
+    let lo = sockets::loopback(seed, "lo-live").unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    let ctx = format!("seed {seed} (KAWATCH_SEED={seed} replays it)");
+    let kawatch = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(expect::kawatch_bin());
+        cmd.args([args[0], "--netns", &lo.pair.a, "-i", "lo", "-d", "1"])
+            .args(&args[1..]);
+        let out = sys::run_with_timeout(&mut cmd, std::time::Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), text)
+    };
+    let require = |side: &str| {
+        kawatch(&[
+            "check",
+            "--port",
+            "7301",
+            "--side",
+            side,
+            "--require-keepalive",
+        ])
+    };
+    let (code, text) = require("client");
+    assert_eq!(code, Some(0), "{ctx}: {text}");
+    let (code, text) = require("server");
+    assert_eq!(code, Some(1), "{ctx}: {text}");
+    let flows = |filter: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["report", "--format", "json"];
+        args.extend_from_slice(filter);
+        let (code, text) = kawatch(&args);
+        assert_eq!(code, Some(0), "{ctx}: {text}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{ctx}: {e}: {text}"));
+        doc["flows"].as_array().cloned().unwrap_or_default()
+    };
+    let all = flows(&[]);
+    assert_eq!(all.len(), 1, "{ctx}: one flow for the two ends: {all:#?}");
+    let ends = |f: &serde_json::Value| {
+        let ep = |e: &serde_json::Value| e.as_str().unwrap_or("?").to_string();
+        (ep(&f["a"]), ep(&f["b"]), ep(&f["socket"]["local"]))
+    };
+    assert_eq!(
+        ends(&all[0]),
+        (lo.client.clone(), lo.server.clone(), lo.client.clone()),
+        "{ctx}: side a and the socket are the client's: {:#}",
+        all[0]
+    );
+    assert_eq!(all[0]["socket"]["keepalive"], true, "{ctx}: {:#}", all[0]);
+    for (filter, kept) in [("tcp port 7301", 1), ("tcp port 9", 0), ("udp", 0)] {
+        let f = flows(&[filter]);
+        assert_eq!(f.len(), kept, "{ctx}: filter {filter:?}: {f:#?}");
+    }
+}
+
 /// Without ptrace rights (as nobody, in the namespace) the settings come from
 /// the kernel's timer, marked so, and a note says how to read them exactly.
 #[test]

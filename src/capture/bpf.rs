@@ -97,3 +97,105 @@ pub(crate) fn dlt_name(dlt: i32) -> String {
         .get_name()
         .unwrap_or_else(|_| format!("DLT {dlt}"))
 }
+
+/// Which of this box's sockets a capture filter lets through: those whose
+/// connection's packets it accepts, in either direction. An empty ACK on
+/// Ethernet (no MAC addresses, no VLAN tag) stands for the connection, so
+/// filters on addresses, ports and protocols decide as they would on the
+/// wire; one that needs a link layer (`ether host`, `vlan`) lets none
+/// through, as it would let no packet of theirs through on loopback.
+pub struct SocketFilter {
+    filter: Filter,
+}
+
+impl SocketFilter {
+    /// `text` compiled for Ethernet; `None` when it does not compile there
+    /// (a filter for another link type's headers): then it decides nothing.
+    pub fn new(text: &str) -> Option<SocketFilter> {
+        let mut filter = Filter::new(text);
+        filter.program(1).ok()?; // DLT_EN10MB
+        Some(SocketFilter { filter })
+    }
+
+    /// Whether the filter accepts a packet of the connection from `local` to
+    /// `remote`, or back.
+    pub fn admits(&self, local: kawatch_core::Endpoint, remote: kawatch_core::Endpoint) -> bool {
+        [(local, remote), (remote, local)]
+            .into_iter()
+            .any(|(from, to)| {
+                let frame = empty_ack(from, to);
+                self.filter.matches(0, &frame, frame.len() as u32)
+            })
+    }
+}
+
+/// An Ethernet frame holding a TCP empty ACK from `from` to `to` (IPv4 when
+/// both are IPv4 addresses, else IPv6).
+fn empty_ack(from: kawatch_core::Endpoint, to: kawatch_core::Endpoint) -> Vec<u8> {
+    use std::net::IpAddr;
+    let mut f = vec![0u8; 12]; // destination and source MAC
+    match (from.ip, to.ip) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            f.extend_from_slice(&[0x08, 0x00]);
+            // Version 4, 20 bytes; total length 40; TTL 64; TCP.
+            f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+            f.extend_from_slice(&s.octets());
+            f.extend_from_slice(&d.octets());
+        }
+        (s, d) => {
+            let v6 = |ip: IpAddr| match ip {
+                IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                IpAddr::V6(v6) => v6,
+            };
+            f.extend_from_slice(&[0x86, 0xdd]);
+            // Version 6; payload length 20; next header TCP; hop limit 64.
+            f.extend_from_slice(&[0x60, 0, 0, 0, 0, 20, 6, 64]);
+            f.extend_from_slice(&v6(s).octets());
+            f.extend_from_slice(&v6(d).octets());
+        }
+    }
+    f.extend_from_slice(&from.port.to_be_bytes());
+    f.extend_from_slice(&to.port.to_be_bytes());
+    // Sequence and acknowledgment numbers; 20-byte header; ACK; a window.
+    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0]);
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kawatch_core::Endpoint;
+
+    fn ep(s: &str) -> Endpoint {
+        let a: std::net::SocketAddr = s.parse().unwrap();
+        Endpoint::new(a.ip(), a.port())
+    }
+
+    /// Filters decide a socket as they would its connection's packets.
+    #[test]
+    fn a_socket_passes_as_its_packets_would() {
+        let v4 = (ep("127.0.0.1:43008"), ep("127.0.0.1:7301"));
+        let v6 = (ep("[2001:db8::1]:43008"), ep("[2001:db8::2]:443"));
+        let cases = [
+            ("tcp port 7301", v4, true),
+            ("tcp port 9", v4, false),
+            ("port 43008", v4, true),
+            ("dst port 7301", v4, true), // the local end's packets
+            ("src port 7301", v4, true), // the peer's packets
+            ("udp", v4, false),
+            ("host 127.0.0.1 and tcp", v4, true),
+            ("net 198.18.0.0/15", v4, false),
+            ("ip6", v4, false),
+            ("tcp port 443", v6, true),
+            ("ip6 host 2001:db8::2", v6, true),
+            ("ip", v6, false),
+            ("tcp[tcpflags] & tcp-syn != 0", v4, false),
+            ("ether host 00:11:22:33:44:55", v4, false),
+        ];
+        for (text, (local, remote), want) in cases {
+            let f = SocketFilter::new(text).expect(text);
+            assert_eq!(f.admits(local, remote), want, "{text}");
+        }
+        assert!(SocketFilter::new("no such filter").is_none());
+    }
+}

@@ -17,6 +17,7 @@ mod merge;
 
 pub use ahead::{read_ahead, read_batched, Ahead, Batch, Decode, Fed};
 use bpf::Filter;
+pub use bpf::SocketFilter;
 use file::{FileReader, ReadError, Record};
 use kawatch_core::LinkType;
 use kawatch_core::{Analyzer, Event, Timestamp};
@@ -117,7 +118,7 @@ pub enum CaptureError {
     },
     /// The first record could not be read (for the reasons of
     /// [`CaptureError::Damaged`]): nothing to report.
-    #[error("{name}: the first packet cannot be read ({reason}); the capture is damaged and there is nothing to report")]
+    #[error("{name}: the first packet cannot be read ({reason}); there is nothing to report")]
     DamagedAtStart {
         /// The input's name.
         name: String,
@@ -376,6 +377,8 @@ pub struct Source {
     feeder: Option<Feeder>,
     /// A regular file: how to open it again ([`Source::reopen`]).
     reopen: Option<Reopen>,
+    /// A live capture's filter ([`FrameSource::capture_filter`]).
+    live_filter: Option<String>,
 }
 
 /// How a regular capture file was opened, to open it again.
@@ -758,6 +761,7 @@ impl Source {
             stop: None,
             feeder: None,
             reopen: None,
+            live_filter: None,
         })
     }
 
@@ -859,6 +863,9 @@ impl Source {
                 reason: e.to_string(),
             })?;
         }
+        let live_filter = filter
+            .filter(|f| live && !f.trim().is_empty())
+            .map(str::to_owned);
         Ok(Source {
             input: Input::Libpcap(cap),
             link,
@@ -870,6 +877,7 @@ impl Source {
             stop: None,
             feeder: None,
             reopen: None,
+            live_filter,
         })
     }
 
@@ -1284,6 +1292,11 @@ pub trait FrameSource: Send {
     }
     /// Live captures: end here (see [`Source::stop`]); nothing for files.
     fn stop(&mut self) {}
+    /// A live capture's BPF filter, which this box's sockets shown beside
+    /// it pass too ([`SocketFilter`]); `None` without one, and for files.
+    fn capture_filter(&self) -> Option<&str> {
+        None
+    }
     /// Frames read and not handed out yet: a merged read's frame read ahead
     /// from each input, to hand out the earliest. A stopped read leaves
     /// them out (another input's earlier frame may not have been read), and
@@ -1321,6 +1334,10 @@ pub trait FrameSource: Send {
 impl FrameSource for Source {
     fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
         Source::next_frame(self)
+    }
+
+    fn capture_filter(&self) -> Option<&str> {
+        self.live_filter.as_deref()
     }
 
     fn link_type(&self) -> LinkType {
@@ -1426,6 +1443,16 @@ fn not_a_capture(name: &str, e: pcap::Error) -> CaptureError {
 /// first frame: nothing to report).
 fn read_error(name: &str, live: bool, frames: u64, reason: String) -> CaptureError {
     let name = name.to_string();
+    // libpcap 1.10 refuses a pcapng file's interfaces of another link type
+    // than the first: the file is whole, and kawatch's own reader reads it.
+    let reason = if reason.contains("different from the type of the first interface") {
+        format!(
+            "{reason}: libpcap reads one link type a file; without --reader libpcap, \
+             kawatch reads every interface"
+        )
+    } else {
+        reason
+    };
     if live {
         CaptureError::Pcap { name, reason }
     } else if reason.contains("truncated") {

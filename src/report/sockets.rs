@@ -151,7 +151,15 @@ pub fn write_sockets_table(
         writeln!(out, "{}", line(&cells))?;
     }
     if rows.is_empty() {
-        writeln!(out, "(no TCP connections in this network namespace)")?;
+        if l.sockets.is_empty() {
+            writeln!(out, "(no TCP connections in this network namespace)")?;
+        } else {
+            writeln!(
+                out,
+                "(none of the {} TCP sockets in this network namespace matches)",
+                l.sockets.len()
+            )?;
+        }
     }
     writeln!(out)?;
     if let Some(d) = l.sysctl {
@@ -238,6 +246,7 @@ mod tests {
             netns: "net:[1]".into(),
             sysctl: None,
             sockets: Vec::new(),
+            listening: Vec::new(),
             notes: Vec::new(),
         };
         let s = socket(KeepaliveSettings {

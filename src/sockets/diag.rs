@@ -51,8 +51,9 @@ fn dump_family(family: u8, out: &mut Vec<LocalSocket>) -> Result<(), SocketsErro
     } else {
         SocketId::new_v6()
     };
-    let mut states = StateFlags::all();
-    states.remove(StateFlags::LISTEN);
+    // Listeners too: their ports tell which end of a loopback connection
+    // accepted it.
+    let states = StateFlags::all();
     let mut request = NetlinkMessage::new(
         header,
         SockDiagMessage::InetRequest(InetRequest {

@@ -15,7 +15,7 @@ mod owners;
 mod sockopt;
 pub mod sysctl;
 
-use kawatch_core::{infer_from_timer, LocalSocket};
+use kawatch_core::{infer_from_timer, LocalSocket, SocketState};
 use thiserror::Error;
 
 pub use netns::Netns;
@@ -44,15 +44,22 @@ pub struct Listing {
     pub netns: String,
     /// The namespace's keepalive defaults.
     pub sysctl: Option<Defaults>,
-    /// The sockets, by local then remote endpoint.
+    /// The sockets, by local then remote endpoint; listeners are not here.
     pub sockets: Vec<LocalSocket>,
+    /// The listening sockets, as the kernel reports them (no process or
+    /// settings read): what tells the accepting end of a loopback connection
+    /// from the connecting one ([`kawatch_core::with_sockets`] takes them
+    /// among the sockets).
+    pub listening: Vec<LocalSocket>,
     /// What limited the listing, and how to lift it.
     pub notes: Vec<String>,
 }
 
-/// Lists the sockets of the current namespace. Listeners are left out.
+/// Lists the sockets of the current namespace, the listeners apart.
 pub fn list() -> Result<Listing, SocketsError> {
-    let mut sockets = diag::dump()?;
+    let (listening, mut sockets): (Vec<LocalSocket>, Vec<LocalSocket>) = diag::dump()?
+        .into_iter()
+        .partition(|s| s.state == SocketState::Listen);
     let (owners, hidden) = owners::by_inode();
     let mut denied = 0usize;
     let mut unsupported = false;
@@ -91,7 +98,8 @@ pub fn list() -> Result<Listing, SocketsError> {
     }
     if ownerless > 0 && hidden > 0 {
         notes.push(format!(
-            "{ownerless} socket(s) held by processes this user cannot look into ({hidden} hidden): \
+            "{ownerless} socket(s) held by processes this user cannot look into ({hidden} processes \
+             hidden from it): \
              no process shown and settings inferred from the kernel's timer; run as root to see \
              them exactly"
         ));
@@ -106,6 +114,7 @@ pub fn list() -> Result<Listing, SocketsError> {
         netns: netns::current(),
         sysctl: sysctl::read(),
         sockets,
+        listening,
         notes,
     })
 }

@@ -44,9 +44,12 @@ pub fn enter(ns: &Netns) -> Result<(), SocketsError> {
     let f = File::open(&path).map_err(|e| {
         fail(match e.kind() {
             std::io::ErrorKind::PermissionDenied => format!("{e}{NEEDS_ROOT}"),
-            std::io::ErrorKind::NotFound => {
-                format!("{e} (no such namespace: `ip netns list` names them)")
-            }
+            std::io::ErrorKind::NotFound => match ns {
+                Netns::OfPid(pid) => format!("{e} (no process {pid}: no such namespace)"),
+                Netns::Named(_) => {
+                    format!("{e} (no such namespace: `ip netns list` names them)")
+                }
+            },
             _ => e.to_string(),
         })
     })?;

@@ -19,7 +19,7 @@
 //! `Feed::step` does everything due by then and waits for it, so what a
 //! scripted run shows depends on the script alone.
 
-use crate::capture::{CaptureError, Frame, Next};
+use crate::capture::{CaptureError, Frame, Next, SocketFilter};
 use crate::run::wall_clock;
 use crate::tui::source::FrameSource;
 use kawatch_core::Snapshot;
@@ -313,6 +313,8 @@ struct Live {
     stop: AtomicBool,
     /// Read this box's sockets beside the capture.
     sockets: bool,
+    /// The capture's filter, which the sockets shown pass too.
+    filter: Option<String>,
 }
 
 /// How often the live screen reads this box's sockets from the kernel.
@@ -338,6 +340,7 @@ fn spawn_live<S: FrameSource + 'static>(
         }),
         stop: AtomicBool::new(false),
         sockets,
+        filter: src.capture_filter().map(str::to_owned),
     });
     let (l, captured) = (Arc::clone(&live), done.clone());
     let capture = std::thread::Builder::new()
@@ -405,6 +408,7 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
     let mut next_expire = Instant::now() + EXPIRE_EVERY;
     let mut next_sockets = Instant::now();
     let mut sockets = Vec::new();
+    let filter = live.filter.as_deref().and_then(SocketFilter::new);
     loop {
         let started = Instant::now();
         if live.sockets && started >= next_sockets {
@@ -412,8 +416,13 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
             let local = match crate::sockets::list() {
                 Ok(l) => {
                     sockets = l.sockets;
+                    if let Some(f) = &filter {
+                        sockets.retain(|s| f.admits(s.local, s.remote));
+                    }
+                    let read = sockets.len();
+                    sockets.extend(l.listening);
                     LocalStatus::Read {
-                        sockets: sockets.len(),
+                        sockets: read,
                         notes: l.notes,
                     }
                 }

@@ -379,3 +379,35 @@ pub fn inferred_problems(setup: &Setup, doc: &Value) -> Vec<String> {
     }
     problems
 }
+
+/// A connection on a namespace's loopback: the client's end with keepalive
+/// on (seeded settings), the server's end off; both ends this box's, the
+/// server's port below the client's, so it sorts first.
+pub struct Loopback {
+    pub pair: NetnsPair,
+    /// The client's end and the server's, `ip:port`.
+    pub client: String,
+    pub server: String,
+    _sockets: [Socket; 3],
+}
+
+pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
+    let mut rng = SplitMix64::new(seed);
+    let pair = NetnsPair::create(tag)?;
+    let listening = listener(&pair.a, "127.0.0.1", 7301)?;
+    let (c, s) = connect(&pair.a, &listening)?;
+    let (idle, intvl, cnt) = (rng.range(30, 4000), rng.range(1, 300), rng.range(1, 30));
+    c.set_tcp_keepalive(
+        &TcpKeepalive::new()
+            .with_time(Duration::from_secs(idle.into()))
+            .with_interval(Duration::from_secs(intvl.into()))
+            .with_retries(cnt),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Loopback {
+        client: local(&c)?,
+        server: local(&s)?,
+        pair,
+        _sockets: [listening, c, s],
+    })
+}

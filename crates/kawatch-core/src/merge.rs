@@ -28,11 +28,16 @@ impl<'a> SocketIndex<'a> {
         self.by_ends.get(&(end, peer)).copied()
     }
 
-    /// The flow's local socket: side `a`'s when it is local, else side `b`'s
-    /// (both are local on loopback; see [`SocketIndex::socket_at`] for each).
+    /// The flow's local socket: side `a`'s when it is local, else side `b`'s.
+    /// On loopback both ends are local: then the one with keepalive on, when
+    /// only one has it (the end that keeps the connection alive), else side
+    /// `a`'s ([`SocketIndex::socket_at`] gives each).
     pub fn socket_of(&self, f: &FlowView) -> Option<&'a LocalSocket> {
-        self.socket_at(f.a, f.b)
-            .or_else(|| self.socket_at(f.b, f.a))
+        let on = |s: &LocalSocket| s.keepalive.on == Some(true);
+        match (self.socket_at(f.a, f.b), self.socket_at(f.b, f.a)) {
+            (Some(a), Some(b)) if on(b) && !on(a) => Some(b),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -41,7 +46,9 @@ impl<'a> SocketIndex<'a> {
 /// has not shown becomes a flow of its own with no segments, so a live screen
 /// lists this box's connections from its first second, idle ones included.
 /// Such a flow's last activity is the newer of the socket's last data sent
-/// and received.
+/// and received. Listening sockets among `sockets` make no flow; their ports
+/// tell the accepting end of a loopback connection from the connecting one,
+/// its side `a`.
 pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
     let seen: HashSet<(Endpoint, Endpoint)> = snap
         .flows
@@ -89,10 +96,22 @@ pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
             })
         })
         .collect();
-    // A connection between two local sockets is one flow.
+    // A connection between two local sockets is one flow, its side `a` the
+    // connecting end (as a flow whose SYN was seen has it): not the end on
+    // a listening socket's port, when one is.
+    let listening: Vec<Endpoint> = sockets
+        .iter()
+        .filter(|s| s.state == SocketState::Listen)
+        .map(|s| s.local)
+        .collect();
+    let accepted = |end: Endpoint| {
+        listening
+            .iter()
+            .any(|l| l.port == end.port && (l.ip == end.ip || l.ip.is_unspecified()))
+    };
     unseen.sort_by_key(|f| {
         let (lo, hi) = if f.a <= f.b { (f.a, f.b) } else { (f.b, f.a) };
-        (lo, hi, f.a)
+        (lo, hi, accepted(f.a), f.a)
     });
     unseen.dedup_by_key(|f| if f.a <= f.b { (f.a, f.b) } else { (f.b, f.a) });
     snap.flows.extend(unseen);
@@ -418,6 +437,69 @@ mod tests {
             Some(now.add_secs(-20.0)),
             "newer of sent and received"
         );
+    }
+
+    /// A loopback connection, both ends this box's: one flow whose side `a`
+    /// is the connecting end, and whose socket is the end with keepalive on.
+    #[test]
+    fn a_loopback_connection_is_the_client_s_with_keepalive() {
+        let snap = Snapshot {
+            now: Timestamp::from_secs_f64(100.0),
+            counters: Default::default(),
+            first_ts: None,
+            last_ts: None,
+            flows: Vec::new(),
+            local: Vec::new(),
+        };
+        // The server's port sorts first, so a choice by order alone would
+        // make it side `a`.
+        let server_end = ep(7301);
+        let client_end = ep(34484);
+        let client = LocalSocket {
+            local: client_end,
+            remote: server_end,
+            ..socket(true, 60, 10, 5, SettingsFrom::Socket)
+        };
+        let server = LocalSocket {
+            local: server_end,
+            remote: client_end,
+            ..socket(false, 7200, 75, 9, SettingsFrom::Socket)
+        };
+        let listener = LocalSocket {
+            local: Endpoint::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7301),
+            remote: Endpoint::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+            state: SocketState::Listen,
+            ..server.clone()
+        };
+        for sockets in [
+            vec![server.clone(), client.clone(), listener.clone()],
+            vec![listener, client.clone(), server.clone()],
+        ] {
+            let out = with_sockets(snap.clone(), sockets);
+            assert_eq!(out.flows.len(), 1, "one flow for the two ends");
+            assert_eq!((out.flows[0].a, out.flows[0].b), (client_end, server_end));
+        }
+        // Whichever end is side `a` (a capture that missed the SYN names
+        // the first sender), the flow's socket is the one with keepalive on.
+        let both = [server.clone(), client.clone()];
+        let index = SocketIndex::new(&both);
+        for (a, b) in [(client_end, server_end), (server_end, client_end)] {
+            let f = FlowView { a, b, ..flow(99.0) };
+            assert_eq!(index.socket_of(&f).map(|s| s.local), Some(client_end));
+        }
+        // Both on, or both off: side `a`'s.
+        let off = LocalSocket {
+            keepalive: server.keepalive,
+            ..client.clone()
+        };
+        let both_off = [server, off];
+        let index = SocketIndex::new(&both_off);
+        let f = FlowView {
+            a: server_end,
+            b: client_end,
+            ..flow(99.0)
+        };
+        assert_eq!(index.socket_of(&f).map(|s| s.local), Some(server_end));
     }
 
     #[test]

@@ -36,10 +36,24 @@ pub(crate) fn usage(msg: impl Into<String>) -> Error {
     Error::new(Usage(msg.into()))
 }
 
+/// Errors stderr has had as they came (inputs that could not be read, the
+/// others read on): the last line sums them up, with the first's status.
+#[derive(Debug, thiserror::Error)]
+#[error("{summary}")]
+pub(crate) struct AlreadySaid {
+    /// What the last line says.
+    pub(crate) summary: String,
+    /// The first of them.
+    pub(crate) first: Error,
+}
+
 /// The exit status for `e`, and the line stderr gets.
 pub(crate) fn status_of(e: &Error) -> (u8, String) {
     if let Some(u) = e.downcast_ref::<Usage>() {
         return (USAGE, format!("kawatch: error: {u}"));
+    }
+    if let Some(said) = e.downcast_ref::<AlreadySaid>() {
+        return (status_of(&said.first).0, format!("kawatch: error: {said}"));
     }
     let message = format!("kawatch: error: {e:#}");
     // A capture error, or one a run passed on (transparently: its own

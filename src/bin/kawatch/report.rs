@@ -134,7 +134,9 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
             Err(e) => Err(anyhow::Error::new(e)),
         }
     };
-    let mut failed = None;
+    // Inputs that could not be read (each said when met) and the first's
+    // error, whose exit status the run ends with.
+    let (mut failed, mut unread, mut several_read) = (None, 0usize, 0usize);
     match inputs {
         Inputs::Live(iface) => {
             capture.netns.enter()?;
@@ -151,6 +153,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 wake: args.packet_buffered.then_some(Labeller::QUIET_WAKE),
             };
             let several = files.len() > 1;
+            several_read = files.len();
             if capture.merge {
                 let sources = files
                     .iter()
@@ -174,6 +177,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                         Err(e) if several => {
                             eprintln!("kawatch: error: {e:#}");
                             failed.get_or_insert(e);
+                            unread += 1;
                             continue;
                         }
                         Err(e) => return Err(e),
@@ -206,7 +210,11 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         write_frames(labeller, frames_name)?;
     }
     match failed {
-        Some(e) => Err(e.context("not every input could be read")),
+        Some(first) => Err(crate::exit::AlreadySaid {
+            summary: format!("{unread} of {several_read} inputs could not be read (said above)"),
+            first,
+        }
+        .into()),
         None => Ok(()),
     }
 }

@@ -58,7 +58,8 @@ pub(crate) struct WatchArgs {
     max_flows: usize,
     /// Most evicted connections with keepalives kept whole, still listed and
     /// continued if they speak again: about 750 bytes each (1.1 KiB when both
-    /// sides probe). Beyond it the one kept longest is dropped, counted as
+    /// sides probe; more than a report's, as the screen keeps each prober's
+    /// timeline). Beyond it the one kept longest is dropped, counted as
     /// lost.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_retired, value_parser = parse_max_retired)]
     max_retired: usize,
