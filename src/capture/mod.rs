@@ -409,6 +409,8 @@ struct NativeFile {
     /// Frames the filter left out before the input fell silent
     /// ([`Passing::Quiet`]).
     skipped_quiet: u64,
+    /// Why the filter did not compile for the first link type it did not.
+    refused: Option<String>,
 }
 
 /// What [`NativeFile::next_passing`] read.
@@ -745,11 +747,13 @@ impl Source {
             links: Vec::new(),
             warnings: Vec::new(),
             skipped_quiet: 0,
+            refused: None,
         };
         let mut names = String::new();
         for l in leading {
-            native.link_state(l, &mut names)?;
+            native.link_state(l, &mut names);
         }
+        native.filter_applies()?;
         Ok(Source {
             input: Input::File(Box::new(native)),
             link,
@@ -1169,7 +1173,13 @@ impl NativeFile {
             let state = match self.links.first() {
                 // (The file's first link type, nearly always its only one.)
                 Some(&s) if s.linktype == record.link => s,
-                _ => self.link_state(record.link, names)?,
+                _ => {
+                    let s = self.link_state(record.link, names);
+                    if self.links.len() == 1 {
+                        self.filter_applies()?;
+                    }
+                    s
+                }
             };
             let pass = match (&self.filter, state.program) {
                 (Some(filter), Pass::Program(p)) => {
@@ -1189,9 +1199,9 @@ impl NativeFile {
 
     /// What is known of LINKTYPE_ `linktype`: met before, or now (its name is
     /// added to `names`, and the filter compiled for it).
-    fn link_state(&mut self, linktype: u32, names: &mut String) -> Result<LinkState, CaptureError> {
+    fn link_state(&mut self, linktype: u32, names: &mut String) -> LinkState {
         if let Some(s) = self.links.iter().find(|s| s.linktype == linktype) {
-            return Ok(*s);
+            return *s;
         }
         let dlt = bpf::dlt_of_linktype(linktype);
         let dlt_name = bpf::dlt_name(dlt);
@@ -1199,15 +1209,10 @@ impl NativeFile {
             None => Pass::All,
             Some(f) => match f.program(dlt) {
                 Ok(i) => Pass::Program(i),
-                // The file's first link type: the filter is wrong.
-                Err(reason) if self.links.is_empty() => {
-                    return Err(CaptureError::BadFilter {
-                        filter: f.text().to_string(),
-                        reason,
-                    })
-                }
-                // Another interface's: the filter cannot match there.
+                // The filter cannot match there (and if it can match no
+                // link type the file has, it is wrong: `filter_applies`).
                 Err(reason) => {
+                    self.refused.get_or_insert_with(|| reason.clone());
                     self.warnings.push(format!(
                         "the filter {:?} does not apply to link type {dlt_name} ({reason}): \
                          no frame of that link type is read",
@@ -1229,7 +1234,25 @@ impl NativeFile {
             names.push_str(&dlt_name);
         }
         self.links.push(state);
-        Ok(state)
+        state
+    }
+
+    /// A filter that compiles for none of the link types met so far (those
+    /// the file declares before its first packet) is wrong: an error, as
+    /// tcpdump's. Where it compiles for one of them, the others were warned
+    /// of, whatever their order.
+    fn filter_applies(&mut self) -> Result<(), CaptureError> {
+        match (&self.filter, &self.refused) {
+            (Some(f), Some(reason))
+                if self.links.iter().all(|l| matches!(l.program, Pass::None)) =>
+            {
+                Err(CaptureError::BadFilter {
+                    filter: f.text().to_string(),
+                    reason: reason.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 }
 

@@ -194,6 +194,70 @@ fn pcapng_interfaces_each_with_its_link_type() {
         .contains("different from the type of the first interface"));
 }
 
+/// A filter on one link type's headers, in a pcapng file of two: a warning
+/// for the other, whichever interface the file declares first; an error
+/// only where it applies to no link type of the file (tcpdump's refusal).
+#[test]
+fn a_filter_for_one_link_type_of_two_warns_in_either_order() {
+    use kawatch_synth::conversation::{Host, A, B};
+    let conversation = |n: u8, start_s: f64| {
+        let mut c = Conversation::new(
+            Host::v4([198, 18, 0, n], 40000, n),
+            Host::v4([198, 18, 0, n + 1], 5000, n + 1),
+        );
+        c.starting_at(T0.add_secs(start_s))
+            .handshake()
+            .wait(2.0)
+            .probe(A)
+            .probe_ack(B);
+        c
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let eth_first = kawatch_synth::Capture::new(LinkType::Ethernet, Format::Pcapng { tsresol: 6 })
+        .with(conversation(1, 0.0))
+        .with_on(LinkType::Raw, 96, conversation(3, 0.5));
+    let raw_first = kawatch_synth::Capture::new(LinkType::Raw, Format::Pcapng { tsresol: 6 })
+        .with(conversation(3, 0.5))
+        .with_on(LinkType::Ethernet, 262_144, conversation(1, 0.0));
+    let raw_only = kawatch_synth::Capture::new(LinkType::Raw, Format::Pcapng { tsresol: 6 })
+        .with(conversation(3, 0.5));
+    for (name, capture, ok) in [
+        ("Ethernet first", eth_first, true),
+        ("raw IP first", raw_first, true),
+        ("raw IP only", raw_only, false),
+    ] {
+        let path = dir.path().join(format!("{name}.pcapng"));
+        std::fs::write(&path, capture.to_bytes()).unwrap();
+        let o = run(&[
+            "report",
+            "--format",
+            "json",
+            path.to_str().unwrap(),
+            "ether host 02:00:00:00:00:01",
+        ]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        if !ok {
+            assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+            assert!(stderr.contains("bad filter"), "{name}: {stderr}");
+            continue;
+        }
+        assert!(o.status.success(), "{name}: {stderr}");
+        assert!(
+            stderr.contains("does not apply to link type RAW"),
+            "{name}: {stderr}"
+        );
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let probers: Vec<&str> = r["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["keepalive"].as_array().unwrap())
+            .map(|k| k["prober"].as_str().unwrap())
+            .collect();
+        assert_eq!(probers, ["198.18.0.1:40000"], "{name}");
+    }
+}
+
 /// Sections of different byte orders read as one capture: the same report
 /// as the same conversation in one little-endian section.
 #[test]
