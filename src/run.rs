@@ -10,9 +10,9 @@ use crate::report::{
     SourceInfo, Totals, REPORT_VERSION,
 };
 use kawatch_core::Timestamp;
-use kawatch_core::{with_sockets, Endpoint, LocalSocket, SocketIndex, SocketState};
+use kawatch_core::{with_sockets_where, Endpoint, LocalSocket, SocketIndex, SocketState};
 use kawatch_core::{Analyzer, Limits, PathTimeout};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -107,8 +107,13 @@ struct SocketPoller {
     handle: std::thread::JoinHandle<Result<LastSeen, String>>,
 }
 
-/// Each connection's last reading, by (local, remote).
-type LastSeen = HashMap<(Endpoint, Endpoint), LocalSocket>;
+/// Each connection's last reading, by (local, remote), and whether the
+/// capture's filter lets it through.
+type LastSeen = HashMap<(Endpoint, Endpoint), (LocalSocket, bool)>;
+
+/// The sockets a capture's filter leaves out: they make no flow of their
+/// own, but a flow the wire shows still finds its socket among them.
+type FilteredOut = HashSet<(Endpoint, Endpoint)>;
 
 impl SocketPoller {
     /// Reads the sockets every [`SOCKETS_EVERY`], those the capture's
@@ -125,9 +130,10 @@ impl SocketPoller {
             let mut last = LastSeen::new();
             let mut read = || -> Result<(), String> {
                 let l = crate::sockets::list().map_err(|e| e.to_string())?;
-                for s in l.sockets.into_iter().chain(l.listening).filter(admits) {
+                for s in l.sockets.into_iter().chain(l.listening) {
                     if last.len() < max || last.contains_key(&(s.local, s.remote)) {
-                        last.insert((s.local, s.remote), s);
+                        let admitted = admits(&s);
+                        last.insert((s.local, s.remote), (s, admitted));
                     }
                 }
                 Ok(())
@@ -152,15 +158,20 @@ impl SocketPoller {
     }
 
     /// Takes the last reading and hands every socket seen.
-    fn finish(self) -> Result<Vec<LocalSocket>, String> {
+    fn finish(self) -> Result<(Vec<LocalSocket>, FilteredOut), String> {
         self.stop.store(true, Ordering::Relaxed);
         let last = self
             .handle
             .join()
             .map_err(|_| "the socket reader panicked".to_owned())??;
-        let mut v: Vec<LocalSocket> = last.into_values().collect();
+        let out = last
+            .iter()
+            .filter(|(_, (_, admitted))| !admitted)
+            .map(|(&k, _)| k)
+            .collect();
+        let mut v: Vec<LocalSocket> = last.into_values().map(|(s, _)| s).collect();
         v.sort_by_key(|s| (s.local, s.remote));
-        Ok(v)
+        Ok((v, out))
     }
 }
 
@@ -238,6 +249,8 @@ struct Read {
     info: SourceInfo,
     /// Live: this box's sockets, as last read.
     sockets: Option<Vec<LocalSocket>>,
+    /// Live: those the capture's filter leaves out.
+    filtered_out: FilteredOut,
     /// Live: the kernel's counts.
     stats: Option<crate::capture::Stats>,
     summary: RunSummary,
@@ -258,9 +271,11 @@ impl Read {
     fn flows(&self) -> Flows<'_> {
         match &self.sockets {
             Some(sockets) => Flows::Views(Box::new(
-                with_sockets(self.an.snapshot(wall_clock()), sockets.clone())
-                    .flows
-                    .into_iter(),
+                with_sockets_where(self.an.snapshot(wall_clock()), sockets.clone(), |s| {
+                    !self.filtered_out.contains(&(s.local, s.remote))
+                })
+                .flows
+                .into_iter(),
             )),
             None => Flows::Ordered(self.an.report_order()),
         }
@@ -513,17 +528,19 @@ fn read_capture(
     // A live capture's flows that are this box's own connections get the
     // kernel's view of their sockets: the last reading of each, so a
     // connection that closed during the capture keeps its settings.
-    let sockets = poller.map(SocketPoller::finish).and_then(|r| match r {
-        Ok(s) => Some(s),
-        Err(e) => {
+    let (sockets, filtered_out) = match poller.map(SocketPoller::finish) {
+        Some(Ok((s, out))) => (Some(s), out),
+        Some(Err(e)) => {
             eprintln!("kawatch: warning: no socket data in the report: {e}");
-            None
+            (None, FilteredOut::new())
         }
-    });
+        None => (None, FilteredOut::new()),
+    };
     Ok(Read {
         an,
         info,
         sockets,
+        filtered_out,
         stats: src.stats(),
         summary,
     })

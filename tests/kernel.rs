@@ -830,7 +830,12 @@ fn live_loopback_connections_and_the_capture_filter() {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{ctx}: {e}: {text}"));
         doc["flows"].as_array().cloned().unwrap_or_default()
     };
-    let all = flows(&[]);
+    let on_7301 = |f: &&serde_json::Value| {
+        [&f["a"], &f["b"]]
+            .iter()
+            .any(|e| e.as_str().is_some_and(|e| e.ends_with(":7301")))
+    };
+    let all: Vec<serde_json::Value> = flows(&[]).iter().filter(on_7301).cloned().collect();
     assert_eq!(all.len(), 1, "{ctx}: one flow for the two ends: {all:#?}");
     let ends = |f: &serde_json::Value| {
         let ep = |e: &serde_json::Value| e.as_str().unwrap_or("?").to_string();
@@ -847,6 +852,47 @@ fn live_loopback_connections_and_the_capture_filter() {
         let f = flows(&[filter]);
         assert_eq!(f.len(), kept, "{ctx}: filter {filter:?}: {f:#?}");
     }
+    // The server probing every second, its SYN before the capture: the wire's
+    // first sender is the server, yet the client is side `a`, and `--side`
+    // means what it says. A filter that lets the probes through but not an
+    // empty ACK of sequence number 1 (what stands for a socket the wire has
+    // not shown) leaves the wire's flow its socket.
+    let probed = |args: &[&str]| {
+        let mut all = vec![args[0], "-d", "3"];
+        all.extend_from_slice(&args[1..]);
+        let mut cmd = std::process::Command::new(expect::kawatch_bin());
+        cmd.args([all[0], "--netns", &lo.pair.a, "-i", "lo"])
+            .args(&all[1..]);
+        let out = sys::run_with_timeout(&mut cmd, std::time::Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let side =
+        |side: &str, rule: &str| probed(&["check", "--port", "7302", "--side", side, rule]).0;
+    assert_eq!(side("server", "--require-keepalive"), Some(0), "{ctx}");
+    assert_eq!(side("client", "--forbid-keepalive"), Some(0), "{ctx}");
+    assert_eq!(side("client", "--require-keepalive"), Some(1), "{ctx}");
+    let (code, text) = probed(&["report", "--format", "json", "port 7302 and tcp[4:4] != 1"]);
+    assert_eq!(code, Some(0), "{ctx}: {text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{ctx}: {e}: {text}"));
+    let f = &doc["flows"][0];
+    assert!(
+        f["segments"].as_u64() > Some(0),
+        "{ctx}: the wire shows probes: {f:#}"
+    );
+    assert_eq!(
+        ends(f),
+        (
+            lo.probed_client.clone(),
+            lo.probing_server.clone(),
+            lo.probing_server.clone()
+        ),
+        "{ctx}: the client is side a, the flow has the prober's socket: {f:#}"
+    );
 }
 
 /// Without ptrace rights (as nobody, in the namespace) the settings come from

@@ -99,11 +99,12 @@ pub(crate) fn dlt_name(dlt: i32) -> String {
 }
 
 /// Which of this box's sockets a capture filter lets through: those whose
-/// connection's packets it accepts, in either direction. An empty ACK on
-/// Ethernet (no MAC addresses, no VLAN tag) stands for the connection, so
-/// filters on addresses, ports and protocols decide as they would on the
-/// wire; one that needs a link layer (`ether host`, `vlan`) lets none
-/// through, as it would let no packet of theirs through on loopback.
+/// connection's packets it accepts, in either direction. An empty ACK as
+/// Linux sends it (with timestamps: 66 bytes for IPv4) on Ethernet with no
+/// MAC addresses and no VLAN tag stands for the connection, so filters on
+/// addresses, ports, protocols and lengths decide as they would on the
+/// wire; those on the link layer (`ether host`, `vlan`) decide as on
+/// loopback, whose frames have zero MAC addresses.
 pub struct SocketFilter {
     filter: Filter,
 }
@@ -137,8 +138,8 @@ fn empty_ack(from: kawatch_core::Endpoint, to: kawatch_core::Endpoint) -> Vec<u8
     match (from.ip, to.ip) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             f.extend_from_slice(&[0x08, 0x00]);
-            // Version 4, 20 bytes; total length 40; TTL 64; TCP.
-            f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+            // Version 4, 20 bytes; total length 52; TTL 64; TCP.
+            f.extend_from_slice(&[0x45, 0, 0, 52, 0, 0, 0x40, 0, 64, 6, 0, 0]);
             f.extend_from_slice(&s.octets());
             f.extend_from_slice(&d.octets());
         }
@@ -148,16 +149,19 @@ fn empty_ack(from: kawatch_core::Endpoint, to: kawatch_core::Endpoint) -> Vec<u8
                 IpAddr::V6(v6) => v6,
             };
             f.extend_from_slice(&[0x86, 0xdd]);
-            // Version 6; payload length 20; next header TCP; hop limit 64.
-            f.extend_from_slice(&[0x60, 0, 0, 0, 0, 20, 6, 64]);
+            // Version 6; payload length 32; next header TCP; hop limit 64.
+            f.extend_from_slice(&[0x60, 0, 0, 0, 0, 32, 6, 64]);
             f.extend_from_slice(&v6(s).octets());
             f.extend_from_slice(&v6(d).octets());
         }
     }
     f.extend_from_slice(&from.port.to_be_bytes());
     f.extend_from_slice(&to.port.to_be_bytes());
-    // Sequence and acknowledgment numbers; 20-byte header; ACK; a window.
-    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0]);
+    // Sequence and acknowledgment numbers; a 32-byte header; ACK; a window;
+    // then the timestamps Linux puts on every segment (NOP, NOP, TS), so
+    // that lengths (`less`, `greater`, `len`) see a real empty ACK's.
+    f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x80, 0x10, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(&[1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 1]);
     f
 }
 
@@ -191,6 +195,10 @@ mod tests {
             ("ip", v6, false),
             ("tcp[tcpflags] & tcp-syn != 0", v4, false),
             ("ether host 00:11:22:33:44:55", v4, false),
+            ("less 60", v4, false),
+            ("greater 60 and port 7301", v4, true),
+            ("len == 66", v4, true),
+            ("len == 86", v6, true),
         ];
         for (text, (local, remote), want) in cases {
             let f = SocketFilter::new(text).expect(text);

@@ -23,7 +23,7 @@ use crate::capture::{CaptureError, Frame, Next, SocketFilter};
 use crate::run::wall_clock;
 use crate::tui::source::FrameSource;
 use kawatch_core::Snapshot;
-use kawatch_core::{with_sockets, Analyzer, Limits};
+use kawatch_core::{with_sockets_where, Analyzer, Limits};
 use kawatch_core::{LinkType, Timestamp};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -416,9 +416,6 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
             let local = match crate::sockets::list() {
                 Ok(l) => {
                     sockets = l.sockets;
-                    if let Some(f) = &filter {
-                        sockets.retain(|s| f.admits(s.local, s.remote));
-                    }
                     let read = sockets.len();
                     sockets.extend(l.listening);
                     LocalStatus::Read {
@@ -442,7 +439,11 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
             }
             an.snapshot(now)
         };
-        let snap = with_sockets(snap, sockets.clone());
+        // Those the capture's filter leaves out make no flow of their own;
+        // a flow the wire shows still finds its socket.
+        let snap = with_sockets_where(snap, sockets.clone(), |s| {
+            filter.as_ref().is_none_or(|f| f.admits(s.local, s.remote))
+        });
         let status = lock(&live.status).clone();
         *lock(out) = Some(Published { snap, status });
         // A huge table makes snapshots costly: then publish less often, so

@@ -380,15 +380,19 @@ pub fn inferred_problems(setup: &Setup, doc: &Value) -> Vec<String> {
     problems
 }
 
-/// A connection on a namespace's loopback: the client's end with keepalive
-/// on (seeded settings), the server's end off; both ends this box's, the
-/// server's port below the client's, so it sorts first.
+/// Connections on a namespace's loopback, both ends this box's, the
+/// server's port below the client's, so it sorts first: to port 7301, the
+/// client's end with keepalive on (seeded settings) and the server's off;
+/// to port 7302, the server's end probing every second and the client's
+/// off, so the wire's first sender is the server.
 pub struct Loopback {
     pub pair: NetnsPair,
-    /// The client's end and the server's, `ip:port`.
+    /// The client's end and the server's, `ip:port`, of each.
     pub client: String,
     pub server: String,
-    _sockets: [Socket; 3],
+    pub probed_client: String,
+    pub probing_server: String,
+    _sockets: [Socket; 6],
 }
 
 pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
@@ -404,10 +408,21 @@ pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
             .with_retries(cnt),
     )
     .map_err(|e| e.to_string())?;
+    let listening2 = listener(&pair.a, "127.0.0.1", 7302)?;
+    let (c2, s2) = connect(&pair.a, &listening2)?;
+    s2.set_tcp_keepalive(
+        &TcpKeepalive::new()
+            .with_time(Duration::from_secs(1))
+            .with_interval(Duration::from_secs(1))
+            .with_retries(5),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(Loopback {
         client: local(&c)?,
         server: local(&s)?,
+        probed_client: local(&c2)?,
+        probing_server: local(&s2)?,
         pair,
-        _sockets: [listening, c, s],
+        _sockets: [listening, c, s, listening2, c2, s2],
     })
 }

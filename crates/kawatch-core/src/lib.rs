@@ -113,7 +113,7 @@ pub use local::{
     infer_from_timer, KeepaliveSettings, KernelTimer, LocalSocket, Owner, SettingsFrom,
     SocketState, TimerKind,
 };
-pub use merge::{disagreements, with_sockets, Disagreement, SocketIndex};
+pub use merge::{disagreements, with_sockets, with_sockets_where, Disagreement, SocketIndex};
 pub use path::{
     allowed_silence_s, keepalive_silence_s, prober_silence_s, verdict, BadPathTimeout, PathTimeout,
     PathVerdict,

@@ -49,7 +49,43 @@ impl<'a> SocketIndex<'a> {
 /// and received. Listening sockets among `sockets` make no flow; their ports
 /// tell the accepting end of a loopback connection from the connecting one,
 /// its side `a`.
-pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
+pub fn with_sockets(snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
+    with_sockets_where(snap, sockets, |_| true)
+}
+
+/// [`with_sockets`], where only the sockets `shown` accepts become flows
+/// of their own (those a capture filter lets through); a flow the wire
+/// shows finds its socket among all of them.
+pub fn with_sockets_where(
+    mut snap: Snapshot,
+    sockets: Vec<LocalSocket>,
+    shown: impl Fn(&LocalSocket) -> bool,
+) -> Snapshot {
+    // This box's ends on a listening socket's port: the accepting ends.
+    let listening: Vec<Endpoint> = sockets
+        .iter()
+        .filter(|s| s.state == SocketState::Listen)
+        .map(|s| s.local)
+        .collect();
+    let local: HashSet<Endpoint> = sockets
+        .iter()
+        .filter(|s| s.state != SocketState::Listen)
+        .map(|s| s.local)
+        .collect();
+    let accepted = |end: Endpoint| {
+        local.contains(&end)
+            && listening
+                .iter()
+                .any(|l| l.port == end.port && (l.ip == end.ip || l.ip.is_unspecified()))
+    };
+    // A flow whose SYN the wire missed has its first sender as side `a`,
+    // often the server (its probe, its answer): the connecting end is side
+    // `a` where this box tells them apart.
+    for f in &mut snap.flows {
+        if accepted(f.a) && !accepted(f.b) {
+            std::mem::swap(&mut f.a, &mut f.b);
+        }
+    }
     let seen: HashSet<(Endpoint, Endpoint)> = snap
         .flows
         .iter()
@@ -58,7 +94,7 @@ pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
     let now = snap.now;
     let mut unseen: Vec<FlowView> = sockets
         .iter()
-        .filter(|s| !seen.contains(&(s.local, s.remote)))
+        .filter(|s| !seen.contains(&(s.local, s.remote)) && shown(s))
         .filter_map(|s| {
             let state = match s.state {
                 SocketState::Established => TcpState::Established,
@@ -99,16 +135,6 @@ pub fn with_sockets(mut snap: Snapshot, sockets: Vec<LocalSocket>) -> Snapshot {
     // A connection between two local sockets is one flow, its side `a` the
     // connecting end (as a flow whose SYN was seen has it): not the end on
     // a listening socket's port, when one is.
-    let listening: Vec<Endpoint> = sockets
-        .iter()
-        .filter(|s| s.state == SocketState::Listen)
-        .map(|s| s.local)
-        .collect();
-    let accepted = |end: Endpoint| {
-        listening
-            .iter()
-            .any(|l| l.port == end.port && (l.ip == end.ip || l.ip.is_unspecified()))
-    };
     unseen.sort_by_key(|f| {
         let (lo, hi) = if f.a <= f.b { (f.a, f.b) } else { (f.b, f.a) };
         (lo, hi, accepted(f.a), f.a)
@@ -473,10 +499,43 @@ mod tests {
         };
         for sockets in [
             vec![server.clone(), client.clone(), listener.clone()],
-            vec![listener, client.clone(), server.clone()],
+            vec![listener.clone(), client.clone(), server.clone()],
         ] {
             let out = with_sockets(snap.clone(), sockets);
             assert_eq!(out.flows.len(), 1, "one flow for the two ends");
+            assert_eq!((out.flows[0].a, out.flows[0].b), (client_end, server_end));
+        }
+        // A flow the wire shows, its SYN missed: its first sender, the
+        // server, was side `a`; the listener tells the connecting end. So it
+        // does where only the server is this box's.
+        let remote_client = ep(50000);
+        let remote_client =
+            Endpoint::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9)), remote_client.port);
+        let server_of_remote = LocalSocket {
+            remote: remote_client,
+            ..server.clone()
+        };
+        for (sockets, client_end) in [
+            (
+                vec![server.clone(), client.clone(), listener.clone()],
+                client_end,
+            ),
+            (vec![server_of_remote, listener.clone()], remote_client),
+        ] {
+            let wire = FlowView {
+                a: server_end,
+                b: client_end,
+                segments: 3,
+                ..flow(99.0)
+            };
+            let out = with_sockets(
+                Snapshot {
+                    flows: vec![wire],
+                    ..snap.clone()
+                },
+                sockets,
+            );
+            assert_eq!(out.flows.len(), 1);
             assert_eq!((out.flows[0].a, out.flows[0].b), (client_end, server_end));
         }
         // Whichever end is side `a` (a capture that missed the SYN names
