@@ -432,13 +432,32 @@ fn what_a_new_user_tripped_on() {
     // --merge of one file (a glob matching one) is that file.
     let one = documents(&stdout(&ok(&["report", "-T", "json", "--merge", &seed4])));
     assert_eq!(one[0]["source"]["frames"], 500);
-    // A missing file among several: the others are read, exit 3.
+    // A missing file among several: the others are read, exit 3; the error
+    // is said once, and summed up at the end.
     let o = run(&["report", "nosuch.pcap", &seed4]);
     assert_eq!(o.status.code(), Some(3));
     assert!(
         stdout(&o).contains("seed4-eth.pcap (EN10MB)"),
         "{}",
         stdout(&o)
+    );
+    assert_eq!(
+        stderr(&o).matches("cannot read nosuch.pcap").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("1 of 2 inputs could not be read"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["report", "nosuch.pcap", "nosuch2.pcap"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("none of the 2 inputs could be read"),
+        "{}",
+        stderr(&o)
     );
     // A pcapng cut inside its header: damaged, not "reporting what was read".
     let dumpcap = crate::fixtures::crate_root().join("fixtures/kernel/seed4-dumpcap.pcapng");

@@ -211,7 +211,11 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
     }
     match failed {
         Some(first) => Err(crate::exit::AlreadySaid {
-            summary: format!("{unread} of {several_read} inputs could not be read (said above)"),
+            summary: if unread == several_read {
+                format!("none of the {several_read} inputs could be read (said above)")
+            } else {
+                format!("{unread} of {several_read} inputs could not be read (said above)")
+            },
             first,
         }
         .into()),
