@@ -1,6 +1,7 @@
 //! The report shell: drive a [`FrameSource`] through the [`Analyzer`] and write a
 //! report. File and live reports share it; the TUI has its own shell.
 
+use crate::capture::LeftOut;
 use crate::capture::SocketFilter;
 use crate::capture::{
     one_core, read_ahead, read_batched, Ahead, CaptureError, Decode, Fed, FrameSource, Next,
@@ -10,9 +11,9 @@ use crate::report::{
     SourceInfo, Totals, REPORT_VERSION,
 };
 use kawatch_core::Timestamp;
-use kawatch_core::{with_sockets_where, Endpoint, LocalSocket, SocketIndex, SocketState};
+use kawatch_core::{with_sockets_where, Endpoint, LocalSocket, SocketIndex};
 use kawatch_core::{Analyzer, Limits, PathTimeout};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -105,35 +106,26 @@ const SOCKETS_EVERY: Duration = Duration::from_secs(1);
 struct SocketPoller {
     stop: Arc<AtomicBool>,
     handle: std::thread::JoinHandle<Result<LastSeen, String>>,
+    /// The capture's filter: which sockets become flows of their own.
+    filter: Option<String>,
 }
 
-/// Each connection's last reading, by (local, remote), and whether the
-/// capture's filter lets it through.
-type LastSeen = HashMap<(Endpoint, Endpoint), (LocalSocket, bool)>;
-
-/// The sockets a capture's filter leaves out: they make no flow of their
-/// own, but a flow the wire shows still finds its socket among them.
-type FilteredOut = HashSet<(Endpoint, Endpoint)>;
+/// Each connection's last reading, by (local, remote).
+type LastSeen = HashMap<(Endpoint, Endpoint), LocalSocket>;
 
 impl SocketPoller {
-    /// Reads the sockets every [`SOCKETS_EVERY`], those the capture's
-    /// `filter` lets through ([`SocketFilter`]), at most `max`.
+    /// Reads the sockets every [`SOCKETS_EVERY`], at most `max`; `filter`
+    /// is the capture's ([`SocketFilter`]).
     fn start(max: usize, filter: Option<String>) -> SocketPoller {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let poll = move || {
-            let filter = filter.as_deref().and_then(SocketFilter::new);
-            let admits = |s: &LocalSocket| {
-                s.state == SocketState::Listen
-                    || filter.as_ref().is_none_or(|f| f.admits(s.local, s.remote))
-            };
             let mut last = LastSeen::new();
             let mut read = || -> Result<(), String> {
                 let l = crate::sockets::list().map_err(|e| e.to_string())?;
                 for s in l.sockets.into_iter().chain(l.listening) {
                     if last.len() < max || last.contains_key(&(s.local, s.remote)) {
-                        let admitted = admits(&s);
-                        last.insert((s.local, s.remote), (s, admitted));
+                        last.insert((s.local, s.remote), s);
                     }
                 }
                 Ok(())
@@ -154,23 +146,29 @@ impl SocketPoller {
         // SIGINT blocked: Ctrl-C is for the capture's reader, and must not
         // interrupt this thread's netlink reads instead.
         let handle = crate::capture::without_sigint(|| std::thread::spawn(poll));
-        SocketPoller { stop, handle }
+        SocketPoller {
+            stop,
+            handle,
+            filter,
+        }
     }
 
-    /// Takes the last reading and hands every socket seen.
-    fn finish(self) -> Result<(Vec<LocalSocket>, FilteredOut), String> {
+    /// Takes the last reading and hands every socket seen, and those the
+    /// capture's filter leaves out.
+    fn finish(self) -> Result<(Vec<LocalSocket>, LeftOut), String> {
         self.stop.store(true, Ordering::Relaxed);
         let last = self
             .handle
             .join()
             .map_err(|_| "the socket reader panicked".to_owned())??;
-        let out = last
-            .iter()
-            .filter(|(_, (_, admitted))| !admitted)
-            .map(|(&k, _)| k)
-            .collect();
-        let mut v: Vec<LocalSocket> = last.into_values().map(|(s, _)| s).collect();
+        let mut v: Vec<LocalSocket> = last.into_values().collect();
         v.sort_by_key(|s| (s.local, s.remote));
+        let out = self
+            .filter
+            .as_deref()
+            .and_then(SocketFilter::new)
+            .map(|f| f.left_out(&v))
+            .unwrap_or_default();
         Ok((v, out))
     }
 }
@@ -250,7 +248,7 @@ struct Read {
     /// Live: this box's sockets, as last read.
     sockets: Option<Vec<LocalSocket>>,
     /// Live: those the capture's filter leaves out.
-    filtered_out: FilteredOut,
+    left_out: LeftOut,
     /// Live: the kernel's counts.
     stats: Option<crate::capture::Stats>,
     summary: RunSummary,
@@ -272,7 +270,7 @@ impl Read {
         match &self.sockets {
             Some(sockets) => Flows::Views(Box::new(
                 with_sockets_where(self.an.snapshot(wall_clock()), sockets.clone(), |s| {
-                    !self.filtered_out.contains(&(s.local, s.remote))
+                    !self.left_out.contains(&(s.local, s.remote))
                 })
                 .flows
                 .into_iter(),
@@ -528,19 +526,19 @@ fn read_capture(
     // A live capture's flows that are this box's own connections get the
     // kernel's view of their sockets: the last reading of each, so a
     // connection that closed during the capture keeps its settings.
-    let (sockets, filtered_out) = match poller.map(SocketPoller::finish) {
+    let (sockets, left_out) = match poller.map(SocketPoller::finish) {
         Some(Ok((s, out))) => (Some(s), out),
         Some(Err(e)) => {
             eprintln!("kawatch: warning: no socket data in the report: {e}");
-            (None, FilteredOut::new())
+            (None, LeftOut::new())
         }
-        None => (None, FilteredOut::new()),
+        None => (None, LeftOut::new()),
     };
     Ok(Read {
         an,
         info,
         sockets,
-        filtered_out,
+        left_out,
         stats: src.stats(),
         summary,
     })

@@ -98,6 +98,11 @@ pub(crate) fn dlt_name(dlt: i32) -> String {
         .unwrap_or_else(|_| format!("DLT {dlt}"))
 }
 
+/// The sockets a capture's filter leaves out, by (local, remote): they make
+/// no flow of their own, but a flow the wire shows still finds its socket
+/// among them.
+pub type LeftOut = std::collections::HashSet<(kawatch_core::Endpoint, kawatch_core::Endpoint)>;
+
 /// Which of this box's sockets a capture filter lets through: those whose
 /// connection's packets it accepts, in either direction. An empty ACK as
 /// Linux sends it (with timestamps: 66 bytes for IPv4) on Ethernet with no
@@ -127,6 +132,15 @@ impl SocketFilter {
                 let frame = empty_ack(from, to);
                 self.filter.matches(0, &frame, frame.len() as u32)
             })
+    }
+
+    /// Those of `sockets` the filter leaves out.
+    pub fn left_out(&self, sockets: &[kawatch_core::LocalSocket]) -> LeftOut {
+        sockets
+            .iter()
+            .filter(|s| !self.admits(s.local, s.remote))
+            .map(|s| (s.local, s.remote))
+            .collect()
     }
 }
 

@@ -17,7 +17,7 @@ mod merge;
 
 pub use ahead::{read_ahead, read_batched, Ahead, Batch, Decode, Fed};
 use bpf::Filter;
-pub use bpf::SocketFilter;
+pub use bpf::{LeftOut, SocketFilter};
 use file::{FileReader, ReadError, Record};
 use kawatch_core::LinkType;
 use kawatch_core::{Analyzer, Event, Timestamp};

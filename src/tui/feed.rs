@@ -19,7 +19,7 @@
 //! `Feed::step` does everything due by then and waits for it, so what a
 //! scripted run shows depends on the script alone.
 
-use crate::capture::{CaptureError, Frame, Next, SocketFilter};
+use crate::capture::{CaptureError, Frame, LeftOut, Next, SocketFilter};
 use crate::run::wall_clock;
 use crate::tui::source::FrameSource;
 use kawatch_core::Snapshot;
@@ -407,7 +407,7 @@ fn live_capture(mut src: impl FrameSource, live: &Live) {
 fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Control>) {
     let mut next_expire = Instant::now() + EXPIRE_EVERY;
     let mut next_sockets = Instant::now();
-    let mut sockets = Vec::new();
+    let (mut sockets, mut left_out) = (Vec::new(), LeftOut::new());
     let filter = live.filter.as_deref().and_then(SocketFilter::new);
     loop {
         let started = Instant::now();
@@ -416,6 +416,10 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
             let local = match crate::sockets::list() {
                 Ok(l) => {
                     sockets = l.sockets;
+                    left_out = filter
+                        .as_ref()
+                        .map(|f| f.left_out(&sockets))
+                        .unwrap_or_default();
                     let read = sockets.len();
                     sockets.extend(l.listening);
                     LocalStatus::Read {
@@ -442,7 +446,7 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
         // Those the capture's filter leaves out make no flow of their own;
         // a flow the wire shows still finds its socket.
         let snap = with_sockets_where(snap, sockets.clone(), |s| {
-            filter.as_ref().is_none_or(|f| f.admits(s.local, s.remote))
+            !left_out.contains(&(s.local, s.remote))
         });
         let status = lock(&live.status).clone();
         *lock(out) = Some(Published { snap, status });

@@ -29,15 +29,6 @@ struct Case {
     check: fn(&Value),
 }
 
-fn probers(r: &Value) -> Vec<&Value> {
-    r["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|f| f["keepalive"].as_array().unwrap())
-        .collect()
-}
-
 fn probers_at<'a>(r: &'a Value, endpoint: &str) -> Vec<&'a Value> {
     probers(r)
         .into_iter()

@@ -178,11 +178,8 @@ fn pcapng_interfaces_each_with_its_link_type() {
             "{filter}: {stderr}"
         );
         let r: Value = serde_json::from_slice(&o.stdout).unwrap();
-        let probers: Vec<&str> = r["flows"]
-            .as_array()
-            .unwrap()
+        let probers: Vec<&str> = probers(&r)
             .iter()
-            .flat_map(|f| f["keepalive"].as_array().unwrap())
             .map(|k| k["prober"].as_str().unwrap())
             .collect();
         assert_eq!(probers, [prober], "{filter}");
@@ -247,11 +244,8 @@ fn a_filter_for_one_link_type_of_two_warns_in_either_order() {
             "{name}: {stderr}"
         );
         let r: Value = serde_json::from_slice(&o.stdout).unwrap();
-        let probers: Vec<&str> = r["flows"]
-            .as_array()
-            .unwrap()
+        let probers: Vec<&str> = probers(&r)
             .iter()
-            .flat_map(|f| f["keepalive"].as_array().unwrap())
             .map(|k| k["prober"].as_str().unwrap())
             .collect();
         assert_eq!(probers, ["198.18.0.1:40000"], "{name}");

@@ -6,6 +6,16 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// Every flow's keepalive records (probers) in a JSON report.
+pub(crate) fn probers(r: &Value) -> Vec<&Value> {
+    r["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["keepalive"].as_array().unwrap())
+        .collect()
+}
+
 /// The kawatch binary under test.
 pub(crate) fn kawatch() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kawatch"))

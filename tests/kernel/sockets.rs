@@ -82,6 +82,17 @@ fn connect(ns: &str, server: &Socket) -> Result<(Socket, Socket), String> {
     Ok((c, s))
 }
 
+/// Turns `s`'s keepalive on with these settings (seconds, probes).
+fn keepalive(s: &Socket, idle: u32, intvl: u32, cnt: u32) -> Result<(), String> {
+    s.set_tcp_keepalive(
+        &TcpKeepalive::new()
+            .with_time(Duration::from_secs(idle.into()))
+            .with_interval(Duration::from_secs(intvl.into()))
+            .with_retries(cnt),
+    )
+    .map_err(|e| e.to_string())
+}
+
 fn local(s: &Socket) -> Result<String, String> {
     Ok(s.local_addr()
         .map_err(|e| e.to_string())?
@@ -129,13 +140,7 @@ pub fn set_up(seed: u64, tag: &str) -> Result<Setup, String> {
         // Explicit settings.
         let (idle, intvl, cnt) = (rng.range(30, 4000), rng.range(1, 300), rng.range(1, 30));
         let (c, s) = connect(&pair.a, server)?;
-        c.set_tcp_keepalive(
-            &TcpKeepalive::new()
-                .with_time(Duration::from_secs(idle.into()))
-                .with_interval(Duration::from_secs(intvl.into()))
-                .with_retries(cnt),
-        )
-        .map_err(|e| e.to_string())?;
+        keepalive(&c, idle, intvl, cnt)?;
         wants.insert(
             local(&c)?,
             Want {
@@ -401,22 +406,10 @@ pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
     let listening = listener(&pair.a, "127.0.0.1", 7301)?;
     let (c, s) = connect(&pair.a, &listening)?;
     let (idle, intvl, cnt) = (rng.range(30, 4000), rng.range(1, 300), rng.range(1, 30));
-    c.set_tcp_keepalive(
-        &TcpKeepalive::new()
-            .with_time(Duration::from_secs(idle.into()))
-            .with_interval(Duration::from_secs(intvl.into()))
-            .with_retries(cnt),
-    )
-    .map_err(|e| e.to_string())?;
+    keepalive(&c, idle, intvl, cnt)?;
     let listening2 = listener(&pair.a, "127.0.0.1", 7302)?;
     let (c2, s2) = connect(&pair.a, &listening2)?;
-    s2.set_tcp_keepalive(
-        &TcpKeepalive::new()
-            .with_time(Duration::from_secs(1))
-            .with_interval(Duration::from_secs(1))
-            .with_retries(5),
-    )
-    .map_err(|e| e.to_string())?;
+    keepalive(&s2, 1, 1, 5)?;
     Ok(Loopback {
         client: local(&c)?,
         server: local(&s)?,
