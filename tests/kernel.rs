@@ -848,6 +848,55 @@ fn live_loopback_connections_and_the_capture_filter() {
         all[0]
     );
     assert_eq!(all[0]["socket"]["keepalive"], true, "{ctx}: {:#}", all[0]);
+    // Both ends with keepalive on: each side's own socket counts, and the
+    // report shows the other end's beside the flow's.
+    let both = |side: &str, rule: &[&str]| {
+        let mut args = vec!["check", "--port", "7303", "--side", side];
+        args.extend_from_slice(rule);
+        kawatch(&args)
+    };
+    let (client_idle, server_idle) = lo.both_idle;
+    let (code, text) = both("server", &["--forbid-keepalive"]);
+    assert_eq!(code, Some(1), "{ctx}: the server's keepalive is on: {text}");
+    assert!(
+        text.contains(&format!("keepalive on ({})", lo.both_server)),
+        "{ctx}: the server's own socket named: {text}"
+    );
+    for (side, idle, code) in [
+        ("server", server_idle - 1, 1),
+        ("server", server_idle, 0),
+        ("client", client_idle, 0),
+        ("client", client_idle - 1, 1),
+    ] {
+        let (got, text) = both(side, &["--max-idle", &format!("{idle}s")]);
+        assert_eq!(
+            got,
+            Some(code),
+            "{ctx}: --side {side} --max-idle {idle}s: {text}"
+        );
+    }
+    let f = flows(&["tcp port 7303"]);
+    assert_eq!(f.len(), 1, "{ctx}: {f:#?}");
+    let socket = |key: &str| {
+        (
+            f[0][key]["local"].as_str().unwrap_or("?").to_string(),
+            f[0][key]["idle_s"].as_u64(),
+        )
+    };
+    assert_eq!(
+        (socket("socket"), socket("peer_socket")),
+        (
+            (lo.both_client.clone(), Some(u64::from(client_idle))),
+            (lo.both_server.clone(), Some(u64::from(server_idle)))
+        ),
+        "{ctx}: both ends' sockets: {:#}",
+        f[0]
+    );
+    assert!(
+        all[0].get("peer_socket").is_some(),
+        "{ctx}: 7301's server end is local too: {:#}",
+        all[0]
+    );
     for (filter, kept) in [("tcp port 7301", 1), ("tcp port 9", 0), ("udp", 0)] {
         let f = flows(&[filter]);
         assert_eq!(f.len(), kept, "{ctx}: filter {filter:?}: {f:#?}");

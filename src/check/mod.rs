@@ -518,19 +518,33 @@ impl Rule {
             flow: label,
             unknown: self.unknown,
         };
-        let socket = f
+        // The local sockets of the side the rule looks at: on loopback both
+        // ends are this box's, and each counts for its own side.
+        let sockets: Vec<&SocketReport> = f
             .socket
-            .as_ref()
-            .and_then(Option::as_ref)
-            .filter(|s| self.socket_counts(f, s.local));
+            .iter()
+            .flatten()
+            .chain(&f.peer_socket)
+            .filter(|s| self.socket_counts(f, s.local))
+            .collect();
         let probers: Vec<&ProberReport> = self.probers(f).collect();
         if let Some(req) = self.keepalive {
-            let socket_on = socket.and_then(|s| s.keepalive);
-            let on = !probers.is_empty() || socket_on == Some(true);
+            // On when any counted socket has it on; off when one says off
+            // and none on; unknown when none says.
+            let says = |on: bool| sockets.iter().find(|s| s.keepalive == Some(on));
+            let socket_on = says(true).or_else(|| says(false));
+            let on = !probers.is_empty() || socket_on.is_some_and(|s| s.keepalive == Some(true));
             let seen = match (probers.first(), socket_on) {
                 (Some(p), _) => format!("{} probes", p.prober),
-                (None, Some(true)) => "the local socket has keepalive on".to_string(),
-                (None, Some(false)) => "the local socket has keepalive off".to_string(),
+                (None, Some(s)) => format!(
+                    "the local socket has keepalive {} ({})",
+                    if s.keepalive == Some(true) {
+                        "on"
+                    } else {
+                        "off"
+                    },
+                    s.local
+                ),
                 (None, None) => "no keepalive probe seen".to_string(),
             };
             let (ok, want) = match req {
@@ -564,9 +578,11 @@ impl Rule {
         // The settings, per prober (a local socket's exact value first);
         // unknown where neither shows them.
         let exact = |get: fn(&SocketReport) -> Option<f64>| {
-            socket
+            sockets
+                .iter()
                 .filter(|s| s.keepalive == Some(true))
-                .and_then(|s| Some((s.local, get(s)?)))
+                .filter_map(|s| Some((s.local, get(s)?)))
+                .collect::<Vec<_>>()
         };
         let limits = [
             Limit {
@@ -756,8 +772,8 @@ struct Limit {
     limit: Option<f64>,
     /// The value a prober shows, and where it comes from.
     pick: fn(&ProberReport) -> Option<Value>,
-    /// The local socket's exact value (live), and its endpoint.
-    exact: Option<(Endpoint, f64)>,
+    /// The local sockets' exact values (live), and their endpoints.
+    exact: Vec<(Endpoint, f64)>,
 }
 
 impl Limit {
@@ -773,7 +789,7 @@ impl Limit {
     ) {
         let (req, what) = (self.requirement, what(self.requirement));
         let show = |v: f64| num(req, v);
-        if let Some((end, v)) = self.exact {
+        for &(end, v) in &self.exact {
             out.push(at.measured(
                 req,
                 Some(end),
@@ -787,7 +803,7 @@ impl Limit {
             ));
         }
         for p in probers {
-            if self.exact.is_some_and(|(end, _)| end == p.prober) {
+            if self.exact.iter().any(|&(end, _)| end == p.prober) {
                 continue;
             }
             out.push(match (self.pick)(p) {
@@ -810,7 +826,7 @@ impl Limit {
                 ),
             });
         }
-        if self.exact.is_none() && probers.is_empty() {
+        if self.exact.is_empty() && probers.is_empty() {
             let why = if f.keepalive.is_empty() {
                 "no keepalive probe seen"
             } else {
@@ -1014,6 +1030,7 @@ mod tests {
                 files: vec![],
                 keepalive: probers,
                 socket,
+                peer_socket: None,
                 disagreements: None,
             }],
         }
@@ -1042,10 +1059,18 @@ mod tests {
         }
     }
 
+    /// [`report`]'s flow on loopback: both ends' sockets.
+    fn loopback(socket: SocketReport, peer: SocketReport) -> Report {
+        let mut r = report(vec![], Some(Some(socket)));
+        r.flows[0].peer_socket = Some(peer);
+        r
+    }
+
     fn socket(local: &str, on: bool, idle: u32) -> SocketReport {
+        let (client, server) = ("198.18.0.1:40000", "198.18.0.2:5432");
         SocketReport {
             local: ep(local),
-            remote: ep("198.18.0.2:5432"),
+            remote: ep(if local == client { server } else { client }),
             state: "ESTAB".into(),
             pid: Some(1),
             process: Some("psql".into()),
@@ -1078,6 +1103,7 @@ mod tests {
         let client = "198.18.0.1:40000";
         let server = "198.18.0.2:5432";
         let required = |r: &mut Rule| r.keepalive = Some(Requirement::Required);
+        let forbidden = |r: &mut Rule| r.keepalive = Some(Requirement::Forbidden);
         let idle_30 = |r: &mut Rule| r.max_idle = Some(30.0);
         let cases: Vec<(&str, Policy, Report, bool, &str)> = vec![
             (
@@ -1128,6 +1154,41 @@ mod tests {
                 report(vec![], Some(Some(socket(server, true, 10)))),
                 false,
                 "not observable",
+            ),
+            (
+                "loopback: the server's own socket counts for the server side",
+                rule(Side::Server, forbidden),
+                loopback(socket(client, true, 10), socket(server, true, 10)),
+                false,
+                "the local socket has keepalive on (198.18.0.2:5432)",
+            ),
+            (
+                "loopback: ... and not the client's",
+                rule(Side::Server, forbidden),
+                loopback(socket(client, true, 10), socket(server, false, 10)),
+                true,
+                "the local socket has keepalive off (198.18.0.2:5432)",
+            ),
+            (
+                "loopback: the client's socket, given as the other end",
+                rule(Side::Client, required),
+                loopback(socket(server, false, 10), socket(client, true, 10)),
+                true,
+                "the local socket has keepalive on (198.18.0.1:40000)",
+            ),
+            (
+                "loopback: the server's exact idle for the server side",
+                rule(Side::Server, idle_30),
+                loopback(socket(client, true, 10), socket(server, true, 7200)),
+                false,
+                "idle 7200s (the local socket's setting) against at most 30s",
+            ),
+            (
+                "loopback: either side: each end's exact idle",
+                rule(Side::Either, idle_30),
+                loopback(socket(client, true, 10), socket(server, true, 7200)),
+                false,
+                "idle 10s (the local socket's setting) against at most 30s",
             ),
         ];
         for (name, policy, report, passed, words) in cases {

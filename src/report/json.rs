@@ -34,9 +34,10 @@ pub struct Local<'a> {
 }
 
 impl Local<'_> {
-    /// The flow's local socket, and where each local side's socket and the
-    /// wire disagree (`ip:port: what`).
-    fn of(&self, f: &FlowView) -> (Option<SocketReport>, Vec<String>) {
+    /// The flow's local socket, the other end's when both are this box's
+    /// ([`SocketIndex::sockets_of`]), and where each local side's socket and
+    /// the wire disagree (`ip:port: what`).
+    fn of(&self, f: &FlowView) -> (Option<SocketReport>, Option<SocketReport>, Vec<String>) {
         let mut notes = Vec::new();
         for (end, peer) in [(f.a, f.b), (f.b, f.a)] {
             if let Some(s) = self.index.socket_at(end, peer) {
@@ -46,7 +47,12 @@ impl Local<'_> {
                 }
             }
         }
-        (self.index.socket_of(f).map(SocketReport::of), notes)
+        let (socket, peer) = self.index.sockets_of(f);
+        (
+            socket.map(SocketReport::of),
+            peer.map(SocketReport::of),
+            notes,
+        )
     }
 }
 
@@ -309,12 +315,13 @@ fn flow_in(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo, spare: Sp
     if info.inputs.len() > 1 {
         report.files = files_of(f.inputs, &info.inputs);
     }
-    if let Some((socket, notes)) = local.map(|l| l.of(f)) {
+    if let Some((socket, peer, notes)) = local.map(|l| l.of(f)) {
         // A local socket's exact idle beats the wire's likely one (one the
         // kernel's timer suggests is an estimate, and does not count: as on
-        // the live screen).
+        // the live screen); on loopback, either end's.
         let exact = socket
             .iter()
+            .chain(&peer)
             .filter(|s| s.keepalive == Some(true))
             .filter(|s| s.settings_from == Some(kawatch_core::SettingsFrom::Socket))
             .filter_map(|s| {
@@ -330,6 +337,7 @@ fn flow_in(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo, spare: Sp
             report.silence.allowed_s = Some(allowed);
         }
         report.socket = Some(socket);
+        report.peer_socket = peer;
         report.disagreements = Some(notes);
     }
     report.judge(&info.paths);

@@ -71,6 +71,7 @@ fn flow(out: &mut Vec<u8>, depth: usize, f: &FlowReport, paths_written: &mut Vec
         files,
         keepalive,
         socket,
+        peer_socket,
         disagreements,
     } = f;
     let mut w = Pretty { out, depth };
@@ -113,6 +114,10 @@ fn flow(out: &mut Vec<u8>, depth: usize, f: &FlowReport, paths_written: &mut Vec
     if let Some(socket) = socket {
         w.key(&mut o, "socket");
         w.serde(socket);
+    }
+    if let Some(peer) = peer_socket {
+        w.key(&mut o, "peer_socket");
+        w.serde(peer);
     }
     if let Some(notes) = disagreements {
         w.key(&mut o, "disagreements");
@@ -677,6 +682,7 @@ mod tests {
             ),
             (
                 0..3usize,
+                any::<bool>(),
                 proptest::option::of(proptest::collection::vec(text(), 0..3)),
             ),
         )
@@ -685,7 +691,7 @@ mod tests {
                     (a, b, vlan, first_seen, last_seen),
                     (state, segments, zwp, partial, longest_s, allowed_s),
                     (heartbeats, path, files, keepalive),
-                    (socket, disagreements),
+                    (socket, peer, disagreements),
                 )| {
                     FlowReport {
                         a,
@@ -706,6 +712,7 @@ mod tests {
                         files,
                         keepalive,
                         socket: [None, Some(None), Some(Some(socket_report(a, b)))][socket].clone(),
+                        peer_socket: peer.then(|| socket_report(b, a)),
                         disagreements,
                     }
                 },

@@ -321,7 +321,7 @@ impl Paths {
 /// `None` when nothing does.
 fn kept_alive_by(f: &FlowReport) -> Option<String> {
     let mut ways: Vec<(f64, String)> = Vec::new();
-    if let Some(Some(s)) = &f.socket {
+    for s in f.socket.iter().flatten().chain(&f.peer_socket) {
         let secs = keepalive_silence_s(s.idle_s.map(f64::from), s.intvl_s.map(f64::from), None);
         if let (Some(true), Some(secs), Some(SettingsFrom::Socket)) =
             (s.keepalive, secs, s.settings_from)

@@ -136,6 +136,15 @@ pub struct FlowReport {
         deserialize_with = "present"
     )]
     pub socket: Option<Option<SocketReport>>,
+    /// Live reports, a connection with both ends on this box (loopback):
+    /// the other end's socket. Absent otherwise.
+    #[schemars(
+        description = "Live reports, a connection with both ends on this box (loopback): \
+        the other end's socket (`socket` is the end with keepalive on when only one has it, \
+        else side a's). Absent otherwise."
+    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_socket: Option<SocketReport>,
     /// Live reports: where the socket and the wire disagree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disagreements: Option<Vec<String>>,
@@ -378,6 +387,7 @@ impl FlowReport {
             files: Vec::new(),
             keepalive,
             socket: None,
+            peer_socket: None,
             disagreements: None,
         }
     }

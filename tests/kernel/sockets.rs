@@ -389,7 +389,9 @@ pub fn inferred_problems(setup: &Setup, doc: &Value) -> Vec<String> {
 /// server's port below the client's, so it sorts first: to port 7301, the
 /// client's end with keepalive on (seeded settings) and the server's off;
 /// to port 7302, the server's end probing every second and the client's
-/// off, so the wire's first sender is the server.
+/// off, so the wire's first sender is the server; to port 7303, both ends
+/// with keepalive on, the server's idle (seeded) the longer, so neither
+/// probes within the tests' few seconds.
 pub struct Loopback {
     pub pair: NetnsPair,
     /// The client's end and the server's, `ip:port`, of each.
@@ -397,7 +399,11 @@ pub struct Loopback {
     pub server: String,
     pub probed_client: String,
     pub probing_server: String,
-    _sockets: [Socket; 6],
+    pub both_client: String,
+    pub both_server: String,
+    /// The idle of 7303's client end and of its server end, seconds.
+    pub both_idle: (u32, u32),
+    _sockets: [Socket; 9],
 }
 
 pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
@@ -410,12 +416,21 @@ pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
     let listening2 = listener(&pair.a, "127.0.0.1", 7302)?;
     let (c2, s2) = connect(&pair.a, &listening2)?;
     keepalive(&s2, 1, 1, 5)?;
+    let listening3 = listener(&pair.a, "127.0.0.1", 7303)?;
+    let (c3, s3) = connect(&pair.a, &listening3)?;
+    let client_idle = rng.range(30, 2000);
+    let server_idle = client_idle + rng.range(1, 2000);
+    keepalive(&c3, client_idle, 10, 3)?;
+    keepalive(&s3, server_idle, 10, 3)?;
     Ok(Loopback {
         client: local(&c)?,
         server: local(&s)?,
         probed_client: local(&c2)?,
         probing_server: local(&s2)?,
+        both_client: local(&c3)?,
+        both_server: local(&s3)?,
+        both_idle: (client_idle, server_idle),
         pair,
-        _sockets: [listening, c, s, listening2, c2, s2],
+        _sockets: [listening, c, s, listening2, c2, s2, listening3, c3, s3],
     })
 }

@@ -33,10 +33,19 @@ impl<'a> SocketIndex<'a> {
     /// only one has it (the end that keeps the connection alive), else side
     /// `a`'s ([`SocketIndex::socket_at`] gives each).
     pub fn socket_of(&self, f: &FlowView) -> Option<&'a LocalSocket> {
+        self.sockets_of(f).0
+    }
+
+    /// The flow's local socket ([`SocketIndex::socket_of`]) and, when both
+    /// ends are this box's, the other end's: each end's own keepalive
+    /// counts, the accepting end's as much as the connecting one's.
+    pub fn sockets_of(&self, f: &FlowView) -> (Option<&'a LocalSocket>, Option<&'a LocalSocket>) {
         let on = |s: &LocalSocket| s.keepalive.on == Some(true);
         match (self.socket_at(f.a, f.b), self.socket_at(f.b, f.a)) {
-            (Some(a), Some(b)) if on(b) && !on(a) => Some(b),
-            (a, b) => a.or(b),
+            (Some(a), Some(b)) if on(b) && !on(a) => (Some(b), Some(a)),
+            (a, None) => (a, None),
+            (None, b) => (b, None),
+            (a, b) => (a, b),
         }
     }
 }
@@ -545,6 +554,8 @@ mod tests {
         for (a, b) in [(client_end, server_end), (server_end, client_end)] {
             let f = FlowView { a, b, ..flow(99.0) };
             assert_eq!(index.socket_of(&f).map(|s| s.local), Some(client_end));
+            let (_, peer) = index.sockets_of(&f);
+            assert_eq!(peer.map(|s| s.local), Some(server_end), "the other end");
         }
         // Both on, or both off: side `a`'s.
         let off = LocalSocket {
@@ -559,6 +570,20 @@ mod tests {
             ..flow(99.0)
         };
         assert_eq!(index.socket_of(&f).map(|s| s.local), Some(server_end));
+        assert_eq!(
+            index.sockets_of(&f).1.map(|s| s.local),
+            Some(client_end),
+            "the other end"
+        );
+        // One end local: no other.
+        let one = [client.clone()];
+        let index = SocketIndex::new(&one);
+        for (a, b) in [(client_end, server_end), (server_end, client_end)] {
+            let f = FlowView { a, b, ..flow(99.0) };
+            let (socket, peer) = index.sockets_of(&f);
+            assert_eq!(socket.map(|s| s.local), Some(client_end));
+            assert!(peer.is_none());
+        }
     }
 
     #[test]
