@@ -39,7 +39,7 @@ use std::net::IpAddr;
 pub const CHECK_VERSION: u32 = 1;
 
 /// What a [`Finding`] may be about: a rule's requirements, and `min_flows`.
-pub const REQUIREMENTS: [&str; 9] = [
+pub const REQUIREMENTS: [&str; 10] = [
     "keepalive",
     "max_idle",
     "max_intvl",
@@ -49,6 +49,7 @@ pub const REQUIREMENTS: [&str; 9] = [
     "max_silence",
     "survives",
     "min_flows",
+    "whole_input",
 ];
 
 /// Rules to hold.
@@ -325,6 +326,19 @@ impl Policy {
             if !r.requires_something() {
                 return Err(PolicyError::Empty(r.title()));
             }
+            for (key, v) in [
+                ("max_idle", r.max_idle),
+                ("max_intvl", r.max_intvl),
+                ("max_detection", r.max_detection),
+                ("max_silence", r.max_silence),
+            ] {
+                if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                    return Err(PolicyError::Invalid(format!(
+                        "rule {}: {key} must be a duration of 0 s or more",
+                        r.title()
+                    )));
+                }
+            }
             r.survives().map_err(|e| PolicyError::Path(r.title(), e))?;
             if r.survives.as_ref().is_some_and(Vec::is_empty) {
                 return Err(PolicyError::Invalid(format!(
@@ -336,7 +350,10 @@ impl Policy {
         Ok(())
     }
 
-    /// Holds every rule against the flows of `reports`.
+    /// Holds every rule against the flows of `reports`. The policy should
+    /// be one [`Policy::validate`] accepts ([`Policy::from_toml`] checks);
+    /// `warnings` lists what kept an input from being read whole, as the
+    /// reports' sources say.
     pub fn evaluate(&self, reports: &[Report]) -> CheckReport {
         let several = reports.len() > 1;
         let rules: Vec<RuleResult> = self
@@ -354,7 +371,7 @@ impl Policy {
             passed,
             interrupted,
             inputs: reports.iter().map(|r| r.source.name.clone()).collect(),
-            warnings: Vec::new(),
+            warnings: reports.iter().flat_map(gaps).collect(),
             rules,
         }
     }
@@ -381,10 +398,54 @@ impl CheckReport {
     }
 }
 
+/// What keeps `r` from covering its whole input: a capture cut off, flows
+/// with keepalives the flow table could not keep. (Ctrl-C is
+/// [`CheckReport::interrupted`].)
+fn gaps(r: &Report) -> Vec<String> {
+    let src = &r.source;
+    let mut out = Vec::new();
+    if src.truncated {
+        out.push(format!(
+            "{}: read only in part ({}): the rules cannot see what was cut off \
+             (--unknown warn accepts that)",
+            src.name,
+            src.truncated_reason.as_deref().unwrap_or("cut off")
+        ));
+    }
+    if src.keepalive_flows_lost > 0 {
+        let n = src.keepalive_flows_lost;
+        out.push(format!(
+            "{}: {n} flow{} with keepalives left the full flow table unkept: the rules cannot \
+             see {} (raise --max-retired or --max-flows)",
+            src.name,
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it" } else { "them" },
+        ));
+    }
+    out
+}
+
 /// A value for a settings rule, and where it came from.
 struct Value {
     v: f64,
     from: &'static str,
+    /// The most it may be: above `v` when the capture allows two whole
+    /// seconds (`59-60s`), so a limit between them is not shown to hold.
+    hi: f64,
+    /// `v` is only the least it may be (an unanswered run the capture began
+    /// inside): it can show a limit broken, never held.
+    at_least: bool,
+}
+
+impl Value {
+    fn exact(v: f64, from: &'static str) -> Value {
+        Value {
+            v,
+            from,
+            hi: v,
+            at_least: false,
+        }
+    }
 }
 
 impl Rule {
@@ -480,6 +541,19 @@ impl Rule {
                 }
                 self.hold(f, &label, &mut findings);
             }
+        }
+        // An input read only in part: what the rule cannot see counts as
+        // `unknown` says (a cut-off capture must not turn into a pass).
+        let at = Scope {
+            flow: "",
+            unknown: self.unknown,
+        };
+        for gap in reports.iter().flat_map(gaps) {
+            findings.push(Finding {
+                flow: None,
+                limit: None,
+                ..at.unknown("whole_input", None, 0.0, gap)
+            });
         }
         let enough = matched >= self.min_flows;
         findings.push(Finding {
@@ -807,7 +881,50 @@ impl Limit {
                 continue;
             }
             out.push(match (self.pick)(p) {
-                Some(Value { v, from }) => at.measured(
+                // A lower bound over the limit: broken, whatever the rest.
+                Some(Value {
+                    v,
+                    from,
+                    at_least: true,
+                    ..
+                }) if v > limit => at.measured(
+                    req,
+                    Some(p.prober),
+                    v,
+                    limit,
+                    format!(
+                        "{what} at least {} ({from}) against at most {}",
+                        show(v),
+                        show(limit)
+                    ),
+                ),
+                Some(Value {
+                    v,
+                    from,
+                    at_least: true,
+                    ..
+                }) => at.unknown(
+                    req,
+                    Some(p.prober),
+                    limit,
+                    format!(
+                        "{what} at least {} ({from}): not enough to show at most {}",
+                        show(v),
+                        show(limit)
+                    ),
+                ),
+                Some(Value { v, from, hi, .. }) if v <= limit && hi > limit => at.unknown(
+                    req,
+                    Some(p.prober),
+                    limit,
+                    format!(
+                        "{what} {}-{} ({from}; the capture cannot tell which) against at most {}",
+                        show(v).trim_end_matches('s'),
+                        show(hi),
+                        show(limit)
+                    ),
+                ),
+                Some(Value { v, from, .. }) => at.measured(
                     req,
                     Some(p.prober),
                     v,
@@ -822,7 +939,7 @@ impl Limit {
                     req,
                     Some(p.prober),
                     limit,
-                    format!("{what}: not observable from this capture"),
+                    format!("{what}: not observable from this capture{}", unseen(req)),
                 ),
             });
         }
@@ -854,39 +971,71 @@ fn intvl(p: &ProberReport) -> Option<Value> {
 
 /// The probe count: the likely setting. The unanswered run observed is the
 /// setting only when all of it is in the capture, and then the likely
-/// setting says so; otherwise (the capture began inside the run) it is a
-/// lower bound, which cannot show that a limit holds.
+/// setting says so; otherwise (the capture began inside the run, or ended
+/// before it did) it is the least the setting may be: a prober sends at
+/// most its count of unanswered probes.
 fn probes(p: &ProberReport) -> Option<Value> {
-    setting(p.likely.probes, None)
+    match (p.likely.probes, p.probes) {
+        (Some(n), _) => Some(Value::exact(f64::from(n), "likely setting")),
+        (None, Some(n)) if n > 0 => Some(Value {
+            at_least: true,
+            ..Value::exact(f64::from(n), "unanswered probes seen")
+        }),
+        _ => None,
+    }
 }
 
 /// Detection: observed (last activity to give-up) when the prober gave up,
-/// else idle + intvl x probes from the settings.
+/// else idle + intvl x probes from the settings (at least intvl x the
+/// unanswered probes seen, when the idle or the count is not known).
 fn detection(p: &ProberReport) -> Option<Value> {
     if let Some(v) = p.detection_s {
-        return Some(Value {
-            v,
-            from: "observed: last activity to give-up",
-        });
+        return Some(Value::exact(v, "observed: last activity to give-up"));
     }
-    let (i, n, c) = (idle(p)?, intvl(p)?, probes(p)?);
-    Some(Value {
-        v: i.v + n.v * c.v,
-        from: "idle + intvl x probes, likely settings",
-    })
+    let (n, c) = (intvl(p)?, probes(p)?);
+    match idle(p) {
+        Some(i) if !c.at_least => Some(Value {
+            v: i.v + n.v * c.v,
+            from: "idle + intvl x probes, likely settings",
+            hi: i.hi + n.hi * c.v,
+            at_least: false,
+        }),
+        i => Some(Value {
+            at_least: true,
+            ..Value::exact(
+                i.map_or(0.0, |i| i.v) + n.v * c.v,
+                "idle + intvl x the unanswered probes seen",
+            )
+        }),
+    }
 }
 
+/// A whole-second setting: the likely one (up to the next second when the
+/// observation allows both), else the observed time.
 fn setting(likely: Option<u32>, observed: Option<f64>) -> Option<Value> {
     match (likely, observed) {
-        (Some(v), _) => Some(Value {
-            v: f64::from(v),
-            from: "likely setting",
-        }),
-        (None, Some(v)) => Some(Value {
-            v,
-            from: "observed",
-        }),
+        (Some(v), _) => {
+            let hi = observed
+                .and_then(kawatch_core::likely_range)
+                .map_or(v, |(_, hi)| hi.max(v));
+            Some(Value {
+                hi: f64::from(hi),
+                ..Value::exact(f64::from(v), "likely setting")
+            })
+        }
+        (None, Some(v)) => Some(Value::exact(v, "observed")),
         (None, None) => None,
+    }
+}
+
+/// Why a setting may not show, and where it does.
+fn unseen(requirement: &str) -> &'static str {
+    match requirement {
+        "max_intvl" | "max_probes" | "max_detection" => {
+            " (the interval and the probe count show only when probes go unanswered; \
+             a live check reads them from the socket)"
+        }
+        _ => "",
     }
 }
 
@@ -1189,6 +1338,111 @@ mod tests {
                 loopback(socket(client, true, 10), socket(server, true, 7200)),
                 false,
                 "idle 10s (the local socket's setting) against at most 30s",
+            ),
+        ];
+        for (name, policy, report, passed, words) in cases {
+            let r = policy.evaluate(&[report]);
+            assert_eq!(r.passed, passed, "{name}: {r:#?}");
+            assert!(
+                r.rules[0]
+                    .findings
+                    .iter()
+                    .any(|f| f.message.contains(words)),
+                "{name}: no {words:?} in {r:#?}"
+            );
+        }
+    }
+
+    /// (name, policy, report, passed, words in a finding's message)
+    #[test]
+    fn lower_bounds_ranges_and_inputs_read_in_part() {
+        let client = "198.18.0.1:40000";
+        let run = |n: u32| {
+            let mut p = prober(client, 10);
+            p.probes = Some(n);
+            p.intvl_s = Some(5.01);
+            p.likely.intvl_s = Some(5);
+            vec![p]
+        };
+        let early = {
+            let mut p = prober(client, 59);
+            p.idle_s = Some(59.67);
+            vec![p]
+        };
+        let probes = |n: u32| move |r: &mut Rule| r.max_probes = Some(n);
+        let idle = |s: f64| move |r: &mut Rule| r.max_idle = Some(s);
+        let detection = |s: f64| move |r: &mut Rule| r.max_detection = Some(s);
+        let truncated = {
+            let mut r = report(vec![prober(client, 10)], None);
+            r.source.truncated = true;
+            r.source.truncated_reason = Some("unreadable after packet 7".into());
+            r
+        };
+        let lost = {
+            let mut r = report(vec![prober(client, 10)], None);
+            r.source.keepalive_flows_lost = 2;
+            r
+        };
+        let warn = |r: &mut Rule| {
+            r.max_idle = Some(60.0);
+            r.unknown = Unknown::Warn;
+        };
+        let cases: Vec<(&str, Policy, Report, bool, &str)> = vec![
+            (
+                "an unanswered run longer than the limit breaks it",
+                rule(Side::Either, probes(2)),
+                report(run(3), None),
+                false,
+                "probes at least 3 (unanswered probes seen) against at most 2",
+            ),
+            (
+                "... one within it shows nothing",
+                rule(Side::Either, probes(3)),
+                report(run(3), None),
+                false,
+                "probes at least 3 (unanswered probes seen): not enough to show at most 3",
+            ),
+            (
+                "detection: at least idle + intvl x the run",
+                rule(Side::Either, detection(20.0)),
+                report(run(3), None),
+                false,
+                "dead peer noticed after at least 25s",
+            ),
+            (
+                "two whole seconds fit, the limit between them",
+                rule(Side::Either, idle(59.0)),
+                report(early.clone(), None),
+                false,
+                "idle 59-60s (likely setting; the capture cannot tell which) against at most 59s",
+            ),
+            (
+                "... both within it",
+                rule(Side::Either, idle(60.0)),
+                report(early, None),
+                true,
+                "idle 59s (likely setting) against at most 60s",
+            ),
+            (
+                "a capture cut off",
+                rule(Side::Either, idle(60.0)),
+                truncated.clone(),
+                false,
+                "read only in part (unreadable after packet 7)",
+            ),
+            (
+                "... accepted with unknown = warn",
+                rule(Side::Either, warn),
+                truncated,
+                true,
+                "the rules cannot see what was cut off",
+            ),
+            (
+                "keepalive flows the table could not keep",
+                rule(Side::Either, idle(60.0)),
+                lost,
+                false,
+                "2 flows with keepalives left the full flow table unkept",
             ),
         ];
         for (name, policy, report, passed, words) in cases {

@@ -395,7 +395,14 @@ fn lower_bounds_and_stray_flags() {
     let mid = synth("mid_idle_unanswered.pcap");
     let o = run(&["check", "--max-probes", "5", &mid]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("probes: not observable"), "{}", text(&o));
+    assert!(
+        text(&o).contains("probes at least 3 (unanswered probes seen): not enough"),
+        "{}",
+        text(&o)
+    );
+    // ... and enough to break a lower limit, whatever --unknown says.
+    let o = run(&["check", "--max-probes", "2", "--unknown", "pass", &mid]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("p.toml");
     std::fs::write(&policy, "[[rule]]\nmax_intvl = \"5s\"\n").unwrap();
@@ -434,6 +441,29 @@ fn a_cut_input_is_named_in_the_result() {
             .any(|w| w.as_str().unwrap().contains("middle of a packet")),
         "{r}"
     );
+    // What was cut off cannot be seen: a fail, unless --unknown says not.
+    let findings = r["rules"][0]["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["requirement"] == "whole_input" && f["status"] == "fail"),
+        "{r}"
+    );
+    assert_eq!(r["passed"], false, "{r}");
+    assert_eq!(o.status.code(), Some(1), "{r}");
     let text = run(&["check", "--require-keepalive", &synth("cut_off.pcap")]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("warning: "));
+    let o = run(&[
+        "check",
+        "--require-keepalive",
+        "--unknown",
+        "warn",
+        &synth("cut_off.pcap"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }

@@ -184,6 +184,12 @@ impl CheckArgs {
 /// written all the same).
 pub(crate) fn check(args: CheckArgs) -> Result<u8> {
     install_sigint();
+    if args.junit.as_deref() == Some(Path::new("-")) && args.format == CheckFormat::Json {
+        return Err(usage(
+            "--junit - writes JUnit XML to standard output, where -T json would go: give \
+             --junit FILE, or leave out -T json",
+        ));
+    }
     let policy = args.policy()?;
     let (inputs, filter) = args.capture.resolve()?;
     let capture = &args.capture;
