@@ -544,7 +544,7 @@ mod tests {
         let mut now = connection(3);
         now.handshake();
         for _ in 0..40 {
-            now.wait(0.5).probe(A).probe_ack(B);
+            now.wait(1.0).probe(A).probe_ack(B);
         }
         frames_of([late, now])
     }

@@ -514,6 +514,9 @@ fn semantics() -> Vec<Semantics> {
             }],
         ),
         case("one_byte_retransmission", 13, 1, vec![]),
+        // Its acknowledgment lost past the capture point: the copies come
+        // too soon for a keepalive timer, the later ones repeat them.
+        case("one_byte_ack_lost", 20, 1, vec![]),
         case("ipv6_ext_headers", 10, 1, vec![dead(CLIENT6, &[])]),
         case("vlan", 12, 1, vec![alive(CLIENT, &[42], 3)]),
         case(

@@ -121,6 +121,8 @@ struct Segment {
     ack: Option<u32>,
     len: u32,
     window: u32,
+    /// Capture time, epoch seconds.
+    ts: f64,
 }
 
 /// Every TCP segment of a capture, in frame order, as tshark decodes it.
@@ -135,6 +137,7 @@ fn tshark_segments(capture: &str) -> Result<Vec<Segment>, String> {
         "tcp.flags.ack",
         "tcp.len",
         "tcp.window_size_value",
+        "frame.time_epoch",
     ];
     let mut cmd = Command::new("tshark");
     cmd.args(["-n", "-r", capture, "-T", "fields"]);
@@ -166,6 +169,9 @@ fn tshark_segments(capture: &str) -> Result<Vec<Segment>, String> {
             ack: has_ack.then(|| num(5)).transpose()?.map(|a| a as u32),
             len: num(7)? as u32,
             window: num(8)? as u32,
+            ts: cols[9]
+                .parse()
+                .map_err(|_| format!("{capture}: tshark's frame.time_epoch is {:?}", cols[9]))?,
         });
     }
     Ok(segments)
@@ -178,25 +184,47 @@ fn tshark_segments(capture: &str) -> Result<Vec<Segment>, String> {
 /// * one byte that the receiver has not acknowledged yet: a retransmission
 ///   (item 10). A real 1-byte probe repeats an acknowledged byte.
 fn mislabels(segments: &[Segment], marked: &BTreeSet<u64>) -> BTreeMap<u64, WiresharkError> {
-    // Per direction (stream, source port): last window, highest ack.
-    let mut last: BTreeMap<(u64, u16), (u32, Option<u32>)> = BTreeMap::new();
+    // Per direction (stream, source port): last window, highest ack, when
+    // its last segment other than a keep-alive was seen.
+    type Last = (u32, Option<u32>, Option<f64>);
+    let mut last: BTreeMap<(u64, u16), Last> = BTreeMap::new();
+    // Per direction: the byte it resent too soon for a keepalive timer.
+    let mut resending: BTreeMap<(u64, u16), u32> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for seg in segments {
+        let this = (seg.stream, seg.sport);
         if marked.contains(&seg.frame) {
             let receiver = last.get(&(seg.stream, seg.dport));
-            let zero_window = receiver.is_some_and(|(window, _)| *window == 0);
+            let zero_window = receiver.is_some_and(|(window, _, _)| *window == 0);
             // Acknowledged means the receiver's ack is past this byte.
             let acknowledged = receiver
-                .and_then(|(_, ack)| *ack)
+                .and_then(|(_, ack, _)| *ack)
                 .is_some_and(|ack| (ack.wrapping_sub(seg.seq) as i32) > 0);
+            // A byte resent within 0.9 s of the sender's last receiving
+            // anything: no keepalive timer fires that soon (item 7), so
+            // the acknowledgment was lost past the capture point (item 10),
+            // and its later copies are retransmissions too.
+            let too_soon = receiver
+                .and_then(|(_, _, at)| *at)
+                .is_some_and(|at| (0.0..0.9).contains(&(seg.ts - at)));
             if seg.len == 0 && zero_window {
                 out.insert(seg.frame, WiresharkError::ZeroWindowProbe);
-            } else if seg.len == 1 && !acknowledged {
+            } else if seg.len == 1
+                && (!acknowledged || too_soon || resending.get(&this) == Some(&seg.seq))
+            {
                 out.insert(seg.frame, WiresharkError::OneByteRetransmission);
+                if acknowledged {
+                    resending.insert(this, seg.seq);
+                }
             }
+        } else if seg.len > 0 {
+            resending.remove(&this);
         }
-        let entry = last.entry((seg.stream, seg.sport)).or_insert((0, None));
+        let entry = last.entry(this).or_insert((0, None, None));
         entry.0 = seg.window;
+        if !marked.contains(&seg.frame) {
+            entry.2 = Some(seg.ts);
+        }
         if let Some(ack) = seg.ack {
             let newer = entry.1.is_none_or(|old| (ack.wrapping_sub(old) as i32) > 0);
             if newer {

@@ -613,7 +613,7 @@ impl Analyzer {
         // 2. The receiver's candidates, in the light of the sender's ACK or RST.
         settle_peer_candidates(rx, tx, seg, cx, ev);
         // 3. This segment.
-        let class = classify(seg, &tx.view(), &rx.view());
+        let class = classify(seg, &tx.view(now), &rx.view(now));
         // Data the classifier calls data, reaching past what the sender had
         // sent (no retransmission): what application heartbeats are made of.
         let f = seg.flags;
@@ -666,7 +666,7 @@ impl Analyzer {
                 rx.update_prober(cx.timelines, |p| p.on_answer(now));
                 ev.push(event(EventKind::ProbeAck));
             }
-            Class::Other => {
+            Class::Other | Class::Retransmission => {
                 if !seg.flags.rst() {
                     rx.set_last_rx_activity(now);
                     // (Activity matters to a prober only after a probe.)
@@ -675,6 +675,17 @@ impl Analyzer {
                     }
                 }
             }
+        }
+
+        // A byte resent too soon is retransmitted until the sender shows
+        // its acknowledgment arrived: new data, a probe of its own, or a
+        // new connection (or the peer acknowledges more, below).
+        if class == Class::Retransmission {
+            if seg.payload_len == 1 {
+                tx.set_retransmitting(true);
+            }
+        } else if seg.payload_len > 0 || class == Class::Probe || f.syn() {
+            tx.set_retransmitting(false);
         }
 
         // A lone byte waits for its repeat; anything else the sender sends
@@ -710,7 +721,11 @@ impl Analyzer {
             }
         }
         if f.ack() {
-            rx.set_acked(Some(rx.acked().map_or(seg.ack, |a| a.max(seg.ack))));
+            let acked = rx.acked().map_or(seg.ack, |a| a.max(seg.ack));
+            if rx.acked() != Some(acked) {
+                rx.set_retransmitting(false);
+            }
+            rx.set_acked(Some(acked));
         }
         if f.ack() || f.syn() {
             tx.set_window(seg.window);
@@ -718,7 +733,9 @@ impl Analyzer {
         if f.fin() {
             tx.set_fin();
         }
-        if seg.payload_len > 0 && matches!(class, Class::Other | Class::Reply) {
+        if seg.payload_len > 0
+            && matches!(class, Class::Other | Class::Reply | Class::Retransmission)
+        {
             flow.set_last_data(now);
         }
         flow.state = next_state(flow, seg);

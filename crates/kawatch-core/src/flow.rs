@@ -203,6 +203,9 @@ pub(crate) struct Side {
     window: u16,
     /// Which of `seqs` and `window` are held, and FIN sent ([`Side::fin`]).
     has: u8,
+    /// The byte below [`Side::acked`] is being retransmitted
+    /// ([`Side::set_retransmitting`]).
+    retx: bool,
     /// The keepalive record and candidates, once needed.
     cold: Option<Box<SideCold>>,
 }
@@ -279,13 +282,16 @@ impl Side {
             seqs: [0; 3],
             window: 0,
             has: 0,
+            retx: false,
             cold: None,
         }
     }
 
-    /// What the classifier needs to know of this side.
-    pub(crate) fn view(&self) -> SideView {
+    /// What the classifier needs to know of this side, at `now`.
+    pub(crate) fn view(&self, now: Tick) -> SideView {
         SideView {
+            quiet: self.last_rx_activity().map(|t| now - t),
+            retransmitting: self.retx,
             snd_nxt: self.snd_nxt(),
             acked: self.acked(),
             window: self.window(),
@@ -374,6 +380,15 @@ impl Side {
     #[inline]
     pub(crate) fn set_fin(&mut self) {
         self.has |= FIN;
+    }
+
+    /// Sets whether this side is retransmitting the byte just below what
+    /// the peer acknowledged on the wire: it resent that byte sooner than
+    /// any keepalive timer fires, so the acknowledgment did not reach it,
+    /// and its later copies of the byte are retransmissions too (item 10).
+    #[inline]
+    pub(crate) fn set_retransmitting(&mut self, on: bool) {
+        self.retx = on;
     }
 
     /// Last activity received from the peer (see the field).

@@ -50,6 +50,7 @@ pub fn all() -> Vec<Case> {
         case!(zero_window_probes),
         case!(zero_window_then_keepalive),
         case!(one_byte_retransmission),
+        case!(one_byte_ack_lost),
         case!(ipv6_ext_headers),
         case!(vlan),
         case!(qinq),
@@ -286,6 +287,24 @@ fn one_byte_retransmission() -> Capture {
     c.wait(0.0002).ack_dsack(B);
     c.wait(0.0003).send_bytes(B, b"x"); // the echo
     c.wait(0.04).ack(A);
+    ethernet().with(c)
+}
+
+/// A 1-byte segment whose acknowledgment is captured but lost on its way
+/// to the sender (as a real kernel showed, item 10): the sender resends the
+/// byte at its retransmission timer's doubling spacing, and the receiver
+/// answers each copy with a D-SACK. Every copy has a 1-byte probe's shape
+/// (one below what the wire shows acknowledged), but the first comes sooner
+/// after the sender last received anything than a keepalive timer can
+/// fire, and the rest repeat it: no probes.
+fn one_byte_ack_lost() -> Capture {
+    let mut c = Conversation::new(client(), server());
+    opening(&mut c);
+    c.wait(0.8).send_bytes(A, b"x");
+    c.wait(0.00005).ack(B);
+    for gap in [0.205, 0.208, 0.424, 0.836, 1.664, 3.356] {
+        c.wait(gap).retransmit(A).wait(0.00002).ack_dsack(B);
+    }
     ethernet().with(c)
 }
 

@@ -6,12 +6,20 @@
 
 pub(crate) mod candidates;
 
+use crate::prober::MIN_TIMER_GAP;
 use crate::segment::Segment;
 use crate::seq::SeqNumber;
+use crate::time::Span;
 
 /// What the classifier knows of one side of a flow, before this segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct SideView {
+    /// Time since the side last received a segment the kernel counts as
+    /// activity (the peer's probes do not count), if one was seen.
+    pub quiet: Option<Span>,
+    /// The side resent the byte below what the peer acknowledged too soon
+    /// for a keepalive timer: the acknowledgment did not reach it.
+    pub retransmitting: bool,
     /// Highest sequence number the side has sent up to (seq + len), if seen.
     pub snd_nxt: Option<SeqNumber>,
     /// Highest ACK the other side has sent for this side's data: its snd_una as seen on the wire.
@@ -31,6 +39,11 @@ pub(crate) enum Class {
     Probe,
     /// A zero-window probe: the same bytes as a probe, but the peer's window is 0.
     ZeroWindowProbe,
+    /// A 1-byte probe's shape, but sent sooner after the sender last
+    /// received anything than a keepalive timer can fire (its idle is whole
+    /// seconds), or a byte the sender is retransmitting: a retransmission
+    /// whose acknowledgment was lost past the capture point (items 7, 10, 20).
+    Retransmission,
     /// Keepalive-shaped, but the peer's ACK for this side is not known yet
     /// (capture started mid-connection): decided by what follows.
     Candidate,
@@ -83,8 +96,18 @@ pub(crate) fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
             // One below what the peer has acknowledged, with nothing outstanding
             // (item 1: no probe while data is unacknowledged).
             Some(acked) if seg.seq + 1 == acked && tx.snd_nxt.is_none_or(|n| n <= acked) => {
+                // A keepalive timer sends only once the side has received
+                // nothing for its idle, at least a second (whole seconds;
+                // a gap that runs backwards says nothing). A byte resent
+                // sooner is a retransmission whose acknowledgment was lost
+                // past the capture point. (An empty segment is never a
+                // retransmission: one that comes too soon is still
+                // probe-shaped, and gives no timing: the prober's rule.)
+                let too_soon = tx.quiet.is_some_and(|q| q.0 >= 0 && q < MIN_TIMER_GAP);
                 return if rx.window == Some(0) {
                     Class::ZeroWindowProbe
+                } else if seg.payload_len == 1 && (too_soon || tx.retransmitting) {
+                    Class::Retransmission
                 } else {
                     Class::Probe
                 };
@@ -146,6 +169,15 @@ mod tests {
             window: Some(window),
             outstanding_probe: None,
             syn_pending: None,
+            ..SideView::default()
+        }
+    }
+
+    /// `s`, having last received something `ms` milliseconds ago.
+    fn quiet(s: SideView, ms: i64) -> SideView {
+        SideView {
+            quiet: Some(Span(ms * 1_000_000)),
+            ..s
         }
     }
 
@@ -171,6 +203,44 @@ mod tests {
                 "windows 1-byte probe",
                 seg(A, 999, 7000, 1),
                 idle,
+                peer,
+                Class::Probe,
+            ),
+            (
+                "... a second after the sender last received",
+                seg(A, 999, 7000, 1),
+                quiet(idle, 1_000),
+                peer,
+                Class::Probe,
+            ),
+            (
+                "the byte resent 0.2 s after: a retransmission (item 10)",
+                seg(A, 999, 7000, 1),
+                quiet(idle, 200),
+                peer,
+                Class::Retransmission,
+            ),
+            (
+                "... and its later copies, however late",
+                seg(A, 999, 7000, 1),
+                SideView {
+                    retransmitting: true,
+                    ..quiet(idle, 3_000)
+                },
+                peer,
+                Class::Retransmission,
+            ),
+            (
+                "an empty probe that soon is still probe-shaped",
+                seg(A, 999, 7000, 0),
+                quiet(idle, 200),
+                peer,
+                Class::Probe,
+            ),
+            (
+                "a clock that ran backwards says nothing",
+                seg(A, 999, 7000, 1),
+                quiet(idle, -200),
                 peer,
                 Class::Probe,
             ),
