@@ -179,10 +179,11 @@ impl Default for Rule {
 #[serde(rename_all = "snake_case")]
 #[derive(clap::ValueEnum)]
 pub enum Side {
-    /// The flow's initiator (`a`: the side whose SYN was seen, else the
+    /// The end not on the rule's port when only the other end is on it;
+    /// else the flow's initiator (`a`: the side whose SYN was seen, else the
     /// first sender).
     Client,
-    /// The other end (`b`).
+    /// The end on the rule's port when only it is; else `b`.
     Server,
     /// Either: every side that probes.
     #[default]
@@ -506,23 +507,33 @@ impl Rule {
                     .any(|e| self.host.iter().any(|h| h.to_canonical() == e.ip)))
     }
 
-    /// The probers of `f` this rule looks at.
-    fn probers<'a>(&self, f: &'a FlowReport) -> impl Iterator<Item = &'a ProberReport> {
-        let side = self.side;
-        f.keepalive.iter().filter(move |p| match side {
-            Side::Client => p.prober == f.a,
-            Side::Server => p.prober == f.b,
-            Side::Either => true,
-        })
+    /// The flow's client and server ends: the server is on the rule's port
+    /// when only one end is (a capture that began after the SYN names the
+    /// first sender `a`, often the server); else `a` and `b`.
+    fn ends(&self, f: &FlowReport) -> (Endpoint, Endpoint) {
+        let on = |e: &Endpoint| self.port.contains(&e.port);
+        if on(&f.a) && !on(&f.b) {
+            (f.b, f.a)
+        } else {
+            (f.a, f.b)
+        }
     }
 
-    /// The side's endpoints whose local socket counts (live reports).
-    fn socket_counts(&self, f: &FlowReport, local: Endpoint) -> bool {
+    /// Whether `end` of `f` is the side this rule looks at.
+    fn looks_at(&self, f: &FlowReport, end: Endpoint) -> bool {
+        let (client, server) = self.ends(f);
         match self.side {
-            Side::Client => local == f.a,
-            Side::Server => local == f.b,
+            Side::Client => end == client,
+            Side::Server => end == server,
             Side::Either => true,
         }
+    }
+
+    /// The probers of `f` this rule looks at.
+    fn probers<'a>(&'a self, f: &'a FlowReport) -> impl Iterator<Item = &'a ProberReport> {
+        f.keepalive
+            .iter()
+            .filter(move |p| self.looks_at(f, p.prober))
     }
 
     fn evaluate(&self, reports: &[Report], several: bool) -> RuleResult {
@@ -599,7 +610,7 @@ impl Rule {
             .iter()
             .flatten()
             .chain(&f.peer_socket)
-            .filter(|s| self.socket_counts(f, s.local))
+            .filter(|s| self.looks_at(f, s.local))
             .collect();
         let probers: Vec<&ProberReport> = self.probers(f).collect();
         if let Some(req) = self.keepalive {
@@ -1208,6 +1219,14 @@ mod tests {
         }
     }
 
+    /// `r`'s flow as a capture that began after the SYN names it when the
+    /// server sent first: the server is side `a`.
+    fn first_sender_server(mut r: Report) -> Report {
+        let f = &mut r.flows[0];
+        std::mem::swap(&mut f.a, &mut f.b);
+        r
+    }
+
     /// [`report`]'s flow on loopback: both ends' sockets.
     fn loopback(socket: SocketReport, peer: SocketReport) -> Report {
         let mut r = report(vec![], Some(Some(socket)));
@@ -1303,6 +1322,33 @@ mod tests {
                 report(vec![], Some(Some(socket(server, true, 10)))),
                 false,
                 "not observable",
+            ),
+            (
+                "the server on the rule's port, though the capture named it a",
+                rule(Side::Server, |r| {
+                    r.port = vec![5432];
+                    r.keepalive = Some(Requirement::Forbidden);
+                }),
+                first_sender_server(report(vec![prober(server, 60)], None)),
+                false,
+                "198.18.0.2:5432 probes",
+            ),
+            (
+                "... and the client is the other end",
+                rule(Side::Client, |r| {
+                    r.port = vec![5432];
+                    r.keepalive = Some(Requirement::Forbidden);
+                }),
+                first_sender_server(report(vec![prober(server, 60)], None)),
+                true,
+                "no keepalive probe seen",
+            ),
+            (
+                "without a port, the first sender is the client",
+                rule(Side::Client, |r| r.keepalive = Some(Requirement::Forbidden)),
+                first_sender_server(report(vec![prober(server, 60)], None)),
+                false,
+                "198.18.0.2:5432 probes",
             ),
             (
                 "loopback: the server's own socket counts for the server side",
