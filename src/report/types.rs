@@ -155,7 +155,8 @@ pub struct FlowReport {
 pub struct Silence {
     /// The longest gap between two of its segments, either direction,
     /// seconds (observed; the time before its first segment and after its
-    /// last is not counted).
+    /// last is not counted, nor the time from a close or reset to a new
+    /// connection's SYN on the same 4-tuple).
     pub longest_s: f64,
     /// The longest silence the flow's own mechanisms allow, seconds: the
     /// smallest of each side's keepalive ([`kawatch_core::keepalive_silence_s`]:

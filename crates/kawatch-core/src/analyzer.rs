@@ -601,9 +601,20 @@ impl Analyzer {
         flow.segments += 1;
         flow.inputs |= self.input_bit;
         flow.first_seen = flow.first_seen.min(now);
+        // A SYN after the connection closed or was reset opens a new one on
+        // the same 4-tuple: the time between them is no connection's
+        // silence, and the new one's initiator is side `a`.
+        let reopens = seg.flags.syn() && !seg.flags.ack() && is_closed(flow);
         let gap = now - flow.last_seen;
-        if gap > flow.longest_silence {
+        if gap > flow.longest_silence && !reopens {
             flow.longest_silence = gap;
+        }
+        if reopens {
+            flow.state = TcpState::SynSent;
+            flow.set_a(tx_i);
+            for side in &mut flow.sides {
+                side.clear_fin();
+            }
         }
         flow.last_seen = flow.last_seen.max(now);
         let (tx, rx) = flow.split(tx_i);
@@ -1276,6 +1287,30 @@ mod tests {
         assert_eq!(w.probers(), 0);
         let snap = w.an.snapshot(Timestamp::default());
         assert_eq!(snap.flows[0].zero_window_probes, 4);
+    }
+
+    /// A connection closed with FINs, and 400 s later a new one on the same
+    /// 4-tuple (its ISNs new): no connection was quiet 400 s, and the new
+    /// one is established, its SYN's sender side `a`.
+    #[test]
+    fn a_new_connection_on_a_closed_4_tuple_is_no_silence() {
+        let mut w = Wire::new();
+        w.established()
+            .send(1.0, By::C, A | F, 101, 501, 0, 1000)
+            .send(1.001, By::S, A | F, 501, 102, 0, 1000)
+            .send(1.002, By::C, A, 102, 502, 0, 1000);
+        let quiet = |w: &Wire| {
+            let snap = w.an.snapshot(Timestamp::default());
+            let f = &snap.flows[0];
+            (f.state, f.longest_silence_s.round() as u64, f.a.port)
+        };
+        assert_eq!(quiet(&w), (TcpState::Closed, 1, 40000));
+        // Reopened by the server's port this time: it is side `a` now.
+        w.send(401.0, By::S, S, 9000, 0, 0, 1000)
+            .send(401.0, By::C, S | A, 7000, 9001, 0, 1000)
+            .send(401.0, By::S, A, 9001, 7001, 0, 1000)
+            .send(402.0, By::S, A | TcpFlags::PSH, 9001, 7001, 10, 1000);
+        assert_eq!(quiet(&w), (TcpState::Established, 1, 5000));
     }
 
     #[test]

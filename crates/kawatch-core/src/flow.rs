@@ -382,6 +382,12 @@ impl Side {
         self.has |= FIN;
     }
 
+    /// Forgets the FIN: a new connection on the same 4-tuple.
+    #[inline]
+    pub(crate) fn clear_fin(&mut self) {
+        self.has &= !FIN;
+    }
+
     /// Sets whether this side is retransmitting the byte just below what
     /// the peer acknowledged on the wire: it resent that byte sooner than
     /// any keepalive timer fires, so the acknowledgment did not reach it,
@@ -623,6 +629,12 @@ impl Flow {
     #[inline]
     pub(crate) fn a(&self) -> usize {
         usize::from(self.bits & 1)
+    }
+
+    /// Makes side `tx` side `a`: the initiator of a new connection.
+    #[inline]
+    pub(crate) fn set_a(&mut self, tx: usize) {
+        self.bits = self.bits & !1 | tx as u8;
     }
 
     /// Whether a side of its heartbeat record may have a run of beats
