@@ -302,7 +302,7 @@ pub enum PolicyError {
     #[error("the policy is not valid: {0}")]
     Invalid(String),
     /// A rule that requires nothing.
-    #[error("rule {0} requires nothing: give keepalive, max_idle, max_intvl, max_probes, max_detection, outcome, max_silence or survives")]
+    #[error("rule {0} requires nothing: give keepalive, max_idle, max_intvl, max_probes, max_detection, outcome, max_silence, survives or min_flows above 1")]
     Empty(String),
     /// A `survives` entry that names no path timeout, or one path twice.
     #[error("rule {0}: survives: {1}")]
@@ -460,6 +460,7 @@ impl Rule {
             || self.outcome.is_some()
             || self.max_silence.is_some()
             || self.survives.is_some()
+            || self.min_flows > 1
     }
 
     /// The path timeouts `survives` names, each once.

@@ -408,7 +408,7 @@ fn lower_bounds_and_stray_flags() {
     std::fs::write(&policy, "[[rule]]\nmax_intvl = \"5s\"\n").unwrap();
     for flag in [
         &["--unknown", "warn"][..],
-        &["--min-flows", "5"],
+        &["--min-flows", "1"],
         &["--side", "client"],
     ] {
         let mut args = vec!["check", "--policy", policy.to_str().unwrap()];
@@ -418,6 +418,10 @@ fn lower_bounds_and_stray_flags() {
         assert_eq!(o.status.code(), Some(2), "{flag:?}: {}", text(&o));
         assert!(text(&o).contains("shape the flags' rule"), "{}", text(&o));
     }
+    // More than one flow is a requirement of its own.
+    let o = run(&["check", "--min-flows", "2", &mid]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("at least 2 required"), "{}", text(&o));
     // Two flows on the same addresses in different VLANs are told apart.
     let o = run(&["check", "--forbid-keepalive", &synth("qinq.pcap")]);
     assert!(text(&o).contains(" vlan "), "{}", text(&o));

@@ -77,7 +77,7 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_enum)]
     unknown: Option<Unknown>,
     /// At least N flows match the flags' rule [default: 1] (a rule matching
-    /// nothing fails).
+    /// nothing fails); above 1, a requirement of its own.
     #[arg(long, value_name = "N")]
     min_flows: Option<u32>,
     /// Output format.
