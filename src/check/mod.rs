@@ -400,15 +400,13 @@ impl CheckReport {
 }
 
 /// What keeps `r` from covering its whole input: a capture cut off, flows
-/// with keepalives the flow table could not keep. (Ctrl-C is
-/// [`CheckReport::interrupted`].)
+/// that left the full flow table. (Ctrl-C is [`CheckReport::interrupted`].)
 fn gaps(r: &Report) -> Vec<String> {
     let src = &r.source;
     let mut out = Vec::new();
     if src.truncated {
         out.push(format!(
-            "{}: read only in part ({}): the rules cannot see what was cut off \
-             (--unknown warn accepts that)",
+            "{}: read only in part ({}): the rules cannot see what was cut off",
             src.name,
             src.truncated_reason.as_deref().unwrap_or("cut off")
         ));
@@ -421,6 +419,17 @@ fn gaps(r: &Report) -> Vec<String> {
             src.name,
             if n == 1 { "" } else { "s" },
             if n == 1 { "it" } else { "them" },
+        ));
+    } else if src.evicted > 0 {
+        // Flows without keepalives are not kept when they leave: a rule
+        // requiring keepalive cannot see them, and a later segment of one
+        // starts a partial flow.
+        out.push(format!(
+            "{}: {} flow{} left the full flow table: those not kept are not in the report, \
+             and the rules cannot see them (raise --max-flows)",
+            src.name,
+            src.evicted,
+            if src.evicted == 1 { "" } else { "s" },
         ));
     }
     out
@@ -631,7 +640,14 @@ impl Rule {
                     },
                     s.local
                 ),
-                (None, None) => "no keepalive probe seen".to_string(),
+                (None, None) => {
+                    let (client, server) = self.ends(f);
+                    match self.side {
+                        Side::Either => "no keepalive probe seen".to_string(),
+                        Side::Client => format!("no keepalive probe seen from the client {client}"),
+                        Side::Server => format!("no keepalive probe seen from the server {server}"),
+                    }
+                }
             };
             let (ok, want) = match req {
                 Requirement::Required => (on, "required"),
@@ -1483,6 +1499,17 @@ mod tests {
                 truncated,
                 true,
                 "the rules cannot see what was cut off",
+            ),
+            (
+                "flows that left the full table",
+                rule(Side::Either, idle(60.0)),
+                {
+                    let mut r = report(vec![prober(client, 10)], None);
+                    r.source.evicted = 3;
+                    r
+                },
+                false,
+                "3 flows left the full flow table",
             ),
             (
                 "keepalive flows the table could not keep",

@@ -11,7 +11,7 @@
 //! decided; [`Analyzer::snapshot`] for the state of every flow at a moment.
 
 use crate::classify::candidates::{self, Candidate, Verdict, MAX_CANDIDATES};
-use crate::classify::{classify, Class};
+use crate::classify::{classify, Class, SideView};
 use crate::decode::{decode_with_len, LinkType};
 use crate::event::{Event, EventKind};
 use crate::flow::{Flow, FlowKey, LoneByte, Side, Signature, TcpState, DUPLICATE_WINDOW};
@@ -590,6 +590,7 @@ impl Analyzer {
         };
         let ev = &mut self.events;
         let sig = Signature::of(seg);
+        let since_sent = flow.sides[tx_i].last_sent().map(|(_, at)| now - at);
         if let Some((last, at)) = flow.sides[tx_i].last_sent() {
             if last == sig && (now - at).0.abs() < DUPLICATE_WINDOW.0 {
                 self.counters.duplicates += 1;
@@ -624,7 +625,14 @@ impl Analyzer {
         // 2. The receiver's candidates, in the light of the sender's ACK or RST.
         settle_peer_candidates(rx, tx, seg, cx, ev);
         // 3. This segment.
-        let class = classify(seg, &tx.view(now), &rx.view(now));
+        let class = classify(
+            seg,
+            &SideView {
+                since_sent,
+                ..tx.view(now)
+            },
+            &rx.view(now),
+        );
         // Data the classifier calls data, reaching past what the sender had
         // sent (no retransmission): what application heartbeats are made of.
         let f = seg.flags;
@@ -693,10 +701,10 @@ impl Analyzer {
         // new connection (or the peer acknowledges more, below).
         if class == Class::Retransmission {
             if seg.payload_len == 1 {
-                tx.set_retransmitting(true);
+                tx.set_retransmitting(since_sent);
             }
         } else if seg.payload_len > 0 || class == Class::Probe || f.syn() {
-            tx.set_retransmitting(false);
+            tx.set_retransmitting(None);
         }
 
         // A lone byte waits for its repeat; anything else the sender sends
@@ -734,7 +742,7 @@ impl Analyzer {
         if f.ack() {
             let acked = rx.acked().map_or(seg.ack, |a| a.max(seg.ack));
             if rx.acked() != Some(acked) {
-                rx.set_retransmitting(false);
+                rx.set_retransmitting(None);
             }
             rx.set_acked(Some(acked));
         }
@@ -1311,6 +1319,41 @@ mod tests {
             .send(401.0, By::S, A, 9001, 7001, 0, 1000)
             .send(402.0, By::S, A | TcpFlags::PSH, 9001, 7001, 10, 1000);
         assert_eq!(quiet(&w), (TcpState::Established, 1, 5000));
+    }
+
+    /// Item 10 past the capture point: the byte's ACK is captured but lost,
+    /// so the copies (0.2 and 0.6 s on) are retransmissions; two hours
+    /// later the same byte, as a Windows-style probe, is a probe again,
+    /// and the prober's give-up shows.
+    #[test]
+    fn a_byte_resent_too_soon_then_probed_hours_later() {
+        let p = A | TcpFlags::PSH;
+        let mut w = Wire::new();
+        w.established().send(1.0, By::C, p, 101, 501, 1, 1000).send(
+            1.0005,
+            By::S,
+            A,
+            501,
+            102,
+            0,
+            1000,
+        );
+        for t in [1.2, 1.6] {
+            w.send(t, By::C, p, 101, 501, 1, 1000)
+                .send(t + 0.0005, By::S, A, 501, 102, 0, 1000);
+        }
+        assert_eq!(w.probers(), 0, "{:?}", w.kinds());
+        for t in [7201.6, 7202.6, 7203.6] {
+            w.send(t, By::C, A, 101, 501, 1, 1000);
+        }
+        w.send(7204.6, By::C, R | A, 102, 501, 0, 0);
+        let pr = w.prober(40000);
+        assert_eq!(
+            (pr.probes_sent, pr.outcome, pr.probes),
+            (3, Outcome::Dead, Some(3)),
+            "{:?}",
+            w.kinds()
+        );
     }
 
     #[test]

@@ -203,12 +203,19 @@ pub(crate) struct Side {
     window: u16,
     /// Which of `seqs` and `window` are held, and FIN sent ([`Side::fin`]).
     has: u8,
-    /// The byte below [`Side::acked`] is being retransmitted
-    /// ([`Side::set_retransmitting`]).
-    retx: bool,
+    /// The byte below [`Side::acked`] is being retransmitted, and how far
+    /// apart its last two copies were, rounded up to a power of two
+    /// milliseconds ([`Side::set_retransmitting`]); 0 when not.
+    retx: u8,
     /// The keepalive record and candidates, once needed.
     cold: Option<Box<SideCold>>,
 }
+
+/// The longest a retransmission timer waits (Linux's `TCP_RTO_MAX`, 120 s,
+/// and some slack): a copy later than this after the last is no backoff.
+const RETX_LONGEST: Span = Span(150_000_000_000);
+/// `Side::retx`'s largest exponent (2^17 ms, about 131 s).
+const RETX_MAX_SHIFT: u8 = 18;
 
 /// `Side::seqs`' indices (and bits of `Side::has`), and `has`' other bits.
 const SND_NXT: usize = 0;
@@ -282,7 +289,7 @@ impl Side {
             seqs: [0; 3],
             window: 0,
             has: 0,
-            retx: false,
+            retx: 0,
             cold: None,
         }
     }
@@ -291,7 +298,8 @@ impl Side {
     pub(crate) fn view(&self, now: Tick) -> SideView {
         SideView {
             quiet: self.last_rx_activity().map(|t| now - t),
-            retransmitting: self.retx,
+            retransmitting: self.retransmission_bound(),
+            since_sent: None,
             snd_nxt: self.snd_nxt(),
             acked: self.acked(),
             window: self.window(),
@@ -389,12 +397,28 @@ impl Side {
     }
 
     /// Sets whether this side is retransmitting the byte just below what
-    /// the peer acknowledged on the wire: it resent that byte sooner than
+    /// the peer acknowledged on the wire (it resent that byte sooner than
     /// any keepalive timer fires, so the acknowledgment did not reach it,
-    /// and its later copies of the byte are retransmissions too (item 10).
+    /// item 10), with the gap since its copy before: `None` when not.
     #[inline]
-    pub(crate) fn set_retransmitting(&mut self, on: bool) {
-        self.retx = on;
+    pub(crate) fn set_retransmitting(&mut self, gap: Option<Span>) {
+        self.retx = gap.map_or(0, |g| {
+            // 2^(k-1) ms: at least the gap, at most twice it.
+            let ms = (g.0.max(0) as u64).div_ceil(1_000_000).max(1);
+            (ms.next_power_of_two().trailing_zeros() as u8 + 1).min(RETX_MAX_SHIFT)
+        });
+    }
+
+    /// How long after its last copy a next copy of the byte still belongs
+    /// to the retransmissions (their timer backs off, about doubling: three
+    /// times the last gap, rounded up, and never past the longest
+    /// retransmission timeout); `None` when not retransmitting.
+    #[inline]
+    fn retransmission_bound(&self) -> Option<Span> {
+        (self.retx > 0).then(|| {
+            let ms = 3i64 << (self.retx - 1);
+            Span((ms * 1_000_000).min(RETX_LONGEST.0))
+        })
     }
 
     /// Last activity received from the peer (see the field).

@@ -17,9 +17,13 @@ pub(crate) struct SideView {
     /// Time since the side last received a segment the kernel counts as
     /// activity (the peer's probes do not count), if one was seen.
     pub quiet: Option<Span>,
-    /// The side resent the byte below what the peer acknowledged too soon
-    /// for a keepalive timer: the acknowledgment did not reach it.
-    pub retransmitting: bool,
+    /// The side is resending the byte below what the peer acknowledged
+    /// (its first copy came too soon for a keepalive timer: the
+    /// acknowledgment did not reach it): how soon after its last copy a
+    /// next one still belongs to the retransmissions' backoff.
+    pub retransmitting: Option<Span>,
+    /// Time since the side last sent a segment, if it did.
+    pub since_sent: Option<Span>,
     /// Highest sequence number the side has sent up to (seq + len), if seen.
     pub snd_nxt: Option<SeqNumber>,
     /// Highest ACK the other side has sent for this side's data: its snd_una as seen on the wire.
@@ -106,7 +110,7 @@ pub(crate) fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
                 let too_soon = tx.quiet.is_some_and(|q| q.0 >= 0 && q < MIN_TIMER_GAP);
                 return if rx.window == Some(0) {
                     Class::ZeroWindowProbe
-                } else if seg.payload_len == 1 && (too_soon || tx.retransmitting) {
+                } else if seg.payload_len == 1 && (too_soon || backs_off(tx)) {
                     Class::Retransmission
                 } else {
                     Class::Probe
@@ -133,6 +137,15 @@ pub(crate) fn classify(seg: &Segment, tx: &SideView, rx: &SideView) -> Class {
         return Class::Reply;
     }
     Class::Other
+}
+
+/// Whether the side's segment now follows its last copy of a retransmitted
+/// byte as a retransmission timer's backoff would (a copy much later is a
+/// keepalive probe of that byte, once the acknowledgment got through).
+fn backs_off(tx: &SideView) -> bool {
+    tx.retransmitting
+        .zip(tx.since_sent)
+        .is_some_and(|(bound, since)| since.0 >= 0 && since <= bound)
 }
 
 #[cfg(test)]
@@ -221,14 +234,26 @@ mod tests {
                 Class::Retransmission,
             ),
             (
-                "... and its later copies, however late",
+                "... and its later copies, as the timer backs off",
                 seg(A, 999, 7000, 1),
                 SideView {
-                    retransmitting: true,
+                    retransmitting: Some(Span(5_000_000_000)),
+                    since_sent: Some(Span(3_000_000_000)),
                     ..quiet(idle, 3_000)
                 },
                 peer,
                 Class::Retransmission,
+            ),
+            (
+                "... but not a copy long after the backoff: a probe again",
+                seg(A, 999, 7000, 1),
+                SideView {
+                    retransmitting: Some(Span(5_000_000_000)),
+                    since_sent: Some(Span(7_200_000_000_000)),
+                    ..quiet(idle, 7_200_000)
+                },
+                peer,
+                Class::Probe,
             ),
             (
                 "an empty probe that soon is still probe-shaped",
