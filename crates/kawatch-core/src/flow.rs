@@ -299,7 +299,7 @@ impl Side {
         SideView {
             quiet: self.last_rx_activity().map(|t| now - t),
             retransmitting: self.retransmission_bound(),
-            since_sent: None,
+            since_sent: None, // the analyser's to fill: it knows the segment before
             snd_nxt: self.snd_nxt(),
             acked: self.acked(),
             window: self.window(),
@@ -403,7 +403,8 @@ impl Side {
     #[inline]
     pub(crate) fn set_retransmitting(&mut self, gap: Option<Span>) {
         self.retx = gap.map_or(0, |g| {
-            // 2^(k-1) ms: at least the gap, at most twice it.
+            // Kept as k + 1, 2^k ms being the gap rounded up to a power of
+            // two (at least the gap, under twice it).
             let ms = (g.0.max(0) as u64).div_ceil(1_000_000).max(1);
             (ms.next_power_of_two().trailing_zeros() as u8 + 1).min(RETX_MAX_SHIFT)
         });
