@@ -471,3 +471,41 @@ fn a_cut_input_is_named_in_the_result() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// One input of several that cannot be read fails every rule, and the
+/// result of the others is still written, as JSON and as JUnit, so a CI
+/// system shows the failure where it shows the rest; the exit status is the
+/// unreadable input's (3).
+#[test]
+fn an_unreadable_input_among_several_is_a_failure_in_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("j.xml");
+    let missing = dir.path().join("missing.pcap");
+    let o = run(&[
+        "check",
+        "--no-dead",
+        "-T",
+        "json",
+        "--junit",
+        junit.to_str().unwrap(),
+        &synth("alive.pcap"),
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["passed"], false, "{r}");
+    let findings = r["rules"][0]["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["requirement"] == "whole_input"
+            && f["status"] == "fail"
+            && f["message"].as_str().unwrap().contains("could not be read")),
+        "{r}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("could not be read"), "{xml}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("1 of 2 inputs could not be read"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -2,14 +2,15 @@
 //! rule holds, 1 when one fails.
 
 use crate::args::{CaptureArgs, Inputs};
-use crate::exit::{usage, INTERRUPTED, OK, RULE_FAILED};
+use crate::exit::{usage, AlreadySaid, INTERRUPTED, OK, RULE_FAILED};
 use crate::report::open_input;
 use crate::signals::{install_sigint, STOP};
 use anyhow::{Context, Result};
 use clap::Args;
 use kawatch::capture::{FrameSource, Merged, OpenOptions, Source};
 use kawatch::check::{
-    parse_seconds, write_junit, write_text, Policy, Requirement, Rule, Side, Unknown,
+    parse_seconds, write_junit, write_text, Finding, Policy, Requirement, Rule, Side, Status,
+    Unknown,
 };
 use kawatch::core::Outcome;
 use kawatch::report::Report;
@@ -213,6 +214,10 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
         Ok(report)
     };
     let mut reports = Vec::new();
+    // Inputs that could not be read at all (with several, the others are
+    // checked and the result written all the same), and the first error.
+    let mut unread: Vec<(String, String)> = Vec::new();
+    let mut failed = None;
     match inputs {
         Inputs::Live(iface) => {
             capture.netns.enter()?;
@@ -233,15 +238,45 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
                     .collect::<Result<Vec<_>>>()?;
                 reports.push(analyse_one(&mut Merged::new(sources))?);
             } else {
-                // Every input must be read: a check over part of them is no check.
+                // Every input must be read: a check over part of them is no
+                // check. One that cannot be read fails every rule, and the
+                // result of the others is written, so that a CI system shows
+                // the failure where it shows the rest.
+                let several = files.len() > 1;
                 for f in &files {
-                    reports.push(analyse_one(&mut open_input(f, &open)?)?);
+                    match open_input(f, &open) {
+                        Ok(mut src) => reports.push(analyse_one(&mut src)?),
+                        Err(e) if several => {
+                            eprintln!("kawatch: error: {e:#}");
+                            unread.push((f.clone(), format!("{e:#}")));
+                            failed.get_or_insert(e);
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }
     }
     let mut result = policy.evaluate(&reports);
     result.warnings = warnings.into_inner();
+    for (name, e) in &unread {
+        let message = format!("{name}: could not be read: {e}");
+        for rule in &mut result.rules {
+            rule.findings.push(Finding {
+                flow: None,
+                prober: None,
+                requirement: "whole_input".into(),
+                status: Status::Fail,
+                observed: None,
+                limit: None,
+                path: None,
+                message: message.clone(),
+            });
+        }
+        result.inputs.push(name.clone());
+        result.warnings.push(message);
+        result.passed = false;
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let junit_to_stdout = args.junit.as_deref() == Some(Path::new("-"));
@@ -262,6 +297,18 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
         );
         write_junit(&result, &mut f)?;
         f.flush()?;
+    }
+    if let Some(first) = failed {
+        let (n, all) = (unread.len(), unread.len() + reports.len());
+        return Err(AlreadySaid {
+            summary: if n == all {
+                format!("none of the {all} inputs could be read (said above)")
+            } else {
+                format!("{n} of {all} inputs could not be read (said above)")
+            },
+            first,
+        }
+        .into());
     }
     // A file or pipe a signal cut short was not checked whole: whatever the
     // rules said of its part, that is no pass (a CI job's timeout must not
