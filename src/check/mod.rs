@@ -967,7 +967,10 @@ impl Limit {
                     req,
                     Some(p.prober),
                     limit,
-                    format!("{what}: not observable from this capture{}", unseen(req)),
+                    format!(
+                        "{what}: not observable from this capture{}",
+                        unseen(req, p.outcome)
+                    ),
                 ),
             });
         }
@@ -1057,8 +1060,14 @@ fn setting(likely: Option<u32>, observed: Option<f64>) -> Option<Value> {
 }
 
 /// Why a setting may not show, and where it does.
-fn unseen(requirement: &str) -> &'static str {
+fn unseen(requirement: &str, outcome: Outcome) -> &'static str {
     match requirement {
+        // Probes going unanswered when the capture ended: the count shows
+        // only at the give-up.
+        "max_probes" | "max_detection" if outcome == Outcome::Probing => {
+            " (the probe count shows only at a give-up, and the capture ended while \
+             probes went unanswered; a live check reads it from the socket)"
+        }
         "max_intvl" | "max_probes" | "max_detection" => {
             " (the interval and the probe count show only when probes go unanswered; \
              a live check reads them from the socket)"
@@ -1471,6 +1480,21 @@ mod tests {
                 report(run(3), None),
                 false,
                 "dead peer noticed after at least 25s",
+            ),
+            (
+                "a run the capture ended in: no count, and it says why",
+                rule(Side::Either, probes(2)),
+                report(
+                    {
+                        let mut p = run(4);
+                        p[0].probes = None;
+                        p[0].outcome = Outcome::Probing;
+                        p
+                    },
+                    None,
+                ),
+                false,
+                "shows only at a give-up, and the capture ended while probes went unanswered",
             ),
             (
                 "two whole seconds fit, the limit between them",
