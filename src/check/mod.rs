@@ -565,40 +565,31 @@ impl Rule {
         }
         // An input read only in part: what the rule cannot see counts as
         // `unknown` says (a cut-off capture must not turn into a pass).
-        let at = Scope {
-            flow: "",
-            unknown: self.unknown,
-        };
         for gap in reports.iter().flat_map(gaps) {
-            findings.push(Finding {
-                flow: None,
-                limit: None,
-                ..at.unknown("whole_input", None, 0.0, gap)
-            });
+            findings.push(Finding::of_rule("whole_input", self.unknown.status(), gap));
         }
         let enough = matched >= self.min_flows;
         findings.push(Finding {
-            flow: None,
-            prober: None,
-            requirement: "min_flows".into(),
-            status: if enough { Status::Pass } else { Status::Fail },
             observed: Some(f64::from(matched)),
             limit: Some(f64::from(self.min_flows)),
-            path: None,
-            message: if enough {
-                format!(
-                    "{matched} flow{} matched (at least {})",
-                    if matched == 1 { "" } else { "s" },
-                    self.min_flows
-                )
-            } else {
-                format!(
-                    "{matched} flow{} matched rule \"{}\", at least {} required",
-                    if matched == 1 { "" } else { "s" },
-                    self.title(),
-                    self.min_flows
-                )
-            },
+            ..Finding::of_rule(
+                "min_flows",
+                Status::of(enough),
+                if enough {
+                    format!(
+                        "{matched} flow{} matched (at least {})",
+                        if matched == 1 { "" } else { "s" },
+                        self.min_flows
+                    )
+                } else {
+                    format!(
+                        "{matched} flow{} matched rule \"{}\", at least {} required",
+                        if matched == 1 { "" } else { "s" },
+                        self.title(),
+                        self.min_flows
+                    )
+                },
+            )
         });
         RuleResult {
             name: self.title(),
@@ -796,6 +787,34 @@ fn survives(at: &Scope<'_>, f: &FlowReport, path: &PathTimeout) -> Finding {
     }
 }
 
+impl Unknown {
+    /// How a value the capture cannot show comes out.
+    fn status(self) -> Status {
+        match self {
+            Unknown::Fail => Status::Fail,
+            Unknown::Pass => Status::Pass,
+            Unknown::Warn => Status::Warn,
+        }
+    }
+}
+
+impl Finding {
+    /// A finding about a rule as a whole (`min_flows`, `whole_input`): no
+    /// flow, no prober.
+    pub fn of_rule(requirement: &str, status: Status, message: String) -> Finding {
+        Finding {
+            flow: None,
+            prober: None,
+            requirement: requirement.to_string(),
+            status,
+            observed: None,
+            limit: None,
+            path: None,
+            message,
+        }
+    }
+}
+
 impl Status {
     fn of(ok: bool) -> Status {
         if ok {
@@ -856,14 +875,9 @@ impl Scope<'_> {
         limit: f64,
         message: String,
     ) -> Finding {
-        let status = match self.unknown {
-            Unknown::Fail => Status::Fail,
-            Unknown::Pass => Status::Pass,
-            Unknown::Warn => Status::Warn,
-        };
         Finding {
             limit: Some(limit),
-            ..self.finding(requirement, prober, status, message)
+            ..self.finding(requirement, prober, self.unknown.status(), message)
         }
     }
 }
@@ -1291,6 +1305,22 @@ mod tests {
         Policy { rules: vec![r] }
     }
 
+    /// Each case's policy over its report: whether it passed, and words in
+    /// one of its first rule's findings.
+    fn holds(cases: Vec<(&str, Policy, Report, bool, &str)>) {
+        for (name, policy, report, passed, words) in cases {
+            let r = policy.evaluate(&[report]);
+            assert_eq!(r.passed, passed, "{name}: {r:#?}");
+            assert!(
+                r.rules[0]
+                    .findings
+                    .iter()
+                    .any(|f| f.message.contains(words)),
+                "{name}: no {words:?} in {r:#?}"
+            );
+        }
+    }
+
     /// (name, policy, report, passed, words in a finding's message)
     #[test]
     fn sides_and_live_sockets() {
@@ -1412,17 +1442,7 @@ mod tests {
                 "idle 10s (the local socket's setting) against at most 30s",
             ),
         ];
-        for (name, policy, report, passed, words) in cases {
-            let r = policy.evaluate(&[report]);
-            assert_eq!(r.passed, passed, "{name}: {r:#?}");
-            assert!(
-                r.rules[0]
-                    .findings
-                    .iter()
-                    .any(|f| f.message.contains(words)),
-                "{name}: no {words:?} in {r:#?}"
-            );
-        }
+        holds(cases);
     }
 
     /// (name, policy, report, passed, words in a finding's message)
@@ -1543,17 +1563,7 @@ mod tests {
                 "2 flows with keepalives left the full flow table unkept",
             ),
         ];
-        for (name, policy, report, passed, words) in cases {
-            let r = policy.evaluate(&[report]);
-            assert_eq!(r.passed, passed, "{name}: {r:#?}");
-            assert!(
-                r.rules[0]
-                    .findings
-                    .iter()
-                    .any(|f| f.message.contains(words)),
-                "{name}: no {words:?} in {r:#?}"
-            );
-        }
+        holds(cases);
     }
 
     #[test]

@@ -590,8 +590,9 @@ impl Analyzer {
         };
         let ev = &mut self.events;
         let sig = Signature::of(seg);
-        let since_sent = flow.sides[tx_i].last_sent().map(|(_, at)| now - at);
-        if let Some((last, at)) = flow.sides[tx_i].last_sent() {
+        let last_sent = flow.sides[tx_i].last_sent();
+        let since_sent = last_sent.map(|(_, at)| now - at);
+        if let Some((last, at)) = last_sent {
             if last == sig && (now - at).0.abs() < DUPLICATE_WINDOW.0 {
                 self.counters.duplicates += 1;
                 return;

@@ -262,16 +262,11 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
     for (name, e) in &unread {
         let message = format!("{name}: could not be read: {e}");
         for rule in &mut result.rules {
-            rule.findings.push(Finding {
-                flow: None,
-                prober: None,
-                requirement: "whole_input".into(),
-                status: Status::Fail,
-                observed: None,
-                limit: None,
-                path: None,
-                message: message.clone(),
-            });
+            rule.findings.push(Finding::of_rule(
+                "whole_input",
+                Status::Fail,
+                message.clone(),
+            ));
         }
         result.inputs.push(name.clone());
         result.warnings.push(message);
@@ -299,16 +294,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
         f.flush()?;
     }
     if let Some(first) = failed {
-        let (n, all) = (unread.len(), unread.len() + reports.len());
-        return Err(AlreadySaid {
-            summary: if n == all {
-                format!("none of the {all} inputs could be read (said above)")
-            } else {
-                format!("{n} of {all} inputs could not be read (said above)")
-            },
-            first,
-        }
-        .into());
+        return Err(AlreadySaid::inputs(unread.len(), unread.len() + reports.len(), first).into());
     }
     // A file or pipe a signal cut short was not checked whole: whatever the
     // rules said of its part, that is no pass (a CI job's timeout must not

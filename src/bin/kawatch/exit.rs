@@ -47,6 +47,21 @@ pub(crate) struct AlreadySaid {
     pub(crate) first: Error,
 }
 
+impl AlreadySaid {
+    /// `unread` of `all` inputs could not be read, each said on stderr as
+    /// it came; `first` is the first of their errors.
+    pub(crate) fn inputs(unread: usize, all: usize, first: Error) -> AlreadySaid {
+        AlreadySaid {
+            summary: if unread == all {
+                format!("none of the {all} inputs could be read (said above)")
+            } else {
+                format!("{unread} of {all} inputs could not be read (said above)")
+            },
+            first,
+        }
+    }
+}
+
 /// The exit status for `e`, and the line stderr gets.
 pub(crate) fn status_of(e: &Error) -> (u8, String) {
     if let Some(u) = e.downcast_ref::<Usage>() {

@@ -210,15 +210,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         write_frames(labeller, frames_name)?;
     }
     match failed {
-        Some(first) => Err(crate::exit::AlreadySaid {
-            summary: if unread == several_read {
-                format!("none of the {several_read} inputs could be read (said above)")
-            } else {
-                format!("{unread} of {several_read} inputs could not be read (said above)")
-            },
-            first,
-        }
-        .into()),
+        Some(first) => Err(crate::exit::AlreadySaid::inputs(unread, several_read, first).into()),
         None => Ok(()),
     }
 }
