@@ -503,6 +503,8 @@ struct Worker<S> {
     publish_now: bool,
     next_publish: Instant,
     next_expire: Instant,
+    /// The capture clock flows were last expired at.
+    expired_at: Option<Timestamp>,
     /// Replay: the capture clock.
     clock: Option<Timestamp>,
     /// Replay: the next frame (time, length on the wire, link type, bytes),
@@ -543,6 +545,7 @@ impl<S: FrameSource> Worker<S> {
             publish_now: true,
             next_publish: Instant::now(),
             next_expire: Instant::now(),
+            expired_at: None,
             clock: None,
             held: None,
             pacer: None,
@@ -668,6 +671,7 @@ impl<S: FrameSource> Worker<S> {
                 self.status.finished = false;
                 self.status.error = None;
                 self.next_expire = self.now() + EXPIRE_EVERY;
+                self.expired_at = None;
             }
             Ok(false) => {}
             Err(e) => {
@@ -813,10 +817,14 @@ impl<S: FrameSource> Worker<S> {
     fn publish(&mut self) {
         let started = self.now();
         let now = self.clock.unwrap_or_default();
-        if started >= self.next_expire {
-            // Closed flows leave after a minute, idle ones after the core's
-            // idle timeout; those with keepalives stay listed (retired).
+        // Closed flows leave after a minute, idle ones after the core's
+        // idle timeout; those with keepalives stay listed (retired). Now
+        // and then while the clock runs; at once when it stops (the end,
+        // a pause), so a stopped clock's screen does not change later.
+        let stopped = self.status.finished || self.paused;
+        if self.expired_at != Some(now) && (stopped || started >= self.next_expire) {
             self.an.expire(now);
+            self.expired_at = Some(now);
             self.next_expire = started + EXPIRE_EVERY;
         }
         let p = Published {
@@ -1014,6 +1022,44 @@ mod tests {
             paused.snap.now.add_secs(0.25 * 2.0),
             "resumed where it stopped"
         );
+        feed.stop(Duration::from_secs(2));
+    }
+
+    /// Flows that go quiet leave as they would live, counted as expired
+    /// (not evicted: the table was never full), and a replay's end shows
+    /// the screen as it stays: nothing leaves later on a stopped clock.
+    #[test]
+    fn a_replay_expires_quiet_flows_at_its_end_and_no_later() {
+        let start = Instant::now();
+        // Three flows without keepalives; the first speaks again 3 h on.
+        let mut frames = Frames::read(&mut fixture("heartbeats.pcap"));
+        let (ts, _, _, first) = frames.frames[0].clone();
+        let last = frames.frames.last().expect("frames").0;
+        frames.push(last.max(ts).add_secs(3.0 * 3600.0), first);
+        let feed = Feed::spawn(
+            frames,
+            None,
+            Limits::default(),
+            Timing::Stepped(start),
+            false,
+        )
+        .expect("thread");
+        feed.step(start);
+        let end = feed.take().expect("published");
+        assert!(end.status.finished);
+        let c = end.snap.counters;
+        assert_eq!(
+            (end.snap.flows.len(), c.expired, c.evicted),
+            (1, 2, 0),
+            "the two quiet for 3 h left at once"
+        );
+        for later in [ms(5_000), ms(60_000)] {
+            feed.step(start + later);
+            if let Some(p) = feed.take() {
+                assert_eq!(p.snap.flows.len(), 1, "{later:?}");
+                assert_eq!(p.snap.counters, c, "{later:?}");
+            }
+        }
         feed.stop(Duration::from_secs(2));
     }
 

@@ -14,7 +14,7 @@ pub struct Frames {
     link: LinkType,
     link_name: String,
     /// Timestamp, length on the wire, link type, captured bytes.
-    frames: Vec<(Timestamp, u32, Option<LinkType>, Vec<u8>)>,
+    pub(crate) frames: Vec<(Timestamp, u32, Option<LinkType>, Vec<u8>)>,
     next: usize,
     ends_with: Option<CaptureError>,
 }

@@ -284,6 +284,15 @@ pub struct Analyzer {
     last: (u64, u32),
 }
 
+/// Why a flow leaves the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Leaving {
+    /// The table was full.
+    Evicted,
+    /// It timed out ([`Analyzer::expire`]).
+    Expired,
+}
+
 /// [`Analyzer::last`] when the last frame was no segment.
 const NO_LAST: (u64, u32) = (0, u32::MAX);
 
@@ -503,7 +512,7 @@ impl Analyzer {
             .map(|f| f.key)
             .collect();
         for key in &gone {
-            self.retire(key);
+            self.retire(key, Leaving::Expired);
         }
         gone.len()
     }
@@ -525,18 +534,23 @@ impl Analyzer {
         }
         for (_, _, i) in by_age.into_iter().take(n) {
             let key = self.flows.at_mut(i).key;
-            self.retire(&key);
+            self.retire(&key, Leaving::Evicted);
         }
     }
 
     /// A flow leaves the table. One with keepalives is kept whole (dropping
     /// the one kept longest when the store is full); the key of one that is
     /// not is remembered, to mark a later segment's flow partial.
-    fn retire(&mut self, key: &FlowKey) {
+    fn retire(&mut self, key: &FlowKey, why: Leaving) {
         let Some(flow) = self.flows.remove(key) else {
             return;
         };
-        self.counters.evicted += 1;
+        match why {
+            Leaving::Evicted => self.counters.evicted += 1,
+            // (One with keepalives is still listed.)
+            Leaving::Expired if !flow.probed() => self.counters.expired += 1,
+            Leaving::Expired => {}
+        }
         // What a new filter of forgotten keys is sized by.
         let cap = self.flows.len() + 1;
         if flow.probed() {
@@ -1677,6 +1691,8 @@ mod tests {
         );
         assert_eq!(an.expire(Timestamp::from_secs_f64(9_000.0)), 1);
         assert_eq!(an.flow_count(), 0);
+        // Timed out, not evicted: the table was never full.
+        assert_eq!((an.counters().expired, an.counters().evicted), (2, 0));
     }
 
     /// Flow `i`'s segment: its client is 198.18.1.1:(20000 + i), its server
@@ -1747,25 +1763,38 @@ mod tests {
             conn_seg(i, 15.0, By::C, A, 101, 501, 0)
         }
         type Leave = fn(&mut Analyzer);
-        let cases: [(&str, Analyzer, Leave); 2] = [
-            ("table full", limited(2, 8), |an| {
-                feed(an, &[later(1), later(2)]);
-            }),
-            ("expired", limited(16, 8), |an| {
-                assert_eq!(
-                    an.expire(Timestamp::from_secs_f64(1_000_000.0 + 9_000.0)),
-                    1
-                );
-            }),
+        // How it left: evicted, or timed out (then not counted as gone: it
+        // is still listed).
+        let cases: [(&str, Analyzer, Leave, (u64, u64)); 2] = [
+            (
+                "table full",
+                limited(2, 8),
+                |an| {
+                    feed(an, &[later(1), later(2)]);
+                },
+                (1, 0),
+            ),
+            (
+                "expired",
+                limited(16, 8),
+                |an| {
+                    assert_eq!(
+                        an.expire(Timestamp::from_secs_f64(1_000_000.0 + 9_000.0)),
+                        1
+                    );
+                },
+                (0, 0),
+            ),
         ];
-        for (name, mut an, leave) in cases {
+        for (name, mut an, leave, (evicted, expired)) in cases {
             let mut whole = limited(1024, 0);
             let before = keepalive_flow(0, 0.0);
             let after = probe(0, 9_100.0);
             feed(&mut an, &before);
             feed(&mut whole, &before);
             leave(&mut an);
-            assert!(an.counters().evicted >= 1, "{name}: flow 0 left");
+            let c = an.counters();
+            assert_eq!((c.evicted, c.expired), (evicted, expired), "{name}");
             assert!(
                 an.flows.iter().all(|f| f.endpoint(0).port != 20_000),
                 "{name}"

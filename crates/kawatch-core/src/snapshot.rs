@@ -128,10 +128,14 @@ pub struct Counters {
     pub undecoded: u64,
     /// Segments ignored as the same frame captured twice.
     pub duplicates: u64,
-    /// Times a flow left the table: it was full, or the flow timed out
-    /// ([`crate::Analyzer::expire`]). Flows with keepalives are kept whole
+    /// Times a flow left the table because it was full
+    /// ([`crate::Limits::max_flows`]). Flows with keepalives are kept whole
     /// and still listed, up to [`crate::Limits::max_retired`].
     pub evicted: u64,
+    /// Flows without keepalives that timed out and are listed no more
+    /// ([`crate::Analyzer::expire`]: closed ones after the linger time, open
+    /// ones after the idle timeout), as a live screen lets them go.
+    pub expired: u64,
     /// Flows with keepalives that left the table and could not be kept (the
     /// store of [`crate::Limits::max_retired`] flows was full): not listed,
     /// their probes in no report. A later segment of one starts a flow

@@ -145,6 +145,22 @@ fn status_spans(
         }
         None => {}
     }
+    // (As live: a replay's screen lets quiet flows go too.)
+    let expired = snap.counters.expired;
+    if expired > 0 {
+        spans.push(sep());
+        spans.push(Span::raw(if compact {
+            format!("{} expired", fmt::count(expired))
+        } else {
+            let l = kawatch_core::Limits::default();
+            format!(
+                "{} expired (closed over {}, idle over {})",
+                fmt::count(expired),
+                coarse(l.closed_linger.as_secs_f64()),
+                coarse(l.idle_timeout.as_secs_f64())
+            )
+        }));
+    }
     let evicted = snap.counters.evicted;
     if evicted > 0 {
         spans.push(sep());
