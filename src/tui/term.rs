@@ -3,7 +3,7 @@
 //! SIGTERM / SIGHUP / SIGINT (a flag [`TtyEvents`] checks). [`TtyEvents`]
 //! is the terminal as an [`EventSource`]: its keys and the wall clock.
 
-// The OS call here needs unsafe: poll(2) on standard input (`wait_input`).
+// The OS call here needs unsafe: poll(2) on the terminal (`wait_input`).
 #![allow(unsafe_code)]
 
 use crate::tui::events::{EventSource, Input};
@@ -15,7 +15,9 @@ use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::Terminal;
-use std::io::{self, Stdout};
+use std::fs::File;
+use std::io::{self, IsTerminal, Stdout};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Once};
 use std::time::{Duration, Instant};
@@ -102,7 +104,22 @@ pub(crate) enum Waited {
     Gone,
 }
 
-/// Waits up to `timeout` for input on the terminal (standard input).
+/// The terminal's descriptor, where crossterm reads the keys: standard
+/// input when it is a terminal, else `/dev/tty` (`--read -` reads the
+/// capture from standard input: its end, or a file always ready, says
+/// nothing of the terminal).
+fn tty_fd() -> RawFd {
+    static TTY: LazyLock<Option<File>> = LazyLock::new(|| {
+        if io::stdin().is_terminal() {
+            None
+        } else {
+            File::open("/dev/tty").ok()
+        }
+    });
+    TTY.as_ref().map_or(libc::STDIN_FILENO, AsRawFd::as_raw_fd)
+}
+
+/// Waits up to `timeout` for input on the terminal ([`tty_fd`]).
 ///
 /// crossterm 0.29's event source re-reads a vanished terminal forever
 /// (`read` returns 0 and its `poll` never times out: crossterm issue #793),
@@ -110,7 +127,7 @@ pub(crate) enum Waited {
 /// terminal that has bytes to give.
 pub(crate) fn wait_input(timeout: Duration) -> io::Result<Waited> {
     let mut pfd = libc::pollfd {
-        fd: libc::STDIN_FILENO,
+        fd: tty_fd(),
         events: libc::POLLIN,
         revents: 0,
     };

@@ -8,7 +8,8 @@
 //!   shell's screen) and exits 0.
 //! * `sigterm_restores_the_terminal`.
 //! * `times_are_local_or_utc`: `TZ` gives the screen's zone; `--utc` UTC.
-//! * `a_hung_up_terminal_ends_kawatch`.
+//! * `a_hung_up_terminal_ends_kawatch`: a capture named or on standard input.
+//! * `a_replay_from_a_pipe_stays_after_the_pipe_ends`.
 //! * `not_a_terminal_points_to_report`: no tmux needed.
 //! * `live_in_network_namespaces` (ignored: needs root): two namespaces, a
 //!   veth pair, a socket with 1 s keepalives, `kawatch --interface` inside one
@@ -245,23 +246,53 @@ fn a_hung_up_terminal_ends_kawatch() {
         return;
     }
     let file = fixture("fixtures/synth/alive.pcap");
-    let t = Tmux::start("hangup", &format!("{BIN} --read {}", file.display()));
-    t.wait("the table", WAIT, |p| p.contains("end of capture"));
-    let pid = t.child_pid().expect("kawatch's pid");
-    drop(t); // kill-server: the pane's terminal hangs up
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // Gone, or a zombie waiting for its (killed) parent's reaper.
-        if stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z") {
-            break;
+    // The capture named, or on standard input (a file, always readable:
+    // the keys come from the terminal, which is what hangs up).
+    for (name, read) in [
+        ("hangup", format!("{}", file.display())),
+        ("hangup-stdin", format!("- < {}", file.display())),
+    ] {
+        let t = Tmux::start(name, &format!("{BIN} --read {read}"));
+        t.wait("the table", WAIT, |p| p.contains("end of capture"));
+        let pid = t.child_pid().expect("kawatch's pid");
+        drop(t); // kill-server: the pane's terminal hangs up
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Gone, or a zombie waiting for its (killed) parent's reaper.
+            if stat.is_empty() || stat.split_whitespace().nth(2) == Some("Z") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: kawatch still runs 5 s after its terminal hung up: {stat}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "kawatch still runs 5 s after its terminal hung up: {stat}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A replay of standard input stays up when the pipe's writer has
+/// finished: the end of the capture is not the end of the terminal.
+#[test]
+fn a_replay_from_a_pipe_stays_after_the_pipe_ends() {
+    if !have_tmux("a_replay_from_a_pipe_stays_after_the_pipe_ends") {
+        return;
+    }
+    let file = fixture("fixtures/synth/alive.pcap");
+    let t = Tmux::start("pipe", &format!("cat {} | {BIN} --read -", file.display()));
+    let pane = t.wait("the end of the replay", WAIT, |p| {
+        p.contains("end of capture") || p.contains("KAWATCH-EXIT=")
+    });
+    assert!(
+        !pane.contains("KAWATCH-EXIT="),
+        "it quit by itself:\n{pane}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!t.pane().contains("KAWATCH-EXIT="), "{}", t.pane());
+    t.keys(&["q"]);
+    let pane = t.wait("kawatch to exit", WAIT, |p| p.contains("KAWATCH-EXIT="));
+    assert!(pane.contains("KAWATCH-EXIT=0"), "{pane}");
 }
 
 #[test]
