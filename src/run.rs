@@ -106,8 +106,10 @@ const SOCKETS_EVERY: Duration = Duration::from_secs(1);
 struct SocketPoller {
     stop: Arc<AtomicBool>,
     handle: std::thread::JoinHandle<Result<LastSeen, String>>,
-    /// The capture's filter: which sockets become flows of their own.
+    /// The capture's filter and interface: which sockets become flows of
+    /// their own.
     filter: Option<String>,
+    interface: Option<String>,
 }
 
 /// Each connection's last reading, by (local, remote).
@@ -115,8 +117,8 @@ type LastSeen = HashMap<(Endpoint, Endpoint), LocalSocket>;
 
 impl SocketPoller {
     /// Reads the sockets every [`SOCKETS_EVERY`], at most `max`; `filter`
-    /// is the capture's ([`SocketFilter`]).
-    fn start(max: usize, filter: Option<String>) -> SocketPoller {
+    /// and `interface` are the capture's ([`SocketFilter::for_capture`]).
+    fn start(max: usize, filter: Option<String>, interface: Option<String>) -> SocketPoller {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let poll = move || {
@@ -150,6 +152,7 @@ impl SocketPoller {
             stop,
             handle,
             filter,
+            interface,
         }
     }
 
@@ -163,12 +166,8 @@ impl SocketPoller {
             .map_err(|_| "the socket reader panicked".to_owned())??;
         let mut v: Vec<LocalSocket> = last.into_values().collect();
         v.sort_by_key(|s| (s.local, s.remote));
-        let out = self
-            .filter
-            .as_deref()
-            .and_then(SocketFilter::new)
-            .map(|f| f.left_out(&v))
-            .unwrap_or_default();
+        let out = SocketFilter::for_capture(self.filter.as_deref(), self.interface.as_deref())
+            .left_out(&v);
         Ok((v, out))
     }
 }
@@ -332,6 +331,7 @@ fn read_capture(
         SocketPoller::start(
             opts.limits.max_flows,
             src.capture_filter().map(str::to_owned),
+            src.capture_interface().map(str::to_owned),
         )
     });
     let live = src.is_live();

@@ -901,6 +901,44 @@ fn live_loopback_connections_and_the_capture_filter() {
         let f = flows(&[filter]);
         assert_eq!(f.len(), kept, "{ctx}: filter {filter:?}: {f:#?}");
     }
+    // The interface decides too: a connection across the veth never
+    // crosses loopback, one to the namespace's own veth address does; on
+    // the veth, the other way round.
+    let named = |f: &[serde_json::Value], who: &str| {
+        f.iter()
+            .any(|f| [&f["a"], &f["b"]].iter().any(|e| e.as_str() == Some(who)))
+    };
+    let on_lo = flows(&[]);
+    assert!(named(&on_lo, &lo.to_self), "{ctx}: {on_lo:#?}");
+    assert!(!named(&on_lo, &lo.across), "{ctx}: {on_lo:#?}");
+    let (code, text) = {
+        let mut cmd = std::process::Command::new(expect::kawatch_bin());
+        cmd.args([
+            "report",
+            "--netns",
+            &lo.pair.a,
+            "-i",
+            sys::VETH_A,
+            "-d",
+            "1",
+        ])
+        .args(["--format", "json"]);
+        let out = sys::run_with_timeout(&mut cmd, std::time::Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{ctx}: {text}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{ctx}: {e}: {text}"));
+    let on_veth = doc["flows"].as_array().cloned().unwrap_or_default();
+    assert!(named(&on_veth, &lo.across), "{ctx}: {on_veth:#?}");
+    assert!(
+        !named(&on_veth, &lo.to_self) && !named(&on_veth, &lo.client),
+        "{ctx}: {on_veth:#?}"
+    );
     // The server probing every second, its SYN before the capture: the wire's
     // first sender is the server, yet the client is side `a`, and `--side`
     // means what it says. A filter that lets the probes through but not an

@@ -8,6 +8,7 @@
 #![allow(unsafe_code)]
 
 use pcap::{BpfProgram, Capture, Linktype};
+use std::net::IpAddr;
 
 /// The packet header pcap_offline_filter reads (`struct pcap_pkthdr`).
 #[repr(C)]
@@ -103,15 +104,20 @@ pub(crate) fn dlt_name(dlt: i32) -> String {
 /// among them.
 pub type LeftOut = std::collections::HashSet<(kawatch_core::Endpoint, kawatch_core::Endpoint)>;
 
-/// Which of this box's sockets a capture filter lets through: those whose
-/// connection's packets it accepts, in either direction. An empty ACK as
-/// Linux sends it (with timestamps: 66 bytes for IPv4) on Ethernet with no
-/// MAC addresses and no VLAN tag stands for the connection, so filters on
-/// addresses, ports, protocols and lengths decide as they would on the
-/// wire; those on the link layer (`ether host`, `vlan`) decide as on
-/// loopback, whose frames have zero MAC addresses.
+/// Which of this box's sockets a live capture sees: those whose packets
+/// cross its interface ([`InterfaceScope`]) and pass its filter, in either
+/// direction. For the filter, an empty ACK as Linux sends it (with
+/// timestamps: 66 bytes for IPv4) on Ethernet with no MAC addresses and no
+/// VLAN tag stands for the connection, so filters on addresses, ports,
+/// protocols and lengths decide as they would on the wire; those on the
+/// link layer (`ether host`, `vlan`) decide as on loopback, whose frames
+/// have zero MAC addresses.
+#[derive(Default)]
 pub struct SocketFilter {
-    filter: Filter,
+    /// The capture's filter, compiled for Ethernet.
+    filter: Option<Filter>,
+    /// Where the capture's interface sees packets.
+    scope: Option<InterfaceScope>,
 }
 
 impl SocketFilter {
@@ -120,17 +126,34 @@ impl SocketFilter {
     pub fn new(text: &str) -> Option<SocketFilter> {
         let mut filter = Filter::new(text);
         filter.program(1).ok()?; // DLT_EN10MB
-        Some(SocketFilter { filter })
+        Some(SocketFilter {
+            filter: Some(filter),
+            scope: None,
+        })
     }
 
-    /// Whether the filter accepts a packet of the connection from `local` to
+    /// A live capture's: its filter (as [`SocketFilter::new`]) and its
+    /// interface's scope ([`InterfaceScope::of`]); either may decide
+    /// nothing.
+    pub fn for_capture(filter: Option<&str>, interface: Option<&str>) -> SocketFilter {
+        SocketFilter {
+            scope: interface.and_then(InterfaceScope::of),
+            ..filter.and_then(SocketFilter::new).unwrap_or_default()
+        }
+    }
+
+    /// Whether the capture sees packets of the connection from `local` to
     /// `remote`, or back.
     pub fn admits(&self, local: kawatch_core::Endpoint, remote: kawatch_core::Endpoint) -> bool {
-        [(local, remote), (remote, local)]
-            .into_iter()
-            .any(|(from, to)| {
-                let frame = empty_ack(from, to);
-                self.filter.matches(0, &frame, frame.len() as u32)
+        let crosses = self.scope.as_ref().is_none_or(|s| s.sees(remote));
+        crosses
+            && self.filter.as_ref().is_none_or(|filter| {
+                [(local, remote), (remote, local)]
+                    .into_iter()
+                    .any(|(from, to)| {
+                        let frame = empty_ack(from, to);
+                        filter.matches(0, &frame, frame.len() as u32)
+                    })
             })
     }
 
@@ -144,10 +167,60 @@ impl SocketFilter {
     }
 }
 
+/// Which connections' packets cross a live capture's interface: Linux
+/// sends a packet to one of the box's own addresses over loopback, and
+/// every other over another interface. So a capture on loopback sees the
+/// connections between two of the box's addresses, and one on any other
+/// interface (but `any`) sees none of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceScope {
+    /// The interface is a loopback one.
+    pub loopback: bool,
+    /// The box's addresses (in the capture's network namespace).
+    pub local: std::collections::HashSet<IpAddr>,
+}
+
+impl InterfaceScope {
+    /// Capturing on `interface`: its flags and every interface's addresses,
+    /// from libpcap's list; `None` for `any` and an interface not listed
+    /// (then it decides nothing).
+    pub fn of(interface: &str) -> Option<InterfaceScope> {
+        if interface == "any" {
+            return None;
+        }
+        let devices = pcap::Device::list().ok()?;
+        let loopback = devices
+            .iter()
+            .find(|d| d.name == interface)?
+            .flags
+            .is_loopback();
+        let local = devices
+            .iter()
+            .flat_map(|d| &d.addresses)
+            .map(|a| canonical(a.addr))
+            .collect();
+        Some(InterfaceScope { loopback, local })
+    }
+
+    /// Whether packets to and from `remote` cross the interface.
+    pub fn sees(&self, remote: kawatch_core::Endpoint) -> bool {
+        let ip = canonical(remote.ip);
+        let to_self = ip.is_loopback() || self.local.contains(&ip);
+        to_self == self.loopback
+    }
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 one.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 /// An Ethernet frame holding a TCP empty ACK from `from` to `to` (IPv4 when
 /// both are IPv4 addresses, else IPv6).
 fn empty_ack(from: kawatch_core::Endpoint, to: kawatch_core::Endpoint) -> Vec<u8> {
-    use std::net::IpAddr;
     let mut f = vec![0u8; 12]; // destination and source MAC
     match (from.ip, to.ip) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
@@ -219,5 +292,53 @@ mod tests {
             assert_eq!(f.admits(local, remote), want, "{text}");
         }
         assert!(SocketFilter::new("no such filter").is_none());
+    }
+
+    /// A capture on loopback sees the connections between the box's own
+    /// addresses; one on another interface sees the others.
+    #[test]
+    fn an_interface_sees_the_connections_that_cross_it() {
+        let local: std::collections::HashSet<IpAddr> = ["198.18.10.2", "2001:db8:10::2"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let (lo, veth) = (
+            InterfaceScope {
+                loopback: true,
+                local: local.clone(),
+            },
+            InterfaceScope {
+                loopback: false,
+                local,
+            },
+        );
+        let cases = [
+            ("127.0.0.1:7301", true),
+            ("127.0.0.53:53", true),
+            ("[::1]:7301", true),
+            ("[::ffff:127.0.0.1]:7301", true),
+            ("198.18.10.2:7002", true), // the box's own address
+            ("[::ffff:198.18.10.2]:7002", true),
+            ("[2001:db8:10::2]:7002", true),
+            ("198.18.10.1:7002", false), // the peer across the veth
+            ("[2001:db8:10::1]:7002", false),
+        ];
+        for (remote, to_self) in cases {
+            assert_eq!(lo.sees(ep(remote)), to_self, "lo: {remote}");
+            assert_eq!(veth.sees(ep(remote)), !to_self, "veth: {remote}");
+        }
+        // Both decide: the interface, then the filter.
+        let f = SocketFilter {
+            scope: Some(lo),
+            ..SocketFilter::new("tcp port 7301").unwrap()
+        };
+        assert!(f.admits(ep("127.0.0.1:43008"), ep("127.0.0.1:7301")));
+        assert!(!f.admits(ep("127.0.0.1:43008"), ep("127.0.0.1:7302")));
+        assert!(!f.admits(ep("198.18.10.2:43008"), ep("198.18.10.1:7301")));
+        // This box's own loopback interface, found by name; `any` sees all.
+        let mine = InterfaceScope::of("lo").expect("lo is listed");
+        assert!(mine.loopback && mine.sees(ep("127.0.0.1:1")));
+        assert!(InterfaceScope::of("any").is_none());
+        assert!(InterfaceScope::of("no-such-interface0").is_none());
     }
 }

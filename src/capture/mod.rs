@@ -17,7 +17,7 @@ mod merge;
 
 pub use ahead::{read_ahead, read_batched, Ahead, Batch, Decode, Fed};
 use bpf::Filter;
-pub use bpf::{LeftOut, SocketFilter};
+pub use bpf::{InterfaceScope, LeftOut, SocketFilter};
 use file::{FileReader, ReadError, Record};
 use kawatch_core::LinkType;
 use kawatch_core::{Analyzer, Event, Timestamp};
@@ -1320,6 +1320,11 @@ pub trait FrameSource: Send {
     fn capture_filter(&self) -> Option<&str> {
         None
     }
+    /// A live capture's interface, whose scope the sockets shown beside it
+    /// are in too ([`SocketFilter::for_capture`]); `None` for files.
+    fn capture_interface(&self) -> Option<&str> {
+        None
+    }
     /// Frames read and not handed out yet: a merged read's frame read ahead
     /// from each input, to hand out the earliest. A stopped read leaves
     /// them out (another input's earlier frame may not have been read), and
@@ -1361,6 +1366,12 @@ impl FrameSource for Source {
 
     fn capture_filter(&self) -> Option<&str> {
         self.live_filter.as_deref()
+    }
+
+    fn capture_interface(&self) -> Option<&str> {
+        self.live
+            .then(|| self.name.strip_prefix("interface:"))
+            .flatten()
     }
 
     fn link_type(&self) -> LinkType {

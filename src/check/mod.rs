@@ -690,19 +690,18 @@ impl Rule {
                 pick: intvl,
                 exact: exact(|s| s.intvl_s.map(f64::from)),
             },
+            // (With TCP_USER_TIMEOUT set, the count and the time it allows.)
             Limit {
                 requirement: "max_probes",
                 limit: self.max_probes.map(f64::from),
                 pick: probes,
-                exact: exact(|s| s.probes.map(f64::from)),
+                exact: exact(|s| s.settings().probes_to_give_up().map(f64::from)),
             },
             Limit {
                 requirement: "max_detection",
                 limit: self.max_detection,
                 pick: detection,
-                exact: exact(|s| {
-                    Some(f64::from(s.idle_s?) + f64::from(s.intvl_s?) * f64::from(s.probes?))
-                }),
+                exact: exact(|s| s.settings().detection_s()),
             },
         ];
         for l in &limits {
@@ -1357,6 +1356,32 @@ mod tests {
                 report(vec![], Some(Some(socket(client, true, 7200)))),
                 false,
                 "idle 7200s (the local socket's setting) against at most 30s",
+            ),
+            (
+                "live: TCP_USER_TIMEOUT, not the count, bounds the probes",
+                rule(Side::Either, |r| r.max_probes = Some(3)),
+                report(
+                    vec![],
+                    Some(Some(SocketReport {
+                        user_timeout_ms: Some(45_000),
+                        ..socket(client, true, 10)
+                    })),
+                ),
+                false,
+                "probes 4 (the local socket's setting) against at most 3",
+            ),
+            (
+                "live: ... and the time to notice a dead peer",
+                rule(Side::Either, |r| r.max_detection = Some(40.0)),
+                report(
+                    vec![],
+                    Some(Some(SocketReport {
+                        user_timeout_ms: Some(45_000),
+                        ..socket(client, true, 10)
+                    })),
+                ),
+                false,
+                "dead peer noticed after 50s (the local socket's setting) against at most 40s",
             ),
             (
                 "live: keepalive off on the socket",

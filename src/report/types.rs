@@ -289,6 +289,20 @@ pub struct SocketReport {
     pub last_data_sent_s: Option<f64>,
 }
 
+impl SocketReport {
+    /// The keepalive settings it reports.
+    pub fn settings(&self) -> kawatch_core::KeepaliveSettings {
+        kawatch_core::KeepaliveSettings {
+            on: self.keepalive,
+            idle_s: self.idle_s,
+            intvl_s: self.intvl_s,
+            probes: self.probes,
+            user_timeout_ms: self.user_timeout_ms,
+            from: self.settings_from,
+        }
+    }
+}
+
 /// `kawatch sockets --format json`, version [`SOCKETS_VERSION`].
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 #[schemars(description = "`kawatch sockets --format json`, version 1 \

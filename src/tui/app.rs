@@ -308,8 +308,9 @@ impl ViewState {
             .collect();
         let mut counts = [0; State::RANKS];
         self.rows.clear();
+        let local = kawatch_core::SocketIndex::new(&snap.local);
         for (i, f) in snap.flows.iter().enumerate() {
-            let st = status::state(f, snap.now);
+            let st = status::state_with(f, snap.now, &local);
             counts[st.rank() as usize] += 1;
             if self.keepalive_only && f.probers.is_empty() {
                 continue;

@@ -313,8 +313,10 @@ struct Live {
     stop: AtomicBool,
     /// Read this box's sockets beside the capture.
     sockets: bool,
-    /// The capture's filter, which the sockets shown pass too.
+    /// The capture's filter and interface, which the sockets shown pass
+    /// and cross too.
     filter: Option<String>,
+    interface: Option<String>,
 }
 
 /// How often the live screen reads this box's sockets from the kernel.
@@ -341,6 +343,7 @@ fn spawn_live<S: FrameSource + 'static>(
         stop: AtomicBool::new(false),
         sockets,
         filter: src.capture_filter().map(str::to_owned),
+        interface: src.capture_interface().map(str::to_owned),
     });
     let (l, captured) = (Arc::clone(&live), done.clone());
     let capture = std::thread::Builder::new()
@@ -408,7 +411,7 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
     let mut next_expire = Instant::now() + EXPIRE_EVERY;
     let mut next_sockets = Instant::now();
     let (mut sockets, mut left_out) = (Vec::new(), LeftOut::new());
-    let filter = live.filter.as_deref().and_then(SocketFilter::new);
+    let filter = SocketFilter::for_capture(live.filter.as_deref(), live.interface.as_deref());
     loop {
         let started = Instant::now();
         if live.sockets && started >= next_sockets {
@@ -416,10 +419,7 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
             let local = match crate::sockets::list() {
                 Ok(l) => {
                     sockets = l.sockets;
-                    left_out = filter
-                        .as_ref()
-                        .map(|f| f.left_out(&sockets))
-                        .unwrap_or_default();
+                    left_out = filter.left_out(&sockets);
                     let read = sockets.len();
                     sockets.extend(l.listening);
                     LocalStatus::Read {

@@ -16,7 +16,9 @@ use socket2::{Domain, Socket, TcpKeepalive};
 
 use crate::expect::kawatch_bin;
 use crate::rng::SplitMix64;
-use crate::sys::{netns_exec, run_with_timeout, tcp_socket_in, NetnsPair, ADDR_B4, ADDR_B6};
+use crate::sys::{
+    netns_exec, run_with_timeout, tcp_socket_in, NetnsPair, ADDR_A4, ADDR_B4, ADDR_B6,
+};
 
 /// What one client socket was set up with, and so what the listing must say.
 #[derive(Clone, Debug, PartialEq)]
@@ -403,7 +405,11 @@ pub struct Loopback {
     pub both_server: String,
     /// The idle of 7303's client end and of its server end, seconds.
     pub both_idle: (u32, u32),
-    _sockets: [Socket; 9],
+    /// 7304: a connection across the veth (keepalive on at the client in
+    /// `a`); 7305: one to `a`'s own veth address, so over loopback.
+    pub across: String,
+    pub to_self: String,
+    _sockets: [Socket; 15],
 }
 
 pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
@@ -422,6 +428,12 @@ pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
     let server_idle = client_idle + rng.range(1, 2000);
     keepalive(&c3, client_idle, 10, 3)?;
     keepalive(&s3, server_idle, 10, 3)?;
+    let listening4 = listener(&pair.b, ADDR_B4, 7304)?;
+    let (c4, s4) = connect(&pair.a, &listening4)?;
+    keepalive(&c4, 600, 10, 3)?;
+    let listening5 = listener(&pair.a, ADDR_A4, 7305)?;
+    let (c5, s5) = connect(&pair.a, &listening5)?;
+    keepalive(&c5, 600, 10, 3)?;
     Ok(Loopback {
         client: local(&c)?,
         server: local(&s)?,
@@ -430,7 +442,12 @@ pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
         both_client: local(&c3)?,
         both_server: local(&s3)?,
         both_idle: (client_idle, server_idle),
+        across: local(&c4)?,
+        to_self: local(&c5)?,
         pair,
-        _sockets: [listening, c, s, listening2, c2, s2, listening3, c3, s3],
+        _sockets: [
+            listening, c, s, listening2, c2, s2, listening3, c3, s3, listening4, c4, s4,
+            listening5, c5, s5,
+        ],
     })
 }

@@ -169,6 +169,31 @@ pub struct KeepaliveSettings {
 }
 
 impl KeepaliveSettings {
+    /// The unanswered probes the kernel sends before it gives up:
+    /// TCP_KEEPCNT; with TCP_USER_TIMEOUT set, which replaces the count
+    /// (item 8: Linux gives up at the first keepalive timer at or past the
+    /// user timeout with a probe out), the probes sent before then, at
+    /// least one.
+    pub fn probes_to_give_up(&self) -> Option<u32> {
+        match self.user_timeout_ms {
+            Some(ut) if ut > 0 => {
+                let (idle, intvl) = (u64::from(self.idle_s?), u64::from(self.intvl_s?));
+                // The timer fires at idle + k x intvl with k probes out.
+                let after_idle = u64::from(ut).saturating_sub(idle * 1000);
+                let n = after_idle.div_ceil(intvl.max(1) * 1000).max(1);
+                Some(u32::try_from(n).unwrap_or(u32::MAX))
+            }
+            _ => self.probes,
+        }
+    }
+
+    /// Seconds from the last segment received to the give-up: idle +
+    /// intvl x [`KeepaliveSettings::probes_to_give_up`].
+    pub fn detection_s(&self) -> Option<f64> {
+        let n = self.probes_to_give_up()?;
+        Some(f64::from(self.idle_s?) + f64::from(self.intvl_s?) * f64::from(n))
+    }
+
     /// `idle/intvl/count` as `60s/10s/5`, `?` for what is unknown.
     pub fn triple(&self) -> String {
         let n =
@@ -363,6 +388,59 @@ mod tests {
         for (name, s, want) in cases {
             assert_eq!(infer_from_timer(s), *want, "{name}");
         }
+    }
+
+    /// TCP_USER_TIMEOUT replaces the count (item 8): the timer fires at
+    /// idle + k x intvl with k probes out, and gives up at the first firing
+    /// at or past the user timeout with a probe out.
+    #[test]
+    fn the_give_up_with_and_without_a_user_timeout() {
+        let k = |idle, intvl, cnt, ut| KeepaliveSettings {
+            on: Some(true),
+            idle_s: Some(idle),
+            intvl_s: Some(intvl),
+            probes: Some(cnt),
+            user_timeout_ms: Some(ut),
+            from: Some(SettingsFrom::Socket),
+        };
+        let cases = [
+            (
+                "no user timeout: the count",
+                k(60, 10, 5, 0),
+                Some(5),
+                Some(110.0),
+            ),
+            (
+                "3/2/2, 12 s: probes at 3,5,7,9,11; RST at 13",
+                k(3, 2, 2, 12_000),
+                Some(5),
+                Some(13.0),
+            ),
+            (
+                "a user timeout on a firing: that firing gives up",
+                k(3, 2, 9, 11_000),
+                Some(4),
+                Some(11.0),
+            ),
+            (
+                "a user timeout under the idle: one probe",
+                k(60, 10, 9, 5_000),
+                Some(1),
+                Some(70.0),
+            ),
+        ];
+        for (name, s, probes, detection) in cases {
+            assert_eq!(
+                (s.probes_to_give_up(), s.detection_s()),
+                (probes, detection),
+                "{name}"
+            );
+        }
+        let unknown = KeepaliveSettings {
+            idle_s: None,
+            ..k(3, 2, 2, 12_000)
+        };
+        assert_eq!(unknown.probes_to_give_up(), None, "the idle is needed");
     }
 
     #[test]

@@ -123,9 +123,16 @@ pub fn with_sockets_where(
                 (r, t) => r.or(t),
             };
             let last = quiet_ms.map(|ms| now.add_secs(-f64::from(ms) / 1e3));
+            // The connecting end is side `a`: the remote one, when this
+            // end was accepted.
+            let (a, b) = if accepted(s.local) && !accepted(s.remote) {
+                (s.remote, s.local)
+            } else {
+                (s.local, s.remote)
+            };
             Some(FlowView {
-                a: s.local,
-                b: s.remote,
+                a,
+                b,
                 vlan: Vlan::default(),
                 first_seen: last.unwrap_or(now),
                 last_seen: last.unwrap_or(now),
@@ -240,7 +247,8 @@ pub fn disagreements(
             let pairs = [
                 ("idle", k.idle_s, p.likely.idle_s),
                 ("intvl", k.intvl_s, p.likely.intvl_s),
-                ("probes", k.probes, p.likely.probes),
+                // (With TCP_USER_TIMEOUT set, the count it allows.)
+                ("probes", k.probes_to_give_up(), p.likely.probes),
             ];
             for (what, socket, wire) in pairs {
                 if let (Some(socket), Some(wire)) = (socket, wire) {
@@ -423,6 +431,19 @@ mod tests {
                     wire: 11,
                 }],
             ),
+            (
+                "TCP_USER_TIMEOUT, not the count, decides the give-up: 5 probes in 12 s after 3 s idle, 2 s apart",
+                flow(90.0),
+                LocalSocket {
+                    keepalive: KeepaliveSettings {
+                        user_timeout_ms: Some(12_000),
+                        ..socket(true, 3, 2, 2, SettingsFrom::Socket).keepalive
+                    },
+                    ..socket(true, 3, 2, 2, SettingsFrom::Socket)
+                },
+                Some(prober(5, (3, 2, 5))),
+                vec![],
+            ),
         ];
         for (name, f, s, p, want) in cases {
             assert_eq!(disagreements(&f, &s, p.as_ref(), now), want, "{name}");
@@ -529,7 +550,10 @@ mod tests {
                 vec![server.clone(), client.clone(), listener.clone()],
                 client_end,
             ),
-            (vec![server_of_remote, listener.clone()], remote_client),
+            (
+                vec![server_of_remote.clone(), listener.clone()],
+                remote_client,
+            ),
         ] {
             let wire = FlowView {
                 a: server_end,
@@ -547,6 +571,13 @@ mod tests {
             assert_eq!(out.flows.len(), 1);
             assert_eq!((out.flows[0].a, out.flows[0].b), (client_end, server_end));
         }
+        // Not on the wire at all: the same.
+        let out = with_sockets(snap.clone(), vec![server_of_remote, listener.clone()]);
+        assert_eq!(out.flows.len(), 1);
+        assert_eq!(
+            (out.flows[0].a, out.flows[0].b),
+            (remote_client, server_end)
+        );
         // Whichever end is side `a` (a capture that missed the SYN names
         // the first sender), the flow's socket is the one with keepalive on.
         let both = [server.clone(), client.clone()];
@@ -583,6 +614,57 @@ mod tests {
             let (socket, peer) = index.sockets_of(&f);
             assert_eq!(socket.map(|s| s.local), Some(client_end));
             assert!(peer.is_none());
+        }
+    }
+
+    /// A probing side's state counts to its socket's exact probe count
+    /// when the capture has not shown one, not to Linux's default.
+    #[test]
+    fn a_probing_state_counts_to_the_socket_s_count() {
+        use crate::status::{state_with, State};
+        let mut f = flow(50.0);
+        f.probers = vec![ProberView {
+            unanswered: 2,
+            likely: Settings {
+                probes: None,
+                ..prober(2, (3, 1, 0)).likely
+            },
+            last_probe: Some(Timestamp::from_secs_f64(50.0)),
+            ..prober(2, (3, 1, 0))
+        }];
+        let now = Timestamp::from_secs_f64(50.5);
+        let with_ut = LocalSocket {
+            keepalive: KeepaliveSettings {
+                user_timeout_ms: Some(8_000),
+                ..socket(true, 3, 1, 9, SettingsFrom::Socket).keepalive
+            },
+            ..socket(true, 3, 1, 9, SettingsFrom::Socket)
+        };
+        let cases = [
+            ("no socket", vec![], (9, true)),
+            (
+                "exact count",
+                vec![socket(true, 3, 1, 3, SettingsFrom::Socket)],
+                (3, false),
+            ),
+            ("a user timeout's count", vec![with_ut], (5, false)),
+            (
+                "inferred from the timer: unknown",
+                vec![socket(true, 3, 1, 3, SettingsFrom::Timer)],
+                (9, true),
+            ),
+        ];
+        for (name, sockets, (of, assumed)) in cases {
+            let st = state_with(&f, now, &SocketIndex::new(&sockets));
+            assert_eq!(
+                st,
+                State::Probing {
+                    unanswered: 2,
+                    of,
+                    assumed
+                },
+                "{name}"
+            );
         }
     }
 

@@ -3,6 +3,8 @@
 //! probe that is overdue, a countdown that runs out).
 
 use crate::flow::TcpState;
+use crate::local::{KeepaliveSettings, SettingsFrom};
+use crate::merge::SocketIndex;
 use crate::prober::{Mark, Outcome};
 use crate::settings::{likely_secs, OS_DEFAULTS};
 use crate::snapshot::{FlowView, ProberView};
@@ -238,6 +240,13 @@ fn by_recency(last: Timestamp, now: Timestamp) -> State {
 
 /// The state of a connection at `now`.
 pub fn state(f: &FlowView, now: Timestamp) -> State {
+    state_with(f, now, &SocketIndex::default())
+}
+
+/// [`state`], where the probing side's local socket among `local`, its
+/// settings read exactly from the kernel, tells the probe count the capture
+/// has not shown ([`KeepaliveSettings::probes_to_give_up`]).
+pub fn state_with(f: &FlowView, now: Timestamp, local: &SocketIndex<'_>) -> State {
     let p = primary(f).map(|i| &f.probers[i]);
     if let Some(p) = p {
         match p.outcome {
@@ -247,7 +256,15 @@ pub fn state(f: &FlowView, now: Timestamp) -> State {
                 if next_due(f, p).is_some_and(|d| d.late(now)) {
                     return State::Overdue;
                 }
-                let (of, assumed) = probe_count(p);
+                let exact = local
+                    .socket_at(p.endpoint, p.peer)
+                    .map(|s| &s.keepalive)
+                    .filter(|k| k.from == Some(SettingsFrom::Socket))
+                    .and_then(KeepaliveSettings::probes_to_give_up);
+                let (of, assumed) = match (p.likely.probes, exact) {
+                    (None, Some(n)) => (n, false),
+                    _ => probe_count(p),
+                };
                 return State::Probing {
                     unanswered: p.unanswered,
                     of,

@@ -415,7 +415,7 @@ fn kernel_next(s: &LocalSocket) -> Option<String> {
     }
     let t = coarse(f64::from(s.timer.expires_ms) / 1e3);
     let out = u32::from(s.timer.probes_out);
-    Some(match s.keepalive.probes {
+    Some(match s.keepalive.probes_to_give_up() {
         _ if out == 0 => format!("probe in {t}"),
         Some(cnt) if out >= cnt => format!("RST in {t}"),
         _ => format!("probe {} in {t}", out + 1),

@@ -51,7 +51,7 @@ fn detail_lines(
 ) -> Vec<Line<'static>> {
     let now = snap.now;
     let times = fmt::Clock::of(snap, &view.zone);
-    let st = status::state(flow, now);
+    let st = status::state_with(flow, now, &kawatch_core::SocketIndex::new(&snap.local));
     let label = |s: &str| Span::styled(format!("  {s:<12}"), t.label());
     let mut lines: Vec<Line> = Vec::new();
     let mut head = vec![
