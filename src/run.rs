@@ -125,9 +125,13 @@ impl SocketPoller {
             let mut last = LastSeen::new();
             let mut read = || -> Result<(), String> {
                 let l = crate::sockets::list().map_err(|e| e.to_string())?;
-                for s in l.sockets.into_iter().chain(l.listening) {
-                    if last.len() < max || last.contains_key(&(s.local, s.remote)) {
-                        last.insert((s.local, s.remote), s);
+                for mut s in l.sockets.into_iter().chain(l.listening) {
+                    let key = (s.local, s.remote);
+                    if let Some(earlier) = last.get(&key) {
+                        s.carry_over(earlier);
+                    }
+                    if last.len() < max || last.contains_key(&key) {
+                        last.insert(key, s);
                     }
                 }
                 Ok(())

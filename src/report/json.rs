@@ -322,15 +322,8 @@ fn flow_in(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo, spare: Sp
         let exact = socket
             .iter()
             .chain(&peer)
-            .filter(|s| s.keepalive == Some(true))
             .filter(|s| s.settings_from == Some(kawatch_core::SettingsFrom::Socket))
-            .filter_map(|s| {
-                kawatch_core::keepalive_silence_s(
-                    s.idle_s.map(f64::from),
-                    s.intvl_s.map(f64::from),
-                    None,
-                )
-            })
+            .filter_map(SocketReport::keeps_silence_s)
             .reduce(f64::min);
         if let Some(idle) = exact {
             let allowed = report.silence.allowed_s.map_or(idle, |a| a.min(idle));

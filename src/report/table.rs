@@ -6,8 +6,8 @@ use super::types::FlowReport;
 use super::{NOT_APPLICABLE, UNKNOWN};
 use kawatch_core::path::duration_text as duration;
 use kawatch_core::{
-    keepalive_silence_s, likely_text, prober_silence_s, FlowView, Outcome, PathTimeout,
-    PathVerdict, ProberView, SettingsFrom, TcpState, Timestamp,
+    likely_text, prober_silence_s, FlowView, Outcome, PathTimeout, PathVerdict, ProberView,
+    SettingsFrom, TcpState, Timestamp,
 };
 use std::io::{self, Write};
 
@@ -322,10 +322,7 @@ impl Paths {
 fn kept_alive_by(f: &FlowReport) -> Option<String> {
     let mut ways: Vec<(f64, String)> = Vec::new();
     for s in f.socket.iter().flatten().chain(&f.peer_socket) {
-        let secs = keepalive_silence_s(s.idle_s.map(f64::from), s.intvl_s.map(f64::from), None);
-        if let (Some(true), Some(secs), Some(SettingsFrom::Socket)) =
-            (s.keepalive, secs, s.settings_from)
-        {
+        if let (Some(secs), Some(SettingsFrom::Socket)) = (s.keeps_silence_s(), s.settings_from) {
             ways.push((secs, format!("keepalive {} (socket)", duration(secs))));
         }
     }

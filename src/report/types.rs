@@ -290,6 +290,13 @@ pub struct SocketReport {
 }
 
 impl SocketReport {
+    /// The longest silence its keepalive allows now
+    /// ([`kawatch_core::socket_silence_s`]).
+    pub fn keeps_silence_s(&self) -> Option<f64> {
+        let timer = kawatch_core::TimerKind::from_name(&self.timer)?;
+        kawatch_core::socket_silence_s(&self.settings(), timer)
+    }
+
     /// The keepalive settings it reports.
     pub fn settings(&self) -> kawatch_core::KeepaliveSettings {
         kawatch_core::KeepaliveSettings {

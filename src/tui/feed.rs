@@ -24,7 +24,8 @@ use crate::run::wall_clock;
 use crate::tui::source::FrameSource;
 use kawatch_core::Snapshot;
 use kawatch_core::{with_sockets_where, Analyzer, Limits};
-use kawatch_core::{LinkType, Timestamp};
+use kawatch_core::{LinkType, LocalSocket, Timestamp};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -410,7 +411,8 @@ fn live_capture(mut src: impl FrameSource, live: &Live) {
 fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Control>) {
     let mut next_expire = Instant::now() + EXPIRE_EVERY;
     let mut next_sockets = Instant::now();
-    let (mut sockets, mut left_out) = (Vec::new(), LeftOut::new());
+    let (mut sockets, mut left_out) = (Vec::<LocalSocket>::new(), LeftOut::new());
+    let mut read_at = Instant::now();
     let filter = SocketFilter::for_capture(live.filter.as_deref(), live.interface.as_deref());
     loop {
         let started = Instant::now();
@@ -418,7 +420,17 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
             // Read outside the analyser's lock: capture goes on meanwhile.
             let local = match crate::sockets::list() {
                 Ok(l) => {
-                    sockets = l.sockets;
+                    // What the last reading knew better stays.
+                    let earlier: HashMap<_, _> =
+                        sockets.iter().map(|s| ((s.local, s.remote), s)).collect();
+                    let mut now = l.sockets;
+                    for s in &mut now {
+                        if let Some(e) = earlier.get(&(s.local, s.remote)) {
+                            s.carry_over(e);
+                        }
+                    }
+                    sockets = now;
+                    read_at = started;
                     left_out = filter.left_out(&sockets);
                     let read = sockets.len();
                     sockets.extend(l.listening);
@@ -445,9 +457,10 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
         };
         // Those the capture's filter leaves out make no flow of their own;
         // a flow the wire shows still finds its socket.
-        let snap = with_sockets_where(snap, sockets.clone(), |s| {
-            !left_out.contains(&(s.local, s.remote))
-        });
+        // The reading as it stands now (its timers ran on since).
+        let age = u32::try_from(started.duration_since(read_at).as_millis()).unwrap_or(u32::MAX);
+        let aged = sockets.iter().map(|s| s.aged(age)).collect();
+        let snap = with_sockets_where(snap, aged, |s| !left_out.contains(&(s.local, s.remote)));
         let status = lock(&live.status).clone();
         *lock(out) = Some(Published { snap, status });
         // A huge table makes snapshots costly: then publish less often, so

@@ -112,6 +112,20 @@ impl TimerKind {
         }
     }
 
+    /// Every kind.
+    pub const ALL: [TimerKind; 5] = [
+        TimerKind::None,
+        TimerKind::Retransmit,
+        TimerKind::Keepalive,
+        TimerKind::TimeWait,
+        TimerKind::ZeroWindow,
+    ];
+
+    /// The kind [`TimerKind::as_str`] names.
+    pub fn from_name(name: &str) -> Option<TimerKind> {
+        TimerKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The word the sockets contract uses.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -259,9 +273,62 @@ impl LocalSocket {
     }
 
     /// Seconds until the next keepalive probe (or the give-up), when the
-    /// keepalive timer is the one armed.
+    /// keepalive timer is the one armed. With no probe out the timer may
+    /// fire before the idle has passed since the last segment received
+    /// (after an answered probe it fires an interval after that probe): it
+    /// then sends nothing and waits the rest, so the probe comes at the
+    /// later of the two (item 5).
     pub fn next_probe_in_s(&self) -> Option<f64> {
-        (self.timer.kind == TimerKind::Keepalive).then(|| f64::from(self.timer.expires_ms) / 1e3)
+        if self.timer.kind != TimerKind::Keepalive {
+            return None;
+        }
+        let mut ms = self.timer.expires_ms;
+        if self.timer.probes_out == 0 {
+            if let (Some(idle), Some(since)) =
+                (self.keepalive.idle_s, self.since_last_received_ms())
+            {
+                ms = ms.max(idle.saturating_mul(1000).saturating_sub(since));
+            }
+        }
+        Some(f64::from(ms) / 1e3)
+    }
+
+    /// This reading as it stands `ms` later, the kernel's clocks run on:
+    /// the timer nearer, the last segments further back.
+    pub fn aged(&self, ms: u32) -> LocalSocket {
+        let later = |v: Option<u32>| v.map(|v| v.saturating_add(ms));
+        LocalSocket {
+            timer: KernelTimer {
+                expires_ms: self.timer.expires_ms.saturating_sub(ms),
+                ..self.timer
+            },
+            last_data_recv_ms: later(self.last_data_recv_ms),
+            last_ack_recv_ms: later(self.last_ack_recv_ms),
+            last_data_sent_ms: later(self.last_data_sent_ms),
+            ..self.clone()
+        }
+    }
+
+    /// Keeps what an `earlier` reading of the same connection knew better:
+    /// its exact settings, when this one could only infer them (the owner
+    /// exited, or could not be read this time); and of two idles inferred
+    /// from the timer, the longer: each is at most the setting (the timer
+    /// is re-armed lazily, and after an answered probe it runs an interval:
+    /// [`infer_from_timer`]).
+    pub fn carry_over(&mut self, earlier: &LocalSocket) {
+        if (earlier.local, earlier.remote) != (self.local, self.remote) {
+            return;
+        }
+        let (now, then) = (&mut self.keepalive, &earlier.keepalive);
+        match (now.from, then.from) {
+            (Some(SettingsFrom::Socket), _) | (_, None) => {}
+            (_, Some(SettingsFrom::Socket)) => *now = *then,
+            (_, Some(SettingsFrom::Timer)) if now.on == Some(true) && then.on == Some(true) => {
+                now.idle_s = now.idle_s.max(then.idle_s);
+                now.from = Some(SettingsFrom::Timer);
+            }
+            _ => {}
+        }
     }
 
     /// Unanswered probes out, when the keepalive timer is the one armed.
@@ -441,6 +508,115 @@ mod tests {
             ..k(3, 2, 2, 12_000)
         };
         assert_eq!(unknown.probes_to_give_up(), None, "the idle is needed");
+    }
+
+    /// After an answered probe the timer runs an interval from the probe;
+    /// the next probe comes only once the idle has passed since the answer.
+    #[test]
+    fn the_next_probe_and_a_reading_later() {
+        let exact = KeepaliveSettings {
+            on: Some(true),
+            idle_s: Some(7),
+            intvl_s: Some(3),
+            probes: Some(3),
+            user_timeout_ms: Some(0),
+            from: Some(SettingsFrom::Socket),
+        };
+        // Answered 0.5 s ago (an ACK), the probe sent 0.5 s before that.
+        let answered = LocalSocket {
+            keepalive: exact,
+            last_ack_recv_ms: Some(500),
+            ..sock(TimerKind::Keepalive, 2_000, 0)
+        };
+        assert_eq!(answered.next_probe_in_s(), Some(6.5), "not the timer's 2 s");
+        let out = LocalSocket {
+            keepalive: exact,
+            ..sock(TimerKind::Keepalive, 2_000, 1)
+        };
+        assert_eq!(
+            out.next_probe_in_s(),
+            Some(2.0),
+            "a probe out: the interval"
+        );
+        assert_eq!(sock(TimerKind::Retransmit, 200, 0).next_probe_in_s(), None);
+        // 300 ms on: the timer nearer, the last segments further back.
+        let later = out.aged(300);
+        assert_eq!(later.next_probe_in_s(), Some(1.7));
+        assert_eq!(
+            (
+                later.last_data_recv_ms,
+                later.last_ack_recv_ms,
+                later.last_data_sent_ms
+            ),
+            (Some(4_300), Some(3_300), Some(5_300))
+        );
+        assert_eq!(out.aged(9_000).timer.expires_ms, 0);
+    }
+
+    /// A reading keeps what an earlier one of the connection knew better.
+    #[test]
+    fn readings_carry_over() {
+        let inferred = |idle| KeepaliveSettings {
+            on: Some(true),
+            idle_s: idle,
+            from: Some(SettingsFrom::Timer),
+            ..KeepaliveSettings::default()
+        };
+        let exact = KeepaliveSettings {
+            on: Some(true),
+            idle_s: Some(7),
+            intvl_s: Some(3),
+            probes: Some(3),
+            user_timeout_ms: Some(0),
+            from: Some(SettingsFrom::Socket),
+        };
+        let with = |k| LocalSocket {
+            keepalive: k,
+            ..sock(TimerKind::Keepalive, 1_000, 0)
+        };
+        let cases = [
+            (
+                "exact, then inferred: exact stays",
+                exact,
+                inferred(Some(3)),
+                exact,
+            ),
+            (
+                "exact, then unknown: exact stays",
+                exact,
+                KeepaliveSettings::default(),
+                exact,
+            ),
+            (
+                "inferred 7, then 3 after an answered probe: 7",
+                inferred(Some(7)),
+                inferred(Some(3)),
+                inferred(Some(7)),
+            ),
+            (
+                "inferred 3, then 7: 7",
+                inferred(Some(3)),
+                inferred(Some(7)),
+                inferred(Some(7)),
+            ),
+            (
+                "inferred, then exact: exact",
+                inferred(Some(3)),
+                exact,
+                exact,
+            ),
+        ];
+        for (name, then, now, want) in cases {
+            let mut s = with(now);
+            s.carry_over(&with(then));
+            assert_eq!(s.keepalive, want, "{name}");
+        }
+        let mut other = LocalSocket {
+            remote: Endpoint::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9)), 1),
+            ..with(inferred(Some(3)))
+        };
+        other.carry_over(&with(exact));
+        assert_eq!(other.keepalive, inferred(Some(3)), "another connection");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //!
 //! Pure: plain values in, plain values out.
 
+use crate::local::{KeepaliveSettings, TimerKind};
 use crate::settings::Settings;
 use crate::snapshot::FlowView;
 use std::fmt;
@@ -446,6 +447,18 @@ pub fn keepalive_silence_s(
         .reduce(f64::max)
 }
 
+/// [`keepalive_silence_s`] of a local socket, from its settings `k` and the
+/// timer armed on it: `None` when keepalive is off or unknown, or while a
+/// zero-window timer is armed (data is queued for a closed window:
+/// keepalive waits, item 1, and the persist timer's backoff, up to two
+/// minutes, paces the connection).
+pub fn socket_silence_s(k: &KeepaliveSettings, timer: TimerKind) -> Option<f64> {
+    if k.on != Some(true) || timer == TimerKind::ZeroWindow {
+        return None;
+    }
+    keepalive_silence_s(k.idle_s.map(f64::from), k.intvl_s.map(f64::from), None)
+}
+
 /// [`keepalive_silence_s`] of a side the wire saw probe: its likely
 /// whole-second idle and interval, and the cadence of its answered probes.
 pub fn prober_silence_s(likely: &Settings, cadence_s: Option<f64>) -> Option<f64> {
@@ -489,6 +502,43 @@ mod tests {
     use crate::snapshot::ProberView;
     use crate::time::Timestamp;
     use crate::TcpState;
+
+    /// A socket keeps its connection's silences below its keepalive's,
+    /// unless keepalive is off, or waits behind a zero-window timer.
+    #[test]
+    fn a_socket_s_keepalive_while_it_can_probe() {
+        let k = |on| KeepaliveSettings {
+            on: Some(on),
+            idle_s: Some(3),
+            intvl_s: Some(1),
+            probes: Some(3),
+            ..KeepaliveSettings::default()
+        };
+        let cases = [
+            (
+                "on, its timer armed",
+                k(true),
+                TimerKind::Keepalive,
+                Some(3.0),
+            ),
+            (
+                "on, data in flight for now",
+                k(true),
+                TimerKind::Retransmit,
+                Some(3.0),
+            ),
+            (
+                "on, but data queued for a closed window",
+                k(true),
+                TimerKind::ZeroWindow,
+                None,
+            ),
+            ("off", k(false), TimerKind::None, None),
+        ];
+        for (name, k, timer, want) in cases {
+            assert_eq!(socket_silence_s(&k, timer), want, "{name}");
+        }
+    }
 
     #[test]
     fn presets_and_durations_parse() {

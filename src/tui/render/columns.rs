@@ -9,7 +9,7 @@ use crate::tui::fmt::{self, coarse, count_or_unknown, precise_or_unknown};
 use crate::tui::render::Theme;
 use kawatch_core::status::{self, State};
 use kawatch_core::Timestamp;
-use kawatch_core::{FlowView, LocalSocket, ProberView, SettingsFrom, SocketIndex, TimerKind};
+use kawatch_core::{FlowView, LocalSocket, ProberView, SettingsFrom, SocketIndex};
 use kawatch_core::{Outcome, PathTimeout};
 use ratatui::layout::Alignment;
 use ratatui::style::Style;
@@ -410,10 +410,7 @@ pub(crate) fn arrow(f: &FlowView) -> &'static str {
 /// What the kernel's keepalive timer on a local socket says comes next: a
 /// probe, or the give-up RST once every probe is out.
 fn kernel_next(s: &LocalSocket) -> Option<String> {
-    if s.timer.kind != TimerKind::Keepalive {
-        return None;
-    }
-    let t = coarse(f64::from(s.timer.expires_ms) / 1e3);
+    let t = coarse(s.next_probe_in_s()?);
     let out = u32::from(s.timer.probes_out);
     Some(match s.keepalive.probes_to_give_up() {
         _ if out == 0 => format!("probe in {t}"),

@@ -12,7 +12,7 @@
 use crate::tui::fmt;
 use kawatch_core::status::State;
 use kawatch_core::{
-    keepalive_silence_s, prober_silence_s, FlowView, HeartbeatProtocol, LocalSocket, SettingsFrom,
+    prober_silence_s, socket_silence_s, FlowView, HeartbeatProtocol, LocalSocket, SettingsFrom,
     Timestamp,
 };
 use kawatch_core::{PathTimeout, PathVerdict};
@@ -114,10 +114,9 @@ pub(crate) fn keepers(flow: &FlowView, socket: Option<&LocalSocket>) -> Vec<Keep
         secs,
     };
     let mut out = Vec::new();
-    if let Some(k) = socket.map(|s| &s.keepalive) {
-        if let (Some(true), Some(idle)) = (k.on, k.idle_s) {
-            let secs = keepalive_silence_s(Some(f64::from(idle)), k.intvl_s.map(f64::from), None)
-                .unwrap_or(f64::from(idle));
+    if let Some(s) = socket {
+        let k = &s.keepalive;
+        if let Some(secs) = socket_silence_s(k, s.timer.kind) {
             match k.from {
                 Some(SettingsFrom::Socket) => out.push(ka(IdleFrom::Socket, secs)),
                 Some(SettingsFrom::Timer) => out.push(ka(IdleFrom::Timer, secs)),
