@@ -515,6 +515,33 @@ fn detail_both_sides() {
     insta::assert_snapshot!("detail_both_sides", text(&term));
 }
 
+/// Both sides probe; the server's probes go unanswered and it gives up.
+/// The client's own probes were answered, and none of its next ones will
+/// come: the connection was reset, not "the prober may be gone".
+#[test]
+fn a_reset_connection_expects_no_more_probes() {
+    let mut w = Wire::default();
+    Conn::new(
+        &mut w,
+        v4([198, 18, 7, 1], 44000),
+        v4([198, 18, 7, 2], 5432),
+    )
+    .handshake(0.0)
+    .data(0.1, A, 100)
+    .answered(10.1, A)
+    .answered(20.1, A)
+    .probe(30.0, B)
+    .probe(32.0, B)
+    .probe(34.0, B)
+    .give_up(36.0, B);
+    let snap = w.analyzer().snapshot(Timestamp::from_secs_f64(T0 + 200.0));
+    let mut v = view(&snap, false, 30);
+    v.apply(Action::OpenDetail, &snap);
+    let t = text(&draw(&snap, &replay_status("x.pcap"), &mut v, 160, 40));
+    assert!(t.contains("nothing: the connection was reset"), "{t}");
+    assert!(!t.contains("may be gone"), "{t}");
+}
+
 #[test]
 fn detail_dead() {
     let snap = scene().snapshot(now());
@@ -657,7 +684,7 @@ fn narrow_50_scrolls() {
     assert!(one.contains("KEPT BY"), "{one}");
     assert!(two.contains("AZURE-LB 240s"), "{two}");
     assert!(
-        legend_line(&two).contains("◀ 2 more columns · 8 more columns ▶"),
+        legend_line(&two).contains("◀ 1 more column · 8 more columns ▶"),
         "{two}"
     );
     let end = scrolled(50, 12, &">".repeat(20));
@@ -1537,6 +1564,13 @@ fn survival_scene() -> Analyzer {
     .data(100.1, A, 50)
     .data(500.1, A, 50)
     .data(510.0, B, 50);
+    // Joined mid-idle: a probe answered, neither its idle nor a cadence seen.
+    Conn::new(
+        &mut w,
+        v4([198, 18, 5, 9], 43400),
+        v4([198, 18, 5, 10], 5432),
+    )
+    .answered(620.0, A);
     w.analyzer()
 }
 
@@ -1566,6 +1600,8 @@ fn what_keeps_each_connection_and_whether_it_survives() {
         ("198.18.5.3:43100", "h2 ping 30s", "✓ safe"),
         ("198.18.5.5:43200", "ka 300s", "✗ exceeded"),
         ("198.18.5.7:43300", "nothing", "✗ exceeded"),
+        // Probes, how often unknown: as `kawatch report`'s "keepalive, idle ?".
+        ("198.18.5.9:43400", "ka ?", "! at risk"),
     ];
     for (who, kept, mark) in cases {
         let row = row_of(&t, who);

@@ -138,7 +138,8 @@ pub(crate) const COLUMNS: &[Column] = &[
         header: "",
         heading: None,
         align: Alignment::Left,
-        priority: Priority::Rank(1),
+        // Which side the timings are of: kept however narrow.
+        priority: Priority::Always,
         help: Some((
             "→  ←  ⇄",
             "between the endpoints: A probes B, B probes A, both probe",

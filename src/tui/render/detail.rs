@@ -6,10 +6,10 @@ use super::{areas, survival, Theme};
 use crate::tui::app::{FlowId, ViewState};
 use crate::tui::fmt::{self, coarse, count_or_unknown, precise, precise_or_unknown};
 use kawatch_core::status::{self, State};
-use kawatch_core::Timestamp;
 use kawatch_core::{disagreements, LocalSocket, SettingsFrom, SocketIndex};
 use kawatch_core::{FlowView, HeartbeatView, PathVerdict, ProberView, Snapshot};
 use kawatch_core::{Mark, Outcome};
+use kawatch_core::{TcpState, Timestamp};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -386,6 +386,16 @@ fn short_span(secs: f64) -> String {
 }
 
 fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, times: fmt::Clock) -> String {
+    // A connection that ended sends no more probes (the other side's
+    // give-up, say).
+    let ended = match flow.state {
+        TcpState::Reset => Some("nothing: the connection was reset"),
+        TcpState::Closed => Some("nothing: the connection is closed"),
+        _ => None,
+    };
+    if let (Some(ended), Outcome::Alive | Outcome::Probing) = (ended, p.outcome) {
+        return ended.into();
+    }
     match p.outcome {
         Outcome::Dead => match p.detection_s {
             Some(d) => format!(

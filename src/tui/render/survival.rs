@@ -29,6 +29,10 @@ pub(crate) enum IdleFrom {
     Cadence,
     /// This box's socket, inferred from the kernel's timer: does not count.
     Timer,
+    /// A side the wire saw probe, neither its idle nor its cadence shown
+    /// (one probe, mid-idle): it keeps the flow alive, how often is not
+    /// known, so it does not count.
+    Unknown,
 }
 
 /// What keeps a connection's silences short.
@@ -54,7 +58,10 @@ pub(crate) struct Keeper {
 impl Keeper {
     /// Whether it counts for the verdict (not a timer's estimate).
     pub(crate) fn counts(&self) -> bool {
-        self.kind != Kind::Keepalive(IdleFrom::Timer)
+        !matches!(
+            self.kind,
+            Kind::Keepalive(IdleFrom::Timer | IdleFrom::Unknown)
+        )
     }
 
     /// `ka 60s`, `ka ≈60s` (from the kernel's timer), `h2 ping 30s`.
@@ -63,6 +70,7 @@ impl Keeper {
             Kind::Keepalive(IdleFrom::Timer) => {
                 return format!("ka {}{}", crate::report::FROM_TIMER, span(self.secs));
             }
+            Kind::Keepalive(IdleFrom::Unknown) => return format!("ka {}", fmt::UNKNOWN),
             Kind::Keepalive(_) => "ka",
             Kind::Heartbeat(p) => short(p),
         };
@@ -87,6 +95,11 @@ impl Keeper {
                 "TCP keepalive, idle ≈{t} from the kernel's timer (not counted: \
                  read the socket as root)"
             ),
+            Kind::Keepalive(IdleFrom::Unknown) => {
+                "TCP keepalive, how often unknown: neither its idle nor the cadence of \
+                 its answered probes showed (not counted)"
+                    .into()
+            }
             Kind::Heartbeat(p) => format!("{} heartbeat every {t}", p.as_str()),
         }
     }
@@ -129,7 +142,8 @@ pub(crate) fn keepers(flow: &FlowView, socket: Option<&LocalSocket>) -> Vec<Keep
         match (p.likely.idle_s, secs) {
             (Some(_), Some(secs)) => out.push(ka(IdleFrom::Wire, secs)),
             (None, Some(secs)) => out.push(ka(IdleFrom::Cadence, secs)),
-            (_, None) => {}
+            // (Last among equals: it keeps nothing below any timeout.)
+            (_, None) => out.push(ka(IdleFrom::Unknown, f64::INFINITY)),
         }
     }
     out.extend(flow.heartbeats.iter().map(|h| Keeper {

@@ -275,8 +275,19 @@ fn fit_columns(width: usize, heads: &[Cow<str>], rows: &[Vec<Cell>], skip: usize
     ranked.sort_unstable();
     let ranked: Vec<usize> = ranked.into_iter().map(|(_, i)| i).collect();
     let skip = skip.min(ranked.len());
-    // Scrolled: the first column after those scrolled out shows.
-    let first = (skip > 0).then(|| ranked.get(skip).copied()).flatten();
+    // Scrolled: the first column after those scrolled out shows. When the
+    // first of all did not fit unscrolled, the first step brings it, so
+    // none is passed over.
+    let lead = usize::from(
+        skip > 0
+            && ranked
+                .first()
+                .is_some_and(|&i| fit_columns(width, heads, rows, 0).widths[i].is_none()),
+    );
+    let skip = skip - lead;
+    let first = (skip + lead > 0)
+        .then(|| ranked.get(skip).copied())
+        .flatten();
     let must: Vec<usize> = (0..COLUMNS.len())
         .filter(|&i| {
             matches!(COLUMNS[i].priority, Priority::Shrinks | Priority::Always) || Some(i) == first
@@ -448,6 +459,23 @@ mod tests {
             .collect()
     }
 
+    /// Where no optional column fits unscrolled, the first step right
+    /// brings the first of them, and each next step the next.
+    #[test]
+    fn scrolling_passes_over_no_column() {
+        let rows = rows_with("ENDPOINT A", "198.18.0.17:40800");
+        let at = |skip| {
+            let f = fit_columns(40, &heads(), &rows, skip);
+            (shown(&f.widths), f.left)
+        };
+        let (start, _) = at(0);
+        assert_eq!(start, ["ENDPOINT A", "", "ENDPOINT B", "STATE"]);
+        let (one, left) = at(1);
+        assert_eq!((one.last().copied(), left), (Some("KEPT BY"), 0), "{one:?}");
+        let (two, left) = at(2);
+        assert!(!two.contains(&"KEPT BY") && left == 1, "{two:?}");
+    }
+
     #[test]
     fn a_column_shown_only_when_used_waits_for_text() {
         let wide = 500;
@@ -467,7 +495,7 @@ mod tests {
         let narrow = shown(&fit(40, &rows).widths);
         assert_eq!(narrow, ["ENDPOINT A", "", "ENDPOINT B", "STATE"]);
         let tiny = fit(10, &rows).widths;
-        assert_eq!(shown(&tiny), ["ENDPOINT A", "ENDPOINT B", "STATE"]);
+        assert_eq!(shown(&tiny), ["ENDPOINT A", "", "ENDPOINT B", "STATE"]);
         let a = COLUMNS.iter().position(|c| c.header == "ENDPOINT A");
         assert_eq!(
             a.and_then(|i| tiny[i]),
