@@ -1766,6 +1766,11 @@ fn survival_in_the_detail_view() {
     ] {
         assert!(ka.contains(want), "{want:?}:\n{ka}");
     }
+    // A line wider than the view ends in a mark that says it was cut.
+    assert!(
+        ka.lines().any(|l| l.trim_end().ends_with("prober …")),
+        "{ka}"
+    );
     let h2 = survival_detail("43100", "");
     for want in [
         "http2-ping heartbeat every 30s",

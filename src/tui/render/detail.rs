@@ -24,11 +24,44 @@ pub(super) fn detail_view(
     view: &ViewState,
     t: Theme,
 ) {
-    let lines = detail_lines(snap, flow, view, t);
+    let width = usize::from(area.width);
+    let lines: Vec<Line> = detail_lines(snap, flow, view, t)
+        .into_iter()
+        .map(|l| clip(l, width))
+        .collect();
     let scroll = view
         .detail_scroll
         .min((lines.len() as u16).saturating_sub(area.height.max(1)));
     f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
+}
+
+/// `line` cut to `width` columns, a `…` at its end saying so.
+fn clip(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    let mut room = width - 1;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        if span.width() <= room {
+            room -= span.width();
+            spans.push(span);
+            continue;
+        }
+        let mut kept = String::new();
+        for c in span.content.chars() {
+            let w = Span::raw(c.to_string()).width();
+            if w > room {
+                break;
+            }
+            room -= w;
+            kept.push(c);
+        }
+        spans.push(Span::styled(kept, span.style));
+        break;
+    }
+    spans.push(Span::raw("…"));
+    Line::from(spans).style(line.style)
 }
 
 /// How far the detail view can scroll on a screen of this size.
