@@ -411,12 +411,18 @@ pub(crate) fn arrow(f: &FlowView) -> &'static str {
 /// What the kernel's keepalive timer on a local socket says comes next: a
 /// probe, or the give-up RST once every probe is out.
 fn kernel_next(s: &LocalSocket) -> Option<String> {
-    let t = coarse(s.next_probe_in_s()?);
+    let secs = s.next_probe_in_s()?;
     let out = u32::from(s.timer.probes_out);
-    Some(match s.keepalive.probes_to_give_up() {
-        _ if out == 0 => format!("probe in {t}"),
-        Some(cnt) if out >= cnt => format!("RST in {t}"),
-        _ => format!("probe {} in {t}", out + 1),
+    let what = match s.keepalive.probes_to_give_up() {
+        _ if out == 0 => "probe".to_owned(),
+        Some(cnt) if out >= cnt => "RST".to_owned(),
+        _ => format!("probe {}", out + 1),
+    };
+    // (A reading aged to its timer: sent, or about to be, until the next.)
+    Some(if secs > 0.05 {
+        format!("{what} in {}", coarse(secs))
+    } else {
+        format!("{what} due")
     })
 }
 
@@ -561,6 +567,47 @@ mod tests {
         ranks.sort_unstable();
         ranks.dedup();
         assert_eq!(ranks.len(), n, "ranks are unique");
+    }
+
+    /// The kernel's timer, as NEXT says it: what comes, and when.
+    #[test]
+    fn what_the_kernel_sends_next() {
+        use kawatch_core::{KeepaliveSettings, KernelTimer, SocketState, TimerKind};
+        let ep = kawatch_core::Endpoint::new([198, 18, 0, 1].into(), 40000);
+        let socket = |expires_ms, probes_out| LocalSocket {
+            local: ep,
+            remote: ep,
+            state: SocketState::Established,
+            inode: 1,
+            uid: 0,
+            owner: None,
+            timer: KernelTimer {
+                kind: TimerKind::Keepalive,
+                expires_ms,
+                probes_out,
+            },
+            keepalive: KeepaliveSettings {
+                on: Some(true),
+                idle_s: Some(7),
+                intvl_s: Some(3),
+                probes: Some(3),
+                user_timeout_ms: Some(0),
+                from: Some(SettingsFrom::Socket),
+            },
+            last_data_recv_ms: Some(9_000),
+            last_ack_recv_ms: Some(9_000),
+            last_data_sent_ms: Some(9_000),
+            unacked: Some(0),
+        };
+        let cases = [
+            ("idle running", socket(2_500, 0), "probe in 2.5s"),
+            ("one out", socket(1_200, 1), "probe 2 in 1.2s"),
+            ("all out: the give-up next", socket(1_200, 3), "RST in 1.2s"),
+            ("aged to its timer", socket(0, 2), "probe 3 due"),
+        ];
+        for (name, s, want) in cases {
+            assert_eq!(kernel_next(&s).as_deref(), Some(want), "{name}");
+        }
     }
 
     #[test]
