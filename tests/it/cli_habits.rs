@@ -478,6 +478,24 @@ fn what_a_new_user_tripped_on() {
     // An output that cannot be written: 5.
     let o = run(&["report", "-w", "/nonexistent/x.pcapng", &seed4]);
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    // An output that is an input, by another path: refused before it is
+    // truncated (a usage error), the input whole.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("in.pcap");
+    std::fs::copy(&seed4, &copy).unwrap();
+    let other = format!("{}/./in.pcap", dir.path().display());
+    let o = run(&["report", "-w", &other, copy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("would overwrite the input"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read(&copy).unwrap(),
+        std::fs::read(&seed4).unwrap(),
+        "the input is untouched"
+    );
     // A file given to the live screen as a filter word says what to do.
     let o = run(&[seed4.as_str()]);
     assert_eq!(o.status.code(), Some(2));

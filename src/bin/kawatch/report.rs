@@ -38,6 +38,19 @@ pub(crate) struct ReportArgs {
     pub(crate) capture: CaptureArgs,
 }
 
+/// Whether `a` and `b` name one existing file (the same device and inode:
+/// a link or another spelling of the path too).
+fn same_file(a: &str, b: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if a == "-" || b == "-" {
+        return false;
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
 /// Files smaller than this read too fast to need a progress bar.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
@@ -47,6 +60,13 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
     install_sigint();
     let (inputs, filter) = args.capture.resolve()?;
     let frames_to_stdout = args.write.as_deref() == Some("-");
+    if let (Some(path), Inputs::Files(files)) = (args.write.as_deref(), &inputs) {
+        if let Some(input) = files.iter().find(|f| same_file(f, path)) {
+            return Err(crate::exit::usage(format!(
+                "-w {path} would overwrite the input {input}: write the labelled frames to another file"
+            )));
+        }
+    }
     // Create the output file first: a path that cannot be written is known
     // before a long read.
     let frames_file = match args.write.as_deref() {
