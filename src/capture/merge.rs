@@ -56,6 +56,20 @@ impl Merged {
         }
     }
 
+    /// Notes that a piece (`name`) could not be read at all (`reason`): the
+    /// merge ends as a partial read saying so, as a piece cut off does.
+    pub fn without(&mut self, name: &str, reason: String) {
+        let e = CaptureError::PieceUnread {
+            name: name.to_owned(),
+            reason,
+        };
+        if self.partial.is_some() {
+            self.warnings.push(e.to_string());
+        } else {
+            self.partial = Some(e);
+        }
+    }
+
     /// Reads ahead one frame from every source that has none waiting.
     fn fill(&mut self) -> Result<Filled, CaptureError> {
         for input in &mut self.inputs {

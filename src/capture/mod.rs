@@ -125,6 +125,15 @@ pub enum CaptureError {
         /// What libpcap or the OS said.
         reason: String,
     },
+    /// One of several pieces merged as one input (`--merge`) could not be
+    /// read at all; the others were merged without it.
+    #[error("{reason}; the other pieces are merged without {name}")]
+    PieceUnread {
+        /// The piece's name.
+        name: String,
+        /// Why it could not be read.
+        reason: String,
+    },
     /// Stopped (Ctrl-C) while opening: waiting for a FIFO's writer, or for
     /// the capture's header from a pipe. Nothing was read.
     #[error("interrupted before a capture header was read from {name}: nothing to report")]
@@ -145,11 +154,14 @@ pub enum CaptureError {
 impl CaptureError {
     /// Whether the input could not be read to its end but the frames read
     /// before the failure stand: [`CaptureError::Truncated`] and
-    /// [`CaptureError::Damaged`]. A report of them is a partial report.
+    /// [`CaptureError::Damaged`], and a piece of a merge left out
+    /// ([`CaptureError::PieceUnread`]). A report of them is a partial report.
     pub fn is_partial(&self) -> bool {
         matches!(
             self,
-            CaptureError::Truncated { .. } | CaptureError::Damaged { .. }
+            CaptureError::Truncated { .. }
+                | CaptureError::Damaged { .. }
+                | CaptureError::PieceUnread { .. }
         )
     }
 
@@ -164,6 +176,9 @@ impl CaptureError {
             }
             CaptureError::Damaged { after, reason, .. } => {
                 Some(format!("unreadable after packet {after}: {reason}"))
+            }
+            CaptureError::PieceUnread { reason, .. } => {
+                Some(format!("a piece could not be read: {reason}"))
             }
             _ => None,
         }

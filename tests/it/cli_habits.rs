@@ -452,6 +452,47 @@ fn what_a_new_user_tripped_on() {
         "{}",
         stderr(&o)
     );
+    // A piece of a merge that cannot be read (a rotating capture's newest,
+    // still empty): the others are merged, the report says it lacks one,
+    // exit 3; `check` fails every rule with it and still writes its result.
+    let empty = dir.path().join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let o = run(&[
+        "report",
+        "-T",
+        "json",
+        "--merge",
+        &seed4,
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let merged = &documents(&stdout(&o))[0]["source"];
+    assert_eq!(merged["frames"], 500, "{merged}");
+    assert_eq!(merged["truncated"], true, "{merged}");
+    assert!(
+        merged["truncated_reason"].as_str().is_some_and(|r| r
+            .starts_with("a piece could not be read: ")
+            && r.contains("empty.pcap")),
+        "{merged}"
+    );
+    assert!(
+        stderr(&o).contains("1 of 2 inputs could not be read"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "check",
+        "--merge",
+        "--require-keepalive",
+        &seed4,
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("whole_input: ") && stdout(&o).contains("empty.pcap"),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["report", "nosuch.pcap", "nosuch2.pcap"]);
     assert_eq!(o.status.code(), Some(3));
     assert!(

@@ -218,6 +218,10 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
     // checked and the result written all the same), and the first error.
     let mut unread: Vec<(String, String)> = Vec::new();
     let mut failed = None;
+    let given = match &inputs {
+        Inputs::Files(files) => files.len(),
+        Inputs::Live(_) => 1,
+    };
     match inputs {
         Inputs::Live(iface) => {
             capture.netns.enter()?;
@@ -232,11 +236,24 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
                 wake: None,
             };
             if capture.merge {
-                let sources = files
-                    .iter()
-                    .map(|f| open_input(f, &open))
-                    .collect::<Result<Vec<_>>>()?;
-                reports.push(analyse_one(&mut Merged::new(sources))?);
+                // A piece that cannot be read leaves the others to merge,
+                // and fails every rule (as an unreadable input does).
+                let mut sources = Vec::new();
+                let several = files.len() > 1;
+                for f in &files {
+                    match open_input(f, &open) {
+                        Ok(src) => sources.push(src),
+                        Err(e) if several => {
+                            eprintln!("kawatch: error: {e:#}");
+                            unread.push((f.clone(), format!("{e:#}")));
+                            failed.get_or_insert(e);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                if !sources.is_empty() {
+                    reports.push(analyse_one(&mut Merged::new(sources))?);
+                }
             } else {
                 // Every input must be read: a check over part of them is no
                 // check. One that cannot be read fails every rule, and the
@@ -294,7 +311,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
         f.flush()?;
     }
     if let Some(first) = failed {
-        return Err(AlreadySaid::inputs(unread.len(), unread.len() + reports.len(), first).into());
+        return Err(AlreadySaid::inputs(unread.len(), given, first).into());
     }
     // A file or pipe a signal cut short was not checked whole: whatever the
     // rules said of its part, that is no pass (a CI job's timeout must not

@@ -93,7 +93,8 @@ pub(crate) fn status_of(e: &Error) -> (u8, String) {
             | CaptureError::UnsupportedLink { .. }
             | CaptureError::DamagedAtStart { .. }
             | CaptureError::Truncated { .. }
-            | CaptureError::Damaged { .. },
+            | CaptureError::Damaged { .. }
+            | CaptureError::PieceUnread { .. },
         ) => INPUT,
         Some(CaptureError::Pcap { .. }) | None => match e
             .chain()

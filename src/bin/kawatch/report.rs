@@ -175,12 +175,31 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
             let several = files.len() > 1;
             several_read = files.len();
             if capture.merge {
-                let sources = files
-                    .iter()
-                    .map(|f| open_input(f, &open))
-                    .collect::<Result<Vec<_>>>()?;
+                // A piece that cannot be read (a rotating capture's newest
+                // is often still empty) leaves the others to merge: the
+                // report is partial, and says which piece it lacks.
+                let (mut sources, mut left_out) = (Vec::new(), Vec::new());
+                for f in &files {
+                    match open_input(f, &open) {
+                        Ok(src) => sources.push(src),
+                        Err(e) if several => {
+                            eprintln!("kawatch: error: {e:#}");
+                            left_out.push((f.clone(), e));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                if sources.is_empty() {
+                    let first = left_out.into_iter().next().map(|(_, e)| e);
+                    return Err(first.unwrap_or_else(|| anyhow::anyhow!("no input")));
+                }
                 let mut merged = Merged::new(sources);
+                for (name, e) in &left_out {
+                    merged.without(name, format!("{e:#}"));
+                }
                 run(&mut merged, &mut out, labeller.as_mut(), None, true, false)?;
+                unread = left_out.len();
+                failed = left_out.into_iter().next().map(|(_, e)| e);
             } else {
                 for (i, file) in files.iter().enumerate() {
                     if i > 0 {
