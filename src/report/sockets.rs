@@ -4,7 +4,7 @@
 use super::types::{SocketReport, SocketsReport, Sysctl, SOCKETS_VERSION};
 use super::UNKNOWN;
 use crate::sockets::{Defaults, Listing};
-use kawatch_core::{LocalSocket, SettingsFrom};
+use kawatch_core::{LocalSocket, SettingsFrom, TimerKind};
 use std::io::{self, Write};
 
 impl SocketReport {
@@ -84,6 +84,11 @@ fn timer_text(s: &LocalSocket) -> String {
     match (s.next_probe_in_s(), s.probes_out()) {
         (Some(t), Some(0)) => format!("probe in {t:.1}s"),
         (Some(t), Some(n)) => format!("{n} out, next {t:.1}s"),
+        // The FIN_WAIT2 timeout of a socket its process closed.
+        _ if s.timer.kind == TimerKind::Keepalive => format!(
+            "fin_wait2 ends in {:.1}s",
+            f64::from(s.timer.expires_ms) / 1e3
+        ),
         _ => s.timer.kind.as_str().to_owned(),
     }
 }

@@ -279,7 +279,7 @@ impl LocalSocket {
     /// then sends nothing and waits the rest, so the probe comes at the
     /// later of the two (item 5).
     pub fn next_probe_in_s(&self) -> Option<f64> {
-        if self.timer.kind != TimerKind::Keepalive {
+        if !self.keepalive_timer() {
             return None;
         }
         let mut ms = self.timer.expires_ms;
@@ -333,7 +333,16 @@ impl LocalSocket {
 
     /// Unanswered probes out, when the keepalive timer is the one armed.
     pub fn probes_out(&self) -> Option<u32> {
-        (self.timer.kind == TimerKind::Keepalive).then_some(u32::from(self.timer.probes_out))
+        self.keepalive_timer()
+            .then_some(u32::from(self.timer.probes_out))
+    }
+
+    /// Whether the timer armed is keepalive's. A socket its process closed
+    /// (no file: inode 0) waiting in FIN_WAIT2 has the kernel's FIN_WAIT2
+    /// timeout on the keepalive timer: that one says nothing of keepalive.
+    pub fn keepalive_timer(&self) -> bool {
+        self.timer.kind == TimerKind::Keepalive
+            && !(self.state == SocketState::FinWait2 && self.inode == 0)
     }
 }
 
@@ -346,10 +355,14 @@ impl LocalSocket {
 ///   lazily). With probes out the timer waits TCP_KEEPINTVL from the last
 ///   probe, which the kernel does not date: the interval stays unknown.
 /// - An established socket with no timer armed and nothing in flight: off.
+/// - An orphan (closed by its process) in FIN_WAIT2: unknown; its timer is
+///   the FIN_WAIT2 timeout.
 /// - Anything else (a retransmission timer hides the keepalive timer): unknown.
 pub fn infer_from_timer(s: &LocalSocket) -> KeepaliveSettings {
     let mut k = KeepaliveSettings::default();
     match s.timer.kind {
+        // (An orphan's FIN_WAIT2 timeout: [`LocalSocket::keepalive_timer`].)
+        TimerKind::Keepalive if !s.keepalive_timer() => {}
         TimerKind::Keepalive => {
             k.on = Some(true);
             k.from = Some(SettingsFrom::Timer);
@@ -440,6 +453,15 @@ mod tests {
                 LocalSocket {
                     unacked: Some(3),
                     ..sock(TimerKind::None, 0, 0)
+                },
+                KeepaliveSettings::default(),
+            ),
+            (
+                "an orphan in FIN_WAIT2: the timer is its FIN_WAIT2 timeout, not keepalive",
+                LocalSocket {
+                    state: SocketState::FinWait2,
+                    inode: 0,
+                    ..sock(TimerKind::Keepalive, 59_000, 0)
                 },
                 KeepaliveSettings::default(),
             ),

@@ -3,7 +3,7 @@
 //! over plain values; the tool reads the sockets, the core compares.
 
 use crate::flow::TcpState;
-use crate::local::{LocalSocket, SettingsFrom, SocketState, TimerKind};
+use crate::local::{LocalSocket, SettingsFrom, SocketState};
 use crate::segment::{Endpoint, Vlan};
 use crate::snapshot::{FlowView, ProberView, Snapshot};
 use crate::time::Timestamp;
@@ -235,7 +235,7 @@ pub fn disagreements(
         // Only while the keepalive timer is the one armed: a retransmission
         // or zero-window timer means data is in flight or queued, and
         // keepalive waits (item 1).
-        (Some(true), None) if socket.timer.kind == TimerKind::Keepalive => {
+        (Some(true), None) if socket.keepalive_timer() => {
             if let Some(idle_s) = k.idle_s {
                 let silent_s = (now - f.last_seen).as_secs_f64();
                 if silent_s > f64::from(idle_s) + late_allowance(idle_s) {
