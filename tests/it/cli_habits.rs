@@ -54,6 +54,9 @@ fn options_go_before_or_after_the_inputs() {
         vec!["report", a, "-T", "json", "tcp"],
         vec!["report", "-T", "json", a, "--", "tcp"],
         vec!["report", "-T", "json", "-f", "tcp", a],
+        // tcpdump's -n and -nn: names are never resolved anyway.
+        vec!["report", "-nn", "-T", "json", a],
+        vec!["report", "-n", "-r", a, "-T", "json"],
     ] {
         let got = stdout(&ok(&args));
         assert_eq!(documents(&got), documents(&reference), "{args:?}");

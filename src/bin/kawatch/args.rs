@@ -89,6 +89,10 @@ pub(crate) struct CaptureArgs {
     /// The path timeouts each flow is judged against.
     #[command(flatten)]
     pub(crate) paths: PathArgs,
+    /// Accepted as tcpdump takes it (-n, -nn): kawatch never resolves
+    /// names; addresses and ports are always numbers.
+    #[arg(short = 'n', action = clap::ArgAction::Count)]
+    pub(crate) numeric: u8,
     /// Capture files, then the BPF filter's words (`a.pcap b.pcap tcp port
     /// 5432`). Words after `--` are never options.
     #[arg(value_name = "FILE|FILTER")]

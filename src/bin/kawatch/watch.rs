@@ -66,6 +66,10 @@ pub(crate) struct WatchArgs {
     /// The BPF filter, as tcpdump takes it (instead of trailing words).
     #[arg(short = 'f', long = "filter", value_name = "EXPR")]
     filter_expr: Option<String>,
+    /// Accepted as tcpdump takes it (-n, -nn, `-ni eth0`): kawatch never
+    /// resolves names; addresses and ports are always numbers.
+    #[arg(short = 'n', action = clap::ArgAction::Count)]
+    numeric: u8,
     /// BPF filter, as tcpdump takes it (e.g. `tcp port 5432`).
     #[arg(value_name = "FILTER", conflicts_with = "filter_expr")]
     filter: Vec<String>,
