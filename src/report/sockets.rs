@@ -245,6 +245,29 @@ mod tests {
         }
     }
 
+    /// The notes count the sockets shown, not the namespace's.
+    #[test]
+    fn notes_count_what_is_shown() {
+        let (a, b) = (socket(KeepaliveSettings::default()), {
+            let mut b = socket(KeepaliveSettings::default());
+            b.local.port += 1;
+            b
+        });
+        let unread = crate::sockets::Unread {
+            hidden: 0,
+            unsupported: false,
+            denied: [(a.local, a.remote), (b.local, b.remote)].into(),
+        };
+        let notes = unread.notes([&a].into_iter());
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].starts_with("1 socket(s): no ptrace rights"),
+            "{notes:?}"
+        );
+        assert_eq!(unread.notes([&a, &b].into_iter())[0].get(..2), Some("2 "));
+        assert!(unread.notes(std::iter::empty()).is_empty());
+    }
+
     #[test]
     fn table_marks_unknown_times() {
         let l = Listing {
@@ -253,6 +276,7 @@ mod tests {
             sockets: Vec::new(),
             listening: Vec::new(),
             notes: Vec::new(),
+            unread: crate::sockets::Unread::default(),
         };
         let s = socket(KeepaliveSettings {
             on: Some(true),

@@ -15,7 +15,8 @@ mod owners;
 mod sockopt;
 pub mod sysctl;
 
-use kawatch_core::{infer_from_timer, LocalSocket, SocketState};
+use kawatch_core::{infer_from_timer, Endpoint, LocalSocket, SocketState};
+use std::collections::HashSet;
 use thiserror::Error;
 
 pub use netns::Netns;
@@ -53,6 +54,56 @@ pub struct Listing {
     pub listening: Vec<LocalSocket>,
     /// What limited the listing, and how to lift it.
     pub notes: Vec<String>,
+    /// Why some sockets' settings could not be read: the notes of part of
+    /// the listing ([`Unread::notes`]).
+    pub unread: Unread,
+}
+
+/// Why some sockets' settings could not be read.
+#[derive(Clone, Debug, Default)]
+pub struct Unread {
+    /// Processes hidden from this user (/proc).
+    pub hidden: usize,
+    /// The kernel has no pidfd_getfd.
+    pub unsupported: bool,
+    /// Sockets whose owner this user has no ptrace rights over, by (local,
+    /// remote).
+    pub denied: HashSet<(Endpoint, Endpoint)>,
+}
+
+impl Unread {
+    /// What limited the listing of `shown`, and how to lift it: counts of
+    /// those shown, not of the whole namespace.
+    pub fn notes<'a>(&self, shown: impl Iterator<Item = &'a LocalSocket>) -> Vec<String> {
+        let (mut denied, mut ownerless) = (0usize, 0usize);
+        for s in shown {
+            denied += usize::from(self.denied.contains(&(s.local, s.remote)));
+            ownerless += usize::from(s.owner.is_none() && s.inode != 0);
+        }
+        let hidden = self.hidden;
+        let mut notes = Vec::new();
+        if denied > 0 {
+            notes.push(format!(
+                "{denied} socket(s): no ptrace rights over the owning process, so settings are \
+                 inferred from the kernel's timer; run as root (or with CAP_SYS_PTRACE) to read them exactly"
+            ));
+        }
+        if ownerless > 0 && hidden > 0 {
+            notes.push(format!(
+                "{ownerless} socket(s) held by processes this user cannot look into ({hidden} processes \
+                 hidden from it): \
+                 no process shown and settings inferred from the kernel's timer; run as root to see \
+                 them exactly"
+            ));
+        }
+        if self.unsupported {
+            notes.push(
+                "this kernel has no pidfd_getfd (Linux 5.6+): settings inferred from the kernel's timer"
+                    .to_owned(),
+            );
+        }
+        notes
+    }
 }
 
 /// Lists the sockets of the current namespace, the listeners apart.
@@ -61,7 +112,7 @@ pub fn list() -> Result<Listing, SocketsError> {
         .into_iter()
         .partition(|s| s.state == SocketState::Listen);
     let (owners, hidden) = owners::by_inode();
-    let mut denied = 0usize;
+    let mut denied = HashSet::new();
     let mut unsupported = false;
     for s in &mut sockets {
         s.owner = (s.inode != 0)
@@ -71,7 +122,7 @@ pub fn list() -> Result<Listing, SocketsError> {
             Some(owner) => match sockopt::read(owner) {
                 Ok(k) => Some(k),
                 Err(sockopt::Denied::Permission) => {
-                    denied += 1;
+                    denied.insert((s.local, s.remote));
                     None
                 }
                 Err(sockopt::Denied::Unsupported) => {
@@ -85,36 +136,18 @@ pub fn list() -> Result<Listing, SocketsError> {
         s.keepalive = exact.unwrap_or_else(|| infer_from_timer(s));
     }
     sockets.sort_by_key(|s| (s.local, s.remote));
-    let mut notes = Vec::new();
-    let ownerless = sockets
-        .iter()
-        .filter(|s| s.owner.is_none() && s.inode != 0)
-        .count();
-    if denied > 0 {
-        notes.push(format!(
-            "{denied} socket(s): no ptrace rights over the owning process, so settings are \
-             inferred from the kernel's timer; run as root (or with CAP_SYS_PTRACE) to read them exactly"
-        ));
-    }
-    if ownerless > 0 && hidden > 0 {
-        notes.push(format!(
-            "{ownerless} socket(s) held by processes this user cannot look into ({hidden} processes \
-             hidden from it): \
-             no process shown and settings inferred from the kernel's timer; run as root to see \
-             them exactly"
-        ));
-    }
-    if unsupported {
-        notes.push(
-            "this kernel has no pidfd_getfd (Linux 5.6+): settings inferred from the kernel's timer"
-                .to_owned(),
-        );
-    }
+    let unread = Unread {
+        hidden,
+        unsupported,
+        denied,
+    };
+    let notes = unread.notes(sockets.iter());
     Ok(Listing {
         netns: netns::current(),
         sysctl: sysctl::read(),
         sockets,
         listening,
         notes,
+        unread,
     })
 }

@@ -33,7 +33,7 @@ pub(crate) struct SocketsArgs {
 
 pub(crate) fn sockets(args: SocketsArgs) -> Result<()> {
     args.netns.enter()?;
-    let listing = kawatch::sockets::list().context("kawatch sockets")?;
+    let mut listing = kawatch::sockets::list().context("kawatch sockets")?;
     let wanted = |s: &&kawatch::core::LocalSocket| {
         let ends = [s.local, s.remote];
         (args.port.is_empty() || ends.iter().any(|e| args.port.contains(&e.port)))
@@ -42,6 +42,8 @@ pub(crate) fn sockets(args: SocketsArgs) -> Result<()> {
                     .iter()
                     .any(|e| args.host.iter().any(|h| h.to_canonical() == e.ip)))
     };
+    // The notes count what is shown.
+    listing.notes = listing.unread.notes(listing.sockets.iter().filter(wanted));
     let shown: Vec<_> = listing.sockets.iter().filter(wanted).collect();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
