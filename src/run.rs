@@ -409,7 +409,10 @@ fn read_capture(
                         }
                     }
                     if names.len() > 1 {
-                        // (Merged frames are numbered in the merged stream: none skipped.)
+                        // Merged frames are numbered in the merged stream,
+                        // those the filter left out too (no event is of one).
+                        let skipped = usize::try_from(f.skipped).unwrap_or(usize::MAX);
+                        frame_inputs.extend(std::iter::repeat_n(u8::MAX, skipped));
                         frame_inputs.push(u8::try_from(f.input).unwrap_or(u8::MAX));
                     }
                     if !in_window(f.ts) {

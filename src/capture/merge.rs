@@ -2,6 +2,7 @@
 //! them: the files a rotating capture wrote (`tcpdump -C`/`-G`), or captures
 //! of one connection's two ends.
 
+use super::bpf::Filter;
 use super::{CaptureError, Frame, FrameSource, Next, Source};
 use kawatch_core::{LinkType, Timestamp};
 
@@ -17,6 +18,11 @@ pub struct Merged {
     /// source has ended.
     partial: Option<CaptureError>,
     warnings: Vec<String>,
+    /// The BPF filter, applied to the merged frames
+    /// ([`Merged::with_filter`]).
+    filter: Option<Filter>,
+    /// Frames the filter left out since the last one handed out.
+    skipped: u64,
 }
 
 struct Input {
@@ -53,7 +59,31 @@ impl Merged {
             out: Vec::new(),
             partial: None,
             warnings: Vec::new(),
+            filter: None,
+            skipped: 0,
         }
+    }
+
+    /// Applies the BPF filter `text` to the merged frames, as libpcap
+    /// applies one to a file's (`pcap_offline_filter`), so that the frames
+    /// it leaves out still count in the merged stream's numbering (the
+    /// sources are opened without it). An expression that does not compile
+    /// for a source's link type is refused here, as opening it would.
+    pub fn with_filter(mut self, text: &str) -> Result<Merged, CaptureError> {
+        if text.trim().is_empty() {
+            return Ok(self);
+        }
+        let mut filter = Filter::new(text);
+        for input in &self.inputs {
+            filter
+                .program(dlt_of(input.src.link_type()))
+                .map_err(|reason| CaptureError::BadFilter {
+                    filter: text.to_owned(),
+                    reason,
+                })?;
+        }
+        self.filter = Some(filter);
+        Ok(self)
     }
 
     /// Notes that a piece (`name`) could not be read at all (`reason`): the
@@ -111,30 +141,43 @@ enum Filled {
 
 impl FrameSource for Merged {
     fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
-        if let Filled::Quiet = self.fill()? {
-            return Ok(Next::Timeout);
-        }
-        let earliest = self
-            .inputs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, input)| input.next.as_ref().map(|n| (n.0, i)))
-            .min();
-        let Some((_, i)) = earliest else {
-            return match self.partial.take() {
-                Some(e) => Err(e),
-                None => Ok(Next::End),
+        let (ts, wire_len, link, i) = loop {
+            if let Filled::Quiet = self.fill()? {
+                return Ok(Next::Timeout);
+            }
+            let earliest = self
+                .inputs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, input)| input.next.as_ref().map(|n| (n.0, i)))
+                .min();
+            let Some((_, i)) = earliest else {
+                return match self.partial.take() {
+                    Some(e) => Err(e),
+                    None => Ok(Next::End),
+                };
             };
+            let (ts, wire_len, link, data) = self.inputs[i].next.take().expect("read ahead");
+            self.out = data;
+            let passes = match &mut self.filter {
+                None => true,
+                // (A link type it does not compile for passes nothing.)
+                Some(filter) => filter
+                    .program(dlt_of(link.unwrap_or(self.inputs[i].src.link_type())))
+                    .is_ok_and(|p| filter.matches(p, &self.out, wire_len)),
+            };
+            if passes {
+                break (ts, wire_len, link, i);
+            }
+            self.skipped += 1;
         };
-        let (ts, wire_len, link, data) = self.inputs[i].next.take().expect("read ahead");
-        self.out = data;
         Ok(Next::Frame(Frame {
             ts,
             data: &self.out,
             wire_len,
             link,
             input: i,
-            skipped: 0,
+            skipped: std::mem::take(&mut self.skipped),
             decoded: None,
         }))
     }
@@ -170,6 +213,19 @@ impl FrameSource for Merged {
             .iter()
             .map(|i| i.src.name().to_string())
             .collect()
+    }
+}
+
+/// libpcap's DLT for frames of `link` (raw IP as DLT_RAW, which takes both
+/// versions).
+fn dlt_of(link: LinkType) -> i32 {
+    match link {
+        LinkType::Ethernet => 1,
+        LinkType::LinuxSll => 113,
+        LinkType::LinuxSll2 => 276,
+        LinkType::Null => 0,
+        LinkType::Loop => 108,
+        LinkType::RawIp => 12,
     }
 }
 

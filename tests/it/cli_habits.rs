@@ -161,6 +161,21 @@ fn several_files_one_report_each_or_merged() {
     let keepalive = |r: &Value| r["flows"][0]["keepalive"].clone();
     assert_eq!(keepalive(merged), keepalive(whole));
     assert_eq!(merged["source"]["frames"], whole["source"]["frames"]);
+    // With a filter, the frames it leaves out still count: events are
+    // numbered by their place in the whole, as the whole file's are.
+    let no_syn = "tcp[tcpflags] & tcp-syn == 0";
+    let frames_of = |args: &[&str]| -> Vec<Value> {
+        stdout(&ok(args))
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["frame"].clone())
+            .collect()
+    };
+    let whole_events = frames_of(&["report", "-T", "events", &dead, no_syn]);
+    assert!(!whole_events.is_empty());
+    assert_eq!(
+        frames_of(&["report", "-T", "events", "--merge", b, a, no_syn]),
+        whole_events
+    );
     // Merged captures of different connections: each row names the files
     // its flow was in, in every format.
     let (ifaces, a_only) = (fixture("pcapng_interfaces.pcapng"), alive.clone());

@@ -240,8 +240,13 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
                 // and fails every rule (as an unreadable input does).
                 let mut sources = Vec::new();
                 let several = files.len() > 1;
+                // (The filter applies to the merged frames.)
+                let unfiltered = OpenOptions {
+                    filter: None,
+                    ..open
+                };
                 for f in &files {
-                    match open_input(f, &open) {
+                    match open_input(f, &unfiltered) {
                         Ok(src) => sources.push(src),
                         Err(e) if several => {
                             eprintln!("kawatch: error: {e:#}");
@@ -252,7 +257,8 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
                     }
                 }
                 if !sources.is_empty() {
-                    reports.push(analyse_one(&mut Merged::new(sources))?);
+                    let mut merged = Merged::new(sources).with_filter(&filter)?;
+                    reports.push(analyse_one(&mut merged)?);
                 }
             } else {
                 // Every input must be read: a check over part of them is no

@@ -179,8 +179,14 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 // is often still empty) leaves the others to merge: the
                 // report is partial, and says which piece it lacks.
                 let (mut sources, mut left_out) = (Vec::new(), Vec::new());
+                // The filter applies to the merged frames, so that those it
+                // leaves out count in the merged numbering.
+                let unfiltered = OpenOptions {
+                    filter: None,
+                    ..open
+                };
                 for f in &files {
-                    match open_input(f, &open) {
+                    match open_input(f, &unfiltered) {
                         Ok(src) => sources.push(src),
                         Err(e) if several => {
                             eprintln!("kawatch: error: {e:#}");
@@ -193,7 +199,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                     let first = left_out.into_iter().next().map(|(_, e)| e);
                     return Err(first.unwrap_or_else(|| anyhow::anyhow!("no input")));
                 }
-                let mut merged = Merged::new(sources);
+                let mut merged = Merged::new(sources).with_filter(&filter)?;
                 for (name, e) in &left_out {
                     merged.without(name, format!("{e:#}"));
                 }
