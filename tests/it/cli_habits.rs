@@ -317,13 +317,42 @@ fn write_labelled_frames() {
             "tshark is not installed",
         );
     }
-    // `-w -`: the frames on standard output, and no report.
+    // `-w -`: the frames on standard output, and no report; a format
+    // asked for is said to change nothing.
     let o = ok(&["report", "-w", "-", &dead]);
     assert_eq!(o.stdout, bytes);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let o = ok(&["report", "-T", "json", "-w", "-", &dead]);
+    assert_eq!(o.stdout, bytes);
+    assert!(
+        stderr(&o).contains("--format changes nothing here"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn exit_codes_say_what_went_wrong() {
+    // Windows and timeouts that can hold nothing: usage errors that say so.
+    let alive = fixture("alive.pcap");
+    for (args, says) in [
+        (
+            vec![
+                "--since",
+                "2026-01-02T00:00:00Z",
+                "--until",
+                "2026-01-01T00:00:00Z",
+            ],
+            "--since is later than --until",
+        ),
+        (vec!["--path-timeout", "0s"], "a timeout is more than 0"),
+    ] {
+        let mut all = vec!["report", alive.as_str()];
+        all.extend(args);
+        let o = run(&all);
+        assert_eq!(o.status.code(), Some(2), "{all:?}");
+        assert!(stderr(&o).contains(says), "{all:?}: {}", stderr(&o));
+    }
     let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "not a capture").unwrap();

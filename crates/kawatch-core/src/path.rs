@@ -170,7 +170,8 @@ impl PathTimeout {
             if PathTimeout::preset(name).is_some() || name.eq_ignore_ascii_case("defaults") {
                 return Err(bad("that name is taken: give the path a name of its own"));
             }
-            let timeout_s = duration_s(duration.trim()).ok_or(bad("not a duration"))?;
+            let timeout_s =
+                duration_s(duration.trim()).ok_or(bad(not_a_timeout(duration.trim())))?;
             return Ok(PathTimeout {
                 name: name.to_owned(),
                 timeout_s,
@@ -191,9 +192,20 @@ impl PathTimeout {
                     timeout_s,
                 })
             }
-            None if text.starts_with(|c: char| c.is_ascii_digit()) => Err(bad("not a duration")),
+            None if text.starts_with(|c: char| c.is_ascii_digit()) => Err(bad(not_a_timeout(text))),
             None => Err(bad("no such preset")),
         }
+    }
+}
+
+/// Why `text` is no timeout: a zero one (no path drops a connection
+/// before it is silent), or no duration at all.
+fn not_a_timeout(text: &str) -> &'static str {
+    let number = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if number.parse::<f64>().is_ok_and(|n| n == 0.0) {
+        "a timeout is more than 0"
+    } else {
+        "not a duration"
     }
 }
 
@@ -582,7 +594,8 @@ mod tests {
         let cases = [
             ("aws-alb", "no such preset"),
             ("", "empty"),
-            ("0s", "not a duration"),
+            ("0s", "a timeout is more than 0"),
+            ("corp=0m", "a timeout is more than 0"),
             ("5x", "not a duration"),
             ("5m3", "not a duration"),
             ("1..5h", "not a duration"),

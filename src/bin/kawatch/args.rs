@@ -58,7 +58,8 @@ pub(crate) struct CaptureArgs {
     #[arg(short = 'F', value_name = "FILE")]
     pub(crate) filter_file: Option<PathBuf>,
     /// Stop after COUNT frames (those the filter and --since/--until let
-    /// through), as `tcpdump -c`; for each file when several are read.
+    /// through), as `tcpdump -c`; for each file when several are read (in
+    /// all, with --merge).
     #[arg(short = 'c', long, value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) count: Option<u64>,
     /// Files: only frames at or after TIME (RFC 3339, e.g.
@@ -113,6 +114,13 @@ impl CaptureArgs {
     /// `-r` files or `-i`; else the leading words that name files (or `-`);
     /// the rest is the filter, unless `-f` or `-F` gives it.
     pub(crate) fn resolve(&self) -> Result<(Inputs, String)> {
+        if let (Some(since), Some(until)) = (self.since, self.until) {
+            if since > until {
+                return Err(usage(
+                    "--since is later than --until: no frame is in that window (give the earlier time to --since)",
+                ));
+            }
+        }
         let mut words = self.words.iter().peekable();
         let inputs = if let Some(iface) = &self.interface {
             Inputs::Live(iface.clone())

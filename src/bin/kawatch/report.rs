@@ -75,6 +75,11 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         }
         _ => None,
     };
+    if frames_to_stdout && args.format != Format::Table {
+        eprintln!(
+            "kawatch: warning: --format changes nothing here: with -w -, standard output is the labelled frames and no report is written (-w FILE writes both)"
+        );
+    }
     if args.line_buffered && frames_to_stdout {
         eprintln!(
             "kawatch: warning: -l changes nothing here: with -w -, standard output is the labelled frames (-U writes them as they come)"
