@@ -749,6 +749,14 @@ fn survives(at: &Scope<'_>, f: &FlowReport, path: &PathTimeout) -> Finding {
                 secs(a)
             ),
         ),
+        (_, Some(a)) if longest > a * (1.0 + kawatch_core::TIMER_SLACK) => (
+            Some(longest),
+            format!(
+                "at risk on {on}: silent for {seen}, longer than its keepalive or heartbeat \
+                 allows ({}), and too close to the timeout",
+                secs(a)
+            ),
+        ),
         (_, Some(a)) if a < timeout => (
             Some(a),
             format!(
@@ -1318,6 +1326,35 @@ mod tests {
                 "{name}: no {words:?} in {r:#?}"
             );
         }
+    }
+
+    /// A silence seen longer than what keeps the flow allows is judged in
+    /// its place (HTTP/2 PINGs every 7.01 s, 8.976 s seen before the
+    /// first, on a 9 s path).
+    #[test]
+    fn a_silence_seen_beyond_what_keeps_the_flow() {
+        let mut r = report(vec![], None);
+        r.flows[0].silence = Silence {
+            longest_s: 8.976,
+            allowed_s: Some(7.01),
+        };
+        let on = |path: &str| rule(Side::Either, |rule| rule.survives = Some(vec![path.into()]));
+        holds(vec![
+            (
+                "9 s: at risk, by what was seen",
+                on("corp=9s"),
+                r.clone(),
+                false,
+                "at risk on corp 9s: silent for 8.976s, longer than its keepalive or heartbeat allows (7.01s)",
+            ),
+            (
+                "11 s: survives",
+                on("corp=11s"),
+                r,
+                true,
+                "survives corp 11s",
+            ),
+        ]);
     }
 
     /// (name, policy, report, passed, words in a finding's message)

@@ -116,7 +116,7 @@ pub use local::{
 pub use merge::{disagreements, with_sockets, with_sockets_where, Disagreement, SocketIndex};
 pub use path::{
     allowed_silence_s, keepalive_silence_s, prober_silence_s, socket_silence_s, verdict,
-    BadPathTimeout, PathTimeout, PathVerdict,
+    BadPathTimeout, PathTimeout, PathVerdict, TIMER_SLACK,
 };
 pub use prober::{Mark, Outcome};
 pub use segment::{BadEndpoint, Endpoint, PayloadHead, Segment, TcpFlags, Vlan};

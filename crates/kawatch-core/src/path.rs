@@ -408,7 +408,10 @@ impl PathVerdict {
     /// silence its keepalive or heartbeats allow (none: nothing keeps it
     /// short), and a path's timeout, all seconds: exceeded when a silence
     /// was longer than the timeout; else safe when the allowed silence,
-    /// [`TIMER_SLACK`] late, is still below it; else at risk. [`verdict`] takes them from a flow; a live
+    /// [`TIMER_SLACK`] late, is still below it; else at risk. A silence
+    /// seen longer than the allowed one even with that slack shows the
+    /// flow's mechanisms do not hold it so short: then that silence is
+    /// judged in its place. [`verdict`] takes them from a flow; a live
     /// report whose local socket states its exact idle passes the smaller
     /// of that and [`allowed_silence_s`].
     pub fn of(
@@ -416,9 +419,19 @@ impl PathVerdict {
         allowed_silence_s: Option<f64>,
         timeout_s: f64,
     ) -> PathVerdict {
+        let late = 1.0 + TIMER_SLACK;
+        // What the capture shows is possible, when more than what keeps
+        // the flow allows.
+        let allowed = allowed_silence_s.map(|a| {
+            if longest_silence_s > a * late {
+                longest_silence_s
+            } else {
+                a
+            }
+        });
         if longest_silence_s > timeout_s {
             PathVerdict::Exceeded
-        } else if allowed_silence_s.is_some_and(|a| a * (1.0 + TIMER_SLACK) < timeout_s) {
+        } else if allowed.is_some_and(|a| a * late < timeout_s) {
             PathVerdict::Safe
         } else {
             PathVerdict::AtRisk
@@ -854,6 +867,19 @@ mod tests {
         }
         // A live report's exact idle, smaller than the wire's.
         assert_eq!(PathVerdict::of(10.0, Some(120.0), 240.0), Safe);
+        // HTTP/2 PINGs every 7.01 s, but 8.976 s of silence seen before
+        // the first: the pings do not hold it to 7 s, and a 9 s path came
+        // within 0.3 % (a real client and server). Judged by what was seen.
+        for (timeout, want) in [(9.0, AtRisk), (9.5, AtRisk), (10.5, Safe), (8.9, Exceeded)] {
+            assert_eq!(
+                PathVerdict::of(8.976, Some(7.01), timeout),
+                want,
+                "{timeout}"
+            );
+        }
+        // A silence within the slack of the allowed one is the timer's
+        // lateness: the allowed one is judged (60 s keepalive, 60.5 s seen).
+        assert_eq!(PathVerdict::of(60.5, Some(60.0), 68.0), Safe);
         assert_eq!(Exceeded.as_str(), "exceeded");
         assert_eq!(AtRisk.to_string(), "at_risk");
     }
