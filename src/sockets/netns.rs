@@ -56,10 +56,15 @@ pub fn enter(ns: &Netns) -> Result<(), SocketsError> {
     // SAFETY: setns(2) on a descriptor we hold open; it affects this thread.
     if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
         let e = std::io::Error::last_os_error();
-        let hint = if e.raw_os_error() == Some(libc::EPERM) {
-            NEEDS_ROOT
-        } else {
-            ""
+        let hint = match e.raw_os_error() {
+            Some(libc::EPERM) => NEEDS_ROOT,
+            // (A file that is no network namespace: not a usage the
+            // kernel can take.)
+            Some(libc::EINVAL) => {
+                " (not a network namespace: give a name under /run/netns, \
+                 /proc/PID/ns/net, or --pid PID)"
+            }
+            _ => "",
         };
         return Err(fail(format!("{e}{hint}")));
     }

@@ -591,6 +591,16 @@ fn what_a_new_user_tripped_on() {
     // Namespaces: an unknown name is a usage error; not being allowed, 4.
     let o = run(&["sockets", "--netns", "kawatch-no-such-ns"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // A file that is no namespace: said so, a usage error.
+    if running_as_root() {
+        let o = run(&["sockets", "--netns", "/etc/passwd"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("not a network namespace"),
+            "{}",
+            stderr(&o)
+        );
+    }
     if have("setpriv") && running_as_root() {
         let o = std::process::Command::new("setpriv")
             .args([

@@ -101,7 +101,10 @@ pub(crate) fn status_of(e: &Error) -> (u8, String) {
             .find_map(|c| c.downcast_ref::<SocketsError>())
         {
             Some(SocketsError::Netns { reason, .. }) if reason.contains("needs root") => PERMISSION,
-            Some(SocketsError::Netns { reason, .. }) if reason.contains("no such namespace") => {
+            Some(SocketsError::Netns { reason, .. })
+                if reason.contains("no such namespace")
+                    || reason.contains("not a network namespace") =>
+            {
                 USAGE
             }
             _ => {
