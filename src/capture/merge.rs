@@ -102,6 +102,7 @@ impl Merged {
 
     /// Reads ahead one frame from every source that has none waiting.
     fn fill(&mut self) -> Result<Filled, CaptureError> {
+        let several = self.inputs.len() > 1;
         for input in &mut self.inputs {
             while input.next.is_none() && !input.ended {
                 match input.src.next_frame() {
@@ -116,6 +117,15 @@ impl Merged {
                     // a single file's; any other is a warning.
                     Err(e) if e.is_partial() => {
                         input.ended = true;
+                        // Which piece, when there are several.
+                        let e = match e.partial_reason() {
+                            Some(reason) if several => CaptureError::InPiece {
+                                name: input.src.name().to_owned(),
+                                reason,
+                                message: e.to_string(),
+                            },
+                            _ => e,
+                        };
                         if self.partial.is_some() {
                             self.warnings.push(e.to_string());
                         } else {

@@ -126,6 +126,19 @@ pub enum CaptureError {
         reason: String,
     },
     /// One of several pieces merged as one input (`--merge`) could not be
+    /// read to its end ([`CaptureError::Truncated`] or
+    /// [`CaptureError::Damaged`]): its frames before stand, and the reason
+    /// names the piece.
+    #[error("{message}")]
+    InPiece {
+        /// The piece's name.
+        name: String,
+        /// Why it stopped, as the piece's own report would say it.
+        reason: String,
+        /// The piece's error, as said on its own.
+        message: String,
+    },
+    /// One of several pieces merged as one input (`--merge`) could not be
     /// read at all; the others were merged without it.
     #[error("{reason}; the other pieces are merged without {name}")]
     PieceUnread {
@@ -161,6 +174,7 @@ impl CaptureError {
             self,
             CaptureError::Truncated { .. }
                 | CaptureError::Damaged { .. }
+                | CaptureError::InPiece { .. }
                 | CaptureError::PieceUnread { .. }
         )
     }
@@ -177,6 +191,7 @@ impl CaptureError {
             CaptureError::Damaged { after, reason, .. } => {
                 Some(format!("unreadable after packet {after}: {reason}"))
             }
+            CaptureError::InPiece { name, reason, .. } => Some(format!("{name}: {reason}")),
             CaptureError::PieceUnread { reason, .. } => {
                 Some(format!("a piece could not be read: {reason}"))
             }

@@ -527,6 +527,30 @@ fn what_a_new_user_tripped_on() {
         "{}",
         stderr(&o)
     );
+    // A piece cut off (the one being written): what was read of it stands,
+    // and the reason names it.
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &std::fs::read(&seed4).unwrap()[..3000]).unwrap();
+    let alive = fixture("alive.pcap");
+    let o = run(&[
+        "report",
+        "-T",
+        "json",
+        "--merge",
+        &alive,
+        cut.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let merged = &documents(&stdout(&o))[0]["source"];
+    assert!(
+        merged["truncated_reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with(&format!(
+                "{}: cut off in the middle of a packet",
+                cut.display()
+            ))),
+        "{merged}"
+    );
     let o = run(&[
         "check",
         "--merge",

@@ -94,6 +94,7 @@ pub(crate) fn status_of(e: &Error) -> (u8, String) {
             | CaptureError::DamagedAtStart { .. }
             | CaptureError::Truncated { .. }
             | CaptureError::Damaged { .. }
+            | CaptureError::InPiece { .. }
             | CaptureError::PieceUnread { .. },
         ) => INPUT,
         Some(CaptureError::Pcap { .. }) | None => match e
