@@ -226,17 +226,9 @@ impl FrameSource for Merged {
     }
 }
 
-/// libpcap's DLT for frames of `link` (raw IP as DLT_RAW, which takes both
-/// versions).
+/// libpcap's DLT for frames of `link`.
 fn dlt_of(link: LinkType) -> i32 {
-    match link {
-        LinkType::Ethernet => 1,
-        LinkType::LinuxSll => 113,
-        LinkType::LinuxSll2 => 276,
-        LinkType::Null => 0,
-        LinkType::Loop => 108,
-        LinkType::RawIp => 12,
-    }
+    super::bpf::dlt_of_linktype(u32::from(link.linktype()))
 }
 
 fn join<'a>(names: impl Iterator<Item = &'a str>, sep: &str) -> String {

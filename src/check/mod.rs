@@ -1365,6 +1365,14 @@ mod tests {
         let required = |r: &mut Rule| r.keepalive = Some(Requirement::Required);
         let forbidden = |r: &mut Rule| r.keepalive = Some(Requirement::Forbidden);
         let idle_30 = |r: &mut Rule| r.max_idle = Some(30.0);
+        // Idle 10 s, intvl 10 s, count 3, user timeout 45 s: 4 probes, 50 s.
+        let with_user_timeout = report(
+            vec![],
+            Some(Some(SocketReport {
+                user_timeout_ms: Some(45_000),
+                ..socket(client, true, 10)
+            })),
+        );
         let cases: Vec<(&str, Policy, Report, bool, &str)> = vec![
             (
                 "the server probes: required on either side holds",
@@ -1397,26 +1405,14 @@ mod tests {
             (
                 "live: TCP_USER_TIMEOUT, not the count, bounds the probes",
                 rule(Side::Either, |r| r.max_probes = Some(3)),
-                report(
-                    vec![],
-                    Some(Some(SocketReport {
-                        user_timeout_ms: Some(45_000),
-                        ..socket(client, true, 10)
-                    })),
-                ),
+                with_user_timeout.clone(),
                 false,
                 "probes 4 (the local socket's setting) against at most 3",
             ),
             (
                 "live: ... and the time to notice a dead peer",
                 rule(Side::Either, |r| r.max_detection = Some(40.0)),
-                report(
-                    vec![],
-                    Some(Some(SocketReport {
-                        user_timeout_ms: Some(45_000),
-                        ..socket(client, true, 10)
-                    })),
-                ),
+                with_user_timeout.clone(),
                 false,
                 "dead peer noticed after 50s (the local socket's setting) against at most 40s",
             ),

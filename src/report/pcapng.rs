@@ -426,18 +426,6 @@ fn describe(kind: EventKind) -> &'static str {
     }
 }
 
-/// The LINKTYPE_ number a file states for `link`.
-fn linktype(link: LinkType) -> u16 {
-    match link {
-        LinkType::Ethernet => 1,
-        LinkType::LinuxSll => 113,
-        LinkType::LinuxSll2 => 276,
-        LinkType::Null => 0,
-        LinkType::Loop => 108,
-        LinkType::RawIp => 101,
-    }
-}
-
 fn section_header() -> Vec<u8> {
     let mut b = Vec::with_capacity(16);
     b.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
@@ -451,7 +439,7 @@ fn section_header() -> Vec<u8> {
 
 fn interface(link: LinkType) -> Vec<u8> {
     let mut b = Vec::with_capacity(20);
-    b.extend_from_slice(&linktype(link).to_le_bytes());
+    b.extend_from_slice(&link.linktype().to_le_bytes());
     b.extend_from_slice(&0u16.to_le_bytes());
     b.extend_from_slice(&0u32.to_le_bytes()); // no snapshot length
     push_option(&mut b, 9, &[9]); // if_tsresol: nanoseconds

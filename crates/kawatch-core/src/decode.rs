@@ -49,6 +49,19 @@ impl LinkType {
             _ => return None,
         })
     }
+
+    /// The LINKTYPE_ number a capture file states for it (raw IP as
+    /// LINKTYPE_RAW, either version).
+    pub fn linktype(self) -> u16 {
+        match self {
+            LinkType::Ethernet => 1,
+            LinkType::LinuxSll => 113,
+            LinkType::LinuxSll2 => 276,
+            LinkType::Null => 0,
+            LinkType::Loop => 108,
+            LinkType::RawIp => 101,
+        }
+    }
 }
 
 /// Decodes one whole frame: `data` is every byte it had on the wire (as

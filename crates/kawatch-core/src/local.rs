@@ -412,6 +412,19 @@ mod tests {
         }
     }
 
+    /// Settings read from the socket: keepalive on, idle/intvl/count and
+    /// the user timeout (ms).
+    fn exact(idle: u32, intvl: u32, cnt: u32, ut: u32) -> KeepaliveSettings {
+        KeepaliveSettings {
+            on: Some(true),
+            idle_s: Some(idle),
+            intvl_s: Some(intvl),
+            probes: Some(cnt),
+            user_timeout_ms: Some(ut),
+            from: Some(SettingsFrom::Socket),
+        }
+    }
+
     #[test]
     fn timer_inference() {
         let cases: &[(&str, LocalSocket, KeepaliveSettings)] = &[
@@ -484,14 +497,7 @@ mod tests {
     /// at or past the user timeout with a probe out.
     #[test]
     fn the_give_up_with_and_without_a_user_timeout() {
-        let k = |idle, intvl, cnt, ut| KeepaliveSettings {
-            on: Some(true),
-            idle_s: Some(idle),
-            intvl_s: Some(intvl),
-            probes: Some(cnt),
-            user_timeout_ms: Some(ut),
-            from: Some(SettingsFrom::Socket),
-        };
+        let k = exact;
         let cases = [
             (
                 "no user timeout: the count",
@@ -536,14 +542,7 @@ mod tests {
     /// the next probe comes only once the idle has passed since the answer.
     #[test]
     fn the_next_probe_and_a_reading_later() {
-        let exact = KeepaliveSettings {
-            on: Some(true),
-            idle_s: Some(7),
-            intvl_s: Some(3),
-            probes: Some(3),
-            user_timeout_ms: Some(0),
-            from: Some(SettingsFrom::Socket),
-        };
+        let exact = exact(7, 3, 3, 0);
         // Answered 0.5 s ago (an ACK), the probe sent 0.5 s before that.
         let answered = LocalSocket {
             keepalive: exact,
@@ -584,14 +583,7 @@ mod tests {
             from: Some(SettingsFrom::Timer),
             ..KeepaliveSettings::default()
         };
-        let exact = KeepaliveSettings {
-            on: Some(true),
-            idle_s: Some(7),
-            intvl_s: Some(3),
-            probes: Some(3),
-            user_timeout_ms: Some(0),
-            from: Some(SettingsFrom::Socket),
-        };
+        let exact = exact(7, 3, 3, 0);
         let with = |k| LocalSocket {
             keepalive: k,
             ..sock(TimerKind::Keepalive, 1_000, 0)

@@ -3,7 +3,7 @@
 
 use crate::args::{CaptureArgs, Inputs};
 use crate::exit::{usage, AlreadySaid, INTERRUPTED, OK, RULE_FAILED};
-use crate::report::open_input;
+use crate::report::{open_input, open_pieces};
 use crate::signals::{install_sigint, STOP};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -238,23 +238,10 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
             if capture.merge {
                 // A piece that cannot be read leaves the others to merge,
                 // and fails every rule (as an unreadable input does).
-                let mut sources = Vec::new();
-                let several = files.len() > 1;
-                // (The filter applies to the merged frames.)
-                let unfiltered = OpenOptions {
-                    filter: None,
-                    ..open
-                };
-                for f in &files {
-                    match open_input(f, &unfiltered) {
-                        Ok(src) => sources.push(src),
-                        Err(e) if several => {
-                            eprintln!("kawatch: error: {e:#}");
-                            unread.push((f.clone(), format!("{e:#}")));
-                            failed.get_or_insert(e);
-                        }
-                        Err(e) => return Err(e),
-                    }
+                let (sources, left_out) = open_pieces(&files, &open)?;
+                for (name, e) in left_out {
+                    unread.push((name, format!("{e:#}")));
+                    failed.get_or_insert(e);
                 }
                 if !sources.is_empty() {
                     let mut merged = Merged::new(sources).with_filter(&filter)?;

@@ -183,23 +183,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 // A piece that cannot be read (a rotating capture's newest
                 // is often still empty) leaves the others to merge: the
                 // report is partial, and says which piece it lacks.
-                let (mut sources, mut left_out) = (Vec::new(), Vec::new());
-                // The filter applies to the merged frames, so that those it
-                // leaves out count in the merged numbering.
-                let unfiltered = OpenOptions {
-                    filter: None,
-                    ..open
-                };
-                for f in &files {
-                    match open_input(f, &unfiltered) {
-                        Ok(src) => sources.push(src),
-                        Err(e) if several => {
-                            eprintln!("kawatch: error: {e:#}");
-                            left_out.push((f.clone(), e));
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
+                let (sources, left_out) = open_pieces(&files, &open)?;
                 if sources.is_empty() {
                     let first = left_out.into_iter().next().map(|(_, e)| e);
                     return Err(first.unwrap_or_else(|| anyhow::anyhow!("no input")));
@@ -266,6 +250,33 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
 }
 
 /// Opens a file, or standard input for `-`.
+/// The pieces of a merge that opened, and those that did not with why.
+pub(crate) type Pieces = (Vec<Source>, Vec<(String, anyhow::Error)>);
+
+/// The pieces of a merge (`--merge`), opened without the filter: it
+/// applies to the merged frames, so that those it leaves out count in the
+/// merged numbering ([`Merged::with_filter`]). Those that open, and those
+/// that cannot with why (each said on stderr as met): the others are
+/// merged without them. One file alone that cannot be opened is the error.
+pub(crate) fn open_pieces(files: &[String], open: &OpenOptions<'_>) -> Result<Pieces> {
+    let unfiltered = OpenOptions {
+        filter: None,
+        ..*open
+    };
+    let (mut sources, mut left_out) = (Vec::new(), Vec::new());
+    for f in files {
+        match open_input(f, &unfiltered) {
+            Ok(src) => sources.push(src),
+            Err(e) if files.len() > 1 => {
+                eprintln!("kawatch: error: {e:#}");
+                left_out.push((f.clone(), e));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((sources, left_out))
+}
+
 pub(crate) fn open_input(file: &str, open: &OpenOptions<'_>) -> Result<Source> {
     Ok(if file == "-" {
         Source::open_stdin_with(open)?
