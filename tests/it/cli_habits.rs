@@ -527,6 +527,25 @@ fn what_a_new_user_tripped_on() {
         "{}",
         stderr(&o)
     );
+    // No piece opens: each said once, then summed up, exit 3.
+    let o = run(&[
+        "report",
+        "--merge",
+        empty.to_str().unwrap(),
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("is not a pcap").count(),
+        2,
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("none of the 2 inputs could be read"),
+        "{}",
+        stderr(&o)
+    );
     // A piece cut off (the one being written): what was read of it stands,
     // and the reason names it.
     let cut = dir.path().join("cut.pcap");

@@ -184,9 +184,13 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 // is often still empty) leaves the others to merge: the
                 // report is partial, and says which piece it lacks.
                 let (sources, left_out) = open_pieces(&files, &open)?;
+                // None opened (each said as met): summed up, as without --merge.
                 if sources.is_empty() {
+                    let unopened = left_out.len();
                     let first = left_out.into_iter().next().map(|(_, e)| e);
-                    return Err(first.unwrap_or_else(|| anyhow::anyhow!("no input")));
+                    let first = first.unwrap_or_else(|| anyhow::anyhow!("no input"));
+                    let said = crate::exit::AlreadySaid::inputs(unopened, files.len(), first);
+                    return Err(said.into());
                 }
                 let mut merged = Merged::new(sources).with_filter(&filter)?;
                 for (name, e) in &left_out {
