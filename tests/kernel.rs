@@ -34,6 +34,8 @@ mod capture;
 mod expect;
 #[path = "kernel/heartbeats.rs"]
 mod heartbeats;
+#[path = "kernel/one_byte.rs"]
+mod one_byte;
 #[path = "kernel/rng.rs"]
 mod rng;
 #[path = "kernel/session.rs"]
@@ -647,6 +649,76 @@ fn live_capture_on_lo_stops_promptly_under_traffic() {
         after < std::time::Duration::from_millis(800),
         "kawatch took {after:?} to exit after SIGINT under traffic on lo"
     );
+}
+
+/// A keepalive probe carrying one byte (Windows', old BSD's) reaches into a
+/// Linux receiver's window, which then processes its ACK and restarts its
+/// own idle clock; an empty probe is out of window and restarts nothing
+/// (item 6). Checked on the kernel itself (the server's next probe comes a
+/// whole idle after the 1-byte probe, and on its first schedule after the
+/// empty one), then in kawatch's report: the server's idle is its setting
+/// in both cases, measured from what restarted it.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_a_1_byte_probe_received_restarts_a_linux_idle_clock() {
+    let seed = rng::seed_from_env_or_clock().expect("seed");
+    let mut r = rng::SplitMix64::new(seed);
+    let idle = r.range(2, 3);
+    // The injection comes well inside the idle, and well after the data.
+    let delay = std::time::Duration::from_millis(u64::from(r.range(700, idle * 1000 - 600)));
+    let ctx = format!("seed {seed} (KAWATCH_SEED={seed} replays it): idle {idle} s, probe sent {delay:?} after the data");
+    eprintln!("{ctx}");
+    let dir = work_dir(&format!("one-byte-{}", std::process::id()));
+    let (runs, file) = one_byte::run(idle, delay, &dir).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    let report = expect::kawatch_report(&file).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    let mut problems = Vec::new();
+    let late = f64::from(idle) * 1.125 + 0.05;
+    for run in &runs {
+        let what = format!("{}-byte probe to port {}", run.probe_len, run.port);
+        if run.quiet_ts == 0.0 || run.injected_ts == 0.0 || run.server_probe_ts == 0.0 {
+            problems.push(format!("{what}: not all seen in the capture: {run:?}"));
+            continue;
+        }
+        // The kernel: what the server's timer counted from.
+        let from = if run.probe_len == 1 {
+            run.injected_ts
+        } else {
+            run.quiet_ts
+        };
+        let waited = run.server_probe_ts - from;
+        if !(f64::from(idle)..late).contains(&waited) {
+            problems.push(format!(
+                "{what}: the kernel's probe came {waited:.3} s after {} (idle {idle} s): {run:?}",
+                if run.probe_len == 1 {
+                    "the 1-byte probe"
+                } else {
+                    "the last data"
+                }
+            ));
+        }
+        // kawatch: the server's idle, measured from the same.
+        let server = format!("{}:{}", sys::ADDR_B4, run.port);
+        let prober = report["flows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|f| f["keepalive"].as_array().into_iter().flatten())
+            .find(|p| p["prober"] == server.as_str());
+        match prober.and_then(|p| p["idle_s"].as_f64()) {
+            Some(got) if (got - waited).abs() < 1e-3 => {}
+            got => problems.push(format!(
+                "{what}: kawatch's idle for {server} is {got:?}, the kernel waited {waited:.6} s"
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        panic!(
+            "{ctx}\n{}\ncapture: {}",
+            problems.join("\n"),
+            file.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `kawatch sockets` as root lists every socket of the namespace exactly:

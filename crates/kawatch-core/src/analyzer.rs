@@ -666,8 +666,15 @@ impl Analyzer {
         match class {
             Class::Probe => {
                 confirm_lone_byte(tx, seg, cx, ev);
-                let last_rx = tx.last_rx_activity();
-                tx.update_prober(cx.timelines, |p| p.on_probe(now, seg.seq, seg.ack, last_rx));
+                let one_byte = seg.payload_len == 1;
+                let last_rx = idle_clock(tx, rx, one_byte);
+                tx.update_prober(cx.timelines, |p| {
+                    p.one_byte = one_byte;
+                    p.on_probe(now, seg.seq, seg.ack, last_rx);
+                });
+                if one_byte {
+                    one_byte_probe_received(rx, cx);
+                }
                 ev.push(event(EventKind::Probe));
             }
             Class::ZeroWindowProbe => {
@@ -687,7 +694,7 @@ impl Analyzer {
                 confirm_steady_candidates(tx, rx, seg, cx, ev);
             }
             Class::GiveUp => {
-                let last_rx = tx.last_rx_activity();
+                let last_rx = idle_clock(tx, rx, tx.prober().is_some_and(|p| p.one_byte));
                 tx.update_prober(cx.timelines, |p| p.on_give_up(now, last_rx));
                 ev.push(event(EventKind::GiveUp));
             }
@@ -905,6 +912,7 @@ fn next_state(flow: &Flow, seg: &Segment) -> TcpState {
 /// The last one stays outstanding, for what follows to answer.
 fn confirm(
     side: &mut Side,
+    peer: &mut Side,
     (src, dst): (Endpoint, Endpoint),
     peer_window_zero: bool,
     upto: usize,
@@ -919,10 +927,15 @@ fn confirm(
             side.count_zero_window_probe();
             EventKind::ZeroWindowProbe
         } else {
-            let last_rx = side.last_rx_activity();
+            let one_byte = c.len == 1;
+            let last_rx = idle_clock(side, peer, one_byte);
             side.update_prober(cx.timelines, |p| {
+                p.one_byte = one_byte;
                 p.on_probe(cx.epoch.tick(c.ts), c.seq, c.ack, last_rx);
             });
+            if one_byte {
+                one_byte_probe_received(peer, cx);
+            }
             EventKind::Probe
         };
         ev.push(Event {
@@ -932,6 +945,37 @@ fn confirm(
             src,
             dst,
         });
+    }
+}
+
+/// The last segment `side` received that restarted its keepalive idle
+/// clock, for a side whose own probes carry a byte or not (`one_byte`).
+/// An empty probe received never does (item 6: it is out of window). A
+/// 1-byte probe's byte ends at the receiver's next expected sequence
+/// number: Linux processes its ACK (`tcp_ack` sets `rcv_tstamp`), and BSD
+/// and macOS restart the clock on any segment. Measured on Linux 6.18: a
+/// prober's next probe came a whole idle after a 1-byte probe it received,
+/// and on time after an empty one. A stack that probes with a byte itself
+/// (Windows) does not: its probes were seen keeping their spacing 16 ms
+/// after the peer's.
+fn idle_clock(side: &Side, peer: &Side, one_byte: bool) -> Option<Tick> {
+    let rx = side.last_rx_activity();
+    let peer_probe = peer
+        .prober()
+        .filter(|p| p.one_byte && !one_byte)
+        .and_then(Prober::last_probe);
+    match (rx, peer_probe) {
+        (Some(r), Some(p)) => Some(r.max(p)),
+        (r, p) => r.or(p),
+    }
+}
+
+/// A 1-byte probe reached `rx`: a stack that restarts its idle clock on
+/// it ([`idle_clock`]) also starts its probe count again (`tcp_ack`:
+/// `probes_out = 0`), as any segment received does.
+fn one_byte_probe_received(rx: &mut Side, cx: Cx) {
+    if rx.outstanding() && rx.prober().is_some_and(|p| !p.one_byte) {
+        rx.update_prober(cx.timelines, Prober::on_activity);
     }
 }
 
@@ -953,7 +997,15 @@ fn settle_own_candidates(tx: &mut Side, rx: &mut Side, seg: &Segment, cx: Cx, ev
     match candidates::by_own_next(pending.as_slice(), seg, rx.window()) {
         Verdict::Wait => {}
         Verdict::Probes { zero_window } => {
-            confirm(tx, (seg.src, seg.dst), zero_window, MAX_CANDIDATES, cx, ev);
+            confirm(
+                tx,
+                rx,
+                (seg.src, seg.dst),
+                zero_window,
+                MAX_CANDIDATES,
+                cx,
+                ev,
+            );
         }
         Verdict::NotProbes | Verdict::LoneByte => release(tx, rx, cx),
     }
@@ -974,7 +1026,15 @@ fn settle_peer_candidates(
     match candidates::by_peer_answer(pending.as_slice(), seg) {
         Verdict::Wait => {}
         Verdict::Probes { zero_window } => {
-            confirm(rx, (seg.dst, seg.src), zero_window, MAX_CANDIDATES, cx, ev);
+            confirm(
+                rx,
+                tx,
+                (seg.dst, seg.src),
+                zero_window,
+                MAX_CANDIDATES,
+                cx,
+                ev,
+            );
         }
         Verdict::LoneByte => {
             if let Some(cand) = rx.last_candidate() {
@@ -1002,6 +1062,7 @@ fn confirm_lone_byte(tx: &mut Side, seg: &Segment, cx: Cx, ev: &mut Vec<Event>) 
         return;
     }
     tx.update_prober(cx.timelines, |p| {
+        p.one_byte = true;
         p.on_probe(cx.epoch.tick(c.ts), c.seq, c.ack, None);
         p.on_answer(cx.epoch.tick(lone.answer.1));
     });
@@ -1022,7 +1083,13 @@ fn confirm_lone_byte(tx: &mut Side, seg: &Segment, cx: Cx, ev: &mut Vec<Event>) 
 }
 
 /// Candidates repeating at a steady, timer-like spacing are probes.
-fn confirm_steady_candidates(tx: &mut Side, rx: &Side, seg: &Segment, cx: Cx, ev: &mut Vec<Event>) {
+fn confirm_steady_candidates(
+    tx: &mut Side,
+    rx: &mut Side,
+    seg: &Segment,
+    cx: Cx,
+    ev: &mut Vec<Event>,
+) {
     let Some(p) = tx.pending() else {
         return;
     };
@@ -1030,10 +1097,12 @@ fn confirm_steady_candidates(tx: &mut Side, rx: &Side, seg: &Segment, cx: Cx, ev
         return;
     }
     let probed = p.as_slice()[0].seq + 1;
+    let peer_window_zero = rx.window() == Some(0);
     confirm(
         tx,
+        rx,
         (seg.src, seg.dst),
-        rx.window() == Some(0),
+        peer_window_zero,
         MAX_CANDIDATES,
         cx,
         ev,
@@ -1286,6 +1355,55 @@ mod tests {
         let kinds: Vec<_> = w.kinds().into_iter().map(|e| e.1).collect();
         use EventKind::*;
         assert_eq!(kinds, [Probe, ProbeAck, Probe, ProbeAck]);
+    }
+
+    /// A peer's 1-byte probe is in the receiver's window: it restarts the
+    /// idle clock of a stack that probes empty (Linux, measured on a real
+    /// kernel in `tests/kernel.rs`), not of one that probes with a byte
+    /// itself (Windows), and an empty one restarts nobody's (item 6).
+    #[test]
+    fn a_peers_probe_restarts_the_idle_of_an_empty_prober_only_when_it_carries_a_byte() {
+        // (the server's probe length, the client's, the server's idle).
+        let cases = [
+            ("1-byte probe to an empty prober", 1, 0, 2.0),
+            ("1-byte probe to a 1-byte prober", 1, 1, 3.0),
+            ("empty probe to an empty prober", 0, 0, 3.0),
+            ("empty probe to a 1-byte prober", 0, 1, 3.0),
+        ];
+        for (name, peer_len, own_len, idle) in cases {
+            let mut w = Wire::new();
+            // The client's probe at 1.0 (seq one below its next, 101),
+            // answered; the server's own probe at 3.0, answered.
+            w.established()
+                .send(1.0, By::C, A, 100, 501, peer_len, 1000)
+                .send(1.001, By::S, A, 501, 101, 0, 1000)
+                .send(3.0, By::S, A, 500, 101, own_len, 1000)
+                .send(3.001, By::C, A, 101, 501, 0, 1000);
+            let server = w.prober(5000);
+            assert_eq!(server.probes_sent, 1, "{name}: {:?}", w.kinds());
+            assert!(
+                close(server.idle_s, idle),
+                "{name}: idle {:?}",
+                server.idle_s
+            );
+        }
+    }
+
+    /// A 1-byte probe received while the receiver's own empty probes go
+    /// unanswered starts its count again (Linux: `probes_out = 0`), so a
+    /// give-up counts only the probes after it.
+    #[test]
+    fn a_peers_1_byte_probe_starts_an_empty_probers_count_again() {
+        let mut w = Wire::new();
+        w.established()
+            .send(2.0, By::S, A, 500, 101, 0, 1000) // server probe 1, unanswered
+            .send(3.0, By::S, A, 500, 101, 0, 1000) // server probe 2, unanswered
+            .send(3.5, By::C, A, 100, 501, 1, 1000) // the client's 1-byte probe
+            .send(5.5, By::S, A, 500, 101, 0, 1000) // probe 1 of a new run
+            .send(6.5, By::S, R | A, 501, 101, 0, 0);
+        let server = w.prober(5000);
+        assert_eq!(server.outcome, Outcome::Dead, "{:?}", w.kinds());
+        assert_eq!(server.probes, Some(1), "{server:?}");
     }
 
     #[test]

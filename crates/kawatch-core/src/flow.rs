@@ -188,7 +188,7 @@ pub(crate) struct LoneByte {
 #[derive(Clone, Debug)]
 pub(crate) struct Side {
     /// Last segment received from the peer that the kernel counts as activity
-    /// (not the peer's probes: item 6).
+    /// (not the peer's probes: item 6; see `analyzer::idle_clock`).
     last_rx_activity: OptTick,
     /// When the last segment this side sent ([`Side::sent`]) was seen; none
     /// yet when absent.

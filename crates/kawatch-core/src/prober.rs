@@ -146,6 +146,9 @@ pub(crate) struct Prober {
     last_ack: SeqNumber,
     /// Whether the last probe is still unanswered.
     pub outstanding: bool,
+    /// Whether its probes carry a byte (Windows, old BSD: item 14), which
+    /// tells its stack (`analyzer::idle_clock`).
+    pub one_byte: bool,
     /// Consecutive unanswered probes in the current run.
     pub run: u32,
     /// When the current run's first probe was sent.

@@ -197,6 +197,23 @@ impl Flow {
             return;
         }
         if self.out_of_window(r, &p) {
+            // Bytes ending at rcv_nxt (a 1-byte probe, a byte sent again)
+            // reach into the window: Linux processes their ACK, which
+            // restarts the idle clock and the probe count (`tcp_ack`). A
+            // stack that probes with a byte itself (Windows) lets its
+            // peer's 1-byte probes pass (kawatch-core's `idle_clock`).
+            let side = &mut self.sides[r];
+            let probe = matches!(p.cause, Cause::Probe { .. });
+            let ours_one_byte = side.ka.is_some_and(|k| k.probe_len > 0);
+            if p.len > 0
+                && p.seq.wrapping_add(p.len as u32) == side.rcv_nxt
+                && !(probe && ours_one_byte)
+            {
+                side.last_rx = self.now;
+                side.last_rx_cap = cap;
+                side.last_rx_reply = false;
+                side.probes_out = 0;
+            }
             return;
         }
         // Accepted.
@@ -238,7 +255,9 @@ impl Flow {
     }
 
     /// Out of window: a keepalive or zero-window probe, or data already
-    /// received. Answered with a duplicate ACK, dropped, no idle reset (item 6).
+    /// received. Answered with a duplicate ACK and dropped; an empty probe
+    /// restarts no idle clock (item 6), bytes ending at rcv_nxt may
+    /// (see `deliver`).
     fn out_of_window(&mut self, r: usize, p: &Pkt) -> bool {
         let rcv_nxt = self.sides[r].rcv_nxt;
         let end = p.seq.wrapping_add(p.len as u32);
