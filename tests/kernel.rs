@@ -34,6 +34,8 @@ mod capture;
 mod expect;
 #[path = "kernel/heartbeats.rs"]
 mod heartbeats;
+#[path = "kernel/lost_answers.rs"]
+mod lost_answers;
 #[path = "kernel/one_byte.rs"]
 mod one_byte;
 #[path = "kernel/rng.rs"]
@@ -718,6 +720,66 @@ fn live_a_1_byte_probe_received_restarts_a_linux_idle_clock() {
             file.display()
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Item 3 with the answers lost past the capture point: the prober's
+/// firewall drops them after tcpdump on its interface saw them, so the wire
+/// shows every probe answered while the kernel counts them unanswered and
+/// gives up (the application reads ETIMEDOUT). kawatch must call the prober
+/// dead after its `cnt` probes, one second apart, detection idle + cnt s.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_answers_lost_past_the_capture_point_end_in_a_give_up() {
+    let seed = rng::seed_from_env_or_clock().expect("seed");
+    let mut r = rng::SplitMix64::new(seed);
+    let (idle, cnt) = (r.range(2, 3), r.range(2, 4));
+    let ctx = format!(
+        "seed {seed} (KAWATCH_SEED={seed} replays it): idle {idle} s, interval 1 s, {cnt} probes"
+    );
+    eprintln!("{ctx}");
+    let dir = work_dir(&format!("lost-answers-{}", std::process::id()));
+    let out = lost_answers::run(idle, cnt, &dir).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    // The kernel gave up.
+    assert_eq!(
+        out.raw_os_error,
+        Some(libc::ETIMEDOUT),
+        "{ctx}: the client's read ended with {:?}, not ETIMEDOUT",
+        out.read_error
+    );
+    let report = expect::kawatch_report(&out.capture).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    let prober = report["flows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f["keepalive"].as_array().into_iter().flatten())
+        .find(|p| p["prober"] == out.client.as_str())
+        .unwrap_or_else(|| panic!("{ctx}: no prober {} in {report:#}", out.client));
+    let want = f64::from(idle + cnt);
+    let detection = prober["detection_s"].as_f64().unwrap_or(0.0);
+    let problems: Vec<String> = [
+        (prober["outcome"] == "dead", "outcome dead"),
+        (prober["probes"] == cnt, "probes = cnt"),
+        (
+            prober["probes_answered"] == cnt,
+            "every probe answered on the wire",
+        ),
+        (
+            (want..want * 1.125 + 0.1).contains(&detection),
+            "detection idle + cnt intervals",
+        ),
+        (prober["likely"]["intvl_s"] == 1, "likely interval 1 s"),
+    ]
+    .into_iter()
+    .filter(|(ok, _)| !ok)
+    .map(|(_, what)| what.to_owned())
+    .collect();
+    assert!(
+        problems.is_empty(),
+        "{ctx}: wrong: {}\n{prober:#}\ncapture: {}",
+        problems.join(", "),
+        out.capture.display()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -34,7 +34,12 @@ pub(crate) struct Run {
 }
 
 /// A socket of `domain`, `ty` and `proto` made inside namespace `ns`.
-fn socket_in(ns: &str, domain: Domain, ty: Type, proto: Protocol) -> std::io::Result<Socket> {
+pub(crate) fn socket_in(
+    ns: &str,
+    domain: Domain,
+    ty: Type,
+    proto: Protocol,
+) -> std::io::Result<Socket> {
     if ty == Type::STREAM {
         return tcp_socket_in(ns, domain);
     }

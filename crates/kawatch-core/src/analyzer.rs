@@ -11,7 +11,7 @@
 //! decided; [`Analyzer::snapshot`] for the state of every flow at a moment.
 
 use crate::classify::candidates::{self, Candidate, Verdict, MAX_CANDIDATES};
-use crate::classify::{classify, Class, SideView};
+use crate::classify::{classify, gave_up_unheard, Class, SideView};
 use crate::decode::{decode_with_len, LinkType};
 use crate::event::{Event, EventKind};
 use crate::flow::{Flow, FlowKey, LoneByte, Side, Signature, TcpState, DUPLICATE_WINDOW};
@@ -648,6 +648,14 @@ impl Analyzer {
             },
             &rx.view(now),
         );
+        let class = match (class, tx.prober()) {
+            (Class::Other, Some(p))
+                if gave_up_unheard(seg, p, now, since_sent, tx.last_rx_activity()) =>
+            {
+                Class::GiveUp
+            }
+            (class, _) => class,
+        };
         // Data the classifier calls data, reaching past what the sender had
         // sent (no retransmission): what application heartbeats are made of.
         let f = seg.flags;
@@ -1404,6 +1412,71 @@ mod tests {
         let server = w.prober(5000);
         assert_eq!(server.outcome, Outcome::Dead, "{:?}", w.kinds());
         assert_eq!(server.probes, Some(1), "{server:?}");
+    }
+
+    /// Item 3 when the answers the wire shows never reached the prober:
+    /// three probes a second apart after a 2 s idle, each answered on the
+    /// wire, then the prober's RST one more second on, is its give-up
+    /// (answers it heard would have put a whole idle between its probes).
+    #[test]
+    fn a_give_up_after_answers_lost_past_the_capture_point() {
+        // (name, probe times, RST time, dead?)
+        let cases: [(&str, &[f64], f64, bool); 6] = [
+            (
+                "interval spacing, RST on time",
+                &[2.0, 3.02, 4.04],
+                5.06,
+                true,
+            ),
+            (
+                "RST one spacing late by 30 %",
+                &[2.0, 3.02, 4.04],
+                5.4,
+                false,
+            ),
+            ("RST early", &[2.0, 3.02, 4.04], 4.6, false),
+            (
+                "spacing of the idle: answers heard",
+                &[2.0, 4.02, 6.04],
+                8.06,
+                false,
+            ),
+            ("one probe only", &[2.0], 3.02, false),
+            ("unsteady spacing", &[2.0, 3.02, 4.6], 5.62, false),
+        ];
+        for (name, probes, rst, dead) in cases {
+            let mut w = Wire::new();
+            w.established();
+            for &t in probes {
+                w.send(t, By::C, A, 100, 501, 0, 1000)
+                    .send(t + 0.001, By::S, A, 501, 101, 0, 1000);
+            }
+            w.send(rst, By::C, R | A, 101, 501, 0, 0);
+            let p = w.prober(40000);
+            assert_eq!(p.outcome == Outcome::Dead, dead, "{name}: {p:?}");
+            if dead {
+                assert_eq!(p.probes, Some(3), "{name}");
+                assert!(close(p.detection_s, rst), "{name}: {:?}", p.detection_s);
+                assert!(close(p.intvl_s, 1.02), "{name}: {:?}", p.intvl_s);
+                assert_eq!(p.cadence_s, None, "{name}");
+                assert_eq!(
+                    w.kinds().last(),
+                    Some(&(w.frame, EventKind::GiveUp)),
+                    "{name}"
+                );
+            }
+        }
+        // Nothing before the probes was seen (a capture begun mid-idle):
+        // no idle to compare the spacing with, so an abort cannot be told
+        // from a give-up.
+        let mut w = Wire::new();
+        for t in [12.0, 13.02, 14.04] {
+            w.send(t, By::C, A, 100, 501, 0, 1000)
+                .send(t + 0.001, By::S, A, 501, 101, 0, 1000);
+        }
+        w.send(15.06, By::C, R | A, 101, 501, 0, 0);
+        let p = w.prober(40000);
+        assert_eq!((p.probes_sent, p.outcome), (3, Outcome::Alive), "mid-idle");
     }
 
     #[test]

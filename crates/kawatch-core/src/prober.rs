@@ -43,10 +43,10 @@ impl Outcome {
 }
 
 /// Gaps a [`GapRing`] keeps.
-const GAPS: usize = 16;
+const GAPS: usize = 14;
 
 /// A bounded ring of gaps in milliseconds; keeps the most recent [`GAPS`].
-/// Packed to 2-byte alignment (66 bytes, not 68): the gaps are copied out
+/// Packed to 2-byte alignment (58 bytes, not 60): the gaps are copied out
 /// and back, never borrowed.
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C, packed(2))]
@@ -59,11 +59,38 @@ pub(crate) struct GapRing {
 impl GapRing {
     /// Records a gap.
     pub(crate) fn push(&mut self, gap: Span) {
+        self.push_millis(gap.as_millis_u32());
+    }
+
+    /// Records a gap of `ms` milliseconds.
+    fn push_millis(&mut self, ms: u32) {
         let mut gaps = self.gaps;
-        gaps[self.next as usize] = gap.as_millis_u32();
+        gaps[self.next as usize] = ms;
         self.gaps = gaps;
         self.next = (self.next + 1) % GAPS as u8;
         self.len = (self.len + 1).min(GAPS as u8);
+    }
+
+    /// Takes back the latest gap recorded (in milliseconds), if any is held.
+    fn pop(&mut self) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        self.next = (self.next + GAPS as u8 - 1) % GAPS as u8;
+        self.len -= 1;
+        let gaps = self.gaps;
+        Some(gaps[self.next as usize])
+    }
+
+    /// The shortest and longest of the latest `n` gaps (of those held),
+    /// none when `n` is 0.
+    fn latest(&self, n: usize) -> Option<(Span, Span)> {
+        let n = n.min(usize::from(self.len));
+        let gaps = self.gaps;
+        let ms = (1..=n).map(|back| gaps[(usize::from(self.next) + GAPS - back) % GAPS]);
+        let lo = ms.clone().min()?;
+        let hi = ms.max()?;
+        Some((Span::from_millis(lo), Span::from_millis(hi)))
     }
 
     /// Whether no gap is held.
@@ -159,6 +186,15 @@ pub(crate) struct Prober {
     /// Smallest idle observed: first probe of an episode minus the last
     /// activity received (other than the reply to this side's own probe).
     idle_min: OptSpan,
+    /// Probes since the last activity received other than their answers,
+    /// how many of the gaps between them went to `cadence` (the latest
+    /// there), when the first of them was sent and that activity (when
+    /// seen): what a give-up counts when the answers the wire shows never
+    /// reached the prober ([`crate::classify::gave_up_unheard`]).
+    quiet_run: u16,
+    quiet_cadence: u8,
+    quiet_start: OptTick,
+    quiet_rx: OptTick,
     /// Spacing of consecutive unanswered probes.
     pub intvl: GapRing,
     /// Spacing of probes that follow an answered probe with nothing heard since the reply.
@@ -169,8 +205,8 @@ pub(crate) struct Prober {
     /// whether activity before the run was seen, and the detection time
     /// (boxed: most probers never give up).
     pub gave_up: Option<Box<GiveUp>>,
-    /// When the peer answered with RST.
-    peer_reset: OptTick,
+    /// Whether the peer answered with RST.
+    peer_reset: bool,
     /// Recent marks, for a detail view: kept only when asked for
     /// ([`Prober::keep_timeline`]), as a report shows none.
     timeline: Option<Box<Timeline>>,
@@ -194,6 +230,20 @@ impl Prober {
         ack: SeqNumber,
         last_rx: Option<Tick>,
     ) {
+        // Nothing but answers heard since the previous probe: the quiet run
+        // goes on.
+        let quiet =
+            self.outstanding || (self.last_answer().is_some() && last_rx == self.last_answer());
+        if self.last().is_some() && quiet {
+            self.quiet_run = self.quiet_run.saturating_add(1);
+        } else {
+            self.quiet_run = 1;
+            self.quiet_cadence = 0;
+            self.quiet_start = OptTick::some(ts);
+            self.quiet_rx = last_rx
+                .filter(|&rx| rx < ts)
+                .map_or(OptTick::default(), OptTick::some);
+        }
         match self.last() {
             Some(prev) if self.outstanding => {
                 // A gap that runs backwards (the clock stepped back) is no
@@ -213,6 +263,7 @@ impl Prober {
                     let gap = ts - prev.ts;
                     if gap >= MIN_TIMER_GAP {
                         self.cadence.push(gap);
+                        self.quiet_cadence = self.quiet_cadence.saturating_add(1);
                     }
                 }
                 // Idle is measured from activity, not from the reply to our own
@@ -260,17 +311,37 @@ impl Prober {
     /// The peer answered a probe with RST.
     pub(crate) fn on_peer_reset(&mut self, ts: Tick) {
         self.outstanding = false;
-        self.peer_reset = OptTick::some(ts);
+        self.peer_reset = true;
         self.mark(ts, Mark::PeerReset);
     }
 
-    /// The prober sent its RST after unanswered probes.
+    /// The prober sent its RST after unanswered probes: those the wire
+    /// shows unanswered, or, when the last was answered on the wire, its
+    /// whole quiet run (the answers never reached it).
     pub(crate) fn on_give_up(&mut self, ts: Tick, last_rx: Option<Tick>) {
+        let (probes, start, seen, last_rx) = if self.outstanding {
+            (self.run, self.run_start, self.run_start_seen, last_rx)
+        } else {
+            // The gaps after its answers were its interval's.
+            for _ in 0..self.quiet_cadence {
+                if let Some(ms) = self.cadence.pop() {
+                    self.intvl.push_millis(ms);
+                }
+            }
+            self.quiet_cadence = 0;
+            let rx = self.quiet_rx.get();
+            (
+                u32::from(self.quiet_run),
+                self.quiet_start,
+                rx.is_some(),
+                rx,
+            )
+        };
         self.gave_up = Some(Box::new(GiveUp {
             ts,
-            probes: self.run,
-            run_start: self.run_start.get().unwrap_or(ts),
-            run_start_seen: self.run_start_seen,
+            probes,
+            run_start: start.get().unwrap_or(ts),
+            run_start_seen: seen,
             detection: last_rx.filter(|&rx| rx < ts).map(|rx| ts - rx),
         }));
         self.mark(ts, Mark::GiveUp);
@@ -284,6 +355,23 @@ impl Prober {
             seq: self.last_seq,
             ack: self.last_ack,
         })
+    }
+
+    /// The quiet run's length, and the shortest and longest of its gaps
+    /// when each was a probe's after an answer (as many as `cadence` holds).
+    pub(crate) fn quiet_run(&self) -> (u16, Option<(Span, Span)>) {
+        let gaps = u16::from(self.quiet_cadence);
+        let answered = gaps + 1 == self.quiet_run;
+        let lo_hi = self
+            .cadence
+            .latest(usize::from(self.quiet_cadence))
+            .filter(|_| answered);
+        (self.quiet_run, lo_hi)
+    }
+
+    /// The idle before the quiet run, when the activity before it was seen.
+    pub(crate) fn quiet_idle(&self) -> Option<Span> {
+        Some(self.quiet_start.get()? - self.quiet_rx.get()?)
     }
 
     /// Smallest idle observed: first probe of an episode minus the last
@@ -315,7 +403,7 @@ impl Prober {
 
     /// Where the probing stands.
     pub(crate) fn outcome(&self) -> Outcome {
-        if self.peer_reset.get().is_some() {
+        if self.peer_reset {
             Outcome::Reset
         } else if self.gave_up.is_some() {
             Outcome::Dead

@@ -192,6 +192,11 @@ impl Span {
     pub fn as_millis_u32(self) -> u32 {
         (self.0 / 1_000_000).clamp(0, u32::MAX as i64) as u32
     }
+
+    /// A span of `ms` milliseconds.
+    pub(crate) fn from_millis(ms: u32) -> Span {
+        Span(i64::from(ms) * 1_000_000)
+    }
 }
 
 #[cfg(test)]

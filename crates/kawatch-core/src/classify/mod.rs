@@ -6,10 +6,10 @@
 
 pub(crate) mod candidates;
 
-use crate::prober::MIN_TIMER_GAP;
+use crate::prober::{Prober, MIN_TIMER_GAP};
 use crate::segment::Segment;
 use crate::seq::SeqNumber;
-use crate::time::Span;
+use crate::time::{Span, Tick};
 
 /// What the classifier knows of one side of a flow, before this segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -146,6 +146,47 @@ fn backs_off(tx: &SideView) -> bool {
     tx.retransmitting
         .zip(tx.since_sent)
         .is_some_and(|(bound, since)| since.0 >= 0 && since <= bound)
+}
+
+/// Item 3 when the answers the wire shows never reached the prober (lost
+/// past the capture point): a prober that hears its answers never gives up
+/// and waits a whole idle before its next probe (item 5). So probes after
+/// a seen idle, at a steady spacing well under it, show that none of their
+/// answers arrived; its RST at the last one's seq + 1, one such spacing
+/// later, with nothing sent since and nothing but answers heard, is its
+/// give-up (seen on Linux: idle 2 s, interval 1 s, three probes answered
+/// on the wire 1 s apart, the RST 1 s after the third). Where the idle was
+/// not seen, or the spacing is the idle's, nothing tells lost answers from
+/// an application's abort: the RST stays an RST.
+pub(crate) fn gave_up_unheard(
+    seg: &Segment,
+    prober: &Prober,
+    now: Tick,
+    since_sent: Option<Span>,
+    last_rx: Option<Tick>,
+) -> bool {
+    let Some(last) = prober.last() else {
+        return false;
+    };
+    let (run, gaps) = prober.quiet_run();
+    let Some((lo, hi)) = gaps else {
+        return false;
+    };
+    let Some(idle) = prober.quiet_idle() else {
+        return false;
+    };
+    let gap = now - last.ts;
+    let steady = |g: Span| g.0 * 100 >= lo.0 * 97 && g.0 * 100 <= hi.0 * 115;
+    seg.flags.rst()
+        && !prober.outstanding
+        && seg.seq == last.seq + 1
+        && since_sent == Some(gap)
+        && last_rx.is_some_and(|rx| Some(rx) == prober.last_answer())
+        && run >= 2
+        && lo >= MIN_TIMER_GAP
+        && hi.0 * 100 <= lo.0 * 115
+        && hi.0 * 1125 < idle.0 * 1000
+        && steady(gap)
 }
 
 #[cfg(test)]

@@ -1,0 +1,132 @@
+//! A Linux prober whose answers are lost past the capture point: the wire
+//! at the prober shows every probe answered, its firewall drops the answers
+//! before the socket hears them, and the kernel gives up all the same.
+
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, TcpKeepalive, Type};
+
+use super::capture::{CaptureSpec, RunningCapture};
+use super::one_byte::socket_in;
+use super::sys::{iptables, wait_all_acked, NetnsPair, ADDR_B4, VETH_A};
+
+const IO_TIMEOUT: Duration = Duration::from_secs(5);
+const PORT: u16 = 7601;
+
+/// What the client's application saw when it read after the probes.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub capture: PathBuf,
+    pub client: String,
+    /// The error the read returned (ETIMEDOUT when the kernel gave up).
+    pub read_error: Option<std::io::ErrorKind>,
+    pub raw_os_error: Option<i32>,
+}
+
+/// The client probes (`idle` s, interval 1 s, `cnt` probes); once the
+/// connection is idle, its namespace drops what the server sends on INPUT,
+/// where tcpdump on its veth has already seen it.
+pub(crate) fn run(idle: u32, cnt: u32, dir: &Path) -> Result<Outcome, String> {
+    let pair = NetnsPair::create("lost")?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let file = dir.join("lost-answers.pcap");
+    let spec = CaptureSpec {
+        name: "tcpdump",
+        netns: pair.a.clone(),
+        program: "tcpdump",
+        args: [
+            "-i",
+            VETH_A,
+            "--immediate-mode",
+            "-s",
+            "128",
+            "-U",
+            "-n",
+            "-Z",
+            "root",
+            "-w",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([file.display().to_string(), "tcp".to_owned()])
+        .collect(),
+        file: file.clone(),
+        linktype: "EN10MB",
+        ready_line: "listening on",
+        ready_needs_file: false,
+    };
+    let capture = RunningCapture::start(spec, IO_TIMEOUT)?;
+    let server_ip: Ipv4Addr = ADDR_B4.parse().expect("address");
+    let addr = SocketAddr::from((server_ip, PORT));
+    let listener = socket_in(&pair.b, Domain::IPV4, Type::STREAM, Protocol::TCP)
+        .map_err(|e| format!("listener: {e}"))?;
+    listener
+        .set_reuse_address(true)
+        .map_err(|e| e.to_string())?;
+    listener
+        .bind(&SockAddr::from(addr))
+        .map_err(|e| format!("bind {addr}: {e}"))?;
+    listener.listen(1).map_err(|e| e.to_string())?;
+    let client = socket_in(&pair.a, Domain::IPV4, Type::STREAM, Protocol::TCP)
+        .map_err(|e| format!("client: {e}"))?;
+    let ka = TcpKeepalive::new()
+        .with_time(Duration::from_secs(idle.into()))
+        .with_interval(Duration::from_secs(1))
+        .with_retries(cnt);
+    client
+        .set_tcp_keepalive(&ka)
+        .map_err(|e| format!("keepalive: {e}"))?;
+    client
+        .connect_timeout(&SockAddr::from(addr), IO_TIMEOUT)
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    let (server, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+    let client_ep = client
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .ok_or("client address")?
+        .to_string();
+    client.send(b"ping").map_err(|e| format!("send: {e}"))?;
+    let mut buf = [0u8; 4];
+    server
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    (&server)
+        .read_exact(&mut buf)
+        .map_err(|e| format!("server read: {e}"))?;
+    wait_all_acked(&[&client, &server], Duration::from_secs(2))?;
+    iptables(
+        &pair.a,
+        false,
+        &[
+            "-A",
+            "INPUT",
+            "-p",
+            "tcp",
+            "--sport",
+            &PORT.to_string(),
+            "-j",
+            "DROP",
+        ],
+    )?;
+    // The give-up comes idle + cnt intervals after the data; the read
+    // waits for it, bounded.
+    let limit = f64::from(idle + cnt) * 1.2 + 2.0;
+    client
+        .set_read_timeout(Some(Duration::from_secs_f64(limit)))
+        .map_err(|e| e.to_string())?;
+    let err = (&client).read(&mut buf).err();
+    drop((client, server, listener));
+    std::thread::sleep(Duration::from_millis(300));
+    capture.stop(IO_TIMEOUT)?;
+    drop(pair);
+    Ok(Outcome {
+        capture: file,
+        client: client_ep,
+        read_error: err.as_ref().map(std::io::Error::kind),
+        raw_os_error: err.as_ref().and_then(std::io::Error::raw_os_error),
+    })
+}
