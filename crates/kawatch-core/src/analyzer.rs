@@ -1479,6 +1479,43 @@ mod tests {
         assert_eq!((p.probes_sent, p.outcome), (3, Outcome::Alive), "mid-idle");
     }
 
+    /// Item 5: answered probes recur every max(idle, intvl). An idle seen
+    /// longer than that cadence (keepalive turned on in the middle of a
+    /// silence, a setting changed, a probe unseen) is no setting: no likely
+    /// idle is claimed from it, while one that fits is.
+    #[test]
+    fn an_idle_longer_than_the_answered_cadence_is_no_likely_setting() {
+        // (name, first probe, the answered probes' spacing, likely idle).
+        let cases = [
+            (
+                "keepalive on after 5 s of silence, then every 1.02 s",
+                5.0,
+                1.02,
+                None,
+            ),
+            ("idle 2 s, answered every 2.04 s", 2.0, 2.04, Some(2)),
+            (
+                "idle 2 s, interval 3 s: answered every 3.06 s",
+                2.0,
+                3.06,
+                Some(2),
+            ),
+        ];
+        for (name, first, every, likely) in cases {
+            let mut w = Wire::new();
+            w.established();
+            for k in 0..4 {
+                let t = first + every * f64::from(k);
+                w.send(t, By::C, A, 100, 501, 0, 1000)
+                    .send(t + 0.001, By::S, A, 501, 101, 0, 1000);
+            }
+            let p = w.prober(40000);
+            assert!(close(p.idle_s, first), "{name}: {:?}", p.idle_s);
+            assert!(close(p.cadence_s, every), "{name}: {:?}", p.cadence_s);
+            assert_eq!(p.likely.idle_s, likely, "{name}");
+        }
+    }
+
     #[test]
     fn item_12_peer_lost_the_connection() {
         let mut w = Wire::new();

@@ -226,8 +226,16 @@ fn prober_view(
     let intvl_s = p.intvl.median_secs();
     let cadence_s = p.cadence.median_secs();
     let probes = p.gave_up.as_ref().map(|g| g.probes);
+    // Item 5: answered probes recur every max(idle, intvl), so an idle seen
+    // longer than their cadence is no setting: the setting changed,
+    // keepalive came on in the middle of a silence, a probe went unseen, or
+    // the answers never reached the prober. No likely idle is claimed.
+    let idle_fits = match (idle_s, cadence_s) {
+        (Some(idle), Some(cadence)) => idle <= cadence * (1.0 + LATE_FRACTION) + LATE_CONSTANT,
+        _ => true,
+    };
     let likely = Settings {
-        idle_s: idle_s.and_then(likely_secs),
+        idle_s: idle_s.filter(|_| idle_fits).and_then(likely_secs),
         intvl_s: intvl_s
             .or_else(|| intvl_from_cadence(idle_s, cadence_s))
             .and_then(likely_secs),
