@@ -783,6 +783,46 @@ fn live_answers_lost_past_the_capture_point_end_in_a_give_up() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A socket whose SYN goes unanswered has received and sent no segment the
+/// kernel's clocks count: `kawatch sockets` gives no times for it (the
+/// kernel's tcp_info counts them from its jiffies' start, hours ago).
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_a_connecting_socket_shows_no_segment_times() {
+    let pair = sys::NetnsPair::create("synsent").unwrap_or_else(|e| panic!("{e}"));
+    sys::iptables(
+        &pair.b,
+        false,
+        &["-A", "INPUT", "-p", "tcp", "--dport", "7409", "-j", "DROP"],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let s = sys::tcp_socket_in(&pair.a, socket2::Domain::IPV4).expect("socket");
+    s.set_nonblocking(true).expect("non-blocking");
+    let to: std::net::SocketAddr = format!("{}:7409", sys::ADDR_B4).parse().expect("address");
+    let _ = s.connect(&to.into()); // EINPROGRESS: the SYN is out, unanswered
+    let local = s
+        .local_addr()
+        .expect("bound")
+        .as_socket()
+        .expect("IP")
+        .to_string();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let doc = sockets::listing_with_netns_flag(&pair.a).unwrap_or_else(|e| panic!("{e}"));
+    let sock = doc["sockets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["local"] == local.as_str())
+        .unwrap_or_else(|| panic!("{local} not listed: {doc:#}"));
+    assert_eq!(sock["state"], "syn_sent", "{sock:#}");
+    for field in ["last_data_recv_s", "last_data_sent_s"] {
+        assert!(
+            sock[field].is_null(),
+            "{field} of a connecting socket: {sock:#}"
+        );
+    }
+}
+
 /// `kawatch sockets` as root lists every socket of the namespace exactly:
 /// off, explicit settings, inherited (non-default) namespace defaults,
 /// TCP_USER_TIMEOUT, a child process's socket; IPv4 and IPv6.

@@ -159,9 +159,14 @@ fn parse(payload: &[u8]) -> Result<Option<LocalSocket>, SocketsError> {
                     .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
             };
             s.unacked = u32_at(24);
-            s.last_data_sent_ms = u32_at(44);
-            s.last_data_recv_ms = u32_at(52);
-            s.last_ack_recv_ms = u32_at(56);
+            // Before the handshake's answer these clocks were never set:
+            // the kernel gives the time since its jiffies began (the
+            // uptime less five minutes), no segment's.
+            if state != SocketState::SynSent {
+                s.last_data_sent_ms = u32_at(44);
+                s.last_data_recv_ms = u32_at(52);
+                s.last_ack_recv_ms = u32_at(56);
+            }
         }
     }
     Ok(Some(s))
