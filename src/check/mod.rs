@@ -181,7 +181,7 @@ impl Default for Rule {
 pub enum Side {
     /// The end not on the rule's port when only the other end is on it;
     /// else the flow's initiator (`a`: the side whose SYN was seen, else the
-    /// first sender).
+    /// end the ports show connected, else the first sender).
     Client,
     /// The end on the rule's port when only it is; else `b`.
     Server,
@@ -518,8 +518,9 @@ impl Rule {
     }
 
     /// The flow's client and server ends: the server is on the rule's port
-    /// when only one end is (a capture that began after the SYN names the
-    /// first sender `a`, often the server); else `a` and `b`.
+    /// when only one end is (a capture that began after the SYN names `a`
+    /// by the ports, or the first sender, sometimes the server); else `a`
+    /// and `b`.
     fn ends(&self, f: &FlowReport) -> (Endpoint, Endpoint) {
         let on = |e: &Endpoint| self.port.contains(&e.port);
         if on(&f.a) && !on(&f.b) {

@@ -1516,6 +1516,59 @@ mod tests {
         }
     }
 
+    /// A capture that begins after the handshake names as side `a` the end
+    /// the ports show connected, whoever sends first; the first sender when
+    /// they do not tell.
+    #[test]
+    fn without_the_handshake_the_ports_tell_who_connected() {
+        let ep = |port: u16| Endpoint::new([198, 18, 0, 1].into(), port);
+        // (name, first sender's port, the other's, the first sender is a).
+        let cases = [
+            (
+                "the server on a well-known port sends first",
+                443,
+                50000,
+                false,
+            ),
+            (
+                "the client to a well-known port sends first",
+                1089,
+                102,
+                true,
+            ),
+            (
+                "the server on 5432 sends first to an ephemeral port",
+                5432,
+                40000,
+                false,
+            ),
+            (
+                "the client on an ephemeral port sends first",
+                59004,
+                5003,
+                true,
+            ),
+            ("both ephemeral: the first sender", 50051, 40000, true),
+            ("neither tells: the first sender", 5432, 6379, true),
+        ];
+        for (name, first, other, first_is_a) in cases {
+            let mut an = Analyzer::new(LinkType::Ethernet);
+            let seg = Segment {
+                src: ep(first),
+                dst: Endpoint::new([198, 18, 0, 2].into(), other),
+                ..seg_at(1.0, By::C, A, 100, 501, 0)
+            };
+            an.ingest(&seg);
+            let snap = an.snapshot(Timestamp::default());
+            assert_eq!(
+                snap.flows[0].a == seg.src,
+                first_is_a,
+                "{name}: {:?}",
+                snap.flows[0]
+            );
+        }
+    }
+
     #[test]
     fn item_12_peer_lost_the_connection() {
         let mut w = Wire::new();

@@ -36,6 +36,24 @@ pub(crate) struct FlowKey {
 /// comparing (family, address, port) orders as [`Endpoint`] does (IPv4 first).
 const V6: u32 = 1 << 16;
 
+/// Without the handshake, whether the sender (on port `src`) is the end
+/// that connected: a server listens on a well-known port (under 1024), a
+/// client connects from one of the ephemeral ranges (32768 and up on
+/// Linux, the BSDs, macOS and Windows). `Some(true)` when the ports say the
+/// sender connected, `Some(false)` when they say the receiver did, `None`
+/// when they do not tell (both or neither on either kind).
+pub(crate) fn connected_by_ports(src: u16, dst: u16) -> Option<bool> {
+    let known = |p: u16| p < 1024;
+    let ephemeral = |p: u16| p >= 32768;
+    if known(src) != known(dst) {
+        return Some(known(dst));
+    }
+    if ephemeral(src) != ephemeral(dst) {
+        return Some(ephemeral(src));
+    }
+    None
+}
+
 /// An endpoint as a key holds it.
 #[inline]
 fn words(e: &Endpoint) -> ([u64; 2], u32) {
@@ -595,7 +613,8 @@ pub(crate) struct Flow {
     /// Connection state.
     pub state: TcpState,
     /// Bit 0: the index of side `a` (the initiator when its SYN was seen,
-    /// else the first sender): [`Flow::a`]. Bit 1: [`BEATS_OPEN`].
+    /// else by the ports, else the first sender): [`Flow::a`]. Bit 1:
+    /// [`BEATS_OPEN`].
     bits: u8,
     /// Which of the analyser's epochs its times count from.
     pub epoch: u8,
@@ -624,10 +643,14 @@ pub(crate) struct Flow {
 impl Flow {
     /// A flow first seen with `seg` (at `now` of epoch `epoch`), sent by side `tx`.
     pub(crate) fn new(key: FlowKey, seg: &Segment, (epoch, now): (u8, Tick), tx: usize) -> Flow {
-        let a = if seg.flags.syn() && seg.flags.ack() {
-            1 - tx
-        } else {
-            tx
+        let a = match (seg.flags.syn(), seg.flags.ack()) {
+            (true, true) => 1 - tx,
+            (true, false) => tx,
+            // No handshake: the ports may tell who connected.
+            _ => match connected_by_ports(seg.src.port, seg.dst.port) {
+                Some(false) => 1 - tx,
+                _ => tx,
+            },
         };
         Flow {
             key,
@@ -650,7 +673,9 @@ impl Flow {
         }
     }
 
-    /// Index of side `a` (the initiator when its SYN was seen, else the first sender).
+    /// Index of side `a` (the initiator when its SYN was seen, else the end
+    /// the ports show connected ([`connected_by_ports`]), else the first
+    /// sender).
     #[inline]
     pub(crate) fn a(&self) -> usize {
         usize::from(self.bits & 1)

@@ -87,9 +87,10 @@ pub fn with_sockets_where(
                 .iter()
                 .any(|l| l.port == end.port && (l.ip == end.ip || l.ip.is_unspecified()))
     };
-    // A flow whose SYN the wire missed has its first sender as side `a`,
-    // often the server (its probe, its answer): the connecting end is side
-    // `a` where this box tells them apart.
+    // A flow whose SYN the wire missed and whose ports do not tell has its
+    // first sender as side `a`, sometimes the server (its probe, its
+    // answer): the connecting end is side `a` where this box tells them
+    // apart.
     for f in &mut snap.flows {
         if accepted(f.a) && !accepted(f.b) {
             std::mem::swap(&mut f.a, &mut f.b);

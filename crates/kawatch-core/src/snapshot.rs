@@ -33,7 +33,8 @@ pub struct Snapshot {
 /// One flow.
 #[derive(Clone, Debug)]
 pub struct FlowView {
-    /// Initiator (when its SYN was seen), else the first sender.
+    /// Initiator (when its SYN was seen), else the end the ports show
+    /// connected, else the first sender.
     pub a: Endpoint,
     /// The other end.
     pub b: Endpoint,
