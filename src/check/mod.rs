@@ -1028,13 +1028,15 @@ fn intvl(p: &ProberReport) -> Option<Value> {
 /// before it did) it is the least the setting may be: a prober sends at
 /// most its count of unanswered probes.
 fn probes(p: &ProberReport) -> Option<Value> {
-    match (p.likely.probes, p.probes) {
-        (Some(n), _) => Some(Value::exact(f64::from(n), "likely setting")),
-        (None, Some(n)) if n > 0 => Some(Value {
+    let seen = p.probes.unwrap_or(0).max(p.probes_at_least);
+    match p.likely.probes {
+        Some(n) => Some(Value::exact(f64::from(n), "likely setting")),
+        // One probe shows nothing: every prober sends one.
+        None if seen > 1 => Some(Value {
             at_least: true,
-            ..Value::exact(f64::from(n), "unanswered probes seen")
+            ..Value::exact(f64::from(seen), "unanswered probes seen")
         }),
-        _ => None,
+        None => None,
     }
 }
 
@@ -1253,6 +1255,7 @@ mod tests {
             idle_s: Some(f64::from(idle) + 0.02),
             intvl_s: None,
             probes: None,
+            probes_at_least: 1,
             outcome: Outcome::Alive,
             likely: Settings {
                 idle_s: Some(idle),
@@ -1552,6 +1555,25 @@ mod tests {
                 report(run(3), None),
                 false,
                 "probes at least 3 (unanswered probes seen): not enough to show at most 3",
+            ),
+            (
+                "a run of four whose last was answered: at least four, no give-up",
+                rule(Side::Either, |r: &mut Rule| {
+                    r.max_probes = Some(3);
+                    r.unknown = Unknown::Pass;
+                }),
+                report(
+                    {
+                        let mut p = run(4);
+                        p[0].probes = None;
+                        p[0].probes_at_least = 4;
+                        p[0].outcome = Outcome::Alive;
+                        p
+                    },
+                    None,
+                ),
+                false,
+                "probes at least 4 (unanswered probes seen) against at most 3",
             ),
             (
                 "detection: at least idle + intvl x the run",

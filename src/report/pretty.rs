@@ -198,6 +198,7 @@ fn prober(w: &mut Pretty<'_>, p: &ProberReport) {
         idle_s,
         intvl_s,
         probes,
+        probes_at_least,
         outcome,
         likely:
             Settings {
@@ -226,6 +227,8 @@ fn prober(w: &mut Pretty<'_>, p: &ProberReport) {
     w.opt_f64(*intvl_s);
     w.key(&mut o, "probes");
     w.opt_u32(*probes);
+    w.key(&mut o, "probes_at_least");
+    w.u64(u64::from(*probes_at_least));
     w.key(&mut o, "outcome");
     w.name(outcome.as_str());
     w.key(&mut o, "likely");
@@ -618,6 +621,7 @@ mod tests {
                         idle_s,
                         intvl_s,
                         probes,
+                        probes_at_least: sent / 3,
                         outcome: OUTCOMES[outcome],
                         likely: Settings {
                             idle_s: likely[0],

@@ -36,6 +36,18 @@ fn detection(p: &ProberView) -> String {
     }
 }
 
+/// PROBES: the give-up's run when all of it was seen; `≥N` when only part
+/// of it was, or when no give-up came but a run of N probes went out each
+/// with the ones before it unanswered; else `?`.
+fn probes(p: &ProberView) -> String {
+    match (p.probes, p.likely.probes) {
+        (Some(n), Some(_)) => n.to_string(),
+        _ if p.probes_at_least > 1 => format!("≥{}", p.probes_at_least),
+        (Some(n), None) => format!("≥{n}"),
+        (None, _) => UNKNOWN.into(),
+    }
+}
+
 fn settings(p: &ProberView) -> String {
     let l = &p.likely;
     let mut s = format!(
@@ -54,7 +66,8 @@ fn settings(p: &ProberView) -> String {
 /// flow that is [`FlowView::partial`] says so after its outcome): its FIRST
 /// and LAST PROBE (UTC), IDLE (first probe after activity), INTVL (between
 /// unanswered probes), EVERY
-/// (between answered probes), PROBES (unanswered before give-up), DETECT
+/// (between answered probes), PROBES (unanswered before give-up, `≥` when
+/// only a least count shows), DETECT
 /// (last activity to give-up) and the likely settings. `?` marks what is
 /// unknown, `-` what does not apply. Then, when any flow has keepalives or
 /// heartbeats or was silent longer than a path timeout, what keeps each
@@ -102,7 +115,7 @@ pub fn write_table(
                 secs(p.idle_s),
                 secs(p.intvl_s),
                 secs(p.cadence_s),
-                whole(p.probes, ""),
+                probes(p),
                 detection(p),
                 settings(p),
             ];

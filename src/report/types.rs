@@ -217,6 +217,10 @@ pub struct ProberReport {
     pub intvl_s: Option<f64>,
     /// Unanswered probes seen before the give-up.
     pub probes: Option<u32>,
+    /// The least the probe count before a give-up can be: the longest run
+    /// of probes seen each sent while the ones before it were unanswered
+    /// (a prober sends the k-th only with k - 1 out), or the give-up's.
+    pub probes_at_least: u32,
     /// Where probing stands.
     pub outcome: Outcome,
     /// Whole-second settings the observations allow.
@@ -485,6 +489,7 @@ impl ProberReport {
             idle_s: p.idle_s.map(micros),
             intvl_s: p.intvl_s.map(micros),
             probes: p.probes,
+            probes_at_least: p.probes_at_least,
             outcome: p.outcome,
             likely: p.likely,
             os_defaults: p.os_defaults.iter().map(|s| (*s).to_string()).collect(),

@@ -1569,6 +1569,39 @@ mod tests {
         }
     }
 
+    /// The kernel sends its k-th probe only with k - 1 out: a run of four,
+    /// the fourth answered, shows a count of at least four with no
+    /// give-up; answered probes show no more than one.
+    #[test]
+    fn a_run_of_probes_shows_the_least_count() {
+        let mut w = Wire::new();
+        w.established();
+        for t in [2.0, 3.0, 4.0, 5.0] {
+            w.send(t, By::C, A, 100, 501, 0, 1000);
+        }
+        w.send(5.001, By::S, A, 501, 101, 0, 1000);
+        for t in [7.0, 9.0] {
+            w.send(t, By::C, A, 100, 501, 0, 1000)
+                .send(t + 0.001, By::S, A, 501, 101, 0, 1000);
+        }
+        let p = w.prober(40000);
+        assert_eq!(
+            (p.outcome, p.probes, p.probes_at_least),
+            (Outcome::Alive, None, 4)
+        );
+        let mut w = Wire::new();
+        w.established().send(2.0, By::C, A, 100, 501, 0, 1000).send(
+            2.001,
+            By::S,
+            A,
+            501,
+            101,
+            0,
+            1000,
+        );
+        assert_eq!(w.prober(40000).probes_at_least, 1);
+    }
+
     #[test]
     fn item_12_peer_lost_the_connection() {
         let mut w = Wire::new();

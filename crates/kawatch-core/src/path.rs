@@ -696,6 +696,7 @@ mod tests {
             probes_sent: 3,
             probes_answered: 3,
             zero_window_probes: 0,
+            probes_at_least: 1,
             idle_s: idle_s.map(f64::from),
             intvl_s: None,
             probes: None,

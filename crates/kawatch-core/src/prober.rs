@@ -178,6 +178,10 @@ pub(crate) struct Prober {
     pub one_byte: bool,
     /// Consecutive unanswered probes in the current run.
     pub run: u32,
+    /// The longest run seen, counting the probe that ended it answered:
+    /// each was sent with the ones before it out, so the probe count
+    /// before a give-up is at least this.
+    longest_run: u16,
     /// When the current run's first probe was sent.
     run_start: OptTick,
     /// Whether activity was seen before the current run's first probe, so no
@@ -280,6 +284,9 @@ impl Prober {
                 self.run_start_seen = last_rx.is_some_and(|rx| rx < ts);
             }
         }
+        self.longest_run = self
+            .longest_run
+            .max(u16::try_from(self.run).unwrap_or(u16::MAX));
         self.sent += 1;
         self.first_probe = OptTick::some(self.first_probe().map_or(ts, |f| f.min(ts)));
         self.last_probe = OptTick::some(self.last_probe().map_or(ts, |l| l.max(ts)));
@@ -367,6 +374,14 @@ impl Prober {
             .latest(usize::from(self.quiet_cadence))
             .filter(|_| answered);
         (self.quiet_run, lo_hi)
+    }
+
+    /// The least its probe count before a give-up can be: its longest run
+    /// of probes each sent with the ones before it unanswered, or its
+    /// give-up's.
+    pub(crate) fn probes_at_least(&self) -> u32 {
+        let give_up = self.gave_up.as_ref().map_or(0, |g| g.probes);
+        u32::from(self.longest_run).max(give_up)
     }
 
     /// The idle before the quiet run, when the activity before it was seen.

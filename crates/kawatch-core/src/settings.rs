@@ -94,7 +94,11 @@ pub fn likely_text(observed: Option<f64>, likely: Option<u32>) -> String {
 
 /// The OS names whose defaults agree with every known value (none if nothing is known).
 pub fn matching_defaults(s: &Settings) -> Vec<&'static str> {
-    if s.idle_s.is_none() && s.intvl_s.is_none() && s.probes.is_none() {
+    // One interval or count alone is too common a choice to name a
+    // system by (a 1 s interval is Windows' default and many a test's); an
+    // idle of hours is not.
+    let known = [s.idle_s, s.intvl_s, s.probes].iter().flatten().count();
+    if known == 0 || (known == 1 && s.idle_s.is_none()) {
         return Vec::new();
     }
     OS_DEFAULTS
@@ -177,7 +181,20 @@ mod tests {
                 s(Some(7200), None, None),
                 vec!["linux", "macos", "windows"],
             ),
-            ("windows intvl", s(None, Some(1), None), vec!["windows"]),
+            // An interval or a count alone names no system (a 1 s
+            // interval is also many a Linux test's).
+            ("an interval alone", s(None, Some(1), None), vec![]),
+            ("a count alone", s(None, None, Some(9)), vec![]),
+            (
+                "windows idle and interval",
+                s(Some(7200), Some(1), None),
+                vec!["windows"],
+            ),
+            (
+                "linux interval and count",
+                s(None, Some(75), Some(9)),
+                vec!["linux"],
+            ),
             ("custom", s(Some(2), Some(1), Some(3)), vec![]),
             ("nothing known", s(None, None, None), vec![]),
         ];

@@ -95,6 +95,11 @@ pub struct ProberView {
     pub intvl_s: Option<f64>,
     /// Unanswered probes seen before give-up.
     pub probes: Option<u32>,
+    /// The least its probe count before a give-up can be: the longest run
+    /// of probes seen each sent while the ones before it were unanswered
+    /// (the kernel sends the k-th only with k - 1 out; answered or not, the
+    /// run's last counts), or the give-up's run.
+    pub probes_at_least: u32,
     /// Where probing stands.
     pub outcome: Outcome,
     /// Whole-second settings the observations allow.
@@ -268,6 +273,7 @@ fn prober_view(
         idle_s,
         intvl_s,
         probes,
+        probes_at_least: p.probes_at_least(),
         outcome,
         os_defaults: matching_defaults(&likely),
         likely,

@@ -310,6 +310,7 @@ mod tests {
             probes_sent: 1,
             probes_answered: 0,
             zero_window_probes: 0,
+            probes_at_least: 1,
             idle_s: None,
             intvl_s: None,
             probes: None,
