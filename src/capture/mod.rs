@@ -19,6 +19,7 @@ pub use ahead::{read_ahead, read_batched, Ahead, Batch, Decode, Fed};
 use bpf::Filter;
 pub use bpf::{InterfaceScope, LeftOut, SocketFilter};
 use file::{FileReader, ReadError, Record};
+use flate2::read::MultiGzDecoder;
 use kawatch_core::LinkType;
 use kawatch_core::{Analyzer, Event, Timestamp};
 pub use merge::Merged;
@@ -53,9 +54,9 @@ pub enum CaptureError {
         /// What libpcap said.
         reason: String,
     },
-    /// A gzip-compressed capture.
+    /// A gzip-compressed capture given to libpcap, which reads no gzip.
     #[error(
-        "{name} is gzip-compressed: decompress it first, e.g. `zcat {name} | kawatch report -`"
+        "{name} is gzip-compressed, which libpcap does not read: leave out --reader libpcap (kawatch's own reader decompresses it), or decompress it first, e.g. `zcat {name} | kawatch report --reader libpcap -`"
     )]
     Compressed {
         /// The input's name.
@@ -428,9 +429,46 @@ enum Input {
     File(Box<NativeFile>),
 }
 
+/// What kawatch's own reader reads: a file or standard input as it is, or
+/// gzip-compressed (as tshark reads a `.pcap.gz`), decompressed as it is
+/// read; its first bytes, read to tell, come again first.
+enum Stream {
+    Plain(File),
+    Gzip(Box<MultiGzDecoder<io::Chain<io::Cursor<Vec<u8>>, File>>>),
+}
+
+/// gzip's magic number.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+impl Stream {
+    /// `file`, whose first bytes `head` were read, decompressed.
+    fn gzip(file: File, head: Vec<u8>) -> Stream {
+        Stream::Gzip(Box::new(MultiGzDecoder::new(
+            io::Cursor::new(head).chain(file),
+        )))
+    }
+
+    /// The file read (compressed, when it is).
+    fn file(&self) -> &File {
+        match self {
+            Stream::Plain(f) => f,
+            Stream::Gzip(g) => g.get_ref().get_ref().1,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(f) => f.read(buf),
+            Stream::Gzip(g) => g.read(buf),
+        }
+    }
+}
+
 /// A file or standard input read by kawatch's own reader.
 struct NativeFile {
-    reader: FileReader<File>,
+    reader: FileReader<Stream>,
     filter: Option<Filter>,
     /// Per LINKTYPE_ met: its link type (if decoded) and filter program.
     links: Vec<LinkState>,
@@ -628,11 +666,14 @@ impl Source {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(interrupted()),
             r => r.map_err(unreadable)?,
         };
-        if head == [0x1f, 0x8b] {
-            return Err(CaptureError::Compressed { name });
+        if head == GZIP_MAGIC {
+            if opts.reader == Reader::Libpcap {
+                return Err(CaptureError::Compressed { name });
+            }
+            return Source::gzip(file, head, name, opts);
         }
         if opts.reader == Reader::Native {
-            return Source::native(file, &head, name, opts, regular);
+            return Source::native(Stream::Plain(file), &head, name, opts, regular);
         }
         let (fd, feeder) = if regular {
             file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
@@ -694,17 +735,41 @@ impl Source {
             }
             Ok(head) => head,
         };
-        if head == [0x1f, 0x8b] {
-            return Err(CaptureError::Compressed { name });
+        if head == GZIP_MAGIC {
+            return Source::gzip(file, head, name, opts);
         }
-        Source::native(file, &head, name, opts, false)
+        Source::native(Stream::Plain(file), &head, name, opts, false)
+    }
+
+    /// kawatch's own reader over gzip-compressed `file`, whose first bytes
+    /// `head` were read.
+    fn gzip(
+        file: File,
+        head: Vec<u8>,
+        name: String,
+        opts: &OpenOptions<'_>,
+    ) -> Result<Source, CaptureError> {
+        let mut stream = Stream::gzip(file, head);
+        let head = match read_head(&mut stream, 2, opts.stop) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                return Err(CaptureError::Interrupted { name })
+            }
+            Err(e) => {
+                return Err(CaptureError::NotACapture {
+                    name,
+                    reason: format!("it begins as gzip but does not decompress: {e}"),
+                })
+            }
+            Ok(head) => head,
+        };
+        Source::native(stream, &head, name, opts, false)
     }
 
     /// kawatch's own reader over `file`, whose first bytes `head` were
     /// read; in place, its pages mapped, when `map` (a regular file) and
     /// the process has [`one_core`].
     fn native(
-        file: File,
+        file: Stream,
         head: &[u8],
         name: String,
         opts: &OpenOptions<'_>,
@@ -723,16 +788,15 @@ impl Source {
             },
             e => read_failure(&name, 0, e),
         };
-        let mapping = if map && one_core() {
-            mapped::Mapping::new(&file)
-        } else {
-            None
+        let mapping = match &file {
+            Stream::Plain(f) if map && one_core() => mapped::Mapping::new(f),
+            _ => None,
         };
         // (A regular file is always readable: only a pipe waits.)
         let wake = opts
             .wake
-            .filter(|_| file.metadata().is_ok_and(|m| !m.is_file()))
-            .map(|wait| (file.as_raw_fd(), wait));
+            .filter(|_| file.file().metadata().is_ok_and(|m| !m.is_file()))
+            .map(|wait| (file.file().as_raw_fd(), wait));
         let mut reader = match mapping {
             Some(m) => FileReader::open_mapped(file, m, opts.stop),
             None => FileReader::open(file, head, opts.stop),
@@ -1590,7 +1654,7 @@ fn open_read(path: &Path, stop: Option<&AtomicBool>) -> io::Result<File> {
 
 /// Reads up to `n` bytes from the start of `file` (fewer only at its end).
 /// `EINTR` is retried unless `stop` is set.
-fn read_head(file: &mut File, n: usize, stop: Option<&AtomicBool>) -> io::Result<Vec<u8>> {
+fn read_head(file: &mut impl Read, n: usize, stop: Option<&AtomicBool>) -> io::Result<Vec<u8>> {
     let mut head = vec![0u8; n];
     let mut got = 0;
     while got < n {

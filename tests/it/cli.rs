@@ -125,7 +125,16 @@ fn bad_inputs_fail_clearly() {
             vec!["report".into(), s(&wifi)],
             "link type 105",
         ),
-        ("gzip", vec!["report".into(), s(&gz)], "zcat"),
+        (
+            "gzip that does not decompress",
+            vec!["report".into(), s(&gz)],
+            "begins as gzip but does not decompress",
+        ),
+        (
+            "gzip given to libpcap",
+            vec!["report".into(), "--reader".into(), "libpcap".into(), s(&gz)],
+            "leave out --reader libpcap",
+        ),
         (
             "bad filter",
             vec![

@@ -596,3 +596,74 @@ fn one_core_and_two_give_the_same_reports() {
     }
     assert!(compared >= 20, "{compared} reports compared");
 }
+
+/// A gzip-compressed capture (as tshark reads a `.pcap.gz`) hands over the
+/// frames of the capture decompressed, ended the same way: one gzip member,
+/// or several concatenated (`cat a.gz b.gz`, `gzip` of a stream in parts);
+/// cut short, it ends where the compressed bytes do, with what was read
+/// before. libpcap, which reads no gzip, refuses it and says what to do.
+#[test]
+fn gzip_compressed_captures_read_as_the_capture() {
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gzip = |parts: &[&[u8]]| {
+        let mut out = Vec::new();
+        for part in parts {
+            let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+            e.write_all(part).unwrap();
+            out.extend(e.finish().unwrap());
+        }
+        out
+    };
+    let mut compared = 0;
+    for path in all_captures() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let plain = read_all(&path, Reader::Native, None).map_err(|e| format!("{e:?}"));
+        let (a, b) = bytes.split_at(bytes.len() / 2);
+        for (how, gz) in [
+            ("one member", gzip(&[&bytes])),
+            ("two members", gzip(&[a, b])),
+        ] {
+            let gz_path = dir.join(format!("{name}.gz"));
+            std::fs::write(&gz_path, gz).unwrap();
+            let got = read_all(&gz_path, Reader::Native, None).map_err(|e| format!("{e:?}"));
+            match (&plain, &got) {
+                (Ok(p), Ok(g)) => assert!(p == g, "{name} ({how}): different frames or end"),
+                // (The error names the file: compare its kind.)
+                (Err(p), Err(g)) => assert_eq!(
+                    p.split([' ', '{']).next(),
+                    g.split([' ', '{']).next(),
+                    "{name} ({how})"
+                ),
+                _ => panic!("{name} ({how}): plain {plain:?}, gzip {got:?}"),
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20, "{compared} compared");
+
+    // Cut inside the compressed stream: the frames before the cut.
+    let path = crate_root().join(&fixture_captures()[0]);
+    let bytes = std::fs::read(&path).unwrap();
+    let whole = gzip(&[&bytes]);
+    let cut = dir.join("cut.pcap.gz");
+    std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
+    let got = read_all(&cut, Reader::Native, None).unwrap();
+    let all = read_all(&path, Reader::Native, None).unwrap();
+    assert!(got.end.is_some(), "a cut stream ends in an error");
+    assert!(!got.frames.is_empty() && got.frames.len() < all.frames.len());
+    assert_eq!(got.frames[..], all.frames[..got.frames.len()]);
+
+    // libpcap reads no gzip.
+    let gz_path = dir.join("whole.pcap.gz");
+    std::fs::write(&gz_path, &whole).unwrap();
+    let err = read_all(&gz_path, Reader::Libpcap, None).unwrap_err();
+    assert!(matches!(err, CaptureError::Compressed { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("leave out --reader libpcap"),
+        "{err}"
+    );
+}
