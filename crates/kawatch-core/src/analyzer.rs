@@ -648,13 +648,17 @@ impl Analyzer {
             },
             &rx.view(now),
         );
-        let class = match (class, tx.prober()) {
-            (Class::Other, Some(p))
-                if gave_up_unheard(seg, p, now, since_sent, tx.last_rx_activity()) =>
+        // (An RST's, only: other segments leave the prober's record unread.)
+        let class = match class {
+            Class::Other
+                if seg.flags.rst()
+                    && tx.prober().is_some_and(|p| {
+                        gave_up_unheard(seg, p, now, since_sent, tx.last_rx_activity())
+                    }) =>
             {
                 Class::GiveUp
             }
-            (class, _) => class,
+            class => class,
         };
         // Data the classifier calls data, reaching past what the sender had
         // sent (no retransmission): what application heartbeats are made of.
@@ -968,9 +972,12 @@ fn confirm(
 /// after the peer's.
 fn idle_clock(side: &Side, peer: &Side, one_byte: bool) -> Option<Tick> {
     let rx = side.last_rx_activity();
+    if one_byte {
+        return rx;
+    }
     let peer_probe = peer
         .prober()
-        .filter(|p| p.one_byte && !one_byte)
+        .filter(|p| p.one_byte)
         .and_then(Prober::last_probe);
     match (rx, peer_probe) {
         (Some(r), Some(p)) => Some(r.max(p)),
