@@ -29,6 +29,38 @@ pub(crate) struct CaptureSpec {
 }
 
 impl CaptureSpec {
+    /// tcpdump on `dev` in namespace `ns`, TCP into `file` (Ethernet pcap,
+    /// 128 bytes a frame). In immediate mode: what is still in the ring at
+    /// SIGINT is lost otherwise.
+    pub(crate) fn tcpdump(ns: &str, dev: &str, file: &Path) -> CaptureSpec {
+        let args = [
+            "-i",
+            dev,
+            "--immediate-mode",
+            "-s",
+            "128",
+            "-U",
+            "-n",
+            "-Z",
+            "root",
+            "-w",
+        ];
+        CaptureSpec {
+            name: "tcpdump",
+            netns: ns.to_owned(),
+            program: "tcpdump",
+            args: args
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain([file.display().to_string(), "tcp".to_owned()])
+                .collect(),
+            file: file.to_path_buf(),
+            linktype: "EN10MB",
+            ready_line: "listening on",
+            ready_needs_file: false,
+        }
+    }
+
     pub(crate) fn command_line(&self) -> String {
         format!(
             "ip netns exec NS {} {}",

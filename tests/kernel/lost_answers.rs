@@ -33,32 +33,7 @@ pub(crate) fn run(idle: u32, cnt: u32, dir: &Path) -> Result<Outcome, String> {
     let pair = NetnsPair::create("lost")?;
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let file = dir.join("lost-answers.pcap");
-    let spec = CaptureSpec {
-        name: "tcpdump",
-        netns: pair.a.clone(),
-        program: "tcpdump",
-        args: [
-            "-i",
-            VETH_A,
-            "--immediate-mode",
-            "-s",
-            "128",
-            "-U",
-            "-n",
-            "-Z",
-            "root",
-            "-w",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .chain([file.display().to_string(), "tcp".to_owned()])
-        .collect(),
-        file: file.clone(),
-        linktype: "EN10MB",
-        ready_line: "listening on",
-        ready_needs_file: false,
-    };
-    let capture = RunningCapture::start(spec, IO_TIMEOUT)?;
+    let capture = RunningCapture::start(CaptureSpec::tcpdump(&pair.a, VETH_A, &file), IO_TIMEOUT)?;
     let server_ip: Ipv4Addr = ADDR_B4.parse().expect("address");
     let addr = SocketAddr::from((server_ip, PORT));
     let listener = socket_in(&pair.b, Domain::IPV4, Type::STREAM, Protocol::TCP)

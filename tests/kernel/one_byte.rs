@@ -220,34 +220,7 @@ pub(crate) fn run(
     let pair = NetnsPair::create("onebyte")?;
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let file = dir.join("onebyte.pcap");
-    let spec = CaptureSpec {
-        name: "tcpdump",
-        netns: pair.b.clone(),
-        program: "tcpdump",
-        // (--immediate-mode: what is still in the ring at SIGINT is lost
-        // otherwise; a small snapshot length keeps its frames small.)
-        args: [
-            "-i",
-            VETH_B,
-            "--immediate-mode",
-            "-s",
-            "128",
-            "-U",
-            "-n",
-            "-Z",
-            "root",
-            "-w",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .chain([file.display().to_string(), "tcp".to_owned()])
-        .collect(),
-        file: file.clone(),
-        linktype: "EN10MB",
-        ready_line: "listening on",
-        ready_needs_file: false,
-    };
-    let capture = RunningCapture::start(spec, IO_TIMEOUT)?;
+    let capture = RunningCapture::start(CaptureSpec::tcpdump(&pair.b, VETH_B, &file), IO_TIMEOUT)?;
     let server_ip: Ipv4Addr = ADDR_B4.parse().expect("address");
     let client_ip: Ipv4Addr = ADDR_A4.parse().expect("address");
     let mut conns = Vec::new();
