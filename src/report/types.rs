@@ -87,9 +87,8 @@ pub struct SourceReport {
 /// One flow.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq)]
 pub struct FlowReport {
-    /// The initiator when its SYN was seen, else the end the ports show
-    /// connected (a well-known port's peer, or an ephemeral port's end), else
-    /// the first sender seen.
+    /// The initiator when its SYN was seen, else the one end on an ephemeral
+    /// port (32768 and up) when only one is, else the first sender seen.
     pub a: Endpoint,
     /// The other end.
     pub b: Endpoint,

@@ -37,21 +37,15 @@ pub(crate) struct FlowKey {
 const V6: u32 = 1 << 16;
 
 /// Without the handshake, whether the sender (on port `src`) is the end
-/// that connected: a server listens on a well-known port (under 1024), a
-/// client connects from one of the ephemeral ranges (32768 and up on
-/// Linux, the BSDs, macOS and Windows). `Some(true)` when the ports say the
-/// sender connected, `Some(false)` when they say the receiver did, `None`
-/// when they do not tell (both or neither on either kind).
+/// that connected: a client connects from its system's ephemeral range
+/// (32768 and up on Linux, the BSDs, macOS and Windows), and servers
+/// mostly listen below it. `Some(true)` when only the sender's port is in
+/// that range, `Some(false)` when only the receiver's is, `None` when the
+/// ports do not tell (both or neither). Ports under 1024 tell nothing of
+/// their own: NFS and other clients connect from them too.
 pub(crate) fn connected_by_ports(src: u16, dst: u16) -> Option<bool> {
-    let known = |p: u16| p < 1024;
     let ephemeral = |p: u16| p >= 32768;
-    if known(src) != known(dst) {
-        return Some(known(dst));
-    }
-    if ephemeral(src) != ephemeral(dst) {
-        return Some(ephemeral(src));
-    }
-    None
+    (ephemeral(src) != ephemeral(dst)).then_some(ephemeral(src))
 }
 
 /// An endpoint as a key holds it.

@@ -87,12 +87,13 @@ pub fn with_sockets_where(
                 .iter()
                 .any(|l| l.port == end.port && (l.ip == end.ip || l.ip.is_unspecified()))
     };
-    // A flow whose SYN the wire missed and whose ports do not tell has its
-    // first sender as side `a`, sometimes the server (its probe, its
+    let connecting = |end: Endpoint| local.contains(&end) && !accepted(end);
+    // A flow whose SYN the wire missed has as side `a` the end its ports
+    // suggest, or its first sender, sometimes the server (its probe, its
     // answer): the connecting end is side `a` where this box tells them
-    // apart.
+    // apart, by its end that accepted or its end that connected.
     for f in &mut snap.flows {
-        if accepted(f.a) && !accepted(f.b) {
+        if (accepted(f.a) && !accepted(f.b)) || (connecting(f.b) && !connecting(f.a)) {
             std::mem::swap(&mut f.a, &mut f.b);
         }
     }
@@ -547,15 +548,24 @@ mod tests {
             remote: remote_client,
             ..server.clone()
         };
-        for (sockets, client_end) in [
+        // And where only the client is this box's: the end that connected.
+        let remote_server = Endpoint::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 9)), 40003);
+        let client_of_remote = LocalSocket {
+            remote: remote_server,
+            ..client.clone()
+        };
+        for (sockets, client_end, server_end) in [
             (
                 vec![server.clone(), client.clone(), listener.clone()],
                 client_end,
+                server_end,
             ),
             (
                 vec![server_of_remote.clone(), listener.clone()],
                 remote_client,
+                server_end,
             ),
+            (vec![client_of_remote.clone()], client_end, remote_server),
         ] {
             let wire = FlowView {
                 a: server_end,
