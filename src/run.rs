@@ -123,10 +123,14 @@ impl SocketPoller {
         let flag = Arc::clone(&stop);
         let poll = move || {
             let mut last = LastSeen::new();
-            let mut read = || -> Result<(), String> {
+            // Each reading's connections, for the last one's.
+            let mut listed = std::collections::HashSet::new();
+            let mut read = |listed: &mut std::collections::HashSet<_>| -> Result<(), String> {
                 let l = crate::sockets::list().map_err(|e| e.to_string())?;
+                listed.clear();
                 for mut s in l.sockets.into_iter().chain(l.listening) {
                     let key = (s.local, s.remote);
+                    listed.insert(key);
                     if let Some(earlier) = last.get(&key) {
                         s.carry_over(earlier);
                     }
@@ -137,12 +141,19 @@ impl SocketPoller {
                 Ok(())
             };
             loop {
-                read()?;
+                read(&mut listed)?;
                 let until = Instant::now() + SOCKETS_EVERY;
                 while Instant::now() < until {
                     if flag.load(Ordering::Relaxed) {
-                        // One last reading, at the stop.
-                        read()?;
+                        // One last reading, at the stop: a connection it
+                        // does not list closed during the capture, and its
+                        // earlier reading says so, its settings kept.
+                        read(&mut listed)?;
+                        for (key, s) in &mut last {
+                            if !listed.contains(key) {
+                                *s = s.gone();
+                            }
+                        }
                         return Ok(last);
                     }
                     std::thread::sleep(Duration::from_millis(20));

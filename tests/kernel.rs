@@ -823,6 +823,55 @@ fn live_a_connecting_socket_shows_no_segment_times() {
     }
 }
 
+/// A live report keeps the settings of a connection that closed during the
+/// capture, read while it lived, and says it closed: its socket is
+/// `close`, no timer armed, no probes out (the last reading said
+/// `established`, keepalive armed, as if it still were).
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_a_connection_closed_during_a_live_report_reads_closed() {
+    let (pair, client, [c, s, l]) =
+        sockets::one_connection("closed", 600).unwrap_or_else(|e| panic!("{e}"));
+    let child = std::process::Command::new(expect::kawatch_bin())
+        .args([
+            "report", "--netns", &pair.a, "-i", "lo", "-d", "3", "--format", "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kawatch runs");
+    // Read at least twice alive, then aborted (an RST: no TIME_WAIT left
+    // to list).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    c.set_linger(Some(std::time::Duration::ZERO))
+        .expect("SO_LINGER");
+    drop((c, s, l));
+    let out = child.wait_with_output().expect("kawatch ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let flow = doc["flows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["socket"]["local"] == client.as_str())
+        .unwrap_or_else(|| panic!("no flow with the socket {client}: {doc:#}"));
+    let sock = &flow["socket"];
+    assert_eq!(
+        (&sock["state"], &sock["timer"], &sock["probes_out"]),
+        (&"close".into(), &"none".into(), &serde_json::Value::Null),
+        "{sock:#}"
+    );
+    assert_eq!(
+        (&sock["keepalive"], &sock["idle_s"]),
+        (&true.into(), &600.into()),
+        "{sock:#}"
+    );
+}
+
 /// `kawatch sockets` as root lists every socket of the namespace exactly:
 /// off, explicit settings, inherited (non-default) namespace defaults,
 /// TCP_USER_TIMEOUT, a child process's socket; IPv4 and IPv6.

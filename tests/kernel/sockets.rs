@@ -412,6 +412,18 @@ pub struct Loopback {
     _sockets: [Socket; 15],
 }
 
+/// A loopback connection in a namespace of its own, the client's
+/// keepalive on (`idle` s, 10 s, 3 probes): (the namespace, the client's
+/// end, its socket, the server's, the listener).
+pub fn one_connection(tag: &str, idle: u32) -> Result<(NetnsPair, String, [Socket; 3]), String> {
+    let pair = NetnsPair::create(tag)?;
+    let listening = listener(&pair.a, "127.0.0.1", 7701)?;
+    let (c, s) = connect(&pair.a, &listening)?;
+    keepalive(&c, idle, 10, 3)?;
+    let client = local(&c)?;
+    Ok((pair, client, [c, s, listening]))
+}
+
 pub fn loopback(seed: u64, tag: &str) -> Result<Loopback, String> {
     let mut rng = SplitMix64::new(seed);
     let pair = NetnsPair::create(tag)?;

@@ -331,6 +331,26 @@ impl LocalSocket {
         }
     }
 
+    /// This reading of a socket the kernel no longer lists (it closed
+    /// since): its settings stay what was read, its state is closed, with
+    /// no timer armed and no segment times (they would run on from the
+    /// reading, for a socket that is no more).
+    pub fn gone(&self) -> LocalSocket {
+        LocalSocket {
+            state: SocketState::Close,
+            timer: KernelTimer {
+                kind: TimerKind::None,
+                expires_ms: 0,
+                probes_out: 0,
+            },
+            last_data_recv_ms: None,
+            last_ack_recv_ms: None,
+            last_data_sent_ms: None,
+            unacked: None,
+            ..self.clone()
+        }
+    }
+
     /// Unanswered probes out, when the keepalive timer is the one armed.
     pub fn probes_out(&self) -> Option<u32> {
         self.keepalive_timer()
