@@ -742,7 +742,9 @@ fn live_answers_lost_past_the_capture_point_end_in_a_give_up() {
     let out = lost_answers::run(idle, cnt, &dir).unwrap_or_else(|e| panic!("{ctx}: {e}"));
     // The kernel gave up.
     assert_eq!(
-        out.raw_os_error,
+        out.read_error
+            .as_ref()
+            .and_then(std::io::Error::raw_os_error),
         Some(libc::ETIMEDOUT),
         "{ctx}: the client's read ended with {:?}, not ETIMEDOUT",
         out.read_error

@@ -3,14 +3,11 @@
 //! before the socket hears them, and the kernel gives up all the same.
 
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, SockAddr, TcpKeepalive, Type};
-
 use super::capture::{CaptureSpec, RunningCapture};
-use super::one_byte::socket_in;
+use super::sockets::{connect, keepalive, listener, local};
 use super::sys::{iptables, wait_all_acked, NetnsPair, ADDR_B4, VETH_A};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -22,8 +19,7 @@ pub(crate) struct Outcome {
     pub capture: PathBuf,
     pub client: String,
     /// The error the read returned (ETIMEDOUT when the kernel gave up).
-    pub read_error: Option<std::io::ErrorKind>,
-    pub raw_os_error: Option<i32>,
+    pub read_error: Option<std::io::Error>,
 }
 
 /// The client probes (`idle` s, interval 1 s, `cnt` probes); once the
@@ -34,36 +30,10 @@ pub(crate) fn run(idle: u32, cnt: u32, dir: &Path) -> Result<Outcome, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let file = dir.join("lost-answers.pcap");
     let capture = RunningCapture::start(CaptureSpec::tcpdump(&pair.a, VETH_A, &file), IO_TIMEOUT)?;
-    let server_ip: Ipv4Addr = ADDR_B4.parse().expect("address");
-    let addr = SocketAddr::from((server_ip, PORT));
-    let listener = socket_in(&pair.b, Domain::IPV4, Type::STREAM, Protocol::TCP)
-        .map_err(|e| format!("listener: {e}"))?;
-    listener
-        .set_reuse_address(true)
-        .map_err(|e| e.to_string())?;
-    listener
-        .bind(&SockAddr::from(addr))
-        .map_err(|e| format!("bind {addr}: {e}"))?;
-    listener.listen(1).map_err(|e| e.to_string())?;
-    let client = socket_in(&pair.a, Domain::IPV4, Type::STREAM, Protocol::TCP)
-        .map_err(|e| format!("client: {e}"))?;
-    let ka = TcpKeepalive::new()
-        .with_time(Duration::from_secs(idle.into()))
-        .with_interval(Duration::from_secs(1))
-        .with_retries(cnt);
-    client
-        .set_tcp_keepalive(&ka)
-        .map_err(|e| format!("keepalive: {e}"))?;
-    client
-        .connect_timeout(&SockAddr::from(addr), IO_TIMEOUT)
-        .map_err(|e| format!("connect {addr}: {e}"))?;
-    let (server, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
-    let client_ep = client
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .ok_or("client address")?
-        .to_string();
+    let listener = listener(&pair.b, ADDR_B4, PORT)?;
+    let (client, server) = connect(&pair.a, &listener)?;
+    keepalive(&client, idle, 1, cnt)?;
+    let client_ep = local(&client)?;
     client.send(b"ping").map_err(|e| format!("send: {e}"))?;
     let mut buf = [0u8; 4];
     server
@@ -101,7 +71,6 @@ pub(crate) fn run(idle: u32, cnt: u32, dir: &Path) -> Result<Outcome, String> {
     Ok(Outcome {
         capture: file,
         client: client_ep,
-        read_error: err.as_ref().map(std::io::Error::kind),
-        raw_os_error: err.as_ref().and_then(std::io::Error::raw_os_error),
+        read_error: err,
     })
 }

@@ -6,15 +6,17 @@
 //! the client's socket holds (read with TCP_REPAIR), while tcpdump captures
 //! the server's side.
 
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::capture::{CaptureSpec, RunningCapture};
-use super::sys::{tcp_socket_in, wait_all_acked, NetnsPair, ADDR_A4, ADDR_B4, VETH_B};
+use super::sockets::{connect, keepalive, listener};
+use super::sys::{socket_in, wait_all_acked, NetnsPair, ADDR_A4, ADDR_B4, VETH_B};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -31,29 +33,6 @@ pub(crate) struct Run {
     pub quiet_ts: f64,
     pub injected_ts: f64,
     pub server_probe_ts: f64,
-}
-
-/// A socket of `domain`, `ty` and `proto` made inside namespace `ns`.
-pub(crate) fn socket_in(
-    ns: &str,
-    domain: Domain,
-    ty: Type,
-    proto: Protocol,
-) -> std::io::Result<Socket> {
-    if ty == Type::STREAM {
-        return tcp_socket_in(ns, domain);
-    }
-    let path = NetnsPair::path(ns);
-    std::thread::spawn(move || -> std::io::Result<Socket> {
-        let f = std::fs::File::open(&path)?;
-        // SAFETY: setns(2) on a valid fd, affecting only this (short-lived) thread.
-        if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Socket::new(domain, ty, Some(proto))
-    })
-    .join()
-    .map_err(|_| std::io::Error::other("namespace thread panicked"))?
 }
 
 /// The next sequence number `s` sends and the next it expects, read in
@@ -225,29 +204,8 @@ pub(crate) fn run(
     let client_ip: Ipv4Addr = ADDR_A4.parse().expect("address");
     let mut conns = Vec::new();
     for (probe_len, port) in [(1u32, 7501u16), (0, 7502)] {
-        let listener = socket_in(&pair.b, Domain::IPV4, Type::STREAM, Protocol::TCP)
-            .map_err(|e| format!("listener: {e}"))?;
-        let addr = SocketAddr::from((server_ip, port));
-        listener
-            .set_reuse_address(true)
-            .map_err(|e| e.to_string())?;
-        listener
-            .bind(&SockAddr::from(addr))
-            .map_err(|e| format!("bind {addr}: {e}"))?;
-        listener.listen(1).map_err(|e| e.to_string())?;
-        let client = socket_in(&pair.a, Domain::IPV4, Type::STREAM, Protocol::TCP)
-            .map_err(|e| format!("client: {e}"))?;
-        client
-            .connect_timeout(&SockAddr::from(addr), IO_TIMEOUT)
-            .map_err(|e| format!("connect {addr}: {e}"))?;
-        let (server, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
-        let ka = TcpKeepalive::new()
-            .with_time(Duration::from_secs(idle.into()))
-            .with_interval(Duration::from_secs(1))
-            .with_retries(9);
-        server
-            .set_tcp_keepalive(&ka)
-            .map_err(|e| format!("keepalive: {e}"))?;
+        let (client, server) = connect(&pair.a, &listener(&pair.b, ADDR_B4, port)?)?;
+        keepalive(&server, idle, 1, 9)?;
         for s in [&client, &server] {
             s.set_read_timeout(Some(IO_TIMEOUT))
                 .map_err(|e| e.to_string())?;
@@ -257,10 +215,14 @@ pub(crate) fn run(
     // Data both ways, everything acknowledged: the idle clocks start.
     for (_, _, client, server) in &conns {
         let mut buf = [0u8; 4];
-        client.send(b"ping").map_err(|e| format!("send: {e}"))?;
-        recv_exact(server, &mut buf)?;
-        server.send(b"pong").map_err(|e| format!("send: {e}"))?;
-        recv_exact(client, &mut buf)?;
+        for (from, to) in [(client, server), (server, client)] {
+            (&*from)
+                .write_all(b"ping")
+                .map_err(|e| format!("send: {e}"))?;
+            (&*to)
+                .read_exact(&mut buf)
+                .map_err(|e| format!("recv: {e}"))?;
+        }
     }
     let sockets: Vec<&Socket> = conns.iter().flat_map(|(_, _, c, s)| [c, s]).collect();
     wait_all_acked(&sockets, Duration::from_secs(2))?;
@@ -269,8 +231,8 @@ pub(crate) fn run(
     for (_, _, client, _) in &conns {
         seqs.push(queue_seqs(client)?);
     }
-    let raw = socket_in(&pair.a, Domain::IPV4, Type::RAW, Protocol::TCP)
-        .map_err(|e| format!("raw socket: {e}"))?;
+    let raw =
+        socket_in(&pair.a, Domain::IPV4, Type::RAW).map_err(|e| format!("raw socket: {e}"))?;
     std::thread::sleep(delay.saturating_sub(quiet.elapsed()));
     let mut runs = Vec::new();
     for ((probe_len, port, client, _), &(snd, rcv)) in conns.iter().zip(&seqs) {
@@ -306,23 +268,4 @@ pub(crate) fn run(
     read_times(&file, &mut runs, &client_seqs)?;
     drop(pair);
     Ok((runs, file))
-}
-
-fn recv_exact(s: &Socket, buf: &mut [u8]) -> Result<(), String> {
-    let mut got = 0;
-    while got < buf.len() {
-        let mut tmp = [std::mem::MaybeUninit::new(0u8); 16];
-        let n = s
-            .recv(&mut tmp[..buf.len() - got])
-            .map_err(|e| format!("recv: {e}"))?;
-        if n == 0 {
-            return Err("connection closed".to_owned());
-        }
-        for (i, b) in tmp[..n].iter().enumerate() {
-            // SAFETY: recv(2) initialised the first n bytes.
-            buf[got + i] = unsafe { b.assume_init() };
-        }
-        got += n;
-    }
-    Ok(())
 }

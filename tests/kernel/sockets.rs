@@ -51,7 +51,7 @@ impl Drop for Setup {
     }
 }
 
-fn listener(ns: &str, addr: &str, port: u16) -> Result<Socket, String> {
+pub(crate) fn listener(ns: &str, addr: &str, port: u16) -> Result<Socket, String> {
     let ip: IpAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
     let sa = SocketAddr::new(ip, port);
     let domain = if sa.is_ipv6() {
@@ -66,7 +66,7 @@ fn listener(ns: &str, addr: &str, port: u16) -> Result<Socket, String> {
     Ok(s)
 }
 
-fn connect(ns: &str, server: &Socket) -> Result<(Socket, Socket), String> {
+pub(crate) fn connect(ns: &str, server: &Socket) -> Result<(Socket, Socket), String> {
     let to = server
         .local_addr()
         .map_err(|e| e.to_string())?
@@ -85,7 +85,7 @@ fn connect(ns: &str, server: &Socket) -> Result<(Socket, Socket), String> {
 }
 
 /// Turns `s`'s keepalive on with these settings (seconds, probes).
-fn keepalive(s: &Socket, idle: u32, intvl: u32, cnt: u32) -> Result<(), String> {
+pub(crate) fn keepalive(s: &Socket, idle: u32, intvl: u32, cnt: u32) -> Result<(), String> {
     s.set_tcp_keepalive(
         &TcpKeepalive::new()
             .with_time(Duration::from_secs(idle.into()))
@@ -95,7 +95,7 @@ fn keepalive(s: &Socket, idle: u32, intvl: u32, cnt: u32) -> Result<(), String> 
     .map_err(|e| e.to_string())
 }
 
-fn local(s: &Socket) -> Result<String, String> {
+pub(crate) fn local(s: &Socket) -> Result<String, String> {
     Ok(s.local_addr()
         .map_err(|e| e.to_string())?
         .as_socket()

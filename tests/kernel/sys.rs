@@ -217,10 +217,15 @@ impl Drop for NetnsPair {
     }
 }
 
-/// A TCP socket created inside namespace `ns`: a short-lived thread joins the
-/// namespace with setns(2) and creates it there; the socket stays in that
-/// namespace whichever thread uses it later.
+/// A TCP socket created inside namespace `ns` ([`socket_in`]).
 pub(crate) fn tcp_socket_in(ns: &str, domain: Domain) -> io::Result<Socket> {
+    socket_in(ns, domain, Type::STREAM)
+}
+
+/// A socket of `ty` (TCP protocol) created inside namespace `ns`: a
+/// short-lived thread joins the namespace with setns(2) and creates it
+/// there; the socket stays in that namespace whichever thread uses it later.
+pub(crate) fn socket_in(ns: &str, domain: Domain, ty: Type) -> io::Result<Socket> {
     let path = NetnsPair::path(ns);
     std::thread::spawn(move || -> io::Result<Socket> {
         let f = File::open(&path)?;
@@ -228,7 +233,7 @@ pub(crate) fn tcp_socket_in(ns: &str, domain: Domain) -> io::Result<Socket> {
         if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        Socket::new(domain, Type::STREAM, Some(Protocol::TCP))
+        Socket::new(domain, ty, Some(Protocol::TCP))
     })
     .join()
     .map_err(|_| io::Error::other("namespace thread panicked"))?
