@@ -123,11 +123,11 @@ impl SocketPoller {
         let flag = Arc::clone(&stop);
         let poll = move || {
             let mut last = LastSeen::new();
-            // Each reading's connections, for the last one's.
-            let mut listed = std::collections::HashSet::new();
-            let mut read = |listed: &mut std::collections::HashSet<_>| -> Result<(), String> {
+            // `at_stop`: the last reading, whose missing connections closed
+            // during the capture; their earlier readings say so, settings kept.
+            let mut read = |at_stop: bool| -> Result<(), String> {
                 let l = crate::sockets::list().map_err(|e| e.to_string())?;
-                listed.clear();
+                let mut listed = std::collections::HashSet::new();
                 for mut s in l.sockets.into_iter().chain(l.listening) {
                     let key = (s.local, s.remote);
                     listed.insert(key);
@@ -138,22 +138,22 @@ impl SocketPoller {
                         last.insert(key, s);
                     }
                 }
+                if at_stop {
+                    for (key, s) in &mut last {
+                        if !listed.contains(key) {
+                            *s = s.gone();
+                        }
+                    }
+                }
                 Ok(())
             };
             loop {
-                read(&mut listed)?;
+                read(false)?;
                 let until = Instant::now() + SOCKETS_EVERY;
                 while Instant::now() < until {
                     if flag.load(Ordering::Relaxed) {
-                        // One last reading, at the stop: a connection it
-                        // does not list closed during the capture, and its
-                        // earlier reading says so, its settings kept.
-                        read(&mut listed)?;
-                        for (key, s) in &mut last {
-                            if !listed.contains(key) {
-                                *s = s.gone();
-                            }
-                        }
+                        // One last reading, at the stop.
+                        read(true)?;
                         return Ok(last);
                     }
                     std::thread::sleep(Duration::from_millis(20));
