@@ -2,13 +2,23 @@
 //! libpcap applies them to a file it reads: a program compiled by libpcap for
 //! the frame's link type, run by `pcap_offline_filter` over the captured
 //! bytes with the frame's wire length (what `len`, `greater` and `less` see).
+//!
+//! libpcap compiles some expressions differently for a file than for a live
+//! capture: on BSD loopback (`NULL`, `LOOP`) the address family is in the
+//! writer's byte order and IPv6 has three values (24, 28, 30), and
+//! `inbound`/`outbound` have no meaning on most link types. So a file's
+//! program is compiled on a libpcap handle reading a file too: a pcap
+//! header of the frame's link type in the file's byte order, in memory.
 
 // pcap_offline_filter is called directly: the pcap crate's wrapper passes the
-// captured length as the wire length, which `greater`/`less` would misread.
+// captured length as the wire length, which `greater`/`less` would misread;
+// the in-memory file for compiling is made with memfd_create(2).
 #![allow(unsafe_code)]
 
-use pcap::{BpfProgram, Capture, Linktype};
+use pcap::{BpfProgram, Capture, Linktype, Offline};
+use std::io::{Seek, SeekFrom, Write};
 use std::net::IpAddr;
+use std::os::fd::{FromRawFd, IntoRawFd};
 
 /// The packet header pcap_offline_filter reads (`struct pcap_pkthdr`).
 #[repr(C)]
@@ -30,8 +40,18 @@ extern "C" {
 /// One filter expression, compiled for each link type it meets.
 pub(crate) struct Filter {
     text: String,
-    /// (DLT, program), one per link type met so far.
-    programs: Vec<(i32, BpfProgram)>,
+    /// (DLT, how it was compiled, program), one per link type and byte
+    /// order met so far.
+    programs: Vec<(i32, Flavour, BpfProgram)>,
+}
+
+/// What a program is compiled for: libpcap's code differs (see above).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavour {
+    /// A live capture's frames.
+    Live,
+    /// A file's, written in this byte order (`true`: big-endian).
+    File { big_endian: bool },
 }
 
 impl Filter {
@@ -48,19 +68,35 @@ impl Filter {
         &self.text
     }
 
-    /// Compiles the expression for link type `dlt` (once); the index of its
-    /// program for [`Filter::matches`], or libpcap's reason it does not
-    /// compile.
-    pub(crate) fn program(&mut self, dlt: i32) -> Result<usize, String> {
-        if let Some(i) = self.programs.iter().position(|(d, _)| *d == dlt) {
+    /// Compiles the expression for link type `dlt` (once), as libpcap
+    /// compiles it for `flavour`'s frames; the index of its program for
+    /// [`Filter::matches`], or libpcap's reason it does not compile.
+    pub(crate) fn program(&mut self, dlt: i32, flavour: Flavour) -> Result<usize, String> {
+        if let Some(i) = self
+            .programs
+            .iter()
+            .position(|(d, f, _)| (*d, *f) == (dlt, flavour))
+        {
             return Ok(i);
         }
-        let dead = Capture::dead(Linktype(dlt)).map_err(|e| e.to_string())?;
-        let prog = dead.compile(&self.text, true).map_err(|e| match e {
+        let reason = |e: pcap::Error| match e {
             pcap::Error::PcapError(reason) => reason,
             e => e.to_string(),
-        })?;
-        self.programs.push((dlt, prog));
+        };
+        let prog = match flavour {
+            Flavour::File { big_endian } => match savefile(dlt, big_endian) {
+                Some(file) => file.compile(&self.text, true),
+                // (No in-memory file here: compiled as for a live capture.)
+                None => Capture::dead(Linktype(dlt))
+                    .map_err(reason)?
+                    .compile(&self.text, true),
+            },
+            Flavour::Live => Capture::dead(Linktype(dlt))
+                .map_err(reason)?
+                .compile(&self.text, true),
+        }
+        .map_err(reason)?;
+        self.programs.push((dlt, flavour, prog));
         Ok(self.programs.len() - 1)
     }
 
@@ -78,7 +114,58 @@ impl Filter {
         // SAFETY: BpfProgram is a transparent wrapper of libpcap's
         // `struct bpf_program`, alive while `self` is; the header says how
         // many bytes of `data` may be read, and `data` has them.
-        unsafe { pcap_offline_filter(&self.programs[i].1, &hdr, data.as_ptr()) > 0 }
+        unsafe { pcap_offline_filter(&self.programs[i].2, &hdr, data.as_ptr()) > 0 }
+    }
+}
+
+/// A libpcap handle reading a capture file of link type `dlt` written in
+/// that byte order (its header only, in memory): what libpcap compiles a
+/// file's filters on. `None` where no in-memory file can be made.
+fn savefile(dlt: i32, big_endian: bool) -> Option<Capture<Offline>> {
+    let linktype = u32::try_from(linktype_of_dlt(dlt)).ok()?;
+    let word = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let half = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let mut header = Vec::with_capacity(24);
+    header.extend_from_slice(&word(0xa1b2_c3d4));
+    header.extend_from_slice(&half(2));
+    header.extend_from_slice(&half(4));
+    header.extend_from_slice(&[0; 8]); // thiszone, sigfigs
+    header.extend_from_slice(&word(262_144));
+    header.extend_from_slice(&word(linktype));
+    // SAFETY: memfd_create takes a NUL-terminated name and flags; the
+    // descriptor it returns is owned by the `File` made of it.
+    let fd = unsafe { libc::memfd_create(c"kawatch-filter".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` is a new descriptor no one else owns.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(&header).ok()?;
+    file.seek(SeekFrom::Start(0)).ok()?;
+    // SAFETY: the handle takes the descriptor over (the `File` gives it up)
+    // and closes it when dropped.
+    unsafe { Capture::from_raw_fd(file.into_raw_fd()) }.ok()
+}
+
+/// A file's LINKTYPE_ value for libpcap's DLT_ (the inverse of
+/// [`dlt_of_linktype`]).
+fn linktype_of_dlt(dlt: i32) -> i32 {
+    match dlt {
+        12 | 14 => 101, // DLT_RAW (and OpenBSD's): LINKTYPE_RAW
+        11 => 100,
+        d => d,
     }
 }
 
@@ -125,7 +212,7 @@ impl SocketFilter {
     /// (a filter for another link type's headers): then it decides nothing.
     pub fn new(text: &str) -> Option<SocketFilter> {
         let mut filter = Filter::new(text);
-        filter.program(1).ok()?; // DLT_EN10MB
+        filter.program(1, Flavour::Live).ok()?; // DLT_EN10MB
         Some(SocketFilter {
             filter: Some(filter),
             scope: None,

@@ -25,6 +25,10 @@ use std::time::Duration;
 /// Bytes the buffer holds; it grows only for a record larger than this.
 const CHUNK: usize = 256 << 10;
 
+/// How far ahead of the record it parses a mapped file's reader asks for
+/// the file's bytes ([`FileReader::fetch_ahead`]): a few records.
+const FETCH_AHEAD: usize = 4 << 10;
+
 /// The largest captured length a record may have, and the snapshot length
 /// of an interface that states none (libpcap's `max_snaplen_for_dlt` for
 /// every link type kawatch decodes).
@@ -173,6 +177,9 @@ pub(crate) struct FileReader<R> {
     stop: Option<&'static AtomicBool>,
     /// [`FileReader::wake_when_quiet`]'s descriptor and wait.
     wake: Option<(RawFd, Duration)>,
+    /// Of a mapped file, the bytes below this offset were asked for ahead
+    /// ([`FileReader::fetch_ahead`]).
+    fetched: usize,
 }
 
 impl<R: Read> FileReader<R> {
@@ -220,6 +227,7 @@ impl<R: Read> FileReader<R> {
             interfaces: Vec::new(),
             stop,
             wake: None,
+            fetched: 0,
         };
         if !r.fill(4)? {
             return Err(ReadError::NotACapture(format!(
@@ -368,6 +376,14 @@ impl<R: Read> FileReader<R> {
 
     /// A classic pcap file's byte order (big-endian?) and record header
     /// size; `None` for pcapng.
+    /// Whether the file (a pcapng file: its current section) is written
+    /// big-endian.
+    pub(crate) fn big_endian(&self) -> bool {
+        match self.layout {
+            Layout::Pcap { big_endian, .. } | Layout::Pcapng { big_endian } => big_endian,
+        }
+    }
+
     pub(crate) fn pcap_layout(&self) -> Option<(bool, usize)> {
         match self.layout {
             Layout::Pcap { big_endian, header } => Some((big_endian, header)),
@@ -385,6 +401,7 @@ impl<R: Read> FileReader<R> {
         &mut self,
         header: usize,
     ) -> Option<Record> {
+        self.fetch_ahead();
         let h = self.buf[self.pos..self.end].first_chunk::<16>()?;
         let caplen = u32_at(h, 8, BIG_ENDIAN);
         // (As in `next_pcap`: none captured goes the slow way.)
@@ -392,6 +409,26 @@ impl<R: Read> FileReader<R> {
             return None;
         }
         Some(self.take_pcap(BIG_ENDIAN, header))
+    }
+
+    /// Of a mapped file, asks the CPU for the cache lines of the next
+    /// [`FETCH_AHEAD`] bytes, the records the reader comes to next, each
+    /// line once: pages the kernel only just mapped are not in any cache,
+    /// and a record's header is read the moment its turn comes, so each one
+    /// waited on memory (a seventh of the time on one core, measured). A
+    /// buffer the kernel has just copied into is in the cache already.
+    #[inline(always)]
+    fn fetch_ahead(&mut self) {
+        if let Store::Mapped(m) = &self.buf {
+            let bytes = &m.bytes()[..self.end];
+            let to = (self.pos + FETCH_AHEAD).min(bytes.len());
+            let mut at = self.fetched.max(self.pos);
+            while at < to {
+                super::prefetch(&bytes[at]);
+                at += 64;
+            }
+            self.fetched = at;
+        }
     }
 
     /// The pcap record at `pos`, whole in the buffer and its length checked.

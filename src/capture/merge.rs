@@ -76,7 +76,7 @@ impl Merged {
         let mut filter = Filter::new(text);
         for input in &self.inputs {
             filter
-                .program(dlt_of(input.src.link_type()))
+                .program(dlt_of(input.src.link_type()), input.src.filter_flavour())
                 .map_err(|reason| CaptureError::BadFilter {
                     filter: text.to_owned(),
                     reason,
@@ -172,9 +172,15 @@ impl FrameSource for Merged {
             let passes = match &mut self.filter {
                 None => true,
                 // (A link type it does not compile for passes nothing.)
-                Some(filter) => filter
-                    .program(dlt_of(link.unwrap_or(self.inputs[i].src.link_type())))
-                    .is_ok_and(|p| filter.matches(p, &self.out, wire_len)),
+                Some(filter) => {
+                    let input = &self.inputs[i].src;
+                    filter
+                        .program(
+                            dlt_of(link.unwrap_or(input.link_type())),
+                            input.filter_flavour(),
+                        )
+                        .is_ok_and(|p| filter.matches(p, &self.out, wire_len))
+                }
             };
             if passes {
                 break (ts, wire_len, link, i);

@@ -429,6 +429,36 @@ enum Input {
     File(Box<NativeFile>),
 }
 
+impl Source {
+    /// How libpcap compiles a filter for this source's frames
+    /// ([`bpf::Flavour`]): a file's in its byte order, a live capture's as
+    /// such.
+    pub(crate) fn filter_flavour(&self) -> bpf::Flavour {
+        match &self.input {
+            Input::File(f) => bpf::Flavour::File {
+                big_endian: f.reader.big_endian(),
+            },
+            Input::Libpcap(_) if self.live => bpf::Flavour::Live,
+            Input::Libpcap(c) => bpf::Flavour::File {
+                // (A file read by libpcap: written in the other byte order
+                // than this machine's when it swaps.)
+                big_endian: cfg!(target_endian = "big") != libpcap_swapped(c),
+            },
+        }
+    }
+}
+
+extern "C" {
+    // From libpcap, which the pcap crate links.
+    fn pcap_is_swapped(p: *mut std::ffi::c_void) -> libc::c_int;
+}
+
+/// Whether libpcap swaps the byte order of the file `c` reads.
+fn libpcap_swapped(c: &Capture<dyn Activated>) -> bool {
+    // SAFETY: `c`'s handle is live while `c` is; the call only reads it.
+    unsafe { pcap_is_swapped(c.as_ptr().cast()) == 1 }
+}
+
 /// What kawatch's own reader reads: a file or standard input as it is, or
 /// gzip-compressed (as tshark reads a `.pcap.gz`), decompressed as it is
 /// read; its first bytes, read to tell, come again first.
@@ -1301,7 +1331,12 @@ impl NativeFile {
         let dlt_name = bpf::dlt_name(dlt);
         let program = match &mut self.filter {
             None => Pass::All,
-            Some(f) => match f.program(dlt) {
+            Some(f) => match f.program(
+                dlt,
+                bpf::Flavour::File {
+                    big_endian: self.reader.big_endian(),
+                },
+            ) {
                 Ok(i) => Pass::Program(i),
                 // The filter cannot match there (and if it can match no
                 // link type the file has, it is wrong: `filter_applies`).
@@ -1388,6 +1423,23 @@ fn read_failure(name: &str, frames: u64, e: ReadError) -> CaptureError {
 /// (mapped, not copied by the kernel first).
 pub fn one_core() -> bool {
     std::thread::available_parallelism().map_or(true, |n| n.get() == 1)
+}
+
+/// Asks the CPU to bring the cache line holding `at` in: a hint, which
+/// reads nothing the program sees and cannot fault; nothing where the CPU
+/// has no such instruction this code knows.
+#[inline(always)]
+pub(crate) fn prefetch(at: &u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 needs SSE, which every x86-64 CPU has; it neither
+    // reads memory the program sees nor faults, and `at` is a live byte.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            std::ptr::from_ref(at).cast(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
 }
 
 /// A stream of captured frames: a [`Source`], frames in memory, several
