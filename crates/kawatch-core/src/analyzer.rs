@@ -421,8 +421,12 @@ impl Analyzer {
         &self.events
     }
 
-    /// Feeds one decoded segment; returns the events it decided.
+    /// Feeds one decoded segment, a frame of its own (counted as one, and
+    /// as a TCP segment), numbered as the segment says (its `frame`, which
+    /// its events carry); returns the events it decided.
     pub fn ingest(&mut self, seg: &Segment) -> &[Event] {
+        self.counters.frames += 1;
+        self.counters.tcp_segments += 1;
         self.saw(seg.ts);
         self.process(seg, seg.frame);
         &self.events
@@ -1900,6 +1904,27 @@ mod tests {
         w.send(5.0, By::C, R, 101, 0, 0, 0);
         assert_eq!(w.prober(40000).probes, Some(3));
         assert_eq!(w.an.counters().duplicates, 3);
+    }
+
+    #[test]
+    fn segments_fed_decoded_count_as_frames_do() {
+        let segs: Vec<Segment> = keepalive_flow(1, 0.0);
+        let mut by_segment = Analyzer::new(LinkType::Ethernet);
+        let mut by_decoded = Analyzer::new(LinkType::Ethernet);
+        for s in &segs {
+            by_segment.ingest(s);
+            by_decoded.ingest_decoded_ref(s.ts, Some(s));
+        }
+        by_decoded.ingest_decoded(segs[0].ts, None);
+        let (c, d) = (by_segment.counters(), by_decoded.counters());
+        assert_eq!(
+            (c.frames, c.tcp_segments, c.undecoded),
+            (segs.len() as u64, segs.len() as u64, 0)
+        );
+        assert_eq!(
+            (d.frames, d.tcp_segments, d.undecoded),
+            (c.frames + 1, c.tcp_segments, 1)
+        );
     }
 
     #[test]
