@@ -371,7 +371,15 @@ impl Policy {
             kawatch_check: CHECK_VERSION,
             passed,
             interrupted,
-            inputs: reports.iter().map(|r| r.source.name.clone()).collect(),
+            // (Files merged: each of them, not their joined name.)
+            inputs: reports
+                .iter()
+                .flat_map(|r| match r.source.files.as_slice() {
+                    [] => std::slice::from_ref(&r.source.name),
+                    files => files,
+                })
+                .cloned()
+                .collect(),
             warnings: reports.iter().flat_map(gaps).collect(),
             rules,
         }
@@ -1210,6 +1218,7 @@ mod tests {
             kawatch_report: 1,
             source: SourceReport {
                 name: "interface:lo".into(),
+                files: vec![],
                 linktype: "EN10MB".into(),
                 frames: 0,
                 tcp_segments: 0,

@@ -61,6 +61,7 @@ pub(crate) fn source_report(totals: &Totals, src: &SourceInfo) -> SourceReport {
     let c = totals.counters;
     SourceReport {
         name: src.name.clone(),
+        files: src.inputs.clone(),
         linktype: src.linktype.clone(),
         frames: c.frames,
         tcp_segments: c.tcp_segments,

@@ -52,6 +52,10 @@ pub struct SourceReport {
     /// Path, `-` for standard input, `interface:IF` when live; several
     /// files merged are joined with `+`.
     pub name: String,
+    /// Several files read as one (`--merge`): each, in the order given (a
+    /// name may hold a `+` itself). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
     /// libpcap's DLT name; several joined by `,` in the order met.
     pub linktype: String,
     /// Frames read.

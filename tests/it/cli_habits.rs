@@ -153,11 +153,32 @@ fn several_files_one_report_each_or_merged() {
         std::fs::write(&path, w.finish().unwrap()).unwrap();
         path
     };
-    let (a, b) = (part("a.pcap", 0..7), part("b.pcap", 7..frames.len()));
+    // (A `+` in a name, as in files named after their sources.)
+    let (a, b) = (part("a+1.pcap", 0..7), part("b.pcap", 7..frames.len()));
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
     // Given in either order: merged by time.
     let merged = &documents(&stdout(&ok(&["report", "-T", "json", "--merge", b, a])))[0];
     let whole = &documents(&stdout(&ok(&["report", "-T", "json", &dead])))[0];
+    // The inputs one by one, as given; `check` lists them the same way.
+    assert_eq!(merged["source"]["files"], serde_json::json!([b, a]));
+    assert_eq!(
+        whole["source"].get("files"),
+        None,
+        "only merged reports list files"
+    );
+    let check = stdout(&run(&[
+        "check",
+        "-T",
+        "json",
+        "--require-keepalive",
+        "--merge",
+        b,
+        a,
+    ]));
+    assert_eq!(
+        serde_json::from_str::<Value>(&check).unwrap()["inputs"],
+        serde_json::json!([b, a])
+    );
     let keepalive = |r: &Value| r["flows"][0]["keepalive"].clone();
     assert_eq!(keepalive(merged), keepalive(whole));
     assert_eq!(merged["source"]["frames"], whole["source"]["frames"]);
