@@ -154,7 +154,7 @@ fn bad_inputs_fail_clearly() {
         (
             "duration without interface",
             vec!["report".into(), "-d".into(), "5".into(), s(&good)],
-            "go with --interface",
+            "--duration goes with --interface",
         ),
         (
             "bad duration",
@@ -195,7 +195,12 @@ fn bad_inputs_fail_clearly() {
         (
             "--netns with a file",
             vec!["report".into(), "--netns".into(), "x".into(), s(&good)],
-            "--netns and --pid go with --interface",
+            "--netns or --pid goes with --interface",
+        ),
+        (
+            "snap length with a file",
+            vec!["report".into(), "-s".into(), "100".into(), s(&good)],
+            "--snaplen goes with --interface",
         ),
         (
             "sockets: bad port",

@@ -124,17 +124,21 @@ impl CaptureArgs {
         let mut words = self.words.iter().peekable();
         let inputs = if let Some(iface) = &self.interface {
             Inputs::Live(iface.clone())
-        } else if self.duration.is_some()
-            || self.promisc
-            || self.buffer_size.is_some()
-            || self.snaplen.is_some()
-            || self.no_sockets
-            || self.netns.given()
+        } else if let Some((option, _)) = [
+            ("--duration", self.duration.is_some()),
+            ("--promisc", self.promisc),
+            ("--buffer-size", self.buffer_size.is_some()),
+            ("--snaplen", self.snaplen.is_some()),
+            ("--no-sockets", self.no_sockets),
+            ("--netns or --pid", self.netns.given()),
+        ]
+        .into_iter()
+        .find(|(_, given)| *given)
         {
-            return Err(usage(
-                "--duration, --promisc, --buffer-size, --snaplen, --no-sockets, --netns and \
-                 --pid go with --interface (a file is read as it is)",
-            ));
+            return Err(usage(format!(
+                "{option} goes with --interface, a live capture (a file is read as it \
+                 was captured): leave it out to read a file"
+            )));
         } else if !self.read.is_empty() {
             Inputs::Files(self.read.clone())
         } else {

@@ -4,7 +4,7 @@ use crate::args::{
     parse_buffer_size, parse_max_flows, parse_max_retired, parse_snaplen, parse_speed, NetnsArgs,
     PathArgs,
 };
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use kawatch::capture::{LiveOptions, OpenOptions, Reader, Source};
 use kawatch::core::Limits;
@@ -87,14 +87,23 @@ pub(crate) fn watch(args: WatchArgs) -> Result<()> {
         )));
     }
     if !io::stdout().is_terminal() {
-        bail!(
+        // (A use the screen cannot serve: the arguments' fault, not the run's.)
+        let example = match (&args.read, &args.interface) {
+            (Some(file), _) => format!("`kawatch report {file}`"),
+            (None, Some(interface)) => format!("`kawatch report -i {interface} --duration 30s`"),
+            (None, None) => "`kawatch report -i eth0 --duration 30s` or \
+                             `kawatch report capture.pcap`"
+                .to_owned(),
+        };
+        return Err(crate::exit::usage(format!(
             "standard output is not a terminal, and the live view needs one; \
-             for output to a file or a pipe use `kawatch report`, e.g. \
-             `kawatch report --interface eth0 --duration 30s` or `kawatch report capture.pcap`"
-        );
+             for output to a file or a pipe use `kawatch report`, e.g. {example}"
+        )));
     }
     if args.read.is_some() && args.netns.given() {
-        bail!("--netns and --pid go with a live capture, not --read");
+        return Err(crate::exit::usage(
+            "--netns and --pid go with a live capture, not --read",
+        ));
     }
     let filter = args
         .filter_expr
