@@ -731,15 +731,35 @@ fn live_a_1_byte_probe_received_restarts_a_linux_idle_clock() {
 #[test]
 #[ignore = "needs root and network namespaces; run scripts/test as root"]
 fn live_answers_lost_past_the_capture_point_end_in_a_give_up() {
+    lost_answers_end_in_a_give_up(false);
+}
+
+/// As above, the peer also sending a request between the probes, lost and
+/// resent like the answers (a Redis server's keepalive, its client's
+/// PINGs): the probes' acknowledgment stays below the request, so the
+/// prober heard nothing but answers, and its RST is still its give-up.
+#[test]
+#[ignore = "needs root and network namespaces; run scripts/test as root"]
+fn live_a_request_lost_with_the_answers_still_ends_in_a_give_up() {
+    lost_answers_end_in_a_give_up(true);
+}
+
+fn lost_answers_end_in_a_give_up(request: bool) {
     let seed = rng::seed_from_env_or_clock().expect("seed");
     let mut r = rng::SplitMix64::new(seed);
     let (idle, cnt) = (r.range(2, 3), r.range(2, 4));
+    // (Between the first probe and the second: idle + 0.3-0.7 s.)
+    let request_at = request.then(|| {
+        std::time::Duration::from_millis(u64::from(idle) * 1000 + u64::from(r.range(300, 700)))
+    });
     let ctx = format!(
-        "seed {seed} (KAWATCH_SEED={seed} replays it): idle {idle} s, interval 1 s, {cnt} probes"
+        "seed {seed} (KAWATCH_SEED={seed} replays it): idle {idle} s, interval 1 s, {cnt} probes, \
+         the server's request at {request_at:?}"
     );
     eprintln!("{ctx}");
-    let dir = work_dir(&format!("lost-answers-{}", std::process::id()));
-    let out = lost_answers::run(idle, cnt, &dir).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+    let dir = work_dir(&format!("lost-answers-{request}-{}", std::process::id()));
+    let out =
+        lost_answers::run(idle, cnt, request_at, &dir).unwrap_or_else(|e| panic!("{ctx}: {e}"));
     // The kernel gave up.
     assert_eq!(
         out.read_error

@@ -24,9 +24,20 @@ pub(crate) struct Outcome {
 
 /// The client probes (`idle` s, interval 1 s, `cnt` probes); once the
 /// connection is idle, its namespace drops what the server sends on INPUT,
-/// where tcpdump on its veth has already seen it.
-pub(crate) fn run(idle: u32, cnt: u32, dir: &Path) -> Result<Outcome, String> {
-    let pair = NetnsPair::create("lost")?;
+/// where tcpdump on its veth has already seen it. With `request_at`, the
+/// server also writes that long after the drop began (between the
+/// client's probes: lost, and resent, like the answers).
+pub(crate) fn run(
+    idle: u32,
+    cnt: u32,
+    request_at: Option<Duration>,
+    dir: &Path,
+) -> Result<Outcome, String> {
+    let pair = NetnsPair::create(if request_at.is_some() {
+        "lostreq"
+    } else {
+        "lost"
+    })?;
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let file = dir.join("lost-answers.pcap");
     let capture = RunningCapture::start(CaptureSpec::tcpdump(&pair.a, VETH_A, &file), IO_TIMEOUT)?;
@@ -63,7 +74,16 @@ pub(crate) fn run(idle: u32, cnt: u32, dir: &Path) -> Result<Outcome, String> {
     client
         .set_read_timeout(Some(Duration::from_secs_f64(limit)))
         .map_err(|e| e.to_string())?;
-    let err = (&client).read(&mut buf).err();
+    let err = std::thread::scope(|s| {
+        if let Some(at) = request_at {
+            let server = &server;
+            s.spawn(move || {
+                std::thread::sleep(at);
+                let _ = server.send(b"late");
+            });
+        }
+        (&client).read(&mut buf).err()
+    });
     drop((client, server, listener));
     std::thread::sleep(Duration::from_millis(300));
     capture.stop(IO_TIMEOUT)?;

@@ -657,7 +657,13 @@ impl Analyzer {
             Class::Other
                 if seg.flags.rst()
                     && tx.prober().is_some_and(|p| {
-                        gave_up_unheard(seg, p, now, since_sent, tx.last_rx_activity())
+                        gave_up_unheard(
+                            seg,
+                            p,
+                            now,
+                            since_sent,
+                            (tx.last_rx_activity(), rx.snd_nxt()),
+                        )
                     }) =>
             {
                 Class::GiveUp
@@ -683,7 +689,7 @@ impl Analyzer {
             Class::Probe => {
                 confirm_lone_byte(tx, seg, cx, ev);
                 let one_byte = seg.payload_len == 1;
-                let last_rx = idle_clock(tx, rx, one_byte);
+                let last_rx = heard_since_answer(tx, rx, seg).or(idle_clock(tx, rx, one_byte));
                 tx.update_prober(cx.timelines, |p| {
                     p.one_byte = one_byte;
                     p.on_probe(now, seg.seq, seg.ack, last_rx);
@@ -987,6 +993,22 @@ fn idle_clock(side: &Side, peer: &Side, one_byte: bool) -> Option<Tick> {
         (Some(r), Some(p)) => Some(r.max(p)),
         (r, p) => r.or(p),
     }
+}
+
+/// When `seg`, a probe of `side`'s, shows that nothing `peer` sent since
+/// `side`'s last answer reached it: the last answer's time. A probe
+/// acknowledges all its sender received, so the peer's data past its
+/// acknowledgment had not arrived; with the acknowledgment where the
+/// previous probe's was, the prober heard nothing since that probe but
+/// (perhaps) its answer. Seen with a Redis client whose requests, resent,
+/// were lost past the capture point with the answers to the server's
+/// probes: the server's probes kept their interval and it gave up.
+fn heard_since_answer(side: &Side, peer: &Side, seg: &Segment) -> Option<Tick> {
+    let p = side.prober()?;
+    let answer = p.last_answer()?;
+    let unheard = peer.snd_nxt().is_some_and(|n| n > seg.ack);
+    (unheard && p.last()?.ack == seg.ack && side.last_rx_activity() > Some(answer))
+        .then_some(answer)
 }
 
 /// A 1-byte probe reached `rx`: a stack that restarts its idle clock on
@@ -1488,6 +1510,33 @@ mod tests {
         w.send(15.06, By::C, R | A, 101, 501, 0, 0);
         let p = w.prober(40000);
         assert_eq!((p.probes_sent, p.outcome), (3, Outcome::Alive), "mid-idle");
+
+        // The peer's request between the probes, lost with the answers (and
+        // resent): the probes' acknowledgment stays below it, so the prober
+        // heard none of it. Where a probe acknowledges it, it was heard.
+        for (name, probe_ack, dead) in [
+            ("request unheard", 501, true),
+            ("request heard", 515, false),
+        ] {
+            let mut w = Wire::new();
+            w.established();
+            w.send(2.0, By::C, A, 100, 501, 0, 1000)
+                .send(2.001, By::S, A, 501, 101, 0, 1000)
+                .send(3.02, By::C, A, 100, 501, 0, 1000)
+                .send(3.021, By::S, A, 501, 101, 0, 1000)
+                .send(3.5, By::S, A, 501, 101, 14, 1000)
+                .send(4.04, By::C, A, 100, probe_ack, 0, 1000)
+                .send(4.041, By::S, A, 515, 101, 0, 1000)
+                .send(4.3, By::S, A, 501, 101, 14, 1000)
+                .send(5.06, By::C, R | A, 101, probe_ack, 0, 0);
+            let p = w.prober(40000);
+            assert_eq!(p.outcome == Outcome::Dead, dead, "{name}: {p:?}");
+            if dead {
+                assert_eq!(p.probes, Some(3), "{name}");
+                assert!(close(p.intvl_s, 1.02), "{name}: {:?}", p.intvl_s);
+                assert!(close(p.detection_s, 5.06), "{name}: {:?}", p.detection_s);
+            }
+        }
     }
 
     /// Item 5: answered probes recur every max(idle, intvl). An idle seen

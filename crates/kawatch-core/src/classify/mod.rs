@@ -158,12 +158,18 @@ fn backs_off(tx: &SideView) -> bool {
 /// on the wire 1 s apart, the RST 1 s after the third). Where the idle was
 /// not seen, or the spacing is the idle's, nothing tells lost answers from
 /// an application's abort: the RST stays an RST.
+///
+/// The peer's data the RST does not acknowledge was not heard either (the
+/// RST acknowledges all the prober received): with its acknowledgment
+/// where the last probe's was and the peer's data past it, what the peer
+/// sent after the last answer (its data, resent; seen with a Redis client
+/// whose requests were lost with the answers) went the answers' way.
 pub(crate) fn gave_up_unheard(
     seg: &Segment,
     prober: &Prober,
     now: Tick,
     since_sent: Option<Span>,
-    last_rx: Option<Tick>,
+    (last_rx, peer_snd_nxt): (Option<Tick>, Option<SeqNumber>),
 ) -> bool {
     let Some(last) = prober.last() else {
         return false;
@@ -177,11 +183,16 @@ pub(crate) fn gave_up_unheard(
     };
     let gap = now - last.ts;
     let steady = |g: Span| g.0 * 100 >= lo.0 * 97 && g.0 * 100 <= hi.0 * 115;
+    let heard_only_answers = last_rx.is_some_and(|rx| Some(rx) == prober.last_answer())
+        || (seg.flags.ack()
+            && seg.ack == last.ack
+            && peer_snd_nxt.is_some_and(|n| n > seg.ack)
+            && prober.last_answer().is_some());
     seg.flags.rst()
         && !prober.outstanding
         && seg.seq == last.seq + 1
         && since_sent == Some(gap)
-        && last_rx.is_some_and(|rx| Some(rx) == prober.last_answer())
+        && heard_only_answers
         && run >= 2
         && lo >= MIN_TIMER_GAP
         && hi.0 * 100 <= lo.0 * 115
