@@ -284,12 +284,14 @@ impl<R: Read> FileReader<R> {
     /// declares them in the blocks that lead its packets).
     pub(crate) fn leading_interfaces(&mut self) -> Result<&[Interface], ReadError> {
         if let Layout::Pcapng { .. } = self.layout {
-            // Up to the first block that is not a section or interface
-            // header; that one stays unparsed.
+            // Up to the first packet block, which stays unparsed. Blocks of
+            // other kinds may come before the interfaces: the secrets
+            // `editcap --inject-secrets` puts first, name resolution,
+            // custom blocks; a reader skips what it does not know.
             while self.fill(8)? {
                 let big_endian = self.block_order()?;
                 let t = u32_at(&self.buf[self.pos..], 0, big_endian);
-                if t != SHB && t != IDB {
+                if matches!(t, EPB | OPB | SPB) {
                     break;
                 }
                 self.block()?;
@@ -536,9 +538,9 @@ impl<R: Read> FileReader<R> {
         // A block's length ends it too; where it does not (zeros in a
         // mapped file cut inside the block), the file may have been cut.
         if u32_at(&self.buf[at + total as usize - 4..], 0, big_endian) != total {
-            if let Some(cut) = self.cut_at(at, total as usize) {
-                return Err(cut);
-            }
+            return Err(self.cut_at(at, total as usize).unwrap_or_else(|| {
+                ReadError::Damaged("block total length in header and trailer don't match".into())
+            }));
         }
         self.pos += total as usize;
         let body = at + 8..at + total as usize - 4;
@@ -1035,6 +1037,31 @@ mod tests {
         }
     }
 
+    /// The interfaces a pcapng file declares before its first packet,
+    /// whatever blocks come before them (the secrets `editcap
+    /// --inject-secrets` writes first, name resolution, custom, unknown).
+    #[test]
+    fn interfaces_after_other_leading_blocks_are_found() {
+        for (name, lead) in [
+            ("none", vec![]),
+            ("decryption secrets", block(0x0a, &[0; 12])),
+            ("name resolution", block(4, &[0; 4])),
+            ("custom", block(0x4000_0bad, &[0; 8])),
+            ("unknown", block(0x77, &[])),
+        ] {
+            let bytes = [shb(), lead, idb(1, 0, &[]), epb(0, 1, &[1], 1)].concat();
+            let mut r = FileReader::open(&bytes[..], &[], None).expect("a capture header");
+            let links: Vec<u32> = r
+                .leading_interfaces()
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"))
+                .iter()
+                .map(|i| i.link)
+                .collect();
+            assert_eq!(links, [1], "{name}");
+            assert_eq!(read_all(&mut r).0.len(), 1, "{name}: the packet after them");
+        }
+    }
+
     #[test]
     fn damaged_and_cut_records_say_why() {
         let pcap_ok = pcap_header(0xa1b2_c3d4, 0, 1);
@@ -1090,6 +1117,18 @@ mod tests {
                 [shb(), idb(1, 0, &[]), epb(0, 0, &[1], 1)[..20].to_vec()].concat(),
                 0,
                 "tried to read 36 bytes, only got 20",
+            ),
+            (
+                "lengths in a block's header and trailer differ",
+                [shb(), idb(1, 0, &[]), epb(0, 0, &[1], 1), {
+                    let mut b = epb(0, 1, &[2], 1);
+                    let end = b.len();
+                    b[end - 4] ^= 8;
+                    b
+                }]
+                .concat(),
+                1,
+                "header and trailer don't match",
             ),
             (
                 "unknown byte-order magic",

@@ -507,6 +507,10 @@ struct NativeFile {
     /// Frames the filter left out before the input fell silent
     /// ([`Passing::Quiet`]).
     skipped_quiet: u64,
+    /// Frames the filter left out so far: with those it passed, the
+    /// records read (a record that cannot be read after some were is no
+    /// damage at the start, whether or not any passed).
+    left_out: u64,
     /// Why the filter did not compile for the first link type it did not.
     refused: Option<String>,
 }
@@ -871,6 +875,7 @@ impl Source {
             links: Vec::new(),
             warnings: Vec::new(),
             skipped_quiet: 0,
+            left_out: 0,
             refused: None,
         };
         let mut names = String::new();
@@ -1292,7 +1297,7 @@ impl NativeFile {
                         name: name.to_string(),
                     })
                 }
-                Err(e) => return Err(read_failure(name, *frames, e)),
+                Err(e) => return Err(read_failure(name, *frames + self.left_out, e)),
             };
             let state = match self.links.first() {
                 // (The file's first link type, nearly always its only one.)
@@ -1314,6 +1319,7 @@ impl NativeFile {
             };
             if !pass {
                 skipped += 1;
+                self.left_out += 1;
                 continue;
             }
             *frames += 1;

@@ -543,6 +543,39 @@ fn release_writer(fifo: &Path) {
         .open(fifo);
 }
 
+/// A filter that left out every record before the damaged one: still
+/// damage after 4 records read, not at the start (no exit 3, no "first
+/// packet cannot be read").
+#[test]
+fn a_corrupt_record_after_records_a_filter_left_out_is_no_damage_at_the_start() {
+    for format in [Format::PcapMicro, Format::Pcapng { tsresol: 6 }] {
+        let (_d, path) = temp("corrupt-filtered");
+        std::fs::write(&path, corrupt_record(format, 4)).unwrap();
+        let o = run(&[
+            "report",
+            "--format",
+            "json",
+            path.to_str().unwrap(),
+            "port 1",
+        ]);
+        assert!(o.status.success(), "{format:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("cannot be read past packet 4"),
+            "{format:?}: {}",
+            stderr(&o)
+        );
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            (
+                r["source"]["frames"].as_u64(),
+                r["source"]["truncated"].as_bool()
+            ),
+            (Some(0), Some(true)),
+            "{format:?}"
+        );
+    }
+}
+
 #[test]
 fn a_corrupt_record_mid_file_reports_what_was_read_and_warns() {
     for format in [Format::PcapMicro, Format::Pcapng { tsresol: 6 }] {
