@@ -155,6 +155,19 @@ impl HeartbeatProtocol {
         }
     }
 
+    /// Whether its pings are answered by pongs its bytes name (HTTP/2 PING
+    /// ACK, WebSocket pong, MQTT PINGRESP, Redis `+PONG`): then no other
+    /// data is an answer.
+    fn has_pongs(self) -> bool {
+        matches!(
+            self,
+            HeartbeatProtocol::Http2Ping
+                | HeartbeatProtocol::WebsocketPing
+                | HeartbeatProtocol::MqttPing
+                | HeartbeatProtocol::RedisPing
+        )
+    }
+
     /// Whether the bytes name the protocol (not `tls-periodic`,
     /// `ssh-periodic` or `periodic`, which only its size and rhythm tell).
     pub fn is_named(self) -> bool {
@@ -455,11 +468,14 @@ impl Run {
         self.protocol = self.protocol.merge(protocol);
     }
 
-    /// The other side answered at `ts`, if that is within the answer window
-    /// of the last beat: then the beat counts as answered (once).
-    fn answered_by(&mut self, ts: Tick) -> bool {
+    /// The other side answered at `ts`, if that is after the last beat and
+    /// within `window` of it (any time after it when `None`, where the
+    /// answer names itself one: then only the first answer is the beat's):
+    /// then the beat counts as answered (once).
+    fn answered_by(&mut self, ts: Tick, window: Option<Span>) -> bool {
         let gap = ts - self.last;
-        if self.count == 0 || gap.0 < 0 || gap > ANSWER_WINDOW {
+        let in_window = window.map_or(!self.last_answered, |w| gap <= w);
+        if self.count == 0 || gap.0 < 0 || !in_window {
             return false;
         }
         if !self.last_answered {
@@ -577,10 +593,22 @@ impl Heartbeats {
         }
         let [lo, hi] = &mut self.sides;
         let (me, peer) = if tx == 0 { (lo, hi) } else { (hi, lo) };
-        if role != Role::Ask && peer.run.answered_by(ts) {
-            return;
+        let answer = match role {
+            Role::Ask => false,
+            // A pong answers the last ping however late (gRPC's PING ACKs
+            // were seen 2 s after the PING); one answering none is a beat
+            // of its own (RFC 6455 allows unsolicited pongs as one).
+            Role::Answer => peer.run.answered_by(ts, None),
+            // Where the peer's pings have pongs of their own, other small
+            // data is none (a Redis replica's REPLCONF ACKs after its
+            // master's PINGs): else a small segment soon after is.
+            Role::Either => {
+                !peer.run.protocol.has_pongs() && peer.run.answered_by(ts, Some(ANSWER_WINDOW))
+            }
+        };
+        if !answer {
+            me.beat(ts, protocol);
         }
-        me.beat(ts, protocol);
     }
 
     /// Whether a side has a run of beats going ([`crate::flow::Flow::beats_open`]).
@@ -829,7 +857,9 @@ mod tests {
             let ts = tick(t);
             b.beat(ts, protocol);
             if answered {
-                assert!(b.run.answered_by(Tick(ts.0 + 20_000_000)));
+                assert!(b
+                    .run
+                    .answered_by(Tick(ts.0 + 20_000_000), Some(ANSWER_WINDOW)));
             }
         }
         b
@@ -1181,6 +1211,45 @@ mod tests {
                     }
                 },
                 &[(C, Http2Ping, 10.0, 3, true), (S, Http2Ping, 10.0, 3, true)],
+            ),
+            (
+                "gRPC: both ping, the client's ACKs 2 s late (answers, not beats)",
+                |w| {
+                    for k in 0..10 {
+                        let t = 3.0 + 5.0 * f64::from(k);
+                        w.send(t, C, &h2_ping(false))
+                            .send(t + 0.01, S, &h2_ping(true));
+                        if k % 2 == 0 {
+                            w.send(t + 0.5, S, &h2_ping(false))
+                                .send(t + 2.5, C, &h2_ping(true));
+                        }
+                    }
+                },
+                &[(C, Http2Ping, 5.0, 10, true), (S, Http2Ping, 10.0, 5, true)],
+            ),
+            (
+                "a Redis replica's REPLCONF ACKs after its master's PINGs: no pongs",
+                |w| {
+                    let ack = b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$2\r\n42\r\n";
+                    for k in 0..12 {
+                        let t = 1.0 + f64::from(k);
+                        if k % 3 == 0 {
+                            w.send(t, S, b"*1\r\n$4\r\nping\r\n");
+                        }
+                        w.send(t + 0.2, C, ack);
+                    }
+                },
+                &[(C, Periodic, 1.0, 12, false), (S, RedisPing, 3.0, 4, false)],
+            ),
+            (
+                "unsolicited WebSocket pongs: a one-way heartbeat (RFC 6455)",
+                |w| {
+                    for k in 0..4 {
+                        let t = 1.0 + 20.0 * f64::from(k);
+                        w.send(t, S, &[0x8a, 0x00]).ack(t + 0.03, C);
+                    }
+                },
+                &[(S, WebsocketPing, 20.0, 4, false)],
             ),
             (
                 "jittered within bounds (WebSocket ping from the server)",
