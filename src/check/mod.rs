@@ -743,6 +743,18 @@ fn survives(at: &Scope<'_>, f: &FlowReport, path: &PathTimeout) -> Finding {
     let (longest, allowed) = (f.silence.longest_s, f.silence.allowed_s);
     let timeout = path.timeout_s;
     let on = path.label();
+    if f.state == kawatch_core::TcpState::SynSent {
+        return Finding {
+            limit: Some(timeout),
+            path: Some(path.name.clone()),
+            ..at.finding(
+                "survives",
+                None,
+                Status::Pass,
+                format!("never opened (its handshake was not completed): no idle connection for {on} to drop"),
+            )
+        };
+    }
     let verdict = PathVerdict::of(longest, allowed, timeout);
     let seen = secs(longest);
     let (observed, message) = match (verdict, allowed) {
@@ -1368,6 +1380,31 @@ mod tests {
                 "survives corp 11s",
             ),
         ]);
+    }
+
+    /// A connection that never opened (SYNs unanswered) has no idle
+    /// connection for a path to drop: its report judges no path, and
+    /// `survives` passes it, saying why (it read "at risk").
+    #[test]
+    fn a_connection_never_opened_survives_every_path() {
+        let mut r = report(vec![], None);
+        r.flows[0].state = TcpState::SynSent;
+        r.flows[0].silence = Silence {
+            longest_s: 8.2,
+            allowed_s: None,
+        };
+        let paths = [PathTimeout::parse("aws-nlb").unwrap()];
+        r.flows[0].judge(&paths);
+        assert!(r.flows[0].path.is_empty(), "{:?}", r.flows[0].path);
+        holds(vec![(
+            "never opened",
+            rule(Side::Either, |rule| {
+                rule.survives = Some(vec!["aws-nlb".into()])
+            }),
+            r,
+            true,
+            "never opened",
+        )]);
     }
 
     /// (name, policy, report, passed, words in a finding's message)

@@ -248,12 +248,18 @@ struct Paths {
     rows: Vec<Vec<String>>,
     /// Flows with nothing keeping them alive and no silence past a timeout.
     unprotected: usize,
+    /// Connections that never opened: no path applies.
+    unopened: usize,
     /// The path timeouts' names and timeouts, from the first flow.
     header: Vec<String>,
 }
 
 impl Paths {
     fn add(&mut self, f: &FlowReport) {
+        if f.state == TcpState::SynSent {
+            self.unopened += 1;
+            return;
+        }
         if self.header.is_empty() {
             self.header = f
                 .path
@@ -281,10 +287,23 @@ impl Paths {
         } else {
             ""
         };
+        // (Rounded to a timeout it is not, it would read as that timeout
+        // beside "exceeded": 5.0056 s on a 5 s path.)
+        let longest = f.silence.longest_s;
+        let rounded = (longest * 10.0).round() / 10.0;
+        let longest = if f
+            .path
+            .iter()
+            .any(|p| rounded == p.timeout_s && longest != p.timeout_s)
+        {
+            format!("{longest:.3}s")
+        } else {
+            format!("{longest:.1}s")
+        };
         let mut row = vec![
             format!("{} <> {}", f.a, f.b),
             kept_by.unwrap_or_else(|| "nothing".into()) + over,
-            format!("{:.1}s", f.silence.longest_s),
+            longest,
         ];
         row.extend(f.path.iter().map(|p| p.verdict.as_str().replace('_', " ")));
         self.rows.push(row);
@@ -294,6 +313,11 @@ impl Paths {
         if src.paths.is_empty() || (self.rows.is_empty() && self.unprotected == 0) {
             return Ok(());
         }
+        let unopened = match self.unopened {
+            0 => String::new(),
+            1 => "; 1 connection never opened (no path applies)".to_owned(),
+            n => format!("; {n} connections never opened (no path applies)"),
+        };
         writeln!(out)?;
         if !self.rows.is_empty() {
             let mut table = vec![["FLOW", "KEPT ALIVE BY", "LONGEST SILENCE"]
@@ -315,8 +339,10 @@ impl Paths {
             writeln!(
                 out,
                 "{lead}{n}: nothing seen keeps {them} alive (at risk on every path; no silence \
-                 longer than a timeout yet)"
+                 longer than a timeout yet){unopened}"
             )?;
+        } else if !unopened.is_empty() {
+            writeln!(out, "{}", &unopened[2..])?;
         }
         writeln!(
             out,

@@ -121,7 +121,7 @@ pub struct FlowReport {
     #[serde(default)]
     pub heartbeats: Vec<HeartbeatReport>,
     /// Whether the flow survives each path timeout in force, in the order
-    /// given.
+    /// given; none for a connection that never opened (`syn_sent`).
     #[serde(default)]
     pub path: Vec<PathReport>,
     /// Several files read as one (`--merge`): the ones the flow was seen in.
@@ -424,8 +424,14 @@ impl FlowReport {
     }
 
     /// Sets `path`: the verdict against each of `paths`, from `silence`
-    /// (so a live report's exact socket idle counts once set there).
+    /// (so a live report's exact socket idle counts once set there). A
+    /// connection that never opened (its handshake not completed, as far
+    /// as the wire shows) has none: no path holds it idle.
     pub fn judge(&mut self, paths: &[PathTimeout]) {
+        if self.state == TcpState::SynSent {
+            self.path.clear();
+            return;
+        }
         let (longest, allowed) = (self.silence.longest_s, self.silence.allowed_s);
         self.path.truncate(paths.len());
         for (i, p) in paths.iter().enumerate() {

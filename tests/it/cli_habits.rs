@@ -352,6 +352,22 @@ fn write_labelled_frames() {
     );
 }
 
+/// The table's longest silence never rounds to a timeout it is not (3.0698 s
+/// beside a 3.1 s path read "3.1s" and "exceeded"); path timeouts take
+/// milliseconds as check's durations do.
+#[test]
+fn a_longest_silence_near_a_timeout_shows_its_digits() {
+    let alive = fixture("alive.pcap");
+    let table = stdout(&ok(&["report", "--path-timeout", "3100ms,1m", &alive]));
+    let row = table
+        .lines()
+        .find(|l| l.contains(" <> "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.contains("3.070s") && row.contains("at risk"), "{table}");
+    let table = stdout(&ok(&["report", "--path-timeout", "1m", &alive]));
+    assert!(table.contains(" 3.1s "), "{table}");
+}
+
 #[test]
 fn exit_codes_say_what_went_wrong() {
     // Windows and timeouts that can hold nothing: usage errors that say so.

@@ -151,7 +151,7 @@ impl PathTimeout {
     }
 
     /// Reads a preset's name (`aws-nlb`), a duration (`300s`, `5m`, `2h`,
-    /// `2h4m`, `1.5h`, `300`; units `s`, `m`, `h`, `d`), or a name for a
+    /// `2h4m`, `1.5h`, `300`, `5700ms`; units `ms`, `s`, `m`, `h`, `d`), or a name for a
     /// duration (`corp-fw=30m`). See [`PRESETS`].
     pub fn parse(s: &str) -> Result<PathTimeout, BadPathTimeout> {
         let text = s.trim();
@@ -350,8 +350,9 @@ pub fn duration_text(secs: f64) -> String {
     out
 }
 
-/// Seconds in a duration: numbers with units `s`, `m`, `h`, `d` (`2h4m`,
-/// `1.5h`), or one unitless number of seconds. Positive and finite only.
+/// Seconds in a duration: numbers with units `ms`, `s`, `m`, `h`, `d`
+/// (`2h4m`, `1.5h`, `5700ms`), or one unitless number of seconds. Positive
+/// and finite only.
 fn duration_s(text: &str) -> Option<f64> {
     let mut total = 0.0;
     let mut rest = text;
@@ -364,6 +365,10 @@ fn duration_s(text: &str) -> Option<f64> {
         let unit = match rest.chars().next() {
             // A unitless number stands alone.
             None if total == 0.0 && digits == text.len() => 1.0,
+            Some('m') if rest.starts_with("ms") => {
+                rest = &rest[1..];
+                0.001
+            }
             Some('s') => 1.0,
             Some('m') => 60.0,
             Some('h') => 3_600.0,
@@ -583,6 +588,8 @@ mod tests {
             ("2h4m", "2h4m", 7_440.0),
             ("1.5h", "1.5h", 5_400.0),
             ("1d", "1d", 86_400.0),
+            ("5700ms", "5700ms", 5.7),
+            ("1m30s250ms", "1m30s250ms", 90.25),
             ("300", "300s", 300.0),
             ("corp-fw=30m", "corp-fw", 1_800.0),
             ("corp-fw = 90", "corp-fw", 90.0),
@@ -611,6 +618,7 @@ mod tests {
             ("corp=0m", "a timeout is more than 0"),
             ("5x", "not a duration"),
             ("5m3", "not a duration"),
+            ("5mss", "not a duration"),
             ("1..5h", "not a duration"),
             ("-5m", "no such preset"),
             ("=5m", "a name is letters, digits and punctuation"),
