@@ -1399,7 +1399,7 @@ mod tests {
         holds(vec![(
             "never opened",
             rule(Side::Either, |rule| {
-                rule.survives = Some(vec!["aws-nlb".into()])
+                rule.survives = Some(vec!["aws-nlb".into()]);
             }),
             r,
             true,
