@@ -743,7 +743,7 @@ fn survives(at: &Scope<'_>, f: &FlowReport, path: &PathTimeout) -> Finding {
     let (longest, allowed) = (f.silence.longest_s, f.silence.allowed_s);
     let timeout = path.timeout_s;
     let on = path.label();
-    if f.state == kawatch_core::TcpState::SynSent {
+    if !kawatch_core::path::opened(f.state) {
         return Finding {
             limit: Some(timeout),
             path: Some(path.name.clone()),

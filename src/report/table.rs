@@ -256,7 +256,7 @@ struct Paths {
 
 impl Paths {
     fn add(&mut self, f: &FlowReport) {
-        if f.state == TcpState::SynSent {
+        if !kawatch_core::path::opened(f.state) {
             self.unopened += 1;
             return;
         }

@@ -428,7 +428,7 @@ impl FlowReport {
     /// connection that never opened (its handshake not completed, as far
     /// as the wire shows) has none: no path holds it idle.
     pub fn judge(&mut self, paths: &[PathTimeout]) {
-        if self.state == TcpState::SynSent {
+        if !kawatch_core::path::opened(self.state) {
             self.path.clear();
             return;
         }

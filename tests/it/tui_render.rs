@@ -1488,8 +1488,13 @@ fn unknown_is_a_question_mark() {
         overdue.contains("10.05s       ?    ?  10s/?/?"),
         "{overdue}"
     );
-    // The KEEPALIVE of a socket whose keepalive timer is hidden is unknown.
-    assert!(!t.contains("  -  "), "no `-` for unknown:\n{t}");
+    // The KEEPALIVE of a socket whose keepalive timer is hidden is unknown;
+    // `-` only where nothing applies (a path to a connection never opened).
+    let rows = t.lines().filter(|l| !l.contains(" opening "));
+    assert!(
+        rows.into_iter().all(|l| !l.contains("  -  ")),
+        "no `-` for unknown:\n{t}"
+    );
     // The detail view: a prober still probing has no detection time (`-`),
     // its count is unknown (`?`).
     let mut v = view(&snap, false, 30);
@@ -1628,6 +1633,8 @@ fn the_marks_are_the_core_s_verdicts() {
                 .filter(|f| f.a.to_string().contains(filter))
             {
                 let want = match kawatch::core::verdict(f, path) {
+                    // A connection that never opened: no verdict.
+                    _ if !kawatch::core::path::opened(f.state) => "opening",
                     kawatch::core::PathVerdict::Safe => "✓ safe",
                     kawatch::core::PathVerdict::AtRisk => "! at risk",
                     kawatch::core::PathVerdict::Exceeded => "✗ exceeded",

@@ -12,6 +12,7 @@
 //!
 //! Pure: plain values in, plain values out.
 
+use crate::flow::TcpState;
 use crate::local::{KeepaliveSettings, TimerKind};
 use crate::settings::Settings;
 use crate::snapshot::FlowView;
@@ -512,8 +513,16 @@ pub fn allowed_silence_s(flow: &FlowView) -> Option<f64> {
     keepalive.chain(heartbeats).reduce(f64::min)
 }
 
+/// Whether a flow in `state` is a connection a path could hold idle: not
+/// one that never opened (its handshake not completed, as far as the wire
+/// shows: SYNs unanswered), which no middlebox keeps an idle entry for.
+/// Reports give such a flow no path verdicts.
+pub fn opened(state: TcpState) -> bool {
+    state != TcpState::SynSent
+}
+
 /// Whether `flow` survives `path`: [`PathVerdict::of`] its longest silence
-/// and [`allowed_silence_s`].
+/// and [`allowed_silence_s`] (for a flow that [`opened`]).
 pub fn verdict(flow: &FlowView, path: &PathTimeout) -> PathVerdict {
     PathVerdict::of(
         flow.longest_silence_s,

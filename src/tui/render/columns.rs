@@ -194,16 +194,14 @@ pub(crate) const COLUMNS: &[Column] = &[
             "against the path timeout in focus: ✓ safe, ! at risk, ✗ exceeded",
         )),
         cell: |r| match r.path {
+            // Never opened: no idle connection for a path to drop.
+            Some(_) if !kawatch_core::path::opened(r.flow.state) => ("-".into(), r.theme.dim()),
             Some(p) => {
                 let v = survival::verdict(r.flow, r.state, r.now, r.live, r.socket, p);
                 // A connection no longer open: what it survived, dimmed.
                 let over = matches!(
                     r.state,
-                    State::Dead
-                        | State::Reset { .. }
-                        | State::Closed
-                        | State::Closing
-                        | State::Opening
+                    State::Dead | State::Reset { .. } | State::Closed | State::Closing
                 );
                 let style = if over {
                     r.theme.dim()
