@@ -74,6 +74,21 @@ impl fmt::Debug for Timestamp {
     }
 }
 
+/// Epoch seconds with all nine digits of the nanoseconds, exactly
+/// (`1700000000.002824000`; `-0.500000000` before the epoch), as
+/// tshark's `frame.time_epoch` prints them.
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ns = { self.0 };
+        let sign = if ns < 0 { "-" } else { "" };
+        let (secs, frac) = (
+            ns.unsigned_abs() / 1_000_000_000,
+            ns.unsigned_abs() % 1_000_000_000,
+        );
+        write!(f, "{sign}{secs}.{frac:09}")
+    }
+}
+
 /// The analyser's time origin: its first segment's capture time. Per-flow
 /// state holds times as [`Tick`]s from it, 8 bytes each rather than a
 /// [`Timestamp`]'s 16, and every time converts back exactly.
@@ -220,6 +235,19 @@ mod tests {
             "nanoseconds past a second carry"
         );
         assert_eq!(a.add_span(Span(1)), b);
+    }
+
+    #[test]
+    fn timestamps_display_as_exact_epoch_seconds() {
+        for (ns, text) in [
+            (1_700_000_000_002_824_000i128, "1700000000.002824000"),
+            (0, "0.000000000"),
+            (-500_000_000, "-0.500000000"),
+            (-1_000_000_001, "-1.000000001"),
+            (20_000_000_000_000_000_001, "20000000000.000000001"),
+        ] {
+            assert_eq!(Timestamp(ns).to_string(), text);
+        }
     }
 
     #[test]
