@@ -230,10 +230,12 @@ impl<R: Read> FileReader<R> {
             fetched: 0,
         };
         if !r.fill(4)? {
-            return Err(ReadError::NotACapture(format!(
-                "truncated dump file; tried to read 4 file header bytes, only got {}",
-                r.available()
-            )));
+            return Err(ReadError::NotACapture(match r.available() {
+                0 => "it is empty".into(),
+                n => {
+                    format!("truncated dump file; tried to read 4 file header bytes, only got {n}")
+                }
+            }));
         }
         let magic = &r.buf[..4];
         let le = u32::from_le_bytes(magic.try_into().expect("4 bytes"));

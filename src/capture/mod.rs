@@ -19,14 +19,14 @@ pub use ahead::{read_ahead, read_batched, Ahead, Batch, Decode, Fed};
 use bpf::Filter;
 pub use bpf::{InterfaceScope, LeftOut, SocketFilter};
 use file::{FileReader, ReadError, Record};
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use kawatch_core::LinkType;
 use kawatch_core::{Analyzer, Event, Timestamp};
 pub use merge::Merged;
 use pcap::{Activated, Capture, Device, Offline, Precision};
 use std::ffi::CString;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -464,7 +464,7 @@ fn libpcap_swapped(c: &Capture<dyn Activated>) -> bool {
 /// read; its first bytes, read to tell, come again first.
 enum Stream {
     Plain(File),
-    Gzip(Box<MultiGzDecoder<io::Chain<io::Cursor<Vec<u8>>, File>>>),
+    Gzip(Box<GzipMembers>),
 }
 
 /// gzip's magic number.
@@ -473,16 +473,81 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 impl Stream {
     /// `file`, whose first bytes `head` were read, decompressed.
     fn gzip(file: File, head: Vec<u8>) -> Stream {
-        Stream::Gzip(Box::new(MultiGzDecoder::new(
-            io::Cursor::new(head).chain(file),
-        )))
+        let compressed = BufReader::with_capacity(64 << 10, io::Cursor::new(head).chain(file));
+        Stream::Gzip(Box::new(GzipMembers {
+            member: Some(GzDecoder::new(compressed)),
+        }))
     }
 
     /// The file read (compressed, when it is).
-    fn file(&self) -> &File {
+    fn file(&self) -> Option<&File> {
         match self {
-            Stream::Plain(f) => f,
-            Stream::Gzip(g) => g.get_ref().get_ref().1,
+            Stream::Plain(f) => Some(f),
+            Stream::Gzip(g) => g.member.as_ref().map(|m| m.get_ref().get_ref().get_ref().1),
+        }
+    }
+}
+
+/// What a gzip file holds, compressed: its first bytes again, then the rest.
+type Compressed = BufReader<io::Chain<io::Cursor<Vec<u8>>, File>>;
+
+/// A gzip file's members decompressed one after another, as `gzip -d`
+/// reads them: zero bytes after the last member are padding (tape
+/// blocks; `gzip -t` calls the file OK), and anything else after it is an
+/// error that says so (gzip's "trailing garbage"), after every frame
+/// before it was read.
+struct GzipMembers {
+    /// The member being read (`None` only while the next replaces it).
+    member: Option<GzDecoder<Compressed>>,
+}
+
+impl Read for GzipMembers {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(member) = self.member.as_mut() else {
+                return Ok(0);
+            };
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // The member ended: the file does, or zero padding, or another member.
+            let rest = member.get_mut();
+            let mut zeros = 0u64;
+            let next = loop {
+                let b = rest.fill_buf()?;
+                let Some(&first) = b.first() else {
+                    break None;
+                };
+                let z = b.iter().take_while(|&&x| x == 0).count();
+                if z == 0 {
+                    break Some(first);
+                }
+                zeros += z as u64;
+                rest.consume(z);
+            };
+            match next {
+                None => return Ok(0),
+                Some(0x1f) if zeros == 0 => {
+                    let rest = self.member.take().map(GzDecoder::into_inner);
+                    self.member = rest.map(GzDecoder::new);
+                }
+                Some(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "after the last gzip member{} come bytes that are not another member \
+                             (gzip's \"trailing garbage\"): the capture may have been cut and \
+                             something else appended",
+                            if zeros > 0 {
+                                format!(" and {zeros} zero bytes")
+                            } else {
+                                String::new()
+                            }
+                        ),
+                    ))
+                }
+            }
         }
     }
 }
@@ -827,10 +892,12 @@ impl Source {
             _ => None,
         };
         // (A regular file is always readable: only a pipe waits.)
-        let wake = opts
-            .wake
-            .filter(|_| file.file().metadata().is_ok_and(|m| !m.is_file()))
-            .map(|wait| (file.file().as_raw_fd(), wait));
+        let wake = opts.wake.and_then(|wait| {
+            let f = file.file()?;
+            f.metadata()
+                .is_ok_and(|m| !m.is_file())
+                .then(|| (f.as_raw_fd(), wait))
+        });
         let mut reader = match mapping {
             Some(m) => FileReader::open_mapped(file, m, opts.stop),
             None => FileReader::open(file, head, opts.stop),

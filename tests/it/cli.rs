@@ -91,6 +91,15 @@ fn bad_inputs_fail_clearly() {
     std::fs::write(&empty, b"").unwrap();
     let wifi = dir.join("wifi.pcap");
     write_pcap(&wifi, LinkType::Other(105), &[]); // IEEE 802.11
+    let empty_gz = dir.join("empty.pcap.gz");
+    // (gzip of nothing: a member holding no bytes.)
+    std::fs::write(
+        &empty_gz,
+        [
+            0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ],
+    )
+    .unwrap();
     let gz = dir.join("c.pcap.gz");
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]).unwrap();
     let good = dir.join("good.pcap");
@@ -118,7 +127,12 @@ fn bad_inputs_fail_clearly() {
         (
             "empty file",
             vec!["report".into(), s(&empty)],
-            "not a pcap or pcapng capture",
+            "is not a pcap or pcapng capture (it is empty)",
+        ),
+        (
+            "empty gzip file",
+            vec!["report".into(), s(&empty_gz)],
+            "is not a pcap or pcapng capture (it is empty)",
         ),
         (
             "unsupported link type",

@@ -716,9 +716,12 @@ fn gzip_compressed_captures_read_as_the_capture() {
         let bytes = std::fs::read(&path).unwrap();
         let plain = read_all(&path, Reader::Native, None).map_err(|e| format!("{e:?}"));
         let (a, b) = bytes.split_at(bytes.len() / 2);
+        let padded = [gzip(&[&bytes]), vec![0; 3000]].concat();
         for (how, gz) in [
             ("one member", gzip(&[&bytes])),
             ("two members", gzip(&[a, b])),
+            // (As a tape block pads it: gzip -t calls it OK.)
+            ("zero bytes after the member", padded),
         ] {
             let gz_path = dir.join(format!("{name}.gz"));
             std::fs::write(&gz_path, gz).unwrap();
@@ -749,6 +752,25 @@ fn gzip_compressed_captures_read_as_the_capture() {
     assert!(got.end.is_some(), "a cut stream ends in an error");
     assert!(!got.frames.is_empty() && got.frames.len() < all.frames.len());
     assert_eq!(got.frames[..], all.frames[..got.frames.len()]);
+
+    // Bytes after the last member that are no member: every frame, then
+    // an error that says what they are (zeros before them or not).
+    for tail in [&b"not gzip"[..], &[0, 0, 0, 0x1f, 0x8b, 8, 0][..]] {
+        let garbage = dir.join("garbage.pcap.gz");
+        std::fs::write(&garbage, [&whole[..], tail].concat()).unwrap();
+        let got = read_all(&garbage, Reader::Native, None).unwrap();
+        assert_eq!(got.frames, all.frames, "{tail:?}");
+        assert_eq!(got.end.as_deref(), Some("Damaged"), "{tail:?}");
+        let mut src = Source::open_file(&garbage, None).unwrap();
+        let end = loop {
+            match src.next_frame() {
+                Ok(Next::End) => panic!("{tail:?}: ended cleanly"),
+                Err(e) => break e.to_string(),
+                Ok(_) => {}
+            }
+        };
+        assert!(end.contains("trailing garbage"), "{tail:?}: {end}");
+    }
 
     // libpcap reads no gzip.
     let gz_path = dir.join("whole.pcap.gz");
