@@ -119,24 +119,36 @@ fn decode_lax(
     data: &[u8],
     cut: usize,
 ) -> Option<Segment> {
-    let sliced = match link {
-        LinkType::Ethernet => LaxSlicedPacket::from_ethernet(data).ok()?,
+    // (The SLL header's protocol: the ether type that follows it.)
+    let (sliced, protocol) = match link {
+        LinkType::Ethernet => (LaxSlicedPacket::from_ethernet(data).ok()?, None),
         LinkType::LinuxSll => {
-            let proto = u16::from_be_bytes([*data.get(14)?, *data.get(15)?]);
-            LaxSlicedPacket::from_ether_type(EtherType(proto), data.get(16..)?)
+            let proto = EtherType(u16::from_be_bytes([*data.get(14)?, *data.get(15)?]));
+            let sliced = LaxSlicedPacket::from_ether_type(proto, data.get(16..)?);
+            (sliced, Some(proto))
         }
         LinkType::LinuxSll2 => {
-            let proto = u16::from_be_bytes([*data.first()?, *data.get(1)?]);
-            LaxSlicedPacket::from_ether_type(EtherType(proto), data.get(20..)?)
+            let proto = EtherType(u16::from_be_bytes([*data.first()?, *data.get(1)?]));
+            let sliced = LaxSlicedPacket::from_ether_type(proto, data.get(20..)?);
+            (sliced, Some(proto))
         }
         // The 4-byte family field's byte order depends on the capturing host;
         // the IP version nibble says the same thing unambiguously.
-        LinkType::Null | LinkType::Loop => LaxSlicedPacket::from_ip(data.get(4..)?).ok()?,
-        LinkType::RawIp => LaxSlicedPacket::from_ip(data).ok()?,
+        LinkType::Null | LinkType::Loop => (LaxSlicedPacket::from_ip(data.get(4..)?).ok()?, None),
+        LinkType::RawIp => (LaxSlicedPacket::from_ip(data).ok()?, None),
     };
     let Some(TransportSlice::Tcp(tcp)) = &sliced.transport else {
         return None;
     };
+    // Where an ether type names the IP version, the header must be of it
+    // (etherparse goes by the header's version nibble; libpcap's `tcp` and
+    // Wireshark by the ether type, which calls the other "bogus").
+    let carried = sliced.ether_payload().map(|p| p.ether_type).or(protocol);
+    match (carried, sliced.net.as_ref()?) {
+        (Some(EtherType::IPV4), LaxNetSlice::Ipv6(_))
+        | (Some(EtherType::IPV6), LaxNetSlice::Ipv4(_)) => return None,
+        _ => {}
+    }
     let (src, dst, payload_len) = match sliced.net.as_ref()? {
         LaxNetSlice::Ipv4(ip) => {
             let h = ip.header();
@@ -433,6 +445,74 @@ mod tests {
         let mut out = frame.to_vec();
         out.splice(12..12, tags);
         out
+    }
+
+    /// An IP header whose version is not the one its ether type names is
+    /// no TCP segment (libpcap's `tcp`, Wireshark: "bogus IP version"),
+    /// on every link that carries an ether type; where none does, the
+    /// version nibble decides.
+    #[test]
+    fn ip_version_must_be_the_ether_types() {
+        let v4 = tcp_v4(&[]);
+        let v6 = {
+            let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ipv6(
+                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                    64,
+                )
+                .tcp(40000, 5000, 1000, 512)
+                .ack(77);
+            let mut out = Vec::new();
+            b.write(&mut out, &[]).unwrap();
+            out
+        };
+        // The untagged frame with its ether type set to `et`.
+        let relabel = |frame: &[u8], et: u16| {
+            let mut f = frame.to_vec();
+            f[12..14].copy_from_slice(&et.to_be_bytes());
+            f
+        };
+        // SLL: 16 bytes, the protocol last; SLL2: 20, the protocol first.
+        let sll = |frame: &[u8]| [&[0u8; 14][..], &frame[12..14], &frame[14..]].concat();
+        let sll2 = |frame: &[u8]| [&frame[12..14], &[0u8; 18][..], &frame[14..]].concat();
+        let cases = [
+            ("v4 as v4", LinkType::Ethernet, v4.clone(), true),
+            ("v6 as v6", LinkType::Ethernet, v6.clone(), true),
+            ("v6 as v4", LinkType::Ethernet, relabel(&v6, 0x0800), false),
+            ("v4 as v6", LinkType::Ethernet, relabel(&v4, 0x86dd), false),
+            (
+                "tagged v6 as v4",
+                LinkType::Ethernet,
+                tagged(&relabel(&v6, 0x0800), &[7]),
+                false,
+            ),
+            (
+                "tagged v4 as v4",
+                LinkType::Ethernet,
+                tagged(&v4, &[7]),
+                true,
+            ),
+            (
+                "sll v6 as v4",
+                LinkType::LinuxSll,
+                sll(&relabel(&v6, 0x0800)),
+                false,
+            ),
+            ("sll v6 as v6", LinkType::LinuxSll, sll(&v6), true),
+            (
+                "sll2 v4 as v6",
+                LinkType::LinuxSll2,
+                sll2(&relabel(&v4, 0x86dd)),
+                false,
+            ),
+            ("sll2 v4 as v4", LinkType::LinuxSll2, sll2(&v4), true),
+            ("raw v6", LinkType::RawIp, v6[14..].to_vec(), true),
+        ];
+        for (name, link, frame, tcp) in cases {
+            let got = decode(link, 1, Timestamp(0), &frame);
+            assert_eq!(got.is_some(), tcp, "{name}: {got:?}");
+        }
     }
 
     #[test]
