@@ -180,6 +180,8 @@ pub(crate) struct FileReader<R> {
     /// Of a mapped file, the bytes below this offset were asked for ahead
     /// ([`FileReader::fetch_ahead`]).
     fetched: usize,
+    /// pcapng simple packet blocks read: packets that carry no time.
+    untimed: u64,
 }
 
 impl<R: Read> FileReader<R> {
@@ -228,6 +230,7 @@ impl<R: Read> FileReader<R> {
             stop,
             wake: None,
             fetched: 0,
+            untimed: 0,
         };
         if !r.fill(4)? {
             return Err(ReadError::NotACapture(match r.available() {
@@ -386,6 +389,12 @@ impl<R: Read> FileReader<R> {
         match self.layout {
             Layout::Pcap { big_endian, .. } | Layout::Pcapng { big_endian } => big_endian,
         }
+    }
+
+    /// Packets read so far that carry no time (pcapng simple packet
+    /// blocks: read at time 0).
+    pub(crate) fn untimed(&self) -> u64 {
+        self.untimed
     }
 
     pub(crate) fn pcap_layout(&self) -> Option<(bool, usize)> {
@@ -549,7 +558,10 @@ impl<R: Read> FileReader<R> {
         match block_type {
             SHB => self.section(body, big_endian)?,
             IDB => self.interface(body, big_endian)?,
-            EPB | OPB | SPB => return self.packet(block_type, body, big_endian),
+            EPB | OPB | SPB => {
+                self.untimed += u64::from(block_type == SPB);
+                return self.packet(block_type, body, big_endian);
+            }
             // Name resolution, statistics, secrets, custom blocks.
             _ => {}
         }

@@ -578,6 +578,8 @@ struct NativeFile {
     left_out: u64,
     /// Why the filter did not compile for the first link type it did not.
     refused: Option<String>,
+    /// Packets with no time ([`FileReader::untimed`]) already warned of.
+    untimed_told: u64,
 }
 
 /// What [`NativeFile::next_passing`] read.
@@ -944,6 +946,7 @@ impl Source {
             skipped_quiet: 0,
             left_out: 0,
             refused: None,
+            untimed_told: 0,
         };
         let mut names = String::new();
         for l in leading {
@@ -1210,7 +1213,23 @@ impl Source {
     /// filter that does not apply to one interface's link type); taken.
     pub fn take_warnings(&mut self) -> Vec<String> {
         match &mut self.input {
-            Input::File(f) => std::mem::take(&mut f.warnings),
+            Input::File(f) => {
+                let untimed = f.reader.untimed() - f.untimed_told;
+                if untimed > 0 {
+                    f.untimed_told += untimed;
+                    f.warnings.push(format!(
+                        "{}: {untimed} packet{} came in pcapng simple packet blocks, which \
+                         carry no time; {} read at time 0, so no idle, interval or other \
+                         timing worked out from {} means anything (and repeats of a segment \
+                         among them count as duplicate captures)",
+                        self.name,
+                        if untimed == 1 { "" } else { "s" },
+                        if untimed == 1 { "it is" } else { "they are" },
+                        if untimed == 1 { "it" } else { "them" },
+                    ));
+                }
+                std::mem::take(&mut f.warnings)
+            }
             Input::Libpcap(_) => Vec::new(),
         }
     }
