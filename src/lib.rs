@@ -73,6 +73,15 @@
 
 #![warn(missing_docs)]
 
+/// `eprintln!`, except that a standard error that cannot be written (closed,
+/// or a pipe whose reader left) is ignored rather than a panic: what would
+/// have been said is lost, the exit status stays.
+macro_rules! to_stderr {
+    ($($arg:tt)*) => {
+        $crate::stderr_line(format_args!($($arg)*))
+    };
+}
+
 mod analysis;
 pub mod capture;
 pub mod check;
@@ -88,3 +97,11 @@ pub use kawatch_core::{
     status, Analyzer, Counters, Endpoint, Event, EventKind, FlowView, Limits, LinkType, Outcome,
     ProberView, Segment, SeqNumber, Snapshot, Timestamp,
 };
+
+/// Writes `line` and a newline to standard error, ignoring a failure to
+/// (what `kawatch`'s messages go through: a warning or an error message
+/// never turns into a panic when standard error is closed).
+pub fn stderr_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}

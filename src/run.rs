@@ -311,9 +311,9 @@ impl Read {
     /// read both.
     fn print_stats(&self) {
         if let Some(stats) = self.stats {
-            eprintln!("{} packets captured", self.summary.frames);
-            eprintln!("{} packets received by filter", stats.received);
-            eprintln!(
+            to_stderr!("{} packets captured", self.summary.frames);
+            to_stderr!("{} packets received by filter", stats.received);
+            to_stderr!(
                 "{} packets dropped by kernel",
                 stats.dropped as u64 + stats.if_dropped as u64
             );
@@ -337,7 +337,7 @@ fn read_capture(
     let stopped = || opts.stop.is_some_and(|s| s.load(Ordering::Relaxed));
     if src.is_live() {
         let interface = src.name().trim_start_matches("interface:");
-        eprintln!(
+        to_stderr!(
             "kawatch: listening on {interface}, link-type {}; Ctrl-C to stop",
             src.link_name()
         );
@@ -503,7 +503,7 @@ fn read_capture(
         bar.finish_and_clear();
     }
     for w in src.take_warnings() {
-        eprintln!("kawatch: warning: {w}");
+        to_stderr!("kawatch: warning: {w}");
     }
     summary.frames = an.counters().frames;
     if interrupted {
@@ -547,7 +547,7 @@ fn read_capture(
     let (sockets, left_out) = match poller.map(SocketPoller::finish) {
         Some(Ok((s, out))) => (Some(s), out),
         Some(Err(e)) => {
-            eprintln!("kawatch: warning: no socket data in the report: {e}");
+            to_stderr!("kawatch: warning: no socket data in the report: {e}");
             (None, LeftOut::new())
         }
         None => (None, LeftOut::new()),

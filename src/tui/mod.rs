@@ -102,7 +102,7 @@ pub fn run(src: impl FrameSource + 'static, opts: Options) -> anyhow::Result<()>
         Some(e) => Err(anyhow::anyhow!("capture stopped: {e}")),
         None => {
             if let Some(w) = status.warning {
-                eprintln!("kawatch: warning: {w}");
+                to_stderr!("kawatch: warning: {w}");
             }
             Ok(())
         }

@@ -88,7 +88,7 @@ fn install_hooks() {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     for sig in [SIGTERM, SIGHUP, SIGINT] {
         if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&SIGNALLED)) {
-            eprintln!("kawatch: warning: signal {sig} will not restore the terminal: {e}");
+            to_stderr!("kawatch: warning: signal {sig} will not restore the terminal: {e}");
         }
     }
 }

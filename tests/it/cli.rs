@@ -1222,3 +1222,42 @@ fn packets_with_no_time_are_read_and_warned_of() {
     assert!(out.status.success());
     assert!(!stderr(&out).contains("simple packet"), "{}", stderr(&out));
 }
+
+/// A standard error nobody reads (a pipe whose reader left) loses the
+/// messages, never the exit status: the same as with one read, and no
+/// panic (101), for an error as for a warning.
+#[test]
+fn a_closed_stderr_keeps_the_exit_status() {
+    let (_d, dir) = temp("x");
+    std::fs::create_dir(&dir).unwrap();
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, pcap(LinkType::Ethernet, &frames(), 10)).unwrap();
+    let cases: [(&str, Vec<&std::ffi::OsStr>); 3] = [
+        (
+            "missing file",
+            vec!["report".as_ref(), "/nonexistent/x.pcap".as_ref()],
+        ),
+        ("a warning", vec!["report".as_ref(), cut.as_os_str()]),
+        (
+            "check with a warning",
+            vec![
+                "check".as_ref(),
+                "--require-keepalive".as_ref(),
+                cut.as_os_str(),
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        let heard = kawatch().args(&args).output().unwrap();
+        assert!(!heard.stderr.is_empty(), "{name}: something to say");
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let unheard = kawatch()
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(writer)
+            .status()
+            .unwrap();
+        assert_eq!(unheard.code(), heard.status.code(), "{name}");
+    }
+}

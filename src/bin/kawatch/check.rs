@@ -208,7 +208,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
         };
         let (report, summary) = analyse(src, opts)?;
         for w in &summary.warnings {
-            eprintln!("kawatch: warning: {w}");
+            to_stderr!("kawatch: warning: {w}");
         }
         warnings.borrow_mut().extend(summary.warnings);
         Ok(report)
@@ -257,7 +257,7 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
                     match open_input(f, &open) {
                         Ok(mut src) => reports.push(analyse_one(&mut src)?),
                         Err(e) if several => {
-                            eprintln!("kawatch: error: {e:#}");
+                            to_stderr!("kawatch: error: {e:#}");
                             unread.push((f.clone(), format!("{e:#}")));
                             failed.get_or_insert(e);
                         }

@@ -129,6 +129,6 @@ fn is_permission(e: &(dyn std::error::Error + 'static)) -> bool {
 /// Ends with `e`'s status, having said why.
 pub(crate) fn fail(e: &Error) -> ExitCode {
     let (code, message) = status_of(e);
-    eprintln!("{message}");
+    to_stderr!("{message}");
     ExitCode::from(code)
 }

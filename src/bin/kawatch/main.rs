@@ -1,5 +1,13 @@
 //! The `kawatch` command line.
 
+/// `eprintln!` that ignores a standard error it cannot write
+/// ([`kawatch::stderr_line`]).
+macro_rules! to_stderr {
+    ($($arg:tt)*) => {
+        kawatch::stderr_line(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod check;
 mod exit;

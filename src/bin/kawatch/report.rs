@@ -76,16 +76,16 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         _ => None,
     };
     if frames_to_stdout && args.format != Format::Table {
-        eprintln!(
+        to_stderr!(
             "kawatch: warning: --format changes nothing here: with -w -, standard output is the labelled frames and no report is written (-w FILE writes both)"
         );
     }
     if args.line_buffered && frames_to_stdout {
-        eprintln!(
+        to_stderr!(
             "kawatch: warning: -l changes nothing here: with -w -, standard output is the labelled frames (-U writes them as they come)"
         );
     } else if args.line_buffered && args.format != Format::Events {
-        eprintln!(
+        to_stderr!(
             "kawatch: warning: -l changes nothing here: only --format events is written as the capture is read; the {} report is written when it ends",
             clap::ValueEnum::to_possible_value(&args.format).map_or_else(String::new, |v| v.get_name().to_string())
         );
@@ -138,7 +138,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
         match run_report(src, opts, out) {
             Ok(summary) => {
                 for w in summary.warnings {
-                    eprintln!("kawatch: warning: {w}");
+                    to_stderr!("kawatch: warning: {w}");
                 }
                 Ok(())
             }
@@ -146,7 +146,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 // (Events are written as the capture is read; the other
                 // formats after it, when the file is whole.)
                 if args.write.is_some() && !frames_to_stdout && args.format == Format::Events {
-                    eprintln!(
+                    to_stderr!(
                         "kawatch: warning: the report's output was closed, so reading stopped there: {frames_name} holds the labelled frames read until then"
                     );
                 }
@@ -213,7 +213,7 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                     let mut src = match open_input(file, &open) {
                         Ok(src) => src,
                         Err(e) if several => {
-                            eprintln!("kawatch: error: {e:#}");
+                            to_stderr!("kawatch: error: {e:#}");
                             failed.get_or_insert(e);
                             unread += 1;
                             continue;
@@ -272,7 +272,7 @@ pub(crate) fn open_pieces(files: &[String], open: &OpenOptions<'_>) -> Result<Pi
         match open_input(f, &unfiltered) {
             Ok(src) => sources.push(src),
             Err(e) if files.len() > 1 => {
-                eprintln!("kawatch: error: {e:#}");
+                to_stderr!("kawatch: error: {e:#}");
                 left_out.push((f.clone(), e));
             }
             Err(e) => return Err(e),
@@ -299,7 +299,7 @@ fn write_frames(labeller: Labeller, name: &str) -> Result<()> {
         }
     }
     if missed > 0 {
-        eprintln!(
+        to_stderr!(
             "kawatch: warning: {missed} labelled frames were decided too long after they were read to be written to {name}"
         );
     }

@@ -52,7 +52,7 @@ pub(crate) fn install_sigint() {
             })
         };
         if let Err(e) = registered.and_then(|_| interrupt_reads(sig)) {
-            eprintln!("kawatch: warning: signal {sig} may not stop a read that waits: {e}");
+            to_stderr!("kawatch: warning: signal {sig} may not stop a read that waits: {e}");
         }
     }
 }
