@@ -137,7 +137,7 @@ enum DurationText {
 }
 
 /// What [`parse_seconds`] takes, as a JSON Schema pattern.
-const DURATION_PATTERN: &str = r"^\s*\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*(ms|s|m|h)?\s*$";
+const DURATION_PATTERN: &str = r"^\s*\+?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*(ms|s|m|h|d)\s*)+)\s*$";
 
 /// One value, or a list of them (`port = 5432`, `port = [5432, 6432]`).
 #[derive(JsonSchema)]
@@ -1198,19 +1198,15 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     }
 }
 
-/// Parses `90`, `90s`, `1.5m`, `250ms`, `2h` into seconds.
+/// Parses `90`, `90s`, `1.5m`, `250ms`, `2h`, `1h30m` into seconds
+/// ([`kawatch_core::parse_seconds`], as every duration kawatch takes).
 pub fn parse_seconds(s: &str) -> Result<f64, String> {
-    let s = s.trim();
-    let (num, scale) = [("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)]
-        .iter()
-        .find_map(|&(unit, scale)| s.strip_suffix(unit).map(|n| (n, scale)))
-        .unwrap_or((s, 1.0));
-    match num.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() && n >= 0.0 => Ok(n * scale),
-        _ => Err(format!(
-            "{s:?} is not a duration: give seconds, or a number with ms, s, m or h (90s, 2m)"
-        )),
-    }
+    kawatch_core::parse_seconds(s).ok_or_else(|| {
+        format!(
+            "{:?} is not a duration: give seconds, or numbers with ms, s, m, h or d (90s, 2m, 1h30m)",
+            s.trim()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -1701,10 +1697,18 @@ mod tests {
             ("1.5m", 90.0),
             ("250ms", 0.25),
             ("2h", 7200.0),
+            ("1h30m", 5400.0),
+            ("1s500ms", 1.5),
+            ("2h 4m", 7440.0),
+            ("1d", 86400.0),
+            ("1e3", 1000.0),
+            ("0", 0.0),
         ] {
             assert_eq!(parse_seconds(text), Ok(secs), "{text}");
         }
-        for bad in ["", "soon", "-5s", "5 d", "NaN"] {
+        for bad in [
+            "", "soon", "-5s", "5 x", "NaN", "inf", "1h30", "m", "5s-", "-0",
+        ] {
             assert!(parse_seconds(bad).is_err(), "{bad:?}");
         }
         let p = Policy::from_toml(

@@ -125,4 +125,4 @@ pub use settings::{
     likely_range, likely_secs, likely_text, matching_defaults, Settings, OS_DEFAULTS,
 };
 pub use snapshot::{Counters, FlowView, ProberView, Snapshot};
-pub use time::{Span, Timestamp};
+pub use time::{parse_seconds, Span, Timestamp};

@@ -355,31 +355,7 @@ pub fn duration_text(secs: f64) -> String {
 /// (`2h4m`, `1.5h`, `5700ms`), or one unitless number of seconds. Positive
 /// and finite only.
 fn duration_s(text: &str) -> Option<f64> {
-    let mut total = 0.0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit = match rest.chars().next() {
-            // A unitless number stands alone.
-            None if total == 0.0 && digits == text.len() => 1.0,
-            Some('m') if rest.starts_with("ms") => {
-                rest = &rest[1..];
-                0.001
-            }
-            Some('s') => 1.0,
-            Some('m') => 60.0,
-            Some('h') => 3_600.0,
-            Some('d') => 86_400.0,
-            _ => return None,
-        };
-        rest = rest.get(1..).unwrap_or("");
-        total += number * unit;
-    }
-    (total.is_finite() && total > 0.0).then_some(total)
+    crate::parse_seconds(text).filter(|&s| s > 0.0)
 }
 
 /// Whether a flow survives a path.

@@ -214,6 +214,55 @@ impl Span {
     }
 }
 
+/// A duration in seconds as kawatch's options and policies take it:
+/// seconds (`90`, `1.5`, `1e3`), or numbers each with a unit, `ms`, `s`,
+/// `m`, `h` or `d`, added up (`250ms`, `2m`, `1h30m`, `1s500ms`; spaces
+/// between them allowed). `None` when `text` is none of these, negative or
+/// not finite; 0 is 0 (a caller that needs more says so).
+pub fn parse_seconds(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<f64>() {
+        // (Not "inf" or "nan", which parse.)
+        return (n.is_finite()
+            && n >= 0.0
+            && text.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '+'))
+        .then_some(n);
+    }
+    let mut total = 0.0;
+    let mut rest = text.strip_prefix('+').unwrap_or(text);
+    while !rest.is_empty() {
+        // A number: digits and a point, and an exponent.
+        let b = rest.as_bytes();
+        let mut end = b
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'.')
+            .count();
+        if matches!(b.get(end), Some(b'e' | b'E')) {
+            let sign = usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+            if b.get(end + 1 + sign).is_some_and(u8::is_ascii_digit) {
+                end += 1 + sign;
+                end += b[end..].iter().take_while(|c| c.is_ascii_digit()).count();
+            }
+        }
+        let number: f64 = rest[..end].parse().ok()?;
+        rest = rest[end..].trim_start();
+        let (unit, len) = if rest.starts_with("ms") {
+            (0.001, 2)
+        } else {
+            match rest.as_bytes().first()? {
+                b's' => (1.0, 1),
+                b'm' => (60.0, 1),
+                b'h' => (3_600.0, 1),
+                b'd' => (86_400.0, 1),
+                _ => return None,
+            }
+        };
+        rest = rest[len..].trim_start();
+        total += number * unit;
+    }
+    (total.is_finite() && !text.is_empty()).then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

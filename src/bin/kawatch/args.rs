@@ -346,39 +346,31 @@ pub(crate) fn parse_speed(s: &str) -> Result<f64, String> {
 /// well within what a `Duration` and an `Instant` hold.
 const MAX_DURATION_H: u64 = 87_600;
 
-/// Parses `16`, `30s`, `5m`, `1h`, `250ms` (a number, decimals and exponents
-/// allowed, and an optional unit), positive and at most [`MAX_DURATION_H`]
+/// Parses `16`, `30s`, `5m`, `1h30m`, `250ms` ([`kawatch::core::parse_seconds`],
+/// as every duration kawatch takes), positive and at most [`MAX_DURATION_H`]
 /// hours.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, scale) = [("ms", 1e-3), ("s", 1.0), ("m", 60.0), ("h", 3600.0)]
-        .iter()
-        .find_map(|&(unit, scale)| s.strip_suffix(unit).map(|n| (n, scale)))
-        .unwrap_or((s, 1.0));
     let longest = format!("the longest duration accepted is {MAX_DURATION_H}h (ten years)");
-    let n: f64 = match num.trim_end().parse() {
-        Ok(n) => n,
-        Err(_) => {
+    let secs = match kawatch::core::parse_seconds(s) {
+        Some(secs) => secs,
+        None if s.starts_with('-') => return Err(format!("{s:?} must be positive")),
+        None => {
             // A number and then something else: name what is not a unit.
             let split = s
                 .find(|c: char| !(c.is_ascii_digit() || c == '.'))
                 .unwrap_or(s.len());
-            return Err(if split > 0 && s[..split].parse::<f64>().is_ok() {
-                format!(
-                    "unknown unit {:?} in {s:?} (use ms, s, m or h)",
-                    &s[split..]
-                )
-            } else {
-                format!("{s:?} is not a duration (try 16, 30s, 5m, 1h; {longest})")
-            });
+            let unit = s[split..].trim_start();
+            let one_unit = !unit.contains(|c: char| c.is_ascii_digit());
+            return Err(
+                if split > 0 && one_unit && s[..split].parse::<f64>().is_ok() {
+                    format!("unknown unit {unit:?} in {s:?} (use ms, s, m, h or d, e.g. 1m30s)")
+                } else {
+                    format!("{s:?} is not a duration (try 16, 30s, 5m, 1h30m; {longest})")
+                },
+            );
         }
     };
-    let secs = n * scale;
-    if secs.is_nan() {
-        return Err(format!(
-            "{s:?} is not a duration (try 16, 30s, 5m, 1h; {longest})"
-        ));
-    }
     if secs <= 0.0 {
         return Err(format!("{s:?} must be positive"));
     }
