@@ -184,6 +184,20 @@ pub(crate) struct FileReader<R> {
     untimed: u64,
 }
 
+/// The compressor whose magic number a file begins with, and its command
+/// line tool: what a capture compressed by other than gzip (which kawatch
+/// reads) looks like.
+fn compressed_by(magic: [u8; 4]) -> Option<(&'static str, &'static str)> {
+    match magic {
+        [0x1f, 0x8b, ..] => Some(("gzip", "gzip")),
+        [0xfd, b'7', b'z', b'X'] => Some(("xz", "xz")),
+        [b'B', b'Z', b'h', _] => Some(("bzip2", "bzip2")),
+        [0x28, 0xb5, 0x2f, 0xfd] => Some(("zstd", "zstd")),
+        [0x04, 0x22, 0x4d, 0x18] => Some(("lz4", "lz4")),
+        _ => None,
+    }
+}
+
 impl<R: Read> FileReader<R> {
     /// Reads the capture's header from `head` (bytes already read from the
     /// input, e.g. to recognise a gzip file) and then `input`.
@@ -259,7 +273,21 @@ impl<R: Read> FileReader<R> {
             (Some(f), _) => (false, f),
             (None, Some(f)) => (true, f),
             (None, None) => {
-                return Err(ReadError::NotACapture("unknown file format".into()));
+                return Err(ReadError::NotACapture(
+                    match compressed_by(le.to_le_bytes()) {
+                        // (A gzip file's own bytes are decompressed before this.)
+                        Some(("gzip", _)) => {
+                            "it is gzip-compressed twice, and kawatch decompresses \
+                        once: decompress it first, e.g. `gzip -dc FILE | kawatch report -`"
+                                .into()
+                        }
+                        Some((what, tool)) => format!(
+                            "it is {what}-compressed, which kawatch does not read: decompress it \
+                         first, e.g. `{tool} -dc FILE | kawatch report -`"
+                        ),
+                        None => "unknown file format".into(),
+                    },
+                ));
             }
         };
         if !r.fill(24)? {

@@ -100,6 +100,19 @@ fn bad_inputs_fail_clearly() {
         ],
     )
     .unwrap();
+    let xz = dir.join("c.pcap.xz");
+    std::fs::write(&xz, [0xfd, b'7', b'z', b'X', b'Z', 0, 0, 4]).unwrap();
+    let gz_gz = dir.join("c.pcap.gz.gz");
+    {
+        use flate2::{write::GzEncoder, Compression};
+        let mut inner = GzEncoder::new(Vec::new(), Compression::fast());
+        inner
+            .write_all(&pcap(LinkType::Ethernet, &frames(), 0))
+            .unwrap();
+        let mut outer = GzEncoder::new(Vec::new(), Compression::fast());
+        outer.write_all(&inner.finish().unwrap()).unwrap();
+        std::fs::write(&gz_gz, outer.finish().unwrap()).unwrap();
+    }
     let gz = dir.join("c.pcap.gz");
     std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]).unwrap();
     let good = dir.join("good.pcap");
@@ -138,6 +151,16 @@ fn bad_inputs_fail_clearly() {
             "unsupported link type",
             vec!["report".into(), s(&wifi)],
             "link type 105",
+        ),
+        (
+            "xz-compressed",
+            vec!["report".into(), s(&xz)],
+            "it is xz-compressed, which kawatch does not read: decompress it first, e.g. `xz -dc",
+        ),
+        (
+            "gzip of gzip",
+            vec!["report".into(), s(&gz_gz)],
+            "it is gzip-compressed twice",
         ),
         (
             "gzip that does not decompress",
