@@ -153,6 +153,11 @@ fn bad_inputs_fail_clearly() {
             "link type 105",
         ),
         (
+            "a second capture after -r",
+            vec!["report".into(), "-r".into(), s(&good), s(&good)],
+            "is a file, read here as a word of the filter",
+        ),
+        (
             "xz-compressed",
             vec!["report".into(), s(&xz)],
             "it is xz-compressed, which kawatch does not read: decompress it first, e.g. `xz -dc",

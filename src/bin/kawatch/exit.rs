@@ -5,6 +5,7 @@ use anyhow::Error;
 use kawatch::capture::CaptureError;
 use kawatch::run::RunError;
 use kawatch::sockets::SocketsError;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Every check held; the report was written.
@@ -70,7 +71,7 @@ pub(crate) fn status_of(e: &Error) -> (u8, String) {
     if let Some(said) = e.downcast_ref::<AlreadySaid>() {
         return (status_of(&said.first).0, format!("kawatch: error: {said}"));
     }
-    let message = format!("kawatch: error: {e:#}");
+    let mut message = format!("kawatch: error: {e:#}");
     // A capture error, or one a run passed on (transparently: its own
     // source is the capture error's source).
     let capture = e.chain().find_map(|c| {
@@ -84,7 +85,17 @@ pub(crate) fn status_of(e: &Error) -> (u8, String) {
         Some(interrupted @ CaptureError::Interrupted { .. }) => {
             return (INTERRUPTED, format!("kawatch: {interrupted}"));
         }
-        Some(CaptureError::BadFilter { .. } | CaptureError::NoSuchInterface { .. }) => USAGE,
+        Some(CaptureError::BadFilter { filter, .. }) => {
+            if let Some(file) = filter.split_whitespace().find(|w| Path::new(w).is_file()) {
+                message.push_str(&format!(
+                    "\nkawatch: {file:?} is a file, read here as a word of the filter: after -r \
+                     FILE or -i IF the words that follow are the filter (as tcpdump's); give each \
+                     capture its own -r, or name the captures with no -r"
+                ));
+            }
+            USAGE
+        }
+        Some(CaptureError::NoSuchInterface { .. }) => USAGE,
         Some(CaptureError::Permission { .. }) => PERMISSION,
         Some(
             CaptureError::Unreadable { .. }
