@@ -121,7 +121,8 @@ fn bad_inputs_fail_clearly() {
     let bad_first = dir.join("bad_first.pcap");
     std::fs::write(&bad_first, corrupt_record(Format::PcapMicro, 0)).unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+    let cases: Vec<(&str, Vec<String>, &str)> =
+        vec![
         (
             "missing file",
             vec!["report".into(), "/nonexistent/x.pcap".into()],
@@ -243,6 +244,23 @@ fn bad_inputs_fail_clearly() {
             "snap length with a file",
             vec!["report".into(), "-s".into(), "100".into(), s(&good)],
             "--snaplen goes with --interface",
+        ),
+        // Sizes as tcpdump takes them (the value is read before the file
+        // is found to want none).
+        (
+            "snap length 0 (the most) with a file",
+            vec!["report".into(), "-s".into(), "0".into(), s(&good)],
+            "--snaplen goes with --interface",
+        ),
+        (
+            "buffer size in MiB with a file",
+            vec!["report".into(), "--buffer-size".into(), "32MiB".into(), s(&good)],
+            "--buffer-size goes with --interface",
+        ),
+        (
+            "buffer size in an unknown unit",
+            vec!["report".into(), "--buffer-size".into(), "32MB".into(), s(&good)],
+            "in bytes or with KiB, MiB or GiB",
         ),
         (
             "sockets: bad port",

@@ -32,11 +32,13 @@ pub(crate) struct CaptureArgs {
     /// With --interface: capture in promiscuous mode.
     #[arg(long)]
     pub(crate) promisc: bool,
-    /// With --interface: kernel capture buffer size in bytes [default: 8 MiB;
-    /// below 2 MiB it is read frame by frame, in libpcap's immediate mode].
+    /// With --interface: kernel capture buffer size, in bytes or with KiB,
+    /// MiB or GiB (32MiB) [default: 8 MiB; below 2 MiB it is read frame by
+    /// frame, in libpcap's immediate mode].
     #[arg(long, value_name = "BYTES", value_parser = parse_buffer_size)]
     pub(crate) buffer_size: Option<i32>,
-    /// With --interface: bytes kept per frame [default: 256, all the headers kawatch reads].
+    /// With --interface: bytes kept per frame, 0 for the most (262144), as
+    /// tcpdump's [default: 256, all the headers kawatch reads].
     #[arg(short, long, value_name = "BYTES", value_parser = parse_snaplen)]
     pub(crate) snaplen: Option<i32>,
     /// With --interface: capture, and read local sockets, in another network
@@ -309,22 +311,36 @@ pub(crate) fn parse_max_retired(s: &str) -> Result<usize, String> {
 }
 
 /// Parses --snaplen: 64 bytes (Ethernet, IPv4 and a 20-byte TCP header are
-/// 54) up to libpcap's 262144.
+/// 54) up to libpcap's 262144; 0, as for tcpdump, is that most.
 pub(crate) fn parse_snaplen(s: &str) -> Result<i32, String> {
     match s.trim().parse::<i32>() {
+        Ok(0) => Ok(262_144),
         Ok(n) if (64..=262_144).contains(&n) => Ok(n),
         _ => Err(format!(
-            "{s:?}: give a number of bytes from 64 to 262144 (headers need at least 64)"
+            "{s:?}: give a number of bytes from 64 to 262144 (headers need at least 64), or 0 for 262144"
         )),
     }
 }
 
-/// Parses --buffer-size: at least 64 KiB, at most 2 GiB.
+/// Parses --buffer-size: bytes, or KiB, MiB or GiB (`k`, `M`, `G` too:
+/// `32MiB`, `512k`), at least 64 KiB, at most 2 GiB less a byte.
 pub(crate) fn parse_buffer_size(s: &str) -> Result<i32, String> {
-    match s.trim().parse::<i32>() {
-        Ok(n) if n >= 65_536 => Ok(n),
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let scale: Option<i64> = match t[digits..].trim() {
+        "" => Some(1),
+        "k" | "K" | "KiB" => Some(1 << 10),
+        "M" | "MiB" => Some(1 << 20),
+        "G" | "GiB" => Some(1 << 30),
+        _ => None,
+    };
+    let bytes = scale
+        .zip(t[..digits].parse::<i64>().ok())
+        .and_then(|(k, n)| n.checked_mul(k));
+    match bytes.map(i32::try_from) {
+        Some(Ok(n)) if n >= 65_536 => Ok(n),
         _ => Err(format!(
-            "{s:?}: give a number of bytes from 65536 to 2147483647"
+            "{s:?}: give a size from 64KiB to 2GiB less a byte, in bytes or with KiB, MiB or GiB (8MiB)"
         )),
     }
 }
