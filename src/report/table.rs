@@ -205,9 +205,16 @@ pub fn write_table(
         writeln!(out, "{}", line(&cells))?;
     }
     writeln!(out)?;
+    // (`≥N` only where a PROBES cell shows it.)
+    let at_least = rows.iter().flatten().any(|c| c.starts_with('≥'));
     writeln!(
         out,
-        "{UNKNOWN} unknown (not observed) · {NOT_APPLICABLE} does not apply · times in UTC"
+        "{UNKNOWN} unknown (not observed) · {NOT_APPLICABLE} does not apply{} · times in UTC",
+        if at_least {
+            " · ≥N at least N (part of the run was seen)"
+        } else {
+            ""
+        }
     )?;
     paths.write(src, out)
 }

@@ -980,3 +980,24 @@ fn a_silence_after_filtered_frames_keeps_the_frame_numbers() {
     assert!(steady.contains("\"kind\":\"probe\""), "{steady}");
     assert_eq!(events(Duration::from_millis(800)), steady);
 }
+
+/// A give-up whose run began before `--since` shows `≥N` probes, and the
+/// table's legend then says what `≥` means; a table with none says nothing
+/// of it.
+#[test]
+fn the_legend_explains_at_least_where_it_shows() {
+    let file = crate::fixtures::crate_root()
+        .join("fixtures/kernel/seed4-eth.pcap")
+        .to_string_lossy()
+        .into_owned();
+    let legend = "≥N at least N (part of the run was seen)";
+    let part = run(&["report", "--since", "2026-11-21T13:48:30Z", &file]);
+    let text = String::from_utf8_lossy(&part.stdout);
+    assert!(text.contains(" ≥5 ") && text.contains(legend), "{text}");
+    let whole = run(&["report", &file]);
+    let text = String::from_utf8_lossy(&whole.stdout);
+    assert!(
+        !text.contains('≥') && text.contains("does not apply"),
+        "{text}"
+    );
+}
