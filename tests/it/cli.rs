@@ -154,6 +154,11 @@ fn bad_inputs_fail_clearly() {
             "link type 105",
         ),
         (
+            "standard input twice",
+            vec!["report".into(), "-".into(), "-".into()],
+            "standard input (`-`) is given more than once",
+        ),
+        (
             "a second capture after -r",
             vec!["report".into(), "-r".into(), s(&good), s(&good)],
             "is a file, read here as a word of the filter",

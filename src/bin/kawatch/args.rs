@@ -168,6 +168,14 @@ impl CaptureArgs {
             }
             Inputs::Files(files)
         };
+        if let Inputs::Files(files) = &inputs {
+            if files.iter().filter(|f| *f == "-").count() > 1 {
+                return Err(usage(
+                    "standard input (`-`) is given more than once: it can be read once; \
+                     save it to a file to read it twice",
+                ));
+            }
+        }
         let rest: Vec<&str> = words.map(String::as_str).collect();
         let filter = match (&self.filter, &self.filter_file, rest.is_empty()) {
             (Some(f), None, true) => f.clone(),
