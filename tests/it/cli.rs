@@ -1312,3 +1312,38 @@ fn a_closed_stderr_keeps_the_exit_status() {
         assert_eq!(unheard.code(), heard.status.code(), "{name}");
     }
 }
+
+/// `check`'s result to a reader that left (`| head`) keeps the status the
+/// rules gave, quietly; to a full disk it is an error that says what was
+/// being written (exit 5).
+#[test]
+fn check_output_closed_or_full() {
+    let alive = crate::fixtures::crate_root().join("fixtures/synth/alive.pcap");
+    for (rule, want) in [("--forbid-keepalive", 1), ("--require-keepalive", 0)] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = kawatch()
+            .args(["check", rule])
+            .arg(&alive)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(want), "{rule}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("Broken pipe"), "{}", stderr(&out));
+    }
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let out = kawatch()
+            .args(["check", "--require-keepalive"])
+            .arg(&alive)
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(5));
+        assert!(
+            stderr(&out).contains("writing the check's result"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

@@ -282,26 +282,37 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
         result.warnings.push(message);
         result.passed = false;
     }
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
     let junit_to_stdout = args.junit.as_deref() == Some(Path::new("-"));
-    match args.format {
-        // `--junit -`: the JUnit XML is standard output's.
-        _ if junit_to_stdout => write_junit(&result, &mut out)?,
-        CheckFormat::Text => write_text(&result, &mut out)?,
-        CheckFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &result)?;
-            writeln!(out)?;
+    let write_out = || -> anyhow::Result<()> {
+        let stdout = io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        match args.format {
+            // `--junit -`: the JUnit XML is standard output's.
+            _ if junit_to_stdout => write_junit(&result, &mut out)?,
+            CheckFormat::Text => write_text(&result, &mut out)?,
+            CheckFormat::Json => {
+                serde_json::to_writer_pretty(&mut out, &result)?;
+                writeln!(out)?;
+            }
         }
+        out.flush()?;
+        Ok(())
+    };
+    match write_out() {
+        Ok(()) => {}
+        // A reader that left early (`| head`): the status still says
+        // whether the rules held.
+        Err(e) if is_broken_pipe(&e) => {}
+        Err(e) => return Err(e.context("writing the check's result")),
     }
-    out.flush()?;
     if let Some(path) = args.junit.as_ref().filter(|_| !junit_to_stdout) {
-        let mut f = BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot write {}", path.display()))?,
-        );
-        write_junit(&result, &mut f)?;
-        f.flush()?;
+        let write_junit_file = || -> anyhow::Result<()> {
+            let mut f = BufWriter::new(std::fs::File::create(path)?);
+            write_junit(&result, &mut f)?;
+            f.flush()?;
+            Ok(())
+        };
+        write_junit_file().with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(first) = failed {
         return Err(AlreadySaid::inputs(unread.len(), given, first).into());
@@ -315,5 +326,16 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
         OK
     } else {
         RULE_FAILED
+    })
+}
+
+/// Whether `e` is standard output's reader having left (EPIPE), however
+/// the writer wrapped it.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().map(io::Error::kind).or(c
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind))
+            == Some(io::ErrorKind::BrokenPipe)
     })
 }
