@@ -154,6 +154,11 @@ fn bad_inputs_fail_clearly() {
             "link type 105",
         ),
         (
+            "a file reader for a live capture",
+            vec!["report".into(), "-i".into(), "lo".into(), "--reader".into(), "native".into()],
+            "cannot be used with '--reader",
+        ),
+        (
             "standard input twice",
             vec!["report".into(), "-".into(), "-".into()],
             "standard input (`-`) is given more than once",

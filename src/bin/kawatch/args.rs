@@ -77,7 +77,7 @@ pub(crate) struct CaptureArgs {
     pub(crate) merge: bool,
     /// Which reader reads files: kawatch's own, or libpcap's (the reference;
     /// it refuses pcapng files mixing link types or byte orders).
-    #[arg(long, value_enum, default_value_t = Reader::Native)]
+    #[arg(long, value_enum, default_value_t = Reader::Native, conflicts_with = "interface")]
     pub(crate) reader: Reader,
     /// Most connections tracked at once; when full, closed ones and then the
     /// longest idle leave (counted as evicted).
