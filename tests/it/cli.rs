@@ -1352,3 +1352,26 @@ fn check_output_closed_or_full() {
         );
     }
 }
+
+/// Several files, the first unreadable: the report of the next is written as
+/// a first one would be: a CSV header, no blank line before a table.
+#[test]
+fn a_first_input_unread_leaves_the_next_report_whole() {
+    let (_d, dir) = temp("x");
+    std::fs::create_dir(&dir).unwrap();
+    let good = dir.join("good.pcap");
+    write_pcap(&good, LinkType::Ethernet, &frames());
+    let missing = dir.join("missing.pcap");
+    let table = format!("{} (EN10MB)", good.display());
+    for (format, starts) in [("csv", "a,b,vlan,"), ("table", table.as_str())] {
+        let out = kawatch()
+            .args(["report", "-T", format])
+            .arg(&missing)
+            .arg(&good)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{format}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with(starts), "{format}: {text}");
+    }
+}

@@ -200,14 +200,12 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                 unread = left_out.len();
                 failed = left_out.into_iter().next().map(|(_, e)| e);
             } else {
+                // Reports written: the next follows one (a blank line between
+                // tables, one CSV header) only after an input that was read.
+                let mut written = 0;
                 for (i, file) in files.iter().enumerate() {
-                    if i > 0 {
-                        if STOP.load(std::sync::atomic::Ordering::Relaxed) {
-                            break;
-                        }
-                        if args.format == Format::Table {
-                            writeln!(out)?;
-                        }
+                    if i > 0 && STOP.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
                     }
                     // One input that cannot be read does not stop the others.
                     let mut src = match open_input(file, &open) {
@@ -227,14 +225,18 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                         .filter(|m| m.is_file() && m.len() >= PROGRESS_MIN_BYTES)
                         .map(|m| m.len())
                         .filter(|_| io::stderr().is_terminal());
+                    if written > 0 && args.format == Format::Table {
+                        writeln!(out)?;
+                    }
                     run(
                         &mut src,
                         &mut out,
                         labeller.as_mut(),
                         progress,
                         several,
-                        i > 0,
+                        written > 0,
                     )?;
+                    written += 1;
                 }
             }
         }
