@@ -1907,3 +1907,27 @@ fn a_silence_under_way_counts() {
         row(300.0, false)
     );
 }
+
+/// A local socket the wire has not shown: the detail view says its times
+/// are the kernel's (which counts from the connection's start when no data
+/// moved), not a payload the capture saw.
+#[test]
+fn a_socket_not_on_the_wire_in_the_detail_view() {
+    let snap = scene_with_sockets();
+    let mut v = view(&snap, false, 30);
+    v.apply(Action::FilterStart, &snap);
+    for c in "47000".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    v.apply(Action::FilterAccept, &snap);
+    v.apply(Action::OpenDetail, &snap);
+    let t = text(&draw(&snap, &live_status(), &mut v, 160, 50));
+    for want in [
+        "198.18.0.50:47000",
+        "not seen on the wire yet: from the kernel's socket table",
+        "last sent or received 30s ago, the kernel says",
+    ] {
+        assert!(t.contains(want), "{want:?} missing:\n{t}");
+    }
+    assert!(!t.contains("last payload"), "{t}");
+}

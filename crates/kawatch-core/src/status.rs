@@ -218,15 +218,15 @@ pub fn probe_count(p: &ProberView) -> (u32, bool) {
 }
 
 /// The time of last activity the row shows, and whether it is only a lower
-/// bound on how quiet the connection has been (no data seen at all).
+/// bound on how quiet the connection has been: its last data; with none
+/// seen, its last segment, unless keepalive or zero-window probes were all
+/// it carried (they move no data: then it has been quiet since before the
+/// capture showed it, at least).
 pub fn last_activity(f: &FlowView) -> (Timestamp, bool) {
-    if f.probers.is_empty() {
-        (f.last_seen, false)
-    } else {
-        match f.last_data {
-            Some(d) => (d, false),
-            None => (f.first_seen, true),
-        }
+    match f.last_data {
+        Some(d) => (d, false),
+        None if !f.probers.is_empty() || f.zero_window_probes > 0 => (f.first_seen, true),
+        None => (f.last_seen, false),
     }
 }
 
@@ -292,7 +292,9 @@ pub fn state_with(f: &FlowView, now: Timestamp, local: &SocketIndex<'_>) -> Stat
                 _ => State::Alive,
             }
         }
-        None => by_recency(f.last_seen, now),
+        // (Zero-window probes and their answers keep a stalled connection
+        // talking, not its data moving.)
+        None => by_recency(last_activity(f).0, now),
     }
 }
 
@@ -327,6 +329,69 @@ mod tests {
             unanswered: 1,
             give_up_at: None,
             timeline: Vec::new(),
+        }
+    }
+
+    /// A connection with no keepalives: active while data moves; zero-window
+    /// probes (and their answers) are talk, not data, so a stalled one goes
+    /// idle from its last data however busy its probes keep it; with no data
+    /// seen at all, its segments stand in, unless they were such probes.
+    #[test]
+    fn activity_is_data_not_zero_window_probes() {
+        let ep = |port| Endpoint::new([198, 18, 0, 1].into(), port);
+        let t = Timestamp::from_secs_f64;
+        let flow = |last_data: Option<f64>, last_seen: f64, zero_window_probes: u32| FlowView {
+            a: ep(1),
+            b: ep(2),
+            vlan: crate::Vlan::default(),
+            first_seen: t(100.0),
+            last_seen: t(last_seen),
+            last_data: last_data.map(t),
+            state: TcpState::Established,
+            segments: 10,
+            partial: false,
+            longest_silence_s: 0.0,
+            inputs: 1,
+            zero_window_probes,
+            probers: Vec::new(),
+            heartbeats: Vec::new(),
+        };
+        let now = t(130.0);
+        let cases = [
+            (
+                "data just now",
+                flow(Some(129.5), 129.6, 0),
+                State::Active,
+                (129.5, false),
+            ),
+            (
+                "data long ago",
+                flow(Some(110.0), 110.0, 0),
+                State::Idle,
+                (110.0, false),
+            ),
+            (
+                "stalled: zero-window probes",
+                flow(Some(110.0), 129.5, 5),
+                State::Idle,
+                (110.0, false),
+            ),
+            (
+                "only zero-window probes",
+                flow(None, 129.5, 3),
+                State::Idle,
+                (100.0, true),
+            ),
+            (
+                "acks only, recent",
+                flow(None, 129.6, 0),
+                State::Active,
+                (129.6, false),
+            ),
+        ];
+        for (name, f, want, (act, lower)) in cases {
+            assert_eq!(state(&f, now), want, "{name}");
+            assert_eq!(last_activity(&f), (t(act), lower), "{name}");
         }
     }
 

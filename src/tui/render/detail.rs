@@ -109,18 +109,31 @@ fn detail_lines(
         Span::styled(st.word(), t.state(st)),
         Span::raw(format!("   {}", explain(st))),
     ]));
-    lines.push(Line::from(vec![
-        label("Connection"),
-        Span::raw(format!(
+    // A local socket the wire has not shown: its times are the kernel's.
+    let socket_only = flow.segments == 0;
+    let connection = if socket_only {
+        format!(
+            "{} · not seen on the wire yet: from the kernel's socket table",
+            flow.state.as_str().replace('_', " "),
+        )
+    } else {
+        format!(
             "{} · {} segments · first seen {} · last seen {} ({} ago)",
             flow.state.as_str().replace('_', " "),
             fmt::count(flow.segments),
             times.at(flow.first_seen),
             times.at(flow.last_seen),
             coarse(fmt::secs_between(now, flow.last_seen)),
-        )),
-    ]));
+        )
+    };
+    lines.push(Line::from(vec![label("Connection"), Span::raw(connection)]));
     let data = match flow.last_data {
+        // (The kernel counts from the connection's start when no data has
+        // moved yet.)
+        Some(d) if socket_only => format!(
+            "last sent or received {} ago, the kernel says (or the connection opened then)",
+            coarse(fmt::secs_between(now, d))
+        ),
         Some(d) => format!(
             "last payload {} ({} ago)",
             times.at(d),
