@@ -35,6 +35,20 @@ pub const UNKNOWN: &str = "?";
 /// a prober that never gave up).
 pub const NOT_APPLICABLE: &str = "-";
 
+/// A prober's probe count as the readable outputs (the table report, the
+/// live screen) show it: the give-up's run when all of it was seen; `≥N`
+/// when only part of it was (the capture began inside it), or when no
+/// give-up came but a run of N probes went out each with the ones before it
+/// unanswered; else [`UNKNOWN`].
+pub(crate) fn probes_seen(p: &kawatch_core::ProberView) -> String {
+    match (p.probes, p.likely.probes) {
+        (Some(n), Some(_)) => n.to_string(),
+        _ if p.probes_at_least > 1 => format!("≥{}", p.probes_at_least),
+        (Some(n), None) => format!("≥{n}"),
+        (None, _) => UNKNOWN.into(),
+    }
+}
+
 /// Output formats of `kawatch report`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, clap::ValueEnum)]
 pub enum Format {

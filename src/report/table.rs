@@ -36,18 +36,6 @@ fn detection(p: &ProberView) -> String {
     }
 }
 
-/// PROBES: the give-up's run when all of it was seen; `≥N` when only part
-/// of it was, or when no give-up came but a run of N probes went out each
-/// with the ones before it unanswered; else `?`.
-fn probes(p: &ProberView) -> String {
-    match (p.probes, p.likely.probes) {
-        (Some(n), Some(_)) => n.to_string(),
-        _ if p.probes_at_least > 1 => format!("≥{}", p.probes_at_least),
-        (Some(n), None) => format!("≥{n}"),
-        (None, _) => UNKNOWN.into(),
-    }
-}
-
 fn settings(p: &ProberView) -> String {
     let l = &p.likely;
     let mut s = format!(
@@ -115,7 +103,7 @@ pub fn write_table(
                 secs(p.idle_s),
                 secs(p.intvl_s),
                 secs(p.cadence_s),
-                probes(p),
+                super::probes_seen(p),
                 detection(p),
                 settings(p),
             ];

@@ -1432,12 +1432,13 @@ fn the_legend_explains_the_marks_on_screen() {
         text(&draw(&snap, &replay_status("scene.pcap"), &mut v, w, 30))
     };
     let cases: &[(&str, u16, &[&str], &[&str])] = &[
-        // `probing 3/~9`: the count is assumed; its INTVL is known, CNT not.
+        // `probing 3/~9`: the count is assumed; its INTVL is known, CNT
+        // only at least the run so far (`≥3`).
         (
             "40200",
             220,
-            &["? unknown", "~ assumed (Linux default)"],
-            &[">", "≥", "-"],
+            &["? unknown", "~ assumed (Linux default)", "≥ at least"],
+            &[">", "-"],
         ),
         // Already idle when the capture began: no data seen, so QUIET is a
         // lower bound, and nothing of its settings is known.
@@ -1496,7 +1497,7 @@ fn unknown_is_a_question_mark() {
         "no `-` for unknown:\n{t}"
     );
     // The detail view: a prober still probing has no detection time (`-`),
-    // its count is unknown (`?`).
+    // its count is at least the run so far (`≥3`), its cadence unknown (`?`).
     let mut v = view(&snap, false, 30);
     for c in "40200".chars() {
         v.apply(Action::FilterInput(c), &snap);
@@ -1504,7 +1505,7 @@ fn unknown_is_a_question_mark() {
     v.apply(Action::OpenDetail, &snap);
     let d = text(&draw(&snap, &live_status(), &mut v, 160, 30));
     assert!(
-        d.contains("probes ? · answered every ? · detection -"),
+        d.contains("probes ≥3 · answered every ? · detection -"),
         "{d}"
     );
 }
@@ -1930,4 +1931,34 @@ fn a_socket_not_on_the_wire_in_the_detail_view() {
         assert!(t.contains(want), "{want:?} missing:\n{t}");
     }
     assert!(!t.contains("last payload"), "{t}");
+}
+
+/// A give-up whose run began before the capture (it opened in the idle, so
+/// earlier probes may have gone unseen): the detail view and CNT say `≥3`,
+/// and why the likely count is unknown, as the table report's PROBES does.
+#[test]
+fn a_give_up_whose_run_began_before_the_capture() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth/mid_idle_unanswered.pcap");
+    let mut src = Source::open_file(&path, None).expect("fixture");
+    let mut an = Analyzer::new(src.link_type());
+    while let Next::Frame(f) = src.next_frame().expect("readable") {
+        f.ingest(&mut an);
+    }
+    let snap = an.snapshot(an.time_range().1.expect("frames"));
+    let mut v = view(&snap, false, 30);
+    let table = text(&draw(&snap, &replay_status("x"), &mut v, 220, 20));
+    assert!(
+        row_of(&table, "198.18.0.1:40000").contains(" ≥3 "),
+        "{table}"
+    );
+    v.apply(Action::OpenDetail, &snap);
+    let d = text(&draw(&snap, &replay_status("x"), &mut v, 160, 40));
+    for want in [
+        "dead: gave up after ≥3 unanswered probes",
+        "probes ≥3",
+        "probes: the run began before the capture showed it",
+    ] {
+        assert!(d.contains(want), "{want:?} missing:\n{d}");
+    }
 }

@@ -5,7 +5,7 @@
 //! adding a column is adding an entry.
 
 use super::survival;
-use crate::tui::fmt::{self, coarse, count_or_unknown, precise_or_unknown};
+use crate::tui::fmt::{self, coarse, precise_or_unknown};
 use crate::tui::render::Theme;
 use kawatch_core::status::{self, State};
 use kawatch_core::Timestamp;
@@ -247,7 +247,7 @@ pub(crate) const COLUMNS: &[Column] = &[
         align: Alignment::Right,
         priority: Priority::Rank(13),
         help: Some(("CNT", OBSERVED)),
-        cell: |r| dim_unknown(r, per_prober(r, |p| count_or_unknown(p.probes))),
+        cell: |r| dim_unknown(r, per_prober(r, crate::report::probes_seen)),
     },
     Column {
         header: "LIKELY idle/intvl/cnt",
@@ -514,8 +514,8 @@ pub(crate) const MARKS: &[Mark] = &[
     },
     Mark {
         symbol: "≥",
-        short: "at the earliest",
-        long: "at the earliest: the probe count shows only at the give-up (NEXT)",
+        short: "at least",
+        long: "at least: part of a probe run seen (CNT); a give-up at the earliest (NEXT)",
         in_cell: |c| c.contains('≥'),
     },
     Mark {

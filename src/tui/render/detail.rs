@@ -301,7 +301,7 @@ fn prober_block(
         Outcome::Probing => format!("probing, {} unanswered", p.unanswered),
         Outcome::Dead => format!(
             "dead: gave up after {} unanswered probes",
-            count_or_unknown(p.probes)
+            crate::report::probes_seen(p)
         ),
         Outcome::Reset => "reset: the peer answered with RST".into(),
         Outcome::Alive => "alive: last probe answered".into(),
@@ -327,7 +327,7 @@ fn prober_block(
             "idle {} · interval {} · probes {} · answered every {} · detection {}",
             precise_or_unknown(p.idle_s),
             precise_or_unknown(p.intvl_s),
-            count_or_unknown(p.probes),
+            crate::report::probes_seen(p),
             precise_or_unknown(p.cadence_s),
             match (p.detection_s, p.outcome) {
                 (None, Outcome::Dead) | (Some(_), _) => precise_or_unknown(p.detection_s),
@@ -358,8 +358,10 @@ fn prober_block(
     if l.intvl_s.is_none() {
         unknown.push("interval: needs two unanswered probes in a row");
     }
-    if l.probes.is_none() {
-        unknown.push("probes: seen only when the prober gives up");
+    match (l.probes, p.probes) {
+        (Some(_), _) => {}
+        (None, Some(_)) => unknown.push("probes: the run began before the capture showed it"),
+        (None, None) => unknown.push("probes: seen only when the prober gives up"),
     }
     if !unknown.is_empty() {
         lines.push(Line::from(vec![
