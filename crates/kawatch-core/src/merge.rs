@@ -453,6 +453,58 @@ mod tests {
         }
     }
 
+    /// An answered prober whose next probe the wire's settings put in the
+    /// past is overdue, unless its own socket's keepalive timer still runs
+    /// (TCP_KEEPIDLE raised since: the kernel's timer is the fact).
+    #[test]
+    fn the_kernel_s_running_timer_is_no_overdue() {
+        use crate::status::{state_with, State};
+        let now = Timestamp::from_secs_f64(100.0);
+        // Idle 2 s on the wire; its last probe, answered, 5 s ago.
+        let alive = ProberView {
+            outcome: Outcome::Alive,
+            probes_sent: 3,
+            probes_answered: 3,
+            cadence_s: Some(2.0),
+            last_probe: Some(Timestamp::from_secs_f64(95.0)),
+            first_probe: Some(Timestamp::from_secs_f64(91.0)),
+            ..prober(3, (2, 1, 3))
+        };
+        let f = FlowView {
+            probers: vec![alive],
+            ..flow(95.0)
+        };
+        let running = |expires_ms| LocalSocket {
+            timer: KernelTimer {
+                kind: TimerKind::Keepalive,
+                expires_ms,
+                probes_out: 0,
+            },
+            ..socket(true, 6, 1, 3, SettingsFrom::Socket)
+        };
+        let cases = [
+            ("no socket", vec![], State::Overdue),
+            (
+                "timer running, 3 s to go",
+                vec![running(3_000)],
+                State::Alive,
+            ),
+            ("timer expired", vec![running(0)], State::Overdue),
+            (
+                "keepalive off",
+                vec![socket(false, 6, 1, 3, SettingsFrom::Socket)],
+                State::Overdue,
+            ),
+        ];
+        for (name, sockets, want) in cases {
+            assert_eq!(
+                state_with(&f, now, &SocketIndex::new(&sockets)),
+                want,
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn sockets_the_wire_has_not_shown_become_flows() {
         let now = Timestamp::from_secs_f64(100.0);

@@ -3,7 +3,7 @@
 //! probe that is overdue, a countdown that runs out).
 
 use crate::flow::TcpState;
-use crate::local::{KeepaliveSettings, SettingsFrom};
+use crate::local::{KeepaliveSettings, LocalSocket, SettingsFrom};
 use crate::merge::SocketIndex;
 use crate::prober::{Mark, Outcome};
 use crate::settings::{likely_secs, OS_DEFAULTS};
@@ -248,12 +248,22 @@ pub fn state(f: &FlowView, now: Timestamp) -> State {
 /// has not shown ([`KeepaliveSettings::probes_to_give_up`]).
 pub fn state_with(f: &FlowView, now: Timestamp, local: &SocketIndex<'_>) -> State {
     let p = primary(f).map(|i| &f.probers[i]);
+    // Late by what the wire showed, unless the prober's own socket has its
+    // keepalive timer running still (its settings changed since: the
+    // kernel's timer is the fact, the wire's settings history).
+    let overdue = |p: &ProberView| {
+        next_due(f, p).is_some_and(|d| d.late(now))
+            && !local
+                .socket_at(p.endpoint, p.peer)
+                .and_then(LocalSocket::next_probe_in_s)
+                .is_some_and(|s| s > 0.0)
+    };
     if let Some(p) = p {
         match p.outcome {
             Outcome::Dead => return State::Dead,
             Outcome::Reset => return State::Reset { by_peer: true },
             Outcome::Probing => {
-                if next_due(f, p).is_some_and(|d| d.late(now)) {
+                if overdue(p) {
                     return State::Overdue;
                 }
                 let exact = local
@@ -283,7 +293,7 @@ pub fn state_with(f: &FlowView, now: Timestamp, local: &SocketIndex<'_>) -> Stat
     }
     match p {
         Some(p) => {
-            if next_due(f, p).is_some_and(|d| d.late(now)) {
+            if overdue(p) {
                 return State::Overdue;
             }
             let last_ka = last_keepalive(p);
