@@ -103,7 +103,7 @@ impl std::fmt::Display for Counts {
 pub enum LocalStatus {
     /// Read: this many sockets, with the listing's notes.
     Read {
-        /// Sockets listed.
+        /// Sockets listed that the capture's filter does not leave out.
         sockets: usize,
         /// What limited the listing, and how to lift it.
         notes: Vec<String>,
@@ -432,7 +432,11 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
                     sockets = now;
                     read_at = started;
                     left_out = filter.left_out(&sockets);
-                    let read = sockets.len();
+                    // (Those the capture's filter leaves out are not shown.)
+                    let read = sockets
+                        .iter()
+                        .filter(|s| !left_out.contains(&(s.local, s.remote)))
+                        .count();
                     sockets.extend(l.listening);
                     LocalStatus::Read {
                         sockets: read,

@@ -623,8 +623,28 @@ fn live_screen_shows_local_sockets_at_once() {
         "NEXT from the kernel's timer: {pane}"
     );
     assert!(
-        pane.contains("local socket"),
+        pane.contains("2 local sockets"),
         "the status line counts them: {pane}"
+    );
+    t.keys(&["q"]);
+    t.wait("kawatch to exit", WAIT, |p| p.contains("KAWATCH-EXIT=0"));
+    drop(t);
+    // With a filter, the count is of the sockets it lets through.
+    let t = Tmux::start(
+        "sockets-filtered",
+        &format!(
+            "ip netns exec {} {BIN} --interface {} tcp port 5011",
+            ns.a,
+            live::VETH
+        ),
+    );
+    let pane = t.wait("the filtered connection", WAIT, |p| {
+        row(p, &on_ep).is_some_and(|r| r.contains("=3600s/30s/4"))
+    });
+    assert!(row(&pane, &off_ep).is_none(), "filtered out: {pane}");
+    assert!(
+        pane.contains("1 local socket") && !pane.contains("2 local sockets"),
+        "{pane}"
     );
     t.keys(&["q"]);
     t.wait("kawatch to exit", WAIT, |p| p.contains("KAWATCH-EXIT=0"));
