@@ -193,7 +193,8 @@ where
                     if let Some(a) = keys::action(k, &view) {
                         let request = view.apply(a, &snap);
                         let area = terminal.size()?.into();
-                        let max = render::detail_max_scroll(area, &snap, &view);
+                        let ended = status.finished && !status.live;
+                        let max = render::detail_max_scroll(area, &snap, &view, ended);
                         view.detail_scroll = view.detail_scroll.min(max);
                         view.help_scroll = view.help_scroll.min(render::help_max_scroll(area));
                         view.set_columns(render::column_steps(area, &snap, &status, &view));

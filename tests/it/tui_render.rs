@@ -1774,9 +1774,10 @@ fn survival_in_the_detail_view() {
     ] {
         assert!(ka.contains(want), "{want:?}:\n{ka}");
     }
-    // A line wider than the view ends in a mark that says it was cut.
+    // A line wider than the view wraps, the rest indented under its text.
     assert!(
-        ka.lines().any(|l| l.trim_end().ends_with("prober …")),
+        ka.lines()
+            .any(|l| l.trim_end() == "              gives up)"),
         "{ka}"
     );
     let h2 = survival_detail("43100", "");
@@ -1961,4 +1962,78 @@ fn a_give_up_whose_run_began_before_the_capture() {
     ] {
         assert!(d.contains(want), "{want:?} missing:\n{d}");
     }
+}
+
+/// On a small terminal the detail view wraps its lines rather than cutting
+/// them, and draws its pictures to the width: the silences bar keeps the
+/// path's timeout mark, the timeline its "now"; every line fits.
+#[test]
+fn the_detail_view_fits_a_small_terminal() {
+    let snap = survival_scene().snapshot(survival_now());
+    let mut v = view(&snap, false, 10);
+    for c in "43000".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    v.apply(Action::OpenDetail, &snap);
+    let mut seen = String::new();
+    // Scrolled a page at a time down to its end (the view is 20 rows).
+    for _ in 0..8 {
+        let t = text(&draw(
+            &snap,
+            &replay_status("survival.pcap"),
+            &mut v,
+            60,
+            20,
+        ));
+        // The body: not the title, the status and keys lines (shortened
+        // by their own rules).
+        let lines: Vec<&str> = t.lines().collect();
+        for l in &lines[1..lines.len() - 2] {
+            seen.push_str(l);
+            seen.push('\n');
+        }
+        press(
+            &mut v,
+            &snap,
+            &[KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE)],
+        );
+    }
+    assert!(!seen.contains('…'), "nothing cut:\n{seen}");
+    let bar = seen
+        .lines()
+        .find(|l| l.contains("Silences"))
+        .expect("the bar");
+    assert!(bar.contains('┃') && bar.contains('┆'), "{bar}");
+    let ka = seen
+        .lines()
+        .find(|l| l.trim_start().starts_with("ka →"))
+        .expect("timeline");
+    assert!(ka.contains('│'), "probes on the timeline: {ka}");
+    assert!(
+        seen.lines().any(|l| l.trim_end().ends_with("now")),
+        "{seen}"
+    );
+    assert!(seen.contains("gives up)"), "wrapped, whole:\n{seen}");
+}
+
+/// A replay read to its end: the detail view says the next probe is not in
+/// the capture, as the table's NEXT says `capture ended`.
+#[test]
+fn the_detail_view_knows_the_replay_ended() {
+    let snap = survival_scene().snapshot(survival_now());
+    let mut v = view(&snap, false, 10);
+    for c in "43000".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    v.apply(Action::OpenDetail, &snap);
+    let ended = FeedStatus {
+        finished: true,
+        ..replay_status("survival.pcap")
+    };
+    let t = text(&draw(&snap, &ended, &mut v, 160, 40));
+    assert!(
+        t.contains("nothing more in the capture: it ended before the next probe, expected at"),
+        "{t}"
+    );
+    assert!(!t.contains("probe expected in about"), "{t}");
 }

@@ -22,64 +22,113 @@ pub(super) fn detail_view(
     snap: &Snapshot,
     flow: &FlowView,
     view: &ViewState,
+    ended: bool,
     t: Theme,
 ) {
-    let width = usize::from(area.width);
-    let lines: Vec<Line> = detail_lines(snap, flow, view, t)
-        .into_iter()
-        .map(|l| clip(l, width))
-        .collect();
+    let lines = detail_lines(snap, flow, view, ended, usize::from(area.width), t);
     let scroll = view
         .detail_scroll
         .min((lines.len() as u16).saturating_sub(area.height.max(1)));
     f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
 }
 
-/// `line` cut to `width` columns, a `…` at its end saying so.
-fn clip(line: Line<'static>, width: usize) -> Line<'static> {
+/// `line` broken at spaces into lines of at most `width` columns (a word
+/// longer than a line is cut), each after the first indented as far as its
+/// text begins after the label: the first span, when it is only a label
+/// padded with spaces.
+fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
     if line.width() <= width || width == 0 {
-        return line;
+        return vec![line];
     }
-    let mut room = width - 1;
-    let mut spans = Vec::new();
-    for span in line.spans {
-        if span.width() <= room {
-            room -= span.width();
-            spans.push(span);
-            continue;
+    let first = line.spans.first().map_or("", |s| s.content.as_ref());
+    let indent = if line.spans.len() > 1 && first.ends_with(' ') {
+        Span::raw(first).width()
+    } else {
+        first.len() - first.trim_start().len()
+    }
+    .min(width / 2);
+    // (character, its width, its style)
+    let chars: Vec<(char, usize, Style)> = line
+        .spans
+        .iter()
+        .flat_map(|sp| {
+            sp.content
+                .chars()
+                .map(move |c| (c, Span::raw(c.to_string()).width(), sp.style))
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < chars.len() {
+        let lead = if out.is_empty() { 0 } else { indent };
+        let room = width - lead;
+        // As many characters as fit, then back to the last space among them.
+        let (mut end, mut used) = (at, 0);
+        while end < chars.len() && used + chars[end].1 <= room {
+            used += chars[end].1;
+            end += 1;
         }
-        let mut kept = String::new();
-        for c in span.content.chars() {
-            let w = Span::raw(c.to_string()).width();
-            if w > room {
-                break;
+        if end < chars.len() {
+            if let Some(space) = (at + 1..end).rev().find(|&i| chars[i].0 == ' ') {
+                end = space;
             }
-            room -= w;
-            kept.push(c);
         }
-        spans.push(Span::styled(kept, span.style));
-        break;
+        end = end.max(at + 1);
+        let mut spans = vec![Span::raw(" ".repeat(lead))];
+        for &(c, _, style) in &chars[at..end] {
+            let joins = spans.len() > 1 && spans.last().is_some_and(|l| l.style == style);
+            match spans.last_mut() {
+                Some(last) if joins => last.content.to_mut().push(c),
+                _ => spans.push(Span::styled(c.to_string(), style)),
+            }
+        }
+        out.push(Line::from(spans).style(line.style));
+        // The space a line broke at starts no line.
+        at = end;
+        while at < chars.len() && chars[at].0 == ' ' && !out.is_empty() {
+            at += 1;
+        }
     }
-    spans.push(Span::raw("…"));
-    Line::from(spans).style(line.style)
+    out
 }
 
 /// How far the detail view can scroll on a screen of this size.
-pub(crate) fn detail_max_scroll(area: Rect, snap: &Snapshot, view: &ViewState) -> u16 {
+pub(crate) fn detail_max_scroll(area: Rect, snap: &Snapshot, view: &ViewState, ended: bool) -> u16 {
     let body = areas(area).body;
     let flow = view
         .detail
         .and_then(|id| snap.flows.iter().find(|fl| FlowId::of(fl) == id));
     flow.map_or(0, |flow| {
-        let n = detail_lines(snap, flow, view, Theme { color: false }).len() as u16;
+        let t = Theme { color: false };
+        let n = detail_lines(snap, flow, view, ended, usize::from(body.width), t).len() as u16;
         n.saturating_sub(body.height.max(1))
     })
 }
 
+/// The detail view's lines for a screen `width` columns wide, wrapped to it;
+/// `ended`: a replay that has read its whole capture.
 fn detail_lines(
     snap: &Snapshot,
     flow: &FlowView,
     view: &ViewState,
+    ended: bool,
+    width: usize,
+    t: Theme,
+) -> Vec<Line<'static>> {
+    // The pictures (silences, timelines) fit the width: a label, then this.
+    let picture = width.saturating_sub(16).clamp(12, PICTURE);
+    unwrapped_lines(snap, flow, view, ended, picture, t)
+        .into_iter()
+        .flat_map(|l| wrap(l, width))
+        .collect()
+}
+
+fn unwrapped_lines(
+    snap: &Snapshot,
+    flow: &FlowView,
+    view: &ViewState,
+    ended: bool,
+    picture: usize,
     t: Theme,
 ) -> Vec<Line<'static>> {
     let now = snap.now;
@@ -152,7 +201,7 @@ fn detail_lines(
     lines.push(Line::from(vec![label("Data"), Span::raw(data + &zwp)]));
     let local = SocketIndex::new(&snap.local);
     lines.push(Line::raw(""));
-    survival_block(&mut lines, flow, st, now, socket_for(flow, &local), view, t);
+    survival_block(&mut lines, snap, flow, st, view, picture, t);
     if flow.probers.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
@@ -166,7 +215,7 @@ fn detail_lines(
     }
     for p in &flow.probers {
         lines.push(Line::raw(""));
-        prober_block(&mut lines, flow, p, now, times, t);
+        prober_block(&mut lines, flow, p, now, times, ended, t);
     }
     for h in &flow.heartbeats {
         lines.push(Line::raw(""));
@@ -280,6 +329,7 @@ fn prober_block(
     p: &ProberView,
     now: Timestamp,
     times: fmt::Clock,
+    ended: bool,
     t: Theme,
 ) {
     let label = |s: &str| Span::styled(format!("    {s:<10}"), t.label());
@@ -371,7 +421,7 @@ fn prober_block(
     }
     lines.push(Line::from(vec![
         label("Next"),
-        Span::raw(next_detail(flow, p, now, times)),
+        Span::raw(next_detail(flow, p, now, times, ended)),
     ]));
     lines.push(Line::from(vec![
         label("Timeline"),
@@ -433,16 +483,46 @@ fn short_span(secs: f64) -> String {
     }
 }
 
-fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, times: fmt::Clock) -> String {
+fn next_detail(
+    flow: &FlowView,
+    p: &ProberView,
+    now: Timestamp,
+    times: fmt::Clock,
+    ended: bool,
+) -> String {
     // A connection that ended sends no more probes (the other side's
     // give-up, say).
-    let ended = match flow.state {
+    let closed = match flow.state {
         TcpState::Reset => Some("nothing: the connection was reset"),
         TcpState::Closed => Some("nothing: the connection is closed"),
         _ => None,
     };
-    if let (Some(ended), Outcome::Alive | Outcome::Probing) = (ended, p.outcome) {
-        return ended.into();
+    if let (Some(closed), Outcome::Alive | Outcome::Probing) = (closed, p.outcome) {
+        return closed.into();
+    }
+    // A replay read to its end: what came next is not in the capture.
+    if ended {
+        match p.outcome {
+            Outcome::Probing => {
+                return format!(
+                    "nothing more in the capture: it ended with {} unanswered probe{} out, \
+                     before any give-up",
+                    p.unanswered,
+                    if p.unanswered == 1 { "" } else { "s" }
+                )
+            }
+            Outcome::Alive => {
+                return match status::next_due(flow, p) {
+                    Some(due) if due.at > now => format!(
+                        "nothing more in the capture: it ended before the next probe, \
+                         expected at {}",
+                        times.at(due.at)
+                    ),
+                    _ => "nothing more in the capture: it ended here".into(),
+                }
+            }
+            Outcome::Dead | Outcome::Reset => {}
+        }
     }
     match p.outcome {
         Outcome::Dead => match p.detection_s {
@@ -503,6 +583,7 @@ fn next_detail(flow: &FlowView, p: &ProberView, now: Timestamp, times: fmt::Cloc
 }
 
 /// Cells of the detail view's pictures (the silence bar, the timelines).
+/// The widest the pictures (silences, timelines) are drawn, in columns.
 const PICTURE: usize = 50;
 
 /// Survival against the path timeout in focus: what keeps the silences
@@ -511,13 +592,16 @@ const PICTURE: usize = 50;
 /// of keepalive probes and heartbeat beats over the timeout's window.
 fn survival_block(
     lines: &mut Vec<Line<'static>>,
+    snap: &Snapshot,
     flow: &FlowView,
     st: State,
-    now: Timestamp,
-    socket: Option<&LocalSocket>,
     view: &ViewState,
+    picture: usize,
     t: Theme,
 ) {
+    let now = snap.now;
+    let local = SocketIndex::new(&snap.local);
+    let socket = socket_for(flow, &local);
     let label = |s: &str| Span::styled(format!("  {s:<12}"), t.label());
     let keeper = survival::keeper(flow, socket);
     let kept = match keeper {
@@ -578,10 +662,10 @@ fn survival_block(
     }
     // The bar: one cell a slice of the longest of the three, with room after it.
     let scale = path.timeout_s.max(silence).max(allowed.unwrap_or(0.0)) * 1.15;
-    let at = |secs: f64| ((secs / scale * PICTURE as f64) as usize).min(PICTURE - 1);
-    let filled = ((silence / scale * PICTURE as f64).ceil() as usize).min(PICTURE);
+    let at = |secs: f64| ((secs / scale * picture as f64) as usize).min(picture - 1);
+    let filled = ((silence / scale * picture as f64).ceil() as usize).min(picture);
     let mut bar = vec![label("Silences")];
-    for i in 0..PICTURE {
+    for i in 0..picture {
         let past = i > at(path.timeout_s);
         let (c, style) = if i == at(path.timeout_s) {
             ("┃", t.label())
@@ -610,28 +694,35 @@ fn survival_block(
     }));
     legend.push(Span::raw(format!("  ┃ {}", path.label())));
     lines.push(Line::from(legend));
-    timelines(lines, flow, now, path.timeout_s, t);
+    timelines(lines, flow, now, path.timeout_s, picture, t);
 }
 
 /// The keepalive probes of each prober and the beats of each heartbeat, one
 /// row each, over the window a path's timeout watches: the last `span`
 /// seconds. A heartbeat's beats are placed back from its last one at its
 /// period (as many as it counted).
-fn timelines(lines: &mut Vec<Line<'static>>, flow: &FlowView, now: Timestamp, span: f64, t: Theme) {
+fn timelines(
+    lines: &mut Vec<Line<'static>>,
+    flow: &FlowView,
+    now: Timestamp,
+    span: f64,
+    picture: usize,
+    t: Theme,
+) {
     if flow.probers.is_empty() && flow.heartbeats.is_empty() {
         return;
     }
-    let cell = span / PICTURE as f64;
+    let cell = span / picture as f64;
     // The cell of something `age` seconds before now, if in the window.
     let slot = |age: f64| {
-        (age >= 0.0 && age < span).then(|| PICTURE - 1 - ((age / cell) as usize).min(PICTURE - 1))
+        (age >= 0.0 && age < span).then(|| picture - 1 - ((age / cell) as usize).min(picture - 1))
     };
     let before = fmt::secs_between(now, flow.first_seen);
     let dir = |from: kawatch_core::Endpoint| if from == flow.a { "→" } else { "←" };
     let row = |name: String, ticks: Vec<usize>, style: Style| {
         let mut spans = vec![Span::styled(format!("    {name:<10}"), t.label())];
-        for i in 0..PICTURE {
-            let age = (PICTURE - 1 - i) as f64 * cell;
+        for i in 0..picture {
+            let age = (picture - 1 - i) as f64 * cell;
             spans.push(if ticks.contains(&i) {
                 Span::styled("│", style)
             } else if age > before {
@@ -677,7 +768,7 @@ fn timelines(lines: &mut Vec<Line<'static>>, flow: &FlowView, now: Timestamp, sp
             format!(
                 "{:<w$}now",
                 format!("{} ago", survival::span(span)),
-                w = PICTURE - 3
+                w = picture - 3
             ),
             t.dim(),
         ),

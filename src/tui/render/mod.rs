@@ -144,8 +144,9 @@ pub fn draw(f: &mut Frame, snap: &Snapshot, status: &FeedStatus, view: &ViewStat
     let detail = view
         .detail
         .and_then(|id| snap.flows.iter().find(|fl| FlowId::of(fl) == id));
+    let ended = status.finished && !status.live;
     match (view.detail, detail) {
-        (Some(_), Some(flow)) => detail::detail_view(f, a.body, snap, flow, view, theme),
+        (Some(_), Some(flow)) => detail::detail_view(f, a.body, snap, flow, view, ended, theme),
         (Some(_), None) => {
             let msg = "That connection is no longer tracked. Esc goes back.";
             f.render_widget(Paragraph::new(msg), a.body);
@@ -153,7 +154,6 @@ pub fn draw(f: &mut Frame, snap: &Snapshot, status: &FeedStatus, view: &ViewStat
         (None, _) => hidden = table::table(f, a.body, snap, status, view, theme),
     }
     status_line::status_line(f, a.status, snap, status, view, theme);
-    let ended = status.finished && !status.live;
     keys_line::keys_line(f, a.keys, view, hidden, ended, theme);
     if view.help {
         help::help(f, f.area(), view.help_scroll, theme);
