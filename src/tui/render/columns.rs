@@ -322,7 +322,8 @@ pub(crate) const COLUMNS: &[Column] = &[
         priority: Priority::Rank(5),
         help: Some((
             "NEXT",
-            "next probe or give-up (this box's sockets: by the kernel's timer)",
+            "next probe or give-up; the count unseen, the give-up at the earliest (≥, \
+             'dead any time' once it may come); this box's sockets: by the kernel's timer",
         )),
         cell: |r| {
             let style = match r.state {
