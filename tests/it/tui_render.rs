@@ -2037,3 +2037,27 @@ fn the_detail_view_knows_the_replay_ended() {
     );
     assert!(!t.contains("probe expected in about"), "{t}");
 }
+
+/// Esc backs out one step at a time: the detail view, then the filter.
+#[test]
+fn esc_leaves_the_detail_then_clears_the_filter() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, false, 30);
+    let esc = key(KeyCode::Esc);
+    let typed: Vec<KeyEvent> = std::iter::once(ch('/'))
+        .chain("40200".chars().map(ch))
+        .chain([key(KeyCode::Enter), key(KeyCode::Enter)])
+        .collect();
+    press(&mut v, &snap, &typed);
+    assert!(
+        v.detail.is_some() && v.filter == "40200",
+        "in the detail view, filtered"
+    );
+    press(&mut v, &snap, &[esc]);
+    assert!(
+        v.detail.is_none() && v.filter == "40200",
+        "back to the filtered table"
+    );
+    press(&mut v, &snap, &[esc]);
+    assert!(v.filter.is_empty(), "the filter cleared");
+}

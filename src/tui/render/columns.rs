@@ -191,7 +191,7 @@ pub(crate) const COLUMNS: &[Column] = &[
         priority: Priority::RankIfUsed(4),
         help: Some((
             "PATH",
-            "against the path timeout in focus: ✓ safe, ! at risk, ✗ exceeded",
+            "against the path timeout in focus: ✓ safe, ! at risk, ✗ exceeded (a keeper ≈ from the kernel's timer, a guess, does not count)",
         )),
         cell: |r| match r.path {
             // Never opened: no idle connection for a path to drop.
