@@ -40,6 +40,10 @@ pub(super) fn title(f: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState
     if view.keepalive_only {
         right.push("keepalive only".to_string());
     }
+    // (Of the connections counted on the left, those the table lists.)
+    if (!view.filter.is_empty() || view.keepalive_only) && view.rows.len() < snap.flows.len() {
+        right.push(format!("{} shown", fmt::count(view.rows.len() as u64)));
+    }
     right.push(format!(
         "sort: {} {}",
         view.sort.name(),
