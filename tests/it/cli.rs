@@ -158,6 +158,22 @@ fn bad_inputs_fail_clearly() {
             vec!["report".into(), "-i".into(), "lo".into(), "--reader".into(), "native".into()],
             "cannot be used with '--reader",
         ),
+        // A negative value is read as the value it is, not as an option.
+        (
+            "a negative count",
+            vec!["report".into(), "-c".into(), "-1".into(), s(&good)],
+            "give a number of packets, 1 or more",
+        ),
+        (
+            "a negative path timeout",
+            vec!["report".into(), "--path-timeout".into(), "-5s".into(), s(&good)],
+            "a timeout is more than 0",
+        ),
+        (
+            "a negative check duration",
+            vec!["check".into(), "--max-idle".into(), "-5s".into(), s(&good)],
+            "\"-5s\" is not a duration",
+        ),
         (
             "standard input twice",
             vec!["report".into(), "-".into(), "-".into()],

@@ -165,7 +165,10 @@ impl PathTimeout {
         }
         if let Some((name, duration)) = text.split_once('=') {
             let name = name.trim();
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_graphic()) {
+            if name.is_empty() {
+                return Err(bad("the name before = is missing (corp-fw=30m)"));
+            }
+            if !name.chars().all(|c| c.is_ascii_graphic()) {
                 return Err(bad("a name is letters, digits and punctuation"));
             }
             if PathTimeout::preset(name).is_some() || name.eq_ignore_ascii_case("defaults") {
@@ -193,7 +196,9 @@ impl PathTimeout {
                     timeout_s,
                 })
             }
-            None if text.starts_with(|c: char| c.is_ascii_digit()) => Err(bad(not_a_timeout(text))),
+            None if text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.') => {
+                Err(bad(not_a_timeout(text)))
+            }
             None => Err(bad("no such preset")),
         }
     }
@@ -203,7 +208,7 @@ impl PathTimeout {
 /// before it is silent), or no duration at all.
 fn not_a_timeout(text: &str) -> &'static str {
     let number = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    if number.parse::<f64>().is_ok_and(|n| n == 0.0) {
+    if number.parse::<f64>().is_ok_and(|n| n <= 0.0) {
         "a timeout is more than 0"
     } else {
         "not a duration"
@@ -605,8 +610,9 @@ mod tests {
             ("5m3", "not a duration"),
             ("5mss", "not a duration"),
             ("1..5h", "not a duration"),
-            ("-5m", "no such preset"),
-            ("=5m", "a name is letters, digits and punctuation"),
+            ("-5m", "a timeout is more than 0"),
+            ("=5m", "the name before = is missing (corp-fw=30m)"),
+            ("corp fw=5m", "a name is letters, digits and punctuation"),
             (
                 "aws-nlb=10s",
                 "that name is taken: give the path a name of its own",

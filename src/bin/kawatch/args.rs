@@ -27,7 +27,7 @@ pub(crate) struct CaptureArgs {
     pub(crate) interface: Option<String>,
     /// With --interface: stop after this long (e.g. 16, 30s, 5m, 1h; at most
     /// 87600h). Ctrl-C also stops.
-    #[arg(short, long, value_parser = parse_duration)]
+    #[arg(short, long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub(crate) duration: Option<Duration>,
     /// With --interface: capture in promiscuous mode.
     #[arg(long)]
@@ -62,7 +62,7 @@ pub(crate) struct CaptureArgs {
     /// Stop after COUNT frames (those the filter and --since/--until let
     /// through), as `tcpdump -c`; for each file when several are read (in
     /// all, with --merge).
-    #[arg(short = 'c', long, value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(short = 'c', long, value_name = "COUNT", value_parser = parse_count, allow_negative_numbers = true)]
     pub(crate) count: Option<u64>,
     /// Files: only frames at or after TIME (RFC 3339, e.g.
     /// 2026-11-29T13:00:00Z or with an offset, or epoch seconds).
@@ -235,7 +235,7 @@ pub(crate) struct PathArgs {
     /// a duration (300s, 5m), or NAME=DURATION; repeatable or
     /// comma-separated; `defaults` stands for the default set [default:
     /// azure-lb,aws-nlb,gcp-fw,rfc5382].
-    #[arg(long = "path-timeout", value_name = "NAME|DURATION", value_delimiter = ',', value_parser = parse_path)]
+    #[arg(long = "path-timeout", value_name = "NAME|DURATION", value_delimiter = ',', value_parser = parse_path, allow_hyphen_values = true)]
     pub(crate) given: Vec<PathChoice>,
 }
 
@@ -316,6 +316,14 @@ pub(crate) fn parse_max_retired(s: &str) -> Result<usize, String> {
     s.trim()
         .parse::<usize>()
         .map_err(|_| format!("{s:?}: give a whole number of flows (0 keeps none)"))
+}
+
+/// Parses --count: a number of packets, 1 or more.
+pub(crate) fn parse_count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?}: give a number of packets, 1 or more")),
+    }
 }
 
 /// Parses --snaplen: 64 bytes (Ethernet, IPv4 and a 20-byte TCP header are

@@ -51,22 +51,22 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     forbid_keepalive: bool,
     /// The keepalive idle is at most D (e.g. 60s, 2m).
-    #[arg(long, value_name = "D", value_parser = parse_seconds)]
+    #[arg(long, value_name = "D", value_parser = parse_seconds, allow_hyphen_values = true)]
     max_idle: Option<f64>,
     /// The interval between unanswered probes is at most D.
-    #[arg(long, value_name = "D", value_parser = parse_seconds)]
+    #[arg(long, value_name = "D", value_parser = parse_seconds, allow_hyphen_values = true)]
     max_intvl: Option<f64>,
     /// At most N unanswered probes before giving up.
     #[arg(long, value_name = "N")]
     max_probes: Option<u32>,
     /// A dead peer is noticed within D: idle + intvl x probes.
-    #[arg(long, value_name = "D", value_parser = parse_seconds)]
+    #[arg(long, value_name = "D", value_parser = parse_seconds, allow_hyphen_values = true)]
     max_detection: Option<f64>,
     /// No prober gave up, and no peer answered a probe with RST.
     #[arg(long)]
     no_dead: bool,
     /// No flow is silent (no segment either way) longer than D.
-    #[arg(long, value_name = "D", value_parser = parse_seconds)]
+    #[arg(long, value_name = "D", value_parser = parse_seconds, allow_hyphen_values = true)]
     max_silence: Option<f64>,
     /// The flows survive this path idle timeout: a preset (aws-nlb,
     /// azure-lb, gcp-fw, ...), a duration (300s) or NAME=DURATION;
