@@ -252,9 +252,19 @@ pub fn disagreements(
                 // (With TCP_USER_TIMEOUT set, the count it allows.)
                 ("probes", k.probes_to_give_up(), p.likely.probes),
             ];
+            // An interval the wire read only from answered probes' cadence
+            // (no two unanswered in a row) says just that max(idle, intvl)
+            // is that long (item 5): a socket whose idle is that long agrees.
+            let from_cadence = p.intvl_s.is_none();
+            let agrees = |what: &str, socket: u32, wire: u32| {
+                socket == wire
+                    || (what == "intvl"
+                        && from_cadence
+                        && k.idle_s.map(|i| i.max(socket)) == Some(wire))
+            };
             for (what, socket, wire) in pairs {
                 if let (Some(socket), Some(wire)) = (socket, wire) {
-                    if socket != wire {
+                    if !agrees(what, socket, wire) {
                         out.push(Disagreement::Setting { what, socket, wire });
                     }
                 }
@@ -422,6 +432,38 @@ mod tests {
                 socket(true, 60, 10, 5, SettingsFrom::Socket),
                 Some(prober(5, (60, 10, 5))),
                 vec![],
+            ),
+            (
+                "idle raised since the wire saw it: the cadence-read interval is the new idle",
+                flow(90.0),
+                socket(true, 6, 1, 3, SettingsFrom::Socket),
+                Some(ProberView {
+                    likely: Settings {
+                        idle_s: Some(2),
+                        intvl_s: Some(6),
+                        probes: None,
+                    },
+                    ..prober(5, (2, 6, 3))
+                }),
+                vec![Disagreement::Setting {
+                    what: "idle",
+                    socket: 6,
+                    wire: 2,
+                }],
+            ),
+            (
+                "an interval seen between unanswered probes is the interval",
+                flow(90.0),
+                socket(true, 6, 1, 3, SettingsFrom::Socket),
+                Some(ProberView {
+                    intvl_s: Some(6.0),
+                    ..prober(5, (6, 6, 3))
+                }),
+                vec![Disagreement::Setting {
+                    what: "intvl",
+                    socket: 1,
+                    wire: 6,
+                }],
             ),
             (
                 "the wire's interval differs",
