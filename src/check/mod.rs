@@ -1194,13 +1194,16 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     if secs.is_finite() && secs >= 0.0 {
         Ok(Some(secs))
     } else {
-        Err(serde::de::Error::custom("a duration must be 0 or more"))
+        Err(serde::de::Error::custom("a duration is 0 or more"))
     }
 }
 
 /// Parses `90`, `90s`, `1.5m`, `250ms`, `2h`, `1h30m` into seconds
 /// ([`kawatch_core::parse_seconds`], as every duration kawatch takes).
 pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    if s.trim().starts_with('-') {
+        return Err(format!("{:?}: a duration is 0 or more", s.trim()));
+    }
     kawatch_core::parse_seconds(s).ok_or_else(|| {
         format!(
             "{:?} is not a duration: give seconds, or numbers with ms, s, m, h or d (90s, 2m, 1h30m)",
@@ -1707,7 +1710,7 @@ mod tests {
             assert_eq!(parse_seconds(text), Ok(secs), "{text}");
         }
         for bad in [
-            "", "soon", "-5s", "5 x", "NaN", "inf", "1h30", "m", "5s-", "-0",
+            "", "soon", "-5s", "5 x", "NaN", "inf", "1h30", "m", "5s-", "-0", "+", "+ ",
         ] {
             assert!(parse_seconds(bad).is_err(), "{bad:?}");
         }

@@ -172,7 +172,18 @@ fn bad_inputs_fail_clearly() {
         (
             "a negative check duration",
             vec!["check".into(), "--max-idle".into(), "-5s".into(), s(&good)],
-            "\"-5s\" is not a duration",
+            "\"-5s\": a duration is 0 or more",
+        ),
+        // A value forgotten: the next option is not taken for it.
+        (
+            "a duration forgotten before the next option",
+            vec!["check".into(), "--max-idle".into(), "--require-keepalive".into(), s(&good)],
+            "\"--require-keepalive\" is the next option, not a value",
+        ),
+        (
+            "a plus and nothing",
+            vec!["check".into(), "--max-idle".into(), "+".into(), s(&good)],
+            "\"+\" is not a duration",
         ),
         (
             "standard input twice",

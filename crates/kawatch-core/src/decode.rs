@@ -140,9 +140,10 @@ fn decode_lax(
     let Some(TransportSlice::Tcp(tcp)) = &sliced.transport else {
         return None;
     };
-    // Where an ether type names the IP version, the header must be of it
-    // (etherparse goes by the header's version nibble; libpcap's `tcp` and
-    // Wireshark by the ether type, which calls the other "bogus").
+    // Where an ether type names the IP version, the header must be of it,
+    // as for libpcap's `tcp` (etherparse goes by the header's version
+    // nibble; Wireshark flags the mismatch, "Bogus IPv4 version", as an
+    // error and dissects on).
     let carried = sliced.ether_payload().map(|p| p.ether_type).or(protocol);
     match (carried, sliced.net.as_ref()?) {
         (Some(EtherType::IPV4), LaxNetSlice::Ipv6(_))
@@ -448,7 +449,7 @@ mod tests {
     }
 
     /// An IP header whose version is not the one its ether type names is
-    /// no TCP segment (libpcap's `tcp`, Wireshark: "bogus IP version"),
+    /// no TCP segment (as for libpcap's `tcp`; Wireshark calls it an error),
     /// on every link that carries an ether type; where none does, the
     /// version nibble decides.
     #[test]

@@ -229,7 +229,10 @@ pub fn parse_seconds(text: &str) -> Option<f64> {
         .then_some(n);
     }
     let mut total = 0.0;
-    let mut rest = text.strip_prefix('+').unwrap_or(text);
+    let mut rest = text.strip_prefix('+').unwrap_or(text).trim_start();
+    if rest.is_empty() {
+        return None;
+    }
     while !rest.is_empty() {
         // A number: digits and a point, and an exponent.
         let b = rest.as_bytes();
@@ -260,7 +263,7 @@ pub fn parse_seconds(text: &str) -> Option<f64> {
         rest = rest[len..].trim_start();
         total += number * unit;
     }
-    (total.is_finite() && !text.is_empty()).then_some(total)
+    total.is_finite().then_some(total)
 }
 
 #[cfg(test)]

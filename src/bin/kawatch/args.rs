@@ -249,6 +249,7 @@ pub(crate) enum PathChoice {
 }
 
 fn parse_path(s: &str) -> Result<PathChoice, String> {
+    not_an_option(s)?;
     if s.trim().eq_ignore_ascii_case("defaults") {
         return Ok(PathChoice::Defaults);
     }
@@ -318,6 +319,25 @@ pub(crate) fn parse_max_retired(s: &str) -> Result<usize, String> {
         .map_err(|_| format!("{s:?}: give a whole number of flows (0 keeps none)"))
 }
 
+/// An option's value that may begin with `-` (a negative number, refused
+/// for what it is) is not one when it is the next option (`-d -c 5`, a
+/// value forgotten): that is said so.
+pub(crate) fn not_an_option(s: &str) -> Result<(), String> {
+    let mut c = s.chars();
+    match (c.next(), c.next()) {
+        (Some('-'), Some(n)) if n == '-' || n.is_ascii_alphabetic() => Err(format!(
+            "{s:?} is the next option, not a value: give the value before it"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Parses `check`'s durations ([`parse_seconds`]), not the next option.
+pub(crate) fn parse_seconds_arg(s: &str) -> Result<f64, String> {
+    not_an_option(s)?;
+    kawatch::check::parse_seconds(s)
+}
+
 /// Parses --count: a number of packets, 1 or more.
 pub(crate) fn parse_count(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
@@ -382,6 +402,7 @@ const MAX_DURATION_H: u64 = 87_600;
 /// as every duration kawatch takes), positive and at most [`MAX_DURATION_H`]
 /// hours.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    not_an_option(s)?;
     let s = s.trim();
     let longest = format!("the longest duration accepted is {MAX_DURATION_H}h (ten years)");
     let secs = match kawatch::core::parse_seconds(s) {

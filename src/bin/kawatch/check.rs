@@ -1,7 +1,7 @@
 //! `kawatch check`: keepalive rules over captures, for CI: exit 0 when every
 //! rule holds, 1 when one fails.
 
-use crate::args::{CaptureArgs, Inputs};
+use crate::args::{parse_seconds_arg, CaptureArgs, Inputs};
 use crate::exit::{usage, AlreadySaid, INTERRUPTED, OK, RULE_FAILED};
 use crate::report::{open_input, open_pieces};
 use crate::signals::{install_sigint, STOP};
@@ -9,8 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use kawatch::capture::{FrameSource, Merged, OpenOptions, Source};
 use kawatch::check::{
-    parse_seconds, write_junit, write_text, Finding, Policy, Requirement, Rule, Side, Status,
-    Unknown,
+    write_junit, write_text, Finding, Policy, Requirement, Rule, Side, Status, Unknown,
 };
 use kawatch::core::Outcome;
 use kawatch::report::Report;
@@ -51,22 +50,22 @@ pub(crate) struct CheckArgs {
     #[arg(long)]
     forbid_keepalive: bool,
     /// The keepalive idle is at most D (e.g. 60s, 2m).
-    #[arg(long, value_name = "D", value_parser = parse_seconds, allow_hyphen_values = true)]
+    #[arg(long, value_name = "D", value_parser = parse_seconds_arg, allow_hyphen_values = true)]
     max_idle: Option<f64>,
     /// The interval between unanswered probes is at most D.
-    #[arg(long, value_name = "D", value_parser = parse_seconds, allow_hyphen_values = true)]
+    #[arg(long, value_name = "D", value_parser = parse_seconds_arg, allow_hyphen_values = true)]
     max_intvl: Option<f64>,
     /// At most N unanswered probes before giving up.
     #[arg(long, value_name = "N")]
     max_probes: Option<u32>,
     /// A dead peer is noticed within D: idle + intvl x probes.
-    #[arg(long, value_name = "D", value_parser = parse_seconds, allow_hyphen_values = true)]
+    #[arg(long, value_name = "D", value_parser = parse_seconds_arg, allow_hyphen_values = true)]
     max_detection: Option<f64>,
     /// No prober gave up, and no peer answered a probe with RST.
     #[arg(long)]
     no_dead: bool,
     /// No flow is silent (no segment either way) longer than D.
-    #[arg(long, value_name = "D", value_parser = parse_seconds, allow_hyphen_values = true)]
+    #[arg(long, value_name = "D", value_parser = parse_seconds_arg, allow_hyphen_values = true)]
     max_silence: Option<f64>,
     /// The flows survive this path idle timeout: a preset (aws-nlb,
     /// azure-lb, gcp-fw, ...), a duration (300s) or NAME=DURATION;
