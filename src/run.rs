@@ -502,9 +502,9 @@ fn read_capture(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    for w in src.take_warnings() {
-        to_stderr!("kawatch: warning: {w}");
-    }
+    // (Written with the others by the caller: on stderr, and in a check's
+    // result.)
+    summary.warnings.extend(src.take_warnings());
     summary.frames = an.counters().frames;
     if interrupted {
         summary.interrupted = true;

@@ -1213,23 +1213,7 @@ impl Source {
     /// filter that does not apply to one interface's link type); taken.
     pub fn take_warnings(&mut self) -> Vec<String> {
         match &mut self.input {
-            Input::File(f) => {
-                let untimed = f.reader.untimed() - f.untimed_told;
-                if untimed > 0 {
-                    f.untimed_told += untimed;
-                    f.warnings.push(format!(
-                        "{}: {untimed} packet{} came in pcapng simple packet blocks, which \
-                         carry no time; {} read at time 0, so no idle, interval or other \
-                         timing worked out from {} means anything (and repeats of a segment \
-                         among them count as duplicate captures)",
-                        self.name,
-                        if untimed == 1 { "" } else { "s" },
-                        if untimed == 1 { "it is" } else { "they are" },
-                        if untimed == 1 { "it" } else { "them" },
-                    ));
-                }
-                std::mem::take(&mut f.warnings)
-            }
+            Input::File(f) => std::mem::take(&mut f.warnings),
             Input::Libpcap(_) => Vec::new(),
         }
     }
@@ -1371,7 +1355,10 @@ impl NativeFile {
         loop {
             let record = match self.reader.next() {
                 Ok(Some(r)) => r,
-                Ok(None) => return Ok(Passing::End),
+                Ok(None) => {
+                    self.note_untimed(name);
+                    return Ok(Passing::End);
+                }
                 // (Those the filter left out so far are counted with the
                 // frame that passes.)
                 Err(ReadError::Quiet) => {
@@ -1383,7 +1370,10 @@ impl NativeFile {
                         name: name.to_string(),
                     })
                 }
-                Err(e) => return Err(read_failure(name, *frames + self.left_out, e)),
+                Err(e) => {
+                    self.note_untimed(name);
+                    return Err(read_failure(name, *frames + self.left_out, e));
+                }
             };
             let state = match self.links.first() {
                 // (The file's first link type, nearly always its only one.)
@@ -1411,6 +1401,25 @@ impl NativeFile {
             *frames += 1;
             return Ok(Passing::Frame(record, state.link, skipped));
         }
+    }
+
+    /// Once the input ends: a warning of the packets it held with no time
+    /// (pcapng simple packet blocks), if any.
+    fn note_untimed(&mut self, name: &str) {
+        let untimed = self.reader.untimed() - self.untimed_told;
+        if untimed == 0 {
+            return;
+        }
+        self.untimed_told += untimed;
+        let one = untimed == 1;
+        self.warnings.push(format!(
+            "{name}: {untimed} packet{} came in pcapng simple packet blocks, which carry no \
+             time; {} read at time 0, so no idle, interval or other timing worked out from {} \
+             means anything (and repeats of a segment among them count as duplicate captures)",
+            if one { "" } else { "s" },
+            if one { "it is" } else { "they are" },
+            if one { "it" } else { "them" },
+        ));
     }
 
     /// What is known of LINKTYPE_ `linktype`: met before, or now (its name is

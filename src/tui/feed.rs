@@ -64,8 +64,12 @@ pub struct FeedStatus {
     pub paused: bool,
     /// Packets the kernel dropped (live only).
     pub drops: Option<u64>,
-    /// A non-fatal problem (the file ended mid-packet).
+    /// A non-fatal problem (the file ended mid-packet, a filter that does
+    /// not apply to a link type, packets with no time), said again on
+    /// leaving the screen.
     pub warning: Option<String>,
+    /// The warning is of an input cut off mid-packet (what the footer says).
+    pub cut_off: bool,
     /// Capture failed; the screen keeps the last state.
     pub error: Option<String>,
     /// Live: what reading this box's sockets gave: how many, or why not,
@@ -726,14 +730,30 @@ impl<S: FrameSource> Worker<S> {
         // A capture cut off or damaged after its first frames keeps what was
         // read: a warning, not a failure.
         if e.is_partial() {
-            self.status.warning = Some(e.to_string());
+            self.status.cut_off = matches!(e, CaptureError::Truncated { .. });
+            self.warn(e.to_string());
         } else {
             self.status.error = Some(e.to_string());
         }
         self.finish();
     }
 
+    /// Adds `w` to what the screen warns of, once.
+    fn warn(&mut self, w: String) {
+        match &mut self.status.warning {
+            Some(said) if said.contains(&w) => {}
+            Some(said) => {
+                said.push_str("\nkawatch: warning: ");
+                said.push_str(&w);
+            }
+            None => self.status.warning = Some(w),
+        }
+    }
+
     fn finish(&mut self) {
+        for w in self.src.take_warnings() {
+            self.warn(w);
+        }
         self.status.finished = true;
         self.clock = self.an.time_range().1.or(self.clock);
         self.publish_now = true;
@@ -1211,6 +1231,51 @@ mod tests {
         assert_eq!(feed.stop(Duration::from_secs(2)), None);
     }
 
+    /// What a file's reading warns of (here: packets with no time, in
+    /// pcapng simple packet blocks) reaches the screen, not only a cut.
+    #[test]
+    fn a_replay_warns_of_what_its_reading_found() {
+        // SHB, an Ethernet IDB, then two simple packet blocks (little-endian).
+        let block = |kind: u32, body: &[u8]| {
+            let total = (12 + body.len()) as u32;
+            [
+                &kind.to_le_bytes()[..],
+                &total.to_le_bytes(),
+                body,
+                &total.to_le_bytes(),
+            ]
+            .concat()
+        };
+        let frame = [0u8; 60];
+        let spb = block(3, &[&60u32.to_le_bytes()[..], &frame].concat());
+        let bytes = [
+            block(
+                0x0a0d_0d0a,
+                &[
+                    0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                    0xff,
+                ],
+            ),
+            block(1, &[1, 0, 0, 0, 0, 0, 1, 0]),
+            spb.clone(),
+            spb,
+        ]
+        .concat();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("spb.pcapng");
+        std::fs::write(&path, bytes).expect("written");
+        let src = Source::open_file(&path, None).expect("opens");
+        let feed = Feed::spawn(src, None, Limits::default(), Timing::Real, false).expect("thread");
+        let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
+        let warning = p.status.warning.clone().unwrap_or_default();
+        assert!(
+            warning.contains("2 packets came in pcapng simple packet blocks"),
+            "{warning}"
+        );
+        assert!(!p.status.cut_off);
+        feed.stop(Duration::from_secs(2));
+    }
+
     #[test]
     fn a_cut_off_file_warns_and_keeps_what_was_read() {
         let feed = Feed::spawn(
@@ -1223,6 +1288,7 @@ mod tests {
         .expect("thread");
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);
         assert!(p.status.warning.is_some(), "{:?}", p.status);
+        assert!(p.status.cut_off);
         assert!(p.status.error.is_none());
         assert_eq!(p.snap.flows.len(), 1);
         feed.stop(Duration::from_secs(2));

@@ -1304,6 +1304,29 @@ fn packets_with_no_time_are_read_and_warned_of() {
     let out = kawatch().arg("report").arg(&timed).output().unwrap();
     assert!(out.status.success());
     assert!(!stderr(&out).contains("simple packet"), "{}", stderr(&out));
+
+    // Merged with another file: said once, when the file ends.
+    let out = kawatch()
+        .args(["report", "--merge"])
+        .arg(&mixed)
+        .arg(&timed)
+        .output()
+        .unwrap();
+    assert_eq!(
+        stderr(&out).matches("simple packet blocks").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    // And a check's result carries it, as its other warnings.
+    let out = kawatch()
+        .args(["check", "-T", "json", "--require-keepalive"])
+        .arg(&mixed)
+        .output()
+        .unwrap();
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = result["warnings"].to_string();
+    assert!(warnings.contains("simple packet blocks"), "{warnings}");
 }
 
 /// A standard error nobody reads (a pipe whose reader left) loses the

@@ -199,10 +199,11 @@ fn status_spans(
     if status.warning.is_some() {
         spans.push(sep());
         spans.push(Span::styled(
-            if compact {
-                "cut off"
-            } else {
-                "input cut off mid-packet"
+            match (status.cut_off, compact) {
+                (true, true) => "cut off",
+                (true, false) => "input cut off mid-packet",
+                (false, true) => "warning",
+                (false, false) => "a warning, said on leaving",
             },
             t.warn(),
         ));
