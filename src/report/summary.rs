@@ -24,7 +24,8 @@ pub struct SourceInfo {
     /// Several inputs are read: rows (CSV, events) name theirs.
     pub name_rows: bool,
     /// This report follows another in the same output (several inputs,
-    /// one report each): the CSV header is not written again.
+    /// one report each): the CSV header is not written again, a table is
+    /// set apart by a blank line.
     pub continues: bool,
     /// Several inputs read as one (`--merge`): their names, so that each
     /// flow names the ones it was seen in ([`kawatch_core::FlowView::inputs`]).

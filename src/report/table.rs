@@ -134,6 +134,10 @@ pub fn write_table(
         let whose = if partial == 1 { "its" } else { "their" };
         bounded.push_str(&format!("; {partial} partial ({whose} start was evicted)"));
     }
+    // (A blank line sets it apart from the report before it.)
+    if src.continues {
+        writeln!(out)?;
+    }
     writeln!(
         out,
         "{} ({}): {} frames, {} TCP segments, {} undecoded; {} flow{}, {} with keepalives{bounded}{incomplete}",

@@ -1425,3 +1425,59 @@ fn a_first_input_unread_leaves_the_next_report_whole() {
         assert!(text.starts_with(starts), "{format}: {text}");
     }
 }
+
+/// Several files, one unreadable from its first packet: the others are read
+/// all the same (as for one that does not open), its error said, exit 3;
+/// by `report` and by `check`, whose result lists all three.
+#[test]
+fn an_input_unreadable_from_its_first_packet_leaves_the_others_read() {
+    let (_d, dir) = temp("x");
+    std::fs::create_dir(&dir).unwrap();
+    let good = dir.join("good.pcap");
+    write_pcap(&good, LinkType::Ethernet, &frames());
+    let bad = dir.join("bad_first.pcap");
+    std::fs::write(&bad, corrupt_record(Format::PcapMicro, 0)).unwrap();
+    let out = kawatch()
+        .args(["report", "-T", "csv"])
+        .args([&good, &bad, &good])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the first packet cannot be read"),
+        "{}",
+        stderr(&out)
+    );
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(csv.matches("a,b,vlan,").count(), 1, "one header:\n{csv}");
+    assert_eq!(
+        csv.matches("good.pcap").count(),
+        2,
+        "both good files:\n{csv}"
+    );
+    let out = kawatch()
+        .args(["report"])
+        .args([&good, &bad, &good])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    let head = format!("{} (EN10MB)", good.display());
+    assert!(table.starts_with(&head), "{table}");
+    assert_eq!(
+        table.matches(&format!("\n\n{head}")).count(),
+        1,
+        "set apart once:\n{table}"
+    );
+    let out = kawatch()
+        .args(["check", "-T", "json", "--require-keepalive"])
+        .args([&good, &bad, &good])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        result["inputs"].as_array().map(Vec::len),
+        Some(3),
+        "{result}"
+    );
+}

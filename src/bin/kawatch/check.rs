@@ -3,7 +3,7 @@
 
 use crate::args::{parse_seconds_arg, CaptureArgs, Inputs};
 use crate::exit::{usage, AlreadySaid, INTERRUPTED, OK, RULE_FAILED};
-use crate::report::{open_input, open_pieces};
+use crate::report::{open_input, open_pieces, unread_input};
 use crate::signals::{install_sigint, STOP};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -253,9 +253,11 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
                 // the failure where it shows the rest.
                 let several = files.len() > 1;
                 for f in &files {
-                    match open_input(f, &open) {
-                        Ok(mut src) => reports.push(analyse_one(&mut src)?),
-                        Err(e) if several => {
+                    let read = open_input(f, &open).and_then(|mut src| analyse_one(&mut src));
+                    match read {
+                        Ok(report) => reports.push(report),
+                        // (Opened, but nothing of it read: the same.)
+                        Err(e) if several && unread_input(&e) => {
                             to_stderr!("kawatch: error: {e:#}");
                             unread.push((f.clone(), format!("{e:#}")));
                             failed.get_or_insert(e);

@@ -5,7 +5,7 @@ use crate::args::{CaptureArgs, Inputs};
 use crate::signals::{install_sigint, STOP};
 use anyhow::{Context, Result};
 use clap::Args;
-use kawatch::capture::{FrameSource, Merged, OpenOptions, Source};
+use kawatch::capture::{CaptureError, FrameSource, Merged, OpenOptions, Source};
 use kawatch::report::{Format, Labeller};
 use kawatch::run::{run_report, RunError, RunOptions};
 use std::fs::File;
@@ -225,18 +225,25 @@ pub(crate) fn report(args: ReportArgs) -> Result<()> {
                         .filter(|m| m.is_file() && m.len() >= PROGRESS_MIN_BYTES)
                         .map(|m| m.len())
                         .filter(|_| io::stderr().is_terminal());
-                    if written > 0 && args.format == Format::Table {
-                        writeln!(out)?;
-                    }
-                    run(
+                    let read = run(
                         &mut src,
                         &mut out,
                         labeller.as_mut(),
                         progress,
                         several,
                         written > 0,
-                    )?;
-                    written += 1;
+                    );
+                    match read {
+                        Ok(()) => written += 1,
+                        // Nothing of it read (its first packet, a filter for
+                        // its link type): the others are read all the same.
+                        Err(e) if several && unread_input(&e) => {
+                            to_stderr!("kawatch: error: {e:#}");
+                            failed.get_or_insert(e);
+                            unread += 1;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }
@@ -306,4 +313,19 @@ fn write_frames(labeller: Labeller, name: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Whether `e`, from reading one of several inputs, is that input's alone:
+/// a capture error other than a stop (Ctrl-C), before anything of it was
+/// written.
+pub(crate) fn unread_input(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        let capture = c
+            .downcast_ref::<CaptureError>()
+            .or(match c.downcast_ref::<RunError>() {
+                Some(RunError::Capture(c)) => Some(c),
+                _ => None,
+            });
+        capture.is_some_and(|c| !matches!(c, CaptureError::Interrupted { .. }))
+    })
 }
