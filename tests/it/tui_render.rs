@@ -2061,3 +2061,22 @@ fn esc_leaves_the_detail_then_clears_the_filter() {
     press(&mut v, &snap, &[esc]);
     assert!(v.filter.is_empty(), "the filter cleared");
 }
+
+/// On a narrow screen the title keeps what narrows the table (the filter,
+/// how many rows it shows) and lets the sort go first.
+#[test]
+fn a_narrow_title_keeps_the_filter() {
+    let snap = scene().snapshot(now());
+    let mut v = view(&snap, false, 30);
+    for c in "40200".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    for w in [80, 60] {
+        let t = text(&draw(&snap, &replay_status("scene.pcap"), &mut v, w, 20));
+        let title = t.lines().next().unwrap_or_default();
+        assert!(title.contains("filter: 40200 · 1 shown"), "{w}: {title}");
+        if w == 60 {
+            assert!(!title.contains("sort:"), "the sort goes first: {title}");
+        }
+    }
+}

@@ -33,38 +33,63 @@ const RANK_LABELS: [(&str, State); State::RANKS] = [
 
 pub(super) fn title(f: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, t: Theme) {
     let width = area.width as usize;
-    let mut right = Vec::new();
+    // The right side's parts, each with its rank: where they do not all
+    // fit, the least needed go first (the sort, the position), and what
+    // narrows the table (the filter, keepalive only, how many it shows)
+    // last.
+    let mut parts: Vec<(u8, String)> = Vec::new();
     if !view.filter.is_empty() {
-        right.push(format!("filter: {}", view.filter));
+        parts.push((3, format!("filter: {}", view.filter)));
     }
     if view.keepalive_only {
-        right.push("keepalive only".to_string());
+        parts.push((3, "keepalive only".to_string()));
     }
     // (Of the connections counted on the left, those the table lists.)
     if (!view.filter.is_empty() || view.keepalive_only) && view.rows.len() < snap.flows.len() {
-        right.push(format!("{} shown", fmt::count(view.rows.len() as u64)));
+        parts.push((2, format!("{} shown", fmt::count(view.rows.len() as u64))));
     }
-    right.push(format!(
-        "sort: {} {}",
-        view.sort.name(),
-        if view.reverse { "↑" } else { "↓" }
+    parts.push((
+        0,
+        format!(
+            "sort: {} {}",
+            view.sort.name(),
+            if view.reverse { "↑" } else { "↓" }
+        ),
     ));
     if view.detail.is_none() && view.rows.len() > view.page {
         let end = (view.offset + view.page).min(view.rows.len());
-        right.push(format!(
-            "{}-{} of {}",
-            view.offset + 1,
-            end,
-            fmt::count(view.rows.len() as u64)
+        parts.push((
+            1,
+            format!(
+                "{}-{} of {}",
+                view.offset + 1,
+                end,
+                fmt::count(view.rows.len() as u64)
+            ),
         ));
     }
-    let mut right = format!("{} ", right.join(" · "));
     let total = snap.flows.len();
     let head = format!(
         " kawatch  {} connection{}",
         fmt::count(total as u64),
         if total == 1 { "" } else { "s" }
     );
+    let joined = |parts: &[(u8, String)]| {
+        let texts: Vec<&str> = parts.iter().map(|(_, p)| p.as_str()).collect();
+        format!("{} ", texts.join(" · "))
+    };
+    let mut right = joined(&parts);
+    for least in 0..=3 {
+        if head.chars().count() + right.chars().count() + 2 <= width {
+            break;
+        }
+        parts.retain(|&(rank, _)| rank > least);
+        right = if parts.is_empty() {
+            String::new()
+        } else {
+            joined(&parts)
+        };
+    }
     if head.chars().count() + right.chars().count() + 2 > width {
         right.clear();
     }
