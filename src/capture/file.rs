@@ -198,6 +198,18 @@ fn compressed_by(magic: [u8; 4]) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// Why a file beginning with `magic` is no capture, when a compressor
+/// other than gzip made it: which, and how to decompress it.
+pub(super) fn compressed_reason(magic: [u8; 4]) -> Option<String> {
+    match compressed_by(magic)? {
+        ("gzip", _) => None,
+        (what, tool) => Some(format!(
+            "it is {what}-compressed, which kawatch does not read: decompress it first, \
+             e.g. `{tool} -dc FILE | kawatch report -`"
+        )),
+    }
+}
+
 impl<R: Read> FileReader<R> {
     /// Reads the capture's header from `head` (bytes already read from the
     /// input, e.g. to recognise a gzip file) and then `input`.
@@ -273,21 +285,14 @@ impl<R: Read> FileReader<R> {
             (Some(f), _) => (false, f),
             (None, Some(f)) => (true, f),
             (None, None) => {
-                return Err(ReadError::NotACapture(
-                    match compressed_by(le.to_le_bytes()) {
-                        // (A gzip file's own bytes are decompressed before this.)
-                        Some(("gzip", _)) => {
-                            "it is gzip-compressed twice, and kawatch decompresses \
+                let magic = le.to_le_bytes();
+                return Err(ReadError::NotACapture(match compressed_by(magic) {
+                    // (A gzip file's own bytes are decompressed before this.)
+                    Some(("gzip", _)) => "it is gzip-compressed twice, and kawatch decompresses \
                         once: decompress it first, e.g. `gzip -dc FILE | kawatch report -`"
-                                .into()
-                        }
-                        Some((what, tool)) => format!(
-                            "it is {what}-compressed, which kawatch does not read: decompress it \
-                         first, e.g. `{tool} -dc FILE | kawatch report -`"
-                        ),
-                        None => "unknown file format".into(),
-                    },
-                ));
+                        .into(),
+                    _ => compressed_reason(magic).unwrap_or_else(|| "unknown file format".into()),
+                }));
             }
         };
         if !r.fill(24)? {

@@ -763,15 +763,22 @@ impl Source {
             r => r.map_err(unreadable)?,
         };
         let regular = file.metadata().map_err(unreadable)?.is_file();
-        let head = match read_head(&mut file, 2, opts.stop) {
+        let head = match read_head(&mut file, 4, opts.stop) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(interrupted()),
             r => r.map_err(unreadable)?,
         };
-        if head == GZIP_MAGIC {
+        if head.starts_with(&GZIP_MAGIC) {
             if opts.reader == Reader::Libpcap {
                 return Err(CaptureError::Compressed { name });
             }
             return Source::gzip(file, head, name, opts);
+        }
+        // (libpcap would say only "unknown file format".)
+        let other = <[u8; 4]>::try_from(head.as_slice())
+            .ok()
+            .and_then(file::compressed_reason);
+        if let (Reader::Libpcap, Some(reason)) = (opts.reader, other) {
+            return Err(CaptureError::NotACapture { name, reason });
         }
         if opts.reader == Reader::Native {
             return Source::native(Stream::Plain(file), &head, name, opts, regular);

@@ -201,6 +201,11 @@ fn bad_inputs_fail_clearly() {
             "it is xz-compressed, which kawatch does not read: decompress it first, e.g. `xz -dc",
         ),
         (
+            "xz-compressed, given to libpcap",
+            vec!["report".into(), "--reader".into(), "libpcap".into(), s(&xz)],
+            "it is xz-compressed, which kawatch does not read",
+        ),
+        (
             "gzip of gzip",
             vec!["report".into(), s(&gz_gz)],
             "it is gzip-compressed twice",
