@@ -1235,35 +1235,14 @@ mod tests {
     /// pcapng simple packet blocks) reaches the screen, not only a cut.
     #[test]
     fn a_replay_warns_of_what_its_reading_found() {
-        // SHB, an Ethernet IDB, then two simple packet blocks (little-endian).
-        let block = |kind: u32, body: &[u8]| {
-            let total = (12 + body.len()) as u32;
-            [
-                &kind.to_le_bytes()[..],
-                &total.to_le_bytes(),
-                body,
-                &total.to_le_bytes(),
-            ]
-            .concat()
-        };
-        let frame = [0u8; 60];
-        let spb = block(3, &[&60u32.to_le_bytes()[..], &frame].concat());
-        let bytes = [
-            block(
-                0x0a0d_0d0a,
-                &[
-                    0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                    0xff,
-                ],
-            ),
-            block(1, &[1, 0, 0, 0, 0, 0, 1, 0]),
-            spb.clone(),
-            spb,
-        ]
-        .concat();
+        use kawatch_synth::{Format, LinkType as Link, Writer};
+        let mut w = Writer::new(Vec::new(), Format::Pcapng { tsresol: 6 }, Link::Ethernet);
+        for _ in 0..2 {
+            w.write_simple(&[0; 60]).expect("written");
+        }
         let dir = tempfile::tempdir().expect("a temporary directory");
         let path = dir.path().join("spb.pcapng");
-        std::fs::write(&path, bytes).expect("written");
+        std::fs::write(&path, w.finish().expect("written")).expect("written");
         let src = Source::open_file(&path, None).expect("opens");
         let feed = Feed::spawn(src, None, Limits::default(), Timing::Real, false).expect("thread");
         let p = until(&feed, Duration::from_secs(10), |p| p.status.finished);

@@ -1246,50 +1246,26 @@ fn a_check_cut_short_by_a_signal_does_not_pass() {
 /// a file with none says nothing of them.
 #[test]
 fn packets_with_no_time_are_read_and_warned_of() {
-    let block = |t: u32, body: &[u8]| {
-        let mut body = body.to_vec();
-        body.resize(body.len().next_multiple_of(4), 0);
-        let total = (12 + body.len()) as u32;
-        [
-            &t.to_le_bytes()[..],
-            &total.to_le_bytes(),
-            &body,
-            &total.to_le_bytes(),
-        ]
-        .concat()
-    };
-    let shb = block(
-        0x0a0d_0d0a,
-        &[&0x1a2b_3c4du32.to_le_bytes()[..], &[1, 0, 0, 0], &[0xff; 8]].concat(),
-    );
-    let idb = block(
-        1,
-        &[&1u16.to_le_bytes()[..], &[0, 0], &65535u32.to_le_bytes()].concat(),
-    );
-    let epb = |us: u64, data: &[u8]| {
-        let head: Vec<u8> = [
-            0,
-            (us >> 32) as u32,
-            us as u32,
-            data.len() as u32,
-            data.len() as u32,
-        ]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-        block(6, &[&head[..], data].concat())
-    };
-    let spb = |data: &[u8]| block(3, &[&(data.len() as u32).to_le_bytes()[..], data].concat());
     let (_d, dir) = temp("x");
     std::fs::create_dir(&dir).unwrap();
     let fr = frames();
-    let mut bytes = [shb, idb].concat();
+    // The first three with their times, the last two in simple packet blocks.
+    let mut w = Writer::new(
+        Vec::new(),
+        Format::Pcapng { tsresol: 6 },
+        LinkType::Ethernet,
+    );
     for (i, (t, data)) in fr.iter().enumerate() {
-        let us = 1_700_000_000_000_000 + (t * 1e6).round() as u64;
-        bytes.extend(if i < 3 { epb(us, data) } else { spb(data) });
+        if i < 3 {
+            let us = (t * 1e6).round() as i64;
+            w.write(Timestamp(T0.0 + i128::from(us) * 1000), data)
+                .unwrap();
+        } else {
+            w.write_simple(data).unwrap();
+        }
     }
     let mixed = dir.join("spb.pcapng");
-    std::fs::write(&mixed, &bytes).unwrap();
+    std::fs::write(&mixed, w.finish().unwrap()).unwrap();
     let out = kawatch()
         .args(["report", "--format", "json"])
         .arg(&mixed)

@@ -389,6 +389,18 @@ mod tests {
         out
     }
 
+    /// As [`tcp_v4`], between 2001:db8::1 and 2001:db8::2.
+    fn tcp_v6(payload: &[u8]) -> Vec<u8> {
+        let host = |h| [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, h];
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv6(host(1), host(2), 64)
+            .tcp(40000, 5000, 1000, 512)
+            .ack(77);
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
     #[test]
     fn decodes_ethernet_ipv4() {
         let frame = tcp_v4(&[0]);
@@ -455,19 +467,7 @@ mod tests {
     #[test]
     fn ip_version_must_be_the_ether_types() {
         let v4 = tcp_v4(&[]);
-        let v6 = {
-            let b = PacketBuilder::ethernet2([1; 6], [2; 6])
-                .ipv6(
-                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
-                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
-                    64,
-                )
-                .tcp(40000, 5000, 1000, 512)
-                .ack(77);
-            let mut out = Vec::new();
-            b.write(&mut out, &[]).unwrap();
-            out
-        };
+        let v6 = tcp_v6(&[]);
         // The untagged frame with its ether type set to `et`.
         let relabel = |frame: &[u8], et: u16| {
             let mut f = frame.to_vec();
@@ -545,18 +545,7 @@ mod tests {
     #[test]
     fn ip_length_is_capped_by_the_wire_length() {
         let probe = with_ip_len(tcp_v4(&[]), 14, 65_535);
-        let probe_v6 = {
-            let b = PacketBuilder::ethernet2([1; 6], [2; 6])
-                .ipv6(
-                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
-                    [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
-                    64,
-                )
-                .tcp(1, 2, 3, 4);
-            let mut f = Vec::new();
-            b.write(&mut f, &[]).unwrap();
-            with_ip_len(f, 14, 65_535)
-        };
+        let probe_v6 = with_ip_len(tcp_v6(&[]), 14, 65_535);
         let data = tcp_v4(&[1; 100]);
         let cut_data = with_ip_len(data.clone(), 14, 65_535)[..60].to_vec();
         let cases = [

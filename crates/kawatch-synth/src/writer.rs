@@ -245,6 +245,24 @@ impl<W: Write> Writer<W> {
         }
     }
 
+    /// Writes `frame` in a pcapng Simple Packet Block: interface 0, whole
+    /// on the wire, cut to its snapshot length, and no timestamp (the
+    /// block has none). Classic pcap has no such record: refused.
+    pub fn write_simple(&mut self, frame: &[u8]) -> io::Result<()> {
+        if !matches!(self.format, Format::Pcapng { .. }) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a simple packet block is pcapng's only",
+            ));
+        }
+        self.start()?;
+        let snaplen = self.interfaces.first().map_or(self.snaplen, |&(_, s)| s);
+        let mut spb = self.u32b(frame.len() as u32).to_vec();
+        spb.extend_from_slice(&frame[..frame.len().min(snaplen as usize)]);
+        spb.resize(spb.len().next_multiple_of(4), 0);
+        self.block(3, &spb)
+    }
+
     /// Writes what is left (the header of an empty file), drops the cut
     /// tail, flushes, and returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {

@@ -72,16 +72,7 @@ pub(crate) fn status_of(e: &Error) -> (u8, String) {
         return (status_of(&said.first).0, format!("kawatch: error: {said}"));
     }
     let mut message = format!("kawatch: error: {e:#}");
-    // A capture error, or one a run passed on (transparently: its own
-    // source is the capture error's source).
-    let capture = e.chain().find_map(|c| {
-        c.downcast_ref::<CaptureError>()
-            .or(match c.downcast_ref::<RunError>() {
-                Some(RunError::Capture(c)) => Some(c),
-                _ => None,
-            })
-    });
-    let code = match capture {
+    let code = match capture_error(e) {
         Some(interrupted @ CaptureError::Interrupted { .. }) => {
             return (INTERRUPTED, format!("kawatch: {interrupted}"));
         }
@@ -129,6 +120,18 @@ pub(crate) fn status_of(e: &Error) -> (u8, String) {
         },
     };
     (code, message)
+}
+
+/// The capture error in `e`'s chain: its own, or one a run passed on
+/// (transparently: its own source is the capture error's source).
+pub(crate) fn capture_error(e: &Error) -> Option<&CaptureError> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<CaptureError>()
+            .or(match c.downcast_ref::<RunError>() {
+                Some(RunError::Capture(c)) => Some(c),
+                _ => None,
+            })
+    })
 }
 
 /// Whether an error in the chain is the OS saying "not permitted".

@@ -319,13 +319,5 @@ fn write_frames(labeller: Labeller, name: &str) -> Result<()> {
 /// a capture error other than a stop (Ctrl-C), before anything of it was
 /// written.
 pub(crate) fn unread_input(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        let capture = c
-            .downcast_ref::<CaptureError>()
-            .or(match c.downcast_ref::<RunError>() {
-                Some(RunError::Capture(c)) => Some(c),
-                _ => None,
-            });
-        capture.is_some_and(|c| !matches!(c, CaptureError::Interrupted { .. }))
-    })
+    crate::exit::capture_error(e).is_some_and(|c| !matches!(c, CaptureError::Interrupted { .. }))
 }

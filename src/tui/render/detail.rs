@@ -133,7 +133,8 @@ fn unwrapped_lines(
 ) -> Vec<Line<'static>> {
     let now = snap.now;
     let times = fmt::Clock::of(snap, &view.zone);
-    let st = status::state_with(flow, now, &kawatch_core::SocketIndex::new(&snap.local));
+    let local = SocketIndex::new(&snap.local);
+    let st = status::state_with(flow, now, &local);
     let label = |s: &str| Span::styled(format!("  {s:<12}"), t.label());
     let mut lines: Vec<Line> = Vec::new();
     let mut head = vec![
@@ -199,9 +200,9 @@ fn unwrapped_lines(
         String::new()
     };
     lines.push(Line::from(vec![label("Data"), Span::raw(data + &zwp)]));
-    let local = SocketIndex::new(&snap.local);
     lines.push(Line::raw(""));
-    survival_block(&mut lines, snap, flow, st, view, picture, t);
+    let socket = socket_for(flow, &local);
+    survival_block(&mut lines, flow, st, now, socket, view, picture, t);
     if flow.probers.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
@@ -590,18 +591,17 @@ const PICTURE: usize = 50;
 /// short, the verdict (and the other paths'), a bar of the longest silence
 /// with the timeout and the allowed silence marked on it, and the timelines
 /// of keepalive probes and heartbeat beats over the timeout's window.
+#[allow(clippy::too_many_arguments)] // (what the block shows, and how wide)
 fn survival_block(
     lines: &mut Vec<Line<'static>>,
-    snap: &Snapshot,
     flow: &FlowView,
     st: State,
+    now: Timestamp,
+    socket: Option<&LocalSocket>,
     view: &ViewState,
     picture: usize,
     t: Theme,
 ) {
-    let now = snap.now;
-    let local = SocketIndex::new(&snap.local);
-    let socket = socket_for(flow, &local);
     let label = |s: &str| Span::styled(format!("  {s:<12}"), t.label());
     let keeper = survival::keeper(flow, socket);
     let kept = match keeper {

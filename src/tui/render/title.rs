@@ -78,6 +78,7 @@ pub(super) fn title(f: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState
         let texts: Vec<&str> = parts.iter().map(|(_, p)| p.as_str()).collect();
         format!("{} ", texts.join(" · "))
     };
+    // (Past rank 3 nothing is left: the right side is empty.)
     let mut right = joined(&parts);
     for least in 0..=3 {
         if head.chars().count() + right.chars().count() + 2 <= width {
@@ -89,9 +90,6 @@ pub(super) fn title(f: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState
         } else {
             joined(&parts)
         };
-    }
-    if head.chars().count() + right.chars().count() + 2 > width {
-        right.clear();
     }
     let room = width.saturating_sub(right.chars().count() + 1);
     let mut used = head.chars().count();
