@@ -56,7 +56,8 @@ pub enum CaptureError {
     },
     /// A gzip-compressed capture given to libpcap, which reads no gzip.
     #[error(
-        "{name} is gzip-compressed, which libpcap does not read: leave out --reader libpcap (kawatch's own reader decompresses it), or decompress it first, e.g. `zcat {name} | kawatch report --reader libpcap -`"
+        "{name} is gzip-compressed, which libpcap does not read: leave out --reader libpcap (kawatch's own reader decompresses it), or decompress it first, e.g. `zcat {} | kawatch report --reader libpcap -`",
+        if name == "-" { "FILE" } else { name }
     )]
     Compressed {
         /// The input's name.
@@ -767,27 +768,50 @@ impl Source {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(interrupted()),
             r => r.map_err(unreadable)?,
         };
-        if head.starts_with(&GZIP_MAGIC) {
-            if opts.reader == Reader::Libpcap {
-                return Err(CaptureError::Compressed { name });
-            }
-            return Source::gzip(file, head, name, opts);
+        match opts.reader {
+            Reader::Native if head.starts_with(&GZIP_MAGIC) => Source::gzip(file, head, name, opts),
+            Reader::Native => Source::native(Stream::Plain(file), &head, name, opts, regular),
+            Reader::Libpcap => Source::libpcap(file, head, name, opts, regular),
         }
-        // (libpcap would say only "unknown file format".)
+    }
+
+    /// libpcap's reader over `file`, whose first bytes `head` (at least 4
+    /// where the input has them) were read: from its start again when
+    /// `regular`, else fed through a pipe after `head`. A compressed input
+    /// is named here (libpcap would say only "unknown file format").
+    fn libpcap(
+        mut file: File,
+        head: Vec<u8>,
+        name: String,
+        opts: &OpenOptions<'_>,
+        regular: bool,
+    ) -> Result<Source, CaptureError> {
+        if head.is_empty() {
+            let reason = "it is empty".into();
+            return Err(CaptureError::NotACapture { name, reason });
+        }
+        if head.starts_with(&GZIP_MAGIC) {
+            return Err(CaptureError::Compressed { name });
+        }
         let other = <[u8; 4]>::try_from(head.as_slice())
             .ok()
             .and_then(file::compressed_reason);
-        if let (Reader::Libpcap, Some(reason)) = (opts.reader, other) {
+        if let Some(reason) = other {
             return Err(CaptureError::NotACapture { name, reason });
         }
-        if opts.reader == Reader::Native {
-            return Source::native(Stream::Plain(file), &head, name, opts, regular);
-        }
         let (fd, feeder) = if regular {
-            file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+            file.seek(SeekFrom::Start(0))
+                .map_err(|e| CaptureError::Unreadable {
+                    path: name.clone(),
+                    reason: e.to_string(),
+                })?;
             (file.into_raw_fd(), None)
         } else {
-            let (read_end, feeder) = Feeder::start(file, head).map_err(unreadable)?;
+            let (read_end, feeder) =
+                Feeder::start(file, head).map_err(|e| CaptureError::Unreadable {
+                    path: name.clone(),
+                    reason: e.to_string(),
+                })?;
             (read_end.into_raw_fd(), Some(feeder))
         };
         let cap = offline(fd, &name, opts.stop).map_err(|e| {
@@ -825,13 +849,9 @@ impl Source {
                 reason: std::io::Error::last_os_error().to_string(),
             });
         }
-        if opts.reader == Reader::Libpcap {
-            let cap = offline(fd, &name, opts.stop)?;
-            return Source::finish(cap.into(), name, opts.filter, false);
-        }
         // SAFETY: `fd` was just made by dup and nothing else owns it.
         let mut file = unsafe { File::from_raw_fd(fd) };
-        let head = match read_head(&mut file, 2, opts.stop) {
+        let head = match read_head(&mut file, 4, opts.stop) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                 return Err(CaptureError::Interrupted { name })
             }
@@ -843,10 +863,11 @@ impl Source {
             }
             Ok(head) => head,
         };
-        if head == GZIP_MAGIC {
-            return Source::gzip(file, head, name, opts);
+        match opts.reader {
+            Reader::Native if head.starts_with(&GZIP_MAGIC) => Source::gzip(file, head, name, opts),
+            Reader::Native => Source::native(Stream::Plain(file), &head, name, opts, false),
+            Reader::Libpcap => Source::libpcap(file, head, name, opts, false),
         }
-        Source::native(Stream::Plain(file), &head, name, opts, false)
     }
 
     /// kawatch's own reader over gzip-compressed `file`, whose first bytes

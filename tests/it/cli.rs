@@ -321,6 +321,44 @@ fn bad_inputs_fail_clearly() {
         assert_clean_failure(&o, needle);
         eprintln!("ok: {name}");
     }
+    // Standard input is told apart as a file is, by either reader (libpcap
+    // said "unknown file format" of a compressed stream, and "truncated
+    // dump file" of an empty one).
+    for (input, reader, needle) in [
+        (
+            &xz,
+            "native",
+            "- is not a pcap or pcapng capture (it is xz-compressed",
+        ),
+        (
+            &xz,
+            "libpcap",
+            "- is not a pcap or pcapng capture (it is xz-compressed",
+        ),
+        (
+            &gz,
+            "libpcap",
+            "- is gzip-compressed, which libpcap does not read",
+        ),
+        (
+            &empty,
+            "native",
+            "- is not a pcap or pcapng capture (it is empty)",
+        ),
+        (
+            &empty,
+            "libpcap",
+            "- is not a pcap or pcapng capture (it is empty)",
+        ),
+    ] {
+        let o = kawatch()
+            .args(["report", "--reader", reader, "-"])
+            .stdin(std::fs::File::open(input).unwrap())
+            .output()
+            .unwrap();
+        assert_clean_failure(&o, needle);
+        eprintln!("ok: {} on standard input, {reader}", input.display());
+    }
 }
 
 #[test]
@@ -429,26 +467,29 @@ fn filter_applies_to_files() {
 fn standard_input_is_read_with_dash() {
     let (_d, path) = temp("ka.pcap");
     write_pcap(&path, LinkType::Ethernet, &frames());
-    let mut child = kawatch()
-        .args(["report", "--format", "json", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&std::fs::read(&path).unwrap())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (r["source"]["name"].as_str(), r["source"]["frames"].as_u64()),
-        (Some("-"), Some(5))
-    );
+    for reader in ["native", "libpcap"] {
+        let mut child = kawatch()
+            .args(["report", "--format", "json", "--reader", reader, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&std::fs::read(&path).unwrap())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{reader}: {}", stderr(&out));
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (r["source"]["name"].as_str(), r["source"]["frames"].as_u64()),
+            (Some("-"), Some(5)),
+            "{reader}"
+        );
+    }
 }
 
 #[test]
