@@ -628,10 +628,20 @@ impl Rule {
             // and none on; unknown when none says.
             let says = |on: bool| sockets.iter().find(|s| s.keepalive == Some(on));
             let socket_on = says(true).or_else(|| says(false));
-            let on = !probers.is_empty() || socket_on.is_some_and(|s| s.keepalive == Some(true));
-            let seen = match (probers.first(), socket_on) {
-                (Some(p), _) => format!("{} probes", p.prober),
-                (None, Some(s)) => format!(
+            // (A prober all of whose probes came sooner after traffic than
+            // a keepalive timer fires shows no timer.)
+            let timed = probers.iter().find(|p| p.timer_shown());
+            let on = timed.is_some() || socket_on.is_some_and(|s| s.keepalive == Some(true));
+            let seen = match (timed, probers.first(), socket_on) {
+                (Some(p), _, _) => format!("{} probes", p.prober),
+                (None, Some(p), None) => format!(
+                    "{}'s {} keepalive-shaped segment{} came within 0.9 s of traffic, sooner \
+                     than a keepalive timer fires: no keepalive timer shown",
+                    p.prober,
+                    p.probes_sent,
+                    if p.probes_sent == 1 { "" } else { "s" }
+                ),
+                (None, _, Some(s)) => format!(
                     "the local socket has keepalive {} ({})",
                     if s.keepalive == Some(true) {
                         "on"
@@ -640,7 +650,7 @@ impl Rule {
                     },
                     s.local
                 ),
-                (None, None) => {
+                (None, None, None) => {
                     let (client, server) = self.ends(f);
                     match self.side {
                         Side::Either => "no keepalive probe seen".to_string(),
@@ -1271,6 +1281,7 @@ mod tests {
             prober: ep(end),
             probes_sent: 1,
             probes_answered: 1,
+            probes_too_soon: 0,
             zero_window_probes: 0,
             idle_s: Some(f64::from(idle) + 0.02),
             intvl_s: None,

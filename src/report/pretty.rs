@@ -194,6 +194,7 @@ fn prober(w: &mut Pretty<'_>, p: &ProberReport) {
         prober,
         probes_sent,
         probes_answered,
+        probes_too_soon,
         zero_window_probes,
         idle_s,
         intvl_s,
@@ -219,6 +220,8 @@ fn prober(w: &mut Pretty<'_>, p: &ProberReport) {
     w.u64(u64::from(*probes_sent));
     w.key(&mut o, "probes_answered");
     w.u64(u64::from(*probes_answered));
+    w.key(&mut o, "probes_too_soon");
+    w.u64(u64::from(*probes_too_soon));
     w.key(&mut o, "zero_window_probes");
     w.u64(u64::from(*zero_window_probes));
     w.key(&mut o, "idle_s");
@@ -617,6 +620,7 @@ mod tests {
                         prober,
                         probes_sent: sent,
                         probes_answered: answered,
+                        probes_too_soon: sent / 2,
                         zero_window_probes: zwp,
                         idle_s,
                         intvl_s,

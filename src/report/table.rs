@@ -50,6 +50,10 @@ fn settings(p: &ProberView) -> String {
     s
 }
 
+/// The IDLE cell of a prober all of whose probes came sooner after traffic
+/// than a keepalive timer fires ([`ProberView::timer_shown`]).
+const TOO_SOON: &str = "<0.9s";
+
 /// Writes a summary line and a table of every prober, one row each (a
 /// flow that is [`FlowView::partial`] says so after its outcome): its FIRST
 /// and LAST PROBE (UTC), IDLE (first probe after activity), INTVL (between
@@ -100,7 +104,11 @@ pub fn write_table(
                 format!("{}/{}", p.probes_answered, p.probes_sent),
                 utc(p.first_probe),
                 utc(p.last_probe),
-                secs(p.idle_s),
+                if p.timer_shown() {
+                    secs(p.idle_s)
+                } else {
+                    TOO_SOON.to_string()
+                },
                 secs(p.intvl_s),
                 secs(p.cadence_s),
                 super::probes_seen(p),
@@ -197,13 +205,20 @@ pub fn write_table(
         writeln!(out, "{}", line(&cells))?;
     }
     writeln!(out)?;
-    // (`≥N` only where a PROBES cell shows it.)
+    // (`≥N` and `<0.9s` only where a cell shows them.)
     let at_least = rows.iter().flatten().any(|c| c.starts_with('≥'));
+    let too_soon = rows.iter().any(|r| r[6] == TOO_SOON);
     writeln!(
         out,
-        "{UNKNOWN} unknown (not observed) · {NOT_APPLICABLE} does not apply{} · times in UTC",
+        "{UNKNOWN} unknown (not observed) · {NOT_APPLICABLE} does not apply{}{} · times in UTC",
         if at_least {
             " · ≥N at least N (part of the run was seen)"
+        } else {
+            ""
+        },
+        if too_soon {
+            " · <0.9s every probe came that soon after traffic, sooner than a keepalive \
+             timer fires: keepalive-shaped, no timer"
         } else {
             ""
         }
@@ -364,7 +379,8 @@ fn kept_alive_by(f: &FlowReport) -> Option<String> {
             ways.push((secs, format!("keepalive {} (socket)", duration(secs))));
         }
     }
-    for p in &f.keepalive {
+    // (Probes that all came too soon after traffic show no timer.)
+    for p in f.keepalive.iter().filter(|p| p.timer_shown()) {
         let secs = prober_silence_s(&p.likely, p.cadence_s);
         match (p.likely.idle_s, secs) {
             (Some(_), Some(secs)) => ways.push((secs, format!("keepalive {}", duration(secs)))),

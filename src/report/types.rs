@@ -212,6 +212,13 @@ pub struct ProberReport {
     pub probes_sent: u32,
     /// Probes answered by the peer's ACK.
     pub probes_answered: u32,
+    /// Of the probes, those sent within 0.9 s of the last segment the
+    /// prober received: sooner than a keepalive timer fires (idle settings
+    /// are whole seconds), so keepalive-shaped but no timer's. When it is
+    /// every probe, the prober shows no keepalive timer: no timing, and
+    /// nothing it keeps alive.
+    #[serde(default)]
+    pub probes_too_soon: u32,
     /// Zero-window probes from this side (not counted as probes).
     pub zero_window_probes: u32,
     /// First probe - last activity received, seconds (min over episodes).
@@ -488,12 +495,20 @@ impl HeartbeatReport {
 }
 
 impl ProberReport {
+    /// Whether some probe came late enough after the prober last received
+    /// anything for a keepalive timer to have sent it (see
+    /// [`ProberReport::probes_too_soon`]).
+    pub fn timer_shown(&self) -> bool {
+        self.probes_too_soon < self.probes_sent
+    }
+
     /// The contract's view of a prober.
     pub fn of(p: &ProberView) -> ProberReport {
         ProberReport {
             prober: p.endpoint,
             probes_sent: p.probes_sent,
             probes_answered: p.probes_answered,
+            probes_too_soon: p.probes_too_soon,
             zero_window_probes: p.zero_window_probes,
             idle_s: p.idle_s.map(micros),
             intvl_s: p.intvl_s.map(micros),

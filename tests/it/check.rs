@@ -509,3 +509,71 @@ fn an_unreadable_input_among_several_is_a_failure_in_the_result() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Probe-shaped segments each sent within 0.9 s of traffic (an SSH
+/// client's empty ACKs one byte behind, 0.15 s after each exchange) are
+/// counted, but show no keepalive timer: `--require-keepalive` fails on
+/// them, saying why; a connection that also sends one after 2 s of quiet
+/// passes.
+#[test]
+fn probes_too_soon_after_traffic_show_no_keepalive_timer() {
+    use kawatch_synth::conversation::{Host, A, B};
+    use kawatch_synth::{Capture, Conversation, Format, LinkType, T0};
+    let flow = |n: u8, timed: bool| {
+        let mut c = Conversation::new(
+            Host::v4([198, 18, 0, n], 40000 + u16::from(n), n),
+            Host::v4([198, 18, 0, 100 + n], 22, 100 + n),
+        );
+        c.starting_at(T0.add_secs(f64::from(n))).handshake();
+        for _ in 0..3 {
+            c.wait(0.5)
+                .data(A, 40)
+                .wait(0.01)
+                .data(B, 40)
+                .wait(0.15)
+                .probe(A)
+                .probe_ack(B);
+        }
+        if timed {
+            c.wait(2.0).probe(A).probe_ack(B);
+        }
+        c
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("soon.pcap");
+    let capture = Capture::new(LinkType::Ethernet, Format::PcapMicro)
+        .with(flow(1, false))
+        .with(flow(2, true));
+    std::fs::write(&path, capture.to_bytes()).unwrap();
+    let p = path.to_str().unwrap();
+    let r = report_json(&path);
+    let soon: Vec<(u64, u64)> = probers(&r)
+        .iter()
+        .map(|k| {
+            (
+                k["probes_sent"].as_u64().unwrap(),
+                k["probes_too_soon"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(soon, [(3, 3), (4, 3)], "{r:#}");
+    let o = run(&["check", "--require-keepalive", p]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(
+            "198.18.0.1:40001's 3 keepalive-shaped segments came within 0.9 s of traffic, \
+             sooner than a keepalive timer fires: no keepalive timer shown"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("2 flows matched, 3 checks, 1 failed"), "{out}");
+    assert!(!out.contains("198.18.0.2:40002's"), "{out}");
+    // The table says so in its IDLE column and legend; the timed one has an idle.
+    let t = run(&["report", p]);
+    let table = String::from_utf8_lossy(&t.stdout);
+    assert!(
+        table.contains("<0.9s every probe came that soon after traffic"),
+        "{table}"
+    );
+}

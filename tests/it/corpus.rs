@@ -357,7 +357,17 @@ const CASES: &[Case] = &[
     Case {
         file: "deepflowio+deepflow__agent_resources_test_flow_generator_client-keep-alive.pcap",
         exceptions: Exceptions::default_const(),
-        check: |r| assert_eq!((sum(r, "probes_sent"), sum(r, "probes_answered")), (1, 0)),
+        // Spliced: the probe 0.455 s after the handshake, sooner than a timer.
+        check: |r| {
+            assert_eq!(
+                (
+                    sum(r, "probes_sent"),
+                    sum(r, "probes_answered"),
+                    sum(r, "probes_too_soon")
+                ),
+                (1, 0, 1)
+            );
+        },
     },
     Case {
         file: "seladb+PcapPlusPlus__Tests_Pcap++Test_PcapExamples_one_tcp_stream.pcap",
@@ -428,6 +438,8 @@ const CASES: &[Case] = &[
         check: |r| {
             let p = &probers(r)[0];
             assert_eq!(p["probes_sent"], 5);
+            // Every one too soon: no keepalive timer shown.
+            assert_eq!(p["probes_too_soon"], 5);
             for field in ["idle_s", "intvl_s", "cadence_s"] {
                 assert!(
                     p[field].is_null(),

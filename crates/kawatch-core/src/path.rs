@@ -694,6 +694,7 @@ mod tests {
             peer: ep(443),
             probes_sent: 3,
             probes_answered: 3,
+            probes_too_soon: 0,
             zero_window_probes: 0,
             probes_at_least: 1,
             idle_s: idle_s.map(f64::from),

@@ -182,6 +182,11 @@ pub(crate) struct Prober {
     /// each was sent with the ones before it out, so the probe count
     /// before a give-up is at least this.
     longest_run: u16,
+    /// Probes sent sooner after the last activity it received than a
+    /// keepalive timer fires ([`MIN_TIMER_GAP`]): keepalive-shaped, but no
+    /// idle timer's (an SSH client's empty ACKs one byte behind, a spliced
+    /// trace); a prober all of whose probes came so soon shows no timer.
+    too_soon: u16,
     /// When the current run's first probe was sent.
     run_start: OptTick,
     /// Whether activity was seen before the current run's first probe, so no
@@ -287,6 +292,10 @@ impl Prober {
         self.longest_run = self
             .longest_run
             .max(u16::try_from(self.run).unwrap_or(u16::MAX));
+        // (A gap that runs backwards says nothing, as for the classifier.)
+        if last_rx.is_some_and(|rx| rx <= ts && ts - rx < MIN_TIMER_GAP) {
+            self.too_soon = self.too_soon.saturating_add(1);
+        }
         self.sent += 1;
         self.first_probe = OptTick::some(self.first_probe().map_or(ts, |f| f.min(ts)));
         self.last_probe = OptTick::some(self.last_probe().map_or(ts, |l| l.max(ts)));
@@ -382,6 +391,12 @@ impl Prober {
     pub(crate) fn probes_at_least(&self) -> u32 {
         let give_up = self.gave_up.as_ref().map_or(0, |g| g.probes);
         u32::from(self.longest_run).max(give_up)
+    }
+
+    /// Probes sent sooner after the last activity it received than a
+    /// keepalive timer fires.
+    pub(crate) fn too_soon(&self) -> u32 {
+        u32::from(self.too_soon)
     }
 
     /// The idle before the quiet run, when the activity before it was seen.

@@ -87,6 +87,11 @@ pub struct ProberView {
     pub probes_sent: u32,
     /// Probes answered.
     pub probes_answered: u32,
+    /// Probes sent sooner after the last segment the prober received than
+    /// a keepalive timer fires (0.9 s: idle settings are whole seconds):
+    /// keepalive-shaped, but no idle timer's. When every probe came so soon
+    /// the prober shows no keepalive timer ([`ProberView::timer_shown`]).
+    pub probes_too_soon: u32,
     /// Zero-window probes this side sent.
     pub zero_window_probes: u32,
     /// Observed idle, seconds.
@@ -121,6 +126,15 @@ pub struct ProberView {
     pub give_up_at: Option<(Timestamp, bool)>,
     /// Recent probes and answers, oldest first.
     pub timeline: Vec<(Timestamp, Mark)>,
+}
+
+impl ProberView {
+    /// Whether some probe came late enough after the prober last received
+    /// anything for a keepalive timer to have sent it: a prober whose every
+    /// probe came sooner sent keepalive-shaped segments, no keepalive.
+    pub fn timer_shown(&self) -> bool {
+        self.probes_too_soon < self.probes_sent
+    }
 }
 
 /// Frame and segment counts.
@@ -253,7 +267,8 @@ fn prober_view(
     };
     let outcome = p.outcome();
     let give_up_at = match (outcome, p.last()) {
-        (Outcome::Probing, Some(last)) => {
+        // (No timer shown, none to foretell.)
+        (Outcome::Probing, Some(last)) if p.too_soon() < p.sent => {
             let (_, _, linux_intvl, linux_probes) = OS_DEFAULTS[0];
             // The probe count is only seen at a give-up, which ends probing,
             // so while probing Linux's default always stands in for it (and
@@ -269,6 +284,7 @@ fn prober_view(
         peer,
         probes_sent: p.sent,
         probes_answered: p.answered,
+        probes_too_soon: p.too_soon(),
         zero_window_probes: zwp,
         idle_s,
         intvl_s,

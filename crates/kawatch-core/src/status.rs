@@ -321,6 +321,7 @@ mod tests {
             peer: ep,
             probes_sent: 1,
             probes_answered: 0,
+            probes_too_soon: 0,
             zero_window_probes: 0,
             probes_at_least: 1,
             idle_s: None,
