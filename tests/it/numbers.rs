@@ -346,3 +346,63 @@ fn three_vlan_tags_and_two_are_two_flows() {
         );
     }
 }
+
+/// Every frame captured twice, the copy 0.5 ms later (`-i any` on a bridge
+/// and its port, a SPAN of both directions): copies come between other
+/// frames, not straight after their originals, and count as duplicates
+/// all the same. Before, a copy after another segment of the same side was
+/// taken as new: copies of the closing ACKs read as answered probes, and
+/// each probe counted twice. Two captures of the same traffic merged give
+/// the same.
+#[test]
+fn copies_between_other_frames_are_duplicates() {
+    use kawatch_synth::T0;
+    let conversation = |n: u8, at: f64| {
+        let mut c = Conversation::new(
+            Host::v4([198, 18, 0, n], 40000, n),
+            Host::v4([198, 18, 0, 100 + n], 6379, 100 + n),
+        );
+        c.starting_at(T0.add_secs(at)).handshake();
+        // A run of one side's segments closer together than the copies' lag.
+        c.data(A, 20)
+            .data(A, 30)
+            .wait(0.0001)
+            .ack(B)
+            .data(B, 40)
+            .wait(0.0002)
+            .ack(A);
+        c.wait(2.0)
+            .probe(A)
+            .probe_ack(B)
+            .wait(2.0)
+            .probe(A)
+            .probe_ack(B);
+        c.wait(0.5)
+            .data(A, 10)
+            .wait(0.0001)
+            .fin(B)
+            .fin(A)
+            .wait(0.0001)
+            .ack(B);
+        c
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let once = Capture::new(LinkType::Ethernet, Format::PcapNano)
+        .with(conversation(1, 0.0))
+        .with(conversation(2, 0.0002));
+    let twice = Capture::new(LinkType::Ethernet, Format::PcapNano)
+        .with(conversation(1, 0.0))
+        .with(conversation(2, 0.0002))
+        .with(conversation(1, 0.0005))
+        .with(conversation(2, 0.0007));
+    let (a, b) = (dir.path().join("once.pcap"), dir.path().join("twice.pcap"));
+    std::fs::write(&a, once.to_bytes()).unwrap();
+    std::fs::write(&b, twice.to_bytes()).unwrap();
+    let (r1, r2) = (report_json(&a), report_json(&b));
+    let n = r1["source"]["tcp_segments"].as_u64().unwrap();
+    assert_eq!(r1["source"]["duplicates"], 0);
+    assert_eq!(r2["source"]["duplicates"], n, "{:#}", r2["source"]);
+    assert_eq!(r1["flows"], r2["flows"], "the copies changed the analysis");
+    assert_eq!(probers(&r2).len(), 2);
+    assert_eq!(event_frames(&b, "probe").len(), 4);
+}

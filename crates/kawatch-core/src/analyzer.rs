@@ -14,7 +14,7 @@ use crate::classify::candidates::{self, Candidate, Verdict, MAX_CANDIDATES};
 use crate::classify::{classify, gave_up_unheard, Class, SideView};
 use crate::decode::{decode_with_len, LinkType};
 use crate::event::{Event, EventKind};
-use crate::flow::{Flow, FlowKey, LoneByte, Side, Signature, TcpState, DUPLICATE_WINDOW};
+use crate::flow::{Flow, FlowKey, LoneByte, RecentSegments, Side, Signature, TcpState};
 use crate::heartbeat;
 use crate::prober::Prober;
 use crate::segment::{Endpoint, Segment};
@@ -282,6 +282,8 @@ pub struct Analyzer {
     skipped: u64,
     /// The last segment's frame number and flow slot.
     last: (u64, u32),
+    /// The segments seen lately: the same frame captured twice counts once.
+    recent: RecentSegments,
 }
 
 /// Why a flow leaves the table.
@@ -321,6 +323,7 @@ impl Analyzer {
             timelines: true,
             input_bit: 1,
             skipped: 0,
+            recent: RecentSegments::default(),
         }
     }
 
@@ -607,16 +610,12 @@ impl Analyzer {
             frame,
         };
         let ev = &mut self.events;
-        let sig = Signature::of(seg);
-        let last_sent = flow.sides[tx_i].last_sent();
-        let since_sent = last_sent.map(|(_, at)| now - at);
-        if let Some((last, at)) = last_sent {
-            if last == sig && (now - at).0.abs() < DUPLICATE_WINDOW.0 {
-                self.counters.duplicates += 1;
-                return;
-            }
+        if self.recent.is_copy(slot, tx_i, Signature::of(seg), seg.ts) {
+            self.counters.duplicates += 1;
+            return;
         }
-        flow.sides[tx_i].set_last_sent(sig, now);
+        let since_sent = flow.sides[tx_i].sent_at().map(|at| now - at);
+        flow.sides[tx_i].set_sent_at(now);
         let flow_had_no_data = flow.last_data().is_none();
         flow.segments += 1;
         flow.inputs |= self.input_bit;
@@ -1939,6 +1938,8 @@ mod tests {
             payload_len: len,
             sack: None,
             head: PayloadHead::EMPTY,
+            ip_id: 0,
+            tsval: 0,
         }
     }
 
@@ -2013,6 +2014,8 @@ mod tests {
             payload_len: 0,
             sack: None,
             head: PayloadHead::EMPTY,
+            ip_id: 0,
+            tsval: 0,
         }
     }
 

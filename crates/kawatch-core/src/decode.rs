@@ -150,7 +150,7 @@ fn decode_lax(
         | (Some(EtherType::IPV6), LaxNetSlice::Ipv4(_)) => return None,
         _ => {}
     }
-    let (src, dst, payload_len) = match sliced.net.as_ref()? {
+    let (src, dst, payload_len, ip_id) = match sliced.net.as_ref()? {
         LaxNetSlice::Ipv4(ip) => {
             let h = ip.header();
             // Incomplete: the header claims more than was captured. Believe
@@ -166,6 +166,7 @@ fn decode_lax(
                 IpAddr::V4(h.source_addr()),
                 IpAddr::V4(h.destination_addr()),
                 ip_payload,
+                h.identification(),
             )
         }
         LaxNetSlice::Ipv6(ip) => {
@@ -181,6 +182,7 @@ fn decode_lax(
                 IpAddr::V6(h.source_addr()),
                 IpAddr::V6(h.destination_addr()),
                 ip_payload,
+                0,
             )
         }
         LaxNetSlice::Arp(_) => return None,
@@ -214,6 +216,8 @@ fn decode_lax(
             None
         },
         head,
+        ip_id,
+        tsval: fast::tsval(tcp.options()),
     })
 }
 
@@ -275,6 +279,7 @@ mod fast {
             _ => return None,
         };
         let (src, dst, tcp_at, ip_payload) = if v6 { ipv6(d, at)? } else { ipv4(d, at)? };
+        let ip_id = if v6 { 0 } else { be16(d, at + 4) };
         let tcp = d.get(tcp_at..tcp_at + 20)?;
         let header_len = (tcp[12] >> 4) as usize * 4;
         if header_len < 20 || d.len() < tcp_at + header_len {
@@ -309,7 +314,39 @@ mod fast {
                 None
             },
             head,
+            ip_id,
+            tsval: tsval(options),
         })
+    }
+
+    /// The timestamp option's TSval among TCP options, 0 without one (or
+    /// past anything malformed). Most segments carrying it put it first,
+    /// after two NOPs.
+    #[inline]
+    pub(super) fn tsval(o: &[u8]) -> u32 {
+        if let [1, 1, 8, 10, a, b, c, d, ..] = *o {
+            return u32::from_be_bytes([a, b, c, d]);
+        }
+        let mut o = o;
+        while let Some(&kind) = o.first() {
+            match kind {
+                0 => return 0,
+                1 => o = &o[1..],
+                _ => {
+                    let Some(len) = o.get(1).map(|&l| l as usize) else {
+                        return 0;
+                    };
+                    if len < 2 || len > o.len() {
+                        return 0;
+                    }
+                    if kind == 8 && len == 10 {
+                        return be32(o, 2);
+                    }
+                    o = &o[len..];
+                }
+            }
+        }
+        0
     }
 
     /// Addresses, where TCP starts, and the IP payload length the header states.
@@ -412,6 +449,61 @@ mod tests {
             (SeqNumber(1000), SeqNumber(77), 1, 512)
         );
         assert!(s.flags.ack() && !s.flags.syn());
+    }
+
+    /// The IPv4 identification and the TCP timestamp are read on both
+    /// paths (they tell a second sending from a second capture), wherever
+    /// the timestamp option sits, and 0 where absent or malformed.
+    #[test]
+    fn identification_and_timestamp_are_read() {
+        use etherparse::TcpOptionElement::{Noop, SelectiveAcknowledgement, Timestamp as Ts};
+        let with = |ip_id: u16, options: &[etherparse::TcpOptionElement]| {
+            let mut ip = etherparse::Ipv4Header::new(
+                0,
+                64,
+                etherparse::IpNumber::TCP,
+                [198, 18, 0, 1],
+                [198, 18, 0, 2],
+            )
+            .unwrap();
+            ip.identification = ip_id;
+            let mut tcp = etherparse::TcpHeader::new(40000, 5000, 1000, 512);
+            tcp.ack = true;
+            tcp.set_options(options).unwrap();
+            let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ip(etherparse::IpHeaders::Ipv4(ip, Default::default()))
+                .tcp_header(tcp);
+            let mut out = Vec::new();
+            b.write(&mut out, &[]).unwrap();
+            out
+        };
+        let sack = SelectiveAcknowledgement((5, 9), [None; 3]);
+        for (what, frame, want) in [
+            ("none", with(7, &[]), (7, 0)),
+            (
+                "first, after two NOPs",
+                with(8, &[Noop, Noop, Ts(123_456, 9)]),
+                (8, 123_456),
+            ),
+            (
+                "after a SACK block",
+                with(9, &[Noop, Noop, sack, Noop, Noop, Ts(42, 1)]),
+                (9, 42),
+            ),
+            ("IPv6: no identification", tcp_v6(&[]), (0, 0)),
+        ] {
+            let fast = super::fast::decode(LinkType::Ethernet, 1, Timestamp(5), &frame, 0)
+                .unwrap_or_else(|| panic!("{what}: the direct path"));
+            let lax = decode_lax(LinkType::Ethernet, 1, Timestamp(5), &frame, 0).unwrap();
+            assert_eq!((fast.ip_id, fast.tsval), want, "{what}");
+            assert_eq!((lax.ip_id, lax.tsval), want, "{what}, etherparse");
+        }
+        // An option whose length runs past the header: no timestamp read.
+        assert_eq!(super::fast::tsval(&[8, 12, 0, 0, 0, 1, 0, 0, 0, 0]), 0);
+        assert_eq!(
+            super::fast::tsval(&[3, 3, 7, 8, 10, 0, 0, 1, 0, 0, 0, 0, 0]),
+            256
+        );
     }
 
     #[test]

@@ -149,6 +149,56 @@ impl Hash for FlowKey {
 /// captured twice: no TCP timer fires that fast (retransmissions wait >= 200 ms).
 pub(crate) const DUPLICATE_WINDOW: crate::time::Span = crate::time::Span(1_000_000);
 
+/// The segments seen lately, to tell the same frame captured twice: on a
+/// bridge and its port with `-i any`, by two capture points merged. The
+/// copy comes within [`DUPLICATE_WINDOW`] of the first, but not always
+/// straight after it: other segments of the flow, of the same side too,
+/// can come between. A fixed table of digests of (flow slot, side,
+/// [`Signature`]) with their times, in sets of four (a cache line) placed
+/// by the digest, the oldest let go: a copy is missed only when four other
+/// segments landed in its set in between.
+#[derive(Debug)]
+pub(crate) struct RecentSegments {
+    sets: Box<[RecentSet]>,
+}
+
+/// Four (digest, time in nanoseconds modulo 2^64), the latest first.
+#[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
+struct RecentSet([(u64, i64); 4]);
+
+impl Default for RecentSegments {
+    fn default() -> RecentSegments {
+        RecentSegments {
+            sets: vec![RecentSet([(0, i64::MIN); 4]); RecentSegments::SETS].into_boxed_slice(),
+        }
+    }
+}
+
+impl RecentSegments {
+    /// Sets held (a power of two; 64 KiB in all).
+    const SETS: usize = 1024;
+
+    /// Whether side `tx` of the flow in `slot` sent a segment of signature
+    /// `sig` within [`DUPLICATE_WINDOW`] of `ts`: this is its copy. Else
+    /// the segment is remembered.
+    #[inline]
+    pub(crate) fn is_copy(&mut self, slot: u32, tx: usize, sig: Signature, ts: Timestamp) -> bool {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let digest = sig.0 ^ (u64::from(slot) << 1 | tx as u64).wrapping_mul(K);
+        let set = &mut self.sets[(digest >> 54) as usize & (Self::SETS - 1)].0;
+        // (Nanoseconds modulo 2^64: a difference is right while under 292 years.)
+        let ns = ts.0 as i64;
+        let near = |at: i64| ns.wrapping_sub(at).unsigned_abs() < DUPLICATE_WINDOW.0 as u64;
+        if set.iter().any(|&(d, at)| d == digest && near(at)) {
+            return true;
+        }
+        set.copy_within(0..3, 1);
+        set[0] = (digest, ns);
+        false
+    }
+}
+
 /// Connection state as the wire shows it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[cfg_attr(
@@ -202,12 +252,8 @@ pub(crate) struct Side {
     /// Last segment received from the peer that the kernel counts as activity
     /// (not the peer's probes: item 6; see `analyzer::idle_clock`).
     last_rx_activity: OptTick,
-    /// When the last segment this side sent ([`Side::sent`]) was seen; none
-    /// yet when absent.
+    /// When the last segment this side sent was seen; none yet when absent.
     sent_at: OptTick,
-    /// The last segment this side sent, to spot the same frame captured
-    /// twice (within [`DUPLICATE_WINDOW`]).
-    sent: Signature,
     /// [`Side::snd_nxt`], [`Side::acked`] and [`Side::syn_pending`], each
     /// held when its bit of `has` is set (12 bytes, not 24).
     seqs: [u32; 3],
@@ -260,9 +306,10 @@ pub(crate) struct SideCold {
 
 /// What identifies a segment on the wire, to recognise duplicate captures:
 /// a 64-bit digest of its sequence and acknowledgment numbers, length,
-/// flags, window and SACK block (8 bytes a side, not 24). Two different
-/// segments of one side within [`DUPLICATE_WINDOW`] share a digest once in
-/// 2^64.
+/// flags, window, SACK block, IPv4 identification and TCP timestamp (the
+/// last two tell a second sending, a retransmission or another duplicate
+/// ACK, from a second capture of one). Two different segments of one side
+/// within [`DUPLICATE_WINDOW`] share a digest once in 2^64.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(crate) struct Signature(u64);
 
@@ -279,11 +326,14 @@ impl Signature {
             | u64::from(seg.window) << 16
             | u64::from(seg.flags.0) << 8
             | has_sack;
+        // What tells two sendings apart: two captures of one share them.
+        let c = u64::from(seg.ip_id) << 32 | u64::from(seg.tsval);
         // Each word folded in by an odd multiplier and a rotation, then
         // murmur3's finaliser: distinct inputs collide only by chance.
         let mut h = (a ^ K).wrapping_mul(K);
         h = (h.rotate_left(29) ^ b).wrapping_mul(K);
         h = (h.rotate_left(29) ^ sack).wrapping_mul(K);
+        h = (h.rotate_left(29) ^ c).wrapping_mul(K);
         h ^= h >> 33;
         h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^= h >> 33;
@@ -297,7 +347,6 @@ impl Side {
         Side {
             last_rx_activity: OptTick::NONE,
             sent_at: OptTick::NONE,
-            sent: Signature::default(),
             seqs: [0; 3],
             window: 0,
             has: 0,
@@ -446,16 +495,16 @@ impl Side {
         self.last_rx_activity = OptTick::some(t);
     }
 
-    /// The last segment this side sent, and when.
+    /// When this side last sent a segment.
     #[inline]
-    pub(crate) fn last_sent(&self) -> Option<(Signature, Tick)> {
-        self.sent_at.get().map(|at| (self.sent, at))
+    pub(crate) fn sent_at(&self) -> Option<Tick> {
+        self.sent_at.get()
     }
 
-    /// Records the last segment this side sent.
+    /// Records that this side sent a segment at `at`.
     #[inline]
-    pub(crate) fn set_last_sent(&mut self, sig: Signature, at: Tick) {
-        (self.sent, self.sent_at) = (sig, OptTick::some(at));
+    pub(crate) fn set_sent_at(&mut self, at: Tick) {
+        self.sent_at = OptTick::some(at);
     }
 
     /// Zero-window probes this side sent.
@@ -754,7 +803,7 @@ mod signature_tests {
     #[test]
     fn segments_differing_in_one_field_differ_in_signature() {
         let base = seg();
-        let variants: [(&str, Segment); 9] = [
+        let variants: [(&str, Segment); 11] = [
             (
                 "seq",
                 Segment {
@@ -821,6 +870,15 @@ mod signature_tests {
                     ..base
                 },
             ),
+            // A second sending: the same segment but for these.
+            (
+                "IP identification",
+                Segment {
+                    ip_id: 0x1234,
+                    ..base
+                },
+            ),
+            ("TCP timestamp", Segment { tsval: 77, ..base }),
         ];
         let mut seen = vec![Signature::of(&base)];
         for (what, v) in &variants {
@@ -859,13 +917,13 @@ mod size_tests {
         let prober = std::mem::size_of::<crate::prober::Prober>();
         let beats = std::mem::size_of::<crate::heartbeat::Heartbeats>();
         eprintln!("Flow {flow} B, FlowKey {key} B, Prober {prober} B, Heartbeats {beats} B");
-        // Every segment touches it: 200 bytes, the key's 48 included (448
+        // Every segment touches it: 184 bytes, the key's 48 included (448
         // before the side's endpoints came from the key, optional times and
         // sequence numbers were packed, the prober, candidates and lone
-        // byte went behind one pointer a side, times became 8-byte ticks
-        // and the duplicate signature a 64-bit digest). What only probing
-        // sides need is apart.
-        assert!(flow <= 200, "Flow grew to {flow} bytes");
+        // byte went behind one pointer a side, times became 8-byte ticks,
+        // and the duplicates' signatures moved to the analyser's table of
+        // recent segments). What only probing sides need is apart.
+        assert!(flow <= 184, "Flow grew to {flow} bytes");
         let cold = std::mem::size_of::<super::SideCold>();
         assert!(cold <= 248, "a side's cold part grew to {cold} bytes");
         assert!(prober <= 232, "Prober grew to {prober} bytes");

@@ -1085,6 +1085,8 @@ mod tests {
                     payload_len: payload.len() as u32,
                     sack: None,
                     head: PayloadHead::new(payload),
+                    ip_id: 0,
+                    tsval: 0,
                 });
             }
 

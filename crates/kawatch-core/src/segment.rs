@@ -247,6 +247,12 @@ pub struct Segment {
     /// The payload's first bytes, as far as they were captured (up to
     /// [`PayloadHead::MAX`]): what names an application heartbeat's protocol.
     pub head: PayloadHead,
+    /// The IPv4 header's identification (0 for IPv6). With `tsval`, what
+    /// tells two sendings of one segment (a retransmission, a second
+    /// duplicate ACK) from two captures of one sending, which share them.
+    pub ip_id: u16,
+    /// The TCP timestamp option's value (TSval), 0 without the option.
+    pub tsval: u32,
 }
 
 impl Segment {
@@ -353,6 +359,8 @@ impl Segment {
             payload_len: 0,
             sack: None,
             head: PayloadHead::EMPTY,
+            ip_id: 0,
+            tsval: 0,
         }
     }
 }

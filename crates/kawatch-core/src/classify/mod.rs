@@ -224,6 +224,8 @@ mod tests {
             payload_len: len,
             sack: None,
             head: PayloadHead::EMPTY,
+            ip_id: 0,
+            tsval: 0,
         }
     }
 
