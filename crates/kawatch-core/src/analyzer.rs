@@ -2454,3 +2454,70 @@ mod tests {
         eprintln!("{false_hits} false hits in 100,000");
     }
 }
+
+#[cfg(test)]
+mod any_segments {
+    use super::*;
+    use crate::segment::{Endpoint, PayloadHead, Segment, TcpFlags, Vlan};
+    use crate::seq::SeqNumber;
+    use proptest::prelude::*;
+
+    /// A 32-bit value, its edges as likely as the rest.
+    fn edgy() -> impl Strategy<Value = u32> {
+        prop_oneof![
+            0u32..3,
+            u32::MAX - 2..,
+            0x7fff_fffe_u32..0x8000_0002,
+            any::<u32>()
+        ]
+    }
+
+    /// Any segment a library caller can make by hand, between two of three
+    /// endpoints: every field any value.
+    fn segment() -> impl Strategy<Value = Segment> {
+        let ends = [
+            Endpoint::new([198, 18, 0, 1].into(), 40000),
+            Endpoint::new([198, 18, 0, 2].into(), 5000),
+            Endpoint::new([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1].into(), 5000),
+        ];
+        (
+            (0usize..3, 0usize..3, any::<i64>(), any::<u8>()),
+            (edgy(), edgy(), any::<u16>(), edgy()),
+            (any::<Option<(u32, u32)>>(), any::<u16>(), any::<u32>()),
+        )
+            .prop_map(
+                move |((s, d, ts, flags), (seq, ack, window, len), (sack, id, tsval))| Segment {
+                    frame: 0,
+                    ts: Timestamp::from_nanos(ts),
+                    src: ends[s],
+                    dst: ends[d],
+                    vlan: Vlan::NONE,
+                    seq: SeqNumber(seq),
+                    ack: SeqNumber(ack),
+                    flags: TcpFlags(flags),
+                    window,
+                    payload_len: len,
+                    sack: sack.map(|(l, r)| (SeqNumber(l), SeqNumber(r))),
+                    head: PayloadHead::EMPTY,
+                    ip_id: id,
+                    tsval,
+                },
+            )
+    }
+
+    proptest! {
+        /// Whatever segments come, in whatever order, the analyser neither
+        /// panics nor overflows (tests run with overflow checks), and its
+        /// views and snapshot can be taken.
+        #[test]
+        fn any_segments_are_taken(segs in proptest::collection::vec(segment(), 1..40)) {
+            let mut an = Analyzer::new(LinkType::Ethernet);
+            for s in &segs {
+                an.ingest(s);
+            }
+            let _ = an.flow_views().count();
+            let _ = an.snapshot(Timestamp::from_nanos(i64::MAX));
+            an.expire(Timestamp::from_nanos(0));
+        }
+    }
+}

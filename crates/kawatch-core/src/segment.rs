@@ -259,7 +259,11 @@ impl Segment {
     /// Sequence space the segment occupies: payload plus SYN and FIN.
     #[inline]
     pub fn seq_len(&self) -> u32 {
-        self.payload_len + self.flags.syn() as u32 + self.flags.fin() as u32
+        // (Wrapping, as sequence space does: a segment made by hand may
+        // claim any length.)
+        self.payload_len
+            .wrapping_add(u32::from(self.flags.syn()))
+            .wrapping_add(u32::from(self.flags.fin()))
     }
 }
 
