@@ -352,7 +352,8 @@ impl Policy {
     }
 
     /// Holds every rule against the flows of `reports`. The policy should
-    /// be one [`Policy::validate`] accepts ([`Policy::from_toml`] checks);
+    /// be one [`Policy::validate`] accepts ([`Policy::from_toml`] checks): a
+    /// path timeout it cannot name fails its rule;
     /// `warnings` lists what kept an input from being read whole, as the
     /// reports' sources say.
     pub fn evaluate(&self, reports: &[Report]) -> CheckReport {
@@ -684,8 +685,20 @@ impl Rule {
                 ),
             ));
         }
-        for path in self.survives().unwrap_or_default() {
-            out.push(survives(&at, f, &path));
+        // (A policy made or changed in code may not have been validated: a
+        // path it cannot name fails, never passes unread.)
+        match self.survives() {
+            Ok(paths) => {
+                for path in paths {
+                    out.push(survives(&at, f, &path));
+                }
+            }
+            Err(e) => out.push(at.finding(
+                "survives",
+                None,
+                Status::Fail,
+                format!("survives: {e} (the policy was not validated)"),
+            )),
         }
         // The settings, per prober (a local socket's exact value first);
         // unknown where neither shows them.
@@ -1390,6 +1403,22 @@ mod tests {
                 "survives corp 11s",
             ),
         ]);
+    }
+
+    /// A policy changed in code and not validated: a path timeout it cannot
+    /// name fails the rule, saying why (it was skipped, and the rule passed).
+    #[test]
+    fn a_path_not_named_fails_an_unvalidated_policy() {
+        let r = report(vec![], None);
+        holds(vec![(
+            "a misspelt preset",
+            rule(Side::Either, |rule| {
+                rule.survives = Some(vec!["aws-nbl".into()]);
+            }),
+            r,
+            false,
+            "the policy was not validated",
+        )]);
     }
 
     /// A connection that never opened (SYNs unanswered) has no idle
