@@ -809,3 +809,89 @@ fn an_irc_poll_is_a_heartbeat_and_chat_lines_are_not() {
     assert!(f["keepalive"].as_array().unwrap().is_empty(), "{f:#}");
     assert_eq!(f["silence"]["allowed_s"], h["period_s"], "{f:#}");
 }
+
+/// A frame as the tests rewrite it: time, bytes, length on the wire.
+type Record = (kawatch::Timestamp, Vec<u8>, u32);
+
+/// A corpus capture's frames as kawatch reads them, with its link type;
+/// `None` for a file of several link types.
+fn frames_of(path: &Path) -> Option<(kawatch::LinkType, Vec<Record>)> {
+    use kawatch::capture::{Next, Source};
+    let mut src = Source::open_file(path, None).unwrap();
+    let (mut link, mut frames) = (None, Vec::new());
+    // (To the end, or to where the one capture cut mid-record stops.)
+    while let Ok(Next::Frame(f)) = src.next_frame() {
+        if link.is_some_and(|l| Some(l) != f.link) || f.link.is_none() {
+            return None;
+        }
+        link = f.link;
+        frames.push((f.ts, f.data.to_vec(), f.wire_len));
+    }
+    Some((link?, frames))
+}
+
+/// `frames` as a nanosecond pcap of link type `link` at `path`.
+fn write_frames(
+    path: &Path,
+    link: kawatch::LinkType,
+    frames: &[(kawatch::Timestamp, Vec<u8>, u32)],
+) {
+    use kawatch_synth::{Format, LinkType, Writer};
+    let link = LinkType::from_code(link.linktype());
+    let mut w = Writer::new(Vec::new(), Format::PcapNano, link).snaplen(262_144);
+    for (ts, data, len) in frames {
+        w.write_record(*ts, data, *len).unwrap();
+    }
+    std::fs::write(path, w.finish().unwrap()).unwrap();
+}
+
+/// Every capture again with each frame captured twice, the copy 0.5 ms
+/// later and merged in as mergecap merges (copies land among the next
+/// frames, of the same side too): the analysis is the same, every copy a
+/// duplicate. Found by a review: copies of closing ACKs read as probes,
+/// 966 made-up probers on echo-connections.
+#[test]
+fn every_capture_copied_half_a_millisecond_later_reads_the_same() {
+    let Some(dir) = corpus() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            continue;
+        }
+        let Some((link, frames)) = frames_of(&path) else {
+            continue;
+        };
+        let lag = kawatch::Timestamp::from_nanos(500_000).0;
+        let (mut merged, mut j) = (Vec::with_capacity(frames.len() * 2), 0);
+        for f in &frames {
+            while j < frames.len() && frames[j].0 .0 + lag < f.0 .0 {
+                let (ts, data, len) = &frames[j];
+                merged.push((kawatch::Timestamp(ts.0 + lag), data.clone(), *len));
+                j += 1;
+            }
+            merged.push(f.clone());
+        }
+        for (ts, data, len) in &frames[j..] {
+            merged.push((kawatch::Timestamp(ts.0 + lag), data.clone(), *len));
+        }
+        let (once, twice) = (tmp.path().join("once.pcap"), tmp.path().join("twice.pcap"));
+        write_frames(&once, link, &frames);
+        write_frames(&twice, link, &merged);
+        let (a, b) = (report_json(&once), report_json(&twice));
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert_eq!(
+            a["flows"], b["flows"],
+            "{name}: the copies changed the analysis"
+        );
+        let n = |r: &Value, k: &str| r["source"][k].as_u64().unwrap();
+        assert_eq!(
+            n(&b, "duplicates"),
+            n(&a, "tcp_segments") + n(&a, "duplicates"),
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 35, "only {checked} captures checked");
+}

@@ -610,7 +610,11 @@ impl Analyzer {
             frame,
         };
         let ev = &mut self.events;
-        if self.recent.is_copy(slot, tx_i, Signature::of(seg), seg.ts) {
+        let identified = seg.ip_id != 0 || seg.tsval != 0;
+        if self
+            .recent
+            .is_copy(slot, tx_i, Signature::of(seg), seg.ts, identified)
+        {
             self.counters.duplicates += 1;
             return;
         }

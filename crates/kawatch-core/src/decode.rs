@@ -275,14 +275,30 @@ mod fast {
                     _ => return None,
                 }
             }
+            // Linux cooked: the protocol (an ether type) at 14 in SLL, at 0
+            // in SLL2.
+            LinkType::LinuxSll | LinkType::LinuxSll2 => {
+                let (len, at) = if link == LinkType::LinuxSll {
+                    (16, 14)
+                } else {
+                    (20, 0)
+                };
+                match be16(d.get(..len)?, at) {
+                    0x0800 => (len, false),
+                    0x86dd => (len, true),
+                    _ => return None,
+                }
+            }
+            // BSD loopback: the IP version nibble says what the host-order
+            // family field says.
+            LinkType::Null | LinkType::Loop => (4, *d.get(4)? >> 4 == 6),
             LinkType::RawIp => (0, d.first()? >> 4 == 6),
-            _ => return None,
         };
         let (src, dst, tcp_at, ip_payload) = if v6 { ipv6(d, at)? } else { ipv4(d, at)? };
         let ip_id = if v6 { 0 } else { be16(d, at + 4) };
         let tcp = d.get(tcp_at..tcp_at + 20)?;
         let header_len = (tcp[12] >> 4) as usize * 4;
-        if header_len < 20 || d.len() < tcp_at + header_len {
+        if header_len < 20 {
             return None;
         }
         // The IP header's length, as far as the frame on the wire reaches;
@@ -292,11 +308,15 @@ mod fast {
             return None;
         }
         let payload_len = ip_payload.saturating_sub(header_len) as u32;
-        let options = &d[tcp_at + 20..tcp_at + header_len];
+        // The options as far as they were captured: a snap length that
+        // keeps the fixed header (54 bytes on Ethernet) cuts them, and what
+        // the fixed header says is all there (tcpdump prints it, `[|tcp]`).
+        // An option cut short reads as none.
+        let options = &d[tcp_at + 20..(tcp_at + header_len).min(d.len())];
         // What was captured of the payload (a trailer past it is not).
         let payload_at = tcp_at + header_len;
-        let captured = (d.len() - payload_at).min(payload_len as usize);
-        let head = PayloadHead::new(&d[payload_at..payload_at + captured]);
+        let captured = d.len().saturating_sub(payload_at).min(payload_len as usize);
+        let head = PayloadHead::new(d.get(payload_at..payload_at + captured).unwrap_or(&[]));
         Some(Segment {
             frame,
             ts,
@@ -527,6 +547,90 @@ mod tests {
                 decode_lax(LinkType::Ethernet, 1, Timestamp(0), &frame, cut),
                 "{name}"
             );
+        }
+    }
+
+    /// Cooked (SLL, SLL2) and BSD loopback (NULL, LOOP) frames take the
+    /// direct path too, as etherparse reads them; and on every link type a
+    /// snap length that keeps the fixed TCP header but cuts its options
+    /// (tcpdump `-s 54`: a reply's timestamps) still gives the segment,
+    /// which etherparse's slicer gives up on.
+    #[test]
+    fn cooked_and_loopback_frames_and_cut_options() {
+        let with_options = |payload: &[u8]| {
+            let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+                .tcp(40000, 5000, 1000, 512)
+                .ack(77)
+                .options(&[
+                    etherparse::TcpOptionElement::Noop,
+                    etherparse::TcpOptionElement::Noop,
+                    etherparse::TcpOptionElement::Timestamp(5, 6),
+                ])
+                .unwrap();
+            let mut out = Vec::new();
+            b.write(&mut out, payload).unwrap();
+            out
+        };
+        let links = |eth: &[u8]| {
+            let ip = &eth[14..];
+            let proto = [eth[12], eth[13]];
+            let v6 = ip[0] >> 4 == 6;
+            let mut sll = vec![0; 14];
+            sll.extend_from_slice(&proto);
+            sll.extend_from_slice(ip);
+            let mut sll2 = proto.to_vec();
+            sll2.resize(20, 0);
+            sll2.extend_from_slice(ip);
+            let mut null = if v6 { 30u32 } else { 2 }.to_le_bytes().to_vec();
+            null.extend_from_slice(ip);
+            let mut lo = if v6 { 30u32 } else { 2 }.to_be_bytes().to_vec();
+            lo.extend_from_slice(ip);
+            [
+                (LinkType::Ethernet, eth.to_vec()),
+                (LinkType::LinuxSll, sll),
+                (LinkType::LinuxSll2, sll2),
+                (LinkType::Null, null),
+                (LinkType::Loop, lo),
+                (LinkType::RawIp, ip.to_vec()),
+            ]
+        };
+        for (name, eth) in [
+            ("IPv4", tcp_v4(&[1, 2, 3])),
+            ("IPv6", tcp_v6(&[1, 2, 3])),
+            ("IPv4 with timestamps", with_options(&[1, 2, 3])),
+        ] {
+            for (link, frame) in links(&eth) {
+                let fast = fast::decode(link, 1, Timestamp(0), &frame, 0);
+                assert!(fast.is_some(), "{name} {link:?}");
+                assert_eq!(
+                    fast,
+                    decode_lax(link, 1, Timestamp(0), &frame, 0),
+                    "{name} {link:?}"
+                );
+            }
+        }
+        // A pure ACK with timestamps, cut at the end of its fixed header.
+        let ack = with_options(&[]);
+        for (link, frame) in links(&ack) {
+            let whole = decode(link, 1, Timestamp(0), &frame).unwrap();
+            let keep = frame.len() - 12;
+            let cut = decode_with_len(link, 1, Timestamp(0), &frame[..keep], frame.len() as u32);
+            assert_eq!(
+                cut,
+                Some(Segment { tsval: 0, ..whole }),
+                "{link:?}: options cut"
+            );
+            assert_eq!(whole.tsval, 5, "{link:?}");
+            // Cut inside the fixed header: no segment.
+            let short = decode_with_len(
+                link,
+                1,
+                Timestamp(0),
+                &frame[..keep - 1],
+                frame.len() as u32,
+            );
+            assert_eq!(short, None, "{link:?}: fixed header cut");
         }
     }
 
@@ -800,17 +904,26 @@ mod tests {
             let mut frame = tagged(&frame, &ids);
             frame.extend(std::iter::repeat_n(0xee, trailer));
             let wire_len = frame.len();
+            let whole = frame.clone();
             if let Some(c) = cut { frame.truncate(c); }
             let cut = wire_len - frame.len();
             let fast = fast::decode(LinkType::Ethernet, 1, Timestamp(0), &frame, cut);
             let lax = decode_lax(LinkType::Ethernet, 1, Timestamp(0), &frame, cut);
-            if let Some(f) = fast {
-                proptest::prop_assert_eq!(Some(f), lax);
-            }
             // The payload's bytes on the wire (the trailer too, when a lying
             // IP length claims it), and where they start.
             let on_wire: Vec<u8> = payload.iter().copied().chain(std::iter::repeat_n(0xee, trailer)).collect();
             let payload_at = 14 + 4 * tags + if v6 { 40 } else { 20 } + if sack { 32 } else { 20 };
+            match fast {
+                // Options cut by the snaplen: etherparse takes no such
+                // segment; the direct path reads the fixed header as the
+                // whole frame gives it, with no SACK and no payload.
+                Some(f) if frame.len() < payload_at => {
+                    let w = fast::decode(LinkType::Ethernet, 1, Timestamp(0), &whole, 0).unwrap();
+                    proptest::prop_assert_eq!(f, Segment { sack: None, head: PayloadHead::EMPTY, ..w });
+                }
+                Some(f) => proptest::prop_assert_eq!(Some(f), lax),
+                None => {}
+            }
             for s in [fast, lax].into_iter().flatten() {
                 proptest::prop_assert!(tags <= Vlan::MAX_TAGS, "{} tags decoded", tags);
                 proptest::prop_assert_eq!(s.vlan.ids(), &ids[..]);
@@ -825,9 +938,14 @@ mod tests {
             // Raw IP: the same frame without its link layer.
             let raw = &frame[(14 + 4 * tags).min(frame.len())..];
             if let Some(f) = fast::decode(LinkType::RawIp, 1, Timestamp(0), raw, cut) {
-                let mut lax = decode_lax(LinkType::RawIp, 1, Timestamp(0), raw, cut).unwrap();
-                lax.vlan = f.vlan;
-                proptest::prop_assert_eq!(f, lax);
+                if frame.len() < payload_at {
+                    let w = fast::decode(LinkType::RawIp, 1, Timestamp(0), &whole[14 + 4 * tags..], 0).unwrap();
+                    proptest::prop_assert_eq!(f, Segment { sack: None, head: PayloadHead::EMPTY, ..w });
+                } else {
+                    let mut lax = decode_lax(LinkType::RawIp, 1, Timestamp(0), raw, cut).unwrap();
+                    lax.vlan = f.vlan;
+                    proptest::prop_assert_eq!(f, lax);
+                }
             }
         }
     }

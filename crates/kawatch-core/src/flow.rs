@@ -149,6 +149,13 @@ impl Hash for FlowKey {
 /// captured twice: no TCP timer fires that fast (retransmissions wait >= 200 ms).
 pub(crate) const DUPLICATE_WINDOW: crate::time::Span = crate::time::Span(1_000_000);
 
+/// As [`DUPLICATE_WINDOW`], for segments that carry an IPv4 identification
+/// or a TCP timestamp: a second sending (a retransmission, another
+/// duplicate ACK) has a new identification and, a millisecond on, a new
+/// timestamp, so identical ones further apart are still one sending seen
+/// twice (a capture through two paths, 10 ms apart in psiphon3.pcap).
+pub(crate) const IDENTIFIED_DUPLICATE_WINDOW: crate::time::Span = crate::time::Span(50_000_000);
+
 /// The segments seen lately, to tell the same frame captured twice: on a
 /// bridge and its port with `-i any`, by two capture points merged. The
 /// copy comes within [`DUPLICATE_WINDOW`] of the first, but not always
@@ -180,16 +187,30 @@ impl RecentSegments {
     const SETS: usize = 1024;
 
     /// Whether side `tx` of the flow in `slot` sent a segment of signature
-    /// `sig` within [`DUPLICATE_WINDOW`] of `ts`: this is its copy. Else
-    /// the segment is remembered.
+    /// `sig` within [`DUPLICATE_WINDOW`] of `ts` (within
+    /// [`IDENTIFIED_DUPLICATE_WINDOW`] when the segment is `identified`:
+    /// it carries an IPv4 identification or a TCP timestamp): this is a
+    /// copy. Else the segment is remembered.
     #[inline]
-    pub(crate) fn is_copy(&mut self, slot: u32, tx: usize, sig: Signature, ts: Timestamp) -> bool {
+    pub(crate) fn is_copy(
+        &mut self,
+        slot: u32,
+        tx: usize,
+        sig: Signature,
+        ts: Timestamp,
+        identified: bool,
+    ) -> bool {
         const K: u64 = 0x9E37_79B9_7F4A_7C15;
         let digest = sig.0 ^ (u64::from(slot) << 1 | tx as u64).wrapping_mul(K);
         let set = &mut self.sets[(digest >> 54) as usize & (Self::SETS - 1)].0;
         // (Nanoseconds modulo 2^64: a difference is right while under 292 years.)
         let ns = ts.0 as i64;
-        let near = |at: i64| ns.wrapping_sub(at).unsigned_abs() < DUPLICATE_WINDOW.0 as u64;
+        let window = if identified {
+            IDENTIFIED_DUPLICATE_WINDOW
+        } else {
+            DUPLICATE_WINDOW
+        };
+        let near = |at: i64| ns.wrapping_sub(at).unsigned_abs() < window.0 as u64;
         if set.iter().any(|&(d, at)| d == digest && near(at)) {
             return true;
         }

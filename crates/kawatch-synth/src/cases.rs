@@ -486,8 +486,8 @@ fn ethernet_trailer() -> Capture {
 
 /// Snaplen 60: data frames lose their payload but keep a whole TCP
 /// header and still decode (lengths from the IP header); the SYN and
-/// SYN-ACK (66 bytes with options) are cut inside the TCP header and
-/// count as undecoded.
+/// SYN-ACK (66 bytes with options) are cut inside their options and
+/// still decode, from their fixed header.
 fn snaplen_cut() -> Capture {
     let mut c = Conversation::new(client(), server());
     linux_alive(&mut c, 3);
