@@ -74,6 +74,8 @@ pub fn write_table(
     let mut paths = Paths::default();
     let c = totals.counters;
     let (mut n_flows, mut with_ka, mut partial) = (0, 0, 0);
+    // Zero-window probes of flows without keepalives (no row shows them).
+    let (mut zwp_flows, mut zwp_probes) = (0, 0);
     // Several files merged: a last column says which each flow was in.
     let merged = src.inputs.len() > 1;
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -81,6 +83,10 @@ pub fn write_table(
         n_flows += 1;
         paths.add(&flow_report(&f, local, src));
         with_ka += usize::from(!f.probers.is_empty());
+        if f.probers.is_empty() && f.zero_window_probes > 0 {
+            zwp_flows += 1;
+            zwp_probes += f.zero_window_probes;
+        }
         partial += usize::from(f.partial);
         let mut zwp = if f.zero_window_probes > 0 {
             format!(" +{} zwp", f.zero_window_probes)
@@ -152,10 +158,21 @@ pub fn write_table(
         src.name, src.linktype, c.frames, c.tcp_segments, c.undecoded, n_flows,
         if n_flows == 1 { "" } else { "s" }, with_ka,
     )?;
+    // (A stalled receiver's zero-window probes look like keepalives and
+    // are none: said, as they are the story of such a flow.)
+    let stalled = match (zwp_flows, zwp_probes) {
+        (0, _) => String::new(),
+        (flows, probes) => format!(
+            "; {probes} zero-window probe{} on {flows} flow{} without keepalives (a \
+             receiver's full window, not keepalive)",
+            if probes == 1 { "" } else { "s" },
+            if flows == 1 { "" } else { "s" },
+        ),
+    };
     if with_ka == 0 {
         writeln!(
             out,
-            "{}",
+            "{}{stalled}",
             if c.keepalive_flows_lost > 0 {
                 "no keepalive probes in the flows kept"
             } else {
@@ -223,6 +240,9 @@ pub fn write_table(
             ""
         }
     )?;
+    if let Some(line) = stalled.strip_prefix("; ") {
+        writeln!(out, "{line}")?;
+    }
     paths.write(src, out)
 }
 

@@ -1503,3 +1503,64 @@ fn an_input_unreadable_from_its_first_packet_leaves_the_others_read() {
         "{result}"
     );
 }
+
+/// A receiver that stopped reading: the sender's zero-window probes look
+/// like keepalives and are none. The table named nothing of them ("no
+/// keepalive probes seen", found by a review); now it says how many, on
+/// how many flows, whether or not another flow has keepalives.
+#[test]
+fn a_stalled_receivers_zero_window_probes_are_named_in_the_table() {
+    use kawatch_synth::conversation::{Host, A, B};
+    use kawatch_synth::{Capture, Conversation};
+    let stalled = |n: u8| {
+        let mut c = Conversation::new(
+            Host::v4([198, 18, 0, n], 40000, n),
+            Host::v4([198, 18, 0, 100 + n], 80, 100 + n),
+        );
+        c.starting_at(T0)
+            .handshake()
+            .data(A, 100)
+            .window(B, 0)
+            .ack(B);
+        for gap in [0.2, 0.4, 0.8] {
+            c.wait(gap).zero_window_probe(A).ack(B);
+        }
+        c
+    };
+    let mut kept = Conversation::new(
+        Host::v4([198, 18, 0, 9], 40009, 9),
+        Host::v4([198, 18, 0, 109], 5000, 109),
+    );
+    kept.starting_at(T0)
+        .handshake()
+        .wait(2.0)
+        .probe(A)
+        .probe_ack(B);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, capture, line) in [
+        (
+            "alone",
+            Capture::new(LinkType::Ethernet, Format::PcapMicro).with(stalled(1)),
+            "no keepalive probes seen; 3 zero-window probes on 1 flow without keepalives \
+             (a receiver's full window, not keepalive)",
+        ),
+        (
+            "beside a keepalive",
+            Capture::new(LinkType::Ethernet, Format::PcapMicro)
+                .with(stalled(1))
+                .with(stalled(2))
+                .with(kept.clone()),
+            "6 zero-window probes on 2 flows without keepalives (a receiver's full window, \
+             not keepalive)",
+        ),
+    ] {
+        let path = dir.path().join(format!("{name}.pcap"));
+        std::fs::write(&path, capture.to_bytes()).unwrap();
+        let o = run(&["report", path.to_str().unwrap()]);
+        let table = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            table.lines().any(|l| l == line),
+            "{name}: no line {line:?} in\n{table}"
+        );
+    }
+}

@@ -20,7 +20,8 @@ pub(crate) const MIN_TIMER_GAP: Span = Span(900_000_000);
     serde(rename_all = "snake_case")
 )]
 pub enum Outcome {
-    /// The last probe was answered.
+    /// The peer was heard after the last probe: its answer, or other
+    /// traffic (the answer itself may be missing from the capture).
     Alive,
     /// Unanswered probes are outstanding.
     Probing,

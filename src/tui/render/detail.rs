@@ -355,7 +355,7 @@ fn prober_block(
             crate::report::probes_seen(p)
         ),
         Outcome::Reset => "reset: the peer answered with RST".into(),
-        Outcome::Alive => "alive: last probe answered".into(),
+        Outcome::Alive => "alive: the peer was heard after the last probe".into(),
     };
     let mut o = vec![
         label("Outcome"),
