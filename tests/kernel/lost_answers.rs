@@ -23,20 +23,22 @@ pub(crate) struct Outcome {
 }
 
 /// The client probes (`idle` s, interval 1 s, `cnt` probes); once the
-/// connection is idle, its namespace drops what the server sends on INPUT,
-/// where tcpdump on its veth has already seen it. With `request_at`, the
-/// server also writes that long after the drop began (between the
+/// connection is idle and `answered` probes were answered (each an idle
+/// after the last answer), its namespace drops what the server sends on
+/// INPUT, where tcpdump on its veth has already seen it. With `request_at`,
+/// the server also writes that long after the drop began (between the
 /// client's probes: lost, and resent, like the answers).
 pub(crate) fn run(
     idle: u32,
     cnt: u32,
     request_at: Option<Duration>,
+    answered: u32,
     dir: &Path,
 ) -> Result<Outcome, String> {
-    let pair = NetnsPair::create(if request_at.is_some() {
-        "lostreq"
-    } else {
-        "lost"
+    let pair = NetnsPair::create(match (request_at.is_some(), answered > 0) {
+        (true, _) => "lostreq",
+        (false, true) => "lostlate",
+        (false, false) => "lost",
     })?;
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let file = dir.join("lost-answers.pcap");
@@ -54,6 +56,15 @@ pub(crate) fn run(
         .read_exact(&mut buf)
         .map_err(|e| format!("server read: {e}"))?;
     wait_all_acked(&[&client, &server], Duration::from_secs(2))?;
+    // (Half an idle past the last answered probe.)
+    std::thread::sleep(Duration::from_millis(
+        u64::from(idle * answered) * 1000
+            + if answered > 0 {
+                u64::from(idle) * 500
+            } else {
+                0
+            },
+    ));
     iptables(
         &pair.a,
         false,

@@ -94,6 +94,13 @@ impl GapRing {
         Some((Span::from_millis(lo), Span::from_millis(hi)))
     }
 
+    /// The latest `n` gaps held, in milliseconds, the newest first.
+    fn newest(&self, n: usize) -> impl Iterator<Item = u32> {
+        let n = n.min(usize::from(self.len));
+        let (gaps, next) = (self.gaps, usize::from(self.next));
+        (1..=n).map(move |back| gaps[(next + GAPS - back) % GAPS])
+    }
+
     /// Whether no gap is held.
     #[cfg(test)]
     fn is_empty(&self) -> bool {
@@ -123,6 +130,19 @@ pub enum Mark {
     PeerReset,
     /// The prober gave up.
     GiveUp,
+}
+
+/// The probes of a give-up whose answers, seen on the wire, never reached
+/// the prober ([`Prober::unheard_run`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct UnheardRun {
+    /// Probes in the run (their gaps are one fewer).
+    pub probes: u16,
+    /// The shortest and longest gap between them.
+    pub lo: Span,
+    pub hi: Span,
+    /// Whether it is the whole quiet run (its idle seen before it).
+    pub whole: bool,
 }
 
 /// A give-up: the prober's RST after a run of unanswered probes.
@@ -336,23 +356,50 @@ impl Prober {
     /// shows unanswered, or, when the last was answered on the wire, its
     /// whole quiet run (the answers never reached it).
     pub(crate) fn on_give_up(&mut self, ts: Tick, last_rx: Option<Tick>) {
-        let (probes, start, seen, last_rx) = if self.outstanding {
-            (self.run, self.run_start, self.run_start_seen, last_rx)
-        } else {
-            // The gaps after its answers were its interval's.
-            for _ in 0..self.quiet_cadence {
-                if let Some(ms) = self.cadence.pop() {
-                    self.intvl.push_millis(ms);
+        let unheard = (!self.outstanding).then(|| self.unheard_run()).flatten();
+        let (probes, start, seen, last_rx) = match unheard {
+            None if self.outstanding => (self.run, self.run_start, self.run_start_seen, last_rx),
+            // The answers never reached it: the gaps after them were its
+            // interval's.
+            Some(UnheardRun {
+                probes,
+                whole: false,
+                ..
+            }) => {
+                // Only the run's last probes: the one before them was
+                // heard, its answer the last thing the prober received
+                // (not in the capture's terms: no detection time).
+                let mut spent = 0i64;
+                for _ in 1..probes {
+                    if let Some(ms) = self.cadence.pop() {
+                        self.intvl.push_millis(ms);
+                        spent += i64::from(ms) * 1_000_000;
+                    }
                 }
+                self.quiet_cadence = self.quiet_cadence.saturating_sub((probes - 1) as u8);
+                let first = self.last_ts.get().map(|t| Tick(t.0 - spent));
+                (
+                    u32::from(probes),
+                    first.map_or(OptTick::default(), OptTick::some),
+                    true,
+                    None,
+                )
             }
-            self.quiet_cadence = 0;
-            let rx = self.quiet_rx.get();
-            (
-                u32::from(self.quiet_run),
-                self.quiet_start,
-                rx.is_some(),
-                rx,
-            )
+            _ => {
+                for _ in 0..self.quiet_cadence {
+                    if let Some(ms) = self.cadence.pop() {
+                        self.intvl.push_millis(ms);
+                    }
+                }
+                self.quiet_cadence = 0;
+                let rx = self.quiet_rx.get();
+                (
+                    u32::from(self.quiet_run),
+                    self.quiet_start,
+                    rx.is_some(),
+                    rx,
+                )
+            }
         };
         self.gave_up = Some(Box::new(GiveUp {
             ts,
@@ -384,6 +431,51 @@ impl Prober {
             .latest(usize::from(self.quiet_cadence))
             .filter(|_| answered);
         (self.quiet_run, lo_hi)
+    }
+
+    /// The probes at the end of the quiet run whose answers, seen on the
+    /// wire, never reached the prober, as their spacing shows: a prober
+    /// that hears its answer waits a whole idle before its next probe (item
+    /// 5), one that does not waits its interval. The whole run when its
+    /// gaps are steady and well under the idle seen before it; else its
+    /// newest steady gaps, when the gap before them is well over them (the
+    /// idle after an answer that arrived: answered probes at the idle's
+    /// beat, then the answers lost and probes at the interval's).
+    pub(crate) fn unheard_run(&self) -> Option<UnheardRun> {
+        let steady = |lo: u32, hi: u32| u64::from(hi) * 100 <= u64::from(lo) * 115;
+        let well_under = |hi: u32, idle: Span| i64::from(hi) * 1_125_000 < idle.0;
+        let (run, gaps) = self.quiet_run();
+        if let (Some((lo, hi)), Some(idle)) = (gaps, self.quiet_idle()) {
+            if steady(lo.as_millis_u32(), hi.as_millis_u32())
+                && well_under(hi.as_millis_u32(), idle)
+            {
+                return Some(UnheardRun {
+                    probes: run,
+                    lo,
+                    hi,
+                    whole: true,
+                });
+            }
+        }
+        // (Only where every gap of the run is a probe's after an answer.)
+        gaps?;
+        let mut newest = self.cadence.newest(usize::from(self.quiet_cadence));
+        let first = newest.next()?;
+        let (mut lo, mut hi, mut n) = (first, first, 1u16);
+        for g in newest {
+            if steady(lo.min(g), hi.max(g)) {
+                (lo, hi, n) = (lo.min(g), hi.max(g), n + 1);
+                continue;
+            }
+            // The gap before the tail: an idle's, after an answer heard.
+            return well_under(hi, Span::from_millis(g)).then(|| UnheardRun {
+                probes: n + 1,
+                lo: Span::from_millis(lo),
+                hi: Span::from_millis(hi),
+                whole: false,
+            });
+        }
+        None
     }
 
     /// The least its probe count before a give-up can be: its longest run

@@ -6,7 +6,7 @@
 
 pub(crate) mod candidates;
 
-use crate::prober::{Prober, MIN_TIMER_GAP};
+use crate::prober::{Prober, UnheardRun, MIN_TIMER_GAP};
 use crate::segment::Segment;
 use crate::seq::SeqNumber;
 use crate::time::{Span, Tick};
@@ -174,11 +174,7 @@ pub(crate) fn gave_up_unheard(
     let Some(last) = prober.last() else {
         return false;
     };
-    let (run, gaps) = prober.quiet_run();
-    let Some((lo, hi)) = gaps else {
-        return false;
-    };
-    let Some(idle) = prober.quiet_idle() else {
+    let Some(UnheardRun { probes, lo, hi, .. }) = prober.unheard_run() else {
         return false;
     };
     let gap = now - last.ts;
@@ -193,10 +189,8 @@ pub(crate) fn gave_up_unheard(
         && seg.seq == last.seq + 1
         && since_sent == Some(gap)
         && heard_only_answers
-        && run >= 2
+        && probes >= 2
         && lo >= MIN_TIMER_GAP
-        && hi.0 * 100 <= lo.0 * 115
-        && hi.0 * 1125 < idle.0 * 1000
         && steady(gap)
 }
 
