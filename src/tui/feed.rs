@@ -24,8 +24,8 @@ use crate::run::wall_clock;
 use crate::tui::source::FrameSource;
 use kawatch_core::Snapshot;
 use kawatch_core::{with_sockets_where, Analyzer, Limits};
-use kawatch_core::{LinkType, LocalSocket, Timestamp};
-use std::collections::HashMap;
+use kawatch_core::{Endpoint, LinkType, LocalSocket, SocketState, Timestamp};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -416,6 +416,10 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
     let mut next_expire = Instant::now() + EXPIRE_EVERY;
     let mut next_sockets = Instant::now();
     let (mut sockets, mut left_out) = (Vec::<LocalSocket>::new(), LeftOut::new());
+    // Connections the kernel listed and lists no more (closed since), as
+    // last read: while the wire shows them, their rows know the socket
+    // closed (with no FIN or RST on the wire: `gone`).
+    let mut gone: HashMap<(Endpoint, Endpoint), LocalSocket> = HashMap::new();
     let mut read_at = Instant::now();
     let filter = SocketFilter::for_capture(live.filter.as_deref(), live.interface.as_deref());
     loop {
@@ -431,6 +435,13 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
                     for s in &mut now {
                         if let Some(e) = earlier.get(&(s.local, s.remote)) {
                             s.carry_over(e);
+                        }
+                    }
+                    let listed: HashSet<_> = now.iter().map(|s| (s.local, s.remote)).collect();
+                    gone.retain(|k, _| !listed.contains(k));
+                    for s in sockets.iter().filter(|s| s.state != SocketState::Listen) {
+                        if !listed.contains(&(s.local, s.remote)) {
+                            gone.insert((s.local, s.remote), s.gone());
                         }
                     }
                     sockets = now;
@@ -467,8 +478,25 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
         // a flow the wire shows still finds its socket.
         // The reading as it stands now (its timers ran on since).
         let age = u32::try_from(started.duration_since(read_at).as_millis()).unwrap_or(u32::MAX);
-        let aged = sockets.iter().map(|s| s.aged(age)).collect();
-        let snap = with_sockets_where(snap, aged, |s| !left_out.contains(&(s.local, s.remote)));
+        // (A closed one only while the wire shows its connection; it makes
+        // no row of its own.)
+        if !gone.is_empty() {
+            let on_wire: HashSet<(Endpoint, Endpoint)> = snap
+                .flows
+                .iter()
+                .flat_map(|f| [(f.a, f.b), (f.b, f.a)])
+                .collect();
+            gone.retain(|k, _| on_wire.contains(k));
+        }
+        let aged = sockets
+            .iter()
+            .map(|s| s.aged(age))
+            .chain(gone.values().cloned())
+            .collect();
+        let snap = with_sockets_where(snap, aged, |s| {
+            let ends = (s.local, s.remote);
+            !left_out.contains(&ends) && !gone.contains_key(&ends)
+        });
         let status = lock(&live.status).clone();
         *lock(out) = Some(Published { snap, status });
         // A huge table makes snapshots costly: then publish less often, so

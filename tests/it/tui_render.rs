@@ -1216,6 +1216,52 @@ fn local_socket_in_the_detail_view() {
     insta::assert_snapshot!("local_socket_detail", t);
 }
 
+/// A probing connection whose socket on this box the kernel lists no more,
+/// with no FIN or RST on the wire (its probes dropped on the way out, the
+/// kernel gave up): `gone`, not a probing countdown or a growing "late"
+/// (found by a live review); the detail view says why.
+#[test]
+fn a_socket_closed_unseen_is_gone() {
+    use kawatch::core::{KeepaliveSettings, SettingsFrom, TimerKind};
+    let exact = KeepaliveSettings {
+        on: Some(true),
+        idle_s: Some(10),
+        intvl_s: Some(3),
+        probes: Some(5),
+        user_timeout_ms: Some(0),
+        from: Some(SettingsFrom::Socket),
+    };
+    let closed = socket(
+        v4([198, 18, 0, 5], 40200),
+        v4([198, 18, 0, 6], 6379),
+        exact,
+        (TimerKind::Keepalive, 1_000, 3),
+        Some(("redis-cli", 900)),
+    )
+    .gone();
+    let snap = kawatch::core::with_sockets_where(scene().snapshot(now()), vec![closed], |_| false);
+    let mut v = view(&snap, false, 30);
+    let t = text(&draw(&snap, &live_status(), &mut v, 200, 24));
+    let row = t
+        .lines()
+        .find(|l| l.contains("198.18.0.5:40200"))
+        .expect("the connection");
+    assert!(row.contains("gone"), "{row}");
+    assert!(row.contains("socket closed, wire silent"), "{row}");
+    assert!(!row.contains("dead in"), "{row}");
+    v.apply(Action::FilterStart, &snap);
+    for c in "40200".chars() {
+        v.apply(Action::FilterInput(c), &snap);
+    }
+    v.apply(Action::FilterAccept, &snap);
+    v.apply(Action::OpenDetail, &snap);
+    let t = text(&draw(&snap, &live_status(), &mut v, 160, 50));
+    assert!(
+        t.contains("this box's socket closed with no FIN or RST on the wire"),
+        "{t}"
+    );
+}
+
 /// A replay that ends while a side is probing says so; it does not count down
 /// past the end of what the capture can show.
 #[test]

@@ -182,6 +182,11 @@ pub enum Disagreement {
         /// Probes seen.
         probes: u32,
     },
+    /// The socket closed (the kernel lists it no more) while the wire
+    /// shows its connection open, no FIN or RST: the kernel gave up on
+    /// probes that never reached the wire (dropped on the way out, the link
+    /// down), or what it sent was dropped before the capture point.
+    ClosedUnseen,
     /// The wire's likely setting differs from the socket's exact one.
     Setting {
         /// `idle`, `intvl` or `probes`.
@@ -203,7 +208,14 @@ impl std::fmt::Display for Disagreement {
             ),
             Disagreement::ProbesFromSocketWithKeepaliveOff { probes } => write!(
                 f,
-                "{probes} probe(s) on the wire, but the socket has keepalive off"
+                "{probes} probe(s) on the wire, but the socket's keepalive is off (turned off \
+                 since they were sent, or another socket on these ends probed?)"
+            ),
+            Disagreement::ClosedUnseen => write!(
+                f,
+                "the socket closed with no FIN or RST on the wire: the kernel gave up on probes \
+                 that never reached it (dropped on the way out, the link down?), or what it \
+                 sent was dropped before the capture point"
             ),
             Disagreement::Setting { what, socket, wire } => {
                 write!(f, "{what}: socket {socket}, wire shows {wire}")
@@ -226,6 +238,9 @@ pub fn disagreements(
     now: Timestamp,
 ) -> Vec<Disagreement> {
     let mut out = Vec::new();
+    if socket.state == SocketState::Close && f.state == TcpState::Established {
+        out.push(Disagreement::ClosedUnseen);
+    }
     let k = &socket.keepalive;
     let exact = k.from == Some(SettingsFrom::Socket);
     match (k.on, prober) {
@@ -494,6 +509,18 @@ mod tests {
         for (name, f, s, p, want) in cases {
             assert_eq!(disagreements(&f, &s, p.as_ref(), now), want, "{name}");
         }
+        // Closed on this box with the wire showing it open: said; closed
+        // with a FIN seen: nothing to say.
+        let gone = socket(true, 6, 1, 3, SettingsFrom::Socket).gone();
+        assert_eq!(
+            disagreements(&flow(90.0), &gone, None, now),
+            vec![Disagreement::ClosedUnseen]
+        );
+        let closed = FlowView {
+            state: TcpState::Closed,
+            ..flow(90.0)
+        };
+        assert_eq!(disagreements(&closed, &gone, None, now), vec![]);
     }
 
     /// An answered prober whose next probe the wire's settings put in the
@@ -534,11 +561,16 @@ mod tests {
                 State::Alive,
             ),
             ("timer expired", vec![running(0)], State::Overdue),
+            // Turned off since (found by a review: "overdue, probe 9.9s
+            // late" beside the socket's `=off`): no probe is due.
             (
                 "keepalive off",
                 vec![socket(false, 6, 1, 3, SettingsFrom::Socket)],
-                State::Overdue,
+                State::Alive,
             ),
+            // The kernel lists it no more, and the wire shows no FIN or RST
+            // (its probes dropped on the way out: it gave up unseen).
+            ("socket gone", vec![running(0).gone()], State::Gone),
         ];
         for (name, sockets, want) in cases {
             assert_eq!(

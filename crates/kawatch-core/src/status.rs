@@ -3,7 +3,7 @@
 //! probe that is overdue, a countdown that runs out).
 
 use crate::flow::TcpState;
-use crate::local::{KeepaliveSettings, LocalSocket, SettingsFrom};
+use crate::local::{KeepaliveSettings, LocalSocket, SettingsFrom, SocketState};
 use crate::merge::SocketIndex;
 use crate::prober::{Mark, Outcome};
 use crate::settings::{likely_secs, OS_DEFAULTS};
@@ -32,6 +32,10 @@ pub const ACTIVE_SECS: f64 = 1.0;
 pub enum State {
     /// The prober gave up: it sent an RST after unanswered probes.
     Dead,
+    /// This box's socket closed (the kernel lists it no more) while the
+    /// wire shows no FIN or RST: the kernel gave up on probes that never
+    /// reached the wire, or what it sent was dropped before the capture.
+    Gone,
     /// A probe or the give-up RST was due by the observed schedule, and none
     /// was seen.
     Overdue,
@@ -69,6 +73,7 @@ impl State {
     pub fn word(self) -> String {
         match self {
             State::Dead => "dead".into(),
+            State::Gone => "gone".into(),
             State::Overdue => "overdue".into(),
             State::Probing {
                 unanswered,
@@ -92,21 +97,22 @@ impl State {
     pub fn rank(self) -> u8 {
         match self {
             State::Dead => 0,
-            State::Overdue => 1,
-            State::Probing { .. } => 2,
-            State::Reset { by_peer: true } => 3,
-            State::Alive => 4,
-            State::Idle => 5,
-            State::Active => 6,
-            State::Opening => 7,
-            State::Closing => 8,
-            State::Reset { by_peer: false } => 9,
-            State::Closed => 10,
+            State::Gone => 1,
+            State::Overdue => 2,
+            State::Probing { .. } => 3,
+            State::Reset { by_peer: true } => 4,
+            State::Alive => 5,
+            State::Idle => 6,
+            State::Active => 7,
+            State::Opening => 8,
+            State::Closing => 9,
+            State::Reset { by_peer: false } => 10,
+            State::Closed => 11,
         }
     }
 
     /// Number of distinct ranks (for per-state counts).
-    pub const RANKS: usize = 11;
+    pub const RANKS: usize = 12;
 }
 
 /// What is due next from a prober, by its observed schedule.
@@ -250,18 +256,30 @@ pub fn state_with(f: &FlowView, now: Timestamp, local: &SocketIndex<'_>) -> Stat
     let p = primary(f).map(|i| &f.probers[i]);
     // Late by what the wire showed, unless the prober's own socket has its
     // keepalive timer running still (its settings changed since: the
-    // kernel's timer is the fact, the wire's settings history).
+    // kernel's timer is the fact, the wire's settings history), or its
+    // keepalive off now (turned off since: no probe is due).
     let overdue = |p: &ProberView| {
+        let socket = local.socket_at(p.endpoint, p.peer);
         next_due(f, p).is_some_and(|d| d.late(now))
-            && !local
-                .socket_at(p.endpoint, p.peer)
+            && !socket
                 .and_then(LocalSocket::next_probe_in_s)
                 .is_some_and(|s| s > 0.0)
+            && !socket.is_some_and(|s| {
+                s.keepalive.on == Some(false) && s.keepalive.from == Some(SettingsFrom::Socket)
+            })
     };
+    // This box's end closed with nothing on the wire to say so.
+    let (mine, other) = local.sockets_of(f);
+    let gone = f.state == TcpState::Established
+        && [mine, other]
+            .into_iter()
+            .flatten()
+            .any(|s| s.state == SocketState::Close);
     if let Some(p) = p {
         match p.outcome {
             Outcome::Dead => return State::Dead,
             Outcome::Reset => return State::Reset { by_peer: true },
+            _ if gone => return State::Gone,
             Outcome::Probing => {
                 if overdue(p) {
                     return State::Overdue;
@@ -283,6 +301,9 @@ pub fn state_with(f: &FlowView, now: Timestamp, local: &SocketIndex<'_>) -> Stat
             }
             Outcome::Alive => {}
         }
+    }
+    if gone {
+        return State::Gone;
     }
     match f.state {
         TcpState::Reset => return State::Reset { by_peer: false },

@@ -201,7 +201,7 @@ pub(crate) const COLUMNS: &[Column] = &[
                 // A connection no longer open: what it survived, dimmed.
                 let over = matches!(
                     r.state,
-                    State::Dead | State::Reset { .. } | State::Closed | State::Closing
+                    State::Dead | State::Gone | State::Reset { .. } | State::Closed | State::Closing
                 );
                 let style = if over {
                     r.theme.dim()
@@ -327,11 +327,15 @@ pub(crate) const COLUMNS: &[Column] = &[
         )),
         cell: |r| {
             let style = match r.state {
-                State::Probing { .. } | State::Overdue | State::Dead => r.theme.state(r.state),
+                State::Probing { .. } | State::Overdue | State::Dead | State::Gone => {
+                    r.theme.state(r.state)
+                }
                 _ => Style::new(),
             };
             let kernel = match r.state {
-                State::Dead | State::Reset { .. } | State::Closed | State::Closing => None,
+                State::Dead | State::Gone | State::Reset { .. } | State::Closed | State::Closing => {
+                    None
+                }
                 // The socket is read twice a second: while the wire shows
                 // probing, its timer speaks only once it has probes out too.
                 State::Probing { .. } | State::Overdue => r
@@ -436,6 +440,7 @@ fn next_text(f: &FlowView, p: Option<&ProberView>, st: State, now: Timestamp) ->
             |d| format!("gave up after {}", coarse(d)),
         ),
         State::Reset { by_peer: true } => "RST from peer".into(),
+        State::Gone => "socket closed, wire silent".into(),
         State::Probing { .. } => match status::earliest_give_up(p) {
             Some(at) => {
                 let d = fmt::secs_between(at, now);

@@ -309,13 +309,17 @@ fn socket_block(
 fn explain(st: State) -> &'static str {
     match st {
         State::Dead => "the prober gave up on its peer and reset the connection",
+        State::Gone => {
+            "this box's socket closed with no FIN or RST on the wire: the kernel gave up on \
+             probes that never reached it, or what it sent was dropped before the capture"
+        }
         State::Overdue => "a keepalive was due by the observed schedule and none was seen",
         State::Probing { .. } => "probes are going unanswered",
         State::Reset { by_peer: true } => {
             "the peer answered a probe with RST: it had lost the connection"
         }
         State::Reset { by_peer: false } => "an RST ended the connection",
-        State::Alive => "the last keepalive probe was answered",
+        State::Alive => "the peer was heard after the last keepalive probe",
         State::Idle => "no data for a while",
         State::Active => "data is moving",
         State::Opening => "SYN seen, handshake not complete",

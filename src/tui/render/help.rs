@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 
 const STATES: &[(&str, &str)] = &[
-    ("alive", "the last keepalive probe was answered"),
+    ("alive", "the peer was heard after the last keepalive probe"),
     (
         "probing n/m",
         "n probes unanswered; the prober gives up after m",
@@ -23,6 +23,11 @@ const STATES: &[(&str, &str)] = &[
     (
         "dead",
         "the prober gave up after unanswered probes (sent RST)",
+    ),
+    (
+        "gone",
+        "this box's socket closed with no FIN or RST on the wire (a give-up whose \
+         probes never reached the wire?)",
     ),
     ("reset", "an RST ended it (by peer: it answered a probe)"),
     (

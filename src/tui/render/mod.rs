@@ -79,7 +79,7 @@ impl Theme {
     pub(crate) fn state(&self, s: State) -> Style {
         let bold = Modifier::BOLD;
         match s {
-            State::Dead => self.fg(Color::Red).add_modifier(bold),
+            State::Dead | State::Gone => self.fg(Color::Red).add_modifier(bold),
             State::Overdue => self.fg(Color::Magenta).add_modifier(bold),
             State::Probing { .. } => self.fg(Color::Yellow).add_modifier(bold),
             State::Reset { by_peer: true } => self.fg(Color::Red),

@@ -12,6 +12,7 @@ use ratatui::Frame;
 
 const RANK_LABELS: [(&str, State); State::RANKS] = [
     ("dead", State::Dead),
+    ("gone", State::Gone),
     ("overdue", State::Overdue),
     (
         "probing",
