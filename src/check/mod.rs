@@ -632,8 +632,16 @@ impl Rule {
             // (A prober all of whose probes came sooner after traffic than
             // a keepalive timer fires shows no timer.)
             let timed = probers.iter().find(|p| p.timer_shown());
-            let on = timed.is_some() || socket_on.is_some_and(|s| s.keepalive == Some(true));
+            // A live socket's keepalive off now outweighs probes seen before
+            // (turned off since: nothing keeps the connection alive on).
+            let off_now = socket_on.filter(|s| s.keepalive == Some(false));
+            let on = (timed.is_some() && off_now.is_none())
+                || socket_on.is_some_and(|s| s.keepalive == Some(true));
             let seen = match (timed, probers.first(), socket_on) {
+                (Some(p), _, Some(s)) if off_now.is_some() => format!(
+                    "{} probed, but the local socket has keepalive off now ({}): turned off since",
+                    p.prober, s.local
+                ),
                 (Some(p), _, _) => format!("{} probes", p.prober),
                 (None, Some(p), None) => format!(
                     "{}'s {} keepalive-shaped segment{} came within 0.9 s of traffic, sooner \
@@ -1511,6 +1519,18 @@ mod tests {
                 report(vec![], Some(Some(socket(client, false, 7200)))),
                 false,
                 "the local socket has keepalive off",
+            ),
+            // It probed, then was turned off (found by a live review: the
+            // requirement held on the probes seen before).
+            (
+                "live: keepalive turned off after probes",
+                rule(Side::Either, required),
+                report(
+                    vec![prober(client, 20)],
+                    Some(Some(socket(client, false, 7200))),
+                ),
+                false,
+                "198.18.0.1:40000 probed, but the local socket has keepalive off now",
             ),
             (
                 "live: a flow that is not this box's",
