@@ -1177,25 +1177,47 @@ fn secs(v: f64) -> String {
 }
 
 /// A list member that may also be given alone: `port = 5432` or
-/// `port = [5432, 6432]`.
+/// `port = [5432, 6432]`. A value of the wrong kind or out of range is
+/// named as the member's own type names it (`invalid value: integer
+/// 70000, expected u16`), not as a shape.
 fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(
-        untagged,
-        expecting = "one value, or a list of them (port = 5432, host = [\"198.18.0.1\"])"
-    )]
-    enum OneOrMany<T> {
-        One(T),
-        Many(Vec<T>),
+    use serde::de::value::SeqAccessDeserializer;
+    use serde::de::{Error, IntoDeserializer, SeqAccess, Visitor};
+    struct OneOrMany<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> OneOrMany<T> {
+        fn one<E: Error>(d: impl Deserializer<'de, Error = E>) -> Result<Vec<T>, E> {
+            T::deserialize(d).map(|t| vec![t])
+        }
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(t) => vec![t],
-        OneOrMany::Many(v) => v,
-    })
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("one value, or a list of them (port = 5432, host = [\"198.18.0.1\"])")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<T>, A::Error> {
+            Vec::<T>::deserialize(SeqAccessDeserializer::new(seq))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Vec<T>, E> {
+            Self::one(v.into_deserializer())
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Vec<T>, E> {
+            Self::one(v.into_deserializer())
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<Vec<T>, E> {
+            Self::one(v.into_deserializer())
+        }
+        fn visit_bool<E: Error>(self, v: bool) -> Result<Vec<T>, E> {
+            Self::one(v.into_deserializer())
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Vec<T>, E> {
+            Self::one(v.into_deserializer())
+        }
+    }
+    d.deserialize_any(OneOrMany(std::marker::PhantomData))
 }
 
 /// [`one_or_many`], present.

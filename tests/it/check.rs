@@ -311,8 +311,46 @@ fn bad_policies_and_no_rules_are_usage_errors() {
     let empty_rule = write("c.toml", "[[rule]]\nport = 5432\n");
     let bad_duration = write("d.toml", "[[rule]]\nmax_idle = \"soon\"\n");
     let bad_path = write("e.toml", "[[rule]]\nsurvives = [\"aws-alb\"]\n");
+    // A value of the wrong kind, out of range, or not an address, alone or
+    // in a list: named as such (each said only "one value, or a list").
+    let port_text = write(
+        "f.toml",
+        "[[rule]]\nport = \"5002\"\nkeepalive = \"required\"\n",
+    );
+    let port_big = write(
+        "g.toml",
+        "[[rule]]\nport = 70000\nkeepalive = \"required\"\n",
+    );
+    let host_bad = write(
+        "h.toml",
+        "[[rule]]\nhost = \"1.2.3\"\nkeepalive = \"required\"\n",
+    );
+    let port_list = write(
+        "i.toml",
+        "[[rule]]\nport = [5432, \"x\"]\nkeepalive = \"required\"\n",
+    );
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         ("no rule", vec!["check", &alive], "no rule given"),
+        (
+            "a port as text",
+            vec!["check", "--policy", &port_text, &alive],
+            "invalid type: string \"5002\", expected u16",
+        ),
+        (
+            "a port out of range",
+            vec!["check", "--policy", &port_big, &alive],
+            "invalid value: integer `70000`, expected u16",
+        ),
+        (
+            "a host that is no address",
+            vec!["check", "--policy", &host_bad, &alive],
+            "invalid IP address syntax",
+        ),
+        (
+            "a list with text in it",
+            vec!["check", "--policy", &port_list, &alive],
+            "invalid type: string \"x\", expected u16",
+        ),
         (
             "a misspelt key",
             vec!["check", "--policy", &unknown_key, &alive],
