@@ -271,13 +271,19 @@ pub(crate) fn check(args: CheckArgs) -> Result<u8> {
     let mut result = policy.evaluate(&reports);
     result.warnings = warnings.into_inner();
     for (name, e) in &unread {
-        let message = format!("{name}: could not be read: {e}");
+        // (The error names the input.)
+        let message = format!("input not read: {e}");
         for rule in &mut result.rules {
-            rule.findings.push(Finding::of_rule(
-                "whole_input",
-                Status::Fail,
-                message.clone(),
-            ));
+            // Before the rule's min_flows, as the contract orders them.
+            let at = rule
+                .findings
+                .iter()
+                .rposition(|f| f.requirement == "min_flows")
+                .unwrap_or(rule.findings.len());
+            rule.findings.insert(
+                at,
+                Finding::of_rule("whole_input", Status::Fail, message.clone()),
+            );
         }
         result.inputs.push(name.clone());
         result.warnings.push(message);
