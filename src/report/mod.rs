@@ -23,8 +23,39 @@ pub use self::types::{
     SocketReport, SocketsReport, SourceReport, Sysctl, REPORT_VERSION, SOCKETS_VERSION,
 };
 
-use kawatch_core::{FlowView, ReportOrder};
+use kawatch_core::{Analyzer, FlowView, ReportOrder};
 use std::io::{self, Write};
+
+impl Report {
+    /// The report of what `an` has analysed, its input as `src` describes
+    /// it (name, link type, the path timeouts flows are judged against:
+    /// [`SourceInfo::default`] for the defaults): what
+    /// [`analyse_file`](crate::analyse_file) gives of a file, for frames or
+    /// segments fed by hand, to hold a [`check::Policy`](crate::check::Policy)
+    /// against or to assert on.
+    ///
+    /// ```
+    /// use kawatch::core::{Analyzer, LinkType, Timestamp};
+    /// use kawatch::report::{Report, SourceInfo};
+    /// let mut an = Analyzer::new(LinkType::Ethernet);
+    /// // (One frame that is no TCP segment: counted, and no flow.)
+    /// an.ingest_frame(Timestamp::from_secs_f64(1.0), &[0u8; 10]);
+    /// let report = Report::of(&an, &SourceInfo::default());
+    /// assert_eq!((report.source.frames, report.source.undecoded), (1, 1));
+    /// assert!(report.flows.is_empty());
+    /// ```
+    pub fn of(an: &Analyzer, src: &SourceInfo) -> Report {
+        Report {
+            kawatch_report: REPORT_VERSION,
+            source: source_report(&Totals::of(an), src),
+            flows: an
+                .report_order()
+                .into_views()
+                .map(|f| flow_report(&f, None, src))
+                .collect(),
+        }
+    }
+}
 
 /// What the readable outputs (the table report, `kawatch sockets`, the live
 /// screen) write for a value that is unknown: not observable, or not

@@ -887,3 +887,32 @@ fn the_cli_writes_the_library_report_byte_for_byte() {
         );
     }
 }
+
+/// Frames fed by hand to an analyser give, through `Report::of`, the
+/// report `analyse_file` gives of the file (a review of the library found
+/// no documented way to a `Report`, and so to `check::Policy`, without a
+/// file).
+#[test]
+fn a_report_of_frames_fed_by_hand_is_the_files() {
+    use kawatch::capture::{Next, Source};
+    use kawatch::report::{Report, SourceInfo};
+    let path = crate::fixtures::crate_root().join("fixtures/synth/dead_give_up.pcap");
+    let mut src = Source::open_file(&path, None).unwrap();
+    let mut an = kawatch::core::Analyzer::new(src.link_type());
+    while let Next::Frame(f) = src.next_frame().unwrap() {
+        an.ingest_frame_with_len(f.ts, f.data, f.wire_len);
+    }
+    let info = SourceInfo {
+        name: path.display().to_string(),
+        linktype: src.link_name().to_string(),
+        ..SourceInfo::default()
+    };
+    let by_hand = Report::of(&an, &info);
+    let file = kawatch::analyse_file(&path).unwrap();
+    assert_eq!(by_hand.flows, file.flows);
+    assert_eq!(by_hand.source, file.source);
+    let policy =
+        kawatch::check::Policy::from_toml("[[rule]]\noutcome = [\"alive\", \"probing\"]\n");
+    let result = policy.unwrap().evaluate(&[by_hand]);
+    assert!(!result.passed, "the prober gave up: {result:?}");
+}
