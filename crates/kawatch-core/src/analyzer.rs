@@ -610,7 +610,9 @@ impl Analyzer {
             frame,
         };
         let ev = &mut self.events;
-        let identified = seg.ip_id != 0 || seg.tsval != 0;
+        // (A TCP timestamp alone does not: coarse clocks give two sendings
+        // tens of milliseconds apart the same one.)
+        let identified = seg.ip_id != 0;
         if self
             .recent
             .is_copy(slot, tx_i, Signature::of(seg), seg.ts, identified)

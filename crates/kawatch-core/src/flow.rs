@@ -149,11 +149,11 @@ impl Hash for FlowKey {
 /// captured twice: no TCP timer fires that fast (retransmissions wait >= 200 ms).
 pub(crate) const DUPLICATE_WINDOW: crate::time::Span = crate::time::Span(1_000_000);
 
-/// As [`DUPLICATE_WINDOW`], for segments that carry an IPv4 identification
-/// or a TCP timestamp: a second sending (a retransmission, another
-/// duplicate ACK) has a new identification and, a millisecond on, a new
-/// timestamp, so identical ones further apart are still one sending seen
-/// twice (a capture through two paths, 10 ms apart in psiphon3.pcap).
+/// As [`DUPLICATE_WINDOW`], for segments that carry an IPv4
+/// identification: a second sending (a retransmission, another duplicate
+/// ACK) has a new one, so identical ones further apart are still one
+/// sending seen twice (a capture through two paths, 10 ms apart in
+/// psiphon3.pcap).
 pub(crate) const IDENTIFIED_DUPLICATE_WINDOW: crate::time::Span = crate::time::Span(50_000_000);
 
 /// The segments seen lately, to tell the same frame captured twice: on a
@@ -189,8 +189,8 @@ impl RecentSegments {
     /// Whether side `tx` of the flow in `slot` sent a segment of signature
     /// `sig` within [`DUPLICATE_WINDOW`] of `ts` (within
     /// [`IDENTIFIED_DUPLICATE_WINDOW`] when the segment is `identified`:
-    /// it carries an IPv4 identification or a TCP timestamp): this is a
-    /// copy. Else the segment is remembered.
+    /// it carries an IPv4 identification): this is a copy. Else the
+    /// segment is remembered.
     #[inline]
     pub(crate) fn is_copy(
         &mut self,
