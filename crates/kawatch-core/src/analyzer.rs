@@ -16,7 +16,7 @@ use crate::decode::{decode_with_len, LinkType};
 use crate::event::{Event, EventKind};
 use crate::flow::{Flow, FlowKey, LoneByte, RecentSegments, Side, Signature, TcpState};
 use crate::heartbeat;
-use crate::prober::Prober;
+use crate::prober::{Prober, MIN_TIMER_GAP};
 use crate::segment::{Endpoint, Segment};
 use crate::snapshot::{flow_view, Counters, FlowView, Snapshot};
 use crate::table::FlowTable;
@@ -610,8 +610,8 @@ impl Analyzer {
             frame,
         };
         let ev = &mut self.events;
-        // (A TCP timestamp alone does not: coarse clocks give two sendings
-        // tens of milliseconds apart the same one.)
+        // (A TCP timestamp alone does not widen its window: coarse clocks
+        // give two sendings tens of milliseconds apart the same one.)
         let identified = seg.ip_id != 0;
         if self
             .recent
@@ -695,9 +695,18 @@ impl Analyzer {
                 confirm_lone_byte(tx, seg, cx, ev);
                 let one_byte = seg.payload_len == 1;
                 let last_rx = heard_since_answer(tx, rx, seg).or(idle_clock(tx, rx, one_byte));
+                // Data of the peer's that the probe does not acknowledge had
+                // not reached the prober when it sent it (it crossed the
+                // probe, or was lost past the capture point): a probe soon
+                // after it is no sign of a timer too quick.
+                let crossed = rx.snd_nxt().is_some_and(|n| n > seg.ack);
+                let soon = !crossed && too_soon(now, last_rx);
                 tx.update_prober(cx.timelines, |p| {
                     p.one_byte = one_byte;
                     p.on_probe(now, seg.seq, seg.ack, last_rx);
+                    if soon {
+                        p.note_too_soon();
+                    }
                 });
                 if one_byte {
                     one_byte_probe_received(rx, cx);
@@ -958,7 +967,11 @@ fn confirm(
             let last_rx = idle_clock(side, peer, one_byte);
             side.update_prober(cx.timelines, |p| {
                 p.one_byte = one_byte;
-                p.on_probe(cx.epoch.tick(c.ts), c.seq, c.ack, last_rx);
+                let at = cx.epoch.tick(c.ts);
+                p.on_probe(at, c.seq, c.ack, last_rx);
+                if too_soon(at, last_rx) {
+                    p.note_too_soon();
+                }
             });
             if one_byte {
                 one_byte_probe_received(peer, cx);
@@ -973,6 +986,13 @@ fn confirm(
             dst,
         });
     }
+}
+
+/// Whether a probe sent at `at` came sooner after the last activity its
+/// prober received (`last_rx`) than a keepalive timer fires. (A gap that
+/// runs backwards says nothing, as for the classifier.)
+fn too_soon(at: Tick, last_rx: Option<Tick>) -> bool {
+    last_rx.is_some_and(|rx| rx <= at && at - rx < MIN_TIMER_GAP)
 }
 
 /// The last segment `side` received that restarted its keepalive idle
@@ -1947,6 +1967,30 @@ mod tests {
             ip_id: 0,
             tsval: 0,
         }
+    }
+
+    /// A probe that crossed the peer's data (its ack below that data: the
+    /// prober had not heard it) is no probe too soon, though it follows
+    /// the data on the wire by 30 ms (found by a review: a capture near the
+    /// peer failed `check --require-keepalive` on such a connection); one
+    /// that acknowledges the data it follows by 0.15 s is.
+    #[test]
+    fn a_probe_crossing_the_peers_data_is_not_too_soon() {
+        let mut w = Wire::new();
+        w.established()
+            .send(10.0, By::S, A, 501, 101, 5, 1000)
+            .send(10.03, By::C, A, 100, 501, 0, 1000)
+            .send(10.031, By::S, A, 506, 101, 0, 1000)
+            .send(10.05, By::C, A, 101, 506, 0, 1000);
+        let p = w.prober(40000);
+        assert_eq!((p.probes_sent, p.probes_too_soon), (1, 0), "{p:?}");
+        let mut w = Wire::new();
+        w.established()
+            .send(10.0, By::S, A, 501, 101, 5, 1000)
+            .send(10.15, By::C, A, 100, 506, 0, 1000)
+            .send(10.151, By::S, A, 506, 101, 0, 1000);
+        let p = w.prober(40000);
+        assert_eq!((p.probes_sent, p.probes_too_soon), (1, 1), "{p:?}");
     }
 
     #[test]

@@ -313,10 +313,6 @@ impl Prober {
         self.longest_run = self
             .longest_run
             .max(u16::try_from(self.run).unwrap_or(u16::MAX));
-        // (A gap that runs backwards says nothing, as for the classifier.)
-        if last_rx.is_some_and(|rx| rx <= ts && ts - rx < MIN_TIMER_GAP) {
-            self.too_soon = self.too_soon.saturating_add(1);
-        }
         self.sent += 1;
         self.first_probe = OptTick::some(self.first_probe().map_or(ts, |f| f.min(ts)));
         self.last_probe = OptTick::some(self.last_probe().map_or(ts, |l| l.max(ts)));
@@ -484,6 +480,12 @@ impl Prober {
     pub(crate) fn probes_at_least(&self) -> u32 {
         let give_up = self.gave_up.as_ref().map_or(0, |g| g.probes);
         u32::from(self.longest_run).max(give_up)
+    }
+
+    /// Counts the probe just sent as sent sooner after the last activity
+    /// it received than a keepalive timer fires.
+    pub(crate) fn note_too_soon(&mut self) {
+        self.too_soon = self.too_soon.saturating_add(1);
     }
 
     /// Probes sent sooner after the last activity it received than a
