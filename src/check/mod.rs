@@ -639,7 +639,7 @@ impl Rule {
                 || socket_on.is_some_and(|s| s.keepalive == Some(true));
             let seen = match (timed, probers.first(), socket_on) {
                 (Some(p), _, Some(s)) if off_now.is_some() => format!(
-                    "{} probed, but the local socket has keepalive off now ({}): turned off since",
+                    "{} probed, but the local socket has keepalive off now ({}): turned off since it probed",
                     p.prober, s.local
                 ),
                 (Some(p), _, _) => format!("{} probes", p.prober),

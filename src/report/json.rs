@@ -391,6 +391,7 @@ mod tests {
             longest_silence_s: 0.0001,
             inputs: 0,
             zero_window_probes: 0,
+            fin: [false; 2],
             probers: Vec::new(),
             heartbeats: Vec::new(),
         };

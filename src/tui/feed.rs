@@ -411,6 +411,11 @@ fn live_capture(mut src: impl FrameSource, live: &Live) {
     });
 }
 
+/// How long a socket the kernel lists no more waits before its row may say
+/// `gone`: the FIN or RST that closed it may reach the capture after the
+/// socket left the kernel's list.
+const GONE_AFTER: Duration = Duration::from_secs(1);
+
 /// Publishes a snapshot at the wall clock on schedule and on request.
 fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Control>) {
     let mut next_expire = Instant::now() + EXPIRE_EVERY;
@@ -419,7 +424,7 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
     // Connections the kernel listed and lists no more (closed since), as
     // last read: while the wire shows them, their rows know the socket
     // closed (with no FIN or RST on the wire: `gone`).
-    let mut gone: HashMap<(Endpoint, Endpoint), LocalSocket> = HashMap::new();
+    let mut gone: HashMap<(Endpoint, Endpoint), (LocalSocket, Instant)> = HashMap::new();
     let mut read_at = Instant::now();
     let filter = SocketFilter::for_capture(live.filter.as_deref(), live.interface.as_deref());
     loop {
@@ -441,7 +446,7 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
                     gone.retain(|k, _| !listed.contains(k));
                     for s in sockets.iter().filter(|s| s.state != SocketState::Listen) {
                         if !listed.contains(&(s.local, s.remote)) {
-                            gone.insert((s.local, s.remote), s.gone());
+                            gone.insert((s.local, s.remote), (s.gone(), started));
                         }
                     }
                     sockets = now;
@@ -488,10 +493,16 @@ fn live_publish(live: &Live, out: &Mutex<Option<Published>>, ctl: &Receiver<Cont
                 .collect();
             gone.retain(|k, _| on_wire.contains(k));
         }
+        // (After a second: a close's FIN or RST is on the wire by then,
+        // where the socket's vanishing came first.)
         let aged = sockets
             .iter()
             .map(|s| s.aged(age))
-            .chain(gone.values().cloned())
+            .chain(
+                gone.values()
+                    .filter(|(_, at)| started.duration_since(*at) >= GONE_AFTER)
+                    .map(|(s, _)| s.clone()),
+            )
             .collect();
         let snap = with_sockets_where(snap, aged, |s| {
             let ends = (s.local, s.remote);

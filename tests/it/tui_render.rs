@@ -1262,6 +1262,36 @@ fn a_socket_closed_unseen_is_gone() {
     );
 }
 
+/// A prober whose socket's keepalive was turned off since it probed: no
+/// probe is due and none is late (the row said "probe due", and before
+/// that "overdue"; found by a live review).
+#[test]
+fn keepalive_turned_off_since_is_neither_due_nor_late() {
+    use kawatch::core::{KeepaliveSettings, SettingsFrom, TimerKind};
+    let off = socket(
+        v4([198, 18, 0, 3], 40100),
+        v4([198, 18, 0, 4], 443),
+        KeepaliveSettings {
+            on: Some(false),
+            from: Some(SettingsFrom::Socket),
+            ..KeepaliveSettings::default()
+        },
+        (TimerKind::None, 0, 0),
+        Some(("curl", 4300)),
+    );
+    // Long after the last answered probe: by the wire, a probe is late.
+    let later = now().add_secs(120.0);
+    let snap = kawatch::core::with_sockets_where(scene().snapshot(later), vec![off], |_| true);
+    let mut v = view(&snap, false, 30);
+    let t = text(&draw(&snap, &live_status(), &mut v, 200, 24));
+    let row = t
+        .lines()
+        .find(|l| l.contains("198.18.0.3:40100"))
+        .expect("the connection");
+    assert!(row.contains("keepalive off"), "{row}");
+    assert!(!row.contains("overdue") && !row.contains("due"), "{row}");
+}
+
 /// A replay that ends while a side is probing says so; it does not count down
 /// past the end of what the capture can show.
 #[test]

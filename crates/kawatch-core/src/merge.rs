@@ -125,6 +125,14 @@ pub fn with_sockets_where(
                 (r, t) => r.or(t),
             };
             let last = quiet_ms.map(|ms| now.add_secs(-f64::from(ms) / 1e3));
+            // Its last segment: data either way, or an ACK received (a
+            // probe's answer: keepalive moves no data, and a connection it
+            // keeps is not silent since its last data).
+            let heard = [quiet_ms, s.last_ack_recv_ms]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|ms| now.add_secs(-f64::from(ms) / 1e3));
             // The connecting end is side `a`: the remote one, when this
             // end was accepted.
             let (a, b) = if accepted(s.local) && !accepted(s.remote) {
@@ -136,8 +144,8 @@ pub fn with_sockets_where(
                 a,
                 b,
                 vlan: Vlan::default(),
-                first_seen: last.unwrap_or(now),
-                last_seen: last.unwrap_or(now),
+                first_seen: last.or(heard).unwrap_or(now),
+                last_seen: heard.or(last).unwrap_or(now),
                 last_data: last,
                 state,
                 segments: 0,
@@ -145,6 +153,7 @@ pub fn with_sockets_where(
                 longest_silence_s: 0.0,
                 inputs: 0,
                 zero_window_probes: 0,
+                fin: [false; 2],
                 probers: Vec::new(),
                 heartbeats: Vec::new(),
             })
@@ -238,7 +247,7 @@ pub fn disagreements(
     now: Timestamp,
 ) -> Vec<Disagreement> {
     let mut out = Vec::new();
-    if socket.state == SocketState::Close && f.state == TcpState::Established {
+    if f.closed_unseen(socket) {
         out.push(Disagreement::ClosedUnseen);
     }
     let k = &socket.keepalive;
@@ -318,6 +327,7 @@ mod tests {
             longest_silence_s: 0.0,
             inputs: 0,
             zero_window_probes: 0,
+            fin: [false; 2],
             probers: Vec::new(),
             heartbeats: Vec::new(),
         }
@@ -560,7 +570,10 @@ mod tests {
                 vec![running(3_000)],
                 State::Alive,
             ),
-            ("timer expired", vec![running(0)], State::Overdue),
+            // Aged to its expiry between two readings: the probe is going
+            // out (a row flickered "overdue, probe 4 due" at every probe;
+            // found by a live review).
+            ("timer at its expiry", vec![running(0)], State::Alive),
             // Turned off since (found by a review: "overdue, probe 9.9s
             // late" beside the socket's `=off`): no probe is due.
             (
@@ -577,6 +590,25 @@ mod tests {
                 state_with(&f, now, &SocketIndex::new(&sockets)),
                 want,
                 "{name}"
+            );
+        }
+        // Gone still when the peer's FIN came after (the row turned
+        // "closing" for good; found by a live review); not when this
+        // box's end sent its FIN.
+        let gone = [running(0).gone()];
+        for (fin, want) in [
+            ([false, true], State::Gone),
+            ([true, false], State::Closing),
+        ] {
+            let closing = FlowView {
+                state: TcpState::Closing,
+                fin,
+                ..f.clone()
+            };
+            assert_eq!(
+                state_with(&closing, now, &SocketIndex::new(&gone)),
+                want,
+                "{fin:?}"
             );
         }
     }
@@ -623,6 +655,20 @@ mod tests {
             new.last_data,
             Some(now.add_secs(-20.0)),
             "newer of sent and received"
+        );
+        // Its keepalive's answers, 2 s ago, are segments too: a connection
+        // on an interface the capture does not see, kept alive, was
+        // judged silent since its data (found by a live review).
+        let kept = LocalSocket {
+            last_ack_recv_ms: Some(2_000),
+            last_data_recv_ms: Some(20_000),
+            ..socket(true, 3, 1, 3, SettingsFrom::Socket)
+        };
+        let out = with_sockets(snap(vec![]), vec![kept]);
+        let f = &out.flows[0];
+        assert_eq!(
+            (f.last_seen, f.last_data),
+            (now.add_secs(-2.0), Some(now.add_secs(-20.0)))
         );
     }
 

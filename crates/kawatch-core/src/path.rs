@@ -743,6 +743,7 @@ mod tests {
             longest_silence_s: longest_s,
             inputs: 1,
             zero_window_probes: 0,
+            fin: [false; 2],
             probers,
             heartbeats,
         }

@@ -66,6 +66,9 @@ pub struct FlowView {
     /// [`crate::Analyzer::set_input`]; bit 0 otherwise; none for a local
     /// socket the wire has not shown).
     pub inputs: u32,
+    /// Whether side `a`, and side `b`, sent a FIN (of the connection the
+    /// flow holds now).
+    pub fin: [bool; 2],
     /// Zero-window probes seen, both directions.
     pub zero_window_probes: u32,
     /// Sides that probed, by first probe.
@@ -74,6 +77,24 @@ pub struct FlowView {
     /// small segments at a steady period. Never TCP keepalive probes (those
     /// are [`FlowView::probers`]), and a heartbeat makes no prober.
     pub heartbeats: Vec<HeartbeatView>,
+}
+
+impl FlowView {
+    /// Whether this box's end `local` of the flow closed with no FIN or RST
+    /// on the wire, its socket `socket` (the kernel lists it no more): the
+    /// kernel gave up on probes that never reached the wire, or what it
+    /// sent was dropped before the capture point. (A connection never
+    /// opened is not one.)
+    pub fn closed_unseen(&self, socket: &crate::LocalSocket) -> bool {
+        let sent_fin = match socket.local {
+            e if e == self.a => self.fin[0],
+            e if e == self.b => self.fin[1],
+            _ => return false,
+        };
+        socket.state == crate::SocketState::Close
+            && !sent_fin
+            && matches!(self.state, TcpState::Established | TcpState::Closing)
+    }
 }
 
 /// One side that sent keepalive probes.
@@ -202,6 +223,7 @@ pub(crate) fn flow_view(f: &Flow, epoch: Epoch, capture_start: Option<Timestamp>
         partial: f.partial,
         longest_silence_s: f.longest_silence.as_secs_f64(),
         inputs: f.inputs,
+        fin: [a.fin(), b.fin()],
         zero_window_probes: a.zero_window_probes() + b.zero_window_probes(),
         probers,
         heartbeats,

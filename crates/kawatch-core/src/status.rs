@@ -3,7 +3,7 @@
 //! probe that is overdue, a countdown that runs out).
 
 use crate::flow::TcpState;
-use crate::local::{KeepaliveSettings, LocalSocket, SettingsFrom, SocketState};
+use crate::local::{KeepaliveSettings, LocalSocket, SettingsFrom};
 use crate::merge::SocketIndex;
 use crate::prober::{Mark, Outcome};
 use crate::settings::{likely_secs, OS_DEFAULTS};
@@ -255,26 +255,24 @@ pub fn state(f: &FlowView, now: Timestamp) -> State {
 pub fn state_with(f: &FlowView, now: Timestamp, local: &SocketIndex<'_>) -> State {
     let p = primary(f).map(|i| &f.probers[i]);
     // Late by what the wire showed, unless the prober's own socket has its
-    // keepalive timer running still (its settings changed since: the
+    // keepalive timer armed (its settings changed since, or the reading
+    // aged to its expiry between two readings, the probe going out: the
     // kernel's timer is the fact, the wire's settings history), or its
     // keepalive off now (turned off since: no probe is due).
     let overdue = |p: &ProberView| {
         let socket = local.socket_at(p.endpoint, p.peer);
         next_due(f, p).is_some_and(|d| d.late(now))
-            && !socket
-                .and_then(LocalSocket::next_probe_in_s)
-                .is_some_and(|s| s > 0.0)
+            && socket.and_then(LocalSocket::next_probe_in_s).is_none()
             && !socket.is_some_and(|s| {
                 s.keepalive.on == Some(false) && s.keepalive.from == Some(SettingsFrom::Socket)
             })
     };
     // This box's end closed with nothing on the wire to say so.
     let (mine, other) = local.sockets_of(f);
-    let gone = f.state == TcpState::Established
-        && [mine, other]
-            .into_iter()
-            .flatten()
-            .any(|s| s.state == SocketState::Close);
+    let gone = [mine, other]
+        .into_iter()
+        .flatten()
+        .any(|s| f.closed_unseen(s));
     if let Some(p) = p {
         match p.outcome {
             Outcome::Dead => return State::Dead,
@@ -384,6 +382,7 @@ mod tests {
             partial: false,
             longest_silence_s: 0.0,
             inputs: 1,
+            fin: [false; 2],
             zero_window_probes,
             probers: Vec::new(),
             heartbeats: Vec::new(),

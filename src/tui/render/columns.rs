@@ -344,12 +344,21 @@ pub(crate) const COLUMNS: &[Column] = &[
                     .and_then(kernel_next),
                 _ => r.socket.and_then(kernel_next),
             };
+            // This box's socket with keepalive off now (turned off since it
+            // probed): no probe comes, whatever the wire's schedule says.
+            let off = r.prober.is_some()
+                && r.socket.is_some_and(|s| {
+                    s.keepalive.on == Some(false) && s.keepalive.from == Some(SettingsFrom::Socket)
+                });
             let text = match (r.ended && r.prober.is_some(), r.state) {
                 (true, State::Probing { unanswered, .. }) => {
                     format!("capture ended, {unanswered} unanswered")
                 }
                 (true, State::Overdue | State::Alive | State::Idle | State::Active) => {
                     "capture ended".into()
+                }
+                (false, State::Alive | State::Idle | State::Active) if off && kernel.is_none() => {
+                    "keepalive off".into()
                 }
                 _ => kernel.unwrap_or_else(|| next_text(r.flow, r.prober, r.state, r.now)),
             };
