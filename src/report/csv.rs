@@ -7,7 +7,7 @@ use kawatch_core::{FlowView, ProberView};
 use std::fmt::Display;
 use std::io::{self, Write};
 
-const HEADER: &str = "a,b,vlan,prober,probes_sent,probes_answered,zero_window_probes,idle_s,intvl_s,probes,outcome,likely_idle_s,likely_intvl_s,likely_probes,os_defaults,cadence_s,detection_s,first_probe,last_probe,partial,longest_silence_s,allowed_silence_s,heartbeats,path";
+const HEADER: &str = "a,b,vlan,prober,probes_sent,probes_answered,zero_window_probes,idle_s,intvl_s,probes,outcome,likely_idle_s,likely_intvl_s,likely_probes,os_defaults,cadence_s,detection_s,first_probe,last_probe,partial,longest_silence_s,allowed_silence_s,heartbeats,path,probes_too_soon";
 
 fn opt<T: Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
@@ -20,7 +20,8 @@ fn opt<T: Display>(v: Option<T>) -> String {
 /// (`longest_silence_s`, `allowed_silence_s`, `heartbeats` as `side
 /// protocol period_s count answered|unanswered` joined with `/`, `path` as
 /// `name=verdict` joined with `/`; added last, so readers by position keep
-/// working); when several inputs are read ([`SourceInfo::name_rows`]), a
+/// working); then the prober's `probes_too_soon` (added last too, empty
+/// for a flow without probers); when several inputs are read ([`SourceInfo::name_rows`]), a
 /// last column naming each row's input (with `--merge`, the inputs its flow
 /// was seen in, joined with `+`). Fields never contain commas (endpoints use
 /// `[v6]:port`, lists are joined with `/`), so none are quoted, but a file
@@ -76,11 +77,12 @@ pub fn write_csv(
         for p in probers {
             write!(
                 out,
-                "{},{},{},{},{flow_cells}",
+                "{},{},{},{},{flow_cells},{}",
                 f.a,
                 f.b,
                 vlan.join("/"),
                 p.map_or_else(|| ",".repeat(15), prober_cells),
+                opt(p.map(|p| p.probes_too_soon)),
             )?;
             if src.name_rows {
                 writeln!(out, ",{}", quote(&src.row_name(f.inputs)))?;

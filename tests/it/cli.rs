@@ -387,7 +387,9 @@ fn report_formats_agree() {
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(lines[0].starts_with("a,b,vlan,prober,probes_sent"));
     assert!(
-        lines[0].ends_with(",partial,longest_silence_s,allowed_silence_s,heartbeats,path"),
+        lines[0].ends_with(
+            ",partial,longest_silence_s,allowed_silence_s,heartbeats,path,probes_too_soon"
+        ),
         "{csv}"
     );
     // Its silences and what keeps it alive: keepalive idle 2 s, safe on
@@ -410,7 +412,7 @@ fn report_formats_agree() {
         "azure-lb=safe/aws-nlb=safe/gcp-fw=safe/rfc5382=safe"
     );
     assert!(
-        lines[1].ends_with(&format!(",false,2.048,2,,{}", verdicts.join("/"))),
+        lines[1].ends_with(&format!(",false,2.048,2,,{},0", verdicts.join("/"))),
         "{csv}"
     );
     assert!(
@@ -1203,7 +1205,7 @@ fn a_flow_back_after_its_record_was_lost_is_marked_partial() {
     let out = run(&[&["report", "--format", "csv"], &bounds[..], &[p]].concat());
     let csv = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
-    assert!(rows.iter().all(|r| r.split(',').count() == 24), "{csv}");
+    assert!(rows.iter().all(|r| r.split(',').count() == 25), "{csv}");
     assert!(
         rows[5].starts_with("198.18.0.1:40000,") && rows[5].split(',').nth(19) == Some("true"),
         "{csv}"

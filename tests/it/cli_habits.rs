@@ -113,7 +113,7 @@ fn several_files_one_report_each_or_merged() {
     let csv = stdout(&ok(&["report", "-T", "csv", &alive, &dead]));
     let lines: Vec<&str> = csv.lines().collect();
     assert!(
-        lines[0].starts_with("a,b,") && lines[0].ends_with(",heartbeats,path,file"),
+        lines[0].starts_with("a,b,") && lines[0].ends_with(",heartbeats,path,probes_too_soon,file"),
         "{csv}"
     );
     assert_eq!(lines.len(), 3, "{csv}");
