@@ -50,6 +50,9 @@ fn settings(p: &ProberView) -> String {
     s
 }
 
+/// Flows without keepalives whose zero-window probes the table names.
+const ZWP_NAMED: usize = 3;
+
 /// The IDLE cell of a prober all of whose probes came sooner after traffic
 /// than a keepalive timer fires ([`ProberView::timer_shown`]).
 const TOO_SOON: &str = "<0.9s";
@@ -75,7 +78,7 @@ pub fn write_table(
     let c = totals.counters;
     let (mut n_flows, mut with_ka, mut partial) = (0, 0, 0);
     // Zero-window probes of flows without keepalives (no row shows them).
-    let (mut zwp_flows, mut zwp_probes) = (0, 0);
+    let (mut zwp_flows, mut zwp_probes, mut zwp_names) = (0, 0, Vec::new());
     // Several files merged: a last column says which each flow was in.
     let merged = src.inputs.len() > 1;
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -86,6 +89,9 @@ pub fn write_table(
         if f.probers.is_empty() && f.zero_window_probes > 0 {
             zwp_flows += 1;
             zwp_probes += f.zero_window_probes;
+            if zwp_names.len() < ZWP_NAMED {
+                zwp_names.push(format!("{} <> {}", f.a, f.b));
+            }
         }
         partial += usize::from(f.partial);
         let mut zwp = if f.zero_window_probes > 0 {
@@ -164,9 +170,14 @@ pub fn write_table(
         (0, _) => String::new(),
         (flows, probes) => format!(
             "; {probes} zero-window probe{} on {flows} flow{} without keepalives (a \
-             receiver's full window, not keepalive)",
+             receiver's full window, not keepalive): {}{}",
             if probes == 1 { "" } else { "s" },
             if flows == 1 { "" } else { "s" },
+            zwp_names.join(", "),
+            match flows - zwp_names.len() {
+                0 => String::new(),
+                more => format!(" and {more} more"),
+            },
         ),
     };
     if with_ka == 0 {

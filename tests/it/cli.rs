@@ -1544,7 +1544,7 @@ fn a_stalled_receivers_zero_window_probes_are_named_in_the_table() {
             "alone",
             Capture::new(LinkType::Ethernet, Format::PcapMicro).with(stalled(1)),
             "no keepalive probes seen; 3 zero-window probes on 1 flow without keepalives \
-             (a receiver's full window, not keepalive)",
+             (a receiver's full window, not keepalive): 198.18.0.1:40000 <> 198.18.0.101:80",
         ),
         (
             "beside a keepalive",
@@ -1553,7 +1553,8 @@ fn a_stalled_receivers_zero_window_probes_are_named_in_the_table() {
                 .with(stalled(2))
                 .with(kept.clone()),
             "6 zero-window probes on 2 flows without keepalives (a receiver's full window, \
-             not keepalive)",
+             not keepalive): 198.18.0.1:40000 <> 198.18.0.101:80, 198.18.0.2:40000 <> \
+             198.18.0.102:80",
         ),
     ] {
         let path = dir.path().join(format!("{name}.pcap"));
