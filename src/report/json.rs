@@ -317,6 +317,26 @@ fn flow_in(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo, spare: Sp
         report.files = files_of(f.inputs, &info.inputs);
     }
     if let Some((socket, peer, notes)) = local.map(|l| l.of(f)) {
+        // A side whose socket has keepalive off now (turned off since it
+        // probed) keeps nothing alive any more, whatever the wire showed.
+        let off: Vec<_> = socket
+            .iter()
+            .chain(&peer)
+            .filter(|s| s.keepalive == Some(false))
+            .map(|s| s.local)
+            .collect();
+        if f.probers.iter().any(|p| off.contains(&p.endpoint)) {
+            let kept = FlowView {
+                probers: f
+                    .probers
+                    .iter()
+                    .filter(|p| !off.contains(&p.endpoint))
+                    .cloned()
+                    .collect(),
+                ..f.clone()
+            };
+            report.silence.allowed_s = kawatch_core::allowed_silence_s(&kept).map(micros);
+        }
         // A local socket's exact idle beats the wire's likely one (one the
         // kernel's timer suggests is an estimate, and does not count: as on
         // the live screen); on loopback, either end's.
@@ -410,5 +430,53 @@ mod tests {
         assert_eq!(closed.silence.longest_s, 0.0001);
         let file = flow(&f(TcpState::Established), None, &info);
         assert_eq!(file.silence.longest_s, 0.0001);
+    }
+
+    /// A prober whose socket on this box has keepalive off now (turned off
+    /// since it probed) keeps nothing alive any more: a live report allows
+    /// no silence for it, and its table says nothing keeps it (both kept the
+    /// wire's keepalive; found by a live review).
+    #[test]
+    fn keepalive_turned_off_since_keeps_nothing_alive() {
+        use kawatch_core::{Analyzer, KeepaliveSettings, KernelTimer, LinkType, LocalSocket};
+        use kawatch_core::{SettingsFrom, SocketState, TimerKind};
+        let case = kawatch_synth::cases::by_file_name("alive.pcap").unwrap();
+        let mut an = Analyzer::new(LinkType::Ethernet);
+        for fr in (case.build)().frames() {
+            an.ingest_frame_with_len(fr.ts, &fr.data, fr.orig_len);
+        }
+        let f = an.flow_views().next().unwrap();
+        let p = &f.probers[0];
+        let off = LocalSocket {
+            local: p.endpoint,
+            remote: p.peer,
+            state: SocketState::Established,
+            inode: 1,
+            uid: 0,
+            owner: None,
+            timer: KernelTimer {
+                kind: TimerKind::None,
+                expires_ms: 0,
+                probes_out: 0,
+            },
+            keepalive: KeepaliveSettings {
+                on: Some(false),
+                from: Some(SettingsFrom::Socket),
+                ..KeepaliveSettings::default()
+            },
+            last_data_recv_ms: None,
+            last_data_sent_ms: None,
+            last_ack_recv_ms: None,
+            unacked: None,
+        };
+        let sockets = [off];
+        let live = Local {
+            index: SocketIndex::new(&sockets),
+            now: f.last_seen,
+        };
+        let info = SourceInfo::default();
+        assert!(flow(&f, None, &info).silence.allowed_s.is_some());
+        let report = flow(&f, Some(&live), &info);
+        assert_eq!(report.silence.allowed_s, None, "{report:?}");
     }
 }

@@ -410,8 +410,20 @@ fn kept_alive_by(f: &FlowReport) -> Option<String> {
             ways.push((secs, format!("keepalive {} (socket)", duration(secs))));
         }
     }
-    // (Probes that all came too soon after traffic show no timer.)
-    for p in f.keepalive.iter().filter(|p| p.timer_shown()) {
+    // (Probes that all came too soon after traffic show no timer; a side
+    // whose socket has keepalive off now keeps nothing alive any more.)
+    let off_now = |p: &crate::report::ProberReport| {
+        f.socket
+            .iter()
+            .flatten()
+            .chain(&f.peer_socket)
+            .any(|s| s.local == p.prober && s.keepalive == Some(false))
+    };
+    for p in f
+        .keepalive
+        .iter()
+        .filter(|p| p.timer_shown() && !off_now(p))
+    {
         let secs = prober_silence_s(&p.likely, p.cadence_s);
         match (p.likely.idle_s, secs) {
             (Some(_), Some(secs)) => ways.push((secs, format!("keepalive {}", duration(secs)))),

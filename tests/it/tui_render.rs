@@ -1290,6 +1290,9 @@ fn keepalive_turned_off_since_is_neither_due_nor_late() {
         .expect("the connection");
     assert!(row.contains("keepalive off"), "{row}");
     assert!(!row.contains("overdue") && !row.contains("due"), "{row}");
+    // Nor does the wire's old keepalive keep it alive any more.
+    assert!(!row.contains("ka 15s"), "{row}");
+    assert!(row.contains("nothing"), "{row}");
 }
 
 /// A replay that ends while a side is probing says so; it does not count down

@@ -137,7 +137,16 @@ pub(crate) fn keepers(flow: &FlowView, socket: Option<&LocalSocket>) -> Vec<Keep
             }
         }
     }
-    for p in &flow.probers {
+    // A prober whose socket here has keepalive off now (turned off since
+    // it probed) keeps nothing alive any more.
+    let off_now = |p: &&kawatch_core::ProberView| {
+        socket.is_some_and(|s| {
+            s.local == p.endpoint
+                && s.keepalive.on == Some(false)
+                && s.keepalive.from == Some(SettingsFrom::Socket)
+        })
+    };
+    for p in flow.probers.iter().filter(|p| !off_now(p)) {
         let secs = prober_silence_s(&p.likely, p.cadence_s);
         match (p.likely.idle_s, secs) {
             (Some(_), Some(secs)) => out.push(ka(IdleFrom::Wire, secs)),
