@@ -3,9 +3,7 @@
 //! `kawatch check` go through the same [`run::analyse`](crate::run::analyse).
 
 use crate::capture::{CaptureError, Next, Source};
-use crate::report::{
-    flow_report, source_report, EventReport, Report, SourceInfo, Totals, REPORT_VERSION,
-};
+use crate::report::{EventReport, Report, SourceInfo};
 use crate::run::{analyse, RunError, RunOptions};
 use kawatch_core::{Analyzer, Limits, PathTimeout};
 use std::collections::VecDeque;
@@ -238,15 +236,7 @@ impl Events {
             paths: self.paths.clone(),
             ..SourceInfo::default()
         };
-        Report {
-            kawatch_report: REPORT_VERSION,
-            source: source_report(&Totals::of(&self.an), &info),
-            flows: self
-                .an
-                .flow_views()
-                .map(|f| flow_report(&f, None, &info))
-                .collect(),
-        }
+        Report::of(&self.an, &info)
     }
 
     /// The analyser the frames went through, for what the report does not
