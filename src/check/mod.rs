@@ -617,10 +617,7 @@ impl Rule {
         // The local sockets of the side the rule looks at: on loopback both
         // ends are this box's, and each counts for its own side.
         let sockets: Vec<&SocketReport> = f
-            .socket
-            .iter()
-            .flatten()
-            .chain(&f.peer_socket)
+            .local_sockets()
             .filter(|s| self.looks_at(f, s.local))
             .collect();
         let probers: Vec<&ProberReport> = self.probers(f).collect();

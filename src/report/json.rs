@@ -317,20 +317,20 @@ fn flow_in(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo, spare: Sp
         report.files = files_of(f.inputs, &info.inputs);
     }
     if let Some((socket, peer, notes)) = local.map(|l| l.of(f)) {
+        report.socket = Some(socket);
+        report.peer_socket = peer;
+        report.disagreements = Some(notes);
         // A side whose socket has keepalive off now (turned off since it
         // probed) keeps nothing alive any more, whatever the wire showed.
-        let off: Vec<_> = socket
+        if f.probers
             .iter()
-            .chain(&peer)
-            .filter(|s| s.keepalive == Some(false))
-            .map(|s| s.local)
-            .collect();
-        if f.probers.iter().any(|p| off.contains(&p.endpoint)) {
+            .any(|p| report.keepalive_off_at(p.endpoint))
+        {
             let kept = FlowView {
                 probers: f
                     .probers
                     .iter()
-                    .filter(|p| !off.contains(&p.endpoint))
+                    .filter(|p| !report.keepalive_off_at(p.endpoint))
                     .cloned()
                     .collect(),
                 ..f.clone()
@@ -340,9 +340,8 @@ fn flow_in(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo, spare: Sp
         // A local socket's exact idle beats the wire's likely one (one the
         // kernel's timer suggests is an estimate, and does not count: as on
         // the live screen); on loopback, either end's.
-        let exact = socket
-            .iter()
-            .chain(&peer)
+        let exact = report
+            .local_sockets()
             .filter(|s| s.settings_from == Some(kawatch_core::SettingsFrom::Socket))
             .filter_map(SocketReport::keeps_silence_s)
             .reduce(f64::min);
@@ -350,9 +349,6 @@ fn flow_in(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo, spare: Sp
             let allowed = report.silence.allowed_s.map_or(idle, |a| a.min(idle));
             report.silence.allowed_s = Some(allowed);
         }
-        report.socket = Some(socket);
-        report.peer_socket = peer;
-        report.disagreements = Some(notes);
     }
     // Live, a connection still open when the capture ended has been silent
     // since its last segment, a silence under way that counts (as on the
@@ -364,12 +360,7 @@ fn flow_in(f: &FlowView, local: Option<&Local<'_>>, info: &SourceInfo, spare: Sp
                 .probers
                 .iter()
                 .any(|p| matches!(p.outcome, Outcome::Dead | Outcome::Reset))
-            && !report
-                .socket
-                .iter()
-                .flatten()
-                .chain(&report.peer_socket)
-                .any(|s| s.state == "close");
+            && !report.local_sockets().any(|s| s.state == "close");
         let under_way = (l.now - f.last_seen).as_secs_f64();
         if open && under_way > report.silence.longest_s {
             report.silence.longest_s = micros(under_way);

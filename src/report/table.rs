@@ -405,24 +405,17 @@ impl Paths {
 /// `None` when nothing does.
 fn kept_alive_by(f: &FlowReport) -> Option<String> {
     let mut ways: Vec<(f64, String)> = Vec::new();
-    for s in f.socket.iter().flatten().chain(&f.peer_socket) {
+    for s in f.local_sockets() {
         if let (Some(secs), Some(SettingsFrom::Socket)) = (s.keeps_silence_s(), s.settings_from) {
             ways.push((secs, format!("keepalive {} (socket)", duration(secs))));
         }
     }
     // (Probes that all came too soon after traffic show no timer; a side
     // whose socket has keepalive off now keeps nothing alive any more.)
-    let off_now = |p: &crate::report::ProberReport| {
-        f.socket
-            .iter()
-            .flatten()
-            .chain(&f.peer_socket)
-            .any(|s| s.local == p.prober && s.keepalive == Some(false))
-    };
     for p in f
         .keepalive
         .iter()
-        .filter(|p| p.timer_shown() && !off_now(p))
+        .filter(|p| p.timer_shown() && !f.keepalive_off_at(p.prober))
     {
         let secs = prober_silence_s(&p.likely, p.cadence_s);
         match (p.likely.idle_s, secs) {

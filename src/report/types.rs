@@ -377,6 +377,19 @@ pub(crate) fn ts(t: Timestamp) -> f64 {
 }
 
 impl FlowReport {
+    /// This box's sockets of the flow, live: its own and, when both ends
+    /// are this box's, the other end's.
+    pub fn local_sockets(&self) -> impl Iterator<Item = &SocketReport> {
+        self.socket.iter().flatten().chain(&self.peer_socket)
+    }
+
+    /// Whether this box's socket at `end` has keepalive off now (turned
+    /// off since, when that end probed): it keeps nothing alive any more.
+    pub fn keepalive_off_at(&self, end: Endpoint) -> bool {
+        self.local_sockets()
+            .any(|s| s.local == end && s.keepalive == Some(false))
+    }
+
     /// The contract's view of a flow (no socket: see [`super::Local`]),
     /// judged against the default path timeouts ([`PathTimeout::defaults`];
     /// [`FlowReport::judge`] others).

@@ -183,6 +183,12 @@ pub struct KeepaliveSettings {
 }
 
 impl KeepaliveSettings {
+    /// Whether the socket's keepalive is off, as read from the socket
+    /// itself (a timer's estimate never says off).
+    pub fn off(&self) -> bool {
+        self.on == Some(false) && self.from == Some(SettingsFrom::Socket)
+    }
+
     /// The unanswered probes the kernel sends before it gives up:
     /// TCP_KEEPCNT; with TCP_USER_TIMEOUT set, which replaces the count
     /// (item 8: Linux gives up at the first keepalive timer at or past the

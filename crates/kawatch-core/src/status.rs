@@ -263,9 +263,7 @@ pub fn state_with(f: &FlowView, now: Timestamp, local: &SocketIndex<'_>) -> Stat
         let socket = local.socket_at(p.endpoint, p.peer);
         next_due(f, p).is_some_and(|d| d.late(now))
             && socket.and_then(LocalSocket::next_probe_in_s).is_none()
-            && !socket.is_some_and(|s| {
-                s.keepalive.on == Some(false) && s.keepalive.from == Some(SettingsFrom::Socket)
-            })
+            && !socket.is_some_and(|s| s.keepalive.off())
     };
     // This box's end closed with nothing on the wire to say so.
     let (mine, other) = local.sockets_of(f);

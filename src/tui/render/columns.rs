@@ -346,10 +346,7 @@ pub(crate) const COLUMNS: &[Column] = &[
             };
             // This box's socket with keepalive off now (turned off since it
             // probed): no probe comes, whatever the wire's schedule says.
-            let off = r.prober.is_some()
-                && r.socket.is_some_and(|s| {
-                    s.keepalive.on == Some(false) && s.keepalive.from == Some(SettingsFrom::Socket)
-                });
+            let off = r.prober.is_some() && r.socket.is_some_and(|s| s.keepalive.off());
             let text = match (r.ended && r.prober.is_some(), r.state) {
                 (true, State::Probing { unanswered, .. }) => {
                     format!("capture ended, {unanswered} unanswered")

@@ -140,11 +140,7 @@ pub(crate) fn keepers(flow: &FlowView, socket: Option<&LocalSocket>) -> Vec<Keep
     // A prober whose socket here has keepalive off now (turned off since
     // it probed) keeps nothing alive any more.
     let off_now = |p: &&kawatch_core::ProberView| {
-        socket.is_some_and(|s| {
-            s.local == p.endpoint
-                && s.keepalive.on == Some(false)
-                && s.keepalive.from == Some(SettingsFrom::Socket)
-        })
+        socket.is_some_and(|s| s.local == p.endpoint && s.keepalive.off())
     };
     for p in flow.probers.iter().filter(|p| !off_now(p)) {
         let secs = prober_silence_s(&p.likely, p.cadence_s);
