@@ -90,7 +90,7 @@ pub fn write_table(
             zwp_flows += 1;
             zwp_probes += f.zero_window_probes;
             if zwp_names.len() < ZWP_NAMED {
-                zwp_names.push(format!("{} <> {}", f.a, f.b));
+                zwp_names.push(format!("{} <> {}{}", f.a, f.b, on_vlan(f.vlan.ids())));
             }
         }
         partial += usize::from(f.partial);
@@ -103,12 +103,7 @@ pub fn write_table(
             zwp.push_str(" (partial)");
         }
         for p in &f.probers {
-            let peer = if f.vlan.ids().is_empty() {
-                p.peer.to_string()
-            } else {
-                let ids: Vec<String> = f.vlan.ids().iter().map(u16::to_string).collect();
-                format!("{} vlan {}", p.peer, ids.join("/"))
-            };
+            let peer = format!("{}{}", p.peer, on_vlan(f.vlan.ids()));
             let mut row = vec![
                 p.endpoint.to_string(),
                 peer,
@@ -299,6 +294,16 @@ struct Paths {
     header: Vec<String>,
 }
 
+/// A flow's VLAN tags as its rows name them after its endpoints (the same
+/// 4-tuple on two VLANs is two flows): ` vlan 100/200`, or nothing.
+fn on_vlan(ids: &[u16]) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let ids: Vec<String> = ids.iter().map(u16::to_string).collect();
+    format!(" vlan {}", ids.join("/"))
+}
+
 impl Paths {
     fn add(&mut self, f: &FlowReport) {
         if !kawatch_core::path::opened(f.state) {
@@ -346,7 +351,7 @@ impl Paths {
             format!("{longest:.1}s")
         };
         let mut row = vec![
-            format!("{} <> {}", f.a, f.b),
+            format!("{} <> {}{}", f.a, f.b, on_vlan(&f.vlan)),
             kept_by.unwrap_or_else(|| "nothing".into()) + over,
             longest,
         ];

@@ -1567,3 +1567,50 @@ fn a_stalled_receivers_zero_window_probes_are_named_in_the_table() {
         );
     }
 }
+
+/// The same 4-tuple on two VLANs is two flows: the path table named both
+/// `a <> b` alike, one safe and one exceeded, and one could not tell which
+/// (found by a review); its rows carry the tags as the prober rows do. A
+/// priority tag (VLAN id 0, 802.1p) is no VLAN: no tags in the report.
+#[test]
+fn flows_on_two_vlans_are_told_apart_in_the_path_table() {
+    use kawatch_synth::conversation::{Host, A, B};
+    use kawatch_synth::link::dot1q;
+    use kawatch_synth::{Capture, Conversation};
+    let on = |id: u16, idle: f64| {
+        let mut c = Conversation::new(
+            Host::v4([198, 18, 0, 1], 40000, 1),
+            Host::v4([198, 18, 0, 2], 5432, 2),
+        );
+        c.starting_at(T0).vlan(&[dot1q(id)]).handshake();
+        for _ in 0..2 {
+            c.wait(idle).probe(A).probe_ack(B);
+        }
+        c
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two-vlans.pcap");
+    let capture = Capture::new(LinkType::Ethernet, Format::PcapMicro)
+        .with(on(100, 10.0))
+        .with(on(200, 400.0));
+    std::fs::write(&path, capture.to_bytes()).unwrap();
+    let o = run(&["report", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    for (vlan, verdicts) in [(100, "safe"), (200, "exceeded")] {
+        let row = format!("198.18.0.1:40000 <> 198.18.0.2:5432 vlan {vlan} ");
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(&row) && l.contains(verdicts)),
+            "no path row {row:?} ({verdicts}) in\n{table}"
+        );
+    }
+
+    let path = dir.path().join("priority.pcap");
+    let capture = Capture::new(LinkType::Ethernet, Format::PcapMicro).with(on(0, 10.0));
+    std::fs::write(&path, capture.to_bytes()).unwrap();
+    let report = report_json(&path);
+    assert_eq!(report["flows"][0]["vlan"], serde_json::json!([]), "{report}");
+    assert_eq!(report["flows"][0]["keepalive"][0]["probes_answered"], 2, "{report}");
+}

@@ -189,11 +189,14 @@ fn decode_lax(
     };
     let header_len = tcp.header_slice().len();
     let mut vlan = Vlan::NONE;
+    let mut tags = 0;
     for ext in &sliced.link_exts {
         if let LaxLinkExtSlice::Vlan(tag) = ext {
-            if !vlan.push(tag.vlan_identifier().value()) {
+            tags += 1;
+            if tags > Vlan::MAX_TAGS {
                 return None;
             }
+            vlan.push_tag(tag.vlan_identifier().value());
         }
     }
     let payload_len = payload_len.saturating_sub(header_len) as u32;
@@ -265,7 +268,7 @@ mod fast {
                         break;
                     }
                     d.get(at + 6)?;
-                    vlan.push(be16(d, at + 2) & 0x0fff);
+                    vlan.push_tag(be16(d, at + 2) & 0x0fff);
                     ether_type = be16(d, at + 4);
                     at += 4;
                 }
@@ -853,6 +856,31 @@ mod tests {
         b.write(&mut f, &[]).unwrap();
         let s = decode(LinkType::Ethernet, 1, Timestamp(0), &f).unwrap();
         assert_eq!(s.vlan.ids(), &[10, 20]);
+    }
+
+    /// A priority tag (802.1p: VLAN id 0, no VLAN) is no part of a flow's
+    /// identity: a host that priority-tags its frames and a peer that does
+    /// not are one flow. It still counts towards the tags a frame may carry.
+    #[test]
+    fn priority_tags_are_no_vlan() {
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+            .tcp(1, 2, 3, 4);
+        let mut plain = Vec::new();
+        b.write(&mut plain, &[]).unwrap();
+        for (ids, want) in [
+            (&[0][..], Some(&[][..])),
+            (&[100, 0], Some(&[100][..])),
+            (&[0, 100], Some(&[100][..])),
+            (&[0, 0, 0], Some(&[][..])),
+            (&[0, 0, 0, 0], None),
+        ] {
+            let f = tagged(&plain, ids);
+            let fast = fast::decode(LinkType::Ethernet, 1, Timestamp(0), &f, 0);
+            let lax = decode_lax(LinkType::Ethernet, 1, Timestamp(0), &f, 0);
+            assert_eq!(fast, lax, "{ids:?}");
+            assert_eq!(fast.as_ref().map(|s| s.vlan.ids()), want, "{ids:?}");
+        }
     }
 
     proptest::proptest! {

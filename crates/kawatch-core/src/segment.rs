@@ -94,7 +94,9 @@ impl schemars::JsonSchema for Endpoint {
 /// so is the same 4-tuple under two and under three tags. A frame with more
 /// tags than kept is not decoded (etherparse, which slices the general path,
 /// stops at three link extensions too), so no tag is ever dropped from an
-/// identity.
+/// identity. A priority tag (VLAN id 0: 802.1p priority, no VLAN, as IEEE
+/// 802.1Q defines it) is no part of one: a host that tags its frames with a
+/// priority and a peer that does not are one flow ([`Vlan::push_tag`]).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Default)]
 pub struct Vlan {
     ids: [u16; Vlan::MAX_TAGS],
@@ -122,6 +124,14 @@ impl Vlan {
         } else {
             false
         }
+    }
+
+    /// Adds a frame's tag (inner after outer) as a flow's identity holds it:
+    /// a priority tag (id 0) adds nothing. Returns [`Vlan::push`]'s `false`
+    /// when [`Vlan::MAX_TAGS`] are held already.
+    #[inline]
+    pub fn push_tag(&mut self, id: u16) -> bool {
+        id == 0 || self.push(id)
     }
 
     /// The ids, outermost first.
