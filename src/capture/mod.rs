@@ -581,6 +581,9 @@ struct NativeFile {
     refused: Option<String>,
     /// Packets with no time ([`FileReader::untimed`]) already warned of.
     untimed_told: u64,
+    /// Frames passed of each LINKTYPE_ kawatch does not decode (pcapng
+    /// interfaces beside others it does), not yet warned of.
+    undecodable: Vec<(u32, u64)>,
 }
 
 /// What [`NativeFile::next_passing`] read.
@@ -975,6 +978,7 @@ impl Source {
             left_out: 0,
             refused: None,
             untimed_told: 0,
+            undecodable: Vec::new(),
         };
         let mut names = String::new();
         for l in leading {
@@ -1385,6 +1389,7 @@ impl NativeFile {
                 Ok(Some(r)) => r,
                 Ok(None) => {
                     self.note_untimed(name);
+                    self.note_undecodable(name);
                     return Ok(Passing::End);
                 }
                 // (Those the filter left out so far are counted with the
@@ -1400,6 +1405,7 @@ impl NativeFile {
                 }
                 Err(e) => {
                     self.note_untimed(name);
+                    self.note_undecodable(name);
                     return Err(read_failure(name, *frames + self.left_out, e));
                 }
             };
@@ -1427,6 +1433,9 @@ impl NativeFile {
                 continue;
             }
             *frames += 1;
+            if state.link.is_none() {
+                self.count_undecodable(record.link);
+            }
             return Ok(Passing::Frame(record, state.link, skipped));
         }
     }
@@ -1448,6 +1457,31 @@ impl NativeFile {
             if one { "it is" } else { "they are" },
             if one { "it" } else { "them" },
         ));
+    }
+
+    /// Counts a frame of LINKTYPE_ `linktype`, which kawatch does not decode.
+    #[cold]
+    fn count_undecodable(&mut self, linktype: u32) {
+        match self.undecodable.iter_mut().find(|(l, _)| *l == linktype) {
+            Some((_, n)) => *n += 1,
+            None => self.undecodable.push((linktype, 1)),
+        }
+    }
+
+    /// Once the input ends: a warning for each link type whose frames were
+    /// passed undecoded (a pcapng interface of a link type kawatch does not
+    /// decode, beside others it does): what they hold is not in the report.
+    fn note_undecodable(&mut self, name: &str) {
+        for (linktype, n) in std::mem::take(&mut self.undecodable) {
+            let dlt = bpf::dlt_name(bpf::dlt_of_linktype(linktype));
+            self.warnings.push(format!(
+                "{name}: {n} frame{} of link type {dlt} (LINKTYPE {linktype}) not analysed: \
+                 kawatch does not decode that link type, so connections whose segments came on \
+                 that interface are missing or one-sided here (counted as undecoded); capture them \
+                 on an Ethernet, Linux cooked (-i any) or raw IP interface",
+                if n == 1 { "" } else { "s" },
+            ));
+        }
     }
 
     /// What is known of LINKTYPE_ `linktype`: met before, or now (its name is

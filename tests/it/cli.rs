@@ -1611,6 +1611,76 @@ fn flows_on_two_vlans_are_told_apart_in_the_path_table() {
     let capture = Capture::new(LinkType::Ethernet, Format::PcapMicro).with(on(0, 10.0));
     std::fs::write(&path, capture.to_bytes()).unwrap();
     let report = report_json(&path);
-    assert_eq!(report["flows"][0]["vlan"], serde_json::json!([]), "{report}");
-    assert_eq!(report["flows"][0]["keepalive"][0]["probes_answered"], 2, "{report}");
+    assert_eq!(
+        report["flows"][0]["vlan"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    assert_eq!(
+        report["flows"][0]["keepalive"][0]["probes_answered"], 2,
+        "{report}"
+    );
+}
+
+/// A pcapng file whose interfaces include one of a link type kawatch does
+/// not decode (PPP beside Ethernet): that interface's frames were counted
+/// as undecoded with no word, the connections they carried one-sided (a
+/// review's capture: a prober that gave up read "probing", and a check
+/// passed). Now a warning names the link type and how many frames, on
+/// stderr and in a check's result; the rest is analysed as before.
+#[test]
+fn frames_of_an_undecoded_link_type_beside_others_are_warned_of() {
+    let (_d, dir) = temp("x");
+    std::fs::create_dir(&dir).unwrap();
+    let fr = frames();
+    let mut w = Writer::new(
+        Vec::new(),
+        Format::Pcapng { tsresol: 6 },
+        LinkType::Ethernet,
+    );
+    let ppp = w.interface(LinkType::Other(9), 65535).unwrap();
+    for (i, (t, data)) in fr.iter().enumerate() {
+        let us = (t * 1e6).round() as i64;
+        let ts = Timestamp(T0.0 + i128::from(us) * 1000);
+        let iface = if i < 3 { 0 } else { ppp };
+        w.write_record_on(iface, ts, data, data.len() as u32)
+            .unwrap();
+    }
+    let file = dir.join("eth-ppp.pcapng");
+    std::fs::write(&file, w.finish().unwrap()).unwrap();
+    let out = kawatch()
+        .args(["report", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        err.matches("2 frames of link type PPP (LINKTYPE 9) not analysed")
+            .count(),
+        1,
+        "{err}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["source"]["frames"], 5, "{report}");
+    assert_eq!(report["source"]["undecoded"], 2, "{report}");
+
+    let out = kawatch()
+        .args(["check", "-T", "json", "--require-keepalive"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        result
+            .to_string()
+            .contains("not analysed: kawatch does not decode that link type"),
+        "{result}"
+    );
+
+    // One link type only, decoded: no such warning.
+    let timed = dir.join("timed.pcap");
+    write_pcap(&timed, LinkType::Ethernet, &fr);
+    let out = kawatch().arg("report").arg(&timed).output().unwrap();
+    assert!(!stderr(&out).contains("not analysed"), "{}", stderr(&out));
 }
