@@ -47,11 +47,15 @@ fn pcap(link: LinkType, frames: &[(f64, Vec<u8>)], cut: usize) -> Vec<u8> {
         .snaplen(65535)
         .cut_tail(cut);
     for (t, data) in frames {
-        let us = (t * 1e6).round() as i64;
-        w.write(Timestamp(T0.0 + i128::from(us) * 1000), data)
-            .unwrap();
+        w.write(at(*t), data).unwrap();
     }
     w.finish().unwrap()
+}
+
+/// `t` seconds after T0, to the microsecond (as [`frames`] are written).
+fn at(t: f64) -> Timestamp {
+    let us = (t * 1e6).round() as i64;
+    Timestamp(T0.0 + i128::from(us) * 1000)
 }
 
 fn write_pcap(path: &Path, link: LinkType, frames: &[(f64, Vec<u8>)]) {
@@ -1300,9 +1304,7 @@ fn packets_with_no_time_are_read_and_warned_of() {
     );
     for (i, (t, data)) in fr.iter().enumerate() {
         if i < 3 {
-            let us = (t * 1e6).round() as i64;
-            w.write(Timestamp(T0.0 + i128::from(us) * 1000), data)
-                .unwrap();
+            w.write(at(*t), data).unwrap();
         } else {
             w.write_simple(data).unwrap();
         }
@@ -1638,12 +1640,11 @@ fn frames_of_an_undecoded_link_type_beside_others_are_warned_of() {
         Format::Pcapng { tsresol: 6 },
         LinkType::Ethernet,
     );
+    // The first three on Ethernet, the last two on PPP.
     let ppp = w.interface(LinkType::Other(9), 65535).unwrap();
     for (i, (t, data)) in fr.iter().enumerate() {
-        let us = (t * 1e6).round() as i64;
-        let ts = Timestamp(T0.0 + i128::from(us) * 1000);
         let iface = if i < 3 { 0 } else { ppp };
-        w.write_record_on(iface, ts, data, data.len() as u32)
+        w.write_record_on(iface, at(*t), data, data.len() as u32)
             .unwrap();
     }
     let file = dir.join("eth-ppp.pcapng");
